@@ -1,0 +1,121 @@
+# pvmmu - GNU make build.  `make` builds build/libpvmmu.{a,so} and build/pvmmu;
+# `make check` runs every test under ASan+UBSan; `make run` runs the main job.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASEFLAGS:= -std=c11 $(WARN) -Iinclude -g
+OPT      ?= -O2
+CORE_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector
+HOST_FLAGS := -D_POSIX_C_SOURCE=200809L
+SAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+CORE_SRC  := $(filter-out core/rt.c,$(wildcard core/*.c))
+TOOL_SRC  := $(filter-out tools/pvmmu.c,$(wildcard tools/*.c))
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_COMMON := tests/harness.c
+
+CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_PIC_OBJ := $(CORE_SRC:%.c=$(BUILD)/pic/%.o)
+TOOL_OBJ     := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/san/%.o)
+SAN_TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/san/%.o)
+TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps run check test-scripts freestanding install uninstall clean
+all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu $(BUILD)/pvmmu.pc
+
+deps:
+	@./scripts/deps.sh
+
+$(DEPS_STAMP): scripts/deps.sh
+	@./scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# ---- library and CLI ------------------------------------------------------
+$(BUILD)/obj/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -c $< -o $@
+
+$(BUILD)/pic/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPT) $(HOST_FLAGS) -c $< -o $@
+
+$(BUILD)/libpvmmu.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libpvmmu.so.0 -o $@ $^
+
+$(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(TOOL_OBJ) $(BUILD)/libpvmmu.a
+	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(TOOL_OBJ) $(BUILD)/libpvmmu.a
+
+$(BUILD)/pvmmu.pc: pvmmu.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*PVMMU_VERSION "\(.*\)"/\1/p' include/pvmmu/pvmmu.h)|g' $< > $@
+
+# ---- sanitizer builds for tests -------------------------------------------
+$(BUILD)/san/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SAN_FLAGS) -fno-builtin -c $< -o $@
+
+$(BUILD)/san/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -c $< -o $@
+
+$(BUILD)/san/pvmmu: tools/pvmmu.c $(SAN_TOOL_OBJ) $(SAN_CORE_OBJ)
+	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -o $@ $^
+
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(SAN_TOOL_OBJ) $(SAN_CORE_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -Icore -Itools -o $@ $< $(TEST_COMMON) $(SAN_TOOL_OBJ) $(SAN_CORE_OBJ) -lcmocka
+
+# ---- the two commands -----------------------------------------------------
+run: $(DEPS_STAMP) $(BUILD)/pvmmu
+	$(BUILD)/pvmmu script examples/hook-writable-l1.pvm
+
+check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding
+	@BUILD=$(BUILD) ./tests/run.sh $(TEST_BIN)
+
+# ---- core without libc ----------------------------------------------------
+FS_OBJ := $(CORE_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/core/rt.o
+$(BUILD)/fs/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -O2 $(CORE_FLAGS) -fno-pic -mno-red-zone -c $< -o $@
+
+freestanding: $(BUILD)/core-nostdlib.elf
+$(BUILD)/core-nostdlib.elf: $(FS_OBJ)
+	$(CC) -nostdlib -static -no-pie -Wl,-e,pvm_init -o $@ $^
+	@echo "freestanding: core/ links with -nostdlib ($@)"
+
+# ---- install --------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pvmmu $(DESTDIR)$(PREFIX)/bin \
+	        $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/libpvmmu.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libpvmmu.so $(DESTDIR)$(PREFIX)/lib/libpvmmu.so.0
+	ln -sf libpvmmu.so.0 $(DESTDIR)$(PREFIX)/lib/libpvmmu.so
+	install -m 644 include/pvmmu/*.h $(DESTDIR)$(PREFIX)/include/pvmmu/
+	install -m 755 $(BUILD)/pvmmu $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/pvmmu.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libpvmmu.a $(DESTDIR)$(PREFIX)/lib/libpvmmu.so* \
+	      $(DESTDIR)$(PREFIX)/bin/pvmmu $(DESTDIR)$(PREFIX)/lib/pkgconfig/pvmmu.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/pvmmu
+
+clean:
+	rm -rf $(BUILD)

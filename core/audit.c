@@ -1,0 +1,305 @@
+/*
+ * audit.c - the auditor (recompute every count from page contents, pins and
+ * roots alone, and compare with the core's bookkeeping) and the reverse map
+ * (where is a frame mapped, through which L1 slot and virtual address).
+ */
+#include "internal.h"
+
+struct expect {
+    uint64_t count, tc;
+    int64_t linear;
+};
+
+size_t pvm_audit_scratch_bytes(const struct pvm_machine *m)
+{
+    return (size_t)m->nr_frames * sizeof(struct expect);
+}
+
+struct auditor {
+    const struct pvm_machine *m;
+    struct expect *exp;
+    void (*cb)(void *ctx, const struct pvm_audit_issue *issue);
+    void *ctx;
+    unsigned long issues;
+};
+
+__attribute__((format(printf, 6, 7)))
+static void report(struct auditor *a, enum pvm_audit_kind kind, uint64_t mfn, uint64_t expected, uint64_t actual,
+                   const char *fmt, ...)
+{
+    a->issues++;
+    if (!a->cb)
+        return;
+    struct pvm_audit_issue is = { .kind = kind, .mfn = mfn, .expected = expected, .actual = actual };
+    va_list ap;
+    va_start(ap, fmt);
+    pvm_vsnprintf(is.text, sizeof(is.text), fmt, ap);
+    va_end(ap);
+    a->cb(a->ctx, &is);
+}
+
+static const struct pvm_domain *owner_dom(const struct pvm_machine *m, const struct page_info *pg)
+{
+    domid_t id = page_owner_id(pg);
+    return id < DOMID_FIRST_RESERVED ? pvm_domain((struct pvm_machine *)m, id) : NULL;
+}
+
+/* Account one present entry of validated table f (level `level`, slot s). */
+static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsigned int s, uint64_t e,
+                        const struct pvm_domain *d)
+{
+    const struct pvm_machine *m = a->m;
+    unsigned int mask = level == 1 ? l1_disallow_mask(m, d) : L2_DISALLOW_MASK;
+    uint64_t t = pte_mfn(e);
+    if (get_pte_flags(e) & mask)
+        report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u: entry %016llx has disallowed flags %#x", level,
+               (unsigned long long)f, s, (unsigned long long)e, get_pte_flags(e) & mask);
+    if (level == 1 && is_io_frame(m, t)) {
+        if (!iomem_access_permitted(d, t))
+            report(a, PVM_AUDIT_ENTRY, f, 0, e, "L1 mfn %05llx slot %u maps I/O mfn %05llx without permission",
+                   (unsigned long long)f, s, (unsigned long long)t);
+        return;
+    }
+    if (level > 1 && t == f) {
+        if (e & _PAGE_RW)
+            report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u: writable self-map", level,
+                   (unsigned long long)f, s);
+        return;
+    }
+    if (!mfn_valid(m, t)) {
+        report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u points outside memory (mfn %05llx)", level,
+               (unsigned long long)f, s, (unsigned long long)t);
+        return;
+    }
+    const struct page_info *tp = mfn_to_page(m, t);
+    const struct pvm_domain *td = owner_dom(m, tp);
+    if (!td || (td != d && (level > 1 || !is_privileged(d))))
+        report(a, PVM_AUDIT_OWNER, t, d->id, page_owner_id(tp),
+               "L%u mfn %05llx (d%u) slot %u maps mfn %05llx owned by %s%d", level, (unsigned long long)f, d->id, s,
+               (unsigned long long)t, td ? "d" : "", td ? (int)td->id : -1);
+    a->exp[t].count++;
+    if (level == 1) {
+        if (e & _PAGE_RW) {
+            a->exp[t].tc++;
+            if (page_type(tp) != PGT_writable_page)
+                report(a, PVM_AUDIT_TYPE, t, PGT_writable_page, tp->type_info,
+                       "mfn %05llx is mapped writable by L1 %05llx slot %u but has type %s",
+                       (unsigned long long)t, (unsigned long long)f, s, pvm_type_name((enum pvm_type)(tp->type_info >> 61)));
+        }
+        return;
+    }
+    a->exp[t].tc++;
+    if (page_type(tp) == level_type(level - 1))
+        return;
+    if (page_type(tp) == level_type(level)) {
+        if (e & _PAGE_RW)
+            report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u: writable linear entry to mfn %05llx",
+                   level, (unsigned long long)f, s, (unsigned long long)t);
+        a->exp[f].linear++;
+        a->exp[t].linear--;
+        return;
+    }
+    report(a, PVM_AUDIT_TYPE, t, level_type(level - 1), tp->type_info,
+           "L%u mfn %05llx slot %u points at mfn %05llx of type %s, not l%u", level, (unsigned long long)f, s,
+           (unsigned long long)t, pvm_type_name((enum pvm_type)(tp->type_info >> 61)), level - 1);
+}
+
+static void audit_table(struct auditor *a, uint64_t f, const struct page_info *pg)
+{
+    const struct pvm_machine *m = a->m;
+    unsigned int level = type_level(page_type(pg));
+    const struct pvm_domain *d = owner_dom(m, pg);
+    if (!d) {
+        report(a, PVM_AUDIT_OWNER, f, 0, pg->owner, "table mfn %05llx has no domain owner", (unsigned long long)f);
+        return;
+    }
+    const uint64_t *t = m->ops.map(m->ops.ctx, f, 0);
+    for (unsigned int s = 0; s < L1_PAGETABLE_ENTRIES; s++) {
+        uint64_t e = t ? t[s] : 0;
+        if (level == 4 && !is_guest_l4_slot(s)) {
+            if (e != xen_l4_slot_value(f, s))
+                report(a, PVM_AUDIT_XEN_SLOT, f, xen_l4_slot_value(f, s), e,
+                       "L4 mfn %05llx Xen slot %u holds %016llx", (unsigned long long)f, s, (unsigned long long)e);
+            continue;
+        }
+        if (pte_present(e))
+            audit_entry(a, f, level, s, e, d);
+    }
+}
+
+static void audit_root(struct auditor *a, const struct pvm_vcpu *v, uint64_t root, const char *which)
+{
+    const struct pvm_machine *m = a->m;
+    if (root == PVM_INVALID_MFN)
+        return;
+    if (!mfn_valid(m, root)) {
+        report(a, PVM_AUDIT_ROOT, root, 0, 0, "d%uv%u %s root %05llx is outside memory", v->d->id, v->id, which,
+               (unsigned long long)root);
+        return;
+    }
+    const struct page_info *pg = mfn_to_page(m, root);
+    a->exp[root].count++;
+    a->exp[root].tc++;
+    if (page_type(pg) != PGT_l4_page_table || !(pg->type_info & PGT_validated) || pg->owner != v->d->id + 1)
+        report(a, PVM_AUDIT_ROOT, root, PGT_l4_page_table, pg->type_info,
+               "d%uv%u %s root %05llx is not a validated L4 of the domain", v->d->id, v->id, which,
+               (unsigned long long)root);
+}
+
+static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
+{
+    const struct pvm_machine *m = a->m;
+    for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++) {
+        const struct pvm_tlb_entry *t = &v->tlb[i];
+        if (!t->valid || !t->rw || !mfn_valid(m, t->mfn))
+            continue;
+        const struct page_info *pg = mfn_to_page(m, t->mfn);
+        if (pg->owner != PVM_OWNER_IO && page_type(pg) != PGT_writable_page)
+            report(a, PVM_AUDIT_TLB, t->mfn, PGT_writable_page, pg->type_info,
+                   "d%uv%u TLB maps va %llx writable to mfn %05llx, which is now %s", v->d->id, v->id,
+                   (unsigned long long)(t->vpn << PAGE_SHIFT), (unsigned long long)t->mfn,
+                   pvm_type_name((enum pvm_type)(pg->type_info >> 61)));
+    }
+}
+
+static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
+{
+    const struct expect *e = &a->exp[f];
+    uint64_t count = pg->count_info & PGC_count_mask, tc = type_count(pg);
+    if (pg->owner == PVM_OWNER_IO)
+        return;
+    if (pg->owner == PVM_OWNER_NONE) {
+        if (pg->count_info || e->count)
+            report(a, PVM_AUDIT_FREE, f, e->count, pg->count_info,
+                   "free mfn %05llx: count_info %08llx, %llu references found", (unsigned long long)f,
+                   (unsigned long long)pg->count_info, (unsigned long long)e->count);
+        return;
+    }
+    if (count != e->count)
+        report(a, PVM_AUDIT_COUNT, f, e->count, count, "mfn %05llx: general count %llu, recomputed %llu",
+               (unsigned long long)f, (unsigned long long)count, (unsigned long long)e->count);
+    if (tc != e->tc)
+        report(a, PVM_AUDIT_TYPE_COUNT, f, e->tc, tc, "mfn %05llx (%s): type count %llu, recomputed %llu",
+               (unsigned long long)f, pvm_type_name((enum pvm_type)(pg->type_info >> 61)), (unsigned long long)tc,
+               (unsigned long long)e->tc);
+    if (pg->linear_pt_count != e->linear && is_pt_type(page_type(pg)) && tc)
+        report(a, PVM_AUDIT_LINEAR, f, (uint64_t)e->linear, (uint64_t)(int64_t)pg->linear_pt_count,
+               "mfn %05llx: linear_pt_count %d, recomputed %lld", (unsigned long long)f, pg->linear_pt_count,
+               (long long)e->linear);
+}
+
+unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
+                        void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx)
+{
+    struct auditor a = { .m = m, .exp = scratch, .cb = cb, .ctx = ctx };
+    for (uint64_t f = 0; f < m->nr_frames; f++)
+        a.exp[f] = (struct expect){ 0, 0, 0 };
+    for (uint64_t f = 0; f < m->nr_frames; f++) {
+        const struct page_info *pg = &m->frames[f];
+        if (pg->owner == PVM_OWNER_NONE || pg->owner == PVM_OWNER_IO)
+            continue;
+        if (pg->count_info & PGC_allocated)
+            a.exp[f].count++;
+        uint64_t t = page_type(pg), tc = type_count(pg);
+        bool validated = (pg->type_info & PGT_validated) != 0;
+        if (pg->type_info & PGT_pinned) {
+            a.exp[f].count++;
+            a.exp[f].tc++;
+            if (!is_pt_type(t))
+                report(&a, PVM_AUDIT_VALIDATED, f, 0, pg->type_info, "mfn %05llx is pinned but of type %s",
+                       (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
+        }
+        if (is_pt_type(t) && tc && !validated)
+            report(&a, PVM_AUDIT_VALIDATED, f, 1, 0, "mfn %05llx: %s in use (count %llu) but not validated",
+                   (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)), (unsigned long long)tc);
+        if (is_pt_type(t) && !tc && validated)
+            report(&a, PVM_AUDIT_VALIDATED, f, 0, 1, "mfn %05llx: %s with type count 0 is still validated",
+                   (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
+        if (is_pt_type(t) && tc && validated)
+            audit_table(&a, f, pg);
+    }
+    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
+        const struct pvm_domain *d = &m->doms[i];
+        if (!d->exists)
+            continue;
+        for (unsigned int j = 0; j < d->nr_vcpus; j++) {
+            audit_root(&a, &d->vcpu[j], d->vcpu[j].guest_table, "kernel");
+            audit_root(&a, &d->vcpu[j], d->vcpu[j].guest_table_user, "user");
+            audit_tlb(&a, &d->vcpu[j]);
+        }
+    }
+    for (uint64_t f = 0; f < m->nr_frames; f++)
+        compare(&a, f, &m->frames[f]);
+    return a.issues;
+}
+
+/* ---- reverse map ---- */
+
+struct finder {
+    const struct pvm_machine *m;
+    void (*cb)(void *ctx, const struct pvm_mapping *map);
+    void *ctx;
+    struct pvm_mapping map;
+    unsigned int found;
+};
+
+static uint64_t sign_extend(uint64_t va)
+{
+    return (va & (1ULL << 47)) ? va | 0xFFFF000000000000ULL : va;
+}
+
+/* Find tables of level+1 whose (non-self) entries point at mfn, up to an L4. */
+static void walk_up(struct finder *fd, uint64_t mfn, unsigned int level, uint64_t va)
+{
+    const struct pvm_machine *m = fd->m;
+    if (level == 4) {
+        if (fd->found < 8) {
+            fd->map.va_known = true;
+            fd->map.va = sign_extend(va);
+            fd->map.root_mfn = mfn;
+            fd->cb(fd->ctx, &fd->map);
+        }
+        fd->found++;
+        return;
+    }
+    uint64_t want = level_type(level + 1);
+    for (uint64_t p = 0; p < m->nr_frames && fd->found < 8; p++) {
+        const struct page_info *pg = &m->frames[p];
+        if (page_type(pg) != want || !type_count(pg) || !(pg->type_info & PGT_validated) || p == mfn)
+            continue;
+        const uint64_t *t = m->ops.map(m->ops.ctx, p, 0);
+        if (!t)
+            continue;
+        for (unsigned int s = 0; s < L1_PAGETABLE_ENTRIES; s++)
+            if (pte_present(t[s]) && pte_mfn(t[s]) == mfn && (level + 1 != 4 || is_guest_l4_slot(s)))
+                walk_up(fd, p, level + 1, va | ((uint64_t)s << (12 + 9 * level)));
+    }
+}
+
+unsigned long pvm_find_mappings(const struct pvm_machine *m, uint64_t mfn, bool writable_only,
+                                void (*cb)(void *ctx, const struct pvm_mapping *map), void *ctx)
+{
+    unsigned long slots = 0;
+    for (uint64_t f = 0; f < m->nr_frames; f++) {
+        const struct page_info *pg = &m->frames[f];
+        if (page_type(pg) != PGT_l1_page_table || !type_count(pg) || !(pg->type_info & PGT_validated))
+            continue;
+        const uint64_t *t = m->ops.map(m->ops.ctx, f, 0);
+        if (!t)
+            continue;
+        for (unsigned int s = 0; s < L1_PAGETABLE_ENTRIES; s++) {
+            uint64_t e = t[s];
+            if (!pte_present(e) || pte_mfn(e) != mfn || (writable_only && !(e & _PAGE_RW)))
+                continue;
+            slots++;
+            struct finder fd = { .m = m, .cb = cb, .ctx = ctx,
+                                 .map = { .l1_mfn = f, .slot = s, .pte = e, .root_mfn = PVM_INVALID_MFN } };
+            walk_up(&fd, f, 1, (uint64_t)s << 12);
+            if (!fd.found) {
+                fd.map.va_known = false;
+                cb(ctx, &fd.map);
+            }
+        }
+    }
+    return slots;
+}

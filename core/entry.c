@@ -1,0 +1,417 @@
+/*
+ * entry.c - the rules for one page-table entry at each level (Xen's
+ * get_page_from_lNe / put_page_from_lNe), linear page tables, whole-table
+ * promotion and demotion, and single-entry updates (mod_lN_entry).
+ */
+#include "internal.h"
+
+uint64_t *frame_map(struct pvm_machine *m, uint64_t mfn, int write)
+{
+    return m->ops.map(m->ops.ctx, mfn, write);
+}
+
+int write_entry(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val)
+{
+    uint64_t *t = frame_map(m, mfn, 1);
+    if (!t)
+        return -XEN_EFAULT;
+    t[slot] = val;
+    return 0;
+}
+
+/* Domains with I/O resources may set cache attributes in L1 entries. */
+static bool cache_flush_permitted(const struct pvm_domain *d)
+{
+    return is_privileged(d) || d->iomem_first <= d->iomem_last;
+}
+
+unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_domain *d)
+{
+    (void)m;
+    return cache_flush_permitted(d) ? (L1_DISALLOW_MASK & ~F_CACHE_ATTRS) : L1_DISALLOW_MASK;
+}
+
+bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn)
+{
+    return is_privileged(d) || (mfn >= d->iomem_first && mfn <= d->iomem_last);
+}
+
+/* A 64-bit PV kernel runs in ring 3: Xen marks kernel mappings and makes user ones global. */
+uint64_t adjust_guest_l1e(uint64_t e)
+{
+    if (!pte_present(e))
+        return e;
+    if (!(e & _PAGE_USER))
+        e |= _PAGE_GUEST_KERNEL | _PAGE_USER;
+    if (!(e & _PAGE_GUEST_KERNEL))
+        e |= _PAGE_GLOBAL | _PAGE_USER;
+    return e;
+}
+
+static uint64_t adjust_guest_lNe(uint64_t e, unsigned int level)
+{
+    if (!pte_present(e))
+        return e;
+    if (level == 1)
+        return adjust_guest_l1e(e);
+    e |= _PAGE_USER;
+    if (level == 4)
+        e |= _PAGE_ACCESSED;
+    return e;
+}
+
+static unsigned int lN_disallow_mask(unsigned int level)
+{
+    return level == 2 ? L2_DISALLOW_MASK : level == 3 ? L3_DISALLOW_MASK : L4_DISALLOW_MASK;
+}
+
+static void log_l1_error(struct pvm_machine *m, uint64_t mfn, uint64_t l1e, const struct pvm_domain *l1e_owner,
+                         domid_t pg_owner)
+{
+    uint64_t pfn = mfn_valid(m, mfn) ? mfn_to_page(m, mfn)->m2p : PVM_INVALID_M2P;
+    gdprintk(m, "Error getting mfn %05llx (pfn %05llx) from L1 entry %016llx for l1e_owner d%u, pg_owner d%u",
+             (unsigned long long)mfn, (unsigned long long)pfn, (unsigned long long)l1e, l1e_owner->id,
+             pg_owner);
+}
+
+/*
+ * References for a present L1 entry written into a table of l1e_owner and
+ * mapping a frame of pg_owner: a general reference, plus a writable type
+ * reference if the entry has _PAGE_RW.  I/O frames take none.  Returns 0,
+ * -EINVAL (flags), -EPERM (I/O without permission) or -EBUSY (not mappable,
+ * e.g. an RW mapping of a page table).  Holds nothing on failure.
+ */
+int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1e_owner,
+                      struct pvm_domain *pg_owner)
+{
+    if (!pte_present(l1e))
+        return 0;
+    unsigned int bad = get_pte_flags(l1e) & l1_disallow_mask(m, l1e_owner);
+    if (bad) {
+        gdprintk(m, "Bad L1 flags %#x", bad);
+        refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(l1e));
+        return -XEN_EINVAL;
+    }
+    uint64_t mfn = pte_mfn(l1e);
+    if (is_io_frame(m, mfn)) {
+        /* pg_owner NULL stands for DOMID_IO: the mapping is the caller's own. */
+        struct pvm_domain *pgo = pg_owner ? pg_owner : l1e_owner;
+        if (!iomem_access_permitted(pgo, mfn)) {
+            refuse(m, mfn == (PADDR_MASK >> PAGE_SHIFT) ? -XEN_EINVAL : -XEN_EPERM, PVM_WHY_MMIO, mfn);
+            if (mfn == (PADDR_MASK >> PAGE_SHIFT))
+                return -XEN_EINVAL;
+            gdprintk(m, "d%u non-privileged attempt to map MMIO space %05llx", pgo->id,
+                     (unsigned long long)mfn);
+            return -XEN_EPERM;
+        }
+        if (pgo != l1e_owner && !iomem_access_permitted(l1e_owner, mfn)) {
+            gdprintk(m, "d%u attempted to map MMIO space %05llx in d%u to d%u", m->current->d->id,
+                     (unsigned long long)mfn, pgo->id, l1e_owner->id);
+            refuse(m, -XEN_EPERM, PVM_WHY_MMIO, mfn);
+            return -XEN_EPERM;
+        }
+        return 0;
+    }
+    struct page_info *pg = mfn_to_page(m, mfn);
+    domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
+    domid_t real_id = page_owner_id(pg);
+    struct pvm_domain *real = real_id < DOMID_FIRST_RESERVED ? pvm_domain(m, real_id) : NULL;
+    if (real != pg_owner) {
+        /* A privileged pg_owner may hand on the right to map its target's frames. */
+        if (!real || pg_owner == l1e_owner || !pg_owner || !is_privileged(pg_owner)) {
+            gdprintk(m, "pg_owner d%u l1e_owner d%u, but real_pg_owner d%d", pg_owner_id, l1e_owner->id,
+                     real ? (int)real->id : -1);
+            refuse(m, -XEN_EBUSY, PVM_WHY_NOT_OWNER, mfn);
+            log_l1_error(m, mfn, l1e, l1e_owner, pg_owner_id);
+            return -XEN_EBUSY;
+        }
+        pg_owner = real;
+    }
+    if (!get_page(m, pg, pg_owner)) {
+        log_l1_error(m, mfn, l1e, l1e_owner, pg_owner_id);
+        m->last.rc = -XEN_EBUSY;
+        return -XEN_EBUSY;
+    }
+    if ((l1e & _PAGE_RW) && get_page_type(m, pg, PGT_writable_page)) {
+        gdprintk(m, "Could not get page type PGT_writable_page");
+        put_page(m, pg);
+        log_l1_error(m, mfn, l1e, l1e_owner, pg_owner_id);
+        m->last.rc = -XEN_EBUSY;
+        return -XEN_EBUSY;
+    }
+    return 0;
+}
+
+/* Drop what a present L1 entry holds. */
+void put_page_from_l1e(struct pvm_machine *m, uint64_t l1e)
+{
+    if (!pte_present(l1e) || is_io_frame(m, pte_mfn(l1e)))
+        return;
+    struct page_info *pg = mfn_to_page(m, pte_mfn(l1e));
+    if (l1e & _PAGE_RW)
+        put_page_and_type(m, pg);
+    else
+        put_page(m, pg);
+}
+
+/*
+ * A same-level ("linear") entry at `level` in table ptmfn pointing at mfn:
+ * read-only, same owner, target already validated at that level and not
+ * itself holding linear entries, container not itself a linear target.  A
+ * self-map is always fine and holds nothing.  Returns true if accepted.
+ */
+static bool get_linear_pagetable(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, unsigned int level,
+                                 const struct pvm_domain *d)
+{
+    uint64_t mfn = pte_mfn(e);
+    if (!m->opt_pv_linear_pt) {
+        gdprintk(m, "Attempt to create linear p.t. (feature disabled)");
+        refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_DISABLED, mfn);
+        return false;
+    }
+    if (e & _PAGE_RW) {
+        gdprintk(m, "Attempt to create linear p.t. with write perms");
+        refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_RW, mfn);
+        return false;
+    }
+    if (mfn == ptmfn)
+        return true;
+    struct page_info *ptpg = mfn_to_page(m, ptmfn);
+    if (ptpg->linear_pt_count < 0 || ptpg->linear_pt_count == INT16_MAX) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_CHAIN, mfn);
+        return false;
+    }
+    if (!mfn_valid(m, mfn)) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
+        return false;
+    }
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (!get_page(m, pg, d))
+        return false;
+    uint64_t want = level_type(level) | PGT_validated;
+    if (pg->linear_pt_count > 0 || pg->linear_pt_count == INT16_MIN ||
+        (pg->type_info & (PGT_type_mask | PGT_validated)) != want ||
+        type_count(pg) == 0 || type_count(pg) == PGT_count_mask) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_CHAIN, mfn);
+        put_page(m, pg);
+        return false;
+    }
+    ptpg->linear_pt_count++;
+    pg->linear_pt_count--;
+    pg->type_info++;
+    return true;
+}
+
+/*
+ * References for a present L2/L3/L4 entry in table ptmfn of domain d: the
+ * target must be d's and typeable as the next level down (validated now if
+ * needed), or else a legal linear entry.  Returns 0 or -EINVAL.
+ */
+static int get_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, unsigned int level,
+                             const struct pvm_domain *d)
+{
+    if (!pte_present(e))
+        return 0;
+    unsigned int bad = get_pte_flags(e) & lN_disallow_mask(level);
+    if (bad) {
+        gdprintk(m, "Bad L%u flags %x", level, bad);
+        refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(e));
+        return -XEN_EINVAL;
+    }
+    int rc = get_page_and_type_from_mfn(m, pte_mfn(e), level_type(level - 1), d);
+    if (rc == -XEN_EINVAL && get_linear_pagetable(m, e, ptmfn, level, d))
+        rc = 0;
+    return rc;
+}
+
+static void put_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn)
+{
+    if (!pte_present(e) || pte_mfn(e) == ptmfn)
+        return;
+    struct page_info *pg = mfn_to_page(m, pte_mfn(e));
+    put_page_type(m, pg, mfn_to_page(m, ptmfn));
+    put_page(m, pg);
+}
+
+static int get_entry_refs(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, unsigned int level,
+                          struct pvm_domain *d)
+{
+    return level == 1 ? get_page_from_l1e(m, e, d, d) : get_page_from_lNe(m, e, ptmfn, level, d);
+}
+
+static void put_entry_refs(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, unsigned int level)
+{
+    if (level == 1)
+        put_page_from_l1e(m, e);
+    else
+        put_page_from_lNe(m, e, ptmfn);
+}
+
+static bool slot_checked(unsigned int level, unsigned int slot)
+{
+    return level != 4 || is_guest_l4_slot(slot);
+}
+
+/* What Xen keeps in its L4 slot `slot` of table l4mfn (only the self map is modelled). */
+uint64_t xen_l4_slot_value(uint64_t l4mfn, unsigned int slot)
+{
+    if (slot == LINEAR_PT_SLOT)
+        return (l4mfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+    return 0;
+}
+
+void init_xen_l4_slots(uint64_t *l4, uint64_t l4mfn)
+{
+    for (unsigned int s = ROOT_PAGETABLE_FIRST_XEN_SLOT; s <= ROOT_PAGETABLE_LAST_XEN_SLOT; s++)
+        l4[s] = xen_l4_slot_value(l4mfn, s);
+}
+
+/*
+ * Validate every present entry of table pg as a level-`level` table, taking
+ * the references each holds, and rewrite the entries the way Xen adjusts
+ * them.  On failure undoes the prefix and returns the error: the frame holds
+ * nothing more than before.  An L4 gets Xen's slots 256-271 overwritten.
+ */
+int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level)
+{
+    uint64_t mfn = page_to_mfn(m, pg);
+    struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
+    uint64_t *t = frame_map(m, mfn, level == 4);
+    if (!t && level == 4)
+        return -XEN_EFAULT;
+    if (t) {
+        for (unsigned int i = 0; i < L1_PAGETABLE_ENTRIES; i++) {
+            uint64_t e = t[i];
+            if (!pte_present(e) || !slot_checked(level, i))
+                continue;
+            m->stats.entries_validated++;
+            int rc = get_entry_refs(m, e, mfn, level, d);
+            if (rc) {
+                refuse_where(m, mfn, level, i, e);
+                gdprintk(m, "Failure %d in promote_l%u_table: slot %#x", rc, level, i);
+                while (i-- > 0)
+                    if (slot_checked(level, i))
+                        put_entry_refs(m, t[i], mfn, level);
+                return rc;
+            }
+            uint64_t a = adjust_guest_lNe(e, level);
+            if (a != e) {
+                t = frame_map(m, mfn, 1);
+                t[i] = a;
+            }
+        }
+        if (level == 4) {
+            init_xen_l4_slots(t, mfn);
+            d->nr_l4_pages++;
+        }
+    }
+    m->stats.promotions[level]++;
+    return 0;
+}
+
+/* Drop every reference table pg holds through its entries (high slots first). */
+void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level)
+{
+    uint64_t mfn = page_to_mfn(m, pg);
+    const uint64_t *t = frame_map(m, mfn, 0);
+    m->stats.demotions[level]++;
+    if (level == 4) {
+        struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
+        if (d && d->nr_l4_pages)
+            d->nr_l4_pages--;
+    }
+    if (!t)
+        return;
+    for (unsigned int i = L1_PAGETABLE_ENTRIES; i-- > 0;)
+        if (slot_checked(level, i))
+            put_entry_refs(m, t[i], mfn, level);
+}
+
+/*
+ * Replace slot `slot` of validated L1 table_mfn with nl1e on behalf of
+ * pt_dom, the new entry mapping a frame of pg_dom (NULL = DOMID_IO).  Same
+ * frame/RW/cache bits is the fast path; otherwise take the new references,
+ * write, drop the old ones.  Returns 0 or the refusal; nothing changes on
+ * failure.  Does not flush the TLB.
+ */
+int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, uint64_t nl1e,
+                 bool preserve_ad, struct pvm_domain *pt_dom, struct pvm_domain *pg_dom)
+{
+    uint64_t ol1e = read_entry(m, table_mfn, slot);
+    if (pte_present(nl1e)) {
+        unsigned int bad = get_pte_flags(nl1e) & l1_disallow_mask(m, pt_dom);
+        if (bad) {
+            gdprintk(m, "Bad L1 flags %#x", bad);
+            refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(nl1e));
+            refuse_where(m, table_mfn, 1, slot, nl1e);
+            return -XEN_EINVAL;
+        }
+        nl1e = adjust_guest_l1e(nl1e);
+        if (preserve_ad)
+            nl1e |= ol1e & (_PAGE_ACCESSED | _PAGE_DIRTY);
+        if (pte_present(ol1e) && !pte_has_changed(ol1e, nl1e, FASTPATH_FLAG_WHITELIST)) {
+            m->stats.fastpath++;
+            return write_entry(m, table_mfn, slot, nl1e);
+        }
+        int rc = get_page_from_l1e(m, nl1e, pt_dom, pg_dom);
+        if (rc) {
+            refuse_where(m, table_mfn, 1, slot, nl1e);
+            return rc;
+        }
+    }
+    int rc = write_entry(m, table_mfn, slot, nl1e);
+    if (rc) {
+        put_page_from_l1e(m, nl1e);
+        return rc;
+    }
+    put_page_from_l1e(m, ol1e);
+    return 0;
+}
+
+/*
+ * Replace slot `slot` of validated level-`level` (2-4) table_mfn with ne.
+ * Xen's L4 slots are refused; a changed frame, presence, RW or cache bit
+ * re-validates (XSA-148/182).  Returns 0 or the refusal, nothing changed on
+ * failure.  The caller flushes (XSA-286).
+ */
+int mod_lN_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, unsigned int slot,
+                 uint64_t ne, bool preserve_ad)
+{
+    struct page_info *pg = mfn_to_page(m, table_mfn);
+    struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
+    if (level == 4 && !is_guest_l4_slot(slot)) {
+        gdprintk(m, "L4 update in Xen-private area, slot %#x", slot);
+        refuse(m, -XEN_EINVAL, PVM_WHY_XEN_SLOT, pte_mfn(ne));
+        refuse_where(m, table_mfn, level, slot, ne);
+        return -XEN_EINVAL;
+    }
+    uint64_t oe = read_entry(m, table_mfn, slot);
+    if (pte_present(ne)) {
+        unsigned int bad = get_pte_flags(ne) & lN_disallow_mask(level);
+        if (bad) {
+            gdprintk(m, "Bad L%u flags %x", level, bad);
+            refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(ne));
+            refuse_where(m, table_mfn, level, slot, ne);
+            return -XEN_EINVAL;
+        }
+        ne = adjust_guest_lNe(ne, level);
+        if (preserve_ad)
+            ne |= oe & (_PAGE_ACCESSED | _PAGE_DIRTY);
+        if (pte_present(oe) && !pte_has_changed(oe, ne, FASTPATH_PDE_FLAG_WHITELIST)) {
+            m->stats.fastpath++;
+            return write_entry(m, table_mfn, slot, ne);
+        }
+        int rc = get_page_from_lNe(m, ne, table_mfn, level, d);
+        if (rc) {
+            refuse_where(m, table_mfn, level, slot, ne);
+            return rc;
+        }
+    }
+    int rc = write_entry(m, table_mfn, slot, ne);
+    if (rc) {
+        put_page_from_lNe(m, ne, table_mfn);
+        return rc;
+    }
+    put_page_from_lNe(m, oe, table_mfn);
+    return 0;
+}

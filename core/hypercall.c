@@ -1,0 +1,575 @@
+/*
+ * hypercall.c - Xen's PV MMU hypercalls: mmu_update, mmuext_op,
+ * update_va_mapping(_otherdomain), multicall, vm_assist, and the dispatcher.
+ */
+#include "internal.h"
+
+/* Begin serving one request of vCPU v. */
+static struct pvm_machine *enter(struct pvm_vcpu *v)
+{
+    struct pvm_machine *m = v->m;
+    m->current = v;
+    refuse_reset(m);
+    return m;
+}
+
+static int fail(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn)
+{
+    refuse(m, rc, why, mfn);
+    return rc;
+}
+
+/*
+ * Resolve a foreign-domain id the way Xen's get_pg_owner does: DOMID_SELF is
+ * the caller; the caller's own id is refused; DOMID_IO yields NULL with
+ * *io set.  Returns 0 or -ESRCH / -EPERM.
+ */
+static int get_pg_owner(struct pvm_machine *m, struct pvm_domain *curr, unsigned int fd,
+                        struct pvm_domain **out, bool *io)
+{
+    *io = false;
+    if (fd == DOMID_SELF) {
+        *out = curr;
+        return 0;
+    }
+    if (fd == curr->id) {
+        gdprintk(m, "Cannot specify itself as foreign domain");
+        return fail(m, -XEN_ESRCH, PVM_WHY_BAD_DOMAIN, PVM_INVALID_MFN);
+    }
+    if (fd == DOMID_IO) {
+        *out = NULL;
+        *io = true;
+        return 0;
+    }
+    struct pvm_domain *d = fd < DOMID_FIRST_RESERVED ? pvm_domain(m, (domid_t)fd) : NULL;
+    if (!d) {
+        if (fd == DOMID_XEN && !is_privileged(curr))
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+        gdprintk(m, "Unknown domain d%u", fd);
+        return fail(m, -XEN_ESRCH, PVM_WHY_BAD_DOMAIN, PVM_INVALID_MFN);
+    }
+    *out = d;
+    return 0;
+}
+
+/* XSM_TARGET: a domain acts on itself; the control domain on anyone. */
+static bool xsm_target_ok(const struct pvm_domain *curr, const struct pvm_domain *target)
+{
+    return !target || target == curr || is_privileged(curr);
+}
+
+/* Frame gfn of domain d with a general reference (PV: gfn == mfn), or NULL. */
+static struct page_info *get_page_from_gfn(struct pvm_machine *m, uint64_t gfn, const struct pvm_domain *d)
+{
+    if (!d || !mfn_valid(m, gfn) || m->frames[gfn].owner == PVM_OWNER_IO) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, gfn);
+        return NULL;
+    }
+    struct page_info *pg = mfn_to_page(m, gfn);
+    return get_page(m, pg, d) ? pg : NULL;
+}
+
+/* One NORMAL/PRESERVE_AD request: write entry `ptr` of a pt_owner frame. */
+static int do_pt_update(struct pvm_machine *m, uint64_t ptr, uint64_t val, bool preserve_ad,
+                        struct pvm_domain *pt_owner, struct pvm_domain *pg_owner, bool *flush_linear_pt)
+{
+    uint64_t mfn = ptr >> PAGE_SHIFT;
+    unsigned int slot = (unsigned int)((ptr & (PAGE_SIZE - 1)) >> 3);
+    struct page_info *pg = get_page_from_gfn(m, mfn, pt_owner);
+    if (!pg) {
+        gdprintk(m, "Could not get page for normal update");
+        return -XEN_EINVAL;
+    }
+    int rc;
+    if (page_lock_ok(pg)) {
+        uint64_t t = page_type(pg);
+        if (t == PGT_l1_page_table) {
+            rc = mod_l1_entry(m, mfn, slot, val, preserve_ad, pt_owner, pg_owner);
+        } else if (is_pt_type(t)) {
+            if (pg_owner != pt_owner)
+                rc = fail(m, -XEN_EINVAL, PVM_WHY_BAD_DOMAIN, mfn);
+            else {
+                rc = mod_lN_entry(m, mfn, type_level(t), slot, val, preserve_ad);
+                if (!rc)
+                    *flush_linear_pt = true;
+            }
+        } else if (t == PGT_writable_page) {
+            rc = write_entry(m, mfn, slot, val);
+        } else {
+            rc = fail(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, mfn);
+        }
+    } else if (get_page_type(m, pg, PGT_writable_page) == 0) {
+        rc = write_entry(m, mfn, slot, val);
+        put_page_type(m, pg, NULL);
+    } else {
+        rc = fail(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, mfn);
+    }
+    put_page(m, pg);
+    return rc;
+}
+
+static int do_machphys_update(struct pvm_machine *m, uint64_t ptr, uint64_t val, struct pvm_domain *curr,
+                              struct pvm_domain *pt_owner, struct pvm_domain *pg_owner)
+{
+    uint64_t mfn = ptr >> PAGE_SHIFT;
+    if (pt_owner != curr)
+        return fail(m, -XEN_EPERM, PVM_WHY_PERM, mfn);
+    struct page_info *pg = NULL;
+    if (pg_owner && mfn_valid(m, mfn))
+        pg = get_page(m, mfn_to_page(m, mfn), pg_owner) ? mfn_to_page(m, mfn) : NULL;
+    if (!pg) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
+        gdprintk(m, "Could not get page for mach->phys update");
+        return -XEN_EINVAL;
+    }
+    pg->m2p = val;
+    put_page(m, pg);
+    return 0;
+}
+
+int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count, unsigned int *pdone,
+                   unsigned int foreigndom)
+{
+    struct pvm_machine *m = enter(v);
+    struct pvm_domain *curr = v->d, *pt_owner = curr, *pg_owner;
+    bool io, flush_linear_pt = false;
+    unsigned int done = 0;
+    int rc = 0;
+    m->stats.hc_mmu_update++;
+
+    unsigned int pfd = foreigndom >> 16;
+    if (pfd) {
+        pt_owner = pvm_domain(m, (domid_t)(pfd - 1));
+        if (!pt_owner) {
+            rc = fail(m, -XEN_ESRCH, PVM_WHY_BAD_DOMAIN, PVM_INVALID_MFN);
+            goto out;
+        }
+    }
+    rc = get_pg_owner(m, curr, foreigndom & 0xFFFF, &pg_owner, &io);
+    if (rc)
+        goto out;
+    if (count && !reqs) {
+        rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+        goto out;
+    }
+    for (; done < count; done++) {
+        uint64_t ptr = reqs[done].ptr, val = reqs[done].val;
+        unsigned int cmd = (unsigned int)(ptr & 7);
+        m->stats.mmu_update_reqs++;
+        refuse_reset(m);
+        if (!xsm_target_ok(curr, pt_owner) || (!io && !xsm_target_ok(curr, pg_owner))) {
+            rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, ptr >> PAGE_SHIFT);
+            break;
+        }
+        switch (cmd) {
+        case MMU_NORMAL_PT_UPDATE:
+        case MMU_PT_UPDATE_PRESERVE_AD:
+        case MMU_PT_UPDATE_NO_TRANSLATE:
+            rc = do_pt_update(m, ptr & ~7ULL, val, cmd == MMU_PT_UPDATE_PRESERVE_AD, pt_owner, pg_owner,
+                              &flush_linear_pt);
+            break;
+        case MMU_MACHPHYS_UPDATE:
+            rc = do_machphys_update(m, ptr, val, curr, pt_owner, io ? NULL : pg_owner);
+            break;
+        default:
+            rc = fail(m, -XEN_ENOSYS, PVM_WHY_BAD_CMD, ptr >> PAGE_SHIFT);
+        }
+        if (rc)
+            break;
+    }
+    if (flush_linear_pt)
+        flush_domain(m, pt_owner, &m->stats.tlb_flushes_linear_pt);
+out:
+    if (rc)
+        m->stats.refusals++;
+    if (pdone)
+        *pdone = done;
+    return rc;
+}
+
+/* Load mfn as v's kernel root (Xen's new_guest_cr3).  The TLB is flushed. */
+static int new_guest_cr3(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t mfn)
+{
+    if (mfn == v->guest_table) {
+        tlb_flush_one(v);
+        return 0;
+    }
+    int rc = get_page_and_type_from_mfn(m, mfn, PGT_root_page_table, v->d);
+    if (rc) {
+        gdprintk(m, "Error while installing new baseptr %05llx", (unsigned long long)mfn);
+        return rc;
+    }
+    uint64_t old = v->guest_table;
+    v->guest_table = mfn;
+    m->stats.baseptr_loads++;
+    tlb_flush_one(v);
+    if (old != PVM_INVALID_MFN)
+        put_page_and_type(m, mfn_to_page(m, old));
+    return 0;
+}
+
+static int new_user_baseptr(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t mfn)
+{
+    if (mfn == 0) {
+        uint64_t old = v->guest_table_user;
+        v->guest_table_user = PVM_INVALID_MFN;
+        if (old != PVM_INVALID_MFN)
+            put_page_and_type(m, mfn_to_page(m, old));
+        return 0;
+    }
+    if (mfn == v->guest_table_user)
+        return 0;
+    int rc = get_page_and_type_from_mfn(m, mfn, PGT_root_page_table, v->d);
+    if (rc) {
+        gdprintk(m, "Error %d installing new mfn %05llx", rc, (unsigned long long)mfn);
+        return rc;
+    }
+    uint64_t old = v->guest_table_user;
+    v->guest_table_user = mfn;
+    if (old != PVM_INVALID_MFN)
+        put_page_and_type(m, mfn_to_page(m, old));
+    return 0;
+}
+
+static int do_pin(struct pvm_machine *m, uint64_t mfn, unsigned int level, struct pvm_domain *pg_owner)
+{
+    struct page_info *pg = get_page_from_gfn(m, mfn, pg_owner);
+    if (!pg)
+        return -XEN_EINVAL;
+    int rc = get_page_type(m, pg, level_type(level));
+    if (rc) {
+        refuse_where(m, mfn, level, 0, 0);
+        gdprintk(m, "Error %d while pinning mfn %05llx", rc, (unsigned long long)mfn);
+        put_page(m, pg);
+        return rc;
+    }
+    if (pg->type_info & PGT_pinned) {
+        gdprintk(m, "mfn %05llx already pinned", (unsigned long long)mfn);
+        put_page_and_type(m, pg);
+        return fail(m, -XEN_EINVAL, PVM_WHY_ALREADY_PINNED, mfn);
+    }
+    pg->type_info |= PGT_pinned;
+    m->stats.pins++;
+    return 0;
+}
+
+static int do_unpin(struct pvm_machine *m, uint64_t mfn, struct pvm_domain *pg_owner)
+{
+    struct page_info *pg = get_page_from_gfn(m, mfn, pg_owner);
+    if (!pg) {
+        gdprintk(m, "mfn %05llx bad, or bad owner d%u", (unsigned long long)mfn,
+                 pg_owner ? pg_owner->id : DOMID_IO);
+        return -XEN_EINVAL;
+    }
+    if (!(pg->type_info & PGT_pinned)) {
+        put_page(m, pg);
+        gdprintk(m, "mfn %05llx not pinned", (unsigned long long)mfn);
+        return fail(m, -XEN_EINVAL, PVM_WHY_NOT_PINNED, mfn);
+    }
+    pg->type_info &= ~PGT_pinned;
+    m->stats.unpins++;
+    put_page_and_type(m, pg);
+    put_page(m, pg);
+    return 0;
+}
+
+/* Apply a flush (full, or one va) to every vCPU of d set in mask (NULL = all). */
+static void flush_vcpus(struct pvm_machine *m, struct pvm_domain *d, const unsigned long *mask, bool one,
+                        uint64_t va)
+{
+    (void)m;
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+        if (mask && !((mask[i / (8 * sizeof(long))] >> (i % (8 * sizeof(long)))) & 1UL))
+            continue;
+        if (one)
+            tlb_invlpg_one(&d->vcpu[i], va);
+        else
+            tlb_flush_one(&d->vcpu[i]);
+    }
+}
+
+/* CLEAR_PAGE / COPY_PAGE: the destination takes a temporary writable type. */
+static int do_clear_copy(struct pvm_machine *m, const struct mmuext_op *op, struct pvm_domain *pg_owner)
+{
+    struct page_info *src = NULL;
+    if (op->cmd == MMUEXT_COPY_PAGE) {
+        src = get_page_from_gfn(m, op->arg2.src_mfn, pg_owner);
+        if (!src) {
+            gdprintk(m, "Error copying from mfn %05llx", (unsigned long long)op->arg2.src_mfn);
+            return -XEN_EINVAL;
+        }
+    }
+    struct page_info *dst = get_page_from_gfn(m, op->arg1.mfn, pg_owner);
+    if (!dst || get_page_type(m, dst, PGT_writable_page)) {
+        if (dst)
+            put_page(m, dst);
+        if (src)
+            put_page(m, src);
+        if (op->cmd == MMUEXT_COPY_PAGE)
+            gdprintk(m, "Error copying to mfn %05llx", (unsigned long long)op->arg1.mfn);
+        else
+            gdprintk(m, "Error clearing mfn %05llx", (unsigned long long)op->arg1.mfn);
+        return -XEN_EINVAL;
+    }
+    int rc = 0;
+    uint64_t *to = frame_map(m, op->arg1.mfn, 1);
+    const uint64_t *from = src ? frame_map(m, op->arg2.src_mfn, 0) : NULL;
+    if (!to)
+        rc = -XEN_EFAULT;
+    else
+        for (unsigned int i = 0; i < L1_PAGETABLE_ENTRIES; i++)
+            to[i] = from ? from[i] : 0;
+    put_page_and_type(m, dst);
+    if (src)
+        put_page(m, src);
+    return rc;
+}
+
+static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct mmuext_op *op,
+                         struct pvm_domain *pg_owner, bool io)
+{
+    struct pvm_domain *curr = v->d;
+    bool self = !io && pg_owner == curr;
+    switch (op->cmd) {
+    case MMUEXT_PIN_L1_TABLE:
+    case MMUEXT_PIN_L2_TABLE:
+    case MMUEXT_PIN_L3_TABLE:
+    case MMUEXT_PIN_L4_TABLE:
+        return do_pin(m, op->arg1.mfn, op->cmd - MMUEXT_PIN_L1_TABLE + 1, io ? NULL : pg_owner);
+    case MMUEXT_UNPIN_TABLE:
+        return do_unpin(m, op->arg1.mfn, io ? NULL : pg_owner);
+    case MMUEXT_NEW_BASEPTR:
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, op->arg1.mfn);
+        return new_guest_cr3(m, v, op->arg1.mfn);
+    case MMUEXT_NEW_USER_BASEPTR:
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, op->arg1.mfn);
+        return new_user_baseptr(m, v, op->arg1.mfn);
+    case MMUEXT_TLB_FLUSH_LOCAL:
+    case MMUEXT_INVLPG_LOCAL:
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+        if (op->cmd == MMUEXT_TLB_FLUSH_LOCAL)
+            tlb_flush_one(v);
+        else if (addr_ok(op->arg1.linear_addr))
+            tlb_invlpg_one(v, op->arg1.linear_addr);
+        return 0;
+    case MMUEXT_TLB_FLUSH_MULTI:
+    case MMUEXT_INVLPG_MULTI:
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+        if (!op->arg2.vcpumask)
+            return fail(m, -XEN_EINVAL, PVM_WHY_FAULT, PVM_INVALID_MFN);
+        if (op->cmd == MMUEXT_TLB_FLUSH_MULTI || addr_ok(op->arg1.linear_addr))
+            flush_vcpus(m, curr, op->arg2.vcpumask, op->cmd == MMUEXT_INVLPG_MULTI, op->arg1.linear_addr);
+        return 0;
+    case MMUEXT_TLB_FLUSH_ALL:
+    case MMUEXT_INVLPG_ALL:
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+        if (op->cmd == MMUEXT_TLB_FLUSH_ALL || addr_ok(op->arg1.linear_addr))
+            flush_vcpus(m, curr, NULL, op->cmd == MMUEXT_INVLPG_ALL, op->arg1.linear_addr);
+        return 0;
+    case MMUEXT_FLUSH_CACHE:
+    case MMUEXT_FLUSH_CACHE_GLOBAL:
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+        if (!is_privileged(curr) && curr->iomem_first > curr->iomem_last)
+            return fail(m, -XEN_EACCES, PVM_WHY_PERM, PVM_INVALID_MFN);
+        return 0;
+    case MMUEXT_SET_LDT: {
+        if (!self)
+            return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+        uint64_t ptr = op->arg1.linear_addr;
+        unsigned int ents = op->arg2.nr_ents;
+        if ((ptr & (PAGE_SIZE - 1)) || !addr_ok(ptr) || ents > 8192) {
+            gdprintk(m, "Bad args to SET_LDT: ptr=%llx, ents=%x", (unsigned long long)ptr, ents);
+            return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
+        }
+        v->ldt_base = ptr;
+        v->ldt_ents = ents;
+        return 0;
+    }
+    case MMUEXT_CLEAR_PAGE:
+    case MMUEXT_COPY_PAGE:
+        return do_clear_copy(m, op, io ? NULL : pg_owner);
+    case MMUEXT_MARK_SUPER:
+    case MMUEXT_UNMARK_SUPER:
+        return fail(m, -XEN_EOPNOTSUPP, PVM_WHY_NOT_SUPPORTED, PVM_INVALID_MFN);
+    default:
+        return fail(m, -XEN_ENOSYS, PVM_WHY_BAD_CMD, PVM_INVALID_MFN);
+    }
+}
+
+int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count, unsigned int *pdone,
+                  unsigned int foreigndom)
+{
+    struct pvm_machine *m = enter(v);
+    struct pvm_domain *pg_owner;
+    bool io;
+    unsigned int done = 0;
+    m->stats.hc_mmuext_op++;
+    int rc = get_pg_owner(m, v->d, foreigndom & 0xFFFF, &pg_owner, &io);
+    if (!rc && !io && !xsm_target_ok(v->d, pg_owner))
+        rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+    if (!rc && count && !ops)
+        rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+    for (; !rc && done < count; done++) {
+        m->stats.mmuext_ops++;
+        refuse_reset(m);
+        rc = do_one_mmuext(m, v, &ops[done], pg_owner, io);
+        if (rc)
+            break;
+    }
+    if (rc)
+        m->stats.refusals++;
+    if (pdone)
+        *pdone = done;
+    return rc;
+}
+
+/* The validated L1 table that maps va in v's current tables (Xen's map_guest_l1e). */
+static int guest_l1_table(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t va, uint64_t *l1mfn)
+{
+    uint64_t root = current_root(v);
+    if (!addr_ok(va))
+        return fail(m, -XEN_EINVAL, PVM_WHY_BAD_VA, PVM_INVALID_MFN);
+    if (root == PVM_INVALID_MFN)
+        return fail(m, -XEN_EINVAL, PVM_WHY_NOT_L1, PVM_INVALID_MFN);
+    uint64_t mfn = root;
+    for (unsigned int level = 4; level > 1; level--) {
+        uint64_t e = read_entry(m, mfn, table_index(va, level));
+        if (!pte_present(e) || (level == 2 && (e & _PAGE_PSE)) || !mfn_valid(m, pte_mfn(e)))
+            return fail(m, -XEN_EINVAL, PVM_WHY_NOT_L1, mfn);
+        mfn = pte_mfn(e);
+    }
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (pg->owner != v->d->id + 1 || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table)
+        return fail(m, -XEN_EINVAL, PVM_WHY_NOT_L1, mfn);
+    *l1mfn = mfn;
+    return 0;
+}
+
+static int do_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags,
+                                struct pvm_domain *pg_owner)
+{
+    struct pvm_machine *m = v->m;
+    uint64_t l1mfn;
+    int rc = guest_l1_table(m, v, va, &l1mfn);
+    if (!rc)
+        rc = mod_l1_entry(m, l1mfn, table_index(va, 1), val, false, v->d, pg_owner);
+    if (rc) {
+        m->stats.refusals++;
+        return rc;
+    }
+    unsigned long type = flags & UVMF_FLUSHTYPE_MASK, target = flags & ~UVMF_FLUSHTYPE_MASK;
+    if (type != UVMF_TLB_FLUSH && type != UVMF_INVLPG)
+        return 0;
+    bool one = type == UVMF_INVLPG;
+    if (target == UVMF_LOCAL) {
+        if (one)
+            tlb_invlpg_one(v, va);
+        else
+            tlb_flush_one(v);
+    } else {
+        flush_vcpus(m, v->d, target == UVMF_ALL ? NULL : (const unsigned long *)target, one, va);
+    }
+    return 0;
+}
+
+int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags)
+{
+    struct pvm_machine *m = enter(v);
+    m->stats.hc_update_va_mapping++;
+    return do_update_va_mapping(v, va, val, flags, v->d);
+}
+
+int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags,
+                                      domid_t domid)
+{
+    struct pvm_machine *m = enter(v);
+    struct pvm_domain *pg_owner;
+    bool io;
+    m->stats.hc_update_va_mapping++;
+    int rc = get_pg_owner(m, v->d, domid, &pg_owner, &io);
+    if (!rc && !io && !xsm_target_ok(v->d, pg_owner))
+        rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+    if (rc) {
+        m->stats.refusals++;
+        return rc;
+    }
+    return do_update_va_mapping(v, va, val, flags, io ? NULL : pg_owner);
+}
+
+int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
+{
+    struct pvm_machine *m = enter(v);
+    const unsigned long long valid = (1ULL << VMASST_TYPE_writable_pagetables) |
+                                     (1ULL << VMASST_TYPE_pae_extended_cr3) |
+                                     (1ULL << VMASST_TYPE_architectural_iopl) |
+                                     (1ULL << VMASST_TYPE_runstate_update_flag) |
+                                     (1ULL << VMASST_TYPE_m2p_strict);
+    m->stats.hc_vm_assist++;
+    if (type >= 64 || !((valid >> type) & 1))
+        return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
+    if (cmd == VMASST_CMD_enable) {
+        v->d->vm_assist |= 1UL << type;
+        return 0;
+    }
+    if (cmd == VMASST_CMD_disable) {
+        v->d->vm_assist &= ~(1UL << type);
+        return 0;
+    }
+    return fail(m, -XEN_ENOSYS, PVM_WHY_BAD_CMD, PVM_INVALID_MFN);
+}
+
+int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr)
+{
+    struct pvm_machine *m = enter(v);
+    m->stats.hc_multicall++;
+    if (v->in_multicall) {
+        xen_log(m, PVM_LOG_INFO, "Multicall reentry is disallowed.");
+        return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
+    }
+    if (nr && !list)
+        return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+    v->in_multicall = true;
+    for (unsigned int i = 0; i < nr; i++) {
+        m->stats.multicall_entries++;
+        if (list[i].op == __HYPERVISOR_iret) {
+            /* mc_exit: the batch ends here; iret itself is not modelled. */
+            list[i].result = (xen_ulong_t)(long)-XEN_ENOSYS;
+            break;
+        }
+        list[i].result = (xen_ulong_t)pvm_hypercall(v, list[i].op, list[i].args);
+        if (!v->kernel_mode)
+            break;
+    }
+    v->in_multicall = false;
+    m->current = v;
+    return 0;
+}
+
+long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6])
+{
+    switch (op) {
+    case __HYPERVISOR_mmu_update:
+        return pvm_mmu_update(v, (const struct mmu_update *)(uintptr_t)a[0], (unsigned int)a[1],
+                              (unsigned int *)(uintptr_t)a[2], (unsigned int)a[3]);
+    case __HYPERVISOR_mmuext_op:
+        return pvm_mmuext_op(v, (const struct mmuext_op *)(uintptr_t)a[0], (unsigned int)a[1],
+                             (unsigned int *)(uintptr_t)a[2], (unsigned int)a[3]);
+    case __HYPERVISOR_update_va_mapping:
+        return pvm_update_va_mapping(v, a[0], a[1], (unsigned long)a[2]);
+    case __HYPERVISOR_update_va_mapping_otherdomain:
+        return pvm_update_va_mapping_otherdomain(v, a[0], a[1], (unsigned long)a[2], (domid_t)a[3]);
+    case __HYPERVISOR_vm_assist:
+        return pvm_vm_assist(v, (unsigned int)a[0], (unsigned int)a[1]);
+    case __HYPERVISOR_multicall:
+        return pvm_multicall(v, (struct multicall_entry *)(uintptr_t)a[0], (unsigned int)a[1]);
+    default:
+        v->m->stats.hc_other++;
+        return -XEN_ENOSYS;
+    }
+}

@@ -1,0 +1,171 @@
+/*
+ * internal.h - shared helpers of the PV MMU core.  Not installed.
+ *
+ * Entries are 64-bit x86 PTEs.  Like Xen, flag checks work on a 24-bit
+ * "flags" view: PTE bits 0-11 stay where they are, PTE bits 52-63 move down
+ * to flag bits 12-23 (get_pte_flags).
+ */
+#ifndef PVMMU_CORE_INTERNAL_H
+#define PVMMU_CORE_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "pvmmu/pvmmu.h"
+
+/* Xen's 24-bit flag view. */
+#define F_PRESENT     0x000001u
+#define F_RW          0x000002u
+#define F_USER        0x000004u
+#define F_PWT         0x000008u
+#define F_PCD         0x000010u
+#define F_ACCESSED    0x000020u
+#define F_DIRTY       0x000040u
+#define F_PSE         0x000080u
+#define F_PAT         0x000080u
+#define F_GLOBAL      0x000100u
+#define F_AVAIL       0x000E00u
+#define F_GUEST_KERNEL 0x001000u
+#define F_AVAIL_HIGH  0x7FF000u
+#define F_NX          0x800000u
+#define F_CACHE_ATTRS (F_PAT | F_PCD | F_PWT)
+
+#define BASE_DISALLOW_MASK (0xFFFFFFu & ~(F_PRESENT | F_RW | F_USER | F_ACCESSED | F_DIRTY | \
+                                          F_AVAIL | F_AVAIL_HIGH | F_NX))
+#define L1_DISALLOW_MASK   (BASE_DISALLOW_MASK & ~F_GLOBAL)
+#define L2_DISALLOW_MASK   BASE_DISALLOW_MASK
+#define L3_DISALLOW_MASK   BASE_DISALLOW_MASK
+#define L4_DISALLOW_MASK   BASE_DISALLOW_MASK
+#define FASTPATH_FLAG_WHITELIST (F_NX | F_AVAIL_HIGH | F_AVAIL | F_GLOBAL | F_DIRTY | F_ACCESSED | F_USER)
+#define FASTPATH_PDE_FLAG_WHITELIST FASTPATH_FLAG_WHITELIST
+
+static inline unsigned int get_pte_flags(uint64_t e)
+{
+    return (unsigned int)(((e >> 40) & ~0xFFFULL) | (e & 0xFFFULL));
+}
+
+static inline uint64_t put_pte_flags(unsigned int f)
+{
+    return (((uint64_t)f & ~0xFFFULL) << 40) | ((uint64_t)f & 0xFFFULL);
+}
+
+static inline uint64_t pte_mfn(uint64_t e) { return (e & PTE_FRAME_MASK) >> PAGE_SHIFT; }
+static inline bool pte_present(uint64_t e) { return (e & _PAGE_PRESENT) != 0; }
+
+/* Did the frame or any flag outside `ignore` change between o and n? */
+static inline bool pte_has_changed(uint64_t o, uint64_t n, unsigned int ignore)
+{
+    return ((o ^ n) & (PTE_FRAME_MASK | put_pte_flags(0xFFFFFFu & ~ignore))) != 0;
+}
+
+static inline bool mfn_valid(const struct pvm_machine *m, uint64_t mfn) { return mfn < m->nr_frames; }
+
+static inline struct page_info *mfn_to_page(const struct pvm_machine *m, uint64_t mfn)
+{
+    return &m->frames[mfn];
+}
+
+static inline uint64_t page_to_mfn(const struct pvm_machine *m, const struct page_info *pg)
+{
+    return (uint64_t)(pg - m->frames);
+}
+
+static inline uint64_t page_type(const struct page_info *pg) { return pg->type_info & PGT_type_mask; }
+static inline uint64_t type_count(const struct page_info *pg) { return pg->type_info & PGT_count_mask; }
+static inline bool is_pt_type(uint64_t t) { return t >= PGT_l1_page_table && t <= PGT_l4_page_table; }
+static inline unsigned int type_level(uint64_t t) { return (unsigned int)(t >> 61); }
+static inline uint64_t level_type(unsigned int level) { return (uint64_t)level << 61; }
+
+/* Owner of a frame as a domid, DOMID_IO, or DOMID_INVALID when free. */
+static inline domid_t page_owner_id(const struct page_info *pg)
+{
+    return pg->owner == PVM_OWNER_NONE ? (domid_t)DOMID_INVALID : (domid_t)(pg->owner - 1);
+}
+
+static inline bool is_io_frame(const struct pvm_machine *m, uint64_t mfn)
+{
+    return !mfn_valid(m, mfn) || m->frames[mfn].owner == PVM_OWNER_IO;
+}
+
+static inline bool is_privileged(const struct pvm_domain *d) { return (d->flags & PVM_DOM_PRIVILEGED) != 0; }
+
+static inline bool is_guest_l4_slot(unsigned int s)
+{
+    return s < ROOT_PAGETABLE_FIRST_XEN_SLOT || s > ROOT_PAGETABLE_LAST_XEN_SLOT;
+}
+
+static inline bool vm_assist_on(const struct pvm_domain *d, unsigned int type)
+{
+    return type < 64 && ((d->vm_assist >> type) & 1UL);
+}
+
+/* The 4-level index of va at `level` (1-4). */
+static inline unsigned int table_index(uint64_t va, unsigned int level)
+{
+    return (unsigned int)((va >> (12 + 9 * (level - 1))) & 511);
+}
+
+/* Canonical and guest-accessible, Xen's __addr_ok. */
+static inline bool addr_ok(uint64_t va)
+{
+    return va < (1ULL << 47) || va >= HYPERVISOR_VIRT_END;
+}
+
+/* ---- log.c ---- */
+int pvm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int pvm_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void xen_log(struct pvm_machine *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define gdprintk(m, ...) xen_log((m), PVM_LOG_WARN, __VA_ARGS__)
+
+/* Record the innermost cause of a refusal (first one per operation wins). */
+void refuse(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn);
+void refuse_type(struct pvm_machine *m, uint64_t mfn, uint64_t saw, uint64_t exp);
+/* Attach the table/slot/entry context if the cause has none yet. */
+void refuse_where(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, unsigned int slot,
+                  uint64_t entry);
+/* Start a new operation: forget the previous cause. */
+void refuse_reset(struct pvm_machine *m);
+
+/* ---- page.c: references and types ---- */
+bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_domain *d);
+void put_page(struct pvm_machine *m, struct page_info *pg);
+int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type);
+void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info *ptpg);
+int get_page_and_type_from_mfn(struct pvm_machine *m, uint64_t mfn, uint64_t type, const struct pvm_domain *d);
+void put_page_and_type(struct pvm_machine *m, struct page_info *pg);
+bool page_lock_ok(const struct page_info *pg);
+
+/* ---- entry.c: per-level rules ---- */
+unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_domain *d);
+bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn);
+int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1e_owner,
+                      struct pvm_domain *pg_owner);
+void put_page_from_l1e(struct pvm_machine *m, uint64_t l1e);
+uint64_t adjust_guest_l1e(uint64_t e);
+int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
+void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
+int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, uint64_t nl1e,
+                 bool preserve_ad, struct pvm_domain *pt_dom, struct pvm_domain *pg_dom);
+int mod_lN_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, unsigned int slot,
+                 uint64_t ne, bool preserve_ad);
+void init_xen_l4_slots(uint64_t *l4, uint64_t l4mfn);
+uint64_t xen_l4_slot_value(uint64_t l4mfn, unsigned int slot);
+
+/* Frame contents. */
+uint64_t *frame_map(struct pvm_machine *m, uint64_t mfn, int write);
+static inline uint64_t read_entry(struct pvm_machine *m, uint64_t mfn, unsigned int slot)
+{
+    const uint64_t *t = m->ops.map(m->ops.ctx, mfn, 0);
+    return t ? t[slot] : 0;
+}
+int write_entry(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
+
+/* ---- tlb.c ---- */
+void tlb_flush_one(struct pvm_vcpu *v);
+void tlb_invlpg_one(struct pvm_vcpu *v, uint64_t va);
+void flush_for_type_change(struct pvm_machine *m, struct page_info *pg);
+void flush_domain(struct pvm_machine *m, struct pvm_domain *d, uint64_t *counter);
+int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool set_ad,
+               uint64_t *mfn, bool *rw, bool *global, struct pvm_fault *f);
+uint64_t current_root(const struct pvm_vcpu *v);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * machine.c - setting up a machine and its domains, handing frames to
+ * domains, builder-side access to frame contents, and frame queries.
+ */
+#include "internal.h"
+
+void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames, const struct pvm_ops *ops)
+{
+    *m = (struct pvm_machine){
+        .frames = frames,
+        .nr_frames = nr_frames,
+        .ops = *ops,
+        .opt_pv_linear_pt = true,
+        .tlbflush_clock = 1,
+    };
+    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
+        struct pvm_domain *d = &m->doms[i];
+        for (unsigned int j = 0; j < PVM_MAX_VCPUS; j++) {
+            d->vcpu[j] = (struct pvm_vcpu){
+                .m = m, .d = d, .id = j,
+                .guest_table = PVM_INVALID_MFN, .guest_table_user = PVM_INVALID_MFN,
+            };
+        }
+    }
+}
+
+struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id)
+{
+    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++)
+        if (m->doms[i].exists && m->doms[i].id == id)
+            return &m->doms[i];
+    return NULL;
+}
+
+struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_id)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    return d && vcpu_id < d->nr_vcpus ? &d->vcpu[vcpu_id] : NULL;
+}
+
+int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, unsigned int flags)
+{
+    if (id >= DOMID_FIRST_RESERVED || nr_vcpus == 0 || nr_vcpus > PVM_MAX_VCPUS)
+        return -XEN_EINVAL;
+    if (pvm_domain(m, id))
+        return -XEN_EBUSY;
+    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
+        struct pvm_domain *d = &m->doms[i];
+        if (d->exists)
+            continue;
+        d->exists = true;
+        d->id = id;
+        d->flags = flags;
+        d->nr_vcpus = nr_vcpus;
+        d->vm_assist = 0;
+        d->iomem_first = 1;
+        d->iomem_last = 0;
+        d->tot_pages = d->nr_l4_pages = 0;
+        for (unsigned int j = 0; j < nr_vcpus; j++) {
+            d->vcpu[j].online = true;
+            d->vcpu[j].kernel_mode = true;
+        }
+        return 0;
+    }
+    return -XEN_EBUSY;
+}
+
+int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    d->iomem_first = first;
+    d->iomem_last = last;
+    return 0;
+}
+
+int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    if (!mfn_valid(m, mfn))
+        return -XEN_EINVAL;
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (pg->owner != PVM_OWNER_NONE || (pg->count_info & PGC_count_mask))
+        return -XEN_EBUSY;
+    pg->owner = (uint16_t)(id + 1);
+    pg->count_info = PGC_allocated | 1;
+    pg->type_info = 0;
+    pg->linear_pt_count = 0;
+    pg->m2p = gpfn;
+    d->tot_pages++;
+    return 0;
+}
+
+int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn)
+{
+    if (!mfn_valid(m, mfn) || m->frames[mfn].owner != id + 1 || !(m->frames[mfn].count_info & PGC_allocated))
+        return -XEN_EINVAL;
+    struct page_info *pg = mfn_to_page(m, mfn);
+    pg->count_info &= ~PGC_allocated;
+    put_page(m, pg);
+    return 0;
+}
+
+int pvm_mark_io(struct pvm_machine *m, uint64_t mfn)
+{
+    if (!mfn_valid(m, mfn))
+        return -XEN_EINVAL;
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (pg->owner != PVM_OWNER_NONE)
+        return -XEN_EBUSY;
+    pg->owner = PVM_OWNER_IO;
+    pg->count_info = 1;
+    pg->type_info = PGT_writable_page | PGT_validated | 1;
+    return 0;
+}
+
+int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val)
+{
+    if (!mfn_valid(m, mfn) || slot >= L1_PAGETABLE_ENTRIES)
+        return -XEN_EINVAL;
+    const struct page_info *pg = mfn_to_page(m, mfn);
+    if (is_pt_type(page_type(pg)) && type_count(pg))
+        return -XEN_EBUSY;
+    return write_entry(m, mfn, slot, val);
+}
+
+uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot)
+{
+    if (!mfn_valid(m, mfn) || slot >= L1_PAGETABLE_ENTRIES)
+        return 0;
+    const uint64_t *t = m->ops.map(m->ops.ctx, mfn, 0);
+    return t ? t[slot] : 0;
+}
+
+int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn)
+{
+    struct pvm_machine *m = v->m;
+    m->current = v;
+    refuse_reset(m);
+    int rc = get_page_and_type_from_mfn(m, mfn, PGT_root_page_table, v->d);
+    if (rc)
+        return rc;
+    uint64_t old = v->guest_table;
+    v->guest_table = mfn;
+    m->stats.baseptr_loads++;
+    tlb_flush_one(v);
+    if (old != PVM_INVALID_MFN)
+        put_page_and_type(m, mfn_to_page(m, old));
+    return 0;
+}
+
+void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame_state *out)
+{
+    *out = (struct pvm_frame_state){ .mfn = mfn, .owner = DOMID_INVALID, .m2p = PVM_INVALID_M2P };
+    if (!mfn_valid(m, mfn)) {
+        out->io = true;
+        return;
+    }
+    const struct page_info *pg = mfn_to_page(m, mfn);
+    out->valid = true;
+    out->io = pg->owner == PVM_OWNER_IO;
+    out->owner = page_owner_id(pg);
+    out->count = pg->count_info & PGC_count_mask;
+    out->allocated = (pg->count_info & PGC_allocated) != 0;
+    out->type = (enum pvm_type)(pg->type_info >> 61);
+    out->type_count = type_count(pg);
+    out->validated = (pg->type_info & PGT_validated) != 0;
+    out->pinned = (pg->type_info & PGT_pinned) != 0;
+    out->partial = (pg->type_info & PGT_partial) != 0;
+    out->linear_pt_count = pg->linear_pt_count;
+    out->m2p = pg->m2p;
+    out->count_info = pg->count_info;
+    out->type_info = pg->type_info;
+}

@@ -1,0 +1,179 @@
+/*
+ * page.c - general and type reference counts (Xen's get_page/put_page,
+ * _get_page_type/_put_page_type), with validation on the 0->1 type edge and
+ * devalidation on 1->0.  No preemption: every walk completes inline.
+ */
+#include "internal.h"
+
+static void free_page(struct pvm_machine *m, struct page_info *pg)
+{
+    domid_t id = page_owner_id(pg);
+    struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? pvm_domain(m, id) : NULL;
+    if (d && d->tot_pages)
+        d->tot_pages--;
+    pg->owner = PVM_OWNER_NONE;
+    pg->count_info = 0;
+    pg->type_info = 0;
+    pg->m2p = PVM_INVALID_M2P;
+    pg->linear_pt_count = 0;
+    pg->tlbflush_timestamp = m->tlbflush_clock;
+}
+
+/*
+ * Take a general reference on pg for domain d.  Fails (returns false, and
+ * logs Xen's "Error mfn" line for an owned frame) if pg is free, would
+ * overflow, or belongs to someone else.
+ */
+bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_domain *d)
+{
+    uint64_t count = pg->count_info & PGC_count_mask;
+    if (count == 0 || count >= PGC_count_mask - 2) {
+        if (count)
+            refuse(m, -XEN_EINVAL, PVM_WHY_OVERFLOW, page_to_mfn(m, pg));
+        else
+            refuse(m, -XEN_EINVAL, PVM_WHY_NOT_OWNER, page_to_mfn(m, pg));
+        return false;
+    }
+    if (pg->owner == d->id + 1) {
+        pg->count_info++;
+        return true;
+    }
+    refuse(m, -XEN_EINVAL, PVM_WHY_NOT_OWNER, page_to_mfn(m, pg));
+    xen_log(m, PVM_LOG_INFO, "Error mfn %05llx: rd=d%u od=d%u caf=%08llx taf=%016llx",
+            (unsigned long long)page_to_mfn(m, pg), d->id, page_owner_id(pg),
+            (unsigned long long)pg->count_info, (unsigned long long)pg->type_info);
+    return false;
+}
+
+/* Drop a general reference; the frame is freed when the last one goes. */
+void put_page(struct pvm_machine *m, struct page_info *pg)
+{
+    pg->count_info--;
+    if ((pg->count_info & PGC_count_mask) == 0)
+        free_page(m, pg);
+}
+
+/* A page is "lockable" (Xen's page_lock) when validated with a type in use. */
+bool page_lock_ok(const struct page_info *pg)
+{
+    return (pg->type_info & PGT_validated) && type_count(pg) > 0 && !(pg->type_info & PGT_partial);
+}
+
+/*
+ * True for the wrong-type combinations Xen returns silently because the
+ * caller will try a linear (same-level) mapping next.
+ */
+static bool looks_linear(uint64_t saw, uint64_t want)
+{
+    return (saw == PGT_l2_page_table && want == PGT_l1_page_table) ||
+           (saw == PGT_l3_page_table && want == PGT_l2_page_table) ||
+           (saw == PGT_l4_page_table && want == PGT_l3_page_table);
+}
+
+/*
+ * Take a type reference of `type` on pg.  At type count 0 the type may change
+ * (flushing TLBs that may hold stale mappings); a page-table type is then
+ * validated, recursively.  Returns 0, or -EINVAL with nothing changed.
+ */
+int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
+{
+    uint64_t x = pg->type_info, mfn = page_to_mfn(m, pg);
+    if ((x & PGT_count_mask) == PGT_count_mask) {
+        gdprintk(m, "Type count overflow on mfn %05llx", (unsigned long long)mfn);
+        refuse(m, -XEN_EINVAL, PVM_WHY_OVERFLOW, mfn);
+        return -XEN_EINVAL;
+    }
+    if ((x & PGT_count_mask) == 0) {
+        bool changed = (x & PGT_type_mask) != type;
+        if (changed)
+            pg->type_info = (x & ~(PGT_type_mask | PGT_validated | PGT_count_mask)) | type | 1;
+        else
+            pg->type_info = x + 1;
+        if (changed)
+            flush_for_type_change(m, pg);
+    } else {
+        if ((x & PGT_type_mask) != type) {
+            if (!looks_linear(x & PGT_type_mask, type)) {
+                gdprintk(m, "Bad type (saw %016llx != exp %016llx) for mfn %05llx (pfn %05llx)",
+                         (unsigned long long)x, (unsigned long long)type, (unsigned long long)mfn,
+                         (unsigned long long)pg->m2p);
+                refuse_type(m, mfn, x, type);
+            }
+            return -XEN_EINVAL;
+        }
+        if (!(x & PGT_validated)) {
+            /* Being validated right now: in Xen another CPU; here a cycle. */
+            refuse_type(m, mfn, x, type);
+            return -XEN_EINVAL;
+        }
+        pg->type_info = x + 1;
+        return 0;
+    }
+    if (pg->type_info & PGT_validated)
+        return 0;
+    if (!is_pt_type(type)) {
+        pg->type_info |= PGT_validated;
+        return 0;
+    }
+    pg->linear_pt_count = 0;
+    int rc = promote_table(m, pg, type_level(type));
+    if (rc) {
+        gdprintk(m, "Error while validating mfn %05llx (pfn %05llx) for type %016llx: caf=%08llx taf=%016llx",
+                 (unsigned long long)mfn, (unsigned long long)pg->m2p, (unsigned long long)type,
+                 (unsigned long long)pg->count_info, (unsigned long long)pg->type_info);
+        pg->type_info = 0;
+        return rc;
+    }
+    pg->type_info |= PGT_validated;
+    return 0;
+}
+
+static void dec_linear(struct page_info *pg, struct page_info *ptpg)
+{
+    pg->linear_pt_count++;    /* one use fewer */
+    ptpg->linear_pt_count--;  /* one entry fewer */
+}
+
+/*
+ * Drop a type reference.  ptpg is the table whose entry held it (NULL for
+ * pins, roots and L1 mappings); a same-type ptpg means a linear entry.  At
+ * 1->0 a page table is devalidated, dropping everything its entries hold.
+ */
+void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info *ptpg)
+{
+    uint64_t x = pg->type_info;
+    if (ptpg && page_type(ptpg) == page_type(pg))
+        dec_linear(pg, ptpg);
+    if ((x & PGT_count_mask) == 1 && is_pt_type(x & PGT_type_mask) && (x & PGT_validated)) {
+        pg->type_info = x & ~PGT_validated;
+        demote_table(m, pg, type_level(x & PGT_type_mask));
+    }
+    if ((pg->type_info & PGT_count_mask) == 1)
+        pg->tlbflush_timestamp = m->tlbflush_clock;
+    pg->type_info--;
+}
+
+/*
+ * Xen's get_page_and_type_from_mfn: a general reference for d, then the
+ * type.  Returns 0 or -EINVAL, holding nothing on failure.
+ */
+int get_page_and_type_from_mfn(struct pvm_machine *m, uint64_t mfn, uint64_t type, const struct pvm_domain *d)
+{
+    if (!mfn_valid(m, mfn)) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
+        return -XEN_EINVAL;
+    }
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (!get_page(m, pg, d))
+        return -XEN_EINVAL;
+    int rc = get_page_type(m, pg, type);
+    if (rc)
+        put_page(m, pg);
+    return rc;
+}
+
+void put_page_and_type(struct pvm_machine *m, struct page_info *pg)
+{
+    put_page_type(m, pg, NULL);
+    put_page(m, pg);
+}

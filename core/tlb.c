@@ -1,0 +1,266 @@
+/*
+ * tlb.c - the software MMU: a page walk over the guest's tables as the CPU
+ * does it (setting accessed/dirty bits), a small per-vCPU TLB, Xen's TLB
+ * clock for flushes at type changes, guest loads and stores, and the ptwr
+ * emulation of stores into read-only L1 tables.
+ */
+#include "internal.h"
+
+static struct pvm_tlb_entry *tlb_slot(struct pvm_vcpu *v, uint64_t vpn)
+{
+    return &v->tlb[vpn % PVM_TLB_ENTRIES];
+}
+
+/* Flush all of v's translations and stamp it with a new TLB clock tick. */
+void tlb_flush_one(struct pvm_vcpu *v)
+{
+    for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++)
+        v->tlb[i].valid = 0;
+    v->m->tlbflush_clock++;
+    v->tlbflush_time = v->m->tlbflush_clock;
+    v->m->stats.tlb_flushes++;
+}
+
+void pvm_tlb_flush_vcpu(struct pvm_vcpu *v)
+{
+    tlb_flush_one(v);
+}
+
+void tlb_invlpg_one(struct pvm_vcpu *v, uint64_t va)
+{
+    uint64_t vpn = (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT;
+    struct pvm_tlb_entry *e = tlb_slot(v, vpn);
+    if (e->valid && e->vpn == vpn)
+        e->valid = 0;
+    v->m->stats.tlb_invlpg++;
+}
+
+/* Xen's NEED_FLUSH: has cpu not flushed since the page was last in use? */
+static bool need_flush(uint32_t clock, uint32_t cpu_stamp, uint32_t lastuse)
+{
+    return clock == 0 || (cpu_stamp <= lastuse && lastuse <= clock);
+}
+
+/* Flush every vCPU of d that may still cache translations (Xen's dirty mask). */
+void flush_domain(struct pvm_machine *m, struct pvm_domain *d, uint64_t *counter)
+{
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+        tlb_flush_one(&d->vcpu[i]);
+        (*counter)++;
+    }
+    (void)m;
+}
+
+/*
+ * A frame's type is changing: flush the owner's vCPUs that have not flushed
+ * since the frame was last in use, so no stale (writable) translation of a
+ * frame about to become a page table survives.
+ */
+void flush_for_type_change(struct pvm_machine *m, struct page_info *pg)
+{
+    domid_t id = page_owner_id(pg);
+    struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? pvm_domain(m, id) : NULL;
+    if (!d)
+        return;
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+        struct pvm_vcpu *v = &d->vcpu[i];
+        if (need_flush(m->tlbflush_clock, v->tlbflush_time, pg->tlbflush_timestamp)) {
+            tlb_flush_one(v);
+            m->stats.tlb_flushes_typechange++;
+        }
+    }
+}
+
+uint64_t current_root(const struct pvm_vcpu *v)
+{
+    return v->kernel_mode ? v->guest_table : v->guest_table_user;
+}
+
+/*
+ * Walk va from root.  Every level must be present and have _PAGE_USER (the
+ * guest runs in ring 3); a write needs _PAGE_RW at every level.  With set_ad
+ * the accessed bits (and dirty on a written leaf) are set as hardware does.
+ * Returns 0 with *mfn, *rw, *global, or -1 with *f.
+ */
+int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool set_ad, uint64_t *mfn,
+               bool *rw, bool *global, struct pvm_fault *f)
+{
+    struct pvm_machine *m = v->m;
+    uint64_t table = root;
+    bool w = true;
+    f->va = va;
+    f->error_code = PFEC_user_mode | (write ? PFEC_write_access : 0);
+    f->level = 4;
+    f->table_mfn = root;
+    f->entry = 0;
+    if (root == PVM_INVALID_MFN || !addr_ok(va) || !mfn_valid(m, root))
+        return -1;
+    for (unsigned int level = 4; level >= 1; level--) {
+        unsigned int idx = table_index(va, level);
+        uint64_t e = read_entry(m, table, idx);
+        f->level = level;
+        f->table_mfn = table;
+        f->entry = e;
+        if (!pte_present(e))
+            return -1;
+        if (!(e & _PAGE_USER) || (level > 1 && (e & _PAGE_PSE))) {
+            f->error_code |= PFEC_page_present;
+            return -1;
+        }
+        w = w && (e & _PAGE_RW);
+        if (write && !w) {
+            f->error_code |= PFEC_page_present;
+            return -1;
+        }
+        uint64_t want = _PAGE_ACCESSED | (level == 1 && write ? _PAGE_DIRTY : 0);
+        if (set_ad && (e & want) != want && mfn_valid(m, table))
+            write_entry(m, table, idx, e | want);
+        if (level == 1) {
+            *mfn = pte_mfn(e);
+            *rw = w;
+            *global = (e & _PAGE_GLOBAL) != 0;
+            return 0;
+        }
+        table = pte_mfn(e);
+        if (!mfn_valid(m, table))
+            return -1;
+    }
+    return -1;
+}
+
+int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr, struct pvm_fault *f)
+{
+    struct pvm_machine *m = v->m;
+    uint64_t vpn = (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT, mfn;
+    struct pvm_tlb_entry *t = tlb_slot(v, vpn);
+    bool rw, global;
+    if (addr_ok(va) && t->valid && t->vpn == vpn && (!write || t->rw)) {
+        m->stats.tlb_hits++;
+        if (m->opt_tlb_check) {
+            struct pvm_fault tf;
+            if (guest_walk(v, current_root(v), va, write, false, &mfn, &rw, &global, &tf) ||
+                mfn != t->mfn || (t->rw && !rw)) {
+                m->stats.tlb_stale_hits++;
+                xen_log(m, PVM_LOG_WARN, "stale TLB entry used: va %llx -> mfn %05llx%s, tables now say %s",
+                        (unsigned long long)va, (unsigned long long)t->mfn, t->rw ? " rw" : " ro",
+                        tf.va == va && mfn != t->mfn ? "another frame" : "no such access");
+            }
+        }
+        *maddr = (t->mfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
+        return PVM_ACCESS_OK;
+    }
+    m->stats.tlb_misses++;
+    if (guest_walk(v, current_root(v), va, write, true, &mfn, &rw, &global, f))
+        return PVM_ACCESS_FAULT;
+    *t = (struct pvm_tlb_entry){ .vpn = vpn, .mfn = mfn, .valid = 1, .rw = rw, .global = global };
+    *maddr = (mfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
+    return PVM_ACCESS_OK;
+}
+
+/* Merge a `bytes`-wide value at byte offset off into the 8-byte word w. */
+static uint64_t merge(uint64_t w, unsigned int off, uint64_t val, unsigned int bytes)
+{
+    uint64_t mask = bytes == 8 ? ~0ULL : ((1ULL << (bytes * 8)) - 1);
+    return (w & ~(mask << (off * 8))) | ((val & mask) << (off * 8));
+}
+
+int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val, unsigned int bytes,
+                     bool do_cmpxchg)
+{
+    struct pvm_machine *m = v->m;
+    struct pvm_fault f;
+    uint64_t l1mfn, ignored;
+    bool rw, global;
+    m->current = v;
+    refuse_reset(m);
+    if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1)) || (va & (bytes - 1))) {
+        gdprintk(m, "bad access (cr2=%llx, addr=%llx, bytes=%u)", (unsigned long long)va,
+                 (unsigned long long)va, bytes);
+        refuse(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
+        return -XEN_EINVAL;
+    }
+    /* The kernel-mode L1e for va must be present and read-only, mapping one of our L1s. */
+    if (guest_walk(v, v->guest_table, va, false, false, &l1mfn, &rw, &global, &f) || rw) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, PVM_INVALID_MFN);
+        return -XEN_EINVAL;
+    }
+    (void)ignored;
+    if (!mfn_valid(m, l1mfn)) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, l1mfn);
+        return -XEN_EINVAL;
+    }
+    struct page_info *pg = mfn_to_page(m, l1mfn);
+    if (pg->owner != v->d->id + 1 || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, l1mfn);
+        return -XEN_EINVAL;
+    }
+    unsigned int slot = (unsigned int)((va & (PAGE_SIZE - 1)) >> 3), off = (unsigned int)(va & 7);
+    uint64_t cur = read_entry(m, l1mfn, slot);
+    uint64_t nl1e = merge(cur, off, val, bytes);
+    if (pte_present(nl1e)) {
+        if (get_page_from_l1e(m, nl1e, v->d, v->d)) {
+            refuse_where(m, l1mfn, 1, slot, nl1e);
+            gdprintk(m, "could not get_page_from_l1e()");
+            return -XEN_EINVAL;
+        }
+        nl1e = adjust_guest_l1e(nl1e);
+    }
+    if (do_cmpxchg && cur != merge(cur, off, old, bytes)) {
+        put_page_from_l1e(m, nl1e);
+        m->stats.ptwr_emulations++;
+        return 0;
+    }
+    if (write_entry(m, l1mfn, slot, nl1e)) {
+        put_page_from_l1e(m, nl1e);
+        return -XEN_EFAULT;
+    }
+    put_page_from_l1e(m, cur);
+    m->stats.ptwr_emulations++;
+    return 0;
+}
+
+enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
+                                struct pvm_fault *f)
+{
+    struct pvm_machine *m = v->m;
+    uint64_t maddr;
+    if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1)) || (va & (bytes - 1))) {
+        *f = (struct pvm_fault){ .va = va, .error_code = PFEC_write_access | PFEC_user_mode };
+        m->stats.page_faults++;
+        return PVM_ACCESS_FAULT;
+    }
+    if (pvm_translate(v, va, true, &maddr, f) == PVM_ACCESS_OK) {
+        uint64_t mfn = maddr >> PAGE_SHIFT;
+        unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3);
+        if (!mfn_valid(m, mfn))
+            return PVM_ACCESS_OK;   /* I/O space: the store goes to a device */
+        uint64_t *t = frame_map(m, mfn, 1);
+        if (t)
+            t[slot] = merge(t[slot], (unsigned int)(va & 7), val, bytes);
+        return PVM_ACCESS_OK;
+    }
+    /* Xen's fixup_page_fault: a protection fault on a write, from the guest kernel. */
+    if ((f->error_code & PFEC_page_present) && v->kernel_mode &&
+        vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) && f->level == 1 &&
+        pvm_ptwr_emulate(v, va, 0, val, bytes, false) == 0)
+        return PVM_ACCESS_EMULATED;
+    m->stats.page_faults++;
+    return PVM_ACCESS_FAULT;
+}
+
+enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f)
+{
+    uint64_t maddr;
+    if (va & 7) {
+        *f = (struct pvm_fault){ .va = va, .error_code = PFEC_user_mode };
+        v->m->stats.page_faults++;
+        return PVM_ACCESS_FAULT;
+    }
+    if (pvm_translate(v, va, false, &maddr, f) != PVM_ACCESS_OK) {
+        v->m->stats.page_faults++;
+        return PVM_ACCESS_FAULT;
+    }
+    uint64_t mfn = maddr >> PAGE_SHIFT;
+    *val = mfn_valid(v->m, mfn) ? read_entry(v->m, mfn, (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3)) : ~0ULL;
+    return PVM_ACCESS_OK;
+}

@@ -1,0 +1,449 @@
+/*
+ * pvmmu.h - the hypervisor side of Xen's x86-64 paravirtualised MMU as a
+ * freestanding library.
+ *
+ * A caller (simulator, fuzzer, bare-metal hypervisor) owns all memory: it
+ * hands pvm_init() the frame table (one struct page_info per machine frame)
+ * and a pvm_ops telling the core how to reach a frame's 4 KiB of contents and
+ * where log lines go.  The core never allocates and never calls libc.
+ *
+ * Vocabulary is Xen's (xen/arch/x86/mm.c): a frame has an owner, a general
+ * count (count_info) and a type with a type count (type_info); a frame is
+ * writable, or an L1..L4 table, never both at once.  Hypercalls take Xen's
+ * public structures (pvmmu/xen.h) and return Xen's negative errno values.
+ */
+#ifndef PVMMU_H
+#define PVMMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xen.h"
+
+#define PVMMU_VERSION "0.1.0"
+
+/* Sizes of the state the core keeps inside struct pvm_machine. */
+#define PVM_MAX_DOMAINS 8
+#define PVM_MAX_VCPUS   4
+#define PVM_TLB_ENTRIES 64
+#define PVM_INVALID_MFN (~0ULL)
+
+/* count_info flags and count (Xen's PGC_*). */
+#define PGC_allocated   (1ULL << 63)
+#define PGC_count_mask  ((1ULL << 57) - 1)
+
+/* type_info: type in bits 63-61, flags below, count in the low 55 bits. */
+#define PGT_none            0x0000000000000000ULL
+#define PGT_l1_page_table   0x2000000000000000ULL
+#define PGT_l2_page_table   0x4000000000000000ULL
+#define PGT_l3_page_table   0x6000000000000000ULL
+#define PGT_l4_page_table   0x8000000000000000ULL
+#define PGT_seg_desc_page   0xA000000000000000ULL
+#define PGT_shared_page     0xC000000000000000ULL
+#define PGT_writable_page   0xE000000000000000ULL
+#define PGT_type_mask       0xE000000000000000ULL
+#define PGT_root_page_table PGT_l4_page_table
+#define PGT_locked          (1ULL << 60)
+#define PGT_pinned          (1ULL << 59)
+#define PGT_validated       (1ULL << 58)
+#define PGT_pae_xen_l2      (1ULL << 57)
+#define PGT_partial         (1ULL << 56)
+#define PGT_non_coherent    (1ULL << 55)
+#define PGT_count_mask      ((1ULL << 55) - 1)
+
+/* The per-frame record, Xen's struct page_info cut to what 64-bit PV uses. */
+struct page_info {
+    uint64_t count_info;          /* PGC_allocated | general count */
+    uint64_t type_info;           /* PGT_* type and flags | type count */
+    uint64_t m2p;                 /* machine-to-phys entry: the frame's gpfn */
+    uint16_t owner;               /* domid + 1; 0 = no owner (free) */
+    int16_t linear_pt_count;      /* >0 linear entries held, <0 linear uses */
+    uint32_t tlbflush_timestamp;  /* TLB clock when the type count last hit 0 */
+};
+
+#define PVM_OWNER_NONE 0
+#define PVM_OWNER_IO   ((uint16_t)(DOMID_IO + 1))
+#define PVM_INVALID_M2P (~0ULL)
+
+/* Where the core reaches memory and sends log lines. */
+struct pvm_log_msg {
+    domid_t domid;        /* current domain, or DOMID_INVALID outside hypercalls */
+    unsigned int vcpu;
+    int level;            /* PVM_LOG_* */
+    const char *text;     /* one line, Xen's wording, no trailing newline */
+};
+#define PVM_LOG_WARN  1   /* gdprintk/gprintk of a refusal */
+#define PVM_LOG_INFO  2
+#define PVM_LOG_DEBUG 3
+
+struct pvm_ops {
+    void *ctx;
+    /*
+     * Return the 512 entries of frame mfn (mfn < nr_frames).  With write == 0
+     * the caller may return NULL for a frame that holds no data: it reads as
+     * zeros.  With write != 0 it must return storage (or NULL only if it is
+     * out of memory, which the core treats as an I/O error, -EFAULT).
+     */
+    uint64_t *(*map)(void *ctx, uint64_t mfn, int write);
+    /* Receive one log line.  May be NULL. */
+    void (*log)(void *ctx, const struct pvm_log_msg *msg);
+};
+
+/* One cached translation of the software TLB. */
+struct pvm_tlb_entry {
+    uint64_t vpn;         /* va >> 12 */
+    uint64_t mfn;
+    uint8_t valid, rw, global;
+};
+
+struct pvm_machine;
+struct pvm_domain;
+
+struct pvm_vcpu {
+    struct pvm_machine *m;
+    struct pvm_domain *d;
+    unsigned int id;
+    bool online;
+    bool kernel_mode;            /* TF_kernel_mode: hypercalls allowed */
+    bool in_multicall;
+    uint64_t guest_table;        /* kernel root mfn or PVM_INVALID_MFN */
+    uint64_t guest_table_user;   /* user root mfn or PVM_INVALID_MFN */
+    uint32_t tlbflush_time;      /* TLB clock at this vCPU's last full flush */
+    uint64_t ldt_base;
+    unsigned int ldt_ents;
+    struct pvm_tlb_entry tlb[PVM_TLB_ENTRIES];
+};
+
+#define PVM_DOM_PRIVILEGED 0x1u   /* control domain: iomem access, foreign maps */
+
+struct pvm_domain {
+    bool exists;
+    domid_t id;
+    unsigned int flags;          /* PVM_DOM_* */
+    unsigned int nr_vcpus;
+    unsigned long vm_assist;     /* bit n = VMASST_TYPE n enabled */
+    uint64_t iomem_first, iomem_last;   /* permitted I/O mfns (inclusive), none if first > last */
+    uint64_t tot_pages;
+    uint64_t nr_l4_pages;
+    struct pvm_vcpu vcpu[PVM_MAX_VCPUS];
+};
+
+/* Exact event counts; every figure pvmmu reports about the core comes from here. */
+struct pvm_stats {
+    uint64_t hc_mmu_update, hc_mmuext_op, hc_update_va_mapping, hc_multicall, hc_vm_assist, hc_other;
+    uint64_t mmu_update_reqs, mmuext_ops, multicall_entries;
+    uint64_t entries_validated;      /* present entries checked by promote_lN_table */
+    uint64_t promotions[5];          /* [level]: validations of an Ln table (0 unused) */
+    uint64_t demotions[5];
+    uint64_t fastpath;               /* mod_lN_entry fast-path hits */
+    uint64_t pins, unpins, baseptr_loads;
+    uint64_t ptwr_emulations, page_faults;
+    uint64_t tlb_flushes;            /* whole-TLB flushes of one vCPU, any cause */
+    uint64_t tlb_flushes_typechange; /* ...of which forced by a type change */
+    uint64_t tlb_flushes_linear_pt;  /* ...of which after an L2+ update (XSA-286) */
+    uint64_t tlb_invlpg;
+    uint64_t tlb_hits, tlb_misses, tlb_stale_hits;
+    uint64_t refusals;               /* hypercall sub-operations that failed */
+};
+
+/* Why the core refused something: the innermost cause of the last failure. */
+enum pvm_why {
+    PVM_WHY_NONE = 0,
+    PVM_WHY_BAD_FLAGS,        /* disallowed flag bits for the level */
+    PVM_WHY_BAD_TYPE,         /* frame has another type in use (saw != exp) */
+    PVM_WHY_NOT_OWNER,        /* frame belongs to another domain, or is free */
+    PVM_WHY_NO_PAGE,          /* no such frame, or not RAM of the named domain */
+    PVM_WHY_MMIO,             /* I/O frame without permission */
+    PVM_WHY_XEN_SLOT,         /* L4 slot 256-271 belongs to Xen */
+    PVM_WHY_LINEAR_DISABLED,  /* linear page tables switched off */
+    PVM_WHY_LINEAR_RW,        /* linear entry with _PAGE_RW */
+    PVM_WHY_LINEAR_CHAIN,     /* linear entry breaks the one-level/same-owner rule */
+    PVM_WHY_ALREADY_PINNED,
+    PVM_WHY_NOT_PINNED,
+    PVM_WHY_NOT_TABLE,        /* mmu_update target is not a page table nor typeable writable */
+    PVM_WHY_NOT_L1,           /* update_va_mapping: no L1 maps va */
+    PVM_WHY_BAD_VA,
+    PVM_WHY_BAD_CMD,
+    PVM_WHY_BAD_DOMAIN,       /* foreigndom names itself or no domain */
+    PVM_WHY_PERM,             /* operation needs privilege or is caller-only */
+    PVM_WHY_BAD_ARG,
+    PVM_WHY_OVERFLOW,         /* count would overflow */
+    PVM_WHY_FAULT,            /* unreadable argument */
+    PVM_WHY_NOT_SUPPORTED,
+    PVM_WHY_COUNT
+};
+
+struct pvm_refusal {
+    int rc;                 /* negative Xen errno */
+    enum pvm_why why;
+    domid_t domid;          /* the domain whose request it was */
+    uint64_t mfn;           /* the frame at issue (target of the entry, pinned frame ...) */
+    uint64_t table_mfn;     /* the table holding the entry, or PVM_INVALID_MFN */
+    unsigned int level;     /* level of that table (1-4), 0 if none */
+    unsigned int slot;      /* slot in that table */
+    uint64_t entry;         /* the entry value at issue */
+    uint64_t saw, exp;      /* for BAD_TYPE: type_info seen and type wanted */
+};
+
+struct pvm_machine {
+    struct page_info *frames;
+    uint64_t nr_frames;
+    struct pvm_ops ops;
+    bool opt_pv_linear_pt;       /* Xen's pv-linear-pt (default on) */
+    bool opt_tlb_check;          /* re-walk on every TLB hit to catch stale entries */
+    uint32_t tlbflush_clock;
+    struct pvm_domain doms[PVM_MAX_DOMAINS];
+    struct pvm_stats stats;
+    struct pvm_refusal last;     /* innermost cause of the latest refusal */
+    bool last_set;               /* last already holds this operation's cause */
+    struct pvm_vcpu *current;    /* vCPU whose request is being served */
+};
+
+/* ---- machine and domains ------------------------------------------------ */
+
+/*
+ * Set up machine m over the caller's frame table of nr_frames entries, which
+ * the caller zeroed (all frames free).  Linear page tables are on, TLB
+ * re-walk checking is off.  Does not keep a copy of ops' pointers' targets.
+ */
+void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames,
+              const struct pvm_ops *ops);
+
+/*
+ * Create domain `id` with nr_vcpus vCPUs (online, in kernel mode, no root).
+ * Returns 0, -EINVAL (bad id or vCPU count) or -EBUSY (exists, or table full).
+ */
+int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus,
+                      unsigned int flags);
+
+/* The domain with this id, or NULL. */
+struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id);
+
+/* vCPU vcpu_id of domain id, or NULL. */
+struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_id);
+
+/* Let domain id map I/O frames first..last (inclusive).  Returns 0 or -ESRCH. */
+int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
+
+/*
+ * Give free frame mfn to domain id as Xen's assign_pages does: owner set,
+ * count_info = PGC_allocated|1, type none.  Sets M2P to gpfn.
+ * Returns 0, -EINVAL (mfn out of range), -EBUSY (frame not free), -ESRCH.
+ */
+int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn);
+
+/*
+ * The domain gives frame mfn back (decrease_reservation): drops the
+ * allocation reference; the frame is freed when its last reference goes.
+ * Does not unpin (XSA-252).  Returns 0, or -EINVAL if the domain does not own
+ * mfn or already released it.
+ */
+int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn);
+
+/* Mark frame mfn as I/O (owner DOMID_IO), as Xen does for non-RAM at boot. */
+int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
+
+/*
+ * Write one 8-byte slot of a frame directly, as a domain builder or the
+ * toolstack writes guest RAM.  Refused with -EBUSY if the frame is currently
+ * a page table (type L1-L4 in use): validated contents change only through
+ * hypercalls.  Returns 0, -EINVAL (bad mfn/slot) or -EFAULT (no storage).
+ */
+int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
+
+/* Read one 8-byte slot of a frame (zeros if it holds no data).  No checks. */
+uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot);
+
+/*
+ * Load mfn as vCPU v's kernel root, as arch_set_info_guest does with
+ * ctrlreg[3]: takes a general and an L4 type reference, validating the whole
+ * tree if needed, and drops the previous root's references.  Returns 0 or
+ * the validation error; on error nothing changed.
+ */
+int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn);
+
+/* ---- hypercalls (the caller is vCPU v; results are Xen's) --------------- */
+
+/*
+ * HYPERVISOR_mmu_update.  Runs reqs[0..count) in order and stops at the first
+ * failure, whose rc it returns; *pdone (if not NULL) gets the number
+ * completed.  Completed requests are kept.  Flushes the domain's TLBs if any
+ * L2-L4 entry changed.
+ */
+int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count,
+                   unsigned int *pdone, unsigned int foreigndom);
+
+/* HYPERVISOR_mmuext_op.  Same batch rules as pvm_mmu_update. */
+int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count,
+                  unsigned int *pdone, unsigned int foreigndom);
+
+/*
+ * HYPERVISOR_update_va_mapping: replace the L1 entry mapping va in v's
+ * current page tables with val, then flush per flags (UVMF_*) only if that
+ * succeeded.  A flags value above UVMF_ALL|3 is taken as a vCPU bitmap
+ * pointer, as in Xen.
+ */
+int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags);
+
+/* HYPERVISOR_update_va_mapping_otherdomain: val maps a frame of domid. */
+int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t val,
+                                      unsigned long flags, domid_t domid);
+
+/*
+ * HYPERVISOR_multicall: run each entry, store its return value in its own
+ * result field, and go on after failures.  Returns 0, -EINVAL on nesting,
+ * -EFAULT for a NULL list.  Stops early after an iret entry.
+ */
+int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr);
+
+/* HYPERVISOR_vm_assist.  Returns 0, -EINVAL (type) or -ENOSYS (cmd). */
+int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type);
+
+/*
+ * Dispatch hypercall `op` with register arguments args[0..5], as the
+ * hypercall page would.  Unknown ops return -ENOSYS.  Guest pointers are
+ * pointers in the caller's memory.
+ */
+long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t args[6]);
+
+/* ---- guest memory access through the software MMU ----------------------- */
+
+/* Page-fault error code bits, as the CPU pushes them. */
+#define PFEC_page_present 0x1u
+#define PFEC_write_access 0x2u
+#define PFEC_user_mode    0x4u
+
+struct pvm_fault {
+    uint64_t va;
+    unsigned int error_code;    /* PFEC_* */
+    unsigned int level;         /* level whose entry stopped the walk (1-4) */
+    uint64_t table_mfn;         /* table holding that entry */
+    uint64_t entry;             /* that entry */
+};
+
+enum pvm_access {
+    PVM_ACCESS_OK = 0,          /* done by the (simulated) hardware */
+    PVM_ACCESS_EMULATED = 1,    /* write to an RO L1, emulated by ptwr */
+    PVM_ACCESS_FAULT = -1,      /* #PF delivered to the guest; *f says why */
+};
+
+/*
+ * Translate va for vCPU v in its current mode (kernel root, or user root in
+ * user mode), through the TLB, walking the tables on a miss and setting
+ * accessed/dirty bits as hardware does.  A 64-bit PV kernel runs in ring 3,
+ * so every level must have _PAGE_USER.  Returns PVM_ACCESS_OK with *maddr, or
+ * PVM_ACCESS_FAULT with *f.  Does not emulate anything.
+ */
+int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr,
+                  struct pvm_fault *f);
+
+/*
+ * A guest store of `bytes` (1, 2, 4, 8; naturally aligned) at va.  A write
+ * fault on a read-only mapping of one of the domain's own L1 tables is
+ * emulated (ptwr) when the domain enabled VMASST_TYPE_writable_pagetables.
+ */
+enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
+                                struct pvm_fault *f);
+
+/* A guest load of 8 bytes at an 8-byte aligned va. */
+enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f);
+
+/*
+ * ptwr: emulate a write of `bytes` at va (within the page of the faulting
+ * address) into an L1 table that v maps read-only.  With do_cmpxchg the write
+ * happens only if the entry equals old.  Returns 0 if emulated, -EINVAL if
+ * Xen would leave the fault unhandled (the guest gets the #PF).
+ */
+int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val,
+                     unsigned int bytes, bool do_cmpxchg);
+
+/* Drop all of v's TLB entries (a CR3 reload with no global pages). */
+void pvm_tlb_flush_vcpu(struct pvm_vcpu *v);
+
+/* ---- introspection ------------------------------------------------------- */
+
+enum pvm_type {
+    PVM_TYPE_NONE = 0, PVM_TYPE_L1, PVM_TYPE_L2, PVM_TYPE_L3, PVM_TYPE_L4,
+    PVM_TYPE_SEG_DESC, PVM_TYPE_SHARED, PVM_TYPE_WRITABLE
+};
+
+struct pvm_frame_state {
+    uint64_t mfn;
+    bool valid;                 /* mfn is inside the frame table */
+    bool io;                    /* owned by DOMID_IO */
+    domid_t owner;              /* DOMID_INVALID if free */
+    uint64_t count;             /* general count */
+    bool allocated;             /* PGC_allocated */
+    enum pvm_type type;
+    uint64_t type_count;
+    bool validated, pinned, partial;
+    int linear_pt_count;
+    uint64_t m2p;
+    uint64_t count_info, type_info;   /* raw, as Xen prints them */
+};
+
+/* Fill *out for frame mfn.  Frames beyond the table are reported !valid. */
+void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame_state *out);
+
+/* "none", "l1", ... "writable". */
+const char *pvm_type_name(enum pvm_type t);
+
+/* Short text for a refusal cause ("bad type", "linear entry with RW", ...). */
+const char *pvm_why_name(enum pvm_why why);
+
+/* Where frame mfn is mapped: one L1 slot, and one virtual address reaching it. */
+struct pvm_mapping {
+    uint64_t l1_mfn;
+    unsigned int slot;
+    uint64_t pte;
+    bool va_known;     /* false if no validated L4/L3/L2 chain reaches l1_mfn */
+    uint64_t va;
+    uint64_t root_mfn; /* the L4 the va belongs to */
+};
+
+/*
+ * Report every mapping of mfn held by a validated L1 table (only RW ones if
+ * writable_only), once per reaching virtual address (at most 8 per slot).
+ * Returns the number of L1 slots found.  Scans the whole frame table.
+ */
+unsigned long pvm_find_mappings(const struct pvm_machine *m, uint64_t mfn, bool writable_only,
+                                void (*cb)(void *ctx, const struct pvm_mapping *map), void *ctx);
+
+/* ---- the auditor --------------------------------------------------------- */
+
+enum pvm_audit_kind {
+    PVM_AUDIT_COUNT,          /* general count differs from recomputed */
+    PVM_AUDIT_TYPE_COUNT,     /* type count differs */
+    PVM_AUDIT_TYPE,           /* an entry needs a type the frame does not have */
+    PVM_AUDIT_VALIDATED,      /* validated flag inconsistent with the type count */
+    PVM_AUDIT_ENTRY,          /* a validated table holds an entry Xen would refuse */
+    PVM_AUDIT_OWNER,          /* entry maps a frame of another domain, or a free frame */
+    PVM_AUDIT_XEN_SLOT,       /* L4 Xen slot differs from what Xen writes */
+    PVM_AUDIT_LINEAR,         /* linear_pt_count differs */
+    PVM_AUDIT_TLB,            /* a TLB holds a writable translation of a non-writable frame */
+    PVM_AUDIT_ROOT,           /* a vCPU root is not a validated L4 */
+    PVM_AUDIT_FREE,           /* free frame with references, or owned frame with none */
+};
+
+struct pvm_audit_issue {
+    enum pvm_audit_kind kind;
+    uint64_t mfn;
+    uint64_t expected, actual;
+    char text[200];           /* one line describing the disagreement */
+};
+
+/* Bytes of scratch memory pvm_audit needs for machine m. */
+size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
+
+/*
+ * Recompute every frame's general count, type count, linear count and type
+ * from page contents, pins and vCPU roots alone, and report each
+ * disagreement with the core's bookkeeping through cb (may be NULL).
+ * scratch must hold pvm_audit_scratch_bytes(m) bytes.  Returns the number of
+ * issues; 0 means clean.  Changes nothing.
+ */
+unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
+                        void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
+
+#endif /* PVMMU_H */

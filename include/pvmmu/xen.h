@@ -1,0 +1,167 @@
+/*
+ * pvmmu/xen.h - the slice of Xen's public x86-64 PV ABI that pvmmu speaks.
+ *
+ * Names, values and argument order follow Xen's public headers (xen.h,
+ * arch-x86/xen-x86_64.h, errno.h) so a Xen or Linux developer recognises
+ * every one.  This file is freestanding: it needs only <stdint.h>.
+ */
+#ifndef PVMMU_XEN_H
+#define PVMMU_XEN_H
+
+#include <stdint.h>
+
+typedef uint16_t domid_t;
+typedef uint64_t xen_pfn_t;
+typedef uint64_t xen_ulong_t;
+
+/* Hypercall numbers. */
+#define __HYPERVISOR_mmu_update                  1
+#define __HYPERVISOR_set_gdt                     2
+#define __HYPERVISOR_update_descriptor          10
+#define __HYPERVISOR_memory_op                  12
+#define __HYPERVISOR_multicall                  13
+#define __HYPERVISOR_update_va_mapping          14
+#define __HYPERVISOR_vm_assist                  21
+#define __HYPERVISOR_update_va_mapping_otherdomain 22
+#define __HYPERVISOR_iret                       23
+#define __HYPERVISOR_mmuext_op                  26
+
+/* Xen's errno values (public/errno.h); hypercalls return their negation. */
+#define XEN_EPERM        1
+#define XEN_ENOENT       2
+#define XEN_ESRCH        3
+#define XEN_EINTR        4
+#define XEN_EACCES      13
+#define XEN_EFAULT      14
+#define XEN_EBUSY       16
+#define XEN_EINVAL      22
+#define XEN_ERANGE      34
+#define XEN_ENOSYS      38
+#define XEN_ERESTART    85
+#define XEN_EOPNOTSUPP  95
+
+/* Reserved domain ids. */
+#define DOMID_FIRST_RESERVED 0x7FF0U
+#define DOMID_SELF           0x7FF0U
+#define DOMID_IO             0x7FF1U
+#define DOMID_XEN            0x7FF2U
+#define DOMID_COW            0x7FF3U
+#define DOMID_INVALID        0x7FF4U
+
+/* mmu_update: the command sits in the low bits of ptr. */
+#define MMU_NORMAL_PT_UPDATE       0
+#define MMU_MACHPHYS_UPDATE        1
+#define MMU_PT_UPDATE_PRESERVE_AD  2
+#define MMU_PT_UPDATE_NO_TRANSLATE 3
+#define MMU_UPDATE_PREEMPTED       (~(~0U >> 1))
+
+struct mmu_update {
+    uint64_t ptr;   /* machine address of the PTE, command in bits 2:0 */
+    uint64_t val;   /* new contents of the PTE (or a gpfn for MACHPHYS) */
+};
+typedef struct mmu_update mmu_update_t;
+
+/* mmuext_op commands. */
+#define MMUEXT_PIN_L1_TABLE        0
+#define MMUEXT_PIN_L2_TABLE        1
+#define MMUEXT_PIN_L3_TABLE        2
+#define MMUEXT_PIN_L4_TABLE        3
+#define MMUEXT_UNPIN_TABLE         4
+#define MMUEXT_NEW_BASEPTR         5
+#define MMUEXT_TLB_FLUSH_LOCAL     6
+#define MMUEXT_INVLPG_LOCAL        7
+#define MMUEXT_TLB_FLUSH_MULTI     8
+#define MMUEXT_INVLPG_MULTI        9
+#define MMUEXT_TLB_FLUSH_ALL      10
+#define MMUEXT_INVLPG_ALL         11
+#define MMUEXT_FLUSH_CACHE        12
+#define MMUEXT_SET_LDT            13
+#define MMUEXT_NEW_USER_BASEPTR   15
+#define MMUEXT_CLEAR_PAGE         16
+#define MMUEXT_COPY_PAGE          17
+#define MMUEXT_FLUSH_CACHE_GLOBAL 18
+#define MMUEXT_MARK_SUPER         19
+#define MMUEXT_UNMARK_SUPER       20
+
+/*
+ * In Xen, vcpumask is a guest handle.  pvmmu has no guest address space
+ * between caller and core, so it is a plain pointer to a bitmap of vCPU ids
+ * in the caller's memory (NULL reads as a fault, as a bad handle does).
+ */
+struct mmuext_op {
+    unsigned int cmd;
+    union {
+        xen_pfn_t mfn;              /* PIN/UNPIN/BASEPTR/CLEAR/COPY */
+        unsigned long linear_addr;  /* INVLPG, SET_LDT */
+    } arg1;
+    union {
+        unsigned int nr_ents;           /* SET_LDT */
+        const unsigned long *vcpumask;  /* TLB_FLUSH_MULTI, INVLPG_MULTI */
+        xen_pfn_t src_mfn;              /* COPY_PAGE */
+    } arg2;
+};
+typedef struct mmuext_op mmuext_op_t;
+
+/* update_va_mapping flags. */
+#define UVMF_NONE           0UL
+#define UVMF_TLB_FLUSH      1UL
+#define UVMF_INVLPG         2UL
+#define UVMF_FLUSHTYPE_MASK 3UL
+#define UVMF_MULTI          0UL
+#define UVMF_LOCAL          0UL
+#define UVMF_ALL            4UL
+
+/* vm_assist. */
+#define VMASST_CMD_enable               0
+#define VMASST_CMD_disable              1
+#define VMASST_TYPE_writable_pagetables 2
+#define VMASST_TYPE_pae_extended_cr3    3
+#define VMASST_TYPE_architectural_iopl  4
+#define VMASST_TYPE_runstate_update_flag 5
+#define VMASST_TYPE_m2p_strict          32
+
+/*
+ * Multicall entry.  args[] hold what a guest would pass in registers; where
+ * an argument is a guest pointer (the request array of mmu_update, pdone,
+ * ...) it is a pointer in the caller's memory, cast to xen_ulong_t.
+ */
+struct multicall_entry {
+    xen_ulong_t op, result;
+    xen_ulong_t args[6];
+};
+typedef struct multicall_entry multicall_entry_t;
+
+/* x86 page-table entry bits (PTE bits 0-11 and 63). */
+#define _PAGE_PRESENT   0x001ULL
+#define _PAGE_RW        0x002ULL
+#define _PAGE_USER      0x004ULL
+#define _PAGE_PWT       0x008ULL
+#define _PAGE_PCD       0x010ULL
+#define _PAGE_ACCESSED  0x020ULL
+#define _PAGE_DIRTY     0x040ULL
+#define _PAGE_PSE       0x080ULL
+#define _PAGE_PAT       0x080ULL
+#define _PAGE_GLOBAL    0x100ULL
+#define _PAGE_AVAIL     0xE00ULL
+#define _PAGE_NX        (1ULL << 63)
+/* Xen-internal marker in PTE bit 52: the mapping belongs to the guest kernel. */
+#define _PAGE_GUEST_KERNEL (1ULL << 52)
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  4096ULL
+#define L1_PAGETABLE_ENTRIES 512
+#define PADDR_BITS 52
+#define PADDR_MASK ((1ULL << PADDR_BITS) - 1)
+#define PTE_FRAME_MASK (PADDR_MASK & ~(PAGE_SIZE - 1))
+
+/* Xen's PML4 slots in every 64-bit PV L4. */
+#define ROOT_PAGETABLE_FIRST_XEN_SLOT 256
+#define ROOT_PAGETABLE_LAST_XEN_SLOT  271
+#define HYPERVISOR_VIRT_START 0xFFFF800000000000ULL
+#define HYPERVISOR_VIRT_END   0xFFFF880000000000ULL
+#define LINEAR_PT_SLOT        258
+
+#define xen_pfn_to_cr3(pfn) ((uint64_t)(pfn) << 12)
+#define xen_cr3_to_pfn(cr3) ((uint64_t)(cr3) >> 12)
+
+#endif /* PVMMU_XEN_H */
