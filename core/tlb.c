@@ -224,6 +224,8 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
 {
     struct pvm_machine *m = v->m;
     uint64_t maddr;
+    m->current = v;
+    refuse_reset(m);
     if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1)) || (va & (bytes - 1))) {
         *f = (struct pvm_fault){ .va = va, .error_code = PFEC_write_access | PFEC_user_mode };
         m->stats.page_faults++;
@@ -251,6 +253,8 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
 enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f)
 {
     uint64_t maddr;
+    v->m->current = v;
+    refuse_reset(v->m);
     if (va & 7) {
         *f = (struct pvm_fault){ .va = va, .error_code = PFEC_user_mode };
         v->m->stats.page_faults++;

@@ -1,0 +1,164 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct logbook {
+    char **lines;
+    size_t n;
+};
+static struct logbook book;
+
+static void collect(void *ctx, const struct pvm_log_msg *msg)
+{
+    (void)ctx;
+    char **nl = realloc(book.lines, (book.n + 1) * sizeof(*nl));
+    assert_non_null(nl);
+    book.lines = nl;
+    book.lines[book.n] = strdup(msg->text);
+    assert_non_null(book.lines[book.n]);
+    book.n++;
+    if (getenv("PVMMU_TEST_LOG"))
+        fprintf(stderr, "(XEN) d%uv%u %s\n", msg->domid, msg->vcpu, msg->text);
+}
+
+struct tm *tm_new(uint64_t nr_frames)
+{
+    struct tm *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    assert_int_equal(hostmem_init(&t->h, &t->m, nr_frames), 0);
+    t->m.ops.log = collect;
+    t->scratch = malloc(pvm_audit_scratch_bytes(&t->m));
+    assert_non_null(t->scratch);
+    assert_int_equal(pvm_domain_create(&t->m, 1, 2, 0), 0);
+    assert_int_equal(pvm_domain_create(&t->m, 2, 1, 0), 0);
+    t->v = pvm_vcpu(&t->m, 1, 0);
+    t->v2 = pvm_vcpu(&t->m, 2, 0);
+    t->next = 0x10;
+    return t;
+}
+
+void tm_free(struct tm *t)
+{
+    for (size_t i = 0; i < book.n; i++)
+        free(book.lines[i]);
+    free(book.lines);
+    book.lines = NULL;
+    book.n = 0;
+    free(t->scratch);
+    hostmem_free(&t->h);
+    free(t);
+}
+
+uint64_t tm_frame(struct tm *t, domid_t dom)
+{
+    uint64_t mfn = t->next++;
+    assert_true(mfn < t->m.nr_frames);
+    assert_int_equal(pvm_assign_page(&t->m, mfn, dom, mfn - 0x10), 0);
+    return mfn;
+}
+
+int tm_set(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_t val)
+{
+    struct mmu_update u = { (table << 12) | (slot * 8ULL), val };
+    unsigned int done = 99;
+    int rc = pvm_mmu_update(v, &u, 1, &done, DOMID_SELF);
+    assert_int_equal(done, rc ? 0 : 1);
+    return rc;
+}
+
+static int ext1(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
+{
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = cmd;
+    op.arg1.mfn = mfn;
+    return pvm_mmuext_op(v, &op, 1, NULL, DOMID_SELF);
+}
+
+int tm_pin(struct pvm_vcpu *v, unsigned int level, uint64_t mfn)
+{
+    return ext1(v, MMUEXT_PIN_L1_TABLE + level - 1, mfn);
+}
+
+int tm_unpin(struct pvm_vcpu *v, uint64_t mfn) { return ext1(v, MMUEXT_UNPIN_TABLE, mfn); }
+int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn) { return ext1(v, MMUEXT_NEW_BASEPTR, mfn); }
+
+void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *o4, uint64_t *o3, uint64_t *o2, uint64_t *o1)
+{
+    domid_t d = v->d->id;
+    uint64_t l4 = tm_frame(t, d), l3 = tm_frame(t, d), l2 = tm_frame(t, d), l1 = tm_frame(t, d);
+    assert_int_equal(pvm_poke(&t->m, l1, 1, pte(l1, _PAGE_PRESENT)), 0);
+    assert_int_equal(pvm_poke(&t->m, l1, 2, pte(l2, _PAGE_PRESENT)), 0);
+    assert_int_equal(pvm_poke(&t->m, l1, 3, pte(l3, _PAGE_PRESENT)), 0);
+    assert_int_equal(pvm_poke(&t->m, l1, 4, pte(l4, _PAGE_PRESENT)), 0);
+    assert_int_equal(pvm_poke(&t->m, l2, 0, pte(l1, _PAGE_PRESENT | _PAGE_RW)), 0);
+    assert_int_equal(pvm_poke(&t->m, l3, 0, pte(l2, _PAGE_PRESENT | _PAGE_RW)), 0);
+    assert_int_equal(pvm_poke(&t->m, l4, 0, pte(l3, _PAGE_PRESENT | _PAGE_RW)), 0);
+    assert_int_equal(tm_pin(v, 4, l4), 0);
+    assert_int_equal(tm_baseptr(v, l4), 0);
+    AUDIT_CLEAN(t);
+    if (o4) *o4 = l4;
+    if (o3) *o3 = l3;
+    if (o2) *o2 = l2;
+    if (o1) *o1 = l1;
+}
+
+struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn)
+{
+    struct pvm_frame_state s;
+    pvm_frame_query(&t->m, mfn, &s);
+    return s;
+}
+
+static void print_issue(void *ctx, const struct pvm_audit_issue *is)
+{
+    (void)ctx;
+    print_error("AUDIT: %s\n", is->text);
+}
+
+unsigned long tm_audit(struct tm *t)
+{
+    return pvm_audit(&t->m, t->scratch, print_issue, NULL);
+}
+
+struct snap {
+    size_t n;
+    struct page_info frames[];
+};
+
+void *tm_snapshot(struct tm *t)
+{
+    struct snap *s = malloc(sizeof(*s) + t->m.nr_frames * sizeof(struct page_info));
+    assert_non_null(s);
+    s->n = t->m.nr_frames;
+    memcpy(s->frames, t->m.frames, s->n * sizeof(struct page_info));
+    return s;
+}
+
+void tm_assert_unchanged(struct tm *t, void *p)
+{
+    struct snap *s = p;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct page_info *a = &s->frames[i], *b = &t->m.frames[i];
+        if (a->count_info != b->count_info || a->type_info != b->type_info || a->owner != b->owner ||
+            a->linear_pt_count != b->linear_pt_count)
+            fail_msg("mfn %#zx changed: caf %llx->%llx taf %llx->%llx linear %d->%d", i,
+                     (unsigned long long)a->count_info, (unsigned long long)b->count_info,
+                     (unsigned long long)a->type_info, (unsigned long long)b->type_info, a->linear_pt_count,
+                     b->linear_pt_count);
+    }
+    free(s);
+}
+
+unsigned long tm_log_count(struct tm *t, const char *text)
+{
+    (void)t;
+    unsigned long n = 0;
+    for (size_t i = 0; i < book.n; i++)
+        if (strstr(book.lines[i], text))
+            n++;
+    return n;
+}

@@ -1,0 +1,65 @@
+/*
+ * harness.h - shared fixture for the cmocka tests: a simulated machine with
+ * sparse memory, helpers to build page tables, and the auditor, which every
+ * test runs after every operation (AUDIT_CLEAN).
+ */
+#ifndef PVMMU_TEST_HARNESS_H
+#define PVMMU_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "hostmem.h"
+#include "pvmmu/pvmmu.h"
+
+struct tm {
+    struct hostmem h;
+    struct pvm_machine m;
+    void *scratch;
+    struct pvm_vcpu *v;      /* d1v0 */
+    struct pvm_vcpu *v2;     /* d2v0 */
+    uint64_t next;           /* next mfn handed out by tm_frame */
+};
+
+/* New machine of nr_frames with domains d1 (2 vCPUs) and d2 (1 vCPU), neither privileged. */
+struct tm *tm_new(uint64_t nr_frames);
+void tm_free(struct tm *t);
+
+/* A fresh frame of domain dom (1 or 2, or any created domain). */
+uint64_t tm_frame(struct tm *t, domid_t dom);
+
+/* PTE for frame mfn with flags. */
+static inline uint64_t pte(uint64_t mfn, uint64_t flags) { return (mfn << 12) | flags; }
+
+/* mmu_update of one entry (machine address of slot) by v; returns rc. */
+int tm_set(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_t val);
+int tm_pin(struct pvm_vcpu *v, unsigned int level, uint64_t mfn);
+int tm_unpin(struct pvm_vcpu *v, uint64_t mfn);
+int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn);
+
+/*
+ * Build a minimal live address space for v: l4 -> l3 -> l2 -> l1, written
+ * while untyped, pinned as L4 and loaded as v's root.  l1 maps each of the
+ * four tables read-only at slots 1-4; slot 0 is left empty.  Outputs the
+ * mfns (any may be NULL).
+ */
+void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *l4, uint64_t *l3, uint64_t *l2, uint64_t *l1);
+
+/* Frame state shortcuts. */
+struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn);
+
+/* Run the auditor; returns the number of issues and prints each. */
+unsigned long tm_audit(struct tm *t);
+#define AUDIT_CLEAN(t) assert_int_equal(tm_audit(t), 0)
+
+/* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot. */
+void *tm_snapshot(struct tm *t);
+void tm_assert_unchanged(struct tm *t, void *snap);
+
+/* How many log lines (since tm_new) contained text. */
+unsigned long tm_log_count(struct tm *t, const char *text);
+
+#endif

@@ -1,0 +1,54 @@
+#!/bin/sh
+# run.sh - the test runner behind `make check`: every cmocka binary given on
+# the command line, every scenario script under tests/scripts (expected to
+# pass) and tests/bad (expected to be refused with exit 2), then one summary.
+set -u
+BUILD=${BUILD:-build}
+CLI="$BUILD/san/pvmmu"
+groups=0; gfail=0; cases=0; cfail=0; scripts=0; sfail=0; bad=0; bfail=0
+failed_list=""
+
+for t in "$@"; do
+    groups=$((groups + 1))
+    out=$("$t" 2>&1); rc=$?
+    printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]|AUDIT|ERROR: AddressSanitizer|runtime error' || true
+    n=$(printf '%s\n' "$out" | sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' | tail -n 1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
+    cases=$((cases + ${n:-0})); cfail=$((cfail + ${f:-0}))
+    if [ $rc -ne 0 ]; then
+        gfail=$((gfail + 1)); failed_list="$failed_list $(basename "$t")"
+        printf '%s\n' "$out" | tail -n 40
+    fi
+done
+
+for s in tests/scripts/*.pvm examples/*.pvm; do
+    [ -e "$s" ] || continue
+    scripts=$((scripts + 1))
+    out=$("$CLI" script "$s" 2>&1); rc=$?
+    if [ $rc -ne 0 ]; then
+        sfail=$((sfail + 1)); failed_list="$failed_list $s"
+        printf 'FAIL %s (exit %d)\n%s\n' "$s" $rc "$out"
+    fi
+done
+
+for s in tests/bad/*.pvm; do
+    [ -e "$s" ] || continue
+    bad=$((bad + 1))
+    want=$(sed -n 's/^# error: //p' "$s" | head -n 1)
+    out=$("$CLI" script "$s" 2>&1); rc=$?
+    lines=$(printf '%s\n' "$out" | grep -c . || true)
+    if [ $rc -ne 2 ] || [ "$lines" -ne 1 ] || ! printf '%s' "$out" | grep -qF -- "$want"; then
+        bfail=$((bfail + 1)); failed_list="$failed_list $s"
+        printf 'FAIL %s: exit %d, %s line(s), wanted exit 2 and one line containing "%s"\n%s\n' \
+            "$s" $rc "$lines" "$want" "$out"
+    fi
+done
+
+echo "======================================================================"
+echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
+     "scenario scripts $scripts, $sfail failed; malformed-input cases $bad, $bfail failed"
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $bfail -ne 0 ]; then
+    echo "FAILED:$failed_list"
+    exit 1
+fi
+echo "ALL PASSED (ASan+UBSan, auditor after every step)"

@@ -1,0 +1,160 @@
+/* explain.c - accounts of refusals (see explain.h). */
+#include "explain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    long rc;
+    const char *name;
+} errnos[] = {
+    { XEN_EPERM, "EPERM" },   { XEN_ENOENT, "ENOENT" }, { XEN_ESRCH, "ESRCH" },   { XEN_EINTR, "EINTR" },
+    { XEN_EACCES, "EACCES" }, { XEN_EFAULT, "EFAULT" }, { XEN_EBUSY, "EBUSY" },   { XEN_EINVAL, "EINVAL" },
+    { XEN_ERANGE, "ERANGE" }, { XEN_ENOSYS, "ENOSYS" }, { XEN_ERESTART, "ERESTART" },
+    { XEN_EOPNOTSUPP, "EOPNOTSUPP" },
+};
+
+const char *xen_errno_name(long rc)
+{
+    static char buf[32];
+    if (rc == 0)
+        return "0";
+    for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+        if (-rc == errnos[i].rc) {
+            snprintf(buf, sizeof(buf), "-%s", errnos[i].name);
+            return buf;
+        }
+    snprintf(buf, sizeof(buf), "%ld", rc);
+    return buf;
+}
+
+int xen_errno_parse(const char *s, long *rc)
+{
+    const char *p = s[0] == '-' ? s + 1 : s;
+    for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+        if (!strcmp(p, errnos[i].name)) {
+            *rc = -errnos[i].rc;
+            return 0;
+        }
+    char *end;
+    long v = strtol(s, &end, 0);
+    if (*s && !*end) {
+        *rc = v;
+        return 0;
+    }
+    return -1;
+}
+
+void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const char *indent)
+{
+    struct pvm_frame_state st;
+    pvm_frame_query(m, mfn, &st);
+    if (!st.valid) {
+        fprintf(out, "%smfn %#llx is outside machine memory (I/O space)\n", indent, (unsigned long long)mfn);
+        return;
+    }
+    if (st.io) {
+        fprintf(out, "%smfn %#llx is an I/O frame (owner DOMID_IO)\n", indent, (unsigned long long)mfn);
+        return;
+    }
+    char owner[16];
+    if (st.owner == DOMID_INVALID)
+        snprintf(owner, sizeof(owner), "free");
+    else
+        snprintf(owner, sizeof(owner), "d%u", st.owner);
+    fprintf(out, "%smfn %#llx (pfn %#llx, %s): type %s, type count %llu%s%s, general count %llu%s"
+                 " [caf=%08llx taf=%016llx]\n",
+            indent, (unsigned long long)mfn, (unsigned long long)st.m2p, owner, pvm_type_name(st.type),
+            (unsigned long long)st.type_count, st.validated ? ", validated" : "", st.pinned ? ", pinned" : "",
+            (unsigned long long)st.count, st.allocated ? " (incl. allocation)" : "",
+            (unsigned long long)st.count_info, (unsigned long long)st.type_info);
+}
+
+struct map_printer {
+    FILE *out;
+    const char *indent;
+    const char *(*name)(void *ctx, uint64_t mfn);
+    void *ctx;
+};
+
+static const char *nm(const struct map_printer *p, uint64_t mfn)
+{
+    const char *n = p->name ? p->name(p->ctx, mfn) : NULL;
+    return n ? n : "";
+}
+
+static void print_mapping(void *ctx, const struct pvm_mapping *map)
+{
+    struct map_printer *p = ctx;
+    fprintf(p->out, "%s  L1 mfn %#llx%s%s slot %u (pte %016llx)", p->indent, (unsigned long long)map->l1_mfn,
+            *nm(p, map->l1_mfn) ? " " : "", nm(p, map->l1_mfn), map->slot, (unsigned long long)map->pte);
+    if (map->va_known)
+        fprintf(p->out, " maps va %#llx under root mfn %#llx%s%s\n", (unsigned long long)map->va,
+                (unsigned long long)map->root_mfn, *nm(p, map->root_mfn) ? " " : "", nm(p, map->root_mfn));
+    else
+        fprintf(p->out, " (not reachable from any validated L4)\n");
+}
+
+static const char *hint(const struct pvm_refusal *r)
+{
+    uint64_t saw = r->saw & PGT_type_mask;
+    switch (r->why) {
+    case PVM_WHY_BAD_TYPE:
+        if (saw == PGT_writable_page)
+            return "the frame is still mapped writable: clear _PAGE_RW in every mapping of it (and flush) "
+                   "before it is pinned, hooked into a validated table or loaded as a root";
+        if (r->exp == PGT_writable_page)
+            return "the frame is a page table: a writable mapping of it is never allowed; map it read-only, "
+                   "or unpin and unhook it first so its type count drops to 0";
+        return "a frame has one type at a time; it can change only when no reference of the old type remains";
+    case PVM_WHY_BAD_FLAGS:
+        return "PV guests get no superpages (PSE), GLOBAL only in L1, and cache attributes only with I/O rights";
+    case PVM_WHY_NOT_OWNER:
+        return "a domain may map only its own frames (foreign frames need foreigndom and privilege)";
+    case PVM_WHY_XEN_SLOT:
+        return "L4 slots 256-271 belong to Xen; validation overwrites them and updates are refused";
+    case PVM_WHY_LINEAR_RW:
+        return "a same-level (linear) entry must be read-only, or it would be a writable page table";
+    case PVM_WHY_LINEAR_CHAIN:
+        return "linear entries go one level deep, to an already validated table of the same domain";
+    case PVM_WHY_ALREADY_PINNED:
+        return "unpin it first";
+    case PVM_WHY_NOT_PINNED:
+        return "only a pinned table can be unpinned";
+    case PVM_WHY_NOT_L1:
+        return "update_va_mapping needs a validated L1 reached from the current root";
+    default:
+        return NULL;
+    }
+}
+
+void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
+                     const char *(*name)(void *ctx, uint64_t mfn), void *ctx)
+{
+    const struct pvm_refusal *r = &m->last;
+    struct map_printer p = { out, indent, name, ctx };
+    if (!m->last_set || r->why == PVM_WHY_NONE)
+        return;
+    fprintf(out, "%swhy: %s: %s\n", indent, xen_errno_name(r->rc), pvm_why_name(r->why));
+    if (r->table_mfn != PVM_INVALID_MFN)
+        fprintf(out, "%s  where: L%u table mfn %#llx%s%s, slot %u, entry %016llx\n", indent, r->level,
+                (unsigned long long)r->table_mfn, *nm(&p, r->table_mfn) ? " " : "", nm(&p, r->table_mfn), r->slot,
+                (unsigned long long)r->entry);
+    if (r->mfn != PVM_INVALID_MFN) {
+        char ind[64];
+        snprintf(ind, sizeof(ind), "%s  frame: %s%s", indent, nm(&p, r->mfn), *nm(&p, r->mfn) ? " = " : "");
+        explain_frame(out, m, r->mfn, ind);
+    }
+    if (r->why == PVM_WHY_BAD_TYPE)
+        fprintf(out, "%s  type: saw %016llx, wanted %s\n", indent, (unsigned long long)r->saw,
+                pvm_type_name((enum pvm_type)(r->exp >> 61)));
+    if (r->why == PVM_WHY_BAD_TYPE && (r->saw & PGT_type_mask) == PGT_writable_page &&
+        r->mfn != PVM_INVALID_MFN) {
+        fprintf(out, "%s  writable mappings of it:\n", indent);
+        if (!pvm_find_mappings(m, r->mfn, true, print_mapping, &p))
+            fprintf(out, "%s    none in a validated L1 (the writable type is held elsewhere)\n", indent);
+    }
+    const char *h = hint(r);
+    if (h)
+        fprintf(out, "%s  hint: %s\n", indent, h);
+}

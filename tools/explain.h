@@ -1,0 +1,30 @@
+/*
+ * explain.h - plain-language accounts of why the core refused something:
+ * the frame, its type and counts, and every writable mapping of it.
+ */
+#ifndef PVMMU_EXPLAIN_H
+#define PVMMU_EXPLAIN_H
+
+#include <stdio.h>
+
+#include "pvmmu/pvmmu.h"
+
+/* "EINVAL" for -22 etc.; "0" for 0; NULL for an unknown code. */
+const char *xen_errno_name(long rc);
+
+/* Parse "-EINVAL" / "EINVAL" / "0" / "-22".  Returns 0 and *rc, or -1. */
+int xen_errno_parse(const char *s, long *rc);
+
+/* One line describing frame mfn: type, counts, flags, owner. */
+void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const char *indent);
+
+/*
+ * Explain m->last (the innermost cause of the latest refusal): what was
+ * refused, which table and slot, the frame's state, and, for a frame in use
+ * with another type, every writable mapping of it.  name(mfn) may give a
+ * friendlier name for a frame (or NULL).
+ */
+void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
+                     const char *(*name)(void *ctx, uint64_t mfn), void *ctx);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * pvmmu - command-line front end.
+ *
+ *   pvmmu script [-v] FILE...   run scenario scripts on the simulated PV MMU
+ *   pvmmu version | help
+ *
+ * Exit status: 0 all passed, 1 a step failed, 2 bad usage or malformed input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvmmu/pvmmu.h"
+#include "script.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
+            "       pvmmu version               print the version\n"
+            "       pvmmu help                  this text\n"
+            "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
+}
+
+static int cmd_script(int argc, char **argv)
+{
+    struct script_opts o = { .verbose = false, .out = stdout };
+    int first = 0;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+        if (!strcmp(argv[first], "-v") || !strcmp(argv[first], "--verbose"))
+            o.verbose = true;
+        else if (!strcmp(argv[first], "--")) {
+            first++;
+            break;
+        } else {
+            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v)\n", argv[first]);
+            return 2;
+        }
+    }
+    if (first >= argc) {
+        fprintf(stderr, "pvmmu script: expected at least one script file\n");
+        return 2;
+    }
+    int n = argc - first;
+    struct script **s = calloc((size_t)n, sizeof(*s));
+    if (!s) {
+        fprintf(stderr, "pvmmu script: out of memory\n");
+        return 2;
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (!(s[i] = script_load(argv[first + i], stderr)))
+            rc = 2;
+    for (int i = 0; i < n && rc != 2; i++) {
+        int r = script_run(s[i], &o);
+        if (r > rc)
+            rc = r;
+    }
+    for (int i = 0; i < n; i++)
+        script_free(s[i]);
+    free(s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "script"))
+        return cmd_script(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("pvmmu %s\n", PVMMU_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "pvmmu: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

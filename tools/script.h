@@ -1,0 +1,48 @@
+/*
+ * script.h - pvmmu scenario scripts: a line-oriented text format that sets
+ * up domains and frames, issues hypercalls and guest accesses, and asserts
+ * results and frame state.  The whole file is parsed (and every name
+ * resolved) before anything runs, so a malformed script runs nothing.
+ * The format is described in docs/scripts.md.
+ */
+#ifndef PVMMU_SCRIPT_H
+#define PVMMU_SCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct script;
+
+/* Longest line accepted. */
+#define SCRIPT_MAX_LINE 4096
+
+/*
+ * Parse a script held in buf[0..len) named `name` (for messages).  Returns
+ * the script, or NULL after printing exactly one "NAME:LINE: what was
+ * expected" line to err.
+ */
+struct script *script_parse(const char *name, const char *buf, size_t len, FILE *err);
+
+/* Read and parse the file at path (NULL on error, one message printed). */
+struct script *script_load(const char *path, FILE *err);
+
+struct script_opts {
+    bool verbose;     /* print every step, every Xen log line and every explanation */
+    FILE *out;
+};
+
+/*
+ * Run the script on a fresh simulated machine, with the auditor after every
+ * step.  Prints failures (and, verbose, every step) and a summary line.
+ * Returns 0 if every step passed and the auditor stayed clean, 1 otherwise,
+ * 2 if the machine could not be set up.
+ */
+int script_run(const struct script *s, const struct script_opts *o);
+
+/* Number of steps (for tests). */
+size_t script_steps(const struct script *s);
+
+void script_free(struct script *s);
+
+#endif

@@ -1,0 +1,78 @@
+/* script_int.h - the parsed form of a scenario script, shared by parser and runner. */
+#ifndef PVMMU_SCRIPT_INT_H
+#define PVMMU_SCRIPT_INT_H
+
+#include "pvmmu/pvmmu.h"
+#include "script.h"
+
+enum step_kind {
+    S_DOMAIN, S_FRAME, S_IO, S_SET, S_VM_ASSIST, S_SET_CR3, S_RELEASE, S_MODE,
+    S_MMU_UPDATE, S_MMUEXT, S_UVM, S_UVM_OTHER, S_STORE, S_LOAD, S_MULTICALL, S_RAW_OP,
+    S_EXPECT_FRAME, S_EXPECT_ENTRY, S_EXPECT_STAT, S_EXPECT_LOG, S_EXPECT_WHY, S_EXPECT_MAPPINGS, S_AUDIT,
+};
+
+struct frame_expect {
+    bool has_type, has_tc, has_count, has_linear, has_m2p, has_owner;
+    int type;
+    uint64_t tc, count, m2p;
+    int linear;
+    domid_t owner;
+    int pinned, validated;   /* 1 must be set, -1 must be clear, 0 don't care */
+};
+
+struct step {
+    enum step_kind kind;
+    int line;
+    domid_t dom;
+    unsigned int vcpu;
+    unsigned int cmd, type, slot, bytes, count, foreigndom;
+    uint64_t mfn, va, val;
+    unsigned long flags;
+    struct mmu_update *reqs;     /* S_MMU_UPDATE */
+    struct mmuext_op *ops;       /* S_MMUEXT */
+    unsigned long *masks;        /* vCPU bitmaps, per op (S_MMUEXT) or [0] (S_UVM) */
+    bool *mask_used;
+    bool has_expect, has_done, has_expect_val;
+    long expect_rc;
+    unsigned int expect_done;
+    int expect_access;
+    uint64_t expect_val;
+    struct step *sub;            /* S_MULTICALL entries */
+    size_t nsub;
+    struct frame_expect fe;
+    int stat;                    /* S_EXPECT_STAT counter index; S_EXPECT_WHY cause */
+    char *text;
+};
+
+struct frame_name {
+    char name[64];
+    uint64_t mfn;
+};
+
+struct domain_decl {
+    domid_t id;
+    unsigned int vcpus, flags;
+    uint64_t iomem_first, iomem_last;
+};
+
+struct script {
+    char *name;
+    uint64_t nr_frames;
+    bool linear_pt, tlb_check;
+    struct step *steps;
+    size_t nsteps;
+    struct frame_name *frames;
+    size_t nframes;
+    struct domain_decl *doms;
+    size_t ndoms;
+    uint64_t next_gpfn;
+    int open_line;
+};
+
+/* Index of a pvm_stats counter by name, or -1.  script_stat_value reads it. */
+int script_stat_index(const char *name);
+uint64_t script_stat_value(const struct pvm_stats *st, int idx);
+const char *script_stat_name(int idx);
+const char *script_why_name(unsigned int why);
+
+#endif

@@ -1,0 +1,489 @@
+/*
+ * script_run.c - runs a parsed scenario script on a fresh simulated machine,
+ * the auditor after every step, and reports each failure with Xen's log
+ * lines and an explanation of the refusal.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain.h"
+#include "hostmem.h"
+#include "script_int.h"
+
+#define STAT(n) { #n, offsetof(struct pvm_stats, n) }
+static const struct {
+    const char *name;
+    size_t off;
+} stats[] = {
+    STAT(hc_mmu_update), STAT(hc_mmuext_op), STAT(hc_update_va_mapping), STAT(hc_multicall),
+    STAT(hc_vm_assist), STAT(hc_other), STAT(mmu_update_reqs), STAT(mmuext_ops), STAT(multicall_entries),
+    STAT(entries_validated), STAT(fastpath), STAT(pins), STAT(unpins), STAT(baseptr_loads),
+    STAT(ptwr_emulations), STAT(page_faults), STAT(tlb_flushes), STAT(tlb_flushes_typechange),
+    STAT(tlb_flushes_linear_pt), STAT(tlb_invlpg), STAT(tlb_hits), STAT(tlb_misses), STAT(tlb_stale_hits),
+    STAT(refusals),
+    { "promotions_l1", offsetof(struct pvm_stats, promotions) + 1 * sizeof(uint64_t) },
+    { "promotions_l2", offsetof(struct pvm_stats, promotions) + 2 * sizeof(uint64_t) },
+    { "promotions_l3", offsetof(struct pvm_stats, promotions) + 3 * sizeof(uint64_t) },
+    { "promotions_l4", offsetof(struct pvm_stats, promotions) + 4 * sizeof(uint64_t) },
+    { "demotions_l1", offsetof(struct pvm_stats, demotions) + 1 * sizeof(uint64_t) },
+    { "demotions_l2", offsetof(struct pvm_stats, demotions) + 2 * sizeof(uint64_t) },
+    { "demotions_l3", offsetof(struct pvm_stats, demotions) + 3 * sizeof(uint64_t) },
+    { "demotions_l4", offsetof(struct pvm_stats, demotions) + 4 * sizeof(uint64_t) },
+};
+
+int script_stat_index(const char *name)
+{
+    for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+        if (!strcmp(name, stats[i].name))
+            return (int)i;
+    return -1;
+}
+
+uint64_t script_stat_value(const struct pvm_stats *st, int idx)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)st + stats[idx].off, sizeof(v));
+    return v;
+}
+
+const char *script_stat_name(int idx)
+{
+    return stats[idx].name;
+}
+
+struct runner {
+    const struct script *s;
+    const struct script_opts *o;
+    FILE *out;
+    struct hostmem h;
+    struct pvm_machine m;
+    void *scratch;
+    unsigned long steps, failed, audit_issues;
+    unsigned long log_mark;         /* log line count when the last operation began */
+    bool cur_failed;
+    const struct step *cur;
+};
+
+static const char *frame_label(void *ctx, uint64_t mfn)
+{
+    const struct script *s = ctx;
+    for (size_t i = 0; i < s->nframes; i++)
+        if (s->frames[i].mfn == mfn)
+            return s->frames[i].name;
+    return NULL;
+}
+
+static const char *kind_name(enum step_kind k)
+{
+    static const char *const n[] = {
+        "domain", "frame", "io", "set", "vm_assist", "set_cr3", "release", "mode", "mmu_update", "mmuext",
+        "update_va_mapping", "update_va_mapping_otherdomain", "store", "load", "multicall", "op",
+        "expect", "expect", "expect stat", "expect log", "expect why", "expect mappings", "audit",
+    };
+    return n[k];
+}
+
+static void print_step_logs(struct runner *r, const char *indent)
+{
+    unsigned long first = r->log_mark, last = r->h.log_lines;
+    if (last - first > 8)
+        first = last - 8;
+    for (unsigned long i = first; i < last; i++)
+        fprintf(r->out, "%s%s\n", indent, r->h.last_log[i % 8]);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void step_fail(struct runner *r, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(r->out, "%s:%d: FAIL %s: ", r->s->name, r->cur->line, kind_name(r->cur->kind));
+    va_start(ap, fmt);
+    vfprintf(r->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->out);
+    if (!r->cur_failed && !r->o->verbose)
+        print_step_logs(r, "    ");
+    r->cur_failed = true;
+}
+
+static void check_rc(struct runner *r, const struct step *st, long rc, const char *what)
+{
+    long want = st->has_expect ? st->expect_rc : 0;
+    if (rc != want) {
+        char w[32];
+        snprintf(w, sizeof(w), "%s", xen_errno_name(want));
+        step_fail(r, "%s returned %s, expected %s", what, xen_errno_name(rc), w);
+        if (rc && !r->o->verbose)
+            explain_refusal(r->out, &r->m, "    ", frame_label, (void *)r->s);
+    }
+    if (rc && r->o->verbose)
+        explain_refusal(r->out, &r->m, "    ", frame_label, (void *)r->s);
+}
+
+static void check_done(struct runner *r, const struct step *st, long rc, unsigned int done)
+{
+    unsigned int want = st->has_done ? st->expect_done : (rc == 0 ? st->count : done);
+    if (done != want)
+        step_fail(r, "done count %u, expected %u", done, want);
+}
+
+static struct pvm_vcpu *vcpu_of(struct runner *r, const struct step *st)
+{
+    return pvm_vcpu(&r->m, st->dom, st->vcpu);
+}
+
+static void fill_mmuext(const struct step *st, struct mmuext_op *ops)
+{
+    for (unsigned int i = 0; i < st->count; i++) {
+        ops[i] = st->ops[i];
+        if (st->mask_used[i])
+            ops[i].arg2.vcpumask = &st->masks[i];
+    }
+}
+
+static unsigned long uvm_flags(const struct step *st)
+{
+    unsigned long f = st->flags;
+    if (st->mask_used && st->mask_used[0])
+        f = (f & UVMF_FLUSHTYPE_MASK) | (unsigned long)(uintptr_t)&st->masks[0];
+    return f;
+}
+
+static const char *access_name(int a)
+{
+    return a == PVM_ACCESS_OK ? "ok" : a == PVM_ACCESS_EMULATED ? "emulated" : "#PF";
+}
+
+static void run_multicall(struct runner *r, const struct step *st, struct pvm_vcpu *v)
+{
+    size_t n = st->nsub;
+    struct multicall_entry *mc = calloc(n ? n : 1, sizeof(*mc));
+    unsigned int *done = calloc(n ? n : 1, sizeof(*done));
+    struct mmuext_op **ops = calloc(n ? n : 1, sizeof(*ops));
+    if (!mc || !done || !ops) {
+        step_fail(r, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct step *e = &st->sub[i];
+        done[i] = ~0u;
+        switch (e->kind) {
+        case S_MMU_UPDATE:
+            mc[i].op = __HYPERVISOR_mmu_update;
+            mc[i].args[0] = (xen_ulong_t)(uintptr_t)e->reqs;
+            mc[i].args[1] = e->count;
+            mc[i].args[2] = (xen_ulong_t)(uintptr_t)&done[i];
+            mc[i].args[3] = e->foreigndom;
+            break;
+        case S_MMUEXT:
+            ops[i] = calloc(e->count ? e->count : 1, sizeof(**ops));
+            if (!ops[i]) {
+                step_fail(r, "out of memory");
+                goto out;
+            }
+            fill_mmuext(e, ops[i]);
+            mc[i].op = __HYPERVISOR_mmuext_op;
+            mc[i].args[0] = (xen_ulong_t)(uintptr_t)ops[i];
+            mc[i].args[1] = e->count;
+            mc[i].args[2] = (xen_ulong_t)(uintptr_t)&done[i];
+            mc[i].args[3] = e->foreigndom;
+            break;
+        case S_UVM:
+        case S_UVM_OTHER:
+            mc[i].op = e->kind == S_UVM ? __HYPERVISOR_update_va_mapping : __HYPERVISOR_update_va_mapping_otherdomain;
+            mc[i].args[0] = e->va;
+            mc[i].args[1] = e->val;
+            mc[i].args[2] = uvm_flags(e);
+            mc[i].args[3] = e->foreigndom;
+            break;
+        case S_VM_ASSIST:
+            mc[i].op = __HYPERVISOR_vm_assist;
+            mc[i].args[0] = e->cmd;
+            mc[i].args[1] = e->type;
+            break;
+        default:
+            mc[i].op = e->cmd;
+            break;
+        }
+        mc[i].result = (xen_ulong_t)0xDEADBEEF;
+    }
+    long rc = pvm_multicall(v, mc, (unsigned int)n);
+    check_rc(r, st, rc, "multicall");
+    for (size_t i = 0; i < n; i++) {
+        const struct step *e = &st->sub[i];
+        long res = (long)mc[i].result;
+        long want = e->has_expect ? e->expect_rc : 0;
+        if (mc[i].result == (xen_ulong_t)0xDEADBEEF)
+            fprintf(r->out, "%s:%d: note: entry not run (the batch stopped before it)\n", r->s->name, e->line);
+        if (res != want) {
+            char w[32];
+            snprintf(w, sizeof(w), "%s", xen_errno_name(want));
+            fprintf(r->out, "%s:%d: FAIL multicall entry %zu (%s): result %s, expected %s\n", r->s->name,
+                    e->line, i, kind_name(e->kind), xen_errno_name(res), w);
+            r->cur_failed = true;
+        }
+        if ((e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && done[i] != ~0u) {
+            unsigned int want_done = e->has_done ? e->expect_done : (res == 0 ? e->count : done[i]);
+            if (done[i] != want_done) {
+                fprintf(r->out, "%s:%d: FAIL multicall entry %zu: done %u, expected %u\n", r->s->name, e->line, i,
+                        done[i], want_done);
+                r->cur_failed = true;
+            }
+        }
+    }
+out:
+    if (ops)
+        for (size_t i = 0; i < n; i++)
+            free(ops[i]);
+    free(ops);
+    free(done);
+    free(mc);
+}
+
+static void expect_frame(struct runner *r, const struct step *st)
+{
+    struct pvm_frame_state f;
+    const struct frame_expect *e = &st->fe;
+    pvm_frame_query(&r->m, st->mfn, &f);
+    const char *name = frame_label((void *)r->s, st->mfn);
+    char id[96];
+    snprintf(id, sizeof(id), "%s (mfn %#" PRIx64 ")", name ? name : "frame", st->mfn);
+    if (e->has_type && (int)f.type != e->type)
+        step_fail(r, "%s has type %s, expected %s", id, pvm_type_name(f.type), pvm_type_name((enum pvm_type)e->type));
+    if (e->has_tc && f.type_count != e->tc)
+        step_fail(r, "%s has type count %" PRIu64 ", expected %" PRIu64, id, f.type_count, e->tc);
+    if (e->has_count && f.count != e->count)
+        step_fail(r, "%s has general count %" PRIu64 ", expected %" PRIu64, id, f.count, e->count);
+    if (e->has_linear && f.linear_pt_count != e->linear)
+        step_fail(r, "%s has linear_pt_count %d, expected %d", id, f.linear_pt_count, e->linear);
+    if (e->has_m2p && f.m2p != e->m2p)
+        step_fail(r, "%s has m2p %#" PRIx64 ", expected %#" PRIx64, id, f.m2p, e->m2p);
+    if (e->has_owner && f.owner != e->owner && !(e->owner == DOMID_IO && f.io))
+        step_fail(r, "%s is owned by %u, expected %u", id, f.owner, e->owner);
+    if (e->pinned && f.pinned != (e->pinned > 0))
+        step_fail(r, "%s is %s, expected %s", id, f.pinned ? "pinned" : "not pinned",
+                  e->pinned > 0 ? "pinned" : "not pinned");
+    if (e->validated && f.validated != (e->validated > 0))
+        step_fail(r, "%s is %s, expected %s", id, f.validated ? "validated" : "not validated",
+                  e->validated > 0 ? "validated" : "not validated");
+}
+
+static void count_mapping(void *ctx, const struct pvm_mapping *map)
+{
+    (void)ctx;
+    (void)map;
+}
+
+static void audit_report(void *ctx, const struct pvm_audit_issue *is)
+{
+    struct runner *r = ctx;
+    fprintf(r->out, "%s:%d: AUDIT %s\n", r->s->name, r->cur->line, is->text);
+    r->audit_issues++;
+}
+
+static bool is_operation(enum step_kind k)
+{
+    return k < S_EXPECT_FRAME || k == S_AUDIT;
+}
+
+static void run_step(struct runner *r, const struct step *st)
+{
+    struct pvm_machine *m = &r->m;
+    struct pvm_vcpu *v = vcpu_of(r, st);
+    unsigned int done = 0;
+    long rc;
+    struct pvm_fault f;
+    switch (st->kind) {
+    case S_DOMAIN: {
+        const struct domain_decl *d = NULL;
+        for (size_t i = 0; i < r->s->ndoms; i++)
+            if (r->s->doms[i].id == st->dom)
+                d = &r->s->doms[i];
+        rc = pvm_domain_create(m, d->id, d->vcpus, d->flags);
+        if (!rc && d->iomem_first <= d->iomem_last)
+            rc = pvm_domain_iomem_permit(m, d->id, d->iomem_first, d->iomem_last);
+        check_rc(r, st, rc, "domain creation");
+        break;
+    }
+    case S_FRAME:
+        check_rc(r, st, pvm_assign_page(m, st->mfn, st->dom, st->val), "frame assignment");
+        break;
+    case S_IO:
+        if (st->mfn < m->nr_frames)
+            check_rc(r, st, pvm_mark_io(m, st->mfn), "marking an I/O frame");
+        break;
+    case S_SET:
+        check_rc(r, st, pvm_poke(m, st->mfn, st->slot, st->val), "set");
+        break;
+    case S_VM_ASSIST:
+        check_rc(r, st, pvm_vm_assist(v, st->cmd, st->type), "vm_assist");
+        break;
+    case S_SET_CR3:
+        check_rc(r, st, pvm_set_guest_table(v, st->mfn), "set_cr3");
+        break;
+    case S_RELEASE:
+        check_rc(r, st, pvm_release_page(m, st->dom, st->mfn), "release");
+        break;
+    case S_MODE:
+        v->kernel_mode = st->cmd != 0;
+        break;
+    case S_MMU_UPDATE:
+        rc = pvm_mmu_update(v, st->reqs, st->count, &done, st->foreigndom);
+        check_rc(r, st, rc, "mmu_update");
+        check_done(r, st, rc, done);
+        break;
+    case S_MMUEXT: {
+        struct mmuext_op *ops = calloc(st->count ? st->count : 1, sizeof(*ops));
+        if (!ops) {
+            step_fail(r, "out of memory");
+            break;
+        }
+        fill_mmuext(st, ops);
+        rc = pvm_mmuext_op(v, ops, st->count, &done, st->foreigndom);
+        free(ops);
+        check_rc(r, st, rc, "mmuext_op");
+        check_done(r, st, rc, done);
+        break;
+    }
+    case S_UVM:
+        check_rc(r, st, pvm_update_va_mapping(v, st->va, st->val, uvm_flags(st)), "update_va_mapping");
+        break;
+    case S_UVM_OTHER:
+        check_rc(r, st,
+                 pvm_update_va_mapping_otherdomain(v, st->va, st->val, uvm_flags(st), (domid_t)st->foreigndom),
+                 "update_va_mapping_otherdomain");
+        break;
+    case S_STORE: {
+        int a = pvm_guest_store(v, st->va, st->val, st->bytes, &f);
+        bool ok = st->has_expect ? a == st->expect_access : a != PVM_ACCESS_FAULT;
+        if (!ok)
+            step_fail(r, "store to %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
+                      st->has_expect ? access_name(st->expect_access) : "ok or emulated");
+        if (a == PVM_ACCESS_FAULT && (!ok || r->o->verbose))
+            fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64
+                            ")\n", f.va, f.error_code, f.level, f.table_mfn, f.entry);
+        if (a == PVM_ACCESS_FAULT && m->last_set && (!ok || r->o->verbose))
+            explain_refusal(r->out, m, "    ", frame_label, (void *)r->s);
+        break;
+    }
+    case S_LOAD: {
+        uint64_t val = 0;
+        int a = pvm_guest_load(v, st->va, &val, &f);
+        if (st->has_expect && a != st->expect_access)
+            step_fail(r, "load from %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
+                      access_name(st->expect_access));
+        else if (!st->has_expect && a != PVM_ACCESS_OK)
+            step_fail(r, "load from %#" PRIx64 " faulted (error code %#x at L%u)", st->va, f.error_code, f.level);
+        else if (st->has_expect_val && val != st->expect_val)
+            step_fail(r, "load from %#" PRIx64 " read %016" PRIx64 ", expected %016" PRIx64, st->va, val,
+                      st->expect_val);
+        break;
+    }
+    case S_MULTICALL:
+        run_multicall(r, st, v);
+        break;
+    case S_RAW_OP:
+        break;
+    case S_EXPECT_FRAME:
+        expect_frame(r, st);
+        break;
+    case S_EXPECT_ENTRY: {
+        uint64_t e = pvm_peek(m, st->mfn, st->slot);
+        if (e != st->val)
+            step_fail(r, "entry %u of mfn %#" PRIx64 " is %016" PRIx64 ", expected %016" PRIx64, st->slot, st->mfn, e,
+                      st->val);
+        break;
+    }
+    case S_EXPECT_STAT: {
+        uint64_t val = script_stat_value(&m->stats, st->stat);
+        if (val != st->val)
+            step_fail(r, "counter %s is %" PRIu64 ", expected %" PRIu64, script_stat_name(st->stat), val, st->val);
+        break;
+    }
+    case S_EXPECT_LOG: {
+        bool found = false;
+        unsigned long first = r->log_mark, last = r->h.log_lines;
+        if (last - first > 8)
+            first = last - 8;
+        for (unsigned long i = first; i < last && !found; i++)
+            found = strstr(r->h.last_log[i % 8], st->text) != NULL;
+        if (!found) {
+            step_fail(r, "no log line of the last operation contains \"%s\"", st->text);
+            print_step_logs(r, "    ");
+        }
+        break;
+    }
+    case S_EXPECT_WHY:
+        if (!m->last_set || (int)m->last.why != st->stat)
+            step_fail(r, "last refusal cause is %s, expected %s",
+                      m->last_set ? script_why_name(m->last.why) : "none", script_why_name((unsigned int)st->stat));
+        else if (st->mfn != PVM_INVALID_MFN && m->last.mfn != st->mfn)
+            step_fail(r, "last refusal is about mfn %#" PRIx64 ", expected %#" PRIx64, m->last.mfn, st->mfn);
+        break;
+    case S_EXPECT_MAPPINGS: {
+        unsigned long n = pvm_find_mappings(m, st->mfn, st->bytes != 0, count_mapping, NULL);
+        if (n != st->val)
+            step_fail(r, "%lu %smapping(s) of mfn %#" PRIx64 ", expected %" PRIu64, n, st->bytes ? "writable " : "",
+                      st->mfn, st->val);
+        break;
+    }
+    case S_AUDIT:
+        break;
+    }
+}
+
+int script_run(const struct script *s, const struct script_opts *o)
+{
+    struct runner *r = calloc(1, sizeof(*r));
+    FILE *out = o->out ? o->out : stdout;
+    if (!r || hostmem_init(&r->h, &r->m, s->nr_frames)) {
+        fprintf(stderr, "%s: cannot allocate a machine of %" PRIu64 " frames\n", s->name, s->nr_frames);
+        free(r);
+        return 2;
+    }
+    r->s = s;
+    r->o = o;
+    r->out = out;
+    r->m.opt_pv_linear_pt = s->linear_pt;
+    r->m.opt_tlb_check = s->tlb_check;
+    r->scratch = malloc(pvm_audit_scratch_bytes(&r->m) ? pvm_audit_scratch_bytes(&r->m) : 1);
+    if (!r->scratch) {
+        fprintf(stderr, "%s: out of memory for the auditor\n", s->name);
+        hostmem_free(&r->h);
+        free(r);
+        return 2;
+    }
+    if (o->verbose) {
+        r->h.log = out;
+        r->h.log_prefix = "    ";
+    }
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const struct step *st = &s->steps[i];
+        r->cur = st;
+        r->cur_failed = false;
+        if (is_operation(st->kind))
+            r->log_mark = r->h.log_lines;
+        if (o->verbose)
+            fprintf(out, "%s:%d: %s\n", s->name, st->line, kind_name(st->kind));
+        run_step(r, st);
+        if (is_operation(st->kind)) {
+            unsigned long before = r->audit_issues;
+            pvm_audit(&r->m, r->scratch, audit_report, r);
+            if (r->audit_issues != before)
+                r->cur_failed = true;
+        }
+        r->steps++;
+        if (r->cur_failed)
+            r->failed++;
+    }
+    fprintf(out, "%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name, r->steps, r->steps - r->failed,
+            r->failed, r->audit_issues ? "found issues" : "clean after every step");
+    int rc = r->failed ? 1 : 0;
+    free(r->scratch);
+    hostmem_free(&r->h);
+    free(r);
+    return rc;
+}
