@@ -30,8 +30,8 @@ TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run check test-scripts freestanding install uninstall clean
-all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu $(BUILD)/pvmmu.pc
+.PHONY: all deps run check install-check test-scripts freestanding install uninstall clean
+all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
 	@./scripts/deps.sh
@@ -41,15 +41,15 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
 # ---- library and CLI ------------------------------------------------------
-$(BUILD)/obj/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+$(BUILD)/obj/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -c $< -o $@
 
-$(BUILD)/pic/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+$(BUILD)/pic/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -fPIC -c $< -o $@
 
-$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h)
+$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPT) $(HOST_FLAGS) -c $< -o $@
 
@@ -63,16 +63,14 @@ $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
 $(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(TOOL_OBJ) $(BUILD)/libpvmmu.a
 	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(TOOL_OBJ) $(BUILD)/libpvmmu.a
 
-$(BUILD)/pvmmu.pc: pvmmu.pc.in Makefile
-	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*PVMMU_VERSION "\(.*\)"/\1/p' include/pvmmu/pvmmu.h)|g' $< > $@
+VERSION := $(shell sed -n 's/.*PVMMU_VERSION "\(.*\)"/\1/p' include/pvmmu/pvmmu.h)
 
 # ---- sanitizer builds for tests -------------------------------------------
-$(BUILD)/san/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+$(BUILD)/san/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SAN_FLAGS) -fno-builtin -c $< -o $@
 
-$(BUILD)/san/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h)
+$(BUILD)/san/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -c $< -o $@
 
@@ -87,12 +85,20 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(SAN_TOOL_OBJ) $(SAN
 run: $(DEPS_STAMP) $(BUILD)/pvmmu
 	$(BUILD)/pvmmu script examples/hook-writable-l1.pvm
 
-check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding
+check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check
 	@BUILD=$(BUILD) ./tests/run.sh $(TEST_BIN)
+
+# Install into a staging prefix and build examples/embed.c with pkg-config, as a user would.
+STAGE := $(abspath $(BUILD)/stage)
+install-check: all
+	@rm -rf $(STAGE)
+	@$(MAKE) --no-print-directory -s install PREFIX=$(STAGE) BUILD=$(BUILD) >/dev/null
+	@PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig sh -c '$(CC) $(BASEFLAGS) examples/embed.c $$(pkg-config --cflags --libs --static pvmmu) -o $(BUILD)/embed' \
+	  && LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/embed >/dev/null && echo "install-check: examples/embed.c builds with pkg-config --cflags --libs pvmmu and runs"
 
 # ---- core without libc ----------------------------------------------------
 FS_OBJ := $(CORE_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/core/rt.o
-$(BUILD)/fs/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h
+$(BUILD)/fs/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O2 $(CORE_FLAGS) -fno-pic -mno-red-zone -c $< -o $@
 
@@ -108,9 +114,10 @@ install: all
 	install -m 644 $(BUILD)/libpvmmu.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libpvmmu.so $(DESTDIR)$(PREFIX)/lib/libpvmmu.so.0
 	ln -sf libpvmmu.so.0 $(DESTDIR)$(PREFIX)/lib/libpvmmu.so
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig 2>/dev/null || true; fi
 	install -m 644 include/pvmmu/*.h $(DESTDIR)$(PREFIX)/include/pvmmu/
 	install -m 755 $(BUILD)/pvmmu $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(BUILD)/pvmmu.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pvmmu.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pvmmu.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpvmmu.a $(DESTDIR)$(PREFIX)/lib/libpvmmu.so* \
