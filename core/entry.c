@@ -65,81 +65,83 @@ static unsigned int lN_disallow_mask(unsigned int level)
     return level == 2 ? L2_DISALLOW_MASK : level == 3 ? L3_DISALLOW_MASK : L4_DISALLOW_MASK;
 }
 
-static void log_l1_error(struct pvm_machine *m, uint64_t mfn, uint64_t l1e, const struct pvm_domain *l1e_owner,
-                         domid_t pg_owner)
+/* Xen's PAT (XEN_MSR_PAT): PTE cache index -> memory type; UC, UC- and WC are uncacheable. */
+static bool uncacheable(unsigned int l1f)
 {
-    uint64_t pfn = mfn_valid(m, mfn) ? mfn_to_page(m, mfn)->m2p : PVM_INVALID_M2P;
-    gdprintk(m, "Error getting mfn %05llx (pfn %05llx) from L1 entry %016llx for l1e_owner d%u, pg_owner d%u",
-             (unsigned long long)mfn, (unsigned long long)pfn, (unsigned long long)l1e, l1e_owner->id,
-             pg_owner);
+    unsigned int idx = ((l1f >> 5) & 4) | ((l1f >> 3) & 3);
+    return idx == 2 || idx == 3 || idx == 4 || idx >= 6;
 }
 
 /*
  * References for a present L1 entry written into a table of l1e_owner and
- * mapping a frame of pg_owner: a general reference, plus a writable type
- * reference if the entry has _PAGE_RW.  I/O frames take none.  Returns 0,
- * -EINVAL (flags), -EPERM (I/O without permission) or -EBUSY (not mappable,
- * e.g. an RW mapping of a page table).  Holds nothing on failure.
+ * mapping a frame of pg_owner (NULL stands for DOMID_IO): a general
+ * reference, plus a writable type reference if the entry has _PAGE_RW.
+ * I/O frames take none, and are forced uncacheable.  Returns 0, the flag
+ * bits the caller must flip (> 0), -EINVAL (flags), -EPERM (I/O without
+ * permission) or -EBUSY (not mappable, e.g. an RW mapping of a page table).
+ * Holds nothing on failure.
  */
 int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1e_owner,
                       struct pvm_domain *pg_owner)
 {
     if (!pte_present(l1e))
         return 0;
-    unsigned int bad = get_pte_flags(l1e) & l1_disallow_mask(m, l1e_owner);
+    unsigned int l1f = get_pte_flags(l1e), bad = l1f & l1_disallow_mask(m, l1e_owner);
+    uint64_t mfn = pte_mfn(l1e);
     if (bad) {
         gdprintk(m, "Bad L1 flags %#x", bad);
-        refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(l1e));
+        refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, mfn);
         return -XEN_EINVAL;
     }
-    uint64_t mfn = pte_mfn(l1e);
     if (is_io_frame(m, mfn)) {
-        /* pg_owner NULL stands for DOMID_IO: the mapping is the caller's own. */
-        struct pvm_domain *pgo = pg_owner ? pg_owner : l1e_owner;
-        if (!iomem_access_permitted(pgo, mfn)) {
-            refuse(m, mfn == (PADDR_MASK >> PAGE_SHIFT) ? -XEN_EINVAL : -XEN_EPERM, PVM_WHY_MMIO, mfn);
-            if (mfn == (PADDR_MASK >> PAGE_SHIFT))
+        struct pvm_domain *pgo = pg_owner ? pg_owner : m->current->d;
+        if (!iomem_access_permitted(pgo, mfn) ||
+            (pgo != l1e_owner && !iomem_access_permitted(l1e_owner, mfn))) {
+            bool invalid = mfn == (PADDR_MASK >> PAGE_SHIFT);
+            refuse(m, invalid ? -XEN_EINVAL : -XEN_EPERM, PVM_WHY_MMIO, mfn);
+            if (invalid)
                 return -XEN_EINVAL;
-            gdprintk(m, "d%u non-privileged attempt to map MMIO space %05llx", pgo->id,
-                     (unsigned long long)mfn);
+            if (!iomem_access_permitted(pgo, mfn))
+                gdprintk(m, "d%u non-privileged attempt to map MMIO space %05llx", pgo->id,
+                         (unsigned long long)mfn);
+            else
+                gdprintk(m, "d%u attempted to map MMIO space %05llx in d%u to d%u", m->current->d->id,
+                         (unsigned long long)mfn, pgo->id, l1e_owner->id);
             return -XEN_EPERM;
         }
-        if (pgo != l1e_owner && !iomem_access_permitted(l1e_owner, mfn)) {
-            gdprintk(m, "d%u attempted to map MMIO space %05llx in d%u to d%u", m->current->d->id,
-                     (unsigned long long)mfn, pgo->id, l1e_owner->id);
-            refuse(m, -XEN_EPERM, PVM_WHY_MMIO, mfn);
-            return -XEN_EPERM;
-        }
-        return 0;
+        /* Potentially cacheable MMIO is forced to UC (PCD|PWT, PAT clear). */
+        return uncacheable(l1f) ? 0 : (int)((l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT));
     }
     struct page_info *pg = mfn_to_page(m, mfn);
-    domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
     domid_t real_id = page_owner_id(pg);
-    struct pvm_domain *real = real_id < DOMID_FIRST_RESERVED ? pvm_domain(m, real_id) : NULL;
+    struct pvm_domain *real = (pg->count_info & PGC_count_mask) && real_id < DOMID_FIRST_RESERVED
+                                  ? pvm_domain(m, real_id) : NULL;
+    domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
     if (real != pg_owner) {
         /* A privileged pg_owner may hand on the right to map its target's frames. */
         if (!real || pg_owner == l1e_owner || !pg_owner || !is_privileged(pg_owner)) {
             gdprintk(m, "pg_owner d%u l1e_owner d%u, but real_pg_owner d%d", pg_owner_id, l1e_owner->id,
                      real ? (int)real->id : -1);
             refuse(m, -XEN_EBUSY, PVM_WHY_NOT_OWNER, mfn);
-            log_l1_error(m, mfn, l1e, l1e_owner, pg_owner_id);
-            return -XEN_EBUSY;
+            goto could_not_pin;
         }
         pg_owner = real;
+        pg_owner_id = real->id;
     }
-    if (!get_page(m, pg, pg_owner)) {
-        log_l1_error(m, mfn, l1e, l1e_owner, pg_owner_id);
-        m->last.rc = -XEN_EBUSY;
-        return -XEN_EBUSY;
-    }
+    pg->count_info++;
     if ((l1e & _PAGE_RW) && get_page_type(m, pg, PGT_writable_page)) {
         gdprintk(m, "Could not get page type PGT_writable_page");
         put_page(m, pg);
-        log_l1_error(m, mfn, l1e, l1e_owner, pg_owner_id);
-        m->last.rc = -XEN_EBUSY;
-        return -XEN_EBUSY;
+        goto could_not_pin;
     }
     return 0;
+
+could_not_pin:
+    gdprintk(m, "Error getting mfn %05llx (pfn %05llx) from L1 entry %016llx for l1e_owner d%u, pg_owner d%u",
+             (unsigned long long)mfn, (unsigned long long)pg->m2p, (unsigned long long)l1e, l1e_owner->id,
+             pg_owner_id);
+    m->last.rc = -XEN_EBUSY;
+    return -XEN_EBUSY;
 }
 
 /* Drop what a present L1 entry holds. */
@@ -177,21 +179,18 @@ static bool get_linear_pagetable(struct pvm_machine *m, uint64_t e, uint64_t ptm
     if (mfn == ptmfn)
         return true;
     struct page_info *ptpg = mfn_to_page(m, ptmfn);
-    if (ptpg->linear_pt_count < 0 || ptpg->linear_pt_count == INT16_MAX) {
+    if (ptpg->owner != d->id + 1) {
         refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_CHAIN, mfn);
         return false;
     }
-    if (!mfn_valid(m, mfn)) {
-        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
+    struct page_info *pg = get_page_from_mfn(m, mfn, d);
+    if (!pg)
         return false;
-    }
-    struct page_info *pg = mfn_to_page(m, mfn);
-    if (!get_page(m, pg, d))
-        return false;
-    uint64_t want = level_type(level) | PGT_validated;
-    if (pg->linear_pt_count > 0 || pg->linear_pt_count == INT16_MIN ||
-        (pg->type_info & (PGT_type_mask | PGT_validated)) != want ||
-        type_count(pg) == 0 || type_count(pg) == PGT_count_mask) {
+    /* The container must not be a linear target, the target must hold no linear entries. */
+    if (ptpg->linear_pt_count < 0 || ptpg->linear_pt_count == INT16_MAX || pg->linear_pt_count > 0 ||
+        pg->linear_pt_count == INT16_MIN ||
+        (pg->type_info & (PGT_type_mask | PGT_validated)) != (level_type(level) | PGT_validated) ||
+        type_count(pg) == PGT_count_mask) {
         refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_CHAIN, mfn);
         put_page(m, pg);
         return false;
@@ -286,6 +285,10 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
                 continue;
             m->stats.entries_validated++;
             int rc = get_entry_refs(m, e, mfn, level, d);
+            if (rc > 0) {
+                e ^= put_pte_flags((unsigned int)rc);
+                rc = 0;
+            }
             if (rc) {
                 refuse_where(m, mfn, level, i, e);
                 gdprintk(m, "Failure %d in promote_l%u_table: slot %#x", rc, level, i);
@@ -295,7 +298,7 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
                 return rc;
             }
             uint64_t a = adjust_guest_lNe(e, level);
-            if (a != e) {
+            if (a != t[i]) {
                 t = frame_map(m, mfn, 1);
                 t[i] = a;
             }
@@ -354,10 +357,11 @@ int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, u
             return write_entry(m, table_mfn, slot, nl1e);
         }
         int rc = get_page_from_l1e(m, nl1e, pt_dom, pg_dom);
-        if (rc) {
+        if (rc < 0) {
             refuse_where(m, table_mfn, 1, slot, nl1e);
             return rc;
         }
+        nl1e ^= put_pte_flags((unsigned int)rc);
     }
     int rc = write_entry(m, table_mfn, slot, nl1e);
     if (rc) {

@@ -114,9 +114,9 @@ static int do_machphys_update(struct pvm_machine *m, uint64_t ptr, uint64_t val,
     uint64_t mfn = ptr >> PAGE_SHIFT;
     if (pt_owner != curr)
         return fail(m, -XEN_EPERM, PVM_WHY_PERM, mfn);
-    struct page_info *pg = NULL;
-    if (pg_owner && mfn_valid(m, mfn))
-        pg = get_page(m, mfn_to_page(m, mfn), pg_owner) ? mfn_to_page(m, mfn) : NULL;
+    if (pg_owner && !xsm_target_ok(curr, pg_owner))
+        return fail(m, -XEN_EPERM, PVM_WHY_PERM, mfn);
+    struct page_info *pg = pg_owner ? get_page_from_mfn(m, mfn, pg_owner) : NULL;
     if (!pg) {
         refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
         gdprintk(m, "Could not get page for mach->phys update");
@@ -157,14 +157,15 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
         unsigned int cmd = (unsigned int)(ptr & 7);
         m->stats.mmu_update_reqs++;
         refuse_reset(m);
-        if (!xsm_target_ok(curr, pt_owner) || (!io && !xsm_target_ok(curr, pg_owner))) {
-            rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, ptr >> PAGE_SHIFT);
-            break;
-        }
         switch (cmd) {
         case MMU_NORMAL_PT_UPDATE:
         case MMU_PT_UPDATE_PRESERVE_AD:
         case MMU_PT_UPDATE_NO_TRANSLATE:
+            /* XSM_TARGET on both owners (DOMID_IO needs no check). */
+            if (!xsm_target_ok(curr, pt_owner) || (!io && !xsm_target_ok(curr, pg_owner))) {
+                rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, ptr >> PAGE_SHIFT);
+                break;
+            }
             rc = do_pt_update(m, ptr & ~7ULL, val, cmd == MMU_PT_UPDATE_PRESERVE_AD, pt_owner, pg_owner,
                               &flush_linear_pt);
             break;

@@ -116,6 +116,9 @@ int pvm_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((fo
 void xen_log(struct pvm_machine *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define gdprintk(m, ...) xen_log((m), PVM_LOG_WARN, __VA_ARGS__)
 
+/* Xen's %pd: "d1", "d[IO]", "d[XEN]"; buf must hold 16 bytes. */
+const char *fmt_dom(char *buf, domid_t id);
+
 /* Record the innermost cause of a refusal (first one per operation wins). */
 void refuse(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn);
 void refuse_type(struct pvm_machine *m, uint64_t mfn, uint64_t saw, uint64_t exp);
@@ -127,6 +130,7 @@ void refuse_reset(struct pvm_machine *m);
 
 /* ---- page.c: references and types ---- */
 bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_domain *d);
+struct page_info *get_page_from_mfn(struct pvm_machine *m, uint64_t mfn, const struct pvm_domain *d);
 void put_page(struct pvm_machine *m, struct page_info *pg);
 int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type);
 void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info *ptpg);

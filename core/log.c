@@ -149,6 +149,18 @@ void xen_log(struct pvm_machine *m, int level, const char *fmt, ...)
     m->ops.log(m->ops.ctx, &msg);
 }
 
+const char *fmt_dom(char *buf, domid_t id)
+{
+    if (id == DOMID_IO)
+        return "d[IO]";
+    if (id == DOMID_XEN)
+        return "d[XEN]";
+    if (id == DOMID_INVALID)
+        return "NULL";
+    pvm_snprintf(buf, 16, "d%u", id);
+    return buf;
+}
+
 void refuse_reset(struct pvm_machine *m)
 {
     m->last_set = false;

@@ -27,21 +27,17 @@ static void free_page(struct pvm_machine *m, struct page_info *pg)
 bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_domain *d)
 {
     uint64_t count = pg->count_info & PGC_count_mask;
-    if (count == 0 || count >= PGC_count_mask - 2) {
-        if (count)
-            refuse(m, -XEN_EINVAL, PVM_WHY_OVERFLOW, page_to_mfn(m, pg));
-        else
-            refuse(m, -XEN_EINVAL, PVM_WHY_NOT_OWNER, page_to_mfn(m, pg));
-        return false;
-    }
-    if (pg->owner == d->id + 1) {
+    if (count && count < PGC_count_mask - 2 && pg->owner == d->id + 1) {
         pg->count_info++;
         return true;
     }
-    refuse(m, -XEN_EINVAL, PVM_WHY_NOT_OWNER, page_to_mfn(m, pg));
-    xen_log(m, PVM_LOG_INFO, "Error mfn %05llx: rd=d%u od=d%u caf=%08llx taf=%016llx",
-            (unsigned long long)page_to_mfn(m, pg), d->id, page_owner_id(pg),
-            (unsigned long long)pg->count_info, (unsigned long long)pg->type_info);
+    char rd[16], od[16];
+    refuse(m, -XEN_EINVAL, count >= PGC_count_mask - 2 ? PVM_WHY_OVERFLOW : PVM_WHY_NOT_OWNER,
+           page_to_mfn(m, pg));
+    xen_log(m, PVM_LOG_INFO, "Error mfn %05llx: rd=%s od=%s caf=%08llx taf=%016llx",
+            (unsigned long long)page_to_mfn(m, pg), fmt_dom(rd, d->id),
+            count ? fmt_dom(od, page_owner_id(pg)) : "NULL", (unsigned long long)pg->count_info,
+            (unsigned long long)pg->type_info);
     return false;
 }
 
@@ -51,6 +47,18 @@ void put_page(struct pvm_machine *m, struct page_info *pg)
     pg->count_info--;
     if ((pg->count_info & PGC_count_mask) == 0)
         free_page(m, pg);
+}
+
+/* Xen's get_page_from_mfn: a general reference for d on a valid frame, or NULL (logged). */
+struct page_info *get_page_from_mfn(struct pvm_machine *m, uint64_t mfn, const struct pvm_domain *d)
+{
+    if (!mfn_valid(m, mfn))
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
+    if (!mfn_valid(m, mfn) || !get_page(m, mfn_to_page(m, mfn), d)) {
+        gdprintk(m, "Could not get page ref for mfn %05llx", (unsigned long long)mfn);
+        return NULL;
+    }
+    return mfn_to_page(m, mfn);
 }
 
 /* A page is "lockable" (Xen's page_lock) when validated with a type in use. */
@@ -159,12 +167,8 @@ void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info
  */
 int get_page_and_type_from_mfn(struct pvm_machine *m, uint64_t mfn, uint64_t type, const struct pvm_domain *d)
 {
-    if (!mfn_valid(m, mfn)) {
-        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
-        return -XEN_EINVAL;
-    }
-    struct page_info *pg = mfn_to_page(m, mfn);
-    if (!get_page(m, pg, d))
+    struct page_info *pg = get_page_from_mfn(m, mfn, d);
+    if (!pg)
         return -XEN_EINVAL;
     int rc = get_page_type(m, pg, type);
     if (rc)

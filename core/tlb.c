@@ -198,12 +198,13 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
     uint64_t cur = read_entry(m, l1mfn, slot);
     uint64_t nl1e = merge(cur, off, val, bytes);
     if (pte_present(nl1e)) {
-        if (get_page_from_l1e(m, nl1e, v->d, v->d)) {
+        int flip = get_page_from_l1e(m, nl1e, v->d, v->d);
+        if (flip < 0) {
             refuse_where(m, l1mfn, 1, slot, nl1e);
             gdprintk(m, "could not get_page_from_l1e()");
             return -XEN_EINVAL;
         }
-        nl1e = adjust_guest_l1e(nl1e);
+        nl1e = adjust_guest_l1e(nl1e ^ put_pte_flags((unsigned int)flip));
     }
     if (do_cmpxchg && cur != merge(cur, off, old, bytes)) {
         put_page_from_l1e(m, nl1e);
