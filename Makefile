@@ -83,7 +83,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(SAN_TOOL_OBJ) $(SAN
 
 # ---- the two commands -----------------------------------------------------
 run: $(DEPS_STAMP) $(BUILD)/pvmmu
-	$(BUILD)/pvmmu script examples/hook-writable-l1.pvm
+	$(BUILD)/pvmmu script -v examples/hook-writable-l1.pvm
 
 check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check
 	@BUILD=$(BUILD) ./tests/run.sh $(TEST_BIN)
