@@ -175,7 +175,10 @@ static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
                    (unsigned long long)pg->count_info, (unsigned long long)e->count);
         return;
     }
-    if (count != e->count)
+    if (count == 0)
+        report(a, PVM_AUDIT_FREE, f, 1, 0, "mfn %05llx is owned by d%u but holds no reference (should be free)",
+               (unsigned long long)f, page_owner_id(pg));
+    else if (count != e->count)
         report(a, PVM_AUDIT_COUNT, f, e->count, count, "mfn %05llx: general count %llu, recomputed %llu",
                (unsigned long long)f, (unsigned long long)count, (unsigned long long)e->count);
     if (tc != e->tc)

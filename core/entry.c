@@ -251,11 +251,11 @@ static bool slot_checked(unsigned int level, unsigned int slot)
     return level != 4 || is_guest_l4_slot(slot);
 }
 
-/* What Xen keeps in its L4 slot `slot` of table l4mfn (only the self map is modelled). */
+/* What Xen keeps in its L4 slot `slot` of table l4mfn: only the self map (__PAGE_HYPERVISOR_RW) is modelled. */
 uint64_t xen_l4_slot_value(uint64_t l4mfn, unsigned int slot)
 {
     if (slot == LINEAR_PT_SLOT)
-        return (l4mfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+        return (l4mfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
     return 0;
 }
 
@@ -269,9 +269,11 @@ void init_xen_l4_slots(uint64_t *l4, uint64_t l4mfn)
  * Validate every present entry of table pg as a level-`level` table, taking
  * the references each holds, and rewrite the entries the way Xen adjusts
  * them.  On failure undoes the prefix and returns the error: the frame holds
- * nothing more than before.  An L4 gets Xen's slots 256-271 overwritten.
+ * nothing more than before; *partial says whether an L2-L4 had validated
+ * some slots first (Xen then tears it down as a partial page).  An L4 gets
+ * Xen's slots 256-271 overwritten.
  */
-int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level)
+int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial)
 {
     uint64_t mfn = page_to_mfn(m, pg);
     struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
@@ -292,6 +294,7 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
             if (rc) {
                 refuse_where(m, mfn, level, i, e);
                 gdprintk(m, "Failure %d in promote_l%u_table: slot %#x", rc, level, i);
+                *partial = level > 1 && i > 0;
                 while (i-- > 0)
                     if (slot_checked(level, i))
                         put_entry_refs(m, t[i], mfn, level);

@@ -535,12 +535,14 @@ int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int
     }
     if (nr && !list)
         return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+    int rc = 0;
     v->in_multicall = true;
     for (unsigned int i = 0; i < nr; i++) {
         m->stats.multicall_entries++;
         if (list[i].op == __HYPERVISOR_iret) {
-            /* mc_exit: the batch ends here; iret itself is not modelled. */
-            list[i].result = (xen_ulong_t)(long)-XEN_ENOSYS;
+            /* mc_exit: the batch ends here with iret's result; iret itself is not modelled. */
+            rc = -XEN_ENOSYS;
+            list[i].result = (xen_ulong_t)(long)rc;
             break;
         }
         list[i].result = (xen_ulong_t)pvm_hypercall(v, list[i].op, list[i].args);
@@ -549,7 +551,7 @@ int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int
     }
     v->in_multicall = false;
     m->current = v;
-    return 0;
+    return rc;
 }
 
 long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6])

@@ -121,7 +121,8 @@ const char *fmt_dom(char *buf, domid_t id);
 
 /* Record the innermost cause of a refusal (first one per operation wins). */
 void refuse(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn);
-void refuse_type(struct pvm_machine *m, uint64_t mfn, uint64_t saw, uint64_t exp);
+/* weak: Xen is silent here (a linear entry may follow); a later cause replaces it. */
+void refuse_type(struct pvm_machine *m, uint64_t mfn, uint64_t saw, uint64_t exp, bool weak);
 /* Attach the table/slot/entry context if the cause has none yet. */
 void refuse_where(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, unsigned int slot,
                   uint64_t entry);
@@ -145,7 +146,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
                       struct pvm_domain *pg_owner);
 void put_page_from_l1e(struct pvm_machine *m, uint64_t l1e);
 uint64_t adjust_guest_l1e(uint64_t e);
-int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
+int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial);
 void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
 int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, uint64_t nl1e,
                  bool preserve_ad, struct pvm_domain *pt_dom, struct pvm_domain *pg_dom);

@@ -164,13 +164,15 @@ const char *fmt_dom(char *buf, domid_t id)
 void refuse_reset(struct pvm_machine *m)
 {
     m->last_set = false;
+    m->last_weak = false;
 }
 
 void refuse(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn)
 {
-    if (m->last_set)
+    if (m->last_set && !m->last_weak)
         return;
     m->last_set = true;
+    m->last_weak = false;
     m->last = (struct pvm_refusal){
         .rc = rc, .why = why,
         .domid = m->current ? m->current->d->id : (domid_t)DOMID_INVALID,
@@ -178,13 +180,14 @@ void refuse(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn)
     };
 }
 
-void refuse_type(struct pvm_machine *m, uint64_t mfn, uint64_t saw, uint64_t exp)
+void refuse_type(struct pvm_machine *m, uint64_t mfn, uint64_t saw, uint64_t exp, bool weak)
 {
-    if (m->last_set)
+    if (m->last_set && !m->last_weak)
         return;
     refuse(m, -XEN_EINVAL, PVM_WHY_BAD_TYPE, mfn);
     m->last.saw = saw;
     m->last.exp = exp;
+    m->last_weak = weak;
 }
 
 void refuse_where(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, unsigned int slot,

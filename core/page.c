@@ -101,17 +101,17 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
             flush_for_type_change(m, pg);
     } else {
         if ((x & PGT_type_mask) != type) {
-            if (!looks_linear(x & PGT_type_mask, type)) {
+            bool silent = looks_linear(x & PGT_type_mask, type);
+            if (!silent)
                 gdprintk(m, "Bad type (saw %016llx != exp %016llx) for mfn %05llx (pfn %05llx)",
                          (unsigned long long)x, (unsigned long long)type, (unsigned long long)mfn,
                          (unsigned long long)pg->m2p);
-                refuse_type(m, mfn, x, type);
-            }
+            refuse_type(m, mfn, x, type, silent);
             return -XEN_EINVAL;
         }
         if (!(x & PGT_validated)) {
             /* Being validated right now: in Xen another CPU; here a cycle. */
-            refuse_type(m, mfn, x, type);
+            refuse_type(m, mfn, x, type, false);
             return -XEN_EINVAL;
         }
         pg->type_info = x + 1;
@@ -124,12 +124,23 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
         return 0;
     }
     pg->linear_pt_count = 0;
-    int rc = promote_table(m, pg, type_level(type));
+    bool partial = false;
+    int rc = promote_table(m, pg, type_level(type), &partial);
     if (rc) {
         gdprintk(m, "Error while validating mfn %05llx (pfn %05llx) for type %016llx: caf=%08llx taf=%016llx",
                  (unsigned long long)mfn, (unsigned long long)pg->m2p, (unsigned long long)type,
                  (unsigned long long)pg->count_info, (unsigned long long)pg->type_info);
-        pg->type_info = 0;
+        /*
+         * Xen zeroes type_info, except when an L2-L4 failed after slot 0: that
+         * page goes through the partial path (old_guest_table) and, once the
+         * prefix is torn down, keeps its type with count 0.
+         */
+        if (partial) {
+            pg->tlbflush_timestamp = m->tlbflush_clock;
+            pg->type_info = type;
+        } else {
+            pg->type_info = 0;
+        }
         return rc;
     }
     pg->type_info |= PGT_validated;

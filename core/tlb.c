@@ -26,6 +26,16 @@ void pvm_tlb_flush_vcpu(struct pvm_vcpu *v)
     tlb_flush_one(v);
 }
 
+void pvm_set_guest_mode(struct pvm_vcpu *v, bool kernel)
+{
+    if (v->kernel_mode == kernel)
+        return;
+    v->kernel_mode = kernel;
+    for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++)
+        if (!v->tlb[i].global)
+            v->tlb[i].valid = 0;
+}
+
 void tlb_invlpg_one(struct pvm_vcpu *v, uint64_t va)
 {
     uint64_t vpn = (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT;
@@ -134,7 +144,8 @@ int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr, 
     uint64_t vpn = (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT, mfn;
     struct pvm_tlb_entry *t = tlb_slot(v, vpn);
     bool rw, global;
-    if (addr_ok(va) && t->valid && t->vpn == vpn && (!write || t->rw)) {
+    /* A write through an entry cached clean re-walks, to set the dirty bit. */
+    if (addr_ok(va) && t->valid && t->vpn == vpn && (!write || (t->rw && t->dirty))) {
         m->stats.tlb_hits++;
         if (m->opt_tlb_check) {
             struct pvm_fault tf;
@@ -152,7 +163,8 @@ int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr, 
     m->stats.tlb_misses++;
     if (guest_walk(v, current_root(v), va, write, true, &mfn, &rw, &global, f))
         return PVM_ACCESS_FAULT;
-    *t = (struct pvm_tlb_entry){ .vpn = vpn, .mfn = mfn, .valid = 1, .rw = rw, .global = global };
+    *t = (struct pvm_tlb_entry){ .vpn = vpn, .mfn = mfn, .valid = 1, .rw = rw, .global = global,
+                                 .dirty = write || (f->entry & _PAGE_DIRTY) };
     *maddr = (mfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
     return PVM_ACCESS_OK;
 }

@@ -95,6 +95,7 @@ struct pvm_tlb_entry {
     uint64_t vpn;         /* va >> 12 */
     uint64_t mfn;
     uint8_t valid, rw, global;
+    uint8_t dirty;        /* the leaf entry had _PAGE_DIRTY set when cached */
 };
 
 struct pvm_machine;
@@ -197,6 +198,7 @@ struct pvm_machine {
     struct pvm_stats stats;
     struct pvm_refusal last;     /* innermost cause of the latest refusal */
     bool last_set;               /* last already holds this operation's cause */
+    bool last_weak;              /* ...but a later, more specific cause may replace it */
     struct pvm_vcpu *current;    /* vCPU whose request is being served */
 };
 
@@ -293,7 +295,8 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
 /*
  * HYPERVISOR_multicall: run each entry, store its return value in its own
  * result field, and go on after failures.  Returns 0, -EINVAL on nesting,
- * -EFAULT for a NULL list.  Stops early after an iret entry.
+ * -EFAULT for a NULL list.  An iret entry ends the batch and its result
+ * (-ENOSYS: iret is not modelled) is returned, as Xen's mc_exit does.
  */
 int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr);
 
@@ -358,8 +361,16 @@ enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, s
 int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val,
                      unsigned int bytes, bool do_cmpxchg);
 
-/* Drop all of v's TLB entries (a CR3 reload with no global pages). */
+/* Drop all of v's TLB entries and tick the TLB clock (a full flush). */
 void pvm_tlb_flush_vcpu(struct pvm_vcpu *v);
+
+/*
+ * Switch v between guest kernel and guest user mode (Xen's
+ * toggle_guest_mode, as on a syscall or iret): the other root becomes
+ * current, non-global TLB entries are dropped, global (user) ones survive,
+ * and the TLB clock does not tick.
+ */
+void pvm_set_guest_mode(struct pvm_vcpu *v, bool kernel);
 
 /* ---- introspection ------------------------------------------------------- */
 
