@@ -58,7 +58,7 @@ struct domain_decl {
 struct script {
     char *name;
     uint64_t nr_frames;
-    bool linear_pt, tlb_check;
+    bool linear_pt, tlb_check, machine_seen;
     struct step *steps;
     size_t nsteps;
     struct frame_name *frames;

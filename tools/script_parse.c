@@ -413,8 +413,9 @@ static unsigned int parse_foreigndom(struct parser *p, const char *v)
 
 static void cmd_machine(struct parser *p)
 {
-    if (p->s->nsteps || p->s->ndoms || p->s->nframes)
-        perr(p, "'machine' must come before every other line");
+    if (p->s->nsteps || p->s->ndoms || p->s->nframes || p->s->machine_seen)
+        perr(p, "'machine' must come once, before every other line");
+    p->s->machine_seen = true;
     const char *v;
     while (!at_end(p)) {
         if (accept_key(p, "frames", &v)) {
@@ -652,9 +653,7 @@ static void cmd_mmuext(struct parser *p, struct step *st)
         const char *w = expect_word(p, "an mmuext operation (pin_l1 ... unpin, new_baseptr, tlb_flush_local, ...)");
         size_t i;
         int args = A_MFN;
-        if (!strncmp(w, "cmd=", 4)) {
-            perr(p, "write the raw command as cmd = N (with spaces), got '%s'", w);
-        } else if (!strcmp(w, "cmd")) {
+        if (!strcmp(w, "cmd")) {
             expect_punct(p, '=', "after cmd");
             op.cmd = (unsigned int)expect_number(p, "a command number", UINT32_MAX);
             args = A_NONE;
@@ -895,7 +894,7 @@ static void cmd_expect(struct parser *p)
                 if (!strcmp(v, type_names[i]))
                     break;
             if (i == 8)
-                perr(p, "expected type=none|l1|l2|l3|l4|seg_desc|writable, got '%s'", v);
+                perr(p, "expected type=none|l1|l2|l3|l4|seg_desc|shared|writable, got '%s'", v);
             fe->has_type = true;
             fe->type = (int)i;
         } else if (accept_key(p, "tc", &v)) {

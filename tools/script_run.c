@@ -328,7 +328,7 @@ static void run_step(struct runner *r, const struct step *st)
         check_rc(r, st, pvm_release_page(m, st->dom, st->mfn), "release");
         break;
     case S_MODE:
-        v->kernel_mode = st->cmd != 0;
+        pvm_set_guest_mode(v, st->cmd != 0);
         break;
     case S_MMU_UPDATE:
         rc = pvm_mmu_update(v, st->reqs, st->count, &done, st->foreigndom);
@@ -417,7 +417,8 @@ static void run_step(struct runner *r, const struct step *st)
         break;
     }
     case S_EXPECT_WHY:
-        if (!m->last_set || (int)m->last.why != st->stat)
+        if (st->stat == PVM_WHY_NONE ? m->last_set && m->last.why != PVM_WHY_NONE
+                                     : !m->last_set || (int)m->last.why != st->stat)
             step_fail(r, "last refusal cause is %s, expected %s",
                       m->last_set ? script_why_name(m->last.why) : "none", script_why_name((unsigned int)st->stat));
         else if (st->mfn != PVM_INVALID_MFN && m->last.mfn != st->mfn)
