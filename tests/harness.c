@@ -138,6 +138,13 @@ void *tm_snapshot(struct tm *t)
     return s;
 }
 
+void tm_snapshot_set_type(void *p, uint64_t mfn, uint64_t type_info)
+{
+    struct snap *s = p;
+    assert_true(mfn < s->n);
+    s->frames[mfn].type_info = type_info;
+}
+
 void tm_assert_unchanged(struct tm *t, void *p)
 {
     struct snap *s = p;

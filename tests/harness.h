@@ -57,6 +57,8 @@ unsigned long tm_audit(struct tm *t);
 
 /* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot. */
 void *tm_snapshot(struct tm *t);
+/* Expect frame mfn's type_info to read type_info when compared (a failed L2-L4 keeps its type at count 0). */
+void tm_snapshot_set_type(void *snap, uint64_t mfn, uint64_t type_info);
 void tm_assert_unchanged(struct tm *t, void *snap);
 
 /* How many log lines (since tm_new) contained text. */

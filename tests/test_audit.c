@@ -1,0 +1,479 @@
+/*
+ * test_audit.c - the auditor must catch corruption, or "audit clean" proves
+ * nothing.  Each test builds a clean state, corrupts the core's bookkeeping
+ * (or page contents, or a TLB) directly, and checks that pvm_audit reports
+ * the expected PVM_AUDIT_* kind for the expected frame.  Also the reverse
+ * map, pvm_find_mappings.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define MAX_ISSUES 64
+
+struct issues {
+    unsigned long n;
+    struct pvm_audit_issue is[MAX_ISSUES];
+};
+
+static void collect_issue(void *ctx, const struct pvm_audit_issue *is)
+{
+    struct issues *c = ctx;
+    if (c->n < MAX_ISSUES)
+        c->is[c->n] = *is;
+    c->n++;
+}
+
+/* Run the auditor, collecting every issue; checks that the count returned matches the callbacks. */
+static unsigned long audit(struct tm *t, struct issues *c)
+{
+    memset(c, 0, sizeof(*c));
+    unsigned long n = pvm_audit(&t->m, t->scratch, collect_issue, c);
+    assert_int_equal(n, c->n);
+    return n;
+}
+
+/* How many issues of kind about mfn were reported. */
+static unsigned long count_kind(const struct issues *c, enum pvm_audit_kind kind, uint64_t mfn)
+{
+    unsigned long k = 0;
+    for (unsigned long i = 0; i < c->n && i < MAX_ISSUES; i++)
+        if (c->is[i].kind == kind && c->is[i].mfn == mfn)
+            k++;
+    return k;
+}
+
+/* ---- the auditor --------------------------------------------------------------- */
+
+/* A freshly built space audits clean, with and without a callback. */
+static void audit_clean_baseline(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    struct issues c;
+    assert_int_equal(audit(t, &c), 0);
+    assert_int_equal(pvm_audit(&t->m, t->scratch, NULL, NULL), 0);
+    tm_free(t);
+}
+
+/* A general count one too high is reported as PVM_AUDIT_COUNT with expected/actual. */
+static void audit_catches_raised_count(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    t->m.frames[a].count_info++;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_COUNT);
+    assert_int_equal(c.is[0].mfn, a);
+    assert_int_equal(c.is[0].expected, 2);
+    assert_int_equal(c.is[0].actual, 3);
+    assert_non_null(strstr(c.is[0].text, "general count"));
+    tm_free(t);
+}
+
+/* A type count one too low (the L4: pin + cr3 = 2) is reported as PVM_AUDIT_TYPE_COUNT. */
+static void audit_catches_lowered_type_count(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4;
+    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    t->m.frames[l4].type_info--;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_TYPE_COUNT);
+    assert_int_equal(c.is[0].mfn, l4);
+    assert_int_equal(c.is[0].expected, 2);
+    assert_int_equal(c.is[0].actual, 1);
+    tm_free(t);
+}
+
+/* A validated L1 whose type bits are flipped to writable is caught: its L2 entry needs an L1 (PVM_AUDIT_TYPE). */
+static void audit_catches_l1_flipped_writable(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct page_info *pg = &t->m.frames[l1];
+    pg->type_info = (pg->type_info & ~PGT_type_mask) | PGT_writable_page;
+    struct issues c;
+    assert_true(audit(t, &c) > 0);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE, l1), 1);
+    tm_free(t);
+}
+
+/* PGT_validated on an L1 whose type count is 0 is reported as PVM_AUDIT_VALIDATED (invariant 3). */
+static void audit_catches_validated_at_count_zero(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t x = tm_frame(t, 1);
+    assert_int_equal(tm_pin(t->v, 1, x), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_unpin(t->v, x), 0);
+    AUDIT_CLEAN(t);
+    struct pvm_frame_state s = tm_state(t, x);
+    assert_int_equal(s.type, PVM_TYPE_L1);
+    assert_int_equal(s.type_count, 0);
+    assert_false(s.validated);
+    t->m.frames[x].type_info |= PGT_validated;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_VALIDATED);
+    assert_int_equal(c.is[0].mfn, x);
+    tm_free(t);
+}
+
+/* An L2 in use but with PGT_validated cleared is reported as PVM_AUDIT_VALIDATED. */
+static void audit_catches_unvalidated_in_use(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2;
+    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    t->m.frames[l2].type_info &= ~PGT_validated;
+    struct issues c;
+    assert_true(audit(t, &c) > 0);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_VALIDATED, l2), 1);
+    tm_free(t);
+}
+
+/* A changed linear_pt_count on a table in use is reported as PVM_AUDIT_LINEAR (XSA-240 accounting). */
+static void audit_catches_linear_count(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2;
+    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    t->m.frames[l2].linear_pt_count = 1;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_LINEAR);
+    assert_int_equal(c.is[0].mfn, l2);
+    assert_int_equal((int64_t)c.is[0].expected, 0);
+    assert_int_equal((int64_t)c.is[0].actual, 1);
+    tm_free(t);
+}
+
+/* Junk in an L4 Xen slot (258, the linear self map) is reported as PVM_AUDIT_XEN_SLOT. */
+static void audit_catches_xen_slot_junk(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4;
+    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    assert_non_null(t->h.data[l4]);
+    uint64_t want = t->h.data[l4][258];
+    t->h.data[l4][258] = 0;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_XEN_SLOT);
+    assert_int_equal(c.is[0].mfn, l4);
+    assert_int_equal(c.is[0].expected, want);
+    assert_int_equal(c.is[0].actual, 0);
+    /* Junk in another Xen slot too. */
+    t->h.data[l4][258] = want;
+    t->h.data[l4][271] = pte(l4, _PAGE_PRESENT | _PAGE_USER);
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_XEN_SLOT);
+    tm_free(t);
+}
+
+/* An RW entry to a page-table frame written straight into a validated L1 is reported as PVM_AUDIT_TYPE. */
+static void audit_catches_rw_pagetable_entry(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2, l1;
+    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    t->h.data[l1][5] = pte(l2, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    struct issues c;
+    assert_true(audit(t, &c) > 0);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE, l2), 1);
+    /* ...and the references the entry should hold are missing. */
+    assert_int_equal(count_kind(&c, PVM_AUDIT_COUNT, l2), 1);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE_COUNT, l2), 1);
+    tm_free(t);
+}
+
+/* A TLB entry writable to a page-table frame is reported as PVM_AUDIT_TLB (the stale-TLB invariant, XSA-401). */
+static void audit_catches_writable_tlb_to_pagetable(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2;
+    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
+    v1->tlb[9] = (struct pvm_tlb_entry){ .vpn = 9, .mfn = l2, .valid = 1, .rw = 1 };
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_TLB);
+    assert_int_equal(c.is[0].mfn, l2);
+    /* The same entry read-only is legitimate. */
+    v1->tlb[9].rw = 0;
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* A vCPU root that is not a validated L4 is reported as PVM_AUDIT_ROOT. */
+static void audit_catches_bad_root(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t a = tm_frame(t, 2);
+    /* Give the frame the references a root holds, so only the root itself is wrong. */
+    t->m.frames[a].count_info++;
+    t->m.frames[a].type_info = PGT_writable_page | PGT_validated | 1;
+    t->v2->guest_table = a;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ROOT);
+    assert_int_equal(c.is[0].mfn, a);
+    t->v2->guest_table = PVM_INVALID_MFN;   /* let tm_free run on a sane state */
+    tm_free(t);
+}
+
+/* A validated L1 holding an entry Xen would refuse (PCD without I/O rights) is reported as PVM_AUDIT_ENTRY. */
+static void audit_catches_disallowed_flags(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    t->h.data[l1][6] = pte(a, _PAGE_PRESENT | _PAGE_USER | _PAGE_PCD) | _PAGE_GUEST_KERNEL;
+    t->m.frames[a].count_info++;   /* the reference the entry would hold */
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
+    assert_int_equal(c.is[0].mfn, l1);
+    tm_free(t);
+}
+
+/* A validated L1 of d1 mapping a frame of d2 (d1 not privileged) is reported as PVM_AUDIT_OWNER. */
+static void audit_catches_foreign_mapping(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t f2 = tm_frame(t, 2);
+    t->h.data[l1][6] = pte(f2, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    t->m.frames[f2].count_info++;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_OWNER);
+    assert_int_equal(c.is[0].mfn, f2);
+    tm_free(t);
+}
+
+/* A free frame with a reference is reported as PVM_AUDIT_FREE. */
+static void audit_catches_free_frame_with_refs(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    uint64_t freemfn = 0x100;
+    assert_int_equal(tm_state(t, freemfn).owner, DOMID_INVALID);
+    t->m.frames[freemfn].count_info = 1;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_FREE);
+    assert_int_equal(c.is[0].mfn, freemfn);
+    tm_free(t);
+}
+
+/* An owned frame with no reference at all (not even PGC_allocated) is reported as PVM_AUDIT_FREE. */
+static void audit_catches_owned_frame_without_refs(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t a = tm_frame(t, 1);
+    t->m.frames[a].count_info = 0;   /* owner still d1 */
+    struct issues c;
+    assert_true(audit(t, &c) > 0);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_FREE, a), 1);
+    tm_free(t);
+}
+
+/* The auditor only reads: the corrupted bookkeeping is left exactly as it was. */
+static void audit_changes_nothing(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l1;
+    tm_space(t, t->v, &l4, NULL, NULL, &l1);
+    t->m.frames[l1].count_info += 2;
+    t->m.frames[l4].linear_pt_count = -3;
+    void *snap = tm_snapshot(t);
+    struct pvm_stats s0 = t->m.stats;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 2);
+    tm_assert_unchanged(t, snap);
+    assert_memory_equal(&s0, &t->m.stats, sizeof(s0));
+    tm_free(t);
+}
+
+/* ---- pvm_find_mappings ----------------------------------------------------------- */
+
+#define MAX_MAPS 16
+struct maps {
+    unsigned int n;
+    struct pvm_mapping m[MAX_MAPS];
+};
+
+static void collect_map(void *ctx, const struct pvm_mapping *map)
+{
+    struct maps *c = ctx;
+    if (c->n < MAX_MAPS)
+        c->m[c->n] = *map;
+    c->n++;
+}
+
+/* find_mappings reports every L1 slot mapping a frame, with the va reached through the L4 chain. */
+static void find_mappings_every_slot(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l2, l1;
+    tm_space(t, t->v, &l4, NULL, &l2, &l1);
+    uint64_t a = tm_frame(t, 1), l1b = tm_frame(t, 1);
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_set(t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_poke(&t->m, l1b, 7, pte(a, _PAGE_PRESENT)), 0);
+    assert_int_equal(tm_set(t->v, l2, 1, pte(l1b, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    struct maps c;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 3);
+    assert_int_equal(c.n, 3);
+    const struct { uint64_t l1; unsigned int slot; uint64_t va; bool rw; } want[3] = {
+        { l1, 5, 0x5000, false }, { l1, 6, 0x6000, true }, { l1b, 7, (1ULL << 21) | 0x7000, false },
+    };
+    for (unsigned int i = 0; i < 3; i++) {
+        assert_int_equal(c.m[i].l1_mfn, want[i].l1);
+        assert_int_equal(c.m[i].slot, want[i].slot);
+        assert_int_equal(c.m[i].pte, pvm_peek(&t->m, want[i].l1, want[i].slot));
+        assert_int_equal((c.m[i].pte & _PAGE_RW) != 0, want[i].rw);
+        assert_true(c.m[i].va_known);
+        assert_int_equal(c.m[i].va, want[i].va);
+        assert_int_equal(c.m[i].root_mfn, l4);
+    }
+    tm_free(t);
+}
+
+/* With writable_only, only the RW mapping is reported. */
+static void find_mappings_writable_only(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l1;
+    tm_space(t, t->v, &l4, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_set(t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    struct maps c;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(pvm_find_mappings(&t->m, a, true, collect_map, &c), 1);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.m[0].l1_mfn, l1);
+    assert_int_equal(c.m[0].slot, 6);
+    assert_int_equal(c.m[0].va, 0x6000);
+    /* The page tables themselves are mapped read-only only. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(pvm_find_mappings(&t->m, l1, true, collect_map, &c), 0);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(pvm_find_mappings(&t->m, l1, false, collect_map, &c), 1);
+    assert_int_equal(c.m[0].slot, 1);
+    assert_int_equal(c.m[0].va, 0x1000);
+    tm_free(t);
+}
+
+/* A pinned L1 that no L2 references yields the mapping with va_known false. */
+static void find_mappings_unhooked_l1(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    uint64_t a = tm_frame(t, 1), l1c = tm_frame(t, 1);
+    assert_int_equal(pvm_poke(&t->m, l1c, 3, pte(a, _PAGE_PRESENT)), 0);
+    assert_int_equal(tm_pin(t->v, 1, l1c), 0);
+    AUDIT_CLEAN(t);
+    struct maps c;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 1);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.m[0].l1_mfn, l1c);
+    assert_int_equal(c.m[0].slot, 3);
+    assert_false(c.m[0].va_known);
+    /* Once unpinned (demoted), the L1 no longer counts as a mapping. */
+    assert_int_equal(tm_unpin(t->v, l1c), 0);
+    AUDIT_CLEAN(t);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 0);
+    assert_int_equal(c.n, 0);
+    tm_free(t);
+}
+
+/* An L3 hooked under two L4 slots gives one report per va, the upper one sign-extended. */
+static void find_mappings_two_vas(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l3, l1;
+    tm_space(t, t->v, &l4, &l3, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_set(t->v, l4, 272, pte(l3, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    struct maps c;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 1);
+    assert_int_equal(c.n, 2);
+    assert_true(c.m[0].va_known && c.m[1].va_known);
+    assert_int_equal(c.m[0].va, 0x5000);
+    assert_int_equal(c.m[1].va, 0xFFFF880000005000ULL);
+    assert_int_equal(c.m[0].root_mfn, l4);
+    assert_int_equal(c.m[1].root_mfn, l4);
+    tm_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(audit_clean_baseline),
+        cmocka_unit_test(audit_catches_raised_count),
+        cmocka_unit_test(audit_catches_lowered_type_count),
+        cmocka_unit_test(audit_catches_l1_flipped_writable),
+        cmocka_unit_test(audit_catches_validated_at_count_zero),
+        cmocka_unit_test(audit_catches_unvalidated_in_use),
+        cmocka_unit_test(audit_catches_linear_count),
+        cmocka_unit_test(audit_catches_xen_slot_junk),
+        cmocka_unit_test(audit_catches_rw_pagetable_entry),
+        cmocka_unit_test(audit_catches_writable_tlb_to_pagetable),
+        cmocka_unit_test(audit_catches_bad_root),
+        cmocka_unit_test(audit_catches_disallowed_flags),
+        cmocka_unit_test(audit_catches_foreign_mapping),
+        cmocka_unit_test(audit_catches_free_frame_with_refs),
+        cmocka_unit_test(audit_catches_owned_frame_without_refs),
+        cmocka_unit_test(audit_changes_nothing),
+        cmocka_unit_test(find_mappings_every_slot),
+        cmocka_unit_test(find_mappings_writable_only),
+        cmocka_unit_test(find_mappings_unhooked_l1),
+        cmocka_unit_test(find_mappings_two_vas),
+    };
+    return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+}

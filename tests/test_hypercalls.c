@@ -1,0 +1,949 @@
+/*
+ * test_hypercalls.c - batch semantics and argument checking of the PV MMU
+ * hypercalls: mmu_update, mmuext_op, update_va_mapping(_otherdomain),
+ * vm_assist, multicall and the pvm_hypercall dispatcher.
+ * Reference: xen-pv-mmu.md sections 3 and 4.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define SENTINEL ((xen_ulong_t)0x5e5e5e5e5e5e5e5eULL)
+
+/* One mmuext_op of vCPU v with the given foreigndom. */
+static int ext_fd(struct pvm_vcpu *v, unsigned int cmd, uint64_t arg1, uint64_t arg2, unsigned int fd)
+{
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = cmd;
+    op.arg1.mfn = arg1;
+    op.arg2.src_mfn = arg2;
+    unsigned int done = 99;
+    int rc = pvm_mmuext_op(v, &op, 1, &done, fd);
+    assert_int_equal(done, rc ? 0 : 1);
+    return rc;
+}
+
+static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t arg1, uint64_t arg2)
+{
+    return ext_fd(v, cmd, arg1, arg2, DOMID_SELF);
+}
+
+/* One mmu_update request with the given foreigndom; checks *pdone. */
+static int set_fd(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_t val, unsigned int fd)
+{
+    struct mmu_update u = { (table << 12) | (slot * 8ULL), val };
+    unsigned int done = 99;
+    int rc = pvm_mmu_update(v, &u, 1, &done, fd);
+    assert_int_equal(done, rc ? 0 : 1);
+    return rc;
+}
+
+static uint64_t frame_of(uint64_t e) { return (e & PTE_FRAME_MASK) >> PAGE_SHIFT; }
+
+static struct pvm_vcpu *priv_dom3(struct tm *t)
+{
+    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
+    struct pvm_vcpu *v3 = pvm_vcpu(&t->m, 3, 0);
+    assert_non_null(v3);
+    return v3;
+}
+
+/* ---- mmu_update batches ---------------------------------------------------- */
+
+/* mmu_update stops at the first failing request: rc is its error, *pdone its index, the prefix is kept. */
+static void mmu_update_batch_stops_at_failure(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2, l1;
+    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
+    uint64_t before = t->m.stats.mmu_update_reqs;
+    struct mmu_update reqs[4] = {
+        { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT | _PAGE_RW) },
+        { (l1 << 12) | 6 * 8, pte(b, _PAGE_PRESENT) },
+        { (l1 << 12) | 7 * 8, pte(l2, _PAGE_PRESENT | _PAGE_RW) },   /* RW map of a page table */
+        { (l1 << 12) | 8 * 8, pte(c, _PAGE_PRESENT) },
+    };
+    unsigned int done = 99;
+    assert_int_equal(pvm_mmu_update(t->v, reqs, 4, &done, DOMID_SELF), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 2);
+    assert_int_equal(t->m.stats.mmu_update_reqs - before, 3);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), b);
+    assert_int_equal(pvm_peek(&t->m, l1, 7), 0);
+    assert_int_equal(pvm_peek(&t->m, l1, 8), 0);
+    struct pvm_frame_state s = tm_state(t, a);
+    assert_int_equal(s.count, 2);
+    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(tm_state(t, b).count, 2);
+    assert_int_equal(tm_state(t, c).count, 1);
+    s = tm_state(t, l2);
+    assert_int_equal(s.type, PVM_TYPE_L2);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(s.count, 3);   /* alloc + l3 entry + RO map in l1[2] */
+    tm_free(t);
+}
+
+/* An unknown mmu_update command (ptr & 7 == 5) ends the batch with -ENOSYS at its index. */
+static void mmu_update_bad_cmd_enosys(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
+    struct mmu_update reqs[3] = {
+        { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) },
+        { (l1 << 12) | 6 * 8 | 5, pte(b, _PAGE_PRESENT) },
+        { (l1 << 12) | 7 * 8, pte(b, _PAGE_PRESENT) },
+    };
+    unsigned int done = 99;
+    assert_int_equal(pvm_mmu_update(t->v, reqs, 3, &done, DOMID_SELF), -XEN_ENOSYS);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
+    assert_int_equal(pvm_peek(&t->m, l1, 6), 0);
+    assert_int_equal(pvm_peek(&t->m, l1, 7), 0);
+    assert_int_equal(tm_state(t, b).count, 1);
+    tm_free(t);
+}
+
+/* mmuext_op stops at the first failure: pin ok, pin of a foreign frame fails, the third pin never runs. */
+static void mmuext_batch_stops_at_failure(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t x = tm_frame(t, 1), foreign = tm_frame(t, 2), y = tm_frame(t, 1);
+    struct mmuext_op ops[3];
+    memset(ops, 0, sizeof(ops));
+    ops[0].cmd = MMUEXT_PIN_L1_TABLE;
+    ops[0].arg1.mfn = x;
+    ops[1].cmd = MMUEXT_PIN_L1_TABLE;
+    ops[1].arg1.mfn = foreign;
+    ops[2].cmd = MMUEXT_PIN_L1_TABLE;
+    ops[2].arg1.mfn = y;
+    unsigned int done = 99;
+    assert_int_equal(pvm_mmuext_op(t->v, ops, 3, &done, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    struct pvm_frame_state s = tm_state(t, x);
+    assert_true(s.pinned && s.validated);
+    assert_int_equal(s.type, PVM_TYPE_L1);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(s.count, 2);
+    s = tm_state(t, foreign);
+    assert_int_equal(s.type, PVM_TYPE_NONE);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.owner, 2);
+    s = tm_state(t, y);
+    assert_false(s.pinned);
+    assert_int_equal(s.type, PVM_TYPE_NONE);
+    assert_int_equal(s.type_count, 0);
+    assert_int_equal(s.count, 1);
+    tm_free(t);
+}
+
+/* ---- foreigndom ------------------------------------------------------------- */
+
+/* Naming one's own numeric id as foreigndom is -ESRCH "Cannot specify itself as foreign domain". */
+static void foreigndom_self_id_esrch(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(set_fd(t->v, l1, 5, pte(a, _PAGE_PRESENT), 1), -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Cannot specify itself as foreign domain"), 1);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    assert_int_equal(ext_fd(t->v, MMUEXT_PIN_L1_TABLE, a, 0, 1), -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Cannot specify itself as foreign domain"), 2);
+    assert_int_equal(tm_state(t, a).count, 1);
+    tm_free(t);
+}
+
+/* A foreigndom naming no domain is -ESRCH "Unknown domain". */
+static void foreigndom_unknown_esrch(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(set_fd(t->v, l1, 5, pte(a, _PAGE_PRESENT), 5), -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Unknown domain d5"), 1);
+    assert_int_equal(ext_fd(t->v, MMUEXT_PIN_L1_TABLE, a, 0, 7), -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Unknown domain d7"), 1);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    assert_int_equal(tm_state(t, a).type, PVM_TYPE_NONE);
+    tm_free(t);
+}
+
+/* A non-privileged domain naming another existing domain as foreigndom gets -EPERM (XSM_TARGET). */
+static void foreigndom_unprivileged_eperm(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t f2 = tm_frame(t, 2);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(set_fd(t->v, l1, 5, pte(f2, _PAGE_PRESENT), 2), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext_fd(t->v, MMUEXT_PIN_L1_TABLE, f2, 0, 2), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    /* Without foreigndom the foreign frame is simply not ours: -EBUSY. */
+    assert_int_equal(tm_set(t->v, l1, 5, pte(f2, _PAGE_PRESENT)), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, f2).count, 1);
+    tm_free(t);
+}
+
+/* A privileged domain may pin another domain's table with foreigndom = that domain. */
+static void foreigndom_privileged_pins_foreign_table(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_vcpu *v3 = priv_dom3(t);
+    uint64_t l1 = tm_frame(t, 2), data = tm_frame(t, 2);
+    assert_int_equal(pvm_poke(&t->m, l1, 3, pte(data, _PAGE_PRESENT)), 0);
+    assert_int_equal(ext_fd(v3, MMUEXT_PIN_L1_TABLE, l1, 0, 2), 0);
+    AUDIT_CLEAN(t);
+    struct pvm_frame_state s = tm_state(t, l1);
+    assert_int_equal(s.owner, 2);
+    assert_int_equal(s.type, PVM_TYPE_L1);
+    assert_true(s.pinned && s.validated);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(s.count, 2);
+    assert_int_equal(tm_state(t, data).count, 2);
+    /* ...and unpin it the same way. */
+    assert_int_equal(ext_fd(v3, MMUEXT_UNPIN_TABLE, l1, 0, 2), 0);
+    AUDIT_CLEAN(t);
+    assert_false(tm_state(t, l1).pinned);
+    assert_int_equal(tm_state(t, l1).count, 1);
+    assert_int_equal(tm_state(t, data).count, 1);
+    tm_free(t);
+}
+
+/* A privileged domain maps another domain's frame into its own L1 only with fd = that domain. */
+static void foreigndom_privileged_maps_foreign_frame(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_vcpu *v3 = priv_dom3(t);
+    uint64_t l1;
+    tm_space(t, v3, NULL, NULL, NULL, &l1);
+    uint64_t f2 = tm_frame(t, 2);
+    assert_int_equal(set_fd(v3, l1, 5, pte(f2, _PAGE_PRESENT), DOMID_SELF), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, f2).count, 1);
+    assert_int_equal(set_fd(v3, l1, 5, pte(f2, _PAGE_PRESENT | _PAGE_RW), 2), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), f2);
+    struct pvm_frame_state s = tm_state(t, f2);
+    assert_int_equal(s.owner, 2);
+    assert_int_equal(s.count, 2);
+    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(set_fd(v3, l1, 5, 0, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, f2).count, 1);
+    assert_int_equal(tm_state(t, f2).type_count, 0);
+    tm_free(t);
+}
+
+/* An L2-L4 update with a foreign fd is -EINVAL even for a privileged domain (pg_owner must equal pt_owner). */
+static void foreigndom_l2_update_einval(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_vcpu *v3 = priv_dom3(t);
+    uint64_t l2, l1;
+    tm_space(t, v3, NULL, NULL, &l2, &l1);
+    void *snap = tm_snapshot(t);
+    uint64_t flushes = t->m.stats.tlb_flushes;
+    assert_int_equal(set_fd(v3, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW), 2), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l2, 1), 0);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes);
+    assert_int_equal(set_fd(v3, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, l1).type_count, 2);
+    tm_free(t);
+}
+
+/* ---- MMU_MACHPHYS_UPDATE ------------------------------------------------------- */
+
+/* MMU_MACHPHYS_UPDATE sets the frame's M2P entry; another domain's frame is -EINVAL. */
+static void machphys_update(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t a = tm_frame(t, 1), f2 = tm_frame(t, 2);
+    uint64_t m2p2 = tm_state(t, f2).m2p;
+    struct mmu_update u = { (a << 12) | 0x18 | MMU_MACHPHYS_UPDATE, 0x4242 };
+    unsigned int done = 99;
+    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    assert_int_equal(tm_state(t, a).m2p, 0x4242);
+    assert_int_equal(tm_state(t, a).count, 1);
+    u.ptr = (f2 << 12) | MMU_MACHPHYS_UPDATE;
+    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 0);
+    assert_int_equal(tm_log_count(t, "Could not get page for mach->phys update"), 1);
+    assert_int_equal(tm_state(t, f2).m2p, m2p2);
+    assert_int_equal(tm_state(t, f2).count, 1);
+    tm_free(t);
+}
+
+/* ---- base pointers ------------------------------------------------------------- */
+
+/* NEW_BASEPTR validates an unpinned L4, takes a general+L4 ref on it and drops the old root's refs. */
+static void new_baseptr_switches_root(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l3;
+    tm_space(t, t->v, &l4, &l3, NULL, NULL);
+    uint64_t l4b = tm_frame(t, 1);
+    assert_int_equal(pvm_poke(&t->m, l4b, 0, pte(l3, _PAGE_PRESENT | _PAGE_RW)), 0);
+    assert_int_equal(pvm_poke(&t->m, l4b, 258, 0xdeadULL << 12), 0);   /* junk in a Xen slot */
+    uint64_t loads = t->m.stats.baseptr_loads, flushes = t->m.stats.tlb_flushes;
+    assert_int_equal(tm_baseptr(t->v, l4b), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->v->guest_table, l4b);
+    assert_int_equal(t->m.stats.baseptr_loads, loads + 1);
+    assert_true(t->m.stats.tlb_flushes > flushes);
+    struct pvm_frame_state s = tm_state(t, l4b);
+    assert_int_equal(s.type, PVM_TYPE_L4);
+    assert_true(s.validated);
+    assert_false(s.pinned);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(s.count, 2);
+    /* Xen's slot 258 was rewritten with the self linear map. */
+    assert_int_equal(pvm_peek(&t->m, l4b, 258),
+                     pte(l4b, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX));
+    s = tm_state(t, l4);   /* alloc + pin + RO map in l1[4]; the cr3 ref is gone */
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.type_count, 1);
+    assert_true(s.pinned && s.validated);
+    assert_int_equal(tm_state(t, l3).type_count, 2);
+    tm_free(t);
+}
+
+/* Reloading the current root is a no-op on every count but still flushes the TLB. */
+static void new_baseptr_same_mfn_reload(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4;
+    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    uint64_t flushes = t->m.stats.tlb_flushes, loads = t->m.stats.baseptr_loads;
+    uint32_t time = t->v->tlbflush_time;
+    void *snap = tm_snapshot(t);
+    assert_int_equal(tm_baseptr(t->v, l4), 0);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes + 1);
+    assert_int_equal(t->m.stats.baseptr_loads, loads);
+    assert_true(t->v->tlbflush_time != time);
+    assert_int_equal(t->v->guest_table, l4);
+    tm_free(t);
+}
+
+/* NEW_BASEPTR of a frame that cannot be an L4 fails with "Error while installing new baseptr", nothing changed. */
+static void new_baseptr_failure(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l1;
+    tm_space(t, t->v, &l4, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), l4c = tm_frame(t, 1);
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(tm_baseptr(t->v, l1), -XEN_EINVAL);   /* an L1 in use */
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(tm_log_count(t, "Error while installing new baseptr"), 1);
+    assert_int_equal(t->v->guest_table, l4);
+    /* An L4 whose validation fails (slot 0 -> a writable page) is left untyped. */
+    assert_int_equal(pvm_poke(&t->m, l4c, 0, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
+    assert_int_equal(tm_baseptr(t->v, l4c), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Error while installing new baseptr"), 2);
+    struct pvm_frame_state s = tm_state(t, l4c);
+    assert_int_equal(s.type_info, 0);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(t->v->guest_table, l4);
+    assert_int_equal(tm_state(t, a).type_count, 1);
+    tm_free(t);
+}
+
+/* NEW_BASEPTR with a foreign fd is -EPERM even for a privileged domain (caller-only command). */
+static void new_baseptr_foreign_eperm(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_vcpu *v3 = priv_dom3(t);
+    uint64_t l4 = tm_frame(t, 2);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(ext_fd(v3, MMUEXT_NEW_BASEPTR, l4, 0, 2), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext_fd(v3, MMUEXT_NEW_USER_BASEPTR, l4, 0, 2), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(v3->guest_table, PVM_INVALID_MFN);
+    assert_int_equal(v3->guest_table_user, PVM_INVALID_MFN);
+    tm_free(t);
+}
+
+/* NEW_USER_BASEPTR loads a user root with a general+L4 ref; mfn 0 clears it and drops them. */
+static void new_user_baseptr_and_clear(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4;
+    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4, 0), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->v->guest_table_user, l4);
+    assert_int_equal(tm_state(t, l4).type_count, 3);   /* pin + cr3 + user cr3 */
+    assert_int_equal(tm_state(t, l4).count, 5);
+    /* Same mfn again: no-op. */
+    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4, 0), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, l4).type_count, 3);
+    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, 0, 0), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->v->guest_table_user, PVM_INVALID_MFN);
+    assert_int_equal(tm_state(t, l4).type_count, 2);
+    assert_int_equal(tm_state(t, l4).count, 4);
+    tm_free(t);
+}
+
+/* ---- other mmuext commands ----------------------------------------------------- */
+
+/* MARK_SUPER/UNMARK_SUPER are -EOPNOTSUPP (XSA-167); unused or unknown commands are -ENOSYS. */
+static void mmuext_unsupported_and_unknown(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t a = tm_frame(t, 1);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(ext(t->v, MMUEXT_MARK_SUPER, a, 0), -XEN_EOPNOTSUPP);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext(t->v, MMUEXT_UNMARK_SUPER, a, 0), -XEN_EOPNOTSUPP);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext(t->v, 14, a, 0), -XEN_ENOSYS);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext(t->v, 99, a, 0), -XEN_ENOSYS);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    tm_free(t);
+}
+
+/* FLUSH_CACHE(_GLOBAL) needs I/O resources (cache_flush_permitted): -EACCES without, 0 with. */
+static void flush_cache_needs_io_rights(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE, 0, 0), -XEN_EACCES);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE_GLOBAL, 0, 0), -XEN_EACCES);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, 0x1f0, 0x1f0), 0);
+    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE, 0, 0), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE_GLOBAL, 0, 0), 0);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* SET_LDT refuses an unaligned base or more than 8192 entries with "Bad args to SET_LDT"; good args are recorded. */
+static void set_ldt_args(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = MMUEXT_SET_LDT;
+    op.arg1.linear_addr = 0x10008;
+    op.arg2.nr_ents = 16;
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 1);
+    op.arg1.linear_addr = 0x10000;
+    op.arg2.nr_ents = 8193;
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 2);
+    assert_int_equal(t->v->ldt_ents, 0);
+    op.arg2.nr_ents = 8192;
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->v->ldt_base, 0x10000);
+    assert_int_equal(t->v->ldt_ents, 8192);
+    assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 2);
+    tm_free(t);
+}
+
+/* CLEAR_PAGE zeroes a frame through a temporary writable type and refuses a page table in use. */
+static void clear_page(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(pvm_poke(&t->m, a, 0, 0x1111), 0);
+    assert_int_equal(pvm_poke(&t->m, a, 511, 0x2222), 0);
+    assert_int_equal(ext(t->v, MMUEXT_CLEAR_PAGE, a, 0), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, a, 0), 0);
+    assert_int_equal(pvm_peek(&t->m, a, 511), 0);
+    struct pvm_frame_state s = tm_state(t, a);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.type_count, 0);
+    uint64_t e1 = pvm_peek(&t->m, l1, 1);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(ext(t->v, MMUEXT_CLEAR_PAGE, l1, 0), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(tm_log_count(t, "Error clearing mfn"), 1);
+    assert_int_equal(pvm_peek(&t->m, l1, 1), e1);
+    tm_free(t);
+}
+
+/* COPY_PAGE copies all 512 slots; a page-table destination or a foreign source is -EINVAL. */
+static void copy_page(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t src = tm_frame(t, 1), dst = tm_frame(t, 1), f2 = tm_frame(t, 2);
+    assert_int_equal(pvm_poke(&t->m, src, 3, 0x3333), 0);
+    assert_int_equal(pvm_poke(&t->m, src, 400, 0x4444), 0);
+    assert_int_equal(pvm_poke(&t->m, dst, 7, 0x7777), 0);
+    assert_int_equal(ext(t->v, MMUEXT_COPY_PAGE, dst, src), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, dst, 3), 0x3333);
+    assert_int_equal(pvm_peek(&t->m, dst, 400), 0x4444);
+    assert_int_equal(pvm_peek(&t->m, dst, 7), 0);
+    assert_int_equal(pvm_peek(&t->m, src, 3), 0x3333);
+    assert_int_equal(tm_state(t, src).count, 1);
+    assert_int_equal(tm_state(t, dst).count, 1);
+    uint64_t e1 = pvm_peek(&t->m, l1, 1);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(ext(t->v, MMUEXT_COPY_PAGE, l1, src), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Error copying to mfn"), 1);
+    assert_int_equal(ext(t->v, MMUEXT_COPY_PAGE, dst, f2), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Error copying from mfn"), 1);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 1), e1);
+    tm_free(t);
+}
+
+/* ---- update_va_mapping ----------------------------------------------------------- */
+
+/* update_va_mapping replaces the L1 entry mapping va in the current tables, with mmu_update's refcounting. */
+static void uvm_replaces_l1_entry(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
+    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT | _PAGE_RW), UVMF_NONE), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
+    assert_true(pvm_peek(&t->m, l1, 5) & _PAGE_RW);
+    assert_int_equal(tm_state(t, a).count, 2);
+    assert_int_equal(tm_state(t, a).type, PVM_TYPE_WRITABLE);
+    assert_int_equal(tm_state(t, a).type_count, 1);
+    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), b);
+    assert_int_equal(tm_state(t, a).count, 1);
+    assert_int_equal(tm_state(t, a).type_count, 0);
+    assert_int_equal(tm_state(t, b).count, 2);
+    tm_free(t);
+}
+
+/* A failing update_va_mapping (no L1, non-canonical va, refused entry) flushes nothing (XSA-279). */
+static void uvm_failure_no_flush(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2, l1;
+    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    uint64_t a = tm_frame(t, 1);
+    uint64_t flushes = t->m.stats.tlb_flushes, invlpg = t->m.stats.tlb_invlpg;
+    void *snap = tm_snapshot(t);
+    /* l2[1] is empty: no L1 maps 2 MiB. */
+    assert_int_equal(pvm_update_va_mapping(t->v, 1ULL << 21, pte(a, _PAGE_PRESENT), UVMF_TLB_FLUSH | UVMF_ALL),
+                     -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    /* Non-canonical. */
+    assert_int_equal(pvm_update_va_mapping(t->v, 0x0000800000000000ULL, pte(a, _PAGE_PRESENT), UVMF_INVLPG),
+                     -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_update_va_mapping(t->v, 0xFFFF800000001000ULL, pte(a, _PAGE_PRESENT),
+                                           UVMF_TLB_FLUSH | UVMF_ALL), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    /* The entry itself is refused: RW mapping of a page table. */
+    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(l2, _PAGE_PRESENT | _PAGE_RW),
+                                           UVMF_TLB_FLUSH | UVMF_ALL), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes);
+    assert_int_equal(t->m.stats.tlb_invlpg, invlpg);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    tm_free(t);
+}
+
+/* UVMF_INVLPG invalidates just va; UVMF_TLB_FLUSH|UVMF_ALL flushes every vCPU of the domain; LOCAL only this one. */
+static void uvm_flush_flags(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
+    struct pvm_stats s0 = t->m.stats;
+    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT), UVMF_INVLPG), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_invlpg, s0.tlb_invlpg + 1);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes);
+    uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
+    assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_TLB_FLUSH | UVMF_ALL), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 2);
+    assert_true(t->v->tlbflush_time != t0);
+    assert_true(v1->tlbflush_time != t1);
+    t1 = v1->tlbflush_time;
+    assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, 0, UVMF_TLB_FLUSH | UVMF_LOCAL), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 3);
+    assert_int_equal(v1->tlbflush_time, t1);
+    /* A vCPU bitmap (a pointer in the flags) selects vCPU 1 only. */
+    static unsigned long mask = 2;
+    t0 = t->v->tlbflush_time;
+    assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT),
+                                           (unsigned long)(uintptr_t)&mask | UVMF_TLB_FLUSH), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 4);
+    assert_int_equal(t->v->tlbflush_time, t0);
+    assert_true(v1->tlbflush_time != t1);
+    tm_free(t);
+}
+
+/* update_va_mapping_otherdomain: a privileged domain maps a frame of domid; XSM and domid checks otherwise. */
+static void uvm_otherdomain(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_vcpu *v3 = priv_dom3(t);
+    uint64_t l1_3, l1;
+    tm_space(t, v3, NULL, NULL, NULL, &l1_3);
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t f2 = tm_frame(t, 2);
+    assert_int_equal(pvm_update_va_mapping_otherdomain(v3, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 2), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1_3, 5)), f2);
+    assert_int_equal(tm_state(t, f2).count, 2);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(pvm_update_va_mapping_otherdomain(t->v, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 2),
+                     -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_update_va_mapping_otherdomain(t->v, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 1),
+                     -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_update_va_mapping_otherdomain(t->v, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 6),
+                     -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    tm_free(t);
+}
+
+/* ---- vm_assist ------------------------------------------------------------------------ */
+
+/* vm_assist: a type outside the valid mask is -EINVAL, a bad command -ENOSYS; enable/disable flip the bit. */
+static void vm_assist_checks(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_domain *d = t->v->d;
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, 6), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, 64), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_vm_assist(t->v, 2, VMASST_TYPE_writable_pagetables), -XEN_ENOSYS);
+    AUDIT_CLEAN(t);
+    assert_int_equal(d->vm_assist, 0);
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_m2p_strict), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(d->vm_assist, (1UL << VMASST_TYPE_writable_pagetables) | (1UL << VMASST_TYPE_m2p_strict));
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_disable, VMASST_TYPE_writable_pagetables), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(d->vm_assist, 1UL << VMASST_TYPE_m2p_strict);
+    assert_int_equal(t->v2->d->vm_assist, 0);
+    tm_free(t);
+}
+
+/* ---- multicall ------------------------------------------------------------------------------ */
+
+static void mc_set(struct multicall_entry *e, xen_ulong_t op, xen_ulong_t a0, xen_ulong_t a1, xen_ulong_t a2,
+                   xen_ulong_t a3)
+{
+    memset(e, 0, sizeof(*e));
+    e->op = op;
+    e->result = SENTINEL;
+    e->args[0] = a0;
+    e->args[1] = a1;
+    e->args[2] = a2;
+    e->args[3] = a3;
+}
+
+/* Multicall stores each entry's result in its own field, does not stop at failures, and returns 0. */
+static void multicall_records_each_result(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1), f2 = tm_frame(t, 2);
+    struct mmu_update u = { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) };
+    unsigned int done = 99;
+    struct mmuext_op pin;
+    memset(&pin, 0, sizeof(pin));
+    pin.cmd = MMUEXT_PIN_L1_TABLE;
+    pin.arg1.mfn = f2;
+    struct multicall_entry mc[5];
+    mc_set(&mc[0], __HYPERVISOR_mmu_update, (uintptr_t)&u, 1, (uintptr_t)&done, DOMID_SELF);
+    mc_set(&mc[1], __HYPERVISOR_mmuext_op, (uintptr_t)&pin, 1, 0, DOMID_SELF);
+    mc_set(&mc[2], __HYPERVISOR_vm_assist, VMASST_CMD_enable, 6, 0, 0);
+    mc_set(&mc[3], __HYPERVISOR_update_va_mapping, 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE, 0);
+    mc_set(&mc[4], 999, 0, 0, 0, 0);
+    uint64_t entries = t->m.stats.multicall_entries;
+    assert_int_equal(pvm_multicall(t->v, mc, 5), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, 0);
+    assert_int_equal(done, 1);
+    assert_int_equal((long)mc[1].result, -XEN_EINVAL);
+    assert_int_equal((long)mc[2].result, -XEN_EINVAL);
+    assert_int_equal((long)mc[3].result, 0);
+    assert_int_equal((long)mc[4].result, -XEN_ENOSYS);
+    assert_int_equal(t->m.stats.multicall_entries, entries + 5);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), b);
+    assert_false(tm_state(t, f2).pinned);
+    assert_false(t->v->in_multicall);
+    tm_free(t);
+}
+
+/* A multicall entry that is itself a multicall gets -EINVAL "Multicall reentry is disallowed."; the batch goes on. */
+static void multicall_nested_refused(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct multicall_entry inner[1], mc[2];
+    mc_set(&inner[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0);
+    mc_set(&mc[0], __HYPERVISOR_multicall, (uintptr_t)inner, 1, 0, 0);
+    mc_set(&mc[1], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
+    assert_int_equal(pvm_multicall(t->v, mc, 2), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, -XEN_EINVAL);
+    assert_int_equal(tm_log_count(t, "Multicall reentry is disallowed."), 1);
+    assert_true(inner[0].result == SENTINEL);
+    assert_int_equal((long)mc[1].result, 0);
+    assert_int_equal(t->v->d->vm_assist, 1UL << VMASST_TYPE_m2p_strict);
+    assert_false(t->v->in_multicall);
+    tm_free(t);
+}
+
+/* An __HYPERVISOR_iret entry ends the batch: later entries never run and keep their result field (XSA-213). */
+static void multicall_iret_stops_batch(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct multicall_entry mc[3];
+    mc_set(&mc[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0);
+    mc_set(&mc[1], __HYPERVISOR_iret, 0, 0, 0, 0);
+    mc_set(&mc[2], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
+    pvm_multicall(t->v, mc, 3);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, 0);
+    assert_true(mc[2].result == SENTINEL);
+    assert_int_equal(t->v->d->vm_assist, 1UL << VMASST_TYPE_writable_pagetables);
+    assert_false(t->v->in_multicall);
+    /* After the aborted batch, a new multicall is accepted (not mistaken for reentry). */
+    mc_set(&mc[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
+    assert_int_equal(pvm_multicall(t->v, mc, 1), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, 0);
+    tm_free(t);
+}
+
+/* ---- dispatcher ------------------------------------------------------------------------------ */
+
+/* pvm_hypercall routes each op number to its handler with register arguments; unknown ops are -ENOSYS. */
+static void hypercall_dispatch(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1), x = tm_frame(t, 1);
+    struct pvm_stats s0 = t->m.stats;
+
+    struct mmu_update u = { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) };
+    unsigned int done = 99;
+    xen_ulong_t args[6] = { (uintptr_t)&u, 1, (uintptr_t)&done, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
+    assert_int_equal(t->m.stats.hc_mmu_update, s0.hc_mmu_update + 1);
+
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = MMUEXT_PIN_L1_TABLE;
+    op.arg1.mfn = x;
+    done = 99;
+    xen_ulong_t a2[6] = { (uintptr_t)&op, 1, (uintptr_t)&done, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, a2), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    assert_true(tm_state(t, x).pinned);
+    assert_int_equal(t->m.stats.hc_mmuext_op, s0.hc_mmuext_op + 1);
+
+    xen_ulong_t a3[6] = { 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping, a3), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), b);
+
+    xen_ulong_t a4[6] = { 7ULL << 12, pte(c, _PAGE_PRESENT), UVMF_NONE, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping_otherdomain, a4), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 7)), c);
+    a4[3] = 2;
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping_otherdomain, a4), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.hc_update_va_mapping, s0.hc_update_va_mapping + 3);
+
+    xen_ulong_t a5[6] = { VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_vm_assist, a5), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->v->d->vm_assist, 1UL << VMASST_TYPE_writable_pagetables);
+    assert_int_equal(t->m.stats.hc_vm_assist, s0.hc_vm_assist + 1);
+
+    struct multicall_entry mc[1];
+    mc_set(&mc[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
+    xen_ulong_t a6[6] = { (uintptr_t)mc, 1, 0, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, a6), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, 0);
+    assert_int_equal(t->m.stats.hc_multicall, s0.hc_multicall + 1);
+    assert_int_equal(t->m.stats.hc_vm_assist, s0.hc_vm_assist + 2);
+
+    xen_ulong_t none[6] = { 0, 0, 0, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_set_gdt, none), -XEN_ENOSYS);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_hypercall(t->v, 4242, none), -XEN_ENOSYS);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.hc_other, s0.hc_other + 2);
+    tm_free(t);
+}
+
+/* ---- TLB flushes after mmu_update --------------------------------------------------------------- */
+
+/* An L2+ change via mmu_update flushes every vCPU of the domain (XSA-286); an L1-only change flushes nothing. */
+static void mmu_update_l2_change_flushes_domain(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2, l1;
+    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    uint64_t a = tm_frame(t, 1);
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
+    struct pvm_stats s0 = t->m.stats;
+    /* L1 change: the guest must flush itself. */
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes);
+    assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt);
+    /* L2 change (hook the existing L1 a second time, no type change). */
+    uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
+    assert_int_equal(tm_set(t->v, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, l1).type_count, 2);
+    assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt + 2);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 2);
+    assert_true(t->v->tlbflush_time != t0);
+    assert_true(v1->tlbflush_time != t1);
+    /* d2 is untouched. */
+    assert_int_equal(t->v2->tlbflush_time, 0);
+    /* A failed L2 update flushes nothing. */
+    assert_int_equal(tm_set(t->v, l2, 2, pte(a, _PAGE_PRESENT | _PAGE_PSE)), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 2);
+    tm_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mmu_update_batch_stops_at_failure),
+        cmocka_unit_test(mmu_update_bad_cmd_enosys),
+        cmocka_unit_test(mmuext_batch_stops_at_failure),
+        cmocka_unit_test(foreigndom_self_id_esrch),
+        cmocka_unit_test(foreigndom_unknown_esrch),
+        cmocka_unit_test(foreigndom_unprivileged_eperm),
+        cmocka_unit_test(foreigndom_privileged_pins_foreign_table),
+        cmocka_unit_test(foreigndom_privileged_maps_foreign_frame),
+        cmocka_unit_test(foreigndom_l2_update_einval),
+        cmocka_unit_test(machphys_update),
+        cmocka_unit_test(new_baseptr_switches_root),
+        cmocka_unit_test(new_baseptr_same_mfn_reload),
+        cmocka_unit_test(new_baseptr_failure),
+        cmocka_unit_test(new_baseptr_foreign_eperm),
+        cmocka_unit_test(new_user_baseptr_and_clear),
+        cmocka_unit_test(mmuext_unsupported_and_unknown),
+        cmocka_unit_test(flush_cache_needs_io_rights),
+        cmocka_unit_test(set_ldt_args),
+        cmocka_unit_test(clear_page),
+        cmocka_unit_test(copy_page),
+        cmocka_unit_test(uvm_replaces_l1_entry),
+        cmocka_unit_test(uvm_failure_no_flush),
+        cmocka_unit_test(uvm_flush_flags),
+        cmocka_unit_test(uvm_otherdomain),
+        cmocka_unit_test(vm_assist_checks),
+        cmocka_unit_test(multicall_records_each_result),
+        cmocka_unit_test(multicall_nested_refused),
+        cmocka_unit_test(multicall_iret_stops_batch),
+        cmocka_unit_test(hypercall_dispatch),
+        cmocka_unit_test(mmu_update_l2_change_flushes_domain),
+    };
+    return cmocka_run_group_tests_name("hypercalls", tests, NULL, NULL);
+}
