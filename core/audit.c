@@ -38,6 +38,21 @@ static void report(struct auditor *a, enum pvm_audit_kind kind, uint64_t mfn, ui
     a->cb(a->ctx, &is);
 }
 
+/*
+ * An L1 may map another domain's frame only if a privileged domain put it
+ * there: the table's owner, or one handing on its right to map (Xen's
+ * xsm_priv_mapping).  Without a privileged domain on the machine, never.
+ */
+static bool foreign_l1_possible(const struct pvm_machine *m, const struct pvm_domain *d)
+{
+    if (is_privileged(d))
+        return true;
+    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++)
+        if (m->doms[i].exists && is_privileged(&m->doms[i]))
+            return true;
+    return false;
+}
+
 static const struct pvm_domain *owner_dom(const struct pvm_machine *m, const struct page_info *pg)
 {
     domid_t id = page_owner_id(pg);
@@ -73,7 +88,7 @@ static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsig
     }
     const struct page_info *tp = mfn_to_page(m, t);
     const struct pvm_domain *td = owner_dom(m, tp);
-    if (!td || (td != d && (level > 1 || !is_privileged(d))))
+    if (!td || (td != d && (level > 1 || !foreign_l1_possible(m, d))))
         report(a, PVM_AUDIT_OWNER, t, d->id, page_owner_id(tp),
                "L%u mfn %05llx (d%u) slot %u maps mfn %05llx owned by %s%d", level, (unsigned long long)f, d->id, s,
                (unsigned long long)t, td ? "d" : "", td ? (int)td->id : -1);

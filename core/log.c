@@ -44,7 +44,7 @@ static void put_num(struct out *o, unsigned long long v, unsigned int base, bool
 }
 
 /*
- * vsnprintf for %d %i %u %x %s %c %p %% with flags '#' '0', a width and the
+ * vsnprintf for %d %i %u %x %s %% with flags '#' '0', a width and the
  * l/ll/z length modifiers.  Always NUL-terminates when size > 0; returns the
  * length the full output would have.
  */
@@ -86,9 +86,6 @@ int pvm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put_num(&o, v, *p == 'u' ? 10 : 16, false, alt && v != 0, zero, width);
             break;
         }
-        case 'p':
-            put_num(&o, (unsigned long long)(uintptr_t)va_arg(ap, void *), 16, false, true, zero, width);
-            break;
         case 's': {
             const char *s = va_arg(ap, const char *);
             if (!s)
@@ -102,9 +99,6 @@ int pvm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
                 put_char(&o, *s++);
             break;
         }
-        case 'c':
-            put_char(&o, (char)va_arg(ap, int));
-            break;
         case '%':
             put_char(&o, '%');
             break;

@@ -1,0 +1,287 @@
+/*
+ * test_io_foreign.c - I/O frames, foreign mappings and the rarer refusal
+ * paths: MMIO permission and forced uncacheability, the privileged
+ * map-transfer rule, DOMID_XEN, foreign-domain limits on mmuext, PRESERVE_AD
+ * at L2, and the type-count overflow check.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define P   _PAGE_PRESENT
+#define RW  _PAGE_RW
+#define IO_MFN 0x1000ULL   /* beyond the 512 frames of every machine here: I/O space */
+
+static int update(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_t val, unsigned int fd)
+{
+    struct mmu_update u = { (table << 12) | (slot * 8ULL), val };
+    return pvm_mmu_update(v, &u, 1, NULL, fd);
+}
+
+static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn, unsigned int fd)
+{
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = cmd;
+    op.arg1.mfn = mfn;
+    return pvm_mmuext_op(v, &op, 1, NULL, fd);
+}
+
+/* A privileged domain d3 with its own address space. */
+static struct pvm_vcpu *privileged(struct tm *t, uint64_t *l1)
+{
+    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
+    struct pvm_vcpu *v = pvm_vcpu(&t->m, 3, 0);
+    tm_space(t, v, NULL, NULL, NULL, l1);
+    return v;
+}
+
+/* MMIO mapped write-back is forced to UC (PCD|PWT) and takes no reference (Xen: XEN_MSR_PAT check, XSA-154). */
+static void mmio_forced_uncacheable(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    struct pvm_vcpu *v = privileged(t, &l1);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P | RW), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 0),
+                     pte(IO_MFN, P | RW | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
+    tm_free(t);
+}
+
+/* An uncacheable (UC, PCD|PWT) or WC (PAT index 4 = PAT bit) MMIO mapping is stored as asked. */
+static void mmio_uncacheable_kept(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    struct pvm_vcpu *v = privileged(t, &l1);
+    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, l1, 0) & (_PAGE_PCD | _PAGE_PWT | _PAGE_PAT), _PAGE_PCD | _PAGE_PWT);
+    assert_int_equal(update(v, l1, 5, pte(IO_MFN, P | _PAGE_PAT), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, l1, 5) & (_PAGE_PCD | _PAGE_PWT | _PAGE_PAT), _PAGE_PAT);
+    tm_free(t);
+}
+
+/* Validation applies the same flip: an L1 pinned with a write-back MMIO entry stores it UC. */
+static void mmio_flip_at_validation(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
+    struct pvm_vcpu *v = pvm_vcpu(&t->m, 3, 0);
+    uint64_t l1 = tm_frame(t, 3);
+    assert_int_equal(pvm_poke(&t->m, l1, 9, pte(IO_MFN, P)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_pin(v, 1, l1), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, l1, 9),
+                     pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
+    tm_free(t);
+}
+
+/* An unprivileged domain mapping MMIO gets -EPERM and Xen's "non-privileged attempt" line. */
+static void mmio_unprivileged_eperm(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(update(t->v, l1, 0, pte(IO_MFN, P), DOMID_SELF), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(tm_log_count(t, "d1 non-privileged attempt to map MMIO space 01000"), 1);
+    assert_int_equal(t->m.last.why, PVM_WHY_MMIO);
+    tm_free(t);
+}
+
+/* The all-ones frame number (INVALID_MFN's pattern) is -EINVAL, not -EPERM, and logs nothing. */
+static void mmio_invalid_mfn_einval(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    unsigned long before = tm_log_count(t, "MMIO");
+    assert_int_equal(update(t->v, l1, 0, pte(PADDR_MASK >> PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "MMIO"), before);
+    tm_free(t);
+}
+
+/* A domain with an iomem range may map exactly that range. */
+static void mmio_iomem_range(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN + 1), 0);
+    assert_int_equal(update(t->v, l1, 0, pte(IO_MFN + 1, P), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(update(t->v, l1, 1, pte(IO_MFN + 2, P), DOMID_SELF), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* A privileged domain writing MMIO into an unprivileged domain's L1 is refused: "attempted to map MMIO space ... in d3 to d1". */
+static void mmio_into_other_domain(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct pvm_vcpu *v3 = privileged(t, NULL);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(update(v3, l1, 0, pte(IO_MFN, P), ((1u + 1) << 16) | DOMID_IO), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(tm_log_count(t, "d3 attempted to map MMIO space 01000 in d3 to d1"), 1);
+    tm_free(t);
+}
+
+/* With DOMID_IO as foreign domain only I/O frames can be mapped: a RAM frame is -EBUSY. */
+static void domid_io_maps_no_ram(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    struct pvm_vcpu *v = privileged(t, &l1);
+    uint64_t ram = tm_frame(t, 3);
+    assert_int_equal(update(v, l1, 0, pte(ram, P), DOMID_IO), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P), DOMID_IO), 0);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* A privileged pg_owner may hand the right to map its target's frame to another domain's table (Xen's stub-domain rule). */
+static void privileged_map_transfer(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t f2 = tm_frame(t, 2);
+    struct pvm_vcpu *v3 = privileged(t, NULL);
+    /* d3 writes into d1's L1 (pfd = d1) a mapping of d2's frame, as pg_owner itself. */
+    assert_int_equal(update(v3, l1, 0, pte(f2, P | RW), ((1u + 1) << 16) | DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    struct pvm_frame_state s = tm_state(t, f2);
+    assert_int_equal(s.owner, 2);
+    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
+    assert_int_equal(s.type_count, 1);
+    assert_int_equal(s.count, 2);
+    /* d1 itself cannot do that. */
+    assert_int_equal(update(t->v, l1, 1, pte(f2, P), DOMID_SELF), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "pg_owner d1 l1e_owner d1, but real_pg_owner d2"), 1);
+    tm_free(t);
+}
+
+/* An unprivileged domain naming DOMID_XEN gets -EPERM; Xen-owned frames are not modelled (-ESRCH when privileged). */
+static void domid_xen(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1, l1p;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    assert_int_equal(update(t->v, l1, 0, 0, DOMID_XEN), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    struct pvm_vcpu *v3 = privileged(t, &l1p);
+    assert_int_equal(update(v3, l1p, 0, 0, DOMID_XEN), -XEN_ESRCH);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* Even a privileged caller may not flush, load a root or set an LDT for another domain: -EPERM for each. */
+static void foreign_mmuext_limits(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4;
+    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    struct pvm_vcpu *v3 = privileged(t, NULL);
+    const unsigned int cmds[] = { MMUEXT_NEW_BASEPTR, MMUEXT_NEW_USER_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL,
+                                  MMUEXT_INVLPG_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMUEXT_INVLPG_MULTI,
+                                  MMUEXT_TLB_FLUSH_ALL, MMUEXT_INVLPG_ALL, MMUEXT_FLUSH_CACHE, MMUEXT_SET_LDT };
+    void *snap = tm_snapshot(t);
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        assert_int_equal(ext(v3, cmds[i], l4, 1), -XEN_EPERM);
+        AUDIT_CLEAN(t);
+    }
+    tm_assert_unchanged(t, snap);
+    /* ... but it may pin and unpin the other domain's tables. */
+    assert_int_equal(ext(v3, MMUEXT_UNPIN_TABLE, l4, 1), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(ext(v3, MMUEXT_PIN_L4_TABLE, l4, 1), 0);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* MMU_PT_UPDATE_PRESERVE_AD on an L2 entry keeps the accessed and dirty bits already there. */
+static void preserve_ad_at_l2(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2, l1;
+    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    uint64_t n = tm_frame(t, 1);
+    assert_int_equal(update(t->v, l2, 0, pte(l1, P | RW | _PAGE_ACCESSED | _PAGE_DIRTY), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(update(t->v, l2, 1, pte(n, P | RW), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    struct mmu_update u = { (l2 << 12) | (0 * 8ULL) | MMU_PT_UPDATE_PRESERVE_AD, pte(l1, P | RW) };
+    assert_int_equal(pvm_mmu_update(t->v, &u, 1, NULL, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, l2, 0), pte(l1, P | RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY));
+    tm_free(t);
+}
+
+/* A type count at its 55-bit limit refuses one more reference: "Type count overflow", -EBUSY from an RW mapping. */
+static void type_count_overflow(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t d = tm_frame(t, 1);
+    assert_int_equal(update(t->v, l1, 0, pte(d, P | RW), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    /* Stand in for 2^55-1 mappings: raise the count, try once more, put it back. */
+    uint64_t saved = t->m.frames[d].type_info;
+    t->m.frames[d].type_info = (saved & ~PGT_count_mask) | PGT_count_mask;
+    assert_int_equal(update(t->v, l1, 7, pte(d, P | RW), DOMID_SELF), -XEN_EBUSY);
+    assert_int_equal(t->m.frames[d].type_info, (saved & ~PGT_count_mask) | PGT_count_mask);
+    t->m.frames[d].type_info = saved;
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "Type count overflow on mfn"), 1);
+    assert_int_equal(pvm_peek(&t->m, l1, 7), 0);
+    tm_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mmio_forced_uncacheable),
+        cmocka_unit_test(mmio_uncacheable_kept),
+        cmocka_unit_test(mmio_flip_at_validation),
+        cmocka_unit_test(mmio_unprivileged_eperm),
+        cmocka_unit_test(mmio_invalid_mfn_einval),
+        cmocka_unit_test(mmio_iomem_range),
+        cmocka_unit_test(mmio_into_other_domain),
+        cmocka_unit_test(domid_io_maps_no_ram),
+        cmocka_unit_test(privileged_map_transfer),
+        cmocka_unit_test(domid_xen),
+        cmocka_unit_test(foreign_mmuext_limits),
+        cmocka_unit_test(preserve_ad_at_l2),
+        cmocka_unit_test(type_count_overflow),
+    };
+    return cmocka_run_group_tests_name("io_foreign", tests, NULL, NULL);
+}
