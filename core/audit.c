@@ -125,7 +125,7 @@ static void audit_table(struct auditor *a, uint64_t f, const struct page_info *p
     unsigned int level = type_level(page_type(pg));
     const struct pvm_domain *d = owner_dom(m, pg);
     if (!d) {
-        report(a, PVM_AUDIT_OWNER, f, 0, pg->owner, "table mfn %05llx has no domain owner", (unsigned long long)f);
+        report(a, PVM_AUDIT_OWNER, f, 0, owner_raw(pg), "table mfn %05llx has no domain owner", (unsigned long long)f);
         return;
     }
     const uint64_t *t = m->ops.map(m->ops.ctx, f, 0);
@@ -155,7 +155,7 @@ static void audit_root(struct auditor *a, const struct pvm_vcpu *v, uint64_t roo
     const struct page_info *pg = mfn_to_page(m, root);
     a->exp[root].count++;
     a->exp[root].tc++;
-    if (page_type(pg) != PGT_l4_page_table || !(pg->type_info & PGT_validated) || pg->owner != v->d->id + 1)
+    if (page_type(pg) != PGT_l4_page_table || !(pg->type_info & PGT_validated) || !page_owned_by(pg, v->d->id))
         report(a, PVM_AUDIT_ROOT, root, PGT_l4_page_table, pg->type_info,
                "d%uv%u %s root %05llx is not a validated L4 of the domain", v->d->id, v->id, which,
                (unsigned long long)root);
@@ -169,7 +169,7 @@ static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
         if (!t->valid || !t->rw || !mfn_valid(m, t->mfn))
             continue;
         const struct page_info *pg = mfn_to_page(m, t->mfn);
-        if (pg->owner != PVM_OWNER_IO && page_type(pg) != PGT_writable_page)
+        if (owner_raw(pg) != PVM_OWNER_IO && page_type(pg) != PGT_writable_page)
             report(a, PVM_AUDIT_TLB, t->mfn, PGT_writable_page, pg->type_info,
                    "d%uv%u TLB maps va %llx writable to mfn %05llx, which is now %s", v->d->id, v->id,
                    (unsigned long long)(t->vpn << PAGE_SHIFT), (unsigned long long)t->mfn,
@@ -180,10 +180,10 @@ static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
 static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
 {
     const struct expect *e = &a->exp[f];
-    uint64_t count = pg->count_info & PGC_count_mask, tc = type_count(pg);
-    if (pg->owner == PVM_OWNER_IO)
+    uint64_t count = gen_count(pg), tc = type_count(pg);
+    if (owner_raw(pg) == PVM_OWNER_IO)
         return;
-    if (pg->owner == PVM_OWNER_NONE) {
+    if (owner_raw(pg) == PVM_OWNER_NONE) {
         if (pg->count_info || e->count)
             report(a, PVM_AUDIT_FREE, f, e->count, pg->count_info,
                    "free mfn %05llx: count_info %08llx, %llu references found", (unsigned long long)f,
@@ -200,9 +200,9 @@ static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
         report(a, PVM_AUDIT_TYPE_COUNT, f, e->tc, tc, "mfn %05llx (%s): type count %llu, recomputed %llu",
                (unsigned long long)f, pvm_type_name((enum pvm_type)(pg->type_info >> 61)), (unsigned long long)tc,
                (unsigned long long)e->tc);
-    if (pg->linear_pt_count != e->linear && is_pt_type(page_type(pg)) && tc)
-        report(a, PVM_AUDIT_LINEAR, f, (uint64_t)e->linear, (uint64_t)(int64_t)pg->linear_pt_count,
-               "mfn %05llx: linear_pt_count %d, recomputed %lld", (unsigned long long)f, pg->linear_pt_count,
+    if (tc && linear_count(pg) != e->linear)
+        report(a, PVM_AUDIT_LINEAR, f, (uint64_t)e->linear, (uint64_t)(int64_t)linear_count(pg),
+               "mfn %05llx: linear_pt_count %d, recomputed %lld", (unsigned long long)f, linear_count(pg),
                (long long)e->linear);
 }
 
@@ -214,7 +214,7 @@ unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
         a.exp[f] = (struct expect){ 0, 0, 0 };
     for (uint64_t f = 0; f < m->nr_frames; f++) {
         const struct page_info *pg = &m->frames[f];
-        if (pg->owner == PVM_OWNER_NONE || pg->owner == PVM_OWNER_IO)
+        if (owner_raw(pg) == PVM_OWNER_NONE || owner_raw(pg) == PVM_OWNER_IO)
             continue;
         if (pg->count_info & PGC_allocated)
             a.exp[f].count++;

@@ -114,7 +114,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
     }
     struct page_info *pg = mfn_to_page(m, mfn);
     domid_t real_id = page_owner_id(pg);
-    struct pvm_domain *real = (pg->count_info & PGC_count_mask) && real_id < DOMID_FIRST_RESERVED
+    struct pvm_domain *real = gen_count(pg) && real_id < DOMID_FIRST_RESERVED
                                   ? pvm_domain(m, real_id) : NULL;
     domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
     if (real != pg_owner) {
@@ -138,7 +138,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
 
 could_not_pin:
     gdprintk(m, "Error getting mfn %05llx (pfn %05llx) from L1 entry %016llx for l1e_owner d%u, pg_owner d%u",
-             (unsigned long long)mfn, (unsigned long long)pg->m2p, (unsigned long long)l1e, l1e_owner->id,
+             (unsigned long long)mfn, (unsigned long long)get_m2p(m, mfn), (unsigned long long)l1e, l1e_owner->id,
              pg_owner_id);
     m->last.rc = -XEN_EBUSY;
     return -XEN_EBUSY;
@@ -179,7 +179,7 @@ static bool get_linear_pagetable(struct pvm_machine *m, uint64_t e, uint64_t ptm
     if (mfn == ptmfn)
         return true;
     struct page_info *ptpg = mfn_to_page(m, ptmfn);
-    if (ptpg->owner != d->id + 1) {
+    if (!page_owned_by(ptpg, d->id)) {
         refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_CHAIN, mfn);
         return false;
     }
@@ -187,16 +187,16 @@ static bool get_linear_pagetable(struct pvm_machine *m, uint64_t e, uint64_t ptm
     if (!pg)
         return false;
     /* The container must not be a linear target, the target must hold no linear entries. */
-    if (ptpg->linear_pt_count < 0 || ptpg->linear_pt_count == INT16_MAX || pg->linear_pt_count > 0 ||
-        pg->linear_pt_count == INT16_MIN ||
+    if (linear_count(ptpg) < 0 || linear_count(ptpg) == INT16_MAX || linear_count(pg) > 0 ||
+        linear_count(pg) == INT16_MIN ||
         (pg->type_info & (PGT_type_mask | PGT_validated)) != (level_type(level) | PGT_validated) ||
         type_count(pg) == PGT_count_mask) {
         refuse(m, -XEN_EINVAL, PVM_WHY_LINEAR_CHAIN, mfn);
         put_page(m, pg);
         return false;
     }
-    ptpg->linear_pt_count++;
-    pg->linear_pt_count--;
+    set_linear_count(ptpg, (int16_t)(linear_count(ptpg) + 1));
+    set_linear_count(pg, (int16_t)(linear_count(pg) - 1));
     pg->type_info++;
     return true;
 }

@@ -61,7 +61,7 @@ static bool xsm_target_ok(const struct pvm_domain *curr, const struct pvm_domain
 /* Frame gfn of domain d with a general reference (PV: gfn == mfn), or NULL. */
 static struct page_info *get_page_from_gfn(struct pvm_machine *m, uint64_t gfn, const struct pvm_domain *d)
 {
-    if (!d || !mfn_valid(m, gfn) || m->frames[gfn].owner == PVM_OWNER_IO) {
+    if (!d || !mfn_valid(m, gfn) || owner_raw(&m->frames[gfn]) == PVM_OWNER_IO) {
         refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, gfn);
         return NULL;
     }
@@ -122,7 +122,7 @@ static int do_machphys_update(struct pvm_machine *m, uint64_t ptr, uint64_t val,
         gdprintk(m, "Could not get page for mach->phys update");
         return -XEN_EINVAL;
     }
-    pg->m2p = val;
+    set_m2p(m, mfn, val);
     put_page(m, pg);
     return 0;
 }
@@ -446,7 +446,7 @@ static int guest_l1_table(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t va
         mfn = pte_mfn(e);
     }
     struct page_info *pg = mfn_to_page(m, mfn);
-    if (pg->owner != v->d->id + 1 || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table)
+    if (!page_owned_by(pg, v->d->id) || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table)
         return fail(m, -XEN_EINVAL, PVM_WHY_NOT_L1, mfn);
     *l1mfn = mfn;
     return 0;

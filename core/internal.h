@@ -71,6 +71,33 @@ static inline uint64_t page_to_mfn(const struct pvm_machine *m, const struct pag
 
 static inline uint64_t page_type(const struct page_info *pg) { return pg->type_info & PGT_type_mask; }
 static inline uint64_t type_count(const struct page_info *pg) { return pg->type_info & PGT_count_mask; }
+
+/* The owner field packed into count_info: domid+1, or PVM_OWNER_NONE / PVM_OWNER_IO. */
+static inline unsigned int owner_raw(const struct page_info *pg)
+{
+    return (unsigned int)((pg->count_info & PGC_owner_mask) >> PGC_owner_shift);
+}
+static inline void set_owner_raw(struct page_info *pg, unsigned int raw)
+{
+    pg->count_info = (pg->count_info & ~PGC_owner_mask) | ((uint64_t)raw << PGC_owner_shift);
+}
+static inline bool page_owned_by(const struct page_info *pg, domid_t id) { return owner_raw(pg) == id + 1u; }
+static inline uint64_t gen_count(const struct page_info *pg) { return pg->count_info & PGC_count_mask; }
+
+/* The aux word of type_info: linear_pt_count while in use, TLB stamp at type count 0. */
+static inline int16_t linear_count(const struct page_info *pg)
+{
+    return (int16_t)(uint16_t)(pg->type_info >> PGT_aux_shift);
+}
+static inline void set_aux(struct page_info *pg, uint64_t aux)
+{
+    pg->type_info = (pg->type_info & ~PGT_aux_mask) | ((aux << PGT_aux_shift) & PGT_aux_mask);
+}
+static inline void set_linear_count(struct page_info *pg, int16_t v) { set_aux(pg, (uint16_t)v); }
+static inline uint32_t tlb_stamp(const struct page_info *pg)
+{
+    return (uint32_t)((pg->type_info & PGT_aux_mask) >> PGT_aux_shift);
+}
 static inline bool is_pt_type(uint64_t t) { return t >= PGT_l1_page_table && t <= PGT_l4_page_table; }
 static inline unsigned int type_level(uint64_t t) { return (unsigned int)(t >> 61); }
 static inline uint64_t level_type(unsigned int level) { return (uint64_t)level << 61; }
@@ -78,12 +105,12 @@ static inline uint64_t level_type(unsigned int level) { return (uint64_t)level <
 /* Owner of a frame as a domid, DOMID_IO, or DOMID_INVALID when free. */
 static inline domid_t page_owner_id(const struct page_info *pg)
 {
-    return pg->owner == PVM_OWNER_NONE ? (domid_t)DOMID_INVALID : (domid_t)(pg->owner - 1);
+    return owner_raw(pg) == PVM_OWNER_NONE ? (domid_t)DOMID_INVALID : (domid_t)(owner_raw(pg) - 1);
 }
 
 static inline bool is_io_frame(const struct pvm_machine *m, uint64_t mfn)
 {
-    return !mfn_valid(m, mfn) || m->frames[mfn].owner == PVM_OWNER_IO;
+    return !mfn_valid(m, mfn) || owner_raw(&m->frames[mfn]) == PVM_OWNER_IO;
 }
 
 static inline bool is_privileged(const struct pvm_domain *d) { return (d->flags & PVM_DOM_PRIVILEGED) != 0; }
@@ -108,6 +135,17 @@ static inline unsigned int table_index(uint64_t va, unsigned int level)
 static inline bool addr_ok(uint64_t va)
 {
     return va < (1ULL << 47) || va >= HYPERVISOR_VIRT_END;
+}
+
+/* The M2P entry of mfn (PVM_INVALID_M2P if not kept). */
+static inline uint64_t get_m2p(const struct pvm_machine *m, uint64_t mfn)
+{
+    return m->ops.m2p_get ? m->ops.m2p_get(m->ops.ctx, mfn) : PVM_INVALID_M2P;
+}
+static inline void set_m2p(struct pvm_machine *m, uint64_t mfn, uint64_t gpfn)
+{
+    if (m->ops.m2p_set)
+        m->ops.m2p_set(m->ops.ctx, mfn, gpfn);
 }
 
 /* ---- log.c ---- */

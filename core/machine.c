@@ -83,20 +83,19 @@ int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gp
     if (!mfn_valid(m, mfn))
         return -XEN_EINVAL;
     struct page_info *pg = mfn_to_page(m, mfn);
-    if (pg->owner != PVM_OWNER_NONE || (pg->count_info & PGC_count_mask))
+    if (owner_raw(pg) != PVM_OWNER_NONE || gen_count(pg))
         return -XEN_EBUSY;
-    pg->owner = (uint16_t)(id + 1);
     pg->count_info = PGC_allocated | 1;
-    pg->type_info = 0;
-    pg->linear_pt_count = 0;
-    pg->m2p = gpfn;
+    set_owner_raw(pg, id + 1u);
+    pg->type_info &= PGT_aux_mask;   /* type none, count 0; keep the TLB stamp */
+    set_m2p(m, mfn, gpfn);
     d->tot_pages++;
     return 0;
 }
 
 int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn)
 {
-    if (!mfn_valid(m, mfn) || m->frames[mfn].owner != id + 1 || !(m->frames[mfn].count_info & PGC_allocated))
+    if (!mfn_valid(m, mfn) || !page_owned_by(&m->frames[mfn], id) || !(m->frames[mfn].count_info & PGC_allocated))
         return -XEN_EINVAL;
     struct page_info *pg = mfn_to_page(m, mfn);
     pg->count_info &= ~PGC_allocated;
@@ -109,10 +108,10 @@ int pvm_mark_io(struct pvm_machine *m, uint64_t mfn)
     if (!mfn_valid(m, mfn))
         return -XEN_EINVAL;
     struct page_info *pg = mfn_to_page(m, mfn);
-    if (pg->owner != PVM_OWNER_NONE)
+    if (owner_raw(pg) != PVM_OWNER_NONE)
         return -XEN_EBUSY;
-    pg->owner = PVM_OWNER_IO;
     pg->count_info = 1;
+    set_owner_raw(pg, PVM_OWNER_IO);
     pg->type_info = PGT_writable_page | PGT_validated | 1;
     return 0;
 }
@@ -161,17 +160,17 @@ void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame
     }
     const struct page_info *pg = mfn_to_page(m, mfn);
     out->valid = true;
-    out->io = pg->owner == PVM_OWNER_IO;
+    out->io = owner_raw(pg) == PVM_OWNER_IO;
     out->owner = page_owner_id(pg);
-    out->count = pg->count_info & PGC_count_mask;
+    out->count = gen_count(pg);
     out->allocated = (pg->count_info & PGC_allocated) != 0;
     out->type = (enum pvm_type)(pg->type_info >> 61);
     out->type_count = type_count(pg);
     out->validated = (pg->type_info & PGT_validated) != 0;
     out->pinned = (pg->type_info & PGT_pinned) != 0;
     out->partial = (pg->type_info & PGT_partial) != 0;
-    out->linear_pt_count = pg->linear_pt_count;
-    out->m2p = pg->m2p;
-    out->count_info = pg->count_info;
-    out->type_info = pg->type_info;
+    out->linear_pt_count = type_count(pg) ? linear_count(pg) : 0;
+    out->m2p = get_m2p(m, mfn);
+    out->count_info = pvm_xen_caf(pg);
+    out->type_info = pvm_xen_taf(pg);
 }

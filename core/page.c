@@ -11,12 +11,10 @@ static void free_page(struct pvm_machine *m, struct page_info *pg)
     struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? pvm_domain(m, id) : NULL;
     if (d && d->tot_pages)
         d->tot_pages--;
-    pg->owner = PVM_OWNER_NONE;
     pg->count_info = 0;
     pg->type_info = 0;
-    pg->m2p = PVM_INVALID_M2P;
-    pg->linear_pt_count = 0;
-    pg->tlbflush_timestamp = m->tlbflush_clock;
+    set_aux(pg, m->tlbflush_clock);
+    set_m2p(m, page_to_mfn(m, pg), PVM_INVALID_M2P);
 }
 
 /*
@@ -26,8 +24,8 @@ static void free_page(struct pvm_machine *m, struct page_info *pg)
  */
 bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_domain *d)
 {
-    uint64_t count = pg->count_info & PGC_count_mask;
-    if (count && count < PGC_count_mask - 2 && pg->owner == d->id + 1) {
+    uint64_t count = gen_count(pg);
+    if (count && count < PGC_count_mask - 2 && page_owned_by(pg, d->id)) {
         pg->count_info++;
         return true;
     }
@@ -36,8 +34,8 @@ bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_doma
            page_to_mfn(m, pg));
     xen_log(m, PVM_LOG_INFO, "Error mfn %05llx: rd=%s od=%s caf=%08llx taf=%016llx",
             (unsigned long long)page_to_mfn(m, pg), fmt_dom(rd, d->id),
-            count ? fmt_dom(od, page_owner_id(pg)) : "NULL", (unsigned long long)pg->count_info,
-            (unsigned long long)pg->type_info);
+            count ? fmt_dom(od, page_owner_id(pg)) : "NULL", (unsigned long long)pvm_xen_caf(pg),
+            (unsigned long long)pvm_xen_taf(pg));
     return false;
 }
 
@@ -45,7 +43,7 @@ bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_doma
 void put_page(struct pvm_machine *m, struct page_info *pg)
 {
     pg->count_info--;
-    if ((pg->count_info & PGC_count_mask) == 0)
+    if (gen_count(pg) == 0)
         free_page(m, pg);
 }
 
@@ -99,19 +97,20 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
             pg->type_info = x + 1;
         if (changed)
             flush_for_type_change(m, pg);
+        set_aux(pg, 0);   /* the stamp is spent; the word now counts linear entries */
     } else {
         if ((x & PGT_type_mask) != type) {
             bool silent = looks_linear(x & PGT_type_mask, type);
             if (!silent)
                 gdprintk(m, "Bad type (saw %016llx != exp %016llx) for mfn %05llx (pfn %05llx)",
-                         (unsigned long long)x, (unsigned long long)type, (unsigned long long)mfn,
-                         (unsigned long long)pg->m2p);
-            refuse_type(m, mfn, x, type, silent);
+                         (unsigned long long)pvm_xen_taf(pg), (unsigned long long)type, (unsigned long long)mfn,
+                         (unsigned long long)get_m2p(m, mfn));
+            refuse_type(m, mfn, pvm_xen_taf(pg), type, silent);
             return -XEN_EINVAL;
         }
         if (!(x & PGT_validated)) {
             /* Being validated right now: in Xen another CPU; here a cycle. */
-            refuse_type(m, mfn, x, type, false);
+            refuse_type(m, mfn, pvm_xen_taf(pg), type, false);
             return -XEN_EINVAL;
         }
         pg->type_info = x + 1;
@@ -123,24 +122,19 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
         pg->type_info |= PGT_validated;
         return 0;
     }
-    pg->linear_pt_count = 0;
     bool partial = false;
     int rc = promote_table(m, pg, type_level(type), &partial);
     if (rc) {
         gdprintk(m, "Error while validating mfn %05llx (pfn %05llx) for type %016llx: caf=%08llx taf=%016llx",
-                 (unsigned long long)mfn, (unsigned long long)pg->m2p, (unsigned long long)type,
-                 (unsigned long long)pg->count_info, (unsigned long long)pg->type_info);
+                 (unsigned long long)mfn, (unsigned long long)get_m2p(m, mfn), (unsigned long long)type,
+                 (unsigned long long)pvm_xen_caf(pg), (unsigned long long)pvm_xen_taf(pg));
         /*
          * Xen zeroes type_info, except when an L2-L4 failed after slot 0: that
          * page goes through the partial path (old_guest_table) and, once the
          * prefix is torn down, keeps its type with count 0.
          */
-        if (partial) {
-            pg->tlbflush_timestamp = m->tlbflush_clock;
-            pg->type_info = type;
-        } else {
-            pg->type_info = 0;
-        }
+        pg->type_info = partial ? type : 0;
+        set_aux(pg, m->tlbflush_clock);
         return rc;
     }
     pg->type_info |= PGT_validated;
@@ -149,8 +143,8 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
 
 static void dec_linear(struct page_info *pg, struct page_info *ptpg)
 {
-    pg->linear_pt_count++;    /* one use fewer */
-    ptpg->linear_pt_count--;  /* one entry fewer */
+    set_linear_count(pg, (int16_t)(linear_count(pg) + 1));      /* one use fewer */
+    set_linear_count(ptpg, (int16_t)(linear_count(ptpg) - 1));  /* one entry fewer */
 }
 
 /*
@@ -167,9 +161,10 @@ void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info
         pg->type_info = x & ~PGT_validated;
         demote_table(m, pg, type_level(x & PGT_type_mask));
     }
-    if ((pg->type_info & PGT_count_mask) == 1)
-        pg->tlbflush_timestamp = m->tlbflush_clock;
+    bool last = type_count(pg) == 1;
     pg->type_info--;
+    if (last)
+        set_aux(pg, m->tlbflush_clock);
 }
 
 /*

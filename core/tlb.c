@@ -11,14 +11,31 @@ static struct pvm_tlb_entry *tlb_slot(struct pvm_vcpu *v, uint64_t vpn)
     return &v->tlb[vpn % PVM_TLB_ENTRIES];
 }
 
-/* Flush all of v's translations and stamp it with a new TLB clock tick. */
-void tlb_flush_one(struct pvm_vcpu *v)
+static void tlb_drop_all(struct pvm_vcpu *v)
 {
     for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++)
         v->tlb[i].valid = 0;
-    v->m->tlbflush_clock++;
-    v->tlbflush_time = v->m->tlbflush_clock;
-    v->m->stats.tlb_flushes++;
+}
+
+/*
+ * Flush all of v's translations and stamp it with a new TLB clock tick.  The
+ * clock is PVM_TLBCLOCK_BITS wide; when it wraps every vCPU is flushed, as
+ * Xen does, so stamps from before the wrap never ask for a flush again.
+ */
+void tlb_flush_one(struct pvm_vcpu *v)
+{
+    struct pvm_machine *m = v->m;
+    tlb_drop_all(v);
+    m->stats.tlb_flushes++;
+    if (++m->tlbflush_clock == (1u << PVM_TLBCLOCK_BITS)) {
+        for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++)
+            for (unsigned int j = 0; m->doms[i].exists && j < m->doms[i].nr_vcpus; j++) {
+                tlb_drop_all(&m->doms[i].vcpu[j]);
+                m->doms[i].vcpu[j].tlbflush_time = 0;
+            }
+        m->tlbflush_clock = 1;
+    }
+    v->tlbflush_time = m->tlbflush_clock;
 }
 
 void pvm_tlb_flush_vcpu(struct pvm_vcpu *v)
@@ -74,7 +91,7 @@ void flush_for_type_change(struct pvm_machine *m, struct page_info *pg)
         return;
     for (unsigned int i = 0; i < d->nr_vcpus; i++) {
         struct pvm_vcpu *v = &d->vcpu[i];
-        if (need_flush(m->tlbflush_clock, v->tlbflush_time, pg->tlbflush_timestamp)) {
+        if (need_flush(m->tlbflush_clock, v->tlbflush_time, tlb_stamp(pg))) {
             tlb_flush_one(v);
             m->stats.tlb_flushes_typechange++;
         }
@@ -202,7 +219,7 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
         return -XEN_EINVAL;
     }
     struct page_info *pg = mfn_to_page(m, l1mfn);
-    if (pg->owner != v->d->id + 1 || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table) {
+    if (!page_owned_by(pg, v->d->id) || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table) {
         refuse(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, l1mfn);
         return -XEN_EINVAL;
     }

@@ -153,7 +153,7 @@ static void audit_catches_linear_count(void **state)
     struct tm *t = tm_new(512);
     uint64_t l2;
     tm_space(t, t->v, NULL, NULL, &l2, NULL);
-    t->m.frames[l2].linear_pt_count = 1;
+    t->m.frames[l2].type_info = (t->m.frames[l2].type_info & ~PGT_aux_mask) | (1ULL << PGT_aux_shift);
     struct issues c;
     assert_int_equal(audit(t, &c), 1);
     assert_int_equal(c.is[0].kind, PVM_AUDIT_LINEAR);
@@ -297,7 +297,7 @@ static void audit_catches_owned_frame_without_refs(void **state)
     (void)state;
     struct tm *t = tm_new(512);
     uint64_t a = tm_frame(t, 1);
-    t->m.frames[a].count_info = 0;   /* owner still d1 */
+    t->m.frames[a].count_info &= PGC_owner_mask;   /* no references, owner still d1 */
     struct issues c;
     assert_true(audit(t, &c) > 0);
     assert_int_equal(count_kind(&c, PVM_AUDIT_FREE, a), 1);
@@ -312,7 +312,7 @@ static void audit_changes_nothing(void **state)
     uint64_t l4, l1;
     tm_space(t, t->v, &l4, NULL, NULL, &l1);
     t->m.frames[l1].count_info += 2;
-    t->m.frames[l4].linear_pt_count = -3;
+    t->m.frames[l4].type_info = (t->m.frames[l4].type_info & ~PGT_aux_mask) | ((uint64_t)(uint16_t)-3 << PGT_aux_shift);
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
     struct issues c;

@@ -648,6 +648,42 @@ static void ptwr_bad_access(void **state)
     tm_free(t);
 }
 
+/* The 23-bit TLB clock wraps by flushing every vCPU (as Xen does): stamps from before the wrap then need no flush. */
+static void tlb_clock_wrap(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t d = tm_frame(t, 1);
+    assert_int_equal(tm_set(t->v, l1, 0, pte(d, _PAGE_PRESENT | _PAGE_RW)), 0);
+    AUDIT_CLEAN(t);
+    struct pvm_fault f;
+    assert_int_equal(pvm_guest_store(t->v, 0, 0x7000, 8, &f), PVM_ACCESS_OK);   /* d1v0 caches va 0; not a present PTE */
+    AUDIT_CLEAN(t);
+    /* Drop the mapping (d's writable count goes to 0, stamped now), then run the clock to its wrap. */
+    assert_int_equal(tm_set(t->v, l1, 0, 0), 0);
+    AUDIT_CLEAN(t);
+    t->m.tlbflush_clock = (1u << PVM_TLBCLOCK_BITS) - 2;
+    struct mmuext_op op = { .cmd = MMUEXT_TLB_FLUSH_LOCAL };
+    uint64_t flushes = t->m.stats.tlb_flushes;
+    assert_int_equal(pvm_mmuext_op(t->v2, &op, 1, NULL, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_mmuext_op(t->v2, &op, 1, NULL, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.tlbflush_clock, 1);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes + 2);
+    for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++)
+        assert_false(t->v->tlb[i].valid);   /* d1v0 was flushed by the wrap */
+    assert_int_equal(t->v->tlbflush_time, 0);
+    /* Retyping d now needs no flush: everyone flushed at the wrap, after d's stamp. */
+    uint64_t typechange = t->m.stats.tlb_flushes_typechange;
+    assert_int_equal(tm_pin(t->v, 1, d), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes_typechange, typechange);
+    tm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +709,7 @@ int main(void)
         cmocka_unit_test(ptwr_cmpxchg_mismatch),
         cmocka_unit_test(ptwr_not_in_user_mode),
         cmocka_unit_test(ptwr_bad_access),
+        cmocka_unit_test(tlb_clock_wrap),
     };
     return cmocka_run_group_tests_name("tlb_ptwr", tests, NULL, NULL);
 }

@@ -17,6 +17,19 @@ static uint64_t *hostmem_map(void *ctx, uint64_t mfn, int write)
     return h->data[mfn];
 }
 
+static uint64_t hostmem_m2p_get(void *ctx, uint64_t mfn)
+{
+    const struct hostmem *h = ctx;
+    return mfn < h->nr_frames ? h->m2p[mfn] : PVM_INVALID_M2P;
+}
+
+static void hostmem_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn)
+{
+    struct hostmem *h = ctx;
+    if (mfn < h->nr_frames)
+        h->m2p[mfn] = gpfn;
+}
+
 static void hostmem_log(void *ctx, const struct pvm_log_msg *msg)
 {
     struct hostmem *h = ctx;
@@ -36,13 +49,15 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
     h->nr_frames = nr_frames;
     h->frames = calloc(nr_frames ? nr_frames : 1, sizeof(*h->frames));
     h->data = calloc(nr_frames ? nr_frames : 1, sizeof(*h->data));
-    if (!h->frames || !h->data) {
+    h->m2p = malloc((nr_frames ? nr_frames : 1) * sizeof(*h->m2p));
+    if (!h->frames || !h->data || !h->m2p) {
         hostmem_free(h);
         return -1;
     }
     for (uint64_t i = 0; i < nr_frames; i++)
-        h->frames[i].m2p = PVM_INVALID_M2P;
-    struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .log = hostmem_log };
+        h->m2p[i] = PVM_INVALID_M2P;
+    struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .log = hostmem_log,
+                           .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set };
     pvm_init(m, h->frames, nr_frames, &ops);
     return 0;
 }
@@ -54,6 +69,8 @@ void hostmem_free(struct hostmem *h)
             free(h->data[i]);
     free(h->data);
     free(h->frames);
+    free(h->m2p);
     h->data = NULL;
     h->frames = NULL;
+    h->m2p = NULL;
 }

@@ -14,6 +14,7 @@ struct hostmem {
     uint64_t nr_frames;
     struct page_info *frames;   /* the frame table handed to the core */
     uint64_t **data;            /* per-frame contents, NULL until written */
+    uint64_t *m2p;              /* the M2P table (gpfn per frame) */
     uint64_t backed;            /* frames that hold data */
     FILE *log;                  /* where log lines go (NULL: dropped) */
     const char *log_prefix;     /* printed before each line */

@@ -29,11 +29,22 @@
 #define PVM_TLB_ENTRIES 64
 #define PVM_INVALID_MFN (~0ULL)
 
-/* count_info flags and count (Xen's PGC_*). */
+/*
+ * count_info: PGC_allocated (bit 63, as Xen), the owner (bits 62-48: domid+1,
+ * 0 = free; Xen keeps it in a separate field) and the general count (bits
+ * 47-0; Xen allows 57 bits).
+ */
 #define PGC_allocated   (1ULL << 63)
-#define PGC_count_mask  ((1ULL << 57) - 1)
+#define PGC_owner_shift 48
+#define PGC_owner_mask  (0x7FFFULL << PGC_owner_shift)
+#define PGC_count_mask  ((1ULL << 48) - 1)
 
-/* type_info: type in bits 63-61, flags below, count in the low 55 bits. */
+/*
+ * type_info: type in bits 63-61 and flags in bits 60-55 exactly as Xen.
+ * Bits 54-32 are the word Xen keeps in a union beside it: linear_pt_count
+ * (int16, bits 47-32) while the type count is non-zero, the TLB-clock stamp
+ * (23 bits) while it is zero.  The type count is bits 31-0 (Xen: 55 bits).
+ */
 #define PGT_none            0x0000000000000000ULL
 #define PGT_l1_page_table   0x2000000000000000ULL
 #define PGT_l2_page_table   0x4000000000000000ULL
@@ -50,21 +61,28 @@
 #define PGT_pae_xen_l2      (1ULL << 57)
 #define PGT_partial         (1ULL << 56)
 #define PGT_non_coherent    (1ULL << 55)
-#define PGT_count_mask      ((1ULL << 55) - 1)
+#define PGT_aux_shift       32
+#define PGT_aux_mask        (0x7FFFFFULL << PGT_aux_shift)
+#define PGT_count_mask      0xFFFFFFFFULL
+#define PVM_TLBCLOCK_BITS   23
 
-/* The per-frame record, Xen's struct page_info cut to what 64-bit PV uses. */
+/*
+ * The per-frame record: Xen's struct page_info cut to what 64-bit PV uses,
+ * packed into 16 bytes so a 1 TiB guest's 2^28 frames fit in 4 GiB.  Read
+ * it through pvm_frame_query(); Xen's own view of the two words (caf/taf in
+ * its log lines) is pvm_xen_caf()/pvm_xen_taf().
+ */
 struct page_info {
-    uint64_t count_info;          /* PGC_allocated | general count */
-    uint64_t type_info;           /* PGT_* type and flags | type count */
-    uint64_t m2p;                 /* machine-to-phys entry: the frame's gpfn */
-    uint16_t owner;               /* domid + 1; 0 = no owner (free) */
-    int16_t linear_pt_count;      /* >0 linear entries held, <0 linear uses */
-    uint32_t tlbflush_timestamp;  /* TLB clock when the type count last hit 0 */
+    uint64_t count_info;          /* PGC_allocated | owner | general count */
+    uint64_t type_info;           /* PGT_* type and flags | aux | type count */
 };
 
 #define PVM_OWNER_NONE 0
 #define PVM_OWNER_IO   ((uint16_t)(DOMID_IO + 1))
 #define PVM_INVALID_M2P (~0ULL)
+
+static inline uint64_t pvm_xen_caf(const struct page_info *pg) { return pg->count_info & ~PGC_owner_mask; }
+static inline uint64_t pvm_xen_taf(const struct page_info *pg) { return pg->type_info & ~PGT_aux_mask; }
 
 /* Where the core reaches memory and sends log lines. */
 struct pvm_log_msg {
@@ -88,6 +106,13 @@ struct pvm_ops {
     uint64_t *(*map)(void *ctx, uint64_t mfn, int write);
     /* Receive one log line.  May be NULL. */
     void (*log)(void *ctx, const struct pvm_log_msg *msg);
+    /*
+     * The machine-to-phys table (Xen's M2P): read and write the gpfn of a
+     * frame.  May be NULL: the M2P is then not kept and reads as
+     * PVM_INVALID_M2P.
+     */
+    uint64_t (*m2p_get)(void *ctx, uint64_t mfn);
+    void (*m2p_set)(void *ctx, uint64_t mfn, uint64_t gpfn);
 };
 
 /* One cached translation of the software TLB. */
@@ -391,7 +416,7 @@ struct pvm_frame_state {
     bool validated, pinned, partial;
     int linear_pt_count;
     uint64_t m2p;
-    uint64_t count_info, type_info;   /* raw, as Xen prints them */
+    uint64_t count_info, type_info;   /* as Xen would print them (caf, taf) */
 };
 
 /* Fill *out for frame mfn.  Frames beyond the table are reported !valid. */
