@@ -10,27 +10,33 @@ CC      := gcc
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASEFLAGS:= -std=c11 $(WARN) -Iinclude -g
+BASEFLAGS:= -std=c11 $(WARN) -Iinclude -Ilib -g
 OPT      ?= -O2
 CORE_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector
-HOST_FLAGS := -D_POSIX_C_SOURCE=200809L
+HOST_FLAGS := -D_POSIX_C_SOURCE=200809L -Itools -Iguest -Iplatform/host
 SAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h tools/*.h platform/host/*.h)
 
-CORE_SRC  := $(filter-out core/rt.c,$(wildcard core/*.c))
-TOOL_SRC  := $(filter-out tools/pvmmu.c,$(wildcard tools/*.c))
+# Freestanding code (no libc): the PV MMU core, the guest kernel, shared helpers.
+CORE_SRC  := $(filter-out core/rt.c,$(wildcard core/*.c)) $(wildcard lib/*.c)
+GUEST_SRC := $(wildcard guest/*.c)
+# Host code: the CLI's pieces and the simulated platform.
+TOOL_SRC  := $(filter-out tools/pvmmu.c,$(wildcard tools/*.c)) $(wildcard platform/host/*.c)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_COMMON := tests/harness.c
 
+is_free = $(filter core/% lib/% guest/%,$(1))
+flags   = $(if $(call is_free,$(1)),$(CORE_FLAGS),$(HOST_FLAGS))
+
 CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_PIC_OBJ := $(CORE_SRC:%.c=$(BUILD)/pic/%.o)
-TOOL_OBJ     := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
-SAN_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/san/%.o)
-SAN_TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/san/%.o)
+APP_OBJ      := $(GUEST_SRC:%.c=$(BUILD)/obj/%.o) $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_OBJ      := $(CORE_SRC:%.c=$(BUILD)/san/%.o) $(GUEST_SRC:%.c=$(BUILD)/san/%.o) $(TOOL_SRC:%.c=$(BUILD)/san/%.o)
 TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run check install-check test-scripts freestanding install uninstall clean
+.PHONY: all deps run check install-check freestanding install uninstall clean
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -41,17 +47,13 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
 # ---- library and CLI ------------------------------------------------------
-$(BUILD)/obj/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -c $< -o $@
+	$(CC) $(BASEFLAGS) $(OPT) $(call flags,$<) -c $< -o $@
 
-$(BUILD)/pic/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
+$(BUILD)/pic/%.o: %.c $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -fPIC -c $< -o $@
-
-$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h) | $(DEPS_STAMP)
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPT) $(HOST_FLAGS) -c $< -o $@
 
 $(BUILD)/libpvmmu.a: $(CORE_OBJ)
 	@rm -f $@
@@ -60,26 +62,22 @@ $(BUILD)/libpvmmu.a: $(CORE_OBJ)
 $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
 	$(CC) -shared -Wl,-soname,libpvmmu.so.0 -o $@ $^
 
-$(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(TOOL_OBJ) $(BUILD)/libpvmmu.a
-	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(TOOL_OBJ) $(BUILD)/libpvmmu.a
+$(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(BUILD)/libpvmmu.a
+	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(BUILD)/libpvmmu.a
 
 VERSION := $(shell sed -n 's/.*PVMMU_VERSION "\(.*\)"/\1/p' include/pvmmu/pvmmu.h)
 
 # ---- sanitizer builds for tests -------------------------------------------
-$(BUILD)/san/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
+$(BUILD)/san/%.o: %.c $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SAN_FLAGS) -fno-builtin -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(if $(call is_free,$<),-fno-builtin,$(HOST_FLAGS)) -c $< -o $@
 
-$(BUILD)/san/tools/%.o: tools/%.c $(wildcard include/pvmmu/*.h) $(wildcard tools/*.h) | $(DEPS_STAMP)
-	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -c $< -o $@
-
-$(BUILD)/san/pvmmu: tools/pvmmu.c $(SAN_TOOL_OBJ) $(SAN_CORE_OBJ)
+$(BUILD)/san/pvmmu: tools/pvmmu.c $(SAN_OBJ)
 	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -o $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(SAN_TOOL_OBJ) $(SAN_CORE_OBJ) | $(DEPS_STAMP)
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(SAN_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -Icore -Itools -o $@ $< $(TEST_COMMON) $(SAN_TOOL_OBJ) $(SAN_CORE_OBJ) -lcmocka
+	$(CC) $(BASEFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -Icore -o $@ $< $(TEST_COMMON) $(SAN_OBJ) -lcmocka
 
 # ---- the two commands -----------------------------------------------------
 run: $(DEPS_STAMP) $(BUILD)/pvmmu
@@ -96,16 +94,20 @@ install-check: all
 	@PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig sh -c '$(CC) $(BASEFLAGS) examples/embed.c $$(pkg-config --cflags --libs --static pvmmu) -o $(BUILD)/embed' \
 	  && LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/embed >/dev/null && echo "install-check: examples/embed.c builds with pkg-config --cflags --libs pvmmu and runs"
 
-# ---- core without libc ----------------------------------------------------
-FS_OBJ := $(CORE_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/core/rt.o
-$(BUILD)/fs/core/%.o: core/%.c $(wildcard include/pvmmu/*.h) core/internal.h | $(DEPS_STAMP)
+# ---- core and guest without libc ------------------------------------------
+FS_CORE := $(CORE_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/core/rt.o
+FS_GUEST := $(GUEST_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/lib/fmt.o $(BUILD)/fs/core/rt.o
+$(BUILD)/fs/%.o: %.c $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O2 $(CORE_FLAGS) -fno-pic -mno-red-zone -c $< -o $@
 
-freestanding: $(BUILD)/core-nostdlib.elf
-$(BUILD)/core-nostdlib.elf: $(FS_OBJ)
+freestanding: $(BUILD)/core-nostdlib.elf $(BUILD)/guest-nostdlib.elf
+$(BUILD)/core-nostdlib.elf: $(FS_CORE)
 	$(CC) -nostdlib -static -no-pie -Wl,-e,pvm_init -o $@ $^
 	@echo "freestanding: core/ links with -nostdlib ($@)"
+$(BUILD)/guest-nostdlib.elf: $(FS_GUEST)
+	$(CC) -nostdlib -static -no-pie -Wl,-e,guest_boot -o $@ $^
+	@echo "freestanding: guest/ links with -nostdlib ($@)"
 
 # ---- install --------------------------------------------------------------
 install: all

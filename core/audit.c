@@ -4,6 +4,7 @@
  * (where is a frame mapped, through which L1 slot and virtual address).
  */
 #include "internal.h"
+#include "fmt.h"
 
 struct expect {
     uint64_t count, tc;
@@ -33,7 +34,7 @@ static void report(struct auditor *a, enum pvm_audit_kind kind, uint64_t mfn, ui
     struct pvm_audit_issue is = { .kind = kind, .mfn = mfn, .expected = expected, .actual = actual };
     va_list ap;
     va_start(ap, fmt);
-    pvm_vsnprintf(is.text, sizeof(is.text), fmt, ap);
+    fmt_vsnprintf(is.text, sizeof(is.text), fmt, ap);
     va_end(ap);
     a->cb(a->ctx, &is);
 }

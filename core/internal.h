@@ -149,8 +149,6 @@ static inline void set_m2p(struct pvm_machine *m, uint64_t mfn, uint64_t gpfn)
 }
 
 /* ---- log.c ---- */
-int pvm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int pvm_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void xen_log(struct pvm_machine *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define gdprintk(m, ...) xen_log((m), PVM_LOG_WARN, __VA_ARGS__)
 

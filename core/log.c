@@ -3,126 +3,7 @@
  * and the record of why the latest operation was refused.
  */
 #include "internal.h"
-
-struct out {
-    char *buf;
-    size_t size, len;
-};
-
-static void put_char(struct out *o, char c)
-{
-    if (o->len + 1 < o->size)
-        o->buf[o->len] = c;
-    o->len++;
-}
-
-static void put_num(struct out *o, unsigned long long v, unsigned int base, bool neg, bool alt,
-                    bool zero, int width)
-{
-    char tmp[24];
-    int n = 0;
-    do {
-        unsigned int d = (unsigned int)(v % base);
-        tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
-        v /= base;
-    } while (v);
-    int prefix = neg ? 1 : (alt && base == 16 ? 2 : 0);
-    int pad = width - n - prefix;
-    if (!zero)
-        for (; pad > 0; pad--)
-            put_char(o, ' ');
-    if (neg)
-        put_char(o, '-');
-    else if (prefix == 2) {
-        put_char(o, '0');
-        put_char(o, 'x');
-    }
-    for (; pad > 0; pad--)
-        put_char(o, '0');
-    while (n)
-        put_char(o, tmp[--n]);
-}
-
-/*
- * vsnprintf for %d %i %u %x %s %% with flags '#' '0', a width and the
- * l/ll/z length modifiers.  Always NUL-terminates when size > 0; returns the
- * length the full output would have.
- */
-int pvm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
-{
-    struct out o = { buf, size, 0 };
-    for (const char *p = fmt; *p; p++) {
-        if (*p != '%') {
-            put_char(&o, *p);
-            continue;
-        }
-        bool alt = false, zero = false;
-        int width = 0, lng = 0;
-        for (p++;; p++) {
-            if (*p == '#')
-                alt = true;
-            else if (*p == '0')
-                zero = true;
-            else
-                break;
-        }
-        while (*p >= '0' && *p <= '9')
-            width = width * 10 + (*p++ - '0');
-        while (*p == 'l' || *p == 'z') {
-            lng++;
-            p++;
-        }
-        switch (*p) {
-        case 'd':
-        case 'i': {
-            long long v = lng ? va_arg(ap, long long) : va_arg(ap, int);
-            unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-            put_num(&o, u, 10, v < 0, false, zero, width);
-            break;
-        }
-        case 'u':
-        case 'x': {
-            unsigned long long v = lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned int);
-            put_num(&o, v, *p == 'u' ? 10 : 16, false, alt && v != 0, zero, width);
-            break;
-        }
-        case 's': {
-            const char *s = va_arg(ap, const char *);
-            if (!s)
-                s = "(null)";
-            int n = 0;
-            while (s[n])
-                n++;
-            for (int pad = width - n; pad > 0; pad--)
-                put_char(&o, ' ');
-            while (*s)
-                put_char(&o, *s++);
-            break;
-        }
-        case '%':
-            put_char(&o, '%');
-            break;
-        default:
-            put_char(&o, '%');
-            if (!*p)
-                p--;
-            else
-                put_char(&o, *p);
-        }
-    }
-    if (size)
-        buf[o.len < size ? o.len : size - 1] = '\0';
-    return (int)o.len;
-}
-
-int pvm_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = pvm_vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    return n;
-}
+#include "fmt.h"
 
 /* Send one line to the sink, tagged with the current vCPU (as gdprintk's %pv). */
 void xen_log(struct pvm_machine *m, int level, const char *fmt, ...)
@@ -132,7 +13,7 @@ void xen_log(struct pvm_machine *m, int level, const char *fmt, ...)
     char text[256];
     va_list ap;
     va_start(ap, fmt);
-    pvm_vsnprintf(text, sizeof(text), fmt, ap);
+    fmt_vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     struct pvm_log_msg msg = {
         .domid = m->current ? m->current->d->id : (domid_t)DOMID_INVALID,
@@ -151,7 +32,7 @@ const char *fmt_dom(char *buf, domid_t id)
         return "d[XEN]";
     if (id == DOMID_INVALID)
         return "NULL";
-    pvm_snprintf(buf, 16, "d%u", id);
+    fmt_snprintf(buf, 16, "d%u", id);
     return buf;
 }
 

@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "pvmmu/pvmmu.h"
+#include "boot.h"
 #include "script.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
+            "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v]   boot one guest on the simulator\n"
+            "       pvmmu compare [--mem SIZE] [--json]               every policy side by side (default 8G)\n"
+            "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
             "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
@@ -68,6 +71,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!strcmp(argv[1], "boot"))
+        return cmd_boot(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "compare"))
+        return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(argv[1], "script"))
         return cmd_script(argc - 2, argv + 2);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

@@ -161,6 +161,37 @@ typedef struct multicall_entry multicall_entry_t;
 #define HYPERVISOR_VIRT_END   0xFFFF880000000000ULL
 #define LINEAR_PT_SLOT        258
 
+/*
+ * start_info: what the domain builder hands a PV guest (pointer in rsi).
+ * Layout as Xen's public xen.h for x86-64.
+ */
+#define MAX_GUEST_CMDLINE 1024
+struct start_info {
+    char magic[32];             /* "xen-3.0-x86_64" */
+    uint64_t nr_pages;          /* total pages allocated to this domain */
+    uint64_t shared_info;       /* machine address of the shared info page */
+    uint32_t flags;             /* SIF_* */
+    uint32_t pad0;
+    xen_pfn_t store_mfn;
+    uint32_t store_evtchn;
+    uint32_t pad1;
+    union {
+        struct { xen_pfn_t mfn; uint32_t evtchn; uint32_t pad; } domU;
+        struct { uint32_t info_off; uint32_t info_size; } dom0;
+    } console;
+    uint64_t pt_base;           /* virtual address of the bootstrap L4 */
+    uint64_t nr_pt_frames;      /* number of bootstrap page-table frames */
+    uint64_t mfn_list;          /* virtual address of the p2m list */
+    uint64_t mod_start;
+    uint64_t mod_len;
+    int8_t cmd_line[MAX_GUEST_CMDLINE];
+    uint64_t first_p2m_pfn;
+    uint64_t nr_p2m_frames;
+};
+typedef struct start_info start_info_t;
+#define SIF_PRIVILEGED (1u << 0)
+#define SIF_INITDOMAIN (1u << 1)
+
 #define xen_pfn_to_cr3(pfn) ((uint64_t)(pfn) << 12)
 #define xen_cr3_to_pfn(cr3) ((uint64_t)(cr3) >> 12)
 

@@ -1,0 +1,694 @@
+/*
+ * init_64.c - the kernel's own page tables: xen_setup_kernel_pagetable, then
+ * the direct map three ways: the 2011 path (find_early_table_space,
+ * alloc_low_page through early_memremap, kernel_physical_mapping_init with
+ * the Xen hooks, under each policy's mask_rw_pte / pagetable_reserve /
+ * deferred RO), Linux 3.9's top-down path, and pvmmu's batched design.
+ */
+#include "kernel.h"
+
+#define TRY(x) do { if (!(x)) return false; } while (0)
+
+static void progress(struct kernel *k, uint64_t pages)
+{
+    k->r->mapped_pages += pages;
+    if (k->p->progress && (k->r->mapped_pages & 0xFFFF) < pages)
+        k->p->progress(k->p->ctx, k->r->mapped_pages, k->progress_total);
+}
+
+/* ---- Xen's bootstrap tables -> the kernel's own --------------------------- */
+
+static bool kernel_table_entry(struct kernel *k, uint64_t table_pfn, unsigned int slot, uint64_t target_pfn)
+{
+    uint64_t pte;
+    TRY(pfn_pte(k, target_pfn, PAGE_TABLE, &pte));
+    return st(k, kimg_va(table_pfn) + 8ULL * slot, pte);
+}
+
+static const uint64_t kernel_tables[] = {
+    GUEST_PFN_INIT_L4, GUEST_PFN_L3_IDENT, GUEST_PFN_L3_KERNEL, GUEST_PFN_L2_IDENT,
+    GUEST_PFN_L2_KERNEL, GUEST_PFN_L2_FIXMAP, GUEST_PFN_L1_FIXMAP,
+};
+#define NR_KERNEL_TABLES (sizeof(kernel_tables) / sizeof(kernel_tables[0]))
+
+/* Make the kernel-map pages of the static tables RO: one update_va_mapping each, or one batch. */
+static bool protect_kernel_tables(struct kernel *k)
+{
+    if (!k->k.batched) {
+        for (unsigned int i = 0; i < NR_KERNEL_TABLES; i++)
+            TRY(set_kernel_page_prot(k, kernel_tables[i], true));
+        return true;
+    }
+    struct mmu_update u[NR_KERNEL_TABLES];
+    for (unsigned int i = 0; i < NR_KERNEL_TABLES; i++) {
+        uint64_t ptep, pte;
+        bool found;
+        TRY(lookup_address(k, kimg_va(kernel_tables[i]), &ptep, &found));
+        TRY(ld(k, ptep, &pte));
+        TRY(virt_to_machine(k, ptep, &u[i].ptr));
+        u[i].val = pte & ~PTE_RW;
+    }
+    long rc = hypercall(k, __HYPERVISOR_mmu_update, (xen_ulong_t)(uintptr_t)u, NR_KERNEL_TABLES, 0, DOMID_SELF);
+    return rc == 0 || kernel_bug(k, "HYPERVISOR_mmu_update", rc, kimg_va(kernel_tables[0]), kernel_tables[0]);
+}
+
+/*
+ * Build init_level4_pgt beside Xen's tables: the direct map's first GiB and
+ * the kernel map share Xen's L1s through copies of its L2, the fixmap gets
+ * bm_pte.  Make the new tables RO, pin them, unpin Xen's L4, switch cr3.
+ */
+bool xen_setup_kernel_pagetable(struct kernel *k)
+{
+    k->phase = "xen_setup_kernel_pagetable";
+    k->func = "xen_setup_kernel_pagetable";
+    uint64_t e, xl3, xl2;
+    TRY(ld(k, k->pt_base_va + 511 * 8, &e));
+    xl3 = mfn_to_pfn(k, (e & PTE_MFN_MASK) >> 12);
+    TRY(ld(k, kimg_va(xl3) + 510 * 8, &e));
+    xl2 = mfn_to_pfn(k, (e & PTE_MFN_MASK) >> 12);
+
+    TRY(kernel_table_entry(k, GUEST_PFN_INIT_L4, idx(GUEST_PAGE_OFFSET, 4), GUEST_PFN_L3_IDENT));
+    TRY(kernel_table_entry(k, GUEST_PFN_INIT_L4, 511, GUEST_PFN_L3_KERNEL));
+    TRY(kernel_table_entry(k, GUEST_PFN_L3_IDENT, 0, GUEST_PFN_L2_IDENT));
+    TRY(kernel_table_entry(k, GUEST_PFN_L3_KERNEL, 510, GUEST_PFN_L2_KERNEL));
+    TRY(kernel_table_entry(k, GUEST_PFN_L3_KERNEL, 511, GUEST_PFN_L2_FIXMAP));
+    TRY(kernel_table_entry(k, GUEST_PFN_L2_FIXMAP, idx(GUEST_FIXMAP_BASE, 2), GUEST_PFN_L1_FIXMAP));
+    for (unsigned int i = 0; i < 512; i++) {
+        TRY(ld(k, kimg_va(xl2) + 8ULL * i, &e));
+        if (!e)
+            continue;
+        TRY(st(k, kimg_va(GUEST_PFN_L2_IDENT) + 8ULL * i, e));
+        TRY(st(k, kimg_va(GUEST_PFN_L2_KERNEL) + 8ULL * i, e));
+    }
+    k->max_pfn_mapped = k->init_end_pfn;
+    TRY(protect_kernel_tables(k));
+
+    uint64_t l4mfn, xmfn;
+    TRY(pfn_to_mfn(k, GUEST_PFN_INIT_L4, &l4mfn));
+    TRY(pfn_to_mfn(k, k->pt_base_pfn, &xmfn));
+    if (k->k.batched) {
+        /* pin ours, unpin Xen's, switch: one mmuext_op of three */
+        struct mmuext_op ops[3] = { { .cmd = MMUEXT_PIN_L4_TABLE }, { .cmd = MMUEXT_UNPIN_TABLE },
+                                    { .cmd = MMUEXT_NEW_BASEPTR } };
+        ops[0].arg1.mfn = l4mfn;
+        ops[1].arg1.mfn = xmfn;
+        ops[2].arg1.mfn = l4mfn;
+        long rc = hypercall(k, __HYPERVISOR_mmuext_op, (xen_ulong_t)(uintptr_t)ops, 3, 0, DOMID_SELF);
+        return rc == 0 || kernel_bug(k, "HYPERVISOR_mmuext_op", rc, kimg_va(GUEST_PFN_INIT_L4), GUEST_PFN_INIT_L4);
+    }
+    k->func = "pin_pagetable_pfn";
+    TRY(pin_pagetable_pfn(k, MMUEXT_PIN_L4_TABLE, GUEST_PFN_INIT_L4));
+    TRY(pin_pagetable_pfn(k, MMUEXT_UNPIN_TABLE, k->pt_base_pfn));
+    k->func = "xen_write_cr3";
+    return write_cr3(k, GUEST_PFN_INIT_L4);
+}
+
+/* ---- the 2011 path --------------------------------------------------------- */
+
+static bool is_early_ioremap_ptep(uint64_t ptep)
+{
+    uint64_t bm = kimg_va(GUEST_PFN_L1_FIXMAP);
+    return ptep >= bm && ptep < bm + PAGE_SZ;
+}
+
+/* mask_rw_pte, in the flavour of the policy.  pfn is the pte's target. */
+static uint64_t mask_rw_pte(struct kernel *k, uint64_t ptep, uint64_t pte, uint64_t pfn)
+{
+    bool io = is_early_ioremap_ptep(ptep), ro = false;
+    switch (k->k.mask) {
+    case MASK_JEREMY:   /* v2.6.37: only what was allocated so far, never the fixmap */
+        ro = !io && pfn >= k->pgt_buf_start && pfn < k->pgt_buf_end;
+        break;
+    case MASK_HACK:     /* v2.6.39-rc5 / v3.0: the whole buffer, and every fixmap alias but the newest page */
+        ro = (!io && pfn >= k->pgt_buf_start && pfn < k->pgt_buf_top) || (io && pfn != k->pgt_buf_end - 1);
+        break;
+    case MASK_ALIAS_ONLY:   /* the thread's proposals: aliases handled, the buffer left RW until "later" */
+        ro = io && pfn != k->pgt_buf_end - 1;
+        break;
+    case MASK_NONE:
+        break;
+    }
+    return ro ? pte & ~PTE_RW : pte;
+}
+
+/* xen_set_pte_init: mask, then a plain store (Xen emulates it if the page is an RO L1). */
+static bool set_pte_init(struct kernel *k, uint64_t ptep, uint64_t pte, uint64_t pfn)
+{
+    return st(k, ptep, pte ? mask_rw_pte(k, ptep, pte, pfn) : 0);
+}
+
+/* early_memremap of one page into a free FIX_BTMAP slot; returns its virtual address. */
+static bool early_memremap(struct kernel *k, uint64_t pfn, uint64_t *va)
+{
+    const char *saved = k->func;
+    unsigned int s = 0;
+    while (s < GUEST_FIXMAP_SLOTS && k->slot_used[s])
+        s++;
+    if (s == GUEST_FIXMAP_SLOTS)
+        return kernel_panic(k, "early_memremap: no free FIX_BTMAP slot");
+    uint64_t pte;
+    k->func = "early_memremap";
+    TRY(pfn_pte(k, pfn, PAGE_KERNEL, &pte));
+    TRY(set_pte_init(k, kimg_va(GUEST_PFN_L1_FIXMAP) + 8ULL * idx(fixmap_va(s), 1), pte, pfn));
+    TRY(flush_tlb_one(k, fixmap_va(s)));
+    k->slot_used[s] = true;
+    k->slot_pfn[s] = pfn;
+    k->func = saved;
+    *va = fixmap_va(s);
+    return true;
+}
+
+static bool early_iounmap(struct kernel *k, uint64_t va)
+{
+    const char *saved = k->func;
+    unsigned int s = (unsigned int)((va - GUEST_FIXMAP_BASE) >> 12);
+    k->func = "early_iounmap";
+    TRY(set_pte_init(k, kimg_va(GUEST_PFN_L1_FIXMAP) + 8ULL * idx(fixmap_va(s), 1), 0, 0));
+    TRY(flush_tlb_one(k, va));
+    k->slot_used[s] = false;
+    k->func = saved;
+    return true;
+}
+
+/* alloc_low_page: the next page of the early table buffer, cleared through a fresh alias. */
+static bool alloc_low_page(struct kernel *k, uint64_t *pfn, uint64_t *va, unsigned int level)
+{
+    if (k->pgt_buf_end >= k->pgt_buf_top)
+        return kernel_panic(k, "alloc_low_page: ran out of memory");
+    *pfn = k->pgt_buf_end++;
+    k->r->pt_pages[level]++;
+    TRY(early_memremap(k, *pfn, va));
+    return clear_page(k, *va);
+}
+
+/* map_low_page: an alias of an existing table (it may not be in the direct map yet). */
+static bool map_low_page(struct kernel *k, uint64_t entry, uint64_t *va)
+{
+    uint64_t pfn = mfn_to_pfn(k, (entry & PTE_MFN_MASK) >> 12);
+    const char *saved = k->func;
+    k->func = "map_low_page";
+    TRY(early_memremap(k, pfn, va));
+    k->func = saved;
+    return true;
+}
+
+/* The deferred RO of the thread's proposals: every buffer page allocated so far, if it is mapped now. */
+bool make_deferred_ro_all(struct kernel *k)
+{
+    for (; k->deferred_next < k->pgt_buf_end; k->deferred_next++) {
+        uint64_t ptep;
+        bool found;
+        TRY(lookup_address(k, pfn_va(k->deferred_next), &ptep, &found));
+        if (!found)
+            break;   /* not mapped yet: try again at the next occasion */
+        TRY(make_lowmem_page_readonly(k, pfn_va(k->deferred_next)));
+    }
+    return true;
+}
+
+/* The paravirt hooks run by *_populate before the entry is set. */
+static bool xen_alloc_pte_init(struct kernel *k, uint64_t pfn)
+{
+    const char *saved = k->func;
+    k->func = "xen_alloc_pte_init";
+    TRY(make_lowmem_page_readonly(k, pfn_va(pfn)));
+    k->func = "pin_pagetable_pfn";
+    TRY(pin_pagetable_pfn(k, MMUEXT_PIN_L1_TABLE, pfn));
+    k->func = saved;
+    return true;
+}
+
+static bool xen_alloc_pmd_init(struct kernel *k, uint64_t pfn)
+{
+    const char *saved = k->func;
+    k->func = "xen_alloc_pmd_init";
+    TRY(make_lowmem_page_readonly(k, pfn_va(pfn)));
+    k->func = saved;
+    return true;
+}
+
+/* A finished table: the defer-table proposal makes tables RO now. */
+static bool table_finished(struct kernel *k)
+{
+    if (k->k.defer != DEFER_TABLE)
+        return true;
+    const char *saved = k->func;
+    k->func = "make_deferred_tables_ro";
+    TRY(make_deferred_ro_all(k));
+    k->func = saved;
+    return true;
+}
+
+/* Fill ptes of [addr, end) in the pte page at va; keep existing ones. */
+static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint64_t end)
+{
+    const char *saved = k->func;
+    k->func = "phys_pte_init";
+    for (unsigned int i = idx(pa_va(addr), 1); i < 512; i++, addr += PAGE_SZ) {
+        uint64_t ptep = pte_va + 8ULL * i, cur, pte;
+        if (addr >= end) {
+            for (; i < 512; i++)
+                TRY(set_pte_init(k, pte_va + 8ULL * i, 0, 0));
+            break;
+        }
+        TRY(ld(k, ptep, &cur));
+        if (cur)
+            continue;   /* "We will re-use the existing mapping" (Xen's RO table pages) */
+        uint64_t pfn = addr >> 12;
+        TRY(pfn_pte(k, pfn, PAGE_KERNEL, &pte));
+        TRY(set_pte_init(k, ptep, pte, pfn));
+        k->r->pte_stores++;
+        progress(k, 1);
+    }
+    k->func = saved;
+    return true;
+}
+
+static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
+{
+    for (unsigned int i = idx(pa_va(addr), 2); i < 512; i++) {
+        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pte_pfn, pte_va, val;
+        k->func = "phys_pmd_init";
+        if (addr >= end) {
+            for (; i < 512; i++)
+                TRY(set_entry_hyper(k, pmd_va + 8ULL * i, 0));
+            break;
+        }
+        TRY(ld(k, pmdp, &cur));
+        if (cur) {
+            TRY(map_low_page(k, cur, &pte_va));
+            TRY(phys_pte_init(k, pte_va, addr, end));
+            TRY(early_iounmap(k, pte_va));
+            addr = next;
+            continue;
+        }
+        TRY(alloc_low_page(k, &pte_pfn, &pte_va, 1));
+        TRY(phys_pte_init(k, pte_va, addr, end));
+        TRY(early_iounmap(k, pte_va));
+        TRY(table_finished(k));
+        /* pmd_populate_kernel: paravirt_alloc_pte, then set_pmd */
+        TRY(xen_alloc_pte_init(k, pte_pfn));
+        k->func = "xen_set_pmd_hyper";
+        TRY(pfn_pte(k, pte_pfn, PAGE_TABLE, &val));
+        TRY(set_entry_hyper(k, pmdp, val));
+        addr = next;
+    }
+    return true;
+}
+
+static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
+{
+    for (unsigned int i = idx(pa_va(addr), 3); i < 512; i++) {
+        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pmd_pfn, pmd_va, val;
+        k->func = "phys_pud_init";
+        if (addr >= end)
+            break;
+        TRY(ld(k, pudp, &cur));
+        if (cur) {
+            TRY(map_low_page(k, cur, &pmd_va));
+            TRY(phys_pmd_init(k, pmd_va, addr, end));
+            TRY(early_iounmap(k, pmd_va));
+            k->func = "phys_pud_init";
+            TRY(flush_tlb_all(k));
+            addr = next;
+            continue;
+        }
+        TRY(alloc_low_page(k, &pmd_pfn, &pmd_va, 2));
+        TRY(phys_pmd_init(k, pmd_va, addr, end));
+        TRY(early_iounmap(k, pmd_va));
+        TRY(table_finished(k));
+        /* pud_populate: paravirt_alloc_pmd, then set_pud */
+        TRY(xen_alloc_pmd_init(k, pmd_pfn));
+        k->func = "xen_set_pud_hyper";
+        TRY(pfn_pte(k, pmd_pfn, PAGE_TABLE, &val));
+        TRY(set_entry_hyper(k, pudp, val));
+        addr = next;
+    }
+    return true;
+}
+
+static bool kernel_physical_mapping_init(struct kernel *k, uint64_t start, uint64_t end)
+{
+    for (uint64_t addr = start, next; addr < end; addr = next) {
+        uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pud_pfn, pud_va, val;
+        next = (addr & ~(PGDIR_SZ - 1)) + PGDIR_SZ;
+        if (next > end)
+            next = end;
+        k->func = "kernel_physical_mapping_init";
+        TRY(ld(k, pgdp, &cur));
+        if (cur) {
+            TRY(map_low_page(k, cur, &pud_va));
+            TRY(phys_pud_init(k, pud_va, addr, next));
+            TRY(early_iounmap(k, pud_va));
+            continue;
+        }
+        TRY(alloc_low_page(k, &pud_pfn, &pud_va, 3));
+        TRY(phys_pud_init(k, pud_va, addr, next));
+        TRY(early_iounmap(k, pud_va));
+        TRY(table_finished(k));
+        /* pgd_populate: paravirt_alloc_pud (= xen_alloc_pmd_init), then set_pgd */
+        TRY(xen_alloc_pmd_init(k, pud_pfn));
+        k->func = "xen_set_pgd_hyper";
+        TRY(pfn_pte(k, pud_pfn, PAGE_TABLE, &val));
+        TRY(set_entry_hyper(k, pgdp, val));
+    }
+    k->func = "kernel_physical_mapping_init";
+    return flush_tlb_all(k);
+}
+
+static uint64_t roundup(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
+
+/* find_early_table_space (v3.0, 4 KiB pages only): size from `end`, placed top-down below end. */
+static bool find_early_table_space(struct kernel *k, uint64_t end)
+{
+    k->func = "find_early_table_space";
+    uint64_t puds = (end + PUD_SZ - 1) / PUD_SZ, pmds = (end + PMD_SZ - 1) / PMD_SZ, ptes = (end + PAGE_SZ - 1) / PAGE_SZ;
+    uint64_t tables = roundup(puds * 8, PAGE_SZ) + roundup(pmds * 8, PAGE_SZ) + roundup(ptes * 8, PAGE_SZ);
+    uint64_t base = memblock_find_in_range(k, 0, end, tables, PAGE_SZ);
+    if (!base)
+        return kernel_panic(k, "Cannot find space for the kernel page tables");
+    k->pgt_buf_start = k->pgt_buf_end = base >> 12;
+    k->pgt_buf_top = k->pgt_buf_start + (tables >> 12);
+    k->deferred_next = k->pgt_buf_start;
+    printk(k, "kernel direct mapping tables up to %llx @ %llx-%llx", (unsigned long long)end,
+           (unsigned long long)(k->pgt_buf_start << 12), (unsigned long long)(k->pgt_buf_top << 12));
+    k->r->pgt_buf_start = k->pgt_buf_start;
+    return true;
+}
+
+/* x86_init.mapping.pagetable_reserve: native reserves what was used; Xen's also makes the rest RW again. */
+static bool pagetable_reserve(struct kernel *k)
+{
+    k->func = k->k.xen_reserve ? "xen_mapping_pagetable_reserve" : "native_pagetable_reserve";
+    memblock_reserve(k, k->pgt_buf_start << 12, (k->pgt_buf_end - k->pgt_buf_start) << 12);
+    k->r->pgt_buf_end = k->pgt_buf_end;
+    k->r->pgt_buf_top = k->pgt_buf_top;
+    if (!k->k.xen_reserve)
+        return true;
+    printk(k, "xen: setting RW the range %llx - %llx", (unsigned long long)(k->pgt_buf_end << 12),
+           (unsigned long long)(k->pgt_buf_top << 12));
+    for (uint64_t pfn = k->pgt_buf_end; pfn < k->pgt_buf_top; pfn++)
+        TRY(make_lowmem_page_readwrite(k, pfn_va(pfn)));
+    return true;
+}
+
+/* init_memory_mapping(start, end) of v2.6.39 / v3.0, 64-bit, no superpages. */
+bool init_memory_mapping(struct kernel *k, uint64_t start, uint64_t end)
+{
+    k->phase = "init_memory_mapping";
+    printk(k, "init_memory_mapping: %016llx-%016llx", (unsigned long long)start, (unsigned long long)end);
+    TRY(find_early_table_space(k, end));
+    TRY(kernel_physical_mapping_init(k, start, end));
+    if (k->pgt_buf_end > k->pgt_buf_start)
+        TRY(pagetable_reserve(k));
+    if ((end >> 12) > k->max_pfn_mapped)
+        k->max_pfn_mapped = end >> 12;
+    return true;
+}
+
+/* ---- v3.9: top-down, tables from memory that is already mapped ------------ */
+
+/* alloc_low_pages(1) of v3.9: BRK first, then mapped memory; returns the page through the direct map. */
+static bool alloc_low_page_39(struct kernel *k, uint64_t *pfn, unsigned int level)
+{
+    if (k->can_use_brk && k->brk_next < k->brk_end) {
+        *pfn = k->brk_next++;
+        printk(k, "BRK [%#010llx, %#010llx] PGTABLE", (unsigned long long)(*pfn << 12),
+               (unsigned long long)((*pfn << 12) + PAGE_SZ - 1));
+    } else {
+        if (k->min_pfn_mapped >= k->max_pfn_mapped)
+            return kernel_panic(k, "alloc_low_page: ran out of memory");
+        uint64_t a = memblock_find_in_range(k, k->min_pfn_mapped << 12, k->max_pfn_mapped << 12, PAGE_SZ, PAGE_SZ);
+        if (!a)
+            return kernel_panic(k, "alloc_low_page: can not alloc memory");
+        memblock_reserve(k, a, PAGE_SZ);
+        *pfn = a >> 12;
+    }
+    k->r->pt_pages[level]++;
+    return clear_page(k, table_va_of(k, *pfn));
+}
+
+static uint64_t table_va(struct kernel *k, uint64_t entry)
+{
+    return table_va_of(k, mfn_to_pfn(k, (entry & PTE_MFN_MASK) >> 12));
+}
+
+static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
+{
+    for (unsigned int i = idx(pa_va(addr), 2); i < 512 && addr < end; i++) {
+        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pfn, val;
+        k->func = "phys_pmd_init";
+        TRY(ld(k, pmdp, &cur));
+        if (cur) {
+            TRY(phys_pte_init(k, table_va(k, cur), addr, end < next ? end : next));
+            addr = next;
+            continue;
+        }
+        TRY(alloc_low_page_39(k, &pfn, 1));
+        TRY(phys_pte_init(k, pfn_va(pfn), addr, end < next ? end : next));
+        TRY(xen_alloc_pte_init(k, pfn));
+        k->func = "xen_set_pmd_hyper";
+        TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
+        TRY(set_entry_hyper(k, pmdp, val));
+        addr = next;
+    }
+    return true;
+}
+
+static bool phys_pud_init_39(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
+{
+    for (unsigned int i = idx(pa_va(addr), 3); i < 512 && addr < end; i++) {
+        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pfn, val;
+        k->func = "phys_pud_init";
+        TRY(ld(k, pudp, &cur));
+        if (cur) {
+            TRY(phys_pmd_init_39(k, table_va(k, cur), addr, end < next ? end : next));
+            addr = next;
+            continue;
+        }
+        TRY(alloc_low_page_39(k, &pfn, 2));
+        TRY(phys_pmd_init_39(k, pfn_va(pfn), addr, end < next ? end : next));
+        TRY(xen_alloc_pmd_init(k, pfn));
+        k->func = "xen_set_pud_hyper";
+        TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
+        TRY(set_entry_hyper(k, pudp, val));
+        addr = next;
+    }
+    return true;
+}
+
+/* init_memory_mapping(start, end) of v3.9: existing tables reached through __va, no aliases. */
+static bool init_range_39(struct kernel *k, uint64_t start, uint64_t end)
+{
+    printk(k, "init_memory_mapping: [mem %#010llx-%#010llx]", (unsigned long long)start,
+           (unsigned long long)(end - 1));
+    for (uint64_t addr = start, next; addr < end; addr = next) {
+        uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pfn, val;
+        next = (addr & ~(PGDIR_SZ - 1)) + PGDIR_SZ;
+        if (next > end)
+            next = end;
+        k->func = "kernel_physical_mapping_init";
+        TRY(ld(k, pgdp, &cur));
+        if (cur) {
+            TRY(phys_pud_init_39(k, table_va(k, cur), addr, next));
+            continue;
+        }
+        TRY(alloc_low_page_39(k, &pfn, 3));
+        TRY(phys_pud_init_39(k, pfn_va(pfn), addr, next));
+        TRY(xen_alloc_pmd_init(k, pfn));
+        k->func = "xen_set_pgd_hyper";
+        TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
+        TRY(set_entry_hyper(k, pgdp, val));
+    }
+    k->func = "kernel_physical_mapping_init";
+    TRY(flush_tlb_all(k));
+    if ((end >> 12) > k->max_pfn_mapped)
+        k->max_pfn_mapped = end >> 12;
+    return true;
+}
+
+/* init_mem_mapping of v3.9: ISA range, then memory_map_top_down. */
+bool init_mem_mapping_39(struct kernel *k)
+{
+    k->phase = "init_memory_mapping";
+    uint64_t end = k->max_pfn << 12, map_start = ISA_END;
+    k->can_use_brk = true;
+    k->brk_next = GUEST_PFN_BRK;
+    k->brk_end = GUEST_PFN_BRK + GUEST_BRK_PAGES;
+    TRY(init_range_39(k, 0, ISA_END));
+    k->func = "memory_map_top_down";
+    uint64_t addr = memblock_find_in_range(k, map_start, end, PMD_SZ, PMD_SZ);
+    if (!addr)
+        return kernel_panic(k, "memory_map_top_down: no free 2 MiB block");
+    uint64_t real_end = addr + PMD_SZ, step = PMD_SZ, last_start = real_end, mapped = 0;
+    k->max_pfn_mapped = 0;
+    k->min_pfn_mapped = real_end >> 12;
+    while (last_start > map_start) {
+        uint64_t start;
+        if (last_start > step) {
+            start = (last_start - 1) & ~(step - 1);
+            if (start < map_start)
+                start = map_start;
+        } else {
+            start = map_start;
+        }
+        TRY(init_range_39(k, start, last_start));
+        uint64_t got = last_start - start;
+        last_start = start;
+        k->min_pfn_mapped = last_start >> 12;
+        if (got > mapped)
+            step <<= 5;
+        mapped += got;
+        k->can_use_brk = k->brk_next < k->brk_end;
+    }
+    if (real_end < end)
+        TRY(init_range_39(k, real_end, end));
+    k->max_pfn_mapped = k->max_pfn;
+    return true;
+}
+
+/* ---- batched: pvmmu's design ------------------------------------------------ */
+
+/*
+ * Tables come from memory that is already mapped (as v3.9), are filled with
+ * plain stores while still ordinary writable pages, then made RO and hooked
+ * in one mmu_update batch: the RO requests on their direct-map ptes first,
+ * the hooks last, so every hook finds its tables read-only and Xen validates
+ * whole subtrees at once.  No pins, no per-table hypercalls, no aliases.
+ */
+static bool batch_flush(struct kernel *k)
+{
+    if (!k->nbatch)
+        return true;
+    unsigned int done = 0;
+    long rc = hypercall(k, __HYPERVISOR_mmu_update, (xen_ulong_t)(uintptr_t)k->batch, k->nbatch,
+                        (xen_ulong_t)(uintptr_t)&done, DOMID_SELF);
+    k->nbatch = 0;
+    return rc == 0 || kernel_bug(k, "HYPERVISOR_mmu_update (batch)", rc, 0, ~0ULL);
+}
+
+static bool batch_add(struct kernel *k, uint64_t maddr, uint64_t val)
+{
+    if (k->nbatch == BATCH_REQS)
+        return kernel_panic(k, "batched: request buffer overflow");
+    k->batch[k->nbatch].ptr = maddr | MMU_NORMAL_PT_UPDATE;
+    k->batch[k->nbatch].val = val;
+    k->nbatch++;
+    return true;
+}
+
+/* Queue "make the direct-map pte of pfn read-only". */
+static bool batch_ro(struct kernel *k, uint64_t pfn)
+{
+    uint64_t ptep, pte, maddr;
+    bool found;
+    TRY(lookup_address(k, pfn_va(pfn), &ptep, &found));
+    if (!found)
+        return kernel_panic(k, "batched: table page outside the direct map");
+    TRY(ld(k, ptep, &pte));
+    TRY(virt_to_machine(k, ptep, &maddr));
+    return batch_add(k, maddr, pte & ~PTE_RW);
+}
+
+/* A page for a table, from mapped memory below the window's top. */
+static bool batch_alloc(struct kernel *k, uint64_t *pfn, unsigned int level)
+{
+    uint64_t a = memblock_find_in_range(k, 0, k->max_pfn_mapped << 12, PAGE_SZ, PAGE_SZ);
+    if (!a)
+        return kernel_panic(k, "batched: no mapped memory left for page tables");
+    memblock_reserve(k, a, PAGE_SZ);
+    *pfn = a >> 12;
+    k->r->pt_pages[level]++;
+    return clear_page(k, pfn_va(*pfn));
+}
+
+/* Queue the hook of a new L2 into the live L3: RO first, then the entry. */
+static bool batch_hook_l2(struct kernel *k, uint64_t l3_va, uint64_t l2_pfn, uint64_t slot)
+{
+    uint64_t val, maddr;
+    TRY(batch_ro(k, l2_pfn));
+    TRY(pfn_pte(k, l2_pfn, PAGE_TABLE, &val));
+    TRY(virt_to_machine(k, l3_va + 8ULL * slot, &maddr));
+    return batch_add(k, maddr, val);
+}
+
+/*
+ * Map [start, end) (2 MiB aligned start) with new L1s under existing or new
+ * L2s of the live L3 for the first 512 GiB; queue RO + hooks; flush.
+ */
+static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
+{
+    uint64_t l3_va = kimg_va(GUEST_PFN_L3_IDENT);
+    uint64_t pending_l2_pfn = 0, pending_l2_slot = 0, val;
+    bool pending_l2 = false;
+    for (uint64_t addr = start; addr < end; addr = (addr & ~(PMD_SZ - 1)) + PMD_SZ) {
+        uint64_t pudp = l3_va + 8ULL * idx(pa_va(addr), 3), cur, l1, l2_va;
+        k->func = "batch_step";
+        if (pa_va(addr) >= GUEST_PAGE_OFFSET + PGDIR_SZ)
+            return kernel_panic(k, "batched: more than 512 GiB needs a second L3 (not implemented)");
+        if (pending_l2 && idx(pa_va(addr), 3) != pending_l2_slot) {
+            TRY(batch_hook_l2(k, l3_va, pending_l2_pfn, pending_l2_slot));
+            pending_l2 = false;
+        }
+        TRY(ld(k, pudp, &cur));
+        if (cur) {
+            l2_va = table_va(k, cur);
+        } else if (pending_l2) {
+            l2_va = pfn_va(pending_l2_pfn);
+        } else {
+            TRY(batch_alloc(k, &pending_l2_pfn, 2));
+            pending_l2 = true;
+            pending_l2_slot = idx(pa_va(addr), 3);
+            l2_va = pfn_va(pending_l2_pfn);
+        }
+        /* a new L1 for this 2 MiB, filled while it is an ordinary page */
+        TRY(batch_alloc(k, &l1, 1));
+        uint64_t stop = (addr & ~(PMD_SZ - 1)) + PMD_SZ;
+        if (stop > end)
+            stop = end;
+        TRY(phys_pte_init(k, pfn_va(l1), addr, stop));
+        TRY(batch_ro(k, l1));
+        TRY(pfn_pte(k, l1, PAGE_TABLE, &val));
+        uint64_t l2p = l2_va + 8ULL * idx(pa_va(addr), 2);
+        if (cur) {
+            uint64_t maddr;
+            TRY(virt_to_machine(k, l2p, &maddr));
+            TRY(batch_add(k, maddr, val));   /* hook into a live L2 */
+        } else {
+            TRY(st(k, l2p, val));            /* the new L2 is still an ordinary page */
+        }
+        if (k->nbatch + 8 >= BATCH_REQS && !pending_l2)
+            TRY(batch_flush(k));
+    }
+    if (pending_l2)
+        TRY(batch_hook_l2(k, l3_va, pending_l2_pfn, pending_l2_slot));
+    TRY(batch_flush(k));
+    if ((end >> 12) > k->max_pfn_mapped)
+        k->max_pfn_mapped = end >> 12;
+    return true;
+}
+
+bool init_mem_mapping_batched(struct kernel *k)
+{
+    k->phase = "init_memory_mapping";
+    uint64_t end = k->max_pfn << 12, addr = k->max_pfn_mapped << 12;
+    printk(k, "batched: mapping %016llx-%016llx", (unsigned long long)addr, (unsigned long long)end);
+    while (addr < end) {
+        /* As much as the free mapped pages can hold tables for (513 pages per GiB, 1 per 2 MiB). */
+        uint64_t room = memblock_free_bytes(k, 0, k->max_pfn_mapped << 12) >> 12;
+        k->func = "init_mem_mapping_batched";
+        if (room < 3)
+            return kernel_panic(k, "batched: no mapped memory left for page tables");
+        uint64_t l1s = room - 2 - room / 512;
+        uint64_t step_end = (addr & ~(PMD_SZ - 1)) + l1s * PMD_SZ;
+        /* one batch holds about BATCH_REQS tables */
+        uint64_t cap = (addr & ~(PMD_SZ - 1)) + (uint64_t)(BATCH_REQS / 2) * PMD_SZ;
+        if (step_end > cap)
+            step_end = cap;
+        if (step_end > end)
+            step_end = end;
+        TRY(batch_step(k, addr, step_end));
+        addr = step_end;
+    }
+    return true;
+}

@@ -1,0 +1,136 @@
+/*
+ * kernel.h - the guest kernel's internal state and helpers, shared by its
+ * files.  Names follow Linux (memblock_*, alloc_low_page, xen_alloc_pte_init).
+ *
+ * Error style: a function that can hit a fatal event returns false after
+ * recording it (kernel_bug / kernel_fault / kernel_panic); callers return
+ * false at once, so the first failure is what gets reported.
+ */
+#ifndef PVMMU_GUEST_KERNEL_H
+#define PVMMU_GUEST_KERNEL_H
+
+#include "fmt.h"
+#include "guest.h"
+
+#define PAGE_SZ     4096ULL
+#define PMD_SZ      (1ULL << 21)
+#define PUD_SZ      (1ULL << 30)
+#define PGDIR_SZ    (1ULL << 39)
+#define ISA_END     0x100000ULL
+#define INVALID_P2M (~0ULL)
+
+/* Linux's protections (x86-64; _PAGE_GLOBAL is masked off under Xen). */
+#define PTE_P   0x001ULL
+#define PTE_RW  0x002ULL
+#define PTE_US  0x004ULL
+#define PTE_A   0x020ULL
+#define PTE_D   0x040ULL
+#define PTE_NX  (1ULL << 63)
+#define PAGE_KERNEL    (PTE_P | PTE_RW | PTE_A | PTE_D | PTE_NX)
+#define PAGE_KERNEL_RO (PTE_P | PTE_A | PTE_D | PTE_NX)
+#define PAGE_TABLE     (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
+#define PTE_MFN_MASK   0x000FFFFFFFFFF000ULL
+
+#define MB_MAX 256           /* memblock regions */
+#define MC_BATCH 32          /* multicall entries per batch (Linux's MC_BATCH) */
+#define BATCH_REQS 2048      /* mmu_update requests per call in the batched policy */
+
+struct mb_region {
+    uint64_t base, size;
+};
+
+enum mask_mode { MASK_NONE, MASK_JEREMY, MASK_HACK, MASK_ALIAS_ONLY };
+enum defer_mode { DEFER_NONE, DEFER_CR3, DEFER_TABLE, DEFER_POSTALLOC };
+
+struct policy_knobs {
+    enum mask_mode mask;        /* mask_rw_pte flavour */
+    bool xen_reserve;           /* xen_mapping_pagetable_reserve, else native reserve only */
+    enum defer_mode defer;      /* when the thread's proposals make tables RO */
+    bool rework39;              /* v3.9 top-down mapping from mapped memory */
+    bool batched;               /* pvmmu's batched design */
+};
+
+struct kernel {
+    const struct guest_platform *p;
+    enum guest_policy pol;
+    struct policy_knobs k;
+    struct guest_result *r;
+    const char *phase, *func;
+    bool dead;
+
+    /* start_info and the layout it implies */
+    uint64_t nr_pages, pt_base_va, nr_pt_frames, mfn_list_va, pt_base_pfn, init_end_pfn;
+    uint64_t max_pfn, max_pfn_mapped, min_pfn_mapped;
+
+    /* memblock */
+    struct mb_region mem[MB_MAX], res[MB_MAX];
+    unsigned int nmem, nres;
+    uint64_t current_limit;
+
+    /* the 2011 early table buffer and its fixmap aliases */
+    uint64_t pgt_buf_start, pgt_buf_end, pgt_buf_top;
+    uint64_t slot_pfn[GUEST_FIXMAP_SLOTS];
+    bool slot_used[GUEST_FIXMAP_SLOTS];
+    uint64_t deferred_next;     /* defer policies: next buffer page not yet made RO */
+
+    /* v3.9 */
+    bool can_use_brk;
+    uint64_t brk_next, brk_end;
+
+    /* batched policy: one pending mmu_update batch */
+    struct mmu_update batch[BATCH_REQS];
+    unsigned int nbatch;
+    uint64_t progress_total;
+};
+
+/* Virtual addresses. */
+static inline uint64_t pa_va(uint64_t pa) { return pa + GUEST_PAGE_OFFSET; }
+static inline uint64_t pfn_va(uint64_t pfn) { return pa_va(pfn << 12); }
+static inline uint64_t kimg_va(uint64_t pfn) { return GUEST_START_KERNEL_MAP + (pfn << 12); }
+static inline uint64_t fixmap_va(unsigned int slot) { return GUEST_FIXMAP_BASE + ((uint64_t)slot << 12); }
+static inline unsigned int idx(uint64_t va, unsigned int level) { return (unsigned int)((va >> (12 + 9 * (level - 1))) & 511); }
+
+/* kernel.c: failures, memory, hypercalls */
+bool kernel_bug(struct kernel *k, const char *call, long rc, uint64_t va, uint64_t pfn);
+bool kernel_fault(struct kernel *k, uint64_t va, bool write);
+bool kernel_panic(struct kernel *k, const char *msg);
+void printk(struct kernel *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool ld(struct kernel *k, uint64_t va, uint64_t *v);
+bool st(struct kernel *k, uint64_t va, uint64_t v);
+bool clear_page(struct kernel *k, uint64_t va);
+bool pfn_to_mfn(struct kernel *k, uint64_t pfn, uint64_t *mfn);
+uint64_t mfn_to_pfn(struct kernel *k, uint64_t mfn);
+bool pfn_pte(struct kernel *k, uint64_t pfn, uint64_t prot, uint64_t *pte);
+long hypercall(struct kernel *k, unsigned long op, xen_ulong_t a0, xen_ulong_t a1, xen_ulong_t a2, xen_ulong_t a3);
+bool pin_pagetable_pfn(struct kernel *k, unsigned int cmd, uint64_t pfn);
+uint64_t table_va_of(const struct kernel *k, uint64_t pfn);
+bool set_kernel_page_prot(struct kernel *k, uint64_t pfn, bool ro);
+bool lookup_address(struct kernel *k, uint64_t va, uint64_t *ptep, bool *found);
+bool set_page_prot(struct kernel *k, uint64_t va, bool ro);
+bool make_lowmem_page_readonly(struct kernel *k, uint64_t va);
+bool make_lowmem_page_readwrite(struct kernel *k, uint64_t va);
+bool virt_to_machine(struct kernel *k, uint64_t va, uint64_t *maddr);
+bool set_entry_hyper(struct kernel *k, uint64_t entry_va, uint64_t val);
+bool flush_tlb_all(struct kernel *k);
+bool flush_tlb_one(struct kernel *k, uint64_t va);
+bool write_cr3(struct kernel *k, uint64_t pfn);
+
+/* memblock.c */
+void memblock_add(struct kernel *k, uint64_t base, uint64_t size);
+void memblock_reserve(struct kernel *k, uint64_t base, uint64_t size);
+uint64_t memblock_find_in_range(struct kernel *k, uint64_t start, uint64_t end, uint64_t size, uint64_t align);
+uint64_t memblock_alloc(struct kernel *k, uint64_t size);
+uint64_t memblock_free_bytes(struct kernel *k, uint64_t start, uint64_t end);
+
+/* init_64.c: the direct map */
+bool init_memory_mapping(struct kernel *k, uint64_t start, uint64_t end);
+bool init_mem_mapping_39(struct kernel *k);
+bool init_mem_mapping_batched(struct kernel *k);
+bool xen_setup_kernel_pagetable(struct kernel *k);
+bool make_deferred_ro_all(struct kernel *k);
+
+/* policy.c */
+void policy_knobs(enum guest_policy p, struct policy_knobs *kn);
+const char *policy_advice(const struct kernel *k);
+
+#endif

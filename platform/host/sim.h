@@ -1,0 +1,51 @@
+/*
+ * sim.h - the simulated machine for one PV guest: sparse memory, the core,
+ * a domain built the way Xen's domain builder does, and the guest platform
+ * (loads, stores and hypercalls through the core's software MMU).
+ */
+#ifndef PVMMU_SIM_H
+#define PVMMU_SIM_H
+
+#include <stdio.h>
+
+#include "guest.h"
+#include "hostmem.h"
+
+#define SIM_DOMID    1
+#define SIM_MFN_BASE 0x100ULL   /* machine frames below belong to no one */
+
+struct sim {
+    struct hostmem h;
+    struct pvm_machine m;
+    struct pvm_vcpu *v;
+    uint64_t nr_pages;
+    /* layout of Xen's initial region, in pfns */
+    uint64_t p2m_pfn, p2m_pages, si_pfn, pt_pfn, nr_pt, stack_pfn, v_end_pfn;
+    uint64_t si_va;
+    struct pvm_stats built;       /* core counters when the guest starts */
+    struct pvm_fault fault;       /* the guest's last page fault */
+    bool faulted;
+    FILE *klog;                   /* where the guest's printk goes (NULL: dropped) */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+    struct guest_platform plat;
+};
+
+/* The machine frame the builder gives pseudo-physical frame pfn (deliberately not the identity). */
+static inline uint64_t sim_mfn(uint64_t pfn) { return SIM_MFN_BASE + (pfn ^ 1); }
+
+/*
+ * Build a domain of mem_bytes (a multiple of 2 MiB, at least 64 MiB):
+ * assign its frames, write the p2m list, start_info and Xen-style bootstrap
+ * tables (page-table frames mapped read-only), pin the L4 and load it.
+ * Returns 0, or -1 with a message in err.
+ */
+int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen);
+
+/* Free everything sim_build allocated. */
+void sim_free(struct sim *s);
+
+/* The guest's counters: the core's, minus what building the domain did. */
+void sim_guest_stats(const struct sim *s, struct pvm_stats *out);
+
+#endif

@@ -1,0 +1,395 @@
+/*
+ * boot.c - `pvmmu boot` (one guest, one policy) and `pvmmu compare` (every
+ * policy): outcome, where it failed and why, and the counters of what the
+ * guest asked of the hypervisor.
+ */
+#include "boot.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "explain.h"
+#include "sim.h"
+
+#define MAX_BYTES (1ULL << 40)   /* 1 TiB */
+#define DEFAULT_COMPARE_BYTES (8ULL << 30)
+
+int parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+    const char *p = s;
+    if (!*p || !isdigit((unsigned char)*p)) {
+        snprintf(err, errlen, "bad size '%s': expected a number with an optional unit (512M, 8G, 1T)", s);
+        return -1;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(p, &end, 10);
+    unsigned int shift = 0;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; end++; break;
+    case 'M': shift = 20; end++; break;
+    case 'G': shift = 30; end++; break;
+    case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
+        end += strlen(end);
+    if (errno || *end) {
+        snprintf(err, errlen, "bad size '%s': expected a number with an optional unit (512M, 8G, 1T)", s);
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "bad size '%s': must be more than zero", s);
+        return -1;
+    }
+    if (n > (MAX_BYTES >> shift)) {
+        snprintf(err, errlen, "bad size '%s': at most 1T is supported", s);
+        return -1;
+    }
+    *bytes = (uint64_t)n << shift;
+    if (*bytes % (2ULL << 20) || *bytes < (64ULL << 20)) {
+        snprintf(err, errlen, "bad size '%s': must be a multiple of 2 MiB and at least 64M", s);
+        return -1;
+    }
+    return 0;
+}
+
+struct run {
+    enum guest_policy pol;
+    struct guest_result r;
+    struct pvm_stats st;
+    double seconds;
+    unsigned long audit_issues;
+    bool audited;
+    char xen_log[8][256];
+    unsigned int nlog;
+    char explanation[4096];
+};
+
+static void progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+    const char *name = ctx;
+    if (total)
+        fprintf(stderr, "\r  %-16s mapping: %3u%% (%" PRIu64 " of %" PRIu64 " pages)", name,
+                (unsigned int)(done * 100 / total), done, total);
+}
+
+static uint64_t hypercalls(const struct pvm_stats *st)
+{
+    return st->hc_mmu_update + st->hc_mmuext_op + st->hc_update_va_mapping + st->hc_multicall + st->hc_vm_assist +
+           st->hc_other;
+}
+
+static const char *frame_name(void *ctx, uint64_t mfn)
+{
+    (void)ctx;
+    (void)mfn;
+    return NULL;
+}
+
+/* Build a domain, boot the guest under pol, audit, keep everything for the report. */
+static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool show_progress, struct run *out)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+    char err[256];
+    if (!s) {
+        fprintf(stderr, "pvmmu: out of memory\n");
+        return 2;
+    }
+    s->klog = verbose ? stdout : NULL;
+    if (show_progress) {
+        s->progress = progress_cb;
+        s->progress_ctx = (void *)guest_policy_name(pol);
+    }
+    if (sim_build(s, bytes, err, sizeof(err))) {
+        fprintf(stderr, "pvmmu: cannot build the domain: %s\n", err);
+        sim_free(s);
+        free(s);
+        return 2;
+    }
+    if (verbose) {
+        s->h.log = stdout;
+        s->h.log_prefix = "";
+    }
+    memset(out, 0, sizeof(*out));
+    out->pol = pol;
+    unsigned long log_before = s->h.log_lines;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    guest_boot(&s->plat, s->si_va, pol, &out->r);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (show_progress)
+        fprintf(stderr, "\r%78s\r", "");
+    out->seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    sim_guest_stats(s, &out->st);
+    unsigned long n = s->h.log_lines - log_before;
+    for (unsigned long i = n > 8 ? n - 8 : 0; i < n; i++)
+        snprintf(out->xen_log[out->nlog++], sizeof(out->xen_log[0]), "%s",
+                 s->h.last_log[(log_before + i) % 8]);
+    if (out->r.outcome != GUEST_OK) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (f) {
+            if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT)
+                fprintf(f, "    page fault at va %#" PRIx64 ", error code %#x: L%u entry %016" PRIx64 " of table mfn %#" PRIx64
+                           "\n", s->fault.va, s->fault.error_code, s->fault.level, s->fault.entry, s->fault.table_mfn);
+            if (s->m.last_set)
+                explain_refusal(f, &s->m, "    ", frame_name, NULL);
+            fclose(f);
+            snprintf(out->explanation, sizeof(out->explanation), "%s", buf ? buf : "");
+            free(buf);
+        }
+    }
+    size_t scratch = pvm_audit_scratch_bytes(&s->m);
+    void *mem = malloc(scratch ? scratch : 1);
+    if (mem) {
+        out->audit_issues = pvm_audit(&s->m, mem, NULL, NULL);
+        out->audited = true;
+        free(mem);
+    }
+    sim_free(s);
+    free(s);
+    return 0;
+}
+
+static const char *outcome_name(enum guest_fail f)
+{
+    switch (f) {
+    case GUEST_OK: return "ok";
+    case GUEST_BUG: return "BUG";
+    case GUEST_PAGE_FAULT: return "page fault";
+    default: return "panic";
+    }
+}
+
+static void print_text(const struct run *u, uint64_t bytes)
+{
+    const struct pvm_stats *st = &u->st;
+    const struct guest_result *r = &u->r;
+    printf("pvmmu boot: %.0f MiB guest (%" PRIu64 " pages), policy %s: %s\n", (double)bytes / (1 << 20),
+           r->max_pfn, guest_policy_name(u->pol), guest_policy_summary(u->pol));
+    if (r->outcome == GUEST_OK) {
+        printf("outcome: ok, auditor %s\n", !u->audited ? "not run" : u->audit_issues ? "FOUND ISSUES" : "clean");
+    } else {
+        printf("outcome: FAILED (%s) in %s, %s\n", outcome_name(r->outcome), r->phase, r->function);
+        printf("  guest: %s\n", r->message);
+        if (u->nlog) {
+            printf("  Xen said:\n");
+            for (unsigned int i = 0; i < u->nlog; i++)
+                printf("    %s\n", u->xen_log[i]);
+        }
+        if (u->explanation[0])
+            printf("  why:\n%s", u->explanation);
+        printf("  the policy should have: %s\n", r->advice);
+    }
+    uint64_t pt = r->pt_pages[1] + r->pt_pages[2] + r->pt_pages[3] + r->pt_pages[4];
+    printf("counters:\n");
+    printf("  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64 ", update_va_mapping %" PRIu64
+           ", multicall %" PRIu64 ", vm_assist %" PRIu64 ")\n",
+           hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
+           st->hc_vm_assist);
+    printf("  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
+           st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
+    printf("  validation          %" PRIu64 " entries; promotions L1 %" PRIu64 " L2 %" PRIu64 " L3 %" PRIu64 " L4 %" PRIu64
+           "; pins %" PRIu64 ", unpins %" PRIu64 "\n",
+           st->entries_validated, st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4], st->pins,
+           st->unpins);
+    printf("  ptwr emulations     %" PRIu64 "\n", st->ptwr_emulations);
+    printf("  TLB flushes         %" PRIu64 " (type change %" PRIu64 ", after L2+ updates %" PRIu64 "), invlpg %" PRIu64 "\n",
+           st->tlb_flushes, st->tlb_flushes_typechange, st->tlb_flushes_linear_pt, st->tlb_invlpg);
+    printf("  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n", pt, r->pt_pages[1],
+           r->pt_pages[2], r->pt_pages[3]);
+    printf("  PTEs stored         %" PRIu64 "\n", r->pte_stores);
+    printf("  wall time           %.3f s\n", u->seconds);
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", *s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json(const struct run *u, uint64_t bytes)
+{
+    const struct pvm_stats *st = &u->st;
+    const struct guest_result *r = &u->r;
+    printf("{\"policy\":");
+    json_str(guest_policy_name(u->pol));
+    printf(",\"mem_bytes\":%" PRIu64 ",\"pages\":%" PRIu64 ",\"outcome\":", bytes, r->max_pfn);
+    json_str(r->outcome == GUEST_OK ? "ok" : outcome_name(r->outcome));
+    if (r->outcome != GUEST_OK) {
+        printf(",\"phase\":");
+        json_str(r->phase);
+        printf(",\"function\":");
+        json_str(r->function);
+        printf(",\"message\":");
+        json_str(r->message);
+        printf(",\"advice\":");
+        json_str(r->advice);
+        printf(",\"xen_log\":[");
+        for (unsigned int i = 0; i < u->nlog; i++) {
+            printf(i ? "," : "");
+            json_str(u->xen_log[i]);
+        }
+        printf("],\"explanation\":");
+        json_str(u->explanation);
+    }
+    printf(",\"audit_issues\":%lu", u->audit_issues);
+    printf(",\"hypercalls\":%" PRIu64 ",\"mmu_update\":%" PRIu64 ",\"mmuext_op\":%" PRIu64 ",\"update_va_mapping\":%" PRIu64
+           ",\"multicall\":%" PRIu64 ",\"vm_assist\":%" PRIu64 ",\"mmu_update_reqs\":%" PRIu64 ",\"mmuext_ops\":%" PRIu64
+           ",\"multicall_entries\":%" PRIu64 ",\"entries_validated\":%" PRIu64 ",\"promotions\":[%" PRIu64 ",%" PRIu64
+           ",%" PRIu64 ",%" PRIu64 "],\"pins\":%" PRIu64 ",\"ptwr_emulations\":%" PRIu64 ",\"tlb_flushes\":%" PRIu64
+           ",\"pt_pages\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "],\"pte_stores\":%" PRIu64 ",\"seconds\":%.6f}",
+           hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
+           st->hc_vm_assist, st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries, st->entries_validated,
+           st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4], st->pins, st->ptwr_emulations,
+           st->tlb_flushes, r->pt_pages[1], r->pt_pages[2], r->pt_pages[3], r->pte_stores, u->seconds);
+}
+
+struct opts {
+    uint64_t bytes;
+    int policy;
+    bool json, verbose;
+};
+
+static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
+{
+    char err[256];
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            o->verbose = true;
+        } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (!strcmp(a, "--mem")) {
+                if (parse_size(v, &o->bytes, err, sizeof(err))) {
+                    fprintf(stderr, "pvmmu %s: %s\n", cmd, err);
+                    return 2;
+                }
+            } else if (!want_policy) {
+                fprintf(stderr, "pvmmu %s: --policy is not an option here (compare runs every policy)\n", cmd);
+                return 2;
+            } else if ((o->policy = guest_policy_parse(v)) < 0) {
+                fprintf(stderr, "pvmmu %s: unknown policy '%s' (expected one of:", cmd, v);
+                for (int p = 0; p < POLICY_COUNT; p++)
+                    fprintf(stderr, " %s", guest_policy_name((enum guest_policy)p));
+                fprintf(stderr, ")\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "pvmmu %s: unknown argument '%s'\n", cmd, a);
+            return 2;
+        }
+    }
+    if (want_policy && o->policy < 0) {
+        fprintf(stderr, "pvmmu %s: --policy NAME is required\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_boot(int argc, char **argv)
+{
+    struct opts o = { .bytes = 1ULL << 30, .policy = -1 };
+    int rc = parse_opts("boot", argc, argv, &o, true);
+    if (rc)
+        return rc;
+    struct run *u = calloc(1, sizeof(*u));
+    if (!u)
+        return 2;
+    rc = run_one(o.bytes, (enum guest_policy)o.policy, o.verbose, isatty(2) && !o.verbose, u);
+    if (!rc) {
+        if (o.json) {
+            print_json(u, o.bytes);
+            putchar('\n');
+        } else {
+            print_text(u, o.bytes);
+        }
+        rc = u->r.outcome == GUEST_OK && !u->audit_issues ? 0 : 1;
+    }
+    free(u);
+    return rc;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    struct opts o = { .bytes = DEFAULT_COMPARE_BYTES, .policy = -1 };
+    int rc = parse_opts("compare", argc, argv, &o, false);
+    if (rc)
+        return rc;
+    struct run *runs = calloc(POLICY_COUNT, sizeof(*runs));
+    if (!runs)
+        return 2;
+    for (int p = 0; p < POLICY_COUNT && !rc; p++)
+        rc = run_one(o.bytes, (enum guest_policy)p, false, isatty(2), &runs[p]);
+    if (rc) {
+        free(runs);
+        return rc;
+    }
+    double gib = (double)o.bytes / (1ULL << 30);
+    if (o.json) {
+        printf("{\"mem_bytes\":%" PRIu64 ",\"policies\":[", o.bytes);
+        for (int p = 0; p < POLICY_COUNT; p++) {
+            printf(p ? "," : "");
+            print_json(&runs[p], o.bytes);
+        }
+        printf("]}\n");
+        free(runs);
+        return 0;
+    }
+    printf("pvmmu compare: %.0f MiB guest, every policy on the simulated PV MMU\n\n", (double)o.bytes / (1 << 20));
+    printf("%-16s %-11s %-44s %10s %9s %10s %9s %9s %7s %8s %8s %7s %8s\n", "policy", "outcome", "where",
+           "hypercalls", "per GiB", "mmu_update", "mmuext", "uva_map", "ptwr", "pins", "validated", "flushes",
+           "pt pages");
+    for (int p = 0; p < POLICY_COUNT; p++) {
+        const struct run *u = &runs[p];
+        char where[64] = "-";
+        if (u->r.outcome != GUEST_OK)
+            snprintf(where, sizeof(where), "%s/%s", u->r.phase, u->r.function);
+        uint64_t pt = u->r.pt_pages[1] + u->r.pt_pages[2] + u->r.pt_pages[3];
+        printf("%-16s %-11s %-44.44s %10" PRIu64 " %9.1f %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64
+               " %8" PRIu64 " %7" PRIu64 " %8" PRIu64 "\n",
+               guest_policy_name(u->pol),
+               u->r.outcome == GUEST_OK ? (u->audit_issues ? "ok, AUDIT!" : "ok") : outcome_name(u->r.outcome), where,
+               hypercalls(&u->st), (double)hypercalls(&u->st) / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op,
+               u->st.hc_update_va_mapping, u->st.ptwr_emulations, u->st.pins, u->st.entries_validated,
+               u->st.tlb_flushes, pt);
+    }
+    for (int p = 0; p < POLICY_COUNT; p++) {
+        const struct run *u = &runs[p];
+        if (u->r.outcome == GUEST_OK)
+            continue;
+        printf("\n%s: %s\n", guest_policy_name(u->pol), u->r.message);
+        for (unsigned int i = 0; i < u->nlog; i++)
+            printf("    %s\n", u->xen_log[i]);
+        printf("%s", u->explanation);
+        printf("  should have: %s\n", u->r.advice);
+    }
+    int worst = 0;
+    for (int p = 0; p < POLICY_COUNT; p++)
+        if (runs[p].audit_issues)
+            worst = 1;
+    free(runs);
+    return worst;
+}
