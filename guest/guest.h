@@ -86,7 +86,7 @@ struct guest_result {
     uint64_t va;                /* the address involved (fault address, or mapped page) */
     uint64_t pfn;               /* the frame involved, pseudo-physical (~0 if none) */
     char message[192];          /* what Linux would print */
-    char advice[256];           /* what the policy should have done (empty if ok) */
+    char advice[512];           /* what the policy should have done (empty if ok) */
     /* Counters the guest itself knows. */
     uint64_t max_pfn, mapped_pages;
     uint64_t pt_pages[5];       /* page-table pages allocated, by level (1-4) */

@@ -86,10 +86,38 @@ static uint64_t hypercalls(const struct pvm_stats *st)
            st->hc_other;
 }
 
+/* Name a frame by the role its pfn plays in the guest. */
 static const char *frame_name(void *ctx, uint64_t mfn)
 {
+    static char buf[96];
+    const struct sim *s = ctx;
+    static const char *const statics[] = { NULL, "init_level4_pgt", "level3_ident_pgt", "level3_kernel_pgt",
+                                           "level2_ident_pgt", "level2_kernel_pgt", "level2_fixmap_pgt",
+                                           "level1_fixmap_pgt (bm_pte)" };
+    uint64_t pfn = s->m.ops.m2p_get(s->m.ops.ctx, mfn);
+    if (pfn < sizeof(statics) / sizeof(statics[0]) && statics[pfn])
+        snprintf(buf, sizeof(buf), "%s (pfn %#" PRIx64 ")", statics[pfn], pfn);
+    else if (pfn >= s->pt_pfn && pfn < s->pt_pfn + s->nr_pt)
+        snprintf(buf, sizeof(buf), "Xen's bootstrap table (pfn %#" PRIx64 ")", pfn);
+    else if (pfn >= s->p2m_pfn && pfn < s->p2m_pfn + s->p2m_pages)
+        snprintf(buf, sizeof(buf), "p2m list (pfn %#" PRIx64 ")", pfn);
+    else if (pfn != PVM_INVALID_M2P)
+        snprintf(buf, sizeof(buf), "(pfn %#" PRIx64 ")", pfn);
+    else
+        return NULL;
+    return buf;
+}
+
+/* Who makes mappings in each part of the guest's address space. */
+static const char *va_owner(void *ctx, uint64_t va)
+{
     (void)ctx;
-    (void)mfn;
+    if (va >= GUEST_FIXMAP_BASE && va < GUEST_FIXMAP_BASE + GUEST_FIXMAP_SLOTS * PAGE_SIZE)
+        return "an early_memremap alias (FIX_BTMAP slot, made by early_memremap / map_low_page)";
+    if (va >= GUEST_START_KERNEL_MAP)
+        return "the kernel map (Xen's domain builder; RO by set_page_prot)";
+    if (va >= GUEST_PAGE_OFFSET && va < GUEST_PAGE_OFFSET + (1ULL << 46))
+        return "the direct map (kernel_physical_mapping_init, phys_pte_init)";
     return NULL;
 }
 
@@ -137,11 +165,18 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         if (f) {
-            if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT)
-                fprintf(f, "    page fault at va %#" PRIx64 ", error code %#x: L%u entry %016" PRIx64 " of table mfn %#" PRIx64
-                           "\n", s->fault.va, s->fault.error_code, s->fault.level, s->fault.entry, s->fault.table_mfn);
+            struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = s };
+            if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
+                const char *tn = frame_name(s, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
+                fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
+                           " in table mfn %#" PRIx64 " %s%s\n",
+                        s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
+                        s->fault.table_mfn, tn ? tn : "", s->fault.entry & _PAGE_RW ? "" : " is read-only");
+                if (s->fault.entry & _PAGE_PRESENT)
+                    explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
+            }
             if (s->m.last_set)
-                explain_refusal(f, &s->m, "    ", frame_name, NULL);
+                explain_refusal(f, &s->m, "    ", &names);
             fclose(f);
             snprintf(out->explanation, sizeof(out->explanation), "%s", buf ? buf : "");
             free(buf);

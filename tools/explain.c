@@ -73,13 +73,12 @@ void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const c
 struct map_printer {
     FILE *out;
     const char *indent;
-    const char *(*name)(void *ctx, uint64_t mfn);
-    void *ctx;
+    struct explain_names names;
 };
 
 static const char *nm(const struct map_printer *p, uint64_t mfn)
 {
-    const char *n = p->name ? p->name(p->ctx, mfn) : NULL;
+    const char *n = p->names.frame ? p->names.frame(p->names.ctx, mfn) : NULL;
     return n ? n : "";
 }
 
@@ -88,9 +87,11 @@ static void print_mapping(void *ctx, const struct pvm_mapping *map)
     struct map_printer *p = ctx;
     fprintf(p->out, "%s  L1 mfn %#llx%s%s slot %u (pte %016llx)", p->indent, (unsigned long long)map->l1_mfn,
             *nm(p, map->l1_mfn) ? " " : "", nm(p, map->l1_mfn), map->slot, (unsigned long long)map->pte);
+    const char *who = map->va_known && p->names.va ? p->names.va(p->names.ctx, map->va) : NULL;
     if (map->va_known)
-        fprintf(p->out, " maps va %#llx under root mfn %#llx%s%s\n", (unsigned long long)map->va,
-                (unsigned long long)map->root_mfn, *nm(p, map->root_mfn) ? " " : "", nm(p, map->root_mfn));
+        fprintf(p->out, " maps va %#llx under root mfn %#llx%s%s%s%s\n", (unsigned long long)map->va,
+                (unsigned long long)map->root_mfn, *nm(p, map->root_mfn) ? " " : "", nm(p, map->root_mfn),
+                who ? ": " : "", who ? who : "");
     else
         fprintf(p->out, " (not reachable from any validated L4)\n");
 }
@@ -128,11 +129,12 @@ static const char *hint(const struct pvm_refusal *r)
     }
 }
 
-void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
-                     const char *(*name)(void *ctx, uint64_t mfn), void *ctx)
+void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent, const struct explain_names *names)
 {
     const struct pvm_refusal *r = &m->last;
-    struct map_printer p = { out, indent, name, ctx };
+    struct map_printer p = { out, indent, { NULL, NULL, NULL } };
+    if (names)
+        p.names = *names;
     if (!m->last_set || r->why == PVM_WHY_NONE)
         return;
     fprintf(out, "%swhy: %s: %s\n", indent, xen_errno_name(r->rc), pvm_why_name(r->why));

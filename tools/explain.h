@@ -18,13 +18,18 @@ int xen_errno_parse(const char *s, long *rc);
 /* One line describing frame mfn: type, counts, flags, owner. */
 void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const char *indent);
 
+/* Optional labels that make an explanation speak the caller's language. */
+struct explain_names {
+    const char *(*frame)(void *ctx, uint64_t mfn);   /* a frame's name, or NULL */
+    const char *(*va)(void *ctx, uint64_t va);       /* who makes mappings at va, or NULL */
+    void *ctx;
+};
+
 /*
  * Explain m->last (the innermost cause of the latest refusal): what was
  * refused, which table and slot, the frame's state, and, for a frame in use
- * with another type, every writable mapping of it.  name(mfn) may give a
- * friendlier name for a frame (or NULL).
+ * with another type, every writable mapping of it.  names may be NULL.
  */
-void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
-                     const char *(*name)(void *ctx, uint64_t mfn), void *ctx);
+void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent, const struct explain_names *names);
 
 #endif

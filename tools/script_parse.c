@@ -807,7 +807,7 @@ static void cmd_store(struct parser *p, struct step *st)
 static const char *const why_names[PVM_WHY_COUNT] = {
     "none", "bad_flags", "bad_type", "not_owner", "no_page", "mmio", "xen_slot", "linear_disabled",
     "linear_rw", "linear_chain", "already_pinned", "not_pinned", "not_table", "not_l1", "bad_va",
-    "bad_cmd", "bad_domain", "perm", "bad_arg", "overflow", "fault", "not_supported",
+    "bad_cmd", "bad_domain", "perm", "bad_arg", "overflow", "fault", "not_supported", "ro_mapping",
 };
 
 const char *script_why_name(unsigned int why)

@@ -65,6 +65,7 @@ struct runner {
     unsigned long log_mark;         /* log line count when the last operation began */
     bool cur_failed;
     const struct step *cur;
+    struct explain_names names;
 };
 
 static const char *frame_label(void *ctx, uint64_t mfn)
@@ -117,10 +118,10 @@ static void check_rc(struct runner *r, const struct step *st, long rc, const cha
         snprintf(w, sizeof(w), "%s", xen_errno_name(want));
         step_fail(r, "%s returned %s, expected %s", what, xen_errno_name(rc), w);
         if (rc && !r->o->verbose)
-            explain_refusal(r->out, &r->m, "    ", frame_label, (void *)r->s);
+            explain_refusal(r->out, &r->m, "    ", &r->names);
     }
     if (rc && r->o->verbose)
-        explain_refusal(r->out, &r->m, "    ", frame_label, (void *)r->s);
+        explain_refusal(r->out, &r->m, "    ", &r->names);
 }
 
 static void check_done(struct runner *r, const struct step *st, long rc, unsigned int done)
@@ -366,7 +367,7 @@ static void run_step(struct runner *r, const struct step *st)
             fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64
                             ")\n", f.va, f.error_code, f.level, f.table_mfn, f.entry);
         if (a == PVM_ACCESS_FAULT && m->last_set && (!ok || r->o->verbose))
-            explain_refusal(r->out, m, "    ", frame_label, (void *)r->s);
+            explain_refusal(r->out, m, "    ", &r->names);
         break;
     }
     case S_LOAD: {
@@ -448,6 +449,7 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->s = s;
     r->o = o;
     r->out = out;
+    r->names = (struct explain_names){ .frame = frame_label, .ctx = (void *)s };
     r->m.opt_pv_linear_pt = s->linear_pt;
     r->m.opt_tlb_check = s->tlb_check;
     r->scratch = malloc(pvm_audit_scratch_bytes(&r->m) ? pvm_audit_scratch_bytes(&r->m) : 1);

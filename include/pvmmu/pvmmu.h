@@ -197,6 +197,7 @@ enum pvm_why {
     PVM_WHY_OVERFLOW,         /* count would overflow */
     PVM_WHY_FAULT,            /* unreadable argument */
     PVM_WHY_NOT_SUPPORTED,
+    PVM_WHY_RO_MAPPING,       /* write through a read-only mapping of a frame that is not an L1: not emulated */
     PVM_WHY_COUNT
 };
 
