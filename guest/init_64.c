@@ -239,16 +239,21 @@ static bool table_finished(struct kernel *k)
     return true;
 }
 
-/* Fill ptes of [addr, end) in the pte page at va; keep existing ones. */
-static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint64_t end)
+/*
+ * Fill ptes of [addr, end) in the pte page at va; keep existing ones.  Past
+ * end, the 2011 code clears the rest of the page; v3.9 clears only slots
+ * that are not RAM (zero_tail false: here all of [0, max_pfn) is RAM).
+ */
+static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint64_t end, bool zero_tail)
 {
     const char *saved = k->func;
     k->func = "phys_pte_init";
     for (unsigned int i = idx(pa_va(addr), 1); i < 512; i++, addr += PAGE_SZ) {
         uint64_t ptep = pte_va + 8ULL * i, cur, pte;
         if (addr >= end) {
-            for (; i < 512; i++)
-                TRY(set_pte_init(k, pte_va + 8ULL * i, 0, 0));
+            for (; i < 512; i++, addr += PAGE_SZ)
+                if (zero_tail || (addr >> 12) >= k->max_pfn)
+                    TRY(set_pte_init(k, pte_va + 8ULL * i, 0, 0));
             break;
         }
         TRY(ld(k, ptep, &cur));
@@ -277,13 +282,13 @@ static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint
         TRY(ld(k, pmdp, &cur));
         if (cur) {
             TRY(map_low_page(k, cur, &pte_va));
-            TRY(phys_pte_init(k, pte_va, addr, end));
+            TRY(phys_pte_init(k, pte_va, addr, end, true));
             TRY(early_iounmap(k, pte_va));
             addr = next;
             continue;
         }
         TRY(alloc_low_page(k, &pte_pfn, &pte_va, 1));
-        TRY(phys_pte_init(k, pte_va, addr, end));
+        TRY(phys_pte_init(k, pte_va, addr, end, true));
         TRY(early_iounmap(k, pte_va));
         TRY(table_finished(k));
         /* pmd_populate_kernel: paravirt_alloc_pte, then set_pmd */
@@ -440,12 +445,12 @@ static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, u
         k->func = "phys_pmd_init";
         TRY(ld(k, pmdp, &cur));
         if (cur) {
-            TRY(phys_pte_init(k, table_va(k, cur), addr, end < next ? end : next));
+            TRY(phys_pte_init(k, table_va(k, cur), addr, end < next ? end : next, false));
             addr = next;
             continue;
         }
         TRY(alloc_low_page_39(k, &pfn, 1));
-        TRY(phys_pte_init(k, pfn_va(pfn), addr, end < next ? end : next));
+        TRY(phys_pte_init(k, pfn_va(pfn), addr, end < next ? end : next, false));
         TRY(xen_alloc_pte_init(k, pfn));
         k->func = "xen_set_pmd_hyper";
         TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
@@ -558,6 +563,10 @@ bool init_mem_mapping_39(struct kernel *k)
  */
 static bool batch_flush(struct kernel *k)
 {
+    printk(k, "batched: mmu_update of %u RO requests and %u hooks", k->nbatch, k->nhooks);
+    for (unsigned int i = 0; i < k->nhooks; i++)
+        k->batch[k->nbatch++] = k->hooks[i];
+    k->nhooks = 0;
     if (!k->nbatch)
         return true;
     unsigned int done = 0;
@@ -567,13 +576,18 @@ static bool batch_flush(struct kernel *k)
     return rc == 0 || kernel_bug(k, "HYPERVISOR_mmu_update (batch)", rc, 0, ~0ULL);
 }
 
-static bool batch_add(struct kernel *k, uint64_t maddr, uint64_t val)
+/*
+ * Queue one request.  Hooks go after every RO request of the batch: each
+ * table is then retyped after all its writable mappings are gone, and Xen's
+ * TLB-clock filter needs only one flush for the whole batch.
+ */
+static bool batch_add(struct kernel *k, uint64_t maddr, uint64_t val, bool hook)
 {
-    if (k->nbatch == BATCH_REQS)
+    if (k->nbatch + k->nhooks == BATCH_REQS)
         return kernel_panic(k, "batched: request buffer overflow");
-    k->batch[k->nbatch].ptr = maddr | MMU_NORMAL_PT_UPDATE;
-    k->batch[k->nbatch].val = val;
-    k->nbatch++;
+    struct mmu_update *u = hook ? &k->hooks[k->nhooks++] : &k->batch[k->nbatch++];
+    u->ptr = maddr | MMU_NORMAL_PT_UPDATE;
+    u->val = val;
     return true;
 }
 
@@ -587,7 +601,7 @@ static bool batch_ro(struct kernel *k, uint64_t pfn)
         return kernel_panic(k, "batched: table page outside the direct map");
     TRY(ld(k, ptep, &pte));
     TRY(virt_to_machine(k, ptep, &maddr));
-    return batch_add(k, maddr, pte & ~PTE_RW);
+    return batch_add(k, maddr, pte & ~PTE_RW, false);
 }
 
 /* A page for a table, from mapped memory below the window's top. */
@@ -609,7 +623,7 @@ static bool batch_hook_l2(struct kernel *k, uint64_t l3_va, uint64_t l2_pfn, uin
     TRY(batch_ro(k, l2_pfn));
     TRY(pfn_pte(k, l2_pfn, PAGE_TABLE, &val));
     TRY(virt_to_machine(k, l3_va + 8ULL * slot, &maddr));
-    return batch_add(k, maddr, val);
+    return batch_add(k, maddr, val, true);
 }
 
 /*
@@ -646,18 +660,18 @@ static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
         uint64_t stop = (addr & ~(PMD_SZ - 1)) + PMD_SZ;
         if (stop > end)
             stop = end;
-        TRY(phys_pte_init(k, pfn_va(l1), addr, stop));
+        TRY(phys_pte_init(k, pfn_va(l1), addr, stop, false));
         TRY(batch_ro(k, l1));
         TRY(pfn_pte(k, l1, PAGE_TABLE, &val));
         uint64_t l2p = l2_va + 8ULL * idx(pa_va(addr), 2);
         if (cur) {
             uint64_t maddr;
             TRY(virt_to_machine(k, l2p, &maddr));
-            TRY(batch_add(k, maddr, val));   /* hook into a live L2 */
+            TRY(batch_add(k, maddr, val, true));   /* hook into a live L2 */
         } else {
             TRY(st(k, l2p, val));            /* the new L2 is still an ordinary page */
         }
-        if (k->nbatch + 8 >= BATCH_REQS && !pending_l2)
+        if (k->nbatch + k->nhooks + 8 >= BATCH_REQS && !pending_l2)
             TRY(batch_flush(k));
     }
     if (pending_l2)

@@ -77,9 +77,9 @@ struct kernel {
     bool can_use_brk;
     uint64_t brk_next, brk_end;
 
-    /* batched policy: one pending mmu_update batch */
-    struct mmu_update batch[BATCH_REQS];
-    unsigned int nbatch;
+    /* batched policy: one pending mmu_update batch, RO requests first, hooks after them */
+    struct mmu_update batch[BATCH_REQS], hooks[BATCH_REQS];
+    unsigned int nbatch, nhooks;
     uint64_t progress_total;
 };
 
