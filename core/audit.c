@@ -7,8 +7,8 @@
 #include "fmt.h"
 
 struct expect {
-    uint64_t count, tc;
-    int64_t linear;
+    uint32_t count, tc;   /* recomputed counts (a real count above 2^32 shows up as a mismatch) */
+    int32_t linear;
 };
 
 size_t pvm_audit_scratch_bytes(const struct pvm_machine *m)

@@ -93,6 +93,25 @@ int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gp
     return 0;
 }
 
+int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    if (mfn >= m->nr_frames || count > m->nr_frames - mfn)
+        return -XEN_EINVAL;
+    for (uint64_t i = mfn; i < mfn + count; i++)
+        if (owner_raw(&m->frames[i]) != PVM_OWNER_NONE || gen_count(&m->frames[i]))
+            return -XEN_EBUSY;
+    for (uint64_t i = mfn; i < mfn + count; i++) {
+        struct page_info *pg = &m->frames[i];
+        pg->count_info = PGC_allocated | 1 | ((uint64_t)(id + 1u) << PGC_owner_shift);
+        pg->type_info &= PGT_aux_mask;
+    }
+    d->tot_pages += count;
+    return 0;
+}
+
 int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn)
 {
     if (!mfn_valid(m, mfn) || !page_owned_by(&m->frames[mfn], id) || !(m->frames[mfn].count_info & PGC_allocated))

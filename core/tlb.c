@@ -266,6 +266,9 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
         unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3);
         if (!mfn_valid(m, mfn))
             return PVM_ACCESS_OK;   /* I/O space: the store goes to a device */
+        /* A zero store to a frame that holds no data changes nothing: keep it sparse. */
+        if (!merge(0, (unsigned int)(va & 7), val, bytes) && !frame_map(m, mfn, 0))
+            return PVM_ACCESS_OK;
         uint64_t *t = frame_map(m, mfn, 1);
         if (t)
             t[slot] = merge(t[slot], (unsigned int)(va & 7), val, bytes);

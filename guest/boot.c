@@ -9,7 +9,7 @@
 
 static struct kernel kernel_state;   /* one boot at a time */
 
-/* Allocate `pages` pages from memblock and write to each, as their first users do. */
+/* Allocate `pages` pages from memblock and clear the first word of each, as their first users do. */
 static bool alloc_and_touch(struct kernel *k, const char *func, uint64_t pages)
 {
     k->func = func;
@@ -18,7 +18,7 @@ static bool alloc_and_touch(struct kernel *k, const char *func, uint64_t pages)
         return kernel_panic(k, "memblock_alloc failed");
     printk(k, "%s: %llu pages at %#llx", func, (unsigned long long)pages, (unsigned long long)a);
     for (uint64_t i = 0; i < pages; i++)
-        TRY(st(k, pa_va(a + (i << 12)), 0x5a5a5a5a5a5a5a5aULL));
+        TRY(st(k, pa_va(a + (i << 12)), 0));
     return true;
 }
 

@@ -170,9 +170,9 @@ static void audit_catches_xen_slot_junk(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    assert_non_null(t->h.data[l4]);
-    uint64_t want = t->h.data[l4][258];
-    t->h.data[l4][258] = 0;
+    assert_non_null(hostmem_page(&t->h, l4));
+    uint64_t want = hostmem_page(&t->h, l4)[258];
+    hostmem_page(&t->h, l4)[258] = 0;
     struct issues c;
     assert_int_equal(audit(t, &c), 1);
     assert_int_equal(c.is[0].kind, PVM_AUDIT_XEN_SLOT);
@@ -180,8 +180,8 @@ static void audit_catches_xen_slot_junk(void **state)
     assert_int_equal(c.is[0].expected, want);
     assert_int_equal(c.is[0].actual, 0);
     /* Junk in another Xen slot too. */
-    t->h.data[l4][258] = want;
-    t->h.data[l4][271] = pte(l4, _PAGE_PRESENT | _PAGE_USER);
+    hostmem_page(&t->h, l4)[258] = want;
+    hostmem_page(&t->h, l4)[271] = pte(l4, _PAGE_PRESENT | _PAGE_USER);
     assert_int_equal(audit(t, &c), 1);
     assert_int_equal(c.is[0].kind, PVM_AUDIT_XEN_SLOT);
     tm_free(t);
@@ -194,7 +194,7 @@ static void audit_catches_rw_pagetable_entry(void **state)
     struct tm *t = tm_new(512);
     uint64_t l2, l1;
     tm_space(t, t->v, NULL, NULL, &l2, &l1);
-    t->h.data[l1][5] = pte(l2, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    hostmem_page(&t->h, l1)[5] = pte(l2, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER) | _PAGE_GUEST_KERNEL;
     struct issues c;
     assert_true(audit(t, &c) > 0);
     assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE, l2), 1);
@@ -249,7 +249,7 @@ static void audit_catches_disallowed_flags(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    t->h.data[l1][6] = pte(a, _PAGE_PRESENT | _PAGE_USER | _PAGE_PCD) | _PAGE_GUEST_KERNEL;
+    hostmem_page(&t->h, l1)[6] = pte(a, _PAGE_PRESENT | _PAGE_USER | _PAGE_PCD) | _PAGE_GUEST_KERNEL;
     t->m.frames[a].count_info++;   /* the reference the entry would hold */
     struct issues c;
     assert_int_equal(audit(t, &c), 1);
@@ -266,7 +266,7 @@ static void audit_catches_foreign_mapping(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t f2 = tm_frame(t, 2);
-    t->h.data[l1][6] = pte(f2, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    hostmem_page(&t->h, l1)[6] = pte(f2, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
     t->m.frames[f2].count_info++;
     struct issues c;
     assert_int_equal(audit(t, &c), 1);

@@ -122,7 +122,8 @@ static const char *va_owner(void *ctx, uint64_t va)
 }
 
 /* Build a domain, boot the guest under pol, audit, keep everything for the report. */
-static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool show_progress, struct run *out)
+static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool show_progress, bool audit,
+                   struct run *out)
 {
     struct sim *s = calloc(1, sizeof(*s));
     char err[256];
@@ -183,7 +184,7 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         }
     }
     size_t scratch = pvm_audit_scratch_bytes(&s->m);
-    void *mem = malloc(scratch ? scratch : 1);
+    void *mem = audit ? malloc(scratch ? scratch : 1) : NULL;
     if (mem) {
         out->audit_issues = pvm_audit(&s->m, mem, NULL, NULL);
         out->audited = true;
@@ -211,7 +212,7 @@ static void print_text(const struct run *u, uint64_t bytes)
     printf("pvmmu boot: %.0f MiB guest (%" PRIu64 " pages), policy %s: %s\n", (double)bytes / (1 << 20),
            r->max_pfn, guest_policy_name(u->pol), guest_policy_summary(u->pol));
     if (r->outcome == GUEST_OK) {
-        printf("outcome: ok, auditor %s\n", !u->audited ? "not run" : u->audit_issues ? "FOUND ISSUES" : "clean");
+        printf("outcome: ok, auditor %s\n", !u->audited ? "not run (--no-audit)" : u->audit_issues ? "FOUND ISSUES" : "clean");
     } else {
         printf("outcome: FAILED (%s) in %s, %s\n", outcome_name(r->outcome), r->phase, r->function);
         printf("  guest: %s\n", r->message);
@@ -299,7 +300,7 @@ static void print_json(const struct run *u, uint64_t bytes)
 struct opts {
     uint64_t bytes;
     int policy;
-    bool json, verbose;
+    bool json, verbose, no_audit;
 };
 
 static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
@@ -309,6 +310,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             o->json = true;
+        } else if (!strcmp(a, "--no-audit")) {
+            o->no_audit = true;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = true;
         } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
@@ -353,7 +356,7 @@ int cmd_boot(int argc, char **argv)
     struct run *u = calloc(1, sizeof(*u));
     if (!u)
         return 2;
-    rc = run_one(o.bytes, (enum guest_policy)o.policy, o.verbose, isatty(2) && !o.verbose, u);
+    rc = run_one(o.bytes, (enum guest_policy)o.policy, o.verbose, isatty(2) && !o.verbose, !o.no_audit, u);
     if (!rc) {
         if (o.json) {
             print_json(u, o.bytes);
@@ -377,7 +380,7 @@ int cmd_compare(int argc, char **argv)
     if (!runs)
         return 2;
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
-        rc = run_one(o.bytes, (enum guest_policy)p, false, isatty(2), &runs[p]);
+        rc = run_one(o.bytes, (enum guest_policy)p, false, isatty(2), !o.no_audit, &runs[p]);
     if (rc) {
         free(runs);
         return rc;

@@ -4,30 +4,167 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SLAB_PAGES 16384   /* 64 MiB of page storage per slab, zeroed lazily by the OS */
+
+struct hostmem_slab {
+    struct hostmem_slab *next;
+    uint64_t used;
+    uint64_t (*pages)[512];
+};
+
+static uint64_t *page_alloc(struct hostmem *h)
+{
+    struct hostmem_slab *s = h->slabs;
+    if (!s || s->used == SLAB_PAGES) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return NULL;
+        s->pages = calloc(SLAB_PAGES, sizeof(*s->pages));
+        if (!s->pages) {
+            free(s);
+            return NULL;
+        }
+        s->next = h->slabs;
+        h->slabs = s;
+    }
+    h->backed++;
+    return s->pages[s->used++];
+}
+
+static uint64_t **slot_of(struct hostmem *h, uint64_t mfn, int create)
+{
+    uint64_t **c = h->chunk[mfn >> 9];
+    if (!c) {
+        if (!create)
+            return NULL;
+        c = calloc(512, sizeof(*c));
+        if (!c)
+            return NULL;
+        h->chunk[mfn >> 9] = c;
+    }
+    return &c[mfn & 511];
+}
+
+/* Give frame mfn real storage (filled by the generator if it is a generated frame). */
+static uint64_t *fresh_page(struct hostmem *h, uint64_t mfn, bool generated)
+{
+    uint64_t **slot = slot_of(h, mfn, 1);
+    if (!slot || !(*slot = page_alloc(h)))
+        return NULL;
+    if (generated) {
+        h->gen(h->gen_ctx, mfn, *slot);
+        for (unsigned int i = 0; i < HOSTMEM_RING; i++)
+            if (h->ring_mfn[i] == mfn) {
+                h->ring_mfn[i] = ~0ULL;   /* the ring copy is stale from now on */
+                h->ring_epoch++;
+            }
+    }
+    return *slot;
+}
+
 static uint64_t *hostmem_map(void *ctx, uint64_t mfn, int write)
 {
     struct hostmem *h = ctx;
     if (mfn >= h->nr_frames)
         return NULL;
-    if (!h->data[mfn] && write) {
-        h->data[mfn] = calloc(L1_PAGETABLE_ENTRIES, sizeof(uint64_t));
-        if (h->data[mfn])
-            h->backed++;
+    uint64_t **slot = slot_of(h, mfn, 0);
+    if (slot && *slot)
+        return *slot;
+    if (!h->gen)
+        return write ? fresh_page(h, mfn, false) : NULL;
+    if (!write) {
+        if (h->ring_mfn[h->ring_last] == mfn)
+            return h->ring[h->ring_last];
+        for (unsigned int i = 0; i < HOSTMEM_RING; i++)
+            if (h->ring_mfn[i] == mfn)
+                return h->ring[h->ring_last = i];
+        if (!h->gen(h->gen_ctx, mfn, NULL))
+            return NULL;
+        unsigned int i = h->ring_next++ % HOSTMEM_RING;
+        if (h->ring_mfn[i] != ~0ULL)
+            h->ring_epoch++;
+        h->gen(h->gen_ctx, mfn, h->ring[i]);
+        h->ring_mfn[i] = mfn;
+        return h->ring[h->ring_last = i];
     }
-    return h->data[mfn];
+    bool generated = h->gen(h->gen_ctx, mfn, NULL);
+    return fresh_page(h, mfn, generated);
+}
+
+/* ---- the M2P: formula plus an open-addressing table of exceptions ---- */
+
+static size_t m2p_find(const struct hostmem *h, uint64_t mfn)
+{
+    size_t i = (size_t)(mfn * 0x9E3779B97F4A7C15ULL) & (h->m2p_cap - 1);
+    while (h->m2p_keys[i] != ~0ULL && h->m2p_keys[i] != mfn)
+        i = (i + 1) & (h->m2p_cap - 1);
+    return i;
+}
+
+static uint64_t m2p_formula(const struct hostmem *h, uint64_t mfn)
+{
+    return h->m2p_default ? h->m2p_default(h->m2p_ctx, mfn) : PVM_INVALID_M2P;
 }
 
 static uint64_t hostmem_m2p_get(void *ctx, uint64_t mfn)
 {
     const struct hostmem *h = ctx;
-    return mfn < h->nr_frames ? h->m2p[mfn] : PVM_INVALID_M2P;
+    if (h->m2p_used) {
+        size_t i = m2p_find(h, mfn);
+        if (h->m2p_keys[i] == mfn)
+            return h->m2p_vals[i];
+    }
+    return m2p_formula(h, mfn);
+}
+
+static int m2p_grow(struct hostmem *h)
+{
+    size_t cap = h->m2p_cap ? h->m2p_cap * 2 : 1024;
+    uint64_t *ok = h->m2p_keys, *ov = h->m2p_vals;
+    size_t ocap = h->m2p_cap;
+    h->m2p_keys = malloc(cap * sizeof(uint64_t));
+    h->m2p_vals = malloc(cap * sizeof(uint64_t));
+    if (!h->m2p_keys || !h->m2p_vals) {
+        free(h->m2p_keys);
+        free(h->m2p_vals);
+        h->m2p_keys = ok;
+        h->m2p_vals = ov;
+        return -1;
+    }
+    memset(h->m2p_keys, 0xFF, cap * sizeof(uint64_t));
+    h->m2p_cap = cap;
+    h->m2p_used = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (ok[i] != ~0ULL) {
+            size_t j = m2p_find(h, ok[i]);
+            h->m2p_keys[j] = ok[i];
+            h->m2p_vals[j] = ov[i];
+            h->m2p_used++;
+        }
+    free(ok);
+    free(ov);
+    return 0;
 }
 
 static void hostmem_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn)
 {
     struct hostmem *h = ctx;
-    if (mfn < h->nr_frames)
-        h->m2p[mfn] = gpfn;
+    bool is_default = gpfn == m2p_formula(h, mfn);
+    if (h->m2p_used) {
+        size_t i = m2p_find(h, mfn);
+        if (h->m2p_keys[i] == mfn) {
+            h->m2p_vals[i] = gpfn;   /* an exception equal to the formula is harmless */
+            return;
+        }
+    }
+    if (is_default)
+        return;
+    if ((h->m2p_used + 1) * 2 > h->m2p_cap && m2p_grow(h))
+        return;   /* out of memory: the entry keeps its formula value */
+    size_t i = m2p_find(h, mfn);
+    h->m2p_keys[i] = mfn;
+    h->m2p_vals[i] = gpfn;
+    h->m2p_used++;
 }
 
 static void hostmem_log(void *ctx, const struct pvm_log_msg *msg)
@@ -47,30 +184,45 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
 {
     memset(h, 0, sizeof(*h));
     h->nr_frames = nr_frames;
+    memset(h->ring_mfn, 0xFF, sizeof(h->ring_mfn));
     h->frames = calloc(nr_frames ? nr_frames : 1, sizeof(*h->frames));
-    h->data = calloc(nr_frames ? nr_frames : 1, sizeof(*h->data));
-    h->m2p = malloc((nr_frames ? nr_frames : 1) * sizeof(*h->m2p));
-    if (!h->frames || !h->data || !h->m2p) {
+    h->chunk = calloc((nr_frames + 511) / 512 + 1, sizeof(*h->chunk));
+    if (!h->frames || !h->chunk || m2p_grow(h)) {
         hostmem_free(h);
         return -1;
     }
-    for (uint64_t i = 0; i < nr_frames; i++)
-        h->m2p[i] = PVM_INVALID_M2P;
     struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .log = hostmem_log,
                            .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set };
     pvm_init(m, h->frames, nr_frames, &ops);
     return 0;
 }
 
+uint64_t *hostmem_page(struct hostmem *h, uint64_t mfn)
+{
+    return hostmem_map(h, mfn, 1);
+}
+
+uint64_t hostmem_bytes(const struct hostmem *h)
+{
+    return h->backed * PAGE_SIZE;
+}
+
 void hostmem_free(struct hostmem *h)
 {
-    if (h->data)
-        for (uint64_t i = 0; i < h->nr_frames; i++)
-            free(h->data[i]);
-    free(h->data);
+    if (h->chunk)
+        for (uint64_t i = 0; i < (h->nr_frames + 511) / 512 + 1; i++)
+            free(h->chunk[i]);
+    while (h->slabs) {
+        struct hostmem_slab *s = h->slabs;
+        h->slabs = s->next;
+        free(s->pages);
+        free(s);
+    }
+    free(h->chunk);
     free(h->frames);
-    free(h->m2p);
-    h->data = NULL;
+    free(h->m2p_keys);
+    free(h->m2p_vals);
+    h->chunk = NULL;
     h->frames = NULL;
-    h->m2p = NULL;
+    h->m2p_keys = h->m2p_vals = NULL;
 }

@@ -1,7 +1,11 @@
 /*
  * hostmem.h - machine memory for the simulator: a frame table plus sparse
- * frame contents, allocated on first write.  Frames never written read as
- * zeros and cost nothing but a pointer.
+ * frame contents.  Frames never written read as zeros and cost nothing; a
+ * frame's 4 KiB come from large zeroed slabs the first time it is written.
+ * Optionally a generator describes frames whose contents follow a formula
+ * (a p2m list): they are served from a small ring of buffers when read and
+ * become real pages when written.  The M2P is a formula too (m2p_default)
+ * plus a sparse table of entries that differ from it.
  */
 #ifndef PVMMU_HOSTMEM_H
 #define PVMMU_HOSTMEM_H
@@ -10,12 +14,28 @@
 
 #include "pvmmu/pvmmu.h"
 
+#define HOSTMEM_RING 16
+
+struct hostmem_slab;
+
 struct hostmem {
     uint64_t nr_frames;
     struct page_info *frames;   /* the frame table handed to the core */
-    uint64_t **data;            /* per-frame contents, NULL until written */
-    uint64_t *m2p;              /* the M2P table (gpfn per frame) */
+    uint64_t ***chunk;          /* per 512 frames: NULL, or 512 page pointers */
     uint64_t backed;            /* frames that hold data */
+    struct hostmem_slab *slabs; /* where page storage comes from */
+    /* generated frames: gen(ctx, mfn, NULL) says whether mfn is one; gen(ctx, mfn, page) fills it */
+    bool (*gen)(void *ctx, uint64_t mfn, uint64_t *page);
+    void *gen_ctx;
+    uint64_t ring[HOSTMEM_RING][512];
+    uint64_t ring_mfn[HOSTMEM_RING];   /* which frame each buffer holds (~0: none) */
+    unsigned int ring_next, ring_last;
+    uint64_t ring_epoch;               /* bumped whenever a ring buffer is reused or goes stale */
+    /* the M2P: a formula, and the entries that differ from it */
+    uint64_t (*m2p_default)(void *ctx, uint64_t mfn);
+    void *m2p_ctx;
+    uint64_t *m2p_keys, *m2p_vals;
+    size_t m2p_cap, m2p_used;
     FILE *log;                  /* where log lines go (NULL: dropped) */
     const char *log_prefix;     /* printed before each line */
     unsigned long log_lines;    /* lines received since the counter was reset */
@@ -24,6 +44,12 @@ struct hostmem {
 
 /* Set up nr_frames of memory and a machine over it.  Returns 0 or -1 (no memory). */
 int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames);
+
+/* The contents of frame mfn, made real if need be (for tests and builders); NULL if out of memory. */
+uint64_t *hostmem_page(struct hostmem *h, uint64_t mfn);
+
+/* Bytes of host memory held for frame contents. */
+uint64_t hostmem_bytes(const struct hostmem *h);
 
 /* Free everything hostmem_init allocated. */
 void hostmem_free(struct hostmem *h);

@@ -17,8 +17,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v]   boot one guest on the simulator\n"
-            "       pvmmu compare [--mem SIZE] [--json]               every policy side by side (default 8G)\n"
+            "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
+            "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
             "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"

@@ -262,6 +262,13 @@ int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, u
 int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn);
 
 /*
+ * Give the free frames [mfn, mfn+count) to domain id, as pvm_assign_page
+ * does for each, but without touching the M2P (the caller keeps it).
+ * Returns 0, or the first error with no frame assigned.
+ */
+int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id);
+
+/*
  * The domain gives frame mfn back (decrease_reservation): drops the
  * allocation reference; the frame is freed when its last reference goes.
  * Does not unpin (XSA-252).  Returns 0, or -EINVAL if the domain does not own

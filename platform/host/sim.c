@@ -12,32 +12,120 @@
 
 static uint64_t *frame(struct sim *s, uint64_t pfn)
 {
-    return s->m.ops.map(s->m.ops.ctx, sim_mfn(pfn), 1);
+    return hostmem_page(&s->h, sim_mfn(pfn));
+}
+
+/* The M2P the builder sets up: the inverse of sim_mfn for the domain's frames. */
+static uint64_t m2p_formula(void *ctx, uint64_t mfn)
+{
+    const struct sim *s = ctx;
+    return mfn >= SIM_MFN_BASE && mfn - SIM_MFN_BASE < s->nr_pages ? (mfn - SIM_MFN_BASE) ^ 1 : PVM_INVALID_M2P;
+}
+
+/* The p2m list's frames hold sim_mfn(i) for i = 0, 1, ...: generated, not stored, until written. */
+static bool p2m_frame(void *ctx, uint64_t mfn, uint64_t *page)
+{
+    const struct sim *s = ctx;
+    uint64_t pfn = m2p_formula(ctx, mfn);
+    if (pfn < s->p2m_pfn || pfn >= s->p2m_pfn + s->p2m_pages)
+        return false;
+    if (page) {
+        uint64_t first = (pfn - s->p2m_pfn) * 512;
+        for (unsigned int j = 0; j < 512; j++)
+            page[j] = first + j < s->nr_pages ? sim_mfn(first + j) : 0;
+    }
+    return true;
+}
+
+/*
+ * The host CPU keeps the last page it touched: while no hypercall runs,
+ * nothing can change that page's mapping (a page mapped writable is never a
+ * page table), so repeated accesses skip the walk.  Only real pages are
+ * kept, writes only once the core has done a writing access (A and D set).
+ */
+static void cpu_forget(struct sim *s)
+{
+    for (unsigned int i = 0; i < 8; i++)
+        s->cpu[i].page = NULL;
+}
+
+/* The cached host page for va, or NULL (a reused ring buffer no longer counts). */
+static uint64_t *cpu_lookup(struct sim *s, uint64_t va, bool write)
+{
+    unsigned int i = (unsigned int)((va >> 12) & 7);
+    if (!s->cpu[i].page || s->cpu[i].vpn != va >> 12 || (write && !s->cpu[i].write))
+        return NULL;
+    if (s->cpu[i].ring && s->cpu[i].epoch != s->h.ring_epoch)
+        return NULL;
+    return s->cpu[i].page;
+}
+
+static void cpu_remember(struct sim *s, uint64_t va, bool write)
+{
+    uint64_t maddr, mfn;
+    struct pvm_fault f;
+    unsigned int i = (unsigned int)((va >> 12) & 7);
+    s->cpu[i].page = NULL;
+    if (pvm_translate(s->v, va, write, &maddr, &f) != PVM_ACCESS_OK || (mfn = maddr >> 12) >= s->h.nr_frames)
+        return;
+    uint64_t **c = s->h.chunk[mfn >> 9];
+    uint64_t *page = c ? c[mfn & 511] : NULL;
+    bool ring = false;
+    if (!page && !write) {
+        page = s->m.ops.map(s->m.ops.ctx, mfn, 0);   /* a generated frame, served from the ring */
+        ring = page != NULL;
+    }
+    if (!page)
+        return;
+    s->cpu[i].vpn = va >> 12;
+    s->cpu[i].page = page;
+    s->cpu[i].write = write;
+    s->cpu[i].ring = ring;
+    s->cpu[i].epoch = s->h.ring_epoch;
 }
 
 static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t args[6])
 {
     struct sim *s = ctx;
+    cpu_forget(s);
     return pvm_hypercall(s->v, op, args);
 }
 
 static int plat_load(void *ctx, uint64_t va, uint64_t *val)
 {
     struct sim *s = ctx;
+    uint64_t *page = cpu_lookup(s, va, false);
+    if (page) {
+        *val = page[(va & 0xFFF) >> 3];
+        return 0;
+    }
     if (pvm_guest_load(s->v, va, val, &s->fault) == PVM_ACCESS_FAULT) {
+        cpu_forget(s);
         s->faulted = true;
         return -1;
     }
+    cpu_remember(s, va, false);
     return 0;
 }
 
 static int plat_store(void *ctx, uint64_t va, uint64_t val)
 {
     struct sim *s = ctx;
-    if (pvm_guest_store(s->v, va, val, 8, &s->fault) == PVM_ACCESS_FAULT) {
+    uint64_t *page = cpu_lookup(s, va, true);
+    if (page) {
+        page[(va & 0xFFF) >> 3] = val;
+        return 0;
+    }
+    enum pvm_access a = pvm_guest_store(s->v, va, val, 8, &s->fault);
+    if (a == PVM_ACCESS_FAULT) {
+        cpu_forget(s);
         s->faulted = true;
         return -1;
     }
+    if (a == PVM_ACCESS_OK)
+        cpu_remember(s, va, true);
+    else
+        cpu_forget(s);   /* emulated (ptwr): the page is a page table, never cached */
     return 0;
 }
 
@@ -45,12 +133,13 @@ static int plat_clear_page(void *ctx, uint64_t va)
 {
     struct sim *s = ctx;
     uint64_t maddr;
+    cpu_forget(s);
     if (pvm_translate(s->v, va & ~0xFFFULL, true, &maddr, &s->fault) != PVM_ACCESS_OK) {
         s->faulted = true;
         s->m.stats.page_faults++;
         return -1;
     }
-    uint64_t *t = s->m.ops.map(s->m.ops.ctx, maddr >> 12, 0);
+    uint64_t *t = s->m.ops.map(s->m.ops.ctx, maddr >> 12, 0) ? hostmem_page(&s->h, maddr >> 12) : NULL;
     if (t)
         memset(t, 0, PAGE_SIZE);
     return 0;
@@ -117,21 +206,18 @@ int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
                                  "(at most about 500 GiB)");
     if (hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages))
         return fail(err, errlen, "out of memory for the frame table");
+    s->h.m2p_default = m2p_formula;
+    s->h.m2p_ctx = s;
+    s->h.gen = p2m_frame;
+    s->h.gen_ctx = s;
     if (pvm_domain_create(&s->m, SIM_DOMID, 1, 0))
         return fail(err, errlen, "cannot create the domain");
     s->v = pvm_vcpu(&s->m, SIM_DOMID, 0);
-    for (uint64_t pfn = 0; pfn < s->nr_pages; pfn++)
-        if (pvm_assign_page(&s->m, sim_mfn(pfn), SIM_DOMID, pfn))
-            return fail(err, errlen, "cannot assign a frame");
+    /* sim_mfn maps [0, nr_pages) onto [SIM_MFN_BASE, +nr_pages); the M2P is its formula */
+    if (pvm_assign_pages(&s->m, SIM_MFN_BASE, s->nr_pages, SIM_DOMID))
+        return fail(err, errlen, "cannot assign the frames");
 
-    /* p2m list */
-    for (uint64_t i = 0; i < s->p2m_pages; i++) {
-        uint64_t *t = frame(s, s->p2m_pfn + i);
-        if (!t)
-            return fail(err, errlen, "out of memory for the p2m list");
-        for (unsigned int j = 0; j < 512 && i * 512 + j < s->nr_pages; j++)
-            t[j] = sim_mfn(i * 512 + j);
-    }
+    /* the p2m list is generated on demand (p2m_frame) */
     /* start_info */
     struct start_info si;
     memset(&si, 0, sizeof(si));

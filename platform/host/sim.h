@@ -29,6 +29,12 @@ struct sim {
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
     struct guest_platform plat;
+    /* the host CPU's small TLB in front of the core's (see sim.c) */
+    struct {
+        uint64_t vpn, epoch;
+        uint64_t *page;
+        bool write, ring;
+    } cpu[8];
 };
 
 /* The machine frame the builder gives pseudo-physical frame pfn (deliberately not the identity). */
