@@ -51,6 +51,11 @@ static bool start_kernel(struct kernel *k, uint64_t si)
     TRY(ld(k, si + 88, &k->pt_base_va));
     TRY(ld(k, si + 96, &k->nr_pt_frames));
     TRY(ld(k, si + 104, &k->mfn_list_va));
+    if (k->mfn_list_va < GUEST_START_KERNEL_MAP) {
+        /* XEN_ELFNOTE_INIT_P2M: the p2m list and its tables live in [first_p2m_pfn, +nr_p2m_frames) */
+        TRY(ld(k, si + 1152, &k->first_p2m_pfn));
+        TRY(ld(k, si + 1160, &k->nr_p2m_frames));
+    }
     k->max_pfn = k->nr_pages;
     k->r->max_pfn = k->max_pfn;
     k->pt_base_pfn = (k->pt_base_va - GUEST_START_KERNEL_MAP) >> 12;
@@ -66,6 +71,7 @@ static bool start_kernel(struct kernel *k, uint64_t si)
     TRY(xen_setup_kernel_pagetable(k));
     memblock_add(k, 0, k->max_pfn << 12);
     memblock_reserve(k, 0, stack_end << 12);
+    memblock_reserve(k, k->first_p2m_pfn << 12, k->nr_p2m_frames << 12);
     k->current_limit = k->max_pfn << 12;
     printk(k, "about to get started...");
     return true;

@@ -73,6 +73,11 @@ bool xen_setup_kernel_pagetable(struct kernel *k)
     TRY(kernel_table_entry(k, GUEST_PFN_L3_KERNEL, 510, GUEST_PFN_L2_KERNEL));
     TRY(kernel_table_entry(k, GUEST_PFN_L3_KERNEL, 511, GUEST_PFN_L2_FIXMAP));
     TRY(kernel_table_entry(k, GUEST_PFN_L2_FIXMAP, idx(GUEST_FIXMAP_BASE, 2), GUEST_PFN_L1_FIXMAP));
+    if (k->nr_p2m_frames) {
+        /* keep the separately mapped p2m list reachable: share Xen's L4 entry for it */
+        TRY(ld(k, k->pt_base_va + 8ULL * idx(k->mfn_list_va, 4), &e));
+        TRY(st(k, kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(k->mfn_list_va, 4), e));
+    }
     for (unsigned int i = 0; i < 512; i++) {
         TRY(ld(k, kimg_va(xl2) + 8ULL * i, &e));
         if (!e)
@@ -111,19 +116,23 @@ static bool is_early_ioremap_ptep(uint64_t ptep)
     return ptep >= bm && ptep < bm + PAGE_SZ;
 }
 
-/* mask_rw_pte, in the flavour of the policy.  pfn is the pte's target. */
+/*
+ * mask_rw_pte, in the flavour of the policy.  pfn is the pte's target.  A
+ * separately mapped p2m list brings its own page tables: every kernel since
+ * that layout exists (2015) maps [first_p2m_pfn, +nr_p2m_frames) read-only.
+ */
 static uint64_t mask_rw_pte(struct kernel *k, uint64_t ptep, uint64_t pte, uint64_t pfn)
 {
-    bool io = is_early_ioremap_ptep(ptep), ro = false;
+    bool io = is_early_ioremap_ptep(ptep), ro = pfn - k->first_p2m_pfn < k->nr_p2m_frames;
     switch (k->k.mask) {
     case MASK_JEREMY:   /* v2.6.37: only what was allocated so far, never the fixmap */
-        ro = !io && pfn >= k->pgt_buf_start && pfn < k->pgt_buf_end;
+        ro |= !io && pfn >= k->pgt_buf_start && pfn < k->pgt_buf_end;
         break;
     case MASK_HACK:     /* v2.6.39-rc5 / v3.0: the whole buffer, and every fixmap alias but the newest page */
-        ro = (!io && pfn >= k->pgt_buf_start && pfn < k->pgt_buf_top) || (io && pfn != k->pgt_buf_end - 1);
+        ro |= (!io && pfn >= k->pgt_buf_start && pfn < k->pgt_buf_top) || (io && pfn != k->pgt_buf_end - 1);
         break;
     case MASK_ALIAS_ONLY:   /* the thread's proposals: aliases handled, the buffer left RW until "later" */
-        ro = io && pfn != k->pgt_buf_end - 1;
+        ro |= io && pfn != k->pgt_buf_end - 1;
         break;
     case MASK_NONE:
         break;
@@ -604,10 +613,17 @@ static bool batch_ro(struct kernel *k, uint64_t pfn)
     return batch_add(k, maddr, pte & ~PTE_RW, false);
 }
 
-/* A page for a table, from mapped memory below the window's top. */
+/*
+ * A page for a table, from memory that is already mapped: the top window
+ * [min_pfn_mapped, max_pfn) mapped so far, else Xen's initial region.
+ */
 static bool batch_alloc(struct kernel *k, uint64_t *pfn, unsigned int level)
 {
-    uint64_t a = memblock_find_in_range(k, 0, k->max_pfn_mapped << 12, PAGE_SZ, PAGE_SZ);
+    uint64_t a = 0;
+    if (k->min_pfn_mapped < k->max_pfn)
+        a = memblock_find_in_range(k, k->min_pfn_mapped << 12, k->max_pfn << 12, PAGE_SZ, PAGE_SZ);
+    if (!a)
+        a = memblock_find_in_range(k, 0, k->init_end_pfn << 12, PAGE_SZ, PAGE_SZ);
     if (!a)
         return kernel_panic(k, "batched: no mapped memory left for page tables");
     memblock_reserve(k, a, PAGE_SZ);
@@ -616,45 +632,74 @@ static bool batch_alloc(struct kernel *k, uint64_t *pfn, unsigned int level)
     return clear_page(k, pfn_va(*pfn));
 }
 
-/* Queue the hook of a new L2 into the live L3: RO first, then the entry. */
-static bool batch_hook_l2(struct kernel *k, uint64_t l3_va, uint64_t l2_pfn, uint64_t slot)
+/*
+ * A table being built in this batch: an ordinary page until the batch makes
+ * it RO and hooks it.  `live` says whether its parent is already a live table
+ * (then the hook is an mmu_update request) or itself pending (a plain store).
+ */
+struct pending {
+    bool used;
+    uint64_t pfn;
+    uint64_t parent_entry_va;   /* where the entry pointing at it goes */
+    bool parent_live;
+};
+
+/* Make a pending table RO and point its parent at it. */
+static bool finish_pending(struct kernel *k, struct pending *t)
 {
     uint64_t val, maddr;
-    TRY(batch_ro(k, l2_pfn));
-    TRY(pfn_pte(k, l2_pfn, PAGE_TABLE, &val));
-    TRY(virt_to_machine(k, l3_va + 8ULL * slot, &maddr));
+    if (!t->used)
+        return true;
+    t->used = false;
+    TRY(batch_ro(k, t->pfn));
+    TRY(pfn_pte(k, t->pfn, PAGE_TABLE, &val));
+    if (!t->parent_live)
+        return st(k, t->parent_entry_va, val);
+    TRY(virt_to_machine(k, t->parent_entry_va, &maddr));
     return batch_add(k, maddr, val, true);
 }
 
+/* The table one level below `entry_va` (live or pending), creating a pending one if the slot is empty. */
+static bool child_table(struct kernel *k, uint64_t entry_va, bool parent_live, struct pending *t, unsigned int level,
+                        uint64_t *table_va_out, bool *live)
+{
+    uint64_t cur;
+    if (t->used && t->parent_entry_va == entry_va) {
+        *table_va_out = pfn_va(t->pfn);
+        *live = false;
+        return true;
+    }
+    TRY(finish_pending(k, t));
+    TRY(ld(k, entry_va, &cur));
+    if (cur) {
+        *table_va_out = table_va(k, cur);
+        *live = parent_live;
+        return true;
+    }
+    TRY(batch_alloc(k, &t->pfn, level));
+    t->used = true;
+    t->parent_entry_va = entry_va;
+    t->parent_live = parent_live;
+    *table_va_out = pfn_va(t->pfn);
+    *live = false;
+    return true;
+}
+
 /*
- * Map [start, end) (2 MiB aligned start) with new L1s under existing or new
- * L2s of the live L3 for the first 512 GiB; queue RO + hooks; flush.
+ * Map [start, end) (2 MiB aligned start): a new L1 per 2 MiB, under live or
+ * new L2s and L3s; queue every RO request, then every hook; flush.
  */
 static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
 {
-    uint64_t l3_va = kimg_va(GUEST_PFN_L3_IDENT);
-    uint64_t pending_l2_pfn = 0, pending_l2_slot = 0, val;
-    bool pending_l2 = false;
+    struct pending l3 = { 0 }, l2 = { 0 };
     for (uint64_t addr = start; addr < end; addr = (addr & ~(PMD_SZ - 1)) + PMD_SZ) {
-        uint64_t pudp = l3_va + 8ULL * idx(pa_va(addr), 3), cur, l1, l2_va;
+        uint64_t va = pa_va(addr), l3_va, l2_va, l1, val, maddr;
+        bool l3_live, l2_live;
         k->func = "batch_step";
-        if (pa_va(addr) >= GUEST_PAGE_OFFSET + PGDIR_SZ)
-            return kernel_panic(k, "batched: more than 512 GiB needs a second L3 (not implemented)");
-        if (pending_l2 && idx(pa_va(addr), 3) != pending_l2_slot) {
-            TRY(batch_hook_l2(k, l3_va, pending_l2_pfn, pending_l2_slot));
-            pending_l2 = false;
-        }
-        TRY(ld(k, pudp, &cur));
-        if (cur) {
-            l2_va = table_va(k, cur);
-        } else if (pending_l2) {
-            l2_va = pfn_va(pending_l2_pfn);
-        } else {
-            TRY(batch_alloc(k, &pending_l2_pfn, 2));
-            pending_l2 = true;
-            pending_l2_slot = idx(pa_va(addr), 3);
-            l2_va = pfn_va(pending_l2_pfn);
-        }
+        if (idx(va, 3) == 0 && idx(va, 2) == 0 && l2.used)
+            TRY(finish_pending(k, &l2));   /* a new L3 slot: the previous L2 is complete */
+        TRY(child_table(k, kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(va, 4), true, &l3, 3, &l3_va, &l3_live));
+        TRY(child_table(k, l3_va + 8ULL * idx(va, 3), l3_live, &l2, 2, &l2_va, &l2_live));
         /* a new L1 for this 2 MiB, filled while it is an ordinary page */
         TRY(batch_alloc(k, &l1, 1));
         uint64_t stop = (addr & ~(PMD_SZ - 1)) + PMD_SZ;
@@ -663,46 +708,50 @@ static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
         TRY(phys_pte_init(k, pfn_va(l1), addr, stop, false));
         TRY(batch_ro(k, l1));
         TRY(pfn_pte(k, l1, PAGE_TABLE, &val));
-        uint64_t l2p = l2_va + 8ULL * idx(pa_va(addr), 2);
-        if (cur) {
-            uint64_t maddr;
+        uint64_t l2p = l2_va + 8ULL * idx(va, 2);
+        if (l2_live) {
             TRY(virt_to_machine(k, l2p, &maddr));
             TRY(batch_add(k, maddr, val, true));   /* hook into a live L2 */
         } else {
-            TRY(st(k, l2p, val));            /* the new L2 is still an ordinary page */
+            TRY(st(k, l2p, val));                  /* the new L2 is still an ordinary page */
         }
-        if (k->nbatch + k->nhooks + 8 >= BATCH_REQS && !pending_l2)
+        if (k->nbatch + k->nhooks + 8 >= BATCH_REQS && !l2.used && !l3.used)
             TRY(batch_flush(k));
     }
-    if (pending_l2)
-        TRY(batch_hook_l2(k, l3_va, pending_l2_pfn, pending_l2_slot));
-    TRY(batch_flush(k));
-    if ((end >> 12) > k->max_pfn_mapped)
-        k->max_pfn_mapped = end >> 12;
-    return true;
+    TRY(finish_pending(k, &l2));
+    TRY(finish_pending(k, &l3));
+    return batch_flush(k);
 }
 
+/*
+ * Top-down, like v3.9 (a separately mapped p2m list can fill the memory
+ * right after the initial region): each step maps the highest unmapped
+ * range whose tables fit the free mapped pages, so the room grows as fast as
+ * the map.  One batch holds about BATCH_REQS / 2 tables.
+ */
 bool init_mem_mapping_batched(struct kernel *k)
 {
     k->phase = "init_memory_mapping";
-    uint64_t end = k->max_pfn << 12, addr = k->max_pfn_mapped << 12;
-    printk(k, "batched: mapping %016llx-%016llx", (unsigned long long)addr, (unsigned long long)end);
-    while (addr < end) {
-        /* As much as the free mapped pages can hold tables for (513 pages per GiB, 1 per 2 MiB). */
-        uint64_t room = memblock_free_bytes(k, 0, k->max_pfn_mapped << 12) >> 12;
+    uint64_t low = k->init_end_pfn << 12;
+    printk(k, "batched: mapping %016llx-%016llx top-down", (unsigned long long)low,
+           (unsigned long long)(k->max_pfn << 12));
+    k->min_pfn_mapped = k->max_pfn;
+    while ((k->min_pfn_mapped << 12) > low) {
         k->func = "init_mem_mapping_batched";
-        if (room < 3)
+        uint64_t room = (memblock_free_bytes(k, k->min_pfn_mapped << 12, k->max_pfn << 12) +
+                         memblock_free_bytes(k, 0, low)) >> 12;
+        if (room < 4)
             return kernel_panic(k, "batched: no mapped memory left for page tables");
-        uint64_t l1s = room - 2 - room / 512;
-        uint64_t step_end = (addr & ~(PMD_SZ - 1)) + l1s * PMD_SZ;
-        /* one batch holds about BATCH_REQS tables */
-        uint64_t cap = (addr & ~(PMD_SZ - 1)) + (uint64_t)(BATCH_REQS / 2) * PMD_SZ;
-        if (step_end > cap)
-            step_end = cap;
-        if (step_end > end)
-            step_end = end;
-        TRY(batch_step(k, addr, step_end));
-        addr = step_end;
+        uint64_t l1s = room - 3 - room / 512;
+        if (l1s > BATCH_REQS / 2)
+            l1s = BATCH_REQS / 2;
+        uint64_t top = k->min_pfn_mapped << 12, span = l1s * PMD_SZ;
+        uint64_t start = top - low > span ? (top - span) & ~(PMD_SZ - 1) : low;
+        printk(k, "batched: step %#llx-%#llx, %llu free mapped pages", (unsigned long long)start,
+               (unsigned long long)top, (unsigned long long)room);
+        TRY(batch_step(k, start, top));
+        k->min_pfn_mapped = start >> 12;
     }
+    k->max_pfn_mapped = k->max_pfn;
     return true;
 }

@@ -31,7 +31,7 @@
 #define PAGE_TABLE     (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
 #define PTE_MFN_MASK   0x000FFFFFFFFFF000ULL
 
-#define MB_MAX 256           /* memblock regions */
+#define MB_MAX 8192          /* memblock regions (Linux doubles its arrays; a fixed ample size here) */
 #define MC_BATCH 32          /* multicall entries per batch (Linux's MC_BATCH) */
 #define BATCH_REQS 2048      /* mmu_update requests per call in the batched policy */
 
@@ -60,11 +60,13 @@ struct kernel {
 
     /* start_info and the layout it implies */
     uint64_t nr_pages, pt_base_va, nr_pt_frames, mfn_list_va, pt_base_pfn, init_end_pfn;
+    uint64_t first_p2m_pfn, nr_p2m_frames;   /* a p2m list mapped outside the initial region, or 0 */
     uint64_t max_pfn, max_pfn_mapped, min_pfn_mapped;
 
     /* memblock */
     struct mb_region mem[MB_MAX], res[MB_MAX];
     unsigned int nmem, nres;
+    bool mb_full;               /* a reservation did not fit: panic at the next allocation */
     uint64_t current_limit;
 
     /* the 2011 early table buffer and its fixmap aliases */

@@ -30,8 +30,10 @@ void memblock_reserve(struct kernel *k, uint64_t base, uint64_t size)
     }
     unsigned int removed = j - i;
     if (removed == 0) {
-        if (k->nres == MB_MAX)
+        if (k->nres == MB_MAX) {
+            k->mb_full = true;   /* never lose a reservation silently */
             return;
+        }
         for (unsigned int n = k->nres; n > i; n--)
             k->res[n] = k->res[n - 1];
         k->nres++;
@@ -51,6 +53,10 @@ static uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }
  */
 uint64_t memblock_find_in_range(struct kernel *k, uint64_t start, uint64_t end, uint64_t size, uint64_t align)
 {
+    if (k->mb_full) {
+        kernel_panic(k, "memblock: too many reserved regions");
+        return 0;
+    }
     for (unsigned int m = k->nmem; m-- > 0;) {
         uint64_t lo = k->mem[m].base, top = k->mem[m].base + k->mem[m].size;
         if (lo < start)

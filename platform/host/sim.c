@@ -10,6 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int fail(char *err, size_t n, const char *msg)
+{
+    snprintf(err, n, "%s", msg);
+    return -1;
+}
+
+static unsigned int idx4(uint64_t va) { return (unsigned int)((va >> 39) & 511); }
+
 static uint64_t *frame(struct sim *s, uint64_t pfn)
 {
     return hostmem_page(&s->h, sim_mfn(pfn));
@@ -165,12 +173,16 @@ static void plat_progress(void *ctx, uint64_t done, uint64_t total)
         s->progress(s->progress_ctx, done, total);
 }
 
-/* Xen's search for the number of bootstrap table frames covering [0, v_end). */
+/*
+ * Xen's layout: kernel, [p2m], start_info, bootstrap tables, stack, padding
+ * to 4 MiB with 512 KiB spare; the number of table frames found by search.
+ * With a separate p2m, its pages and then its tables follow v_end.
+ */
 static void layout(struct sim *s)
 {
-    s->p2m_pfn = GUEST_KERNEL_PAGES;
     s->p2m_pages = (s->nr_pages * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
-    s->si_pfn = s->p2m_pfn + s->p2m_pages;
+    s->p2m_pfn = GUEST_KERNEL_PAGES;
+    s->si_pfn = s->p2m_separate ? GUEST_KERNEL_PAGES : s->p2m_pfn + s->p2m_pages;
     s->pt_pfn = s->si_pfn + 1;
     for (s->nr_pt = 4;; s->nr_pt++) {
         s->stack_pfn = s->pt_pfn + s->nr_pt;
@@ -180,15 +192,42 @@ static void layout(struct sim *s)
     }
     if (s->v_end_pfn > s->nr_pages)
         s->v_end_pfn = s->nr_pages;
+    if (s->p2m_separate) {
+        uint64_t l1s = (s->p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
+        s->p2m_pfn = s->v_end_pfn;
+        s->p2m_tables = 1 + l2s + l1s;
+    }
 }
 
-static int fail(char *err, size_t n, const char *msg)
+/* Map the p2m pages at SIM_P2M_BASE with their own L3, L2s and L1s (not mapped into the guest). */
+static int map_p2m_separately(struct sim *s, uint64_t *t4, char *err, size_t errlen)
 {
-    snprintf(err, n, "%s", msg);
-    return -1;
+    const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
+    uint64_t first_table = s->p2m_pfn + s->p2m_pages, l3 = first_table;
+    uint64_t l1s = (s->p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
+    uint64_t *t3 = frame(s, l3);
+    if (!t3)
+        return fail(err, errlen, "out of memory for the p2m tables");
+    t4[idx4(SIM_P2M_BASE)] = (sim_mfn(l3) << 12) | tbl;
+    for (uint64_t j = 0; j < l2s; j++) {
+        uint64_t *t2 = frame(s, l3 + 1 + j);
+        if (!t2)
+            return fail(err, errlen, "out of memory for the p2m tables");
+        t3[j] = (sim_mfn(l3 + 1 + j) << 12) | tbl;
+        for (uint64_t i = j * 512; i < l1s && i < (j + 1) * 512; i++) {
+            uint64_t l1 = l3 + 1 + l2s + i, *t1 = frame(s, l1);
+            if (!t1)
+                return fail(err, errlen, "out of memory for the p2m tables");
+            t2[i % 512] = (sim_mfn(l1) << 12) | tbl;
+            for (uint64_t e = 0; e < 512 && i * 512 + e < s->p2m_pages; e++)
+                t1[e] = (sim_mfn(s->p2m_pfn + i * 512 + e) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
+        }
+    }
+    return 0;
 }
 
-int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
+
+static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *err, size_t errlen)
 {
     FILE *klog = s->klog;
     void (*prog)(void *, uint64_t, uint64_t) = s->progress;
@@ -200,10 +239,13 @@ int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
     if (mem_bytes % (2ULL << 20) || mem_bytes < (64ULL << 20))
         return fail(err, errlen, "memory must be a multiple of 2 MiB and at least 64 MiB");
     s->nr_pages = mem_bytes >> PAGE_SHIFT;
+    s->p2m_separate = force_separate;
     layout(s);
-    if (s->v_end_pfn > 512 * 512)
-        return fail(err, errlen, "the p2m list does not fit the 1 GiB initial mapping of a 2011-era kernel "
-                                 "(at most about 500 GiB)");
+    if (s->v_end_pfn > 512 * 512) {
+        /* The p2m list no longer fits the 1 GiB initial mapping: map it on its own, as Xen does with INIT_P2M. */
+        s->p2m_separate = true;
+        layout(s);
+    }
     if (hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages))
         return fail(err, errlen, "out of memory for the frame table");
     s->h.m2p_default = m2p_formula;
@@ -225,7 +267,11 @@ int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
     si.nr_pages = s->nr_pages;
     si.pt_base = GUEST_START_KERNEL_MAP + (s->pt_pfn << 12);
     si.nr_pt_frames = s->nr_pt;
-    si.mfn_list = GUEST_START_KERNEL_MAP + (s->p2m_pfn << 12);
+    si.mfn_list = s->p2m_separate ? SIM_P2M_BASE : GUEST_START_KERNEL_MAP + (s->p2m_pfn << 12);
+    if (s->p2m_separate) {
+        si.first_p2m_pfn = s->p2m_pfn;
+        si.nr_p2m_frames = s->p2m_pages + s->p2m_tables;
+    }
     uint64_t *sip = frame(s, s->si_pfn);
     if (!sip)
         return fail(err, errlen, "out of memory for start_info");
@@ -248,6 +294,8 @@ int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
         bool ro = pfn >= s->pt_pfn && pfn < s->pt_pfn + s->nr_pt;
         t1[pfn % 512] = (sim_mfn(pfn) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | (ro ? 0 : _PAGE_RW);
     }
+    if (s->p2m_separate && map_p2m_separately(s, t4, err, errlen))
+        return -1;
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };
     pin.arg1.mfn = sim_mfn(l4);
     if (pvm_mmuext_op(s->v, &pin, 1, NULL, DOMID_SELF) || pvm_set_guest_table(s->v, sim_mfn(l4)))
@@ -258,6 +306,16 @@ int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
         .clear_page = plat_clear_page, .m2p = plat_m2p, .log = plat_log, .progress = plat_progress,
     };
     return 0;
+}
+
+int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
+{
+    return build(s, mem_bytes, false, err, errlen);
+}
+
+int sim_build_p2m_separate(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen)
+{
+    return build(s, mem_bytes, true, err, errlen);
 }
 
 void sim_free(struct sim *s)

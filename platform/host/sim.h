@@ -21,6 +21,9 @@ struct sim {
     uint64_t nr_pages;
     /* layout of Xen's initial region, in pfns */
     uint64_t p2m_pfn, p2m_pages, si_pfn, pt_pfn, nr_pt, stack_pfn, v_end_pfn;
+    /* p2m mapped on its own (XEN_ELFNOTE_INIT_P2M): its tables follow its pages */
+    bool p2m_separate;
+    uint64_t p2m_tables;
     uint64_t si_va;
     struct pvm_stats built;       /* core counters when the guest starts */
     struct pvm_fault fault;       /* the guest's last page fault */
@@ -47,6 +50,12 @@ static inline uint64_t sim_mfn(uint64_t pfn) { return SIM_MFN_BASE + (pfn ^ 1); 
  * Returns 0, or -1 with a message in err.
  */
 int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen);
+
+/* The same, forcing the separate p2m layout even where the 2011 one fits. */
+int sim_build_p2m_separate(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen);
+
+/* Where a separately mapped p2m list lives (Linux's INIT_P2M note: 512 GiB, L4 slot 1). */
+#define SIM_P2M_BASE 0x0000008000000000ULL
 
 /* Free everything sim_build allocated. */
 void sim_free(struct sim *s);
