@@ -36,7 +36,7 @@ TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run check install-check freestanding install uninstall clean
+.PHONY: all deps run check install-check freestanding install uninstall clean bench
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -81,7 +81,13 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(SAN_OBJ) | $(DEPS_S
 
 # ---- the two commands -----------------------------------------------------
 run: $(DEPS_STAMP) $(BUILD)/pvmmu
-	$(BUILD)/pvmmu script -v examples/hook-writable-l1.pvm
+	$(BUILD)/pvmmu compare
+
+# Median wall time and peak RSS of `pvmmu boot` from 1 GiB to 1 TiB (BENCH_ARGS to choose).
+$(BUILD)/bootbench: bench/bootbench.c | $(DEPS_STAMP)
+	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
+bench: $(BUILD)/pvmmu $(BUILD)/bootbench
+	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
 
 check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check
 	@BUILD=$(BUILD) ./tests/run.sh $(TEST_BIN)

@@ -278,6 +278,7 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
     uint64_t mfn = page_to_mfn(m, pg);
     struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
     uint64_t *t = frame_map(m, mfn, level == 4);
+    bool writable = level == 4;
     if (!t && level == 4)
         return -XEN_EFAULT;
     if (t) {
@@ -302,7 +303,10 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
             }
             uint64_t a = adjust_guest_lNe(e, level);
             if (a != t[i]) {
-                t = frame_map(m, mfn, 1);
+                if (!writable) {
+                    t = frame_map(m, mfn, 1);   /* once: the frame holds data, so this is its storage */
+                    writable = true;
+                }
                 t[i] = a;
             }
         }

@@ -26,6 +26,9 @@ void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frame
 
 struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id)
 {
+    struct pvm_domain *d = &m->doms[id % PVM_MAX_DOMAINS];   /* where pvm_domain_create prefers to put it */
+    if (d->exists && d->id == id)
+        return d;
     for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++)
         if (m->doms[i].exists && m->doms[i].id == id)
             return &m->doms[i];
@@ -44,8 +47,8 @@ int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, 
         return -XEN_EINVAL;
     if (pvm_domain(m, id))
         return -XEN_EBUSY;
-    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
-        struct pvm_domain *d = &m->doms[i];
+    for (unsigned int n = 0; n < PVM_MAX_DOMAINS; n++) {
+        struct pvm_domain *d = &m->doms[(id + n) % PVM_MAX_DOMAINS];
         if (d->exists)
             continue;
         d->exists = true;
