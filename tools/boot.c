@@ -396,7 +396,8 @@ int cmd_compare(int argc, char **argv)
         free(runs);
         return 0;
     }
-    printf("pvmmu compare: %.0f MiB guest, every policy on the simulated PV MMU\n\n", (double)o.bytes / (1 << 20));
+    printf("pvmmu compare: %.0f MiB guest, every policy on the simulated PV MMU (ok = booted, auditor clean)\n\n",
+           (double)o.bytes / (1 << 20));
     printf("%-16s %-11s %-44s %10s %9s %10s %9s %9s %7s %8s %8s %7s %8s\n", "policy", "outcome", "where",
            "hypercalls", "per GiB", "mmu_update", "mmuext", "uva_map", "ptwr", "pins", "validated", "flushes",
            "pt pages");
