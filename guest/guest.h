@@ -87,6 +87,8 @@ struct guest_result {
     uint64_t pfn;               /* the frame involved, pseudo-physical (~0 if none) */
     char message[192];          /* what Linux would print */
     char advice[512];           /* what the policy should have done (empty if ok) */
+    uint64_t table_va;          /* for a failed pin or hook of a new table: the va its slot 0 maps, or 0 */
+    unsigned int table_level;   /* ...and that table's level */
     /* Counters the guest itself knows. */
     uint64_t max_pfn, mapped_pages;
     uint64_t pt_pages[5];       /* page-table pages allocated, by level (1-4) */

@@ -301,10 +301,13 @@ static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint
         TRY(early_iounmap(k, pte_va));
         TRY(table_finished(k));
         /* pmd_populate_kernel: paravirt_alloc_pte, then set_pmd */
+        k->table_va = pa_va(addr & ~(PMD_SZ - 1));
+        k->table_level = 1;
         TRY(xen_alloc_pte_init(k, pte_pfn));
         k->func = "xen_set_pmd_hyper";
         TRY(pfn_pte(k, pte_pfn, PAGE_TABLE, &val));
         TRY(set_entry_hyper(k, pmdp, val));
+        k->table_va = 0;
         addr = next;
     }
     return true;
@@ -332,10 +335,13 @@ static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint
         TRY(early_iounmap(k, pmd_va));
         TRY(table_finished(k));
         /* pud_populate: paravirt_alloc_pmd, then set_pud */
+        k->table_va = pa_va(addr & ~(PUD_SZ - 1));
+        k->table_level = 2;
         TRY(xen_alloc_pmd_init(k, pmd_pfn));
         k->func = "xen_set_pud_hyper";
         TRY(pfn_pte(k, pmd_pfn, PAGE_TABLE, &val));
         TRY(set_entry_hyper(k, pudp, val));
+        k->table_va = 0;
         addr = next;
     }
     return true;
@@ -387,6 +393,7 @@ static bool find_early_table_space(struct kernel *k, uint64_t end)
     printk(k, "kernel direct mapping tables up to %llx @ %llx-%llx", (unsigned long long)end,
            (unsigned long long)(k->pgt_buf_start << 12), (unsigned long long)(k->pgt_buf_top << 12));
     k->r->pgt_buf_start = k->pgt_buf_start;
+    k->r->pgt_buf_top = k->pgt_buf_top;
     return true;
 }
 

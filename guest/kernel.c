@@ -23,6 +23,8 @@ static bool die(struct kernel *k, enum guest_fail how, uint64_t va, uint64_t pfn
     k->r->function = k->func;
     k->r->va = va;
     k->r->pfn = pfn;
+    k->r->table_va = k->table_va;
+    k->r->table_level = k->table_level;
     fill(k->r->advice, sizeof(k->r->advice), policy_advice(k));
     return false;
 }

@@ -57,6 +57,8 @@ struct kernel {
     struct guest_result *r;
     const char *phase, *func;
     bool dead;
+    uint64_t table_va;          /* the table being pinned or hooked: what its slot 0 maps */
+    unsigned int table_level;
 
     /* start_info and the layout it implies */
     uint64_t nr_pages, pt_base_va, nr_pt_frames, mfn_list_va, pt_base_pfn, init_end_pfn;

@@ -86,11 +86,17 @@ static uint64_t hypercalls(const struct pvm_stats *st)
            st->hc_other;
 }
 
+struct naming {
+    const struct sim *s;
+    const struct guest_result *r;
+};
+
 /* Name a frame by the role its pfn plays in the guest. */
 static const char *frame_name(void *ctx, uint64_t mfn)
 {
     static char buf[96];
-    const struct sim *s = ctx;
+    const struct naming *nc = ctx;
+    const struct sim *s = nc->s;
     static const char *const statics[] = { NULL, "init_level4_pgt", "level3_ident_pgt", "level3_kernel_pgt",
                                            "level2_ident_pgt", "level2_kernel_pgt", "level2_fixmap_pgt",
                                            "level1_fixmap_pgt (bm_pte)" };
@@ -101,6 +107,8 @@ static const char *frame_name(void *ctx, uint64_t mfn)
         snprintf(buf, sizeof(buf), "Xen's bootstrap table (pfn %#" PRIx64 ")", pfn);
     else if (pfn >= s->p2m_pfn && pfn < s->p2m_pfn + s->p2m_pages)
         snprintf(buf, sizeof(buf), "p2m list (pfn %#" PRIx64 ")", pfn);
+    else if (pfn >= nc->r->pgt_buf_start && pfn < nc->r->pgt_buf_top)
+        snprintf(buf, sizeof(buf), "early page-table buffer page (pfn %#" PRIx64 ")", pfn);
     else if (pfn != PVM_INVALID_M2P)
         snprintf(buf, sizeof(buf), "(pfn %#" PRIx64 ")", pfn);
     else
@@ -166,9 +174,10 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         if (f) {
-            struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = s };
+            struct naming nc = { s, &out->r };
+            struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = &nc };
             if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
-                const char *tn = frame_name(s, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
+                const char *tn = frame_name(&nc, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
                 fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
                            " in table mfn %#" PRIx64 " %s%s\n",
                         s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
@@ -178,6 +187,13 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
             }
             if (s->m.last_set)
                 explain_refusal(f, &s->m, "    ", &names);
+            if (out->r.table_va && s->m.last_set && s->m.last.table_mfn != PVM_INVALID_MFN &&
+                s->m.last.level == out->r.table_level) {
+                uint64_t va = out->r.table_va + ((uint64_t)s->m.last.slot << (12 + 9 * (out->r.table_level - 1)));
+                fprintf(f, "      that table was being built for va %#" PRIx64 ": its slot %u maps va %#" PRIx64
+                           " (%s)\n",
+                        out->r.table_va, s->m.last.slot, va, va_owner(s, va) ? va_owner(s, va) : "?");
+            }
             fclose(f);
             snprintf(out->explanation, sizeof(out->explanation), "%s", buf ? buf : "");
             free(buf);
