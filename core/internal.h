@@ -195,6 +195,8 @@ uint64_t xen_l4_slot_value(uint64_t l4mfn, unsigned int slot);
 uint64_t *frame_map(struct pvm_machine *m, uint64_t mfn, int write);
 static inline uint64_t read_entry(struct pvm_machine *m, uint64_t mfn, unsigned int slot)
 {
+    if (m->ops.read)
+        return m->ops.read(m->ops.ctx, mfn, slot);
     const uint64_t *t = m->ops.map(m->ops.ctx, mfn, 0);
     return t ? t[slot] : 0;
 }

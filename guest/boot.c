@@ -22,6 +22,32 @@ static bool alloc_and_touch(struct kernel *k, const char *func, uint64_t pages)
     return true;
 }
 
+/*
+ * mem_init -> free_all_bootmem: every page memblock did not reserve goes to
+ * the page allocator, whose first user writes it.  A free page the kernel
+ * left read-only in the direct map (from the early table buffers) faults
+ * then; report the first one as that fault.
+ */
+static bool free_all_bootmem(struct kernel *k)
+{
+    k->phase = "mem_init";
+    k->func = "free_all_bootmem (first use of a freed page)";
+    for (unsigned int b = 0; b < k->nbufs; b++)
+        for (uint64_t pfn = k->bufs[b][0]; pfn < k->bufs[b][1]; pfn++) {
+            uint64_t ptep, pte;
+            bool found;
+            if (memblock_is_reserved(k, pfn << 12))
+                continue;
+            TRY(lookup_address(k, pfn_va(pfn), &ptep, &found));
+            if (!found)
+                continue;
+            TRY(ld(k, ptep, &pte));
+            if (!(pte & PTE_RW))
+                return st(k, pfn_va(pfn), 0);   /* the first user's write: faults */
+        }
+    return true;
+}
+
 /* setup_arch after the direct map: log buffer, NUMA data, mem_map sections, then post-allocator hooks. */
 static bool after_direct_map(struct kernel *k)
 {
@@ -36,7 +62,7 @@ static bool after_direct_map(struct kernel *k)
     k->func = "xen_post_allocator_init";
     if (k->k.defer == DEFER_POSTALLOC)
         TRY(make_deferred_ro_all(k));
-    return true;
+    return free_all_bootmem(k);
 }
 
 static bool start_kernel(struct kernel *k, uint64_t si)

@@ -94,6 +94,8 @@ struct guest_result {
     uint64_t pt_pages[5];       /* page-table pages allocated, by level (1-4) */
     uint64_t pte_stores;        /* direct-map PTEs written with plain stores */
     uint64_t pgt_buf_start, pgt_buf_end, pgt_buf_top;   /* last early table buffer (pfns) */
+    uint64_t bufs[2][2];        /* the first two early table buffers [start, top) */
+    unsigned int nbufs;
 };
 
 /*

@@ -344,7 +344,8 @@ static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint
         k->table_va = 0;
         addr = next;
     }
-    return true;
+    k->func = "phys_pud_init";
+    return flush_tlb_all(k);
 }
 
 static bool kernel_physical_mapping_init(struct kernel *k, uint64_t start, uint64_t end)
@@ -394,6 +395,14 @@ static bool find_early_table_space(struct kernel *k, uint64_t end)
            (unsigned long long)(k->pgt_buf_start << 12), (unsigned long long)(k->pgt_buf_top << 12));
     k->r->pgt_buf_start = k->pgt_buf_start;
     k->r->pgt_buf_top = k->pgt_buf_top;
+    if (k->nbufs < 4) {
+        k->bufs[k->nbufs][0] = k->pgt_buf_start;
+        k->bufs[k->nbufs++][1] = k->pgt_buf_top;
+    }
+    if (k->r->nbufs < 2) {
+        k->r->bufs[k->r->nbufs][0] = k->pgt_buf_start;
+        k->r->bufs[k->r->nbufs++][1] = k->pgt_buf_top;
+    }
     return true;
 }
 
@@ -420,6 +429,8 @@ bool init_memory_mapping(struct kernel *k, uint64_t start, uint64_t end)
     printk(k, "init_memory_mapping: %016llx-%016llx", (unsigned long long)start, (unsigned long long)end);
     TRY(find_early_table_space(k, end));
     TRY(kernel_physical_mapping_init(k, start, end));
+    k->func = "init_memory_mapping";
+    TRY(flush_tlb_all(k));
     if (k->pgt_buf_end > k->pgt_buf_start)
         TRY(pagetable_reserve(k));
     if ((end >> 12) > k->max_pfn_mapped)
@@ -454,11 +465,24 @@ static uint64_t table_va(struct kernel *k, uint64_t entry)
     return table_va_of(k, mfn_to_pfn(k, (entry & PTE_MFN_MASK) >> 12));
 }
 
+/* No RAM in [a, b)?  (All of [0, max_pfn) is RAM here.) */
+static bool no_ram(const struct kernel *k, uint64_t a)
+{
+    return (a >> 12) >= k->max_pfn;
+}
+
 static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
 {
-    for (unsigned int i = idx(pa_va(addr), 2); i < 512 && addr < end; i++) {
+    for (unsigned int i = idx(pa_va(addr), 2); i < 512; i++) {
         uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pfn, val;
         k->func = "phys_pmd_init";
+        if (addr >= end) {
+            /* v3.9 clears the pmds past end that cover no RAM: each an immediate mmu_update under Xen */
+            if (no_ram(k, addr & ~(PMD_SZ - 1)))
+                TRY(set_entry_hyper(k, pmdp, 0));
+            addr = next;
+            continue;
+        }
         TRY(ld(k, pmdp, &cur));
         if (cur) {
             TRY(phys_pte_init(k, table_va(k, cur), addr, end < next ? end : next, false));
@@ -478,12 +502,20 @@ static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, u
 
 static bool phys_pud_init_39(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
 {
-    for (unsigned int i = idx(pa_va(addr), 3); i < 512 && addr < end; i++) {
+    for (unsigned int i = idx(pa_va(addr), 3); i < 512; i++) {
         uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pfn, val;
         k->func = "phys_pud_init";
+        if (addr >= end) {
+            if (no_ram(k, addr & ~(PUD_SZ - 1)))
+                TRY(set_entry_hyper(k, pudp, 0));
+            addr = next;
+            continue;
+        }
         TRY(ld(k, pudp, &cur));
         if (cur) {
             TRY(phys_pmd_init_39(k, table_va(k, cur), addr, end < next ? end : next));
+            k->func = "phys_pud_init";
+            TRY(flush_tlb_all(k));
             addr = next;
             continue;
         }
@@ -495,7 +527,8 @@ static bool phys_pud_init_39(struct kernel *k, uint64_t pud_va, uint64_t addr, u
         TRY(set_entry_hyper(k, pudp, val));
         addr = next;
     }
-    return true;
+    k->func = "phys_pud_init";
+    return flush_tlb_all(k);
 }
 
 /* init_memory_mapping(start, end) of v3.9: existing tables reached through __va, no aliases. */
@@ -565,7 +598,9 @@ bool init_mem_mapping_39(struct kernel *k)
     if (real_end < end)
         TRY(init_range_39(k, real_end, end));
     k->max_pfn_mapped = k->max_pfn;
-    return true;
+    k->func = "init_mem_mapping";
+    TRY(write_cr3(k, GUEST_PFN_INIT_L4));   /* load_cr3(swapper_pg_dir) */
+    return flush_tlb_all(k);
 }
 
 /* ---- batched: pvmmu's design ------------------------------------------------ */

@@ -253,10 +253,12 @@ bool flush_tlb_one(struct kernel *k, uint64_t va)
     return rc == 0 || kernel_bug(k, "MMUEXT_INVLPG_LOCAL", rc, va, ~0ULL);
 }
 
-/* xen_write_cr3 for the kernel root. */
+/* xen_write_cr3 for the kernel root.  Proposal (a) makes the new tables RO here. */
 bool write_cr3(struct kernel *k, uint64_t pfn)
 {
     uint64_t mfn;
+    if (k->k.defer == DEFER_CR3 && !make_deferred_ro_all(k))
+        return false;
     if (!pfn_to_mfn(k, pfn, &mfn))
         return false;
     long rc = mmuext1(k, MMUEXT_NEW_BASEPTR, mfn);

@@ -76,6 +76,8 @@ struct kernel {
     uint64_t slot_pfn[GUEST_FIXMAP_SLOTS];
     bool slot_used[GUEST_FIXMAP_SLOTS];
     uint64_t deferred_next;     /* defer policies: next buffer page not yet made RO */
+    uint64_t bufs[4][2];        /* every early table buffer [start, top) found, for free_all_bootmem */
+    unsigned int nbufs;
 
     /* v3.9 */
     bool can_use_brk;
@@ -125,6 +127,7 @@ void memblock_reserve(struct kernel *k, uint64_t base, uint64_t size);
 uint64_t memblock_find_in_range(struct kernel *k, uint64_t start, uint64_t end, uint64_t size, uint64_t align);
 uint64_t memblock_alloc(struct kernel *k, uint64_t size);
 uint64_t memblock_free_bytes(struct kernel *k, uint64_t start, uint64_t end);
+bool memblock_is_reserved(const struct kernel *k, uint64_t addr);
 
 /* init_64.c: the direct map */
 bool init_memory_mapping(struct kernel *k, uint64_t start, uint64_t end);

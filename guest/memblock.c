@@ -113,3 +113,19 @@ uint64_t memblock_free_bytes(struct kernel *k, uint64_t start, uint64_t end)
     }
     return total;
 }
+
+/* Is the byte at addr inside a reserved region? */
+bool memblock_is_reserved(const struct kernel *k, uint64_t addr)
+{
+    unsigned int lo = 0, hi = k->nres;
+    while (lo < hi) {
+        unsigned int mid = (lo + hi) / 2;
+        if (addr < k->res[mid].base)
+            hi = mid;
+        else if (addr >= k->res[mid].base + k->res[mid].size)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}

@@ -8,13 +8,13 @@ static const struct {
     const char *name, *summary;
     struct policy_knobs knobs;
 } policies[POLICY_COUNT] = {
-    [POLICY_LINUX_2_6_39] = { "linux-2.6.39", "buffer at the top of memory, mask_rw_pte of v2.6.37, no hack",
+    [POLICY_LINUX_2_6_39] = { "linux-2.6.39", "v2.6.39-rc1..rc4: buffer at the top of memory, mask_rw_pte of v2.6.37, no hack",
                               { MASK_JEREMY, false, DEFER_NONE, false, false } },
     [POLICY_LINUX_3_0] = { "linux-3.0", "mask_rw_pte range hack up to pgt_buf_top + xen_mapping_pagetable_reserve",
                            { MASK_HACK, true, DEFER_NONE, false, false } },
     [POLICY_NO_RESERVE] = { "no-reserve", "the mask_rw_pte hack without xen_mapping_pagetable_reserve (v2.6.39-rc5)",
                             { MASK_HACK, false, DEFER_NONE, false, false } },
-    [POLICY_DEFER_CR3] = { "defer-cr3", "thread proposal (a): make the new tables RO when cr3 is loaded",
+    [POLICY_DEFER_CR3] = { "defer-cr3", "thread proposal (a): make the new tables RO at the next cr3 load",
                            { MASK_ALIAS_ONLY, true, DEFER_CR3, false, false } },
     [POLICY_DEFER_TABLE] = { "defer-table", "thread proposal (b): make each table RO once it is finished",
                              { MASK_ALIAS_ONLY, true, DEFER_TABLE, false, false } },

@@ -107,7 +107,8 @@ static const char *frame_name(void *ctx, uint64_t mfn)
         snprintf(buf, sizeof(buf), "Xen's bootstrap table (pfn %#" PRIx64 ")", pfn);
     else if (pfn >= s->p2m_pfn && pfn < s->p2m_pfn + s->p2m_pages)
         snprintf(buf, sizeof(buf), "p2m list (pfn %#" PRIx64 ")", pfn);
-    else if (pfn >= nc->r->pgt_buf_start && pfn < nc->r->pgt_buf_top)
+    else if ((nc->r->nbufs > 0 && pfn >= nc->r->bufs[0][0] && pfn < nc->r->bufs[0][1]) ||
+             (nc->r->nbufs > 1 && pfn >= nc->r->bufs[1][0] && pfn < nc->r->bufs[1][1]))
         snprintf(buf, sizeof(buf), "early page-table buffer page (pfn %#" PRIx64 ")", pfn);
     else if (pfn != PVM_INVALID_M2P)
         snprintf(buf, sizeof(buf), "(pfn %#" PRIx64 ")", pfn);
@@ -178,10 +179,12 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
             struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = &nc };
             if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
                 const char *tn = frame_name(&nc, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
+                const char *what = !(s->fault.entry & _PAGE_PRESENT) ? " is not present"
+                                   : !(s->fault.entry & _PAGE_RW) ? " is read-only" : "";
                 fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
                            " in table mfn %#" PRIx64 " %s%s\n",
                         s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
-                        s->fault.table_mfn, tn ? tn : "", s->fault.entry & _PAGE_RW ? "" : " is read-only");
+                        s->fault.table_mfn, tn ? tn : "", what);
                 if (s->fault.entry & _PAGE_PRESENT)
                     explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
             }
@@ -244,9 +247,9 @@ static void print_text(const struct run *u, uint64_t bytes)
     uint64_t pt = r->pt_pages[1] + r->pt_pages[2] + r->pt_pages[3] + r->pt_pages[4];
     printf("counters:\n");
     printf("  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64 ", update_va_mapping %" PRIu64
-           ", multicall %" PRIu64 ", vm_assist %" PRIu64 ")\n",
+           ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
            hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
-           st->hc_vm_assist);
+           st->hc_vm_assist, st->hc_other);
     printf("  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
            st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
     printf("  validation          %" PRIu64 " entries; promotions L1 %" PRIu64 " L2 %" PRIu64 " L3 %" PRIu64 " L4 %" PRIu64
@@ -301,7 +304,7 @@ static void print_json(const struct run *u, uint64_t bytes)
         printf("],\"explanation\":");
         json_str(u->explanation);
     }
-    printf(",\"audit_issues\":%lu", u->audit_issues);
+    printf(",\"audited\":%s,\"audit_issues\":%lu", u->audited ? "true" : "false", u->audit_issues);
     printf(",\"hypercalls\":%" PRIu64 ",\"mmu_update\":%" PRIu64 ",\"mmuext_op\":%" PRIu64 ",\"update_va_mapping\":%" PRIu64
            ",\"multicall\":%" PRIu64 ",\"vm_assist\":%" PRIu64 ",\"mmu_update_reqs\":%" PRIu64 ",\"mmuext_ops\":%" PRIu64
            ",\"multicall_entries\":%" PRIu64 ",\"entries_validated\":%" PRIu64 ",\"promotions\":[%" PRIu64 ",%" PRIu64
@@ -415,7 +418,7 @@ int cmd_compare(int argc, char **argv)
     printf("pvmmu compare: %.0f MiB guest, every policy on the simulated PV MMU (ok = booted, auditor clean)\n\n",
            (double)o.bytes / (1 << 20));
     printf("%-16s %-11s %-44s %10s %9s %10s %9s %9s %7s %8s %8s %7s %8s\n", "policy", "outcome", "where",
-           "hypercalls", "per GiB", "mmu_update", "mmuext", "uva_map", "ptwr", "pins", "validated", "flushes",
+           "hypercalls", "all/GiB", "mmu_update", "mmuext", "uva_map", "ptwr", "pins", "validated", "flushes",
            "pt pages");
     for (int p = 0; p < POLICY_COUNT; p++) {
         const struct run *u = &runs[p];
@@ -426,7 +429,8 @@ int cmd_compare(int argc, char **argv)
         printf("%-16s %-11s %-44.44s %10" PRIu64 " %9.1f %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64
                " %8" PRIu64 " %7" PRIu64 " %8" PRIu64 "\n",
                guest_policy_name(u->pol),
-               u->r.outcome == GUEST_OK ? (u->audit_issues ? "ok, AUDIT!" : "ok") : outcome_name(u->r.outcome), where,
+               u->r.outcome == GUEST_OK ? (!u->audited ? "ok, unaudited" : u->audit_issues ? "ok, AUDIT!" : "ok")
+                                        : outcome_name(u->r.outcome), where,
                hypercalls(&u->st), (double)hypercalls(&u->st) / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op,
                u->st.hc_update_va_mapping, u->st.ptwr_emulations, u->st.pins, u->st.entries_validated,
                u->st.tlb_flushes, pt);

@@ -53,12 +53,10 @@ static uint64_t *fresh_page(struct hostmem *h, uint64_t mfn, bool generated)
         return NULL;
     if (generated) {
         h->gen(h->gen_ctx, mfn, *slot);
-        for (unsigned int i = 0; i < HOSTMEM_RING; i++)
-            if (h->ring_mfn[i] == mfn) {
-                h->ring_mfn[i] = ~0ULL;   /* the ring copy is stale from now on */
-                h->ring_epoch++;
-            }
+        h->gen_real++;
     }
+    if (h->gen_mfn == mfn)
+        h->gen_mfn = ~0ULL;
     return *slot;
 }
 
@@ -70,25 +68,27 @@ static uint64_t *hostmem_map(void *ctx, uint64_t mfn, int write)
     uint64_t **slot = slot_of(h, mfn, 0);
     if (slot && *slot)
         return *slot;
-    if (!h->gen)
-        return write ? fresh_page(h, mfn, false) : NULL;
-    if (!write) {
-        if (h->ring_mfn[h->ring_last] == mfn)
-            return h->ring[h->ring_last];
-        for (unsigned int i = 0; i < HOSTMEM_RING; i++)
-            if (h->ring_mfn[i] == mfn)
-                return h->ring[h->ring_last = i];
-        if (!h->gen(h->gen_ctx, mfn, NULL))
-            return NULL;
-        unsigned int i = h->ring_next++ % HOSTMEM_RING;
-        if (h->ring_mfn[i] != ~0ULL)
-            h->ring_epoch++;
-        h->gen(h->gen_ctx, mfn, h->ring[i]);
-        h->ring_mfn[i] = mfn;
-        return h->ring[h->ring_last = i];
-    }
-    bool generated = h->gen(h->gen_ctx, mfn, NULL);
+    bool generated = h->gen && h->gen(h->gen_ctx, mfn, NULL);
+    if (!write && !generated)
+        return NULL;
     return fresh_page(h, mfn, generated);
+}
+
+static uint64_t hostmem_read(void *ctx, uint64_t mfn, unsigned int idx)
+{
+    struct hostmem *h = ctx;
+    if (mfn >= h->nr_frames)
+        return 0;
+    uint64_t **slot = slot_of(h, mfn, 0);
+    if (slot && *slot)
+        return (*slot)[idx];
+    if (h->gen_mfn != mfn) {
+        if (!h->gen || !h->gen(h->gen_ctx, mfn, NULL))
+            return 0;
+        h->gen(h->gen_ctx, mfn, h->gen_page);
+        h->gen_mfn = mfn;
+    }
+    return h->gen_page[idx];
 }
 
 /* ---- the M2P: formula plus an open-addressing table of exceptions ---- */
@@ -109,6 +109,8 @@ static uint64_t m2p_formula(const struct hostmem *h, uint64_t mfn)
 static uint64_t hostmem_m2p_get(void *ctx, uint64_t mfn)
 {
     const struct hostmem *h = ctx;
+    if (mfn >= h->nr_frames)
+        return PVM_INVALID_M2P;
     if (h->m2p_used) {
         size_t i = m2p_find(h, mfn);
         if (h->m2p_keys[i] == mfn)
@@ -149,6 +151,8 @@ static int m2p_grow(struct hostmem *h)
 static void hostmem_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn)
 {
     struct hostmem *h = ctx;
+    if (mfn >= h->nr_frames)
+        return;
     bool is_default = gpfn == m2p_formula(h, mfn);
     if (h->m2p_used) {
         size_t i = m2p_find(h, mfn);
@@ -184,14 +188,14 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
 {
     memset(h, 0, sizeof(*h));
     h->nr_frames = nr_frames;
-    memset(h->ring_mfn, 0xFF, sizeof(h->ring_mfn));
+    h->gen_mfn = ~0ULL;
     h->frames = calloc(nr_frames ? nr_frames : 1, sizeof(*h->frames));
     h->chunk = calloc((nr_frames + 511) / 512 + 1, sizeof(*h->chunk));
     if (!h->frames || !h->chunk || m2p_grow(h)) {
         hostmem_free(h);
         return -1;
     }
-    struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .log = hostmem_log,
+    struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .read = hostmem_read, .log = hostmem_log,
                            .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set };
     pvm_init(m, h->frames, nr_frames, &ops);
     return 0;

@@ -3,8 +3,8 @@
  * frame contents.  Frames never written read as zeros and cost nothing; a
  * frame's 4 KiB come from large zeroed slabs the first time it is written.
  * Optionally a generator describes frames whose contents follow a formula
- * (a p2m list): they are served from a small ring of buffers when read and
- * become real pages when written.  The M2P is a formula too (m2p_default)
+ * (a p2m list): single reads compute them, and they become real pages the
+ * first time anyone maps them (so no pointer ever refers to a copy).  The M2P is a formula too (m2p_default)
  * plus a sparse table of entries that differ from it.
  */
 #ifndef PVMMU_HOSTMEM_H
@@ -13,8 +13,6 @@
 #include <stdio.h>
 
 #include "pvmmu/pvmmu.h"
-
-#define HOSTMEM_RING 16
 
 struct hostmem_slab;
 
@@ -27,10 +25,9 @@ struct hostmem {
     /* generated frames: gen(ctx, mfn, NULL) says whether mfn is one; gen(ctx, mfn, page) fills it */
     bool (*gen)(void *ctx, uint64_t mfn, uint64_t *page);
     void *gen_ctx;
-    uint64_t ring[HOSTMEM_RING][512];
-    uint64_t ring_mfn[HOSTMEM_RING];   /* which frame each buffer holds (~0: none) */
-    unsigned int ring_next, ring_last;
-    uint64_t ring_epoch;               /* bumped whenever a ring buffer is reused or goes stale */
+    uint64_t gen_page[512];     /* the last generated frame read entry by entry */
+    uint64_t gen_real;          /* how many generated frames became real pages (copies check it) */
+    uint64_t gen_mfn;           /* which frame that is (~0: none) */
     /* the M2P: a formula, and the entries that differ from it */
     uint64_t (*m2p_default)(void *ctx, uint64_t mfn);
     void *m2p_ctx;

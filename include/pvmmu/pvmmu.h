@@ -104,6 +104,11 @@ struct pvm_ops {
      * out of memory, which the core treats as an I/O error, -EFAULT).
      */
     uint64_t *(*map)(void *ctx, uint64_t mfn, int write);
+    /*
+     * Optional: read one entry of frame mfn (0 for a frame with no data).
+     * The core uses it for single reads, and map() when it keeps a pointer.
+     */
+    uint64_t (*read)(void *ctx, uint64_t mfn, unsigned int slot);
     /* Receive one log line.  May be NULL. */
     void (*log)(void *ctx, const struct pvm_log_msg *msg);
     /*

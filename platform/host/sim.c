@@ -57,13 +57,19 @@ static void cpu_forget(struct sim *s)
         s->cpu[i].page = NULL;
 }
 
-/* The cached host page for va, or NULL (a reused ring buffer no longer counts). */
+/* Which of the 8 entries caches va's page. */
+static unsigned int cpu_slot(uint64_t va)
+{
+    return (unsigned int)((va >> 12) & 7);
+}
+
+/* The cached host page for va, or NULL.  A copy of a generated frame is stale once any became real. */
 static uint64_t *cpu_lookup(struct sim *s, uint64_t va, bool write)
 {
-    unsigned int i = (unsigned int)((va >> 12) & 7);
+    unsigned int i = cpu_slot(va);
     if (!s->cpu[i].page || s->cpu[i].vpn != va >> 12 || (write && !s->cpu[i].write))
         return NULL;
-    if (s->cpu[i].ring && s->cpu[i].epoch != s->h.ring_epoch)
+    if (s->cpu[i].copy && s->copy_gen[i] != s->h.gen_real)
         return NULL;
     return s->cpu[i].page;
 }
@@ -72,24 +78,28 @@ static void cpu_remember(struct sim *s, uint64_t va, bool write)
 {
     uint64_t maddr, mfn;
     struct pvm_fault f;
-    unsigned int i = (unsigned int)((va >> 12) & 7);
+    unsigned int i = cpu_slot(va);
     s->cpu[i].page = NULL;
     if (pvm_translate(s->v, va, write, &maddr, &f) != PVM_ACCESS_OK || (mfn = maddr >> 12) >= s->h.nr_frames)
         return;
     uint64_t **c = s->h.chunk[mfn >> 9];
     uint64_t *page = c ? c[mfn & 511] : NULL;
-    bool ring = false;
-    if (!page && !write) {
-        page = s->m.ops.map(s->m.ops.ctx, mfn, 0);   /* a generated frame, served from the ring */
-        ring = page != NULL;
+    bool copy = false;
+    if (!page && !write && s->h.gen && s->h.gen(s->h.gen_ctx, mfn, NULL)) {
+        page = s->cpu_copy[i];   /* a generated frame: read a private copy, never stored through */
+        if (s->copy_mfn[i] != mfn || s->copy_gen[i] != s->h.gen_real) {
+            s->h.gen(s->h.gen_ctx, mfn, page);
+            s->copy_mfn[i] = mfn;
+            s->copy_gen[i] = s->h.gen_real;
+        }
+        copy = true;
     }
     if (!page)
         return;
     s->cpu[i].vpn = va >> 12;
     s->cpu[i].page = page;
     s->cpu[i].write = write;
-    s->cpu[i].ring = ring;
-    s->cpu[i].epoch = s->h.ring_epoch;
+    s->cpu[i].copy = copy;
 }
 
 static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t args[6])
@@ -248,6 +258,7 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     }
     if (hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages))
         return fail(err, errlen, "out of memory for the frame table");
+    memset(s->copy_mfn, 0xFF, sizeof(s->copy_mfn));
     s->h.m2p_default = m2p_formula;
     s->h.m2p_ctx = s;
     s->h.gen = p2m_frame;

@@ -34,10 +34,12 @@ struct sim {
     struct guest_platform plat;
     /* the host CPU's small TLB in front of the core's (see sim.c) */
     struct {
-        uint64_t vpn, epoch;
+        uint64_t vpn;
         uint64_t *page;
-        bool write, ring;
+        bool write, copy;
     } cpu[8];
+    uint64_t cpu_copy[8][512];    /* copies of generated (never written) frames, read-only */
+    uint64_t copy_mfn[8], copy_gen[8];   /* which frame each copy holds, valid while h.gen_real == copy_gen */
 };
 
 /* The machine frame the builder gives pseudo-physical frame pfn (deliberately not the identity). */
