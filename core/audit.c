@@ -57,7 +57,7 @@ static bool foreign_l1_possible(const struct pvm_machine *m, const struct pvm_do
 static const struct pvm_domain *owner_dom(const struct pvm_machine *m, const struct page_info *pg)
 {
     domid_t id = page_owner_id(pg);
-    return id < DOMID_FIRST_RESERVED ? pvm_domain((struct pvm_machine *)m, id) : NULL;
+    return id < DOMID_FIRST_RESERVED ? domain_of((struct pvm_machine *)m, id) : NULL;
 }
 
 /* Account one present entry of validated table f (level `level`, slot s). */

@@ -115,7 +115,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
     struct page_info *pg = mfn_to_page(m, mfn);
     domid_t real_id = page_owner_id(pg);
     struct pvm_domain *real = gen_count(pg) && real_id < DOMID_FIRST_RESERVED
-                                  ? pvm_domain(m, real_id) : NULL;
+                                  ? domain_of(m, real_id) : NULL;
     domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
     if (real != pg_owner) {
         /* A privileged pg_owner may hand on the right to map its target's frames. */
@@ -276,7 +276,7 @@ void init_xen_l4_slots(uint64_t *l4, uint64_t l4mfn)
 int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial)
 {
     uint64_t mfn = page_to_mfn(m, pg);
-    struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
+    struct pvm_domain *d = domain_of(m, page_owner_id(pg));
     uint64_t *t = frame_map(m, mfn, level == 4);
     bool writable = level == 4;
     if (!t && level == 4)
@@ -326,7 +326,7 @@ void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
     const uint64_t *t = frame_map(m, mfn, 0);
     m->stats.demotions[level]++;
     if (level == 4) {
-        struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
+        struct pvm_domain *d = domain_of(m, page_owner_id(pg));
         if (d && d->nr_l4_pages)
             d->nr_l4_pages--;
     }
@@ -389,7 +389,7 @@ int mod_lN_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, 
                  uint64_t ne, bool preserve_ad)
 {
     struct page_info *pg = mfn_to_page(m, table_mfn);
-    struct pvm_domain *d = pvm_domain(m, page_owner_id(pg));
+    struct pvm_domain *d = domain_of(m, page_owner_id(pg));
     if (level == 4 && !is_guest_l4_slot(slot)) {
         gdprintk(m, "L4 update in Xen-private area, slot %#x", slot);
         refuse(m, -XEN_EINVAL, PVM_WHY_XEN_SLOT, pte_mfn(ne));

@@ -41,7 +41,7 @@ static int get_pg_owner(struct pvm_machine *m, struct pvm_domain *curr, unsigned
         *io = true;
         return 0;
     }
-    struct pvm_domain *d = fd < DOMID_FIRST_RESERVED ? pvm_domain(m, (domid_t)fd) : NULL;
+    struct pvm_domain *d = fd < DOMID_FIRST_RESERVED ? domain_of(m, (domid_t)fd) : NULL;
     if (!d) {
         if (fd == DOMID_XEN && !is_privileged(curr))
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
@@ -139,7 +139,7 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
 
     unsigned int pfd = foreigndom >> 16;
     if (pfd) {
-        pt_owner = pvm_domain(m, (domid_t)(pfd - 1));
+        pt_owner = domain_of(m, (domid_t)(pfd - 1));
         if (!pt_owner) {
             rc = fail(m, -XEN_ESRCH, PVM_WHY_BAD_DOMAIN, PVM_INVALID_MFN);
             goto out;

@@ -113,6 +113,13 @@ static inline bool is_io_frame(const struct pvm_machine *m, uint64_t mfn)
     return !mfn_valid(m, mfn) || owner_raw(&m->frames[mfn]) == PVM_OWNER_IO;
 }
 
+/* pvm_domain with its fast path inline: pvm_domain_create puts domain id in slot id % PVM_MAX_DOMAINS when it can. */
+static inline struct pvm_domain *domain_of(struct pvm_machine *m, domid_t id)
+{
+    struct pvm_domain *d = &m->doms[id % PVM_MAX_DOMAINS];
+    return d->exists && d->id == id ? d : pvm_domain(m, id);
+}
+
 static inline bool is_privileged(const struct pvm_domain *d) { return (d->flags & PVM_DOM_PRIVILEGED) != 0; }
 
 static inline bool is_guest_l4_slot(unsigned int s)

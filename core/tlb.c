@@ -86,7 +86,7 @@ void flush_domain(struct pvm_machine *m, struct pvm_domain *d, uint64_t *counter
 void flush_for_type_change(struct pvm_machine *m, struct page_info *pg)
 {
     domid_t id = page_owner_id(pg);
-    struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? pvm_domain(m, id) : NULL;
+    struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? domain_of(m, id) : NULL;
     if (!d)
         return;
     for (unsigned int i = 0; i < d->nr_vcpus; i++) {

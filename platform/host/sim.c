@@ -53,7 +53,7 @@ static bool p2m_frame(void *ctx, uint64_t mfn, uint64_t *page)
  */
 static void cpu_forget(struct sim *s)
 {
-    for (unsigned int i = 0; i < 8; i++)
+    for (unsigned int i = 0; i < 16; i++)
         s->cpu[i].page = NULL;
 }
 
@@ -66,19 +66,27 @@ static unsigned int cpu_slot(uint64_t va)
 /* The cached host page for va, or NULL.  A copy of a generated frame is stale once any became real. */
 static uint64_t *cpu_lookup(struct sim *s, uint64_t va, bool write)
 {
-    unsigned int i = cpu_slot(va);
-    if (!s->cpu[i].page || s->cpu[i].vpn != va >> 12 || (write && !s->cpu[i].write))
-        return NULL;
-    if (s->cpu[i].copy && s->copy_gen[i] != s->h.gen_real)
-        return NULL;
-    return s->cpu[i].page;
+    unsigned int set = cpu_slot(va);
+    for (unsigned int w = 0; w < 2; w++) {
+        unsigned int i = set + 8 * w;
+        if (!s->cpu[i].page || s->cpu[i].vpn != va >> 12 || (write && !s->cpu[i].write))
+            continue;
+        if (s->cpu[i].copy && s->copy_gen[i] != s->h.gen_real)
+            return NULL;
+        s->cpu_lru[set] = (uint8_t)(1 - w);
+        return s->cpu[i].page;
+    }
+    return NULL;
 }
 
 static void cpu_remember(struct sim *s, uint64_t va, bool write)
 {
     uint64_t maddr, mfn;
     struct pvm_fault f;
-    unsigned int i = cpu_slot(va);
+    unsigned int set = cpu_slot(va), i = set + 8u * s->cpu_lru[set];
+    for (unsigned int w = 0; w < 2; w++)
+        if (s->cpu[set + 8 * w].page && s->cpu[set + 8 * w].vpn == va >> 12)
+            i = set + 8 * w;   /* refresh the entry that already holds this page */
     s->cpu[i].page = NULL;
     if (pvm_translate(s->v, va, write, &maddr, &f) != PVM_ACCESS_OK || (mfn = maddr >> 12) >= s->h.nr_frames)
         return;
@@ -100,6 +108,7 @@ static void cpu_remember(struct sim *s, uint64_t va, bool write)
     s->cpu[i].page = page;
     s->cpu[i].write = write;
     s->cpu[i].copy = copy;
+    s->cpu_lru[set] = (uint8_t)(i < 8 ? 1 : 0);
 }
 
 static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t args[6])

@@ -37,9 +37,10 @@ struct sim {
         uint64_t vpn;
         uint64_t *page;
         bool write, copy;
-    } cpu[8];
-    uint64_t cpu_copy[8][512];    /* copies of generated (never written) frames, read-only */
-    uint64_t copy_mfn[8], copy_gen[8];   /* which frame each copy holds, valid while h.gen_real == copy_gen */
+    } cpu[16];                    /* 8 sets of 2 ways: entries i and i + 8 */
+    uint8_t cpu_lru[8];           /* per set: the way to replace next */
+    uint64_t cpu_copy[16][512];   /* copies of generated (never written) frames, read-only */
+    uint64_t copy_mfn[16], copy_gen[16];   /* which frame each copy holds, valid while h.gen_real == copy_gen */
 };
 
 /* The machine frame the builder gives pseudo-physical frame pfn (deliberately not the identity). */
