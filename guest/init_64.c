@@ -108,6 +108,19 @@ bool xen_setup_kernel_pagetable(struct kernel *k)
     return write_cr3(k, GUEST_PFN_INIT_L4);
 }
 
+/*
+ * The set_pmd / set_pud / set_pgd of pmd_populate_kernel, pud_populate and
+ * pgd_populate: point the entry at entry_va to table pfn, at once, through
+ * xen_set_p?d_hyper (an mmu_update).
+ */
+static bool populate(struct kernel *k, const char *setter, uint64_t entry_va, uint64_t pfn)
+{
+    uint64_t val;
+    k->func = setter;
+    TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
+    return set_entry_hyper(k, entry_va, val);
+}
+
 /* ---- the 2011 path --------------------------------------------------------- */
 
 static bool is_early_ioremap_ptep(uint64_t ptep)
@@ -281,7 +294,7 @@ static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint
 static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 2); i < 512; i++) {
-        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pte_pfn, pte_va, val;
+        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pte_pfn, pte_va;
         k->func = "phys_pmd_init";
         if (addr >= end) {
             for (; i < 512; i++)
@@ -304,9 +317,7 @@ static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint
         k->table_va = pa_va(addr & ~(PMD_SZ - 1));
         k->table_level = 1;
         TRY(xen_alloc_pte_init(k, pte_pfn));
-        k->func = "xen_set_pmd_hyper";
-        TRY(pfn_pte(k, pte_pfn, PAGE_TABLE, &val));
-        TRY(set_entry_hyper(k, pmdp, val));
+        TRY(populate(k, "xen_set_pmd_hyper", pmdp, pte_pfn));
         k->table_va = 0;
         addr = next;
     }
@@ -316,7 +327,7 @@ static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint
 static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 3); i < 512; i++) {
-        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pmd_pfn, pmd_va, val;
+        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pmd_pfn, pmd_va;
         k->func = "phys_pud_init";
         if (addr >= end)
             break;
@@ -338,9 +349,7 @@ static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint
         k->table_va = pa_va(addr & ~(PUD_SZ - 1));
         k->table_level = 2;
         TRY(xen_alloc_pmd_init(k, pmd_pfn));
-        k->func = "xen_set_pud_hyper";
-        TRY(pfn_pte(k, pmd_pfn, PAGE_TABLE, &val));
-        TRY(set_entry_hyper(k, pudp, val));
+        TRY(populate(k, "xen_set_pud_hyper", pudp, pmd_pfn));
         k->table_va = 0;
         addr = next;
     }
@@ -351,7 +360,7 @@ static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint
 static bool kernel_physical_mapping_init(struct kernel *k, uint64_t start, uint64_t end)
 {
     for (uint64_t addr = start, next; addr < end; addr = next) {
-        uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pud_pfn, pud_va, val;
+        uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pud_pfn, pud_va;
         next = (addr & ~(PGDIR_SZ - 1)) + PGDIR_SZ;
         if (next > end)
             next = end;
@@ -369,9 +378,7 @@ static bool kernel_physical_mapping_init(struct kernel *k, uint64_t start, uint6
         TRY(table_finished(k));
         /* pgd_populate: paravirt_alloc_pud (= xen_alloc_pmd_init), then set_pgd */
         TRY(xen_alloc_pmd_init(k, pud_pfn));
-        k->func = "xen_set_pgd_hyper";
-        TRY(pfn_pte(k, pud_pfn, PAGE_TABLE, &val));
-        TRY(set_entry_hyper(k, pgdp, val));
+        TRY(populate(k, "xen_set_pgd_hyper", pgdp, pud_pfn));
     }
     k->func = "kernel_physical_mapping_init";
     return flush_tlb_all(k);
@@ -474,7 +481,7 @@ static bool no_ram(const struct kernel *k, uint64_t a)
 static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 2); i < 512; i++) {
-        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pfn, val;
+        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pfn;
         k->func = "phys_pmd_init";
         if (addr >= end) {
             /* v3.9 clears the pmds past end that cover no RAM: each an immediate mmu_update under Xen */
@@ -492,9 +499,7 @@ static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, u
         TRY(alloc_low_page_39(k, &pfn, 1));
         TRY(phys_pte_init(k, pfn_va(pfn), addr, end < next ? end : next, false));
         TRY(xen_alloc_pte_init(k, pfn));
-        k->func = "xen_set_pmd_hyper";
-        TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
-        TRY(set_entry_hyper(k, pmdp, val));
+        TRY(populate(k, "xen_set_pmd_hyper", pmdp, pfn));
         addr = next;
     }
     return true;
@@ -503,7 +508,7 @@ static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, u
 static bool phys_pud_init_39(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 3); i < 512; i++) {
-        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pfn, val;
+        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pfn;
         k->func = "phys_pud_init";
         if (addr >= end) {
             if (no_ram(k, addr & ~(PUD_SZ - 1)))
@@ -522,9 +527,7 @@ static bool phys_pud_init_39(struct kernel *k, uint64_t pud_va, uint64_t addr, u
         TRY(alloc_low_page_39(k, &pfn, 2));
         TRY(phys_pmd_init_39(k, pfn_va(pfn), addr, end < next ? end : next));
         TRY(xen_alloc_pmd_init(k, pfn));
-        k->func = "xen_set_pud_hyper";
-        TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
-        TRY(set_entry_hyper(k, pudp, val));
+        TRY(populate(k, "xen_set_pud_hyper", pudp, pfn));
         addr = next;
     }
     k->func = "phys_pud_init";
@@ -537,7 +540,7 @@ static bool init_range_39(struct kernel *k, uint64_t start, uint64_t end)
     printk(k, "init_memory_mapping: [mem %#010llx-%#010llx]", (unsigned long long)start,
            (unsigned long long)(end - 1));
     for (uint64_t addr = start, next; addr < end; addr = next) {
-        uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pfn, val;
+        uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pfn;
         next = (addr & ~(PGDIR_SZ - 1)) + PGDIR_SZ;
         if (next > end)
             next = end;
@@ -550,9 +553,7 @@ static bool init_range_39(struct kernel *k, uint64_t start, uint64_t end)
         TRY(alloc_low_page_39(k, &pfn, 3));
         TRY(phys_pud_init_39(k, pfn_va(pfn), addr, next));
         TRY(xen_alloc_pmd_init(k, pfn));
-        k->func = "xen_set_pgd_hyper";
-        TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
-        TRY(set_entry_hyper(k, pgdp, val));
+        TRY(populate(k, "xen_set_pgd_hyper", pgdp, pfn));
     }
     k->func = "kernel_physical_mapping_init";
     TRY(flush_tlb_all(k));
