@@ -36,7 +36,7 @@ TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run check install-check freestanding install uninstall clean bench
+.PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -114,6 +114,26 @@ $(BUILD)/core-nostdlib.elf: $(FS_CORE)
 $(BUILD)/guest-nostdlib.elf: $(FS_GUEST)
 	$(CC) -nostdlib -static -no-pie -Wl,-e,guest_boot -o $@ $^
 	@echo "freestanding: guest/ links with -nostdlib ($@)"
+
+# ---- real Xen under QEMU (the oracle; not part of make check yet) ----------
+XEN_CACHE := $(BUILD)/xen-cache
+DOM0_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+              -mno-sse -mno-mmx -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
+              -Wl,--no-warn-rwx-segments
+$(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/dom0.ld lib/fmt.c core/rt.c $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -O2 $(DOM0_FLAGS) -T platform/xen/dom0.ld -o $@ platform/xen/dom0.c lib/fmt.c core/rt.c
+
+# Boot our PV kernel as dom0 of Debian's Xen 4.17 under QEMU; it checks its own results (exit 33 = all as expected).
+xen-smoke: $(BUILD)/xen/dom0.elf
+	@./scripts/xen-fetch.sh $(XEN_CACHE)
+	@rc=0; timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
+	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $(XEN_CACHE)/xen -initrd "$(BUILD)/xen/dom0.elf" \
+	  -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=64M dom0_max_vcpus=1" \
+	  > $(BUILD)/xen/serial.log 2>&1 || rc=$$?; \
+	grep -E '^(pvmmu|step)' $(BUILD)/xen/serial.log; \
+	if [ $$rc -eq 33 ]; then echo "xen-smoke: real Xen 4.17 gave every expected result"; \
+	else echo "xen-smoke: FAILED (qemu exit $$rc; serial log in $(BUILD)/xen/serial.log)"; exit 1; fi
 
 # ---- install --------------------------------------------------------------
 install: all

@@ -1,0 +1,147 @@
+/*
+ * dom0.c - pvmmu's own 64-bit PV kernel for Debian's real Xen 4.17 under
+ * QEMU: the oracle the simulator is checked against.  It boots as dom0,
+ * issues PV MMU hypercalls on pages of its own .bss, prints one result line
+ * per step on Xen's console ("step NAME rc=N"), then ends QEMU through the
+ * isa-debug-exit port (exit status 33 when every step gave the expected
+ * result, 3 otherwise).  Freestanding; hypercalls through Xen's hypercall page.
+ */
+#include <stdint.h>
+
+#include "fmt.h"
+#include "pvmmu/xen.h"
+
+#define VIRT_BASE 0xffffffff80000000ULL
+#define HYPERVISOR_console_io 18
+#define HYPERVISOR_physdev_op 33
+#define CONSOLEIO_write 0
+#define PHYSDEVOP_set_iopl 6
+
+/* ELF notes Xen's loader reads, the hypercall page Xen fills, and the entry point. */
+__asm__(".section .note.Xen, \"a\"\n"
+        ".macro xennote type, desc:vararg\n"
+        "  .balign 4\n"
+        "  .long 4, 2f - 1f, \\type\n"
+        "  .asciz \"Xen\"\n"
+        "  .balign 4\n"
+        "1: \\desc\n"
+        "2: .balign 4\n"
+        ".endm\n"
+        "xennote 6, .asciz \"pvmmu\"\n"
+        "xennote 7, .asciz \"0.1\"\n"
+        "xennote 5, .asciz \"xen-3.0\"\n"
+        "xennote 8, .asciz \"generic\"\n"
+        "xennote 3, .quad 0xffffffff80000000\n"
+        "xennote 4, .quad 0\n"
+        "xennote 1, .quad _start\n"
+        "xennote 2, .quad hypercall_page\n"
+        ".section .text.entry, \"ax\"\n"
+        ".global _start\n"
+        "_start:\n"
+        "  lea boot_stack_top(%rip), %rsp\n"
+        "  mov %rsi, %rdi\n"
+        "  call kmain\n"
+        "1: jmp 1b\n"
+        ".balign 4096\n"
+        ".global hypercall_page\n"
+        "hypercall_page: .skip 4096\n"
+        ".section .bss\n"
+        ".balign 16\n"
+        "boot_stack: .skip 16384\n"
+        "boot_stack_top:\n"
+        ".text\n");
+
+extern char hypercall_page[];
+void kmain(const struct start_info *si);
+
+static long hcall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    register uint64_t r10 __asm__("r10") = a4;
+    register uint64_t r8 __asm__("r8") = a5;
+    long ret;
+    __asm__ volatile("call *%[fn]"
+                     : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
+                     : [fn] "r"(hypercall_page + nr * 32)
+                     : "memory", "rcx", "r11");
+    return ret;
+}
+
+static void print(const char *s)
+{
+    uint64_t n = 0;
+    while (s[n])
+        n++;
+    hcall(HYPERVISOR_console_io, CONSOLEIO_write, n, (uint64_t)(uintptr_t)s, 0, 0);
+}
+
+__attribute__((format(printf, 1, 2))) static void printf_(const char *fmt, ...)
+{
+    char buf[160];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    print(buf);
+}
+
+/* Leave QEMU with status (code << 1) | 1 through isa-debug-exit at port 0xf4. */
+static void qemu_exit(uint8_t code)
+{
+    uint32_t iopl = 1;
+    hcall(HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, (uint64_t)(uintptr_t)&iopl, 0, 0, 0);
+    __asm__ volatile("outb %0, $0xf4" : : "a"(code));
+    for (;;)
+        ;
+}
+
+static const uint64_t *mfn_list;
+static unsigned int failures;
+
+static uint64_t mfn_of(const void *p)
+{
+    return mfn_list[((uint64_t)(uintptr_t)p - VIRT_BASE) >> 12];
+}
+
+static void step(const char *name, long rc, long expected)
+{
+    printf_("step %s rc=%ld%s\n", name, rc, rc == expected ? "" : " UNEXPECTED");
+    if (rc != expected)
+        failures++;
+}
+
+static long ext1(unsigned int cmd, uint64_t mfn)
+{
+    struct mmuext_op op = { .cmd = cmd };
+    op.arg1.mfn = mfn;
+    return hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&op, 1, 0, DOMID_SELF, 0);
+}
+
+static long remap(void *page, int rw)
+{
+    uint64_t pte = (mfn_of(page) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY | (rw ? _PAGE_RW : 0);
+    return hcall(__HYPERVISOR_update_va_mapping, (uint64_t)(uintptr_t)page, pte, UVMF_INVLPG, 0, 0);
+}
+
+static uint8_t pages[2][4096] __attribute__((aligned(4096)));
+
+void kmain(const struct start_info *si)
+{
+    mfn_list = (const uint64_t *)(uintptr_t)si->mfn_list;
+    printf_("pvmmu dom0: %s, %llu pages\n", si->magic, (unsigned long long)si->nr_pages);
+    void *f = pages[0];
+    for (unsigned int i = 0; i < 4096; i++)
+        pages[0][i] = 0;
+    /* The RO-before-table rule, both ways (the same steps as tests/scripts/xen-oracle-steps.pvm). */
+    step("pin_l1_while_rw", ext1(MMUEXT_PIN_L1_TABLE, mfn_of(f)), -XEN_EINVAL);
+    step("remap_ro", remap(f, 0), 0);
+    step("pin_l1", ext1(MMUEXT_PIN_L1_TABLE, mfn_of(f)), 0);
+    step("pin_l1_again", ext1(MMUEXT_PIN_L1_TABLE, mfn_of(f)), -XEN_EINVAL);
+    step("remap_rw_while_pinned", remap(f, 1), -XEN_EBUSY);
+    step("unpin", ext1(MMUEXT_UNPIN_TABLE, mfn_of(f)), 0);
+    step("unpin_again", ext1(MMUEXT_UNPIN_TABLE, mfn_of(f)), -XEN_EINVAL);
+    step("remap_rw", remap(f, 1), 0);
+    step("mark_super", ext1(MMUEXT_MARK_SUPER, mfn_of(f)), -XEN_EOPNOTSUPP);
+    step("unknown_mmuext", ext1(99, mfn_of(f)), -XEN_ENOSYS);
+    printf_("pvmmu dom0: %u unexpected\n", failures);
+    qemu_exit(failures ? 1 : 16);
+}
