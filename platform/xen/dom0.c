@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fmt.h"
+#include "guest.h"
 #include "pvmmu/xen.h"
 
 #define VIRT_BASE 0xffffffff80000000ULL
@@ -124,10 +125,93 @@ static long remap(void *page, int rw)
 
 static uint8_t pages[2][4096] __attribute__((aligned(4096)));
 
+/* ---- the guest runner: guest/ as this dom0, on Xen's own start-of-day state ---- */
+
+static uint64_t calls[64];
+
+static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t a[6])
+{
+    (void)ctx;
+    if (op < 64)
+        calls[op]++;
+    return hcall((unsigned int)op, a[0], a[1], a[2], a[3], a[4]);
+}
+
+static int plat_load(void *ctx, uint64_t va, uint64_t *val)
+{
+    (void)ctx;
+    *val = *(volatile const uint64_t *)(uintptr_t)va;
+    return 0;
+}
+
+static int plat_store(void *ctx, uint64_t va, uint64_t val)
+{
+    (void)ctx;
+    *(volatile uint64_t *)(uintptr_t)va = val;   /* a fault here crashes dom0: Xen reports it */
+    return 0;
+}
+
+static int plat_clear_page(void *ctx, uint64_t va)
+{
+    (void)ctx;
+    volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)(va & ~0xFFFULL);
+    for (unsigned int i = 0; i < 512; i++)
+        p[i] = 0;
+    return 0;
+}
+
+static uint64_t plat_m2p(void *ctx, uint64_t mfn)
+{
+    (void)ctx;
+    return ((volatile const uint64_t *)(uintptr_t)HYPERVISOR_VIRT_START)[mfn];   /* Xen's RO M2P */
+}
+
+static void plat_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf_("[guest] %s\n", line);
+}
+
+static int starts_with(const char *s, const char *p)
+{
+    while (*p)
+        if (*s++ != *p++)
+            return 0;
+    return 1;
+}
+
+static void run_guest(const struct start_info *si, const char *policy)
+{
+    int pol = guest_policy_parse(policy);
+    if (pol < 0) {
+        printf_("pvmmu dom0: unknown policy '%s'\n", policy);
+        qemu_exit(2);
+    }
+    const struct guest_platform plat = {
+        .hypercall = plat_hypercall, .load = plat_load, .store = plat_store, .clear_page = plat_clear_page,
+        .m2p = plat_m2p, .log = plat_log,
+    };
+    static struct guest_result r;
+    enum guest_fail out = guest_boot(&plat, (uint64_t)(uintptr_t)si, (enum guest_policy)pol, &r);
+    printf_("guest %s outcome=%d phase=%s function=%s rc=%ld\n", policy, (int)out, r.phase ? r.phase : "-",
+            r.function ? r.function : "-", r.rc);
+    printf_("guest %s hypercalls mmu_update=%llu mmuext_op=%llu update_va_mapping=%llu multicall=%llu vm_assist=%llu"
+            " pt_pages=%llu pte_stores=%llu\n", policy, (unsigned long long)calls[__HYPERVISOR_mmu_update],
+            (unsigned long long)calls[__HYPERVISOR_mmuext_op], (unsigned long long)calls[__HYPERVISOR_update_va_mapping],
+            (unsigned long long)calls[__HYPERVISOR_multicall], (unsigned long long)calls[__HYPERVISOR_vm_assist],
+            (unsigned long long)(r.pt_pages[1] + r.pt_pages[2] + r.pt_pages[3]), (unsigned long long)r.pte_stores);
+    if (out != GUEST_OK)
+        printf_("guest %s message: %s\n", policy, r.message);
+    qemu_exit(out == GUEST_OK ? 16 : 1);
+}
+
 void kmain(const struct start_info *si)
 {
     mfn_list = (const uint64_t *)(uintptr_t)si->mfn_list;
-    printf_("pvmmu dom0: %s, %llu pages\n", si->magic, (unsigned long long)si->nr_pages);
+    printf_("pvmmu dom0: %s, %llu pages, cmdline '%s'\n", si->magic, (unsigned long long)si->nr_pages,
+            (const char *)si->cmd_line);
+    if (starts_with((const char *)si->cmd_line, "guest="))
+        run_guest(si, (const char *)si->cmd_line + 6);
     void *f = pages[0];
     for (unsigned int i = 0; i < 4096; i++)
         pages[0][i] = 0;
