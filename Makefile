@@ -35,6 +35,7 @@ SAN_OBJ      := $(CORE_SRC:%.c=$(BUILD)/san/%.o) $(GUEST_SRC:%.c=$(BUILD)/san/%.
 TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
+XEN_CACHE  := $(BUILD)/xen-cache
 
 .PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
@@ -89,8 +90,9 @@ $(BUILD)/bootbench: bench/bootbench.c | $(DEPS_STAMP)
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
 
-check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check
-	@BUILD=$(BUILD) ./tests/run.sh $(TEST_BIN)
+check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf
+	@./scripts/xen-fetch.sh $(XEN_CACHE)
+	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) ./tests/run.sh $(TEST_BIN)
 
 # Install into a staging prefix and build examples/embed.c with pkg-config, as a user would.
 STAGE := $(abspath $(BUILD)/stage)
@@ -115,8 +117,7 @@ $(BUILD)/guest-nostdlib.elf: $(FS_GUEST)
 	$(CC) -nostdlib -static -no-pie -Wl,-e,guest_boot -o $@ $^
 	@echo "freestanding: guest/ links with -nostdlib ($@)"
 
-# ---- real Xen under QEMU (the oracle; not part of make check yet) ----------
-XEN_CACHE := $(BUILD)/xen-cache
+# ---- real Xen under QEMU: the oracle --------------------------------------
 DOM0_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
               -mno-sse -mno-mmx -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
               -Wl,--no-warn-rwx-segments
