@@ -103,6 +103,12 @@ static bool start_kernel(struct kernel *k, uint64_t si)
     return true;
 }
 
+void guest_where(const char **phase, const char **function)
+{
+    *phase = kernel_state.phase;
+    *function = kernel_state.func;
+}
+
 enum guest_fail guest_boot(const struct guest_platform *p, uint64_t start_info_va, enum guest_policy pol,
                            struct guest_result *r)
 {

@@ -104,6 +104,9 @@ struct guest_result {
  * is what the domain builder put in rsi.  Returns the outcome (also in
  * r->outcome); on failure r says where and why.
  */
+/* Where the boot is right now (for a platform that catches a fault itself): phase and function. */
+void guest_where(const char **phase, const char **function);
+
 enum guest_fail guest_boot(const struct guest_platform *p, uint64_t start_info_va, enum guest_policy pol,
                            struct guest_result *r);
 

@@ -9,29 +9,29 @@ XEN=$BUILD/xen-cache/xen
 DOM0=$BUILD/xen/dom0.elf
 PVMMU=$BUILD/pvmmu
 fail=0; agree=0
-printf '%-16s %-12s %-12s %s\n' policy "real Xen" simulator counters
+printf '%-16s %-12s %-12s %s\n' policy "real Xen" simulator "where, counters"
 for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc linux-3.9 batched; do
     log=$BUILD/xen/guest-$p.log
     timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$XEN" -initrd "$DOM0 guest=$p" \
         -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=${MEM}M dom0_max_vcpus=1" \
         2>&1 | tr -d '\r' > "$log"
-    if grep -q "Unhandled: vec 14" "$log"; then
-        xo="page fault"; xc="-"
-    else
-        xo=$(sed -n "s/^guest $p outcome=\([0-9]\).*/\1/p" "$log" | head -n 1)
-        case "$xo" in 0) xo=ok ;; 1) xo=BUG ;; 2) xo="page fault" ;; 3) xo=panic ;; *) xo="no result" ;; esac
-        xc=$(sed -n "s/^guest $p hypercalls \(.*\)/\1/p" "$log" | sed 's/ multicall=[0-9]* vm_assist=[0-9]*//')
-    fi
+    line=$(sed -n "s/^guest $p outcome=\([0-9]\) phase=\([^ ]*\) function=\(.*\) rc=.*/\1|\2|\3/p" "$log" | head -n 1)
+    xo=${line%%|*}
+    case "$xo" in 0) xo=ok ;; 1) xo=BUG ;; 2) xo="page fault" ;; 3) xo=panic ;; *) xo="no result" ;; esac
+    xw=$(printf '%s' "$line" | cut -d'|' -f2-3 | tr '|' '/')
+    [ "$xo" = ok ] && xw="-"
+    xc=$(sed -n "s/^guest $p hypercalls \(.*\)/\1/p" "$log" | sed 's/ multicall=[0-9]* vm_assist=[0-9]*//')
     sj=$("$PVMMU" boot --mem "${MEM}M" --policy "$p" --json --no-audit)
     so=$(printf '%s' "$sj" | sed -n 's/.*"outcome":"\([^"]*\)".*/\1/p')
     sc=$(printf '%s' "$sj" | sed -n 's/.*"mmu_update":\([0-9]*\),"mmuext_op":\([0-9]*\),"update_va_mapping":\([0-9]*\).*"pt_pages":\[\([0-9]*\),\([0-9]*\),\([0-9]*\)\],"pte_stores":\([0-9]*\).*/mmu_update=\1 mmuext_op=\2 update_va_mapping=\3 pt_pages=SUM(\4+\5+\6) pte_stores=\7/p')
     sc=$(printf '%s' "$sc" | awk '{ if (match($0, /SUM\([0-9+]*\)/)) { e = substr($0, RSTART + 4, RLENGTH - 5); split(e, a, "+"); $0 = substr($0, 1, RSTART - 1) (a[1] + a[2] + a[3]) substr($0, RSTART + RLENGTH) } print }')
-    [ "$xc" = "-" ] && sc="-"
-    if [ "$xo" = "$so" ] && [ "$xc" = "$sc" ]; then
-        agree=$((agree + 1)); printf '%-16s %-12s %-12s %s\n' "$p" "$xo" "$so" "${xc:-none} (same)"
+    sw=$(printf '%s' "$sj" | sed -n 's/.*"phase":"\([^"]*\)","function":"\([^"]*\)".*/\1\/\2/p')
+    [ -n "$sw" ] || sw="-"
+    if [ "$xo" = "$so" ] && [ "$xw" = "$sw" ] && [ "$xc" = "$sc" ]; then
+        agree=$((agree + 1)); printf '%-16s %-12s %-12s %s %s\n' "$p" "$xo" "$so" "$xw" "$xc (same)"
     else
-        fail=1; printf '%-16s %-12s %-12s MISMATCH\n    xen: %s\n    sim: %s\n' "$p" "$xo" "$so" "$xc" "$sc"
+        fail=1; printf '%-16s %-12s %-12s MISMATCH\n    xen: %s %s\n    sim: %s %s\n' "$p" "$xo" "$so" "$xw" "$xc" "$sw" "$sc"
     fi
 done
 echo "xen-guests: $agree of 8 policies agree with real Xen 4.17 at ${MEM} MiB"

@@ -46,6 +46,13 @@ __asm__(".section .note.Xen, \"a\"\n"
         ".balign 4096\n"
         ".global hypercall_page\n"
         "hypercall_page: .skip 4096\n"
+        /* #PF (vector 14): Xen bounces it here with rcx, r11, error code, rip, cs, rflags, rsp, ss on the stack */
+        ".global page_fault_entry\n"
+        "page_fault_entry:\n"
+        "  mov %rsp, %rdi\n"
+        "  and $-16, %rsp\n"
+        "  call page_fault\n"
+        "2: jmp 2b\n"
         ".section .bss\n"
         ".balign 16\n"
         "boot_stack: .skip 16384\n"
@@ -96,6 +103,39 @@ static void qemu_exit(uint8_t code)
 }
 
 static const uint64_t *mfn_list;
+static const char *running_policy;
+static volatile const uint64_t *shared_info_page;   /* vcpu_info[0].arch.cr2 is word 2 */
+
+extern char page_fault_entry[];
+void page_fault(const uint64_t *frame);
+static void print_counters(const char *policy);
+
+/* A page fault in dom0 (the guest faulted): report it as the guest's outcome and leave QEMU. */
+void page_fault(const uint64_t *frame)
+{
+    const char *phase = "-", *func = "-";
+    uint64_t cr2 = shared_info_page ? shared_info_page[2] : 0;
+    if (running_policy)
+        guest_where(&phase, &func);
+    printf_("guest %s outcome=2 phase=%s function=%s rc=0\n", running_policy ? running_policy : "-", phase, func);
+    printf_("guest %s page fault at va %llx, error code %llx, rip %llx\n", running_policy ? running_policy : "-",
+            (unsigned long long)cr2, (unsigned long long)frame[2], (unsigned long long)frame[3]);
+    if (running_policy)
+        print_counters(running_policy);
+    qemu_exit(1);
+}
+
+/* Install the #PF handler and map shared_info (for cr2) over a page of our own. */
+static uint8_t shared_info_slot[4096] __attribute__((aligned(4096)));
+static void setup_traps(const struct start_info *si)
+{
+    struct { uint8_t vector, flags; uint16_t cs; uint64_t address; } traps[2] = {
+        { 14, 0, 0xe033, (uint64_t)(uintptr_t)page_fault_entry }, { 0, 0, 0, 0 } };
+    hcall(0 /* set_trap_table */, (uint64_t)(uintptr_t)traps, 0, 0, 0, 0);
+    uint64_t pte = (si->shared_info & ~0xFFFULL) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+    if (hcall(__HYPERVISOR_update_va_mapping, (uint64_t)(uintptr_t)shared_info_slot, pte, UVMF_INVLPG, 0, 0) == 0)
+        shared_info_page = (volatile const uint64_t *)(uintptr_t)shared_info_slot;
+}
 static unsigned int failures;
 
 static uint64_t mfn_of(const void *p)
@@ -128,6 +168,17 @@ static uint8_t pages[2][4096] __attribute__((aligned(4096)));
 /* ---- the guest runner: guest/ as this dom0, on Xen's own start-of-day state ---- */
 
 static uint64_t calls[64];
+static struct guest_result result;
+
+static void print_counters(const char *policy)
+{
+    const struct guest_result *r = &result;
+    printf_("guest %s hypercalls mmu_update=%llu mmuext_op=%llu update_va_mapping=%llu multicall=%llu vm_assist=%llu"
+            " pt_pages=%llu pte_stores=%llu\n", policy, (unsigned long long)calls[__HYPERVISOR_mmu_update],
+            (unsigned long long)calls[__HYPERVISOR_mmuext_op], (unsigned long long)calls[__HYPERVISOR_update_va_mapping],
+            (unsigned long long)calls[__HYPERVISOR_multicall], (unsigned long long)calls[__HYPERVISOR_vm_assist],
+            (unsigned long long)(r->pt_pages[1] + r->pt_pages[2] + r->pt_pages[3]), (unsigned long long)r->pte_stores);
+}
 
 static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t a[6])
 {
@@ -191,17 +242,14 @@ static void run_guest(const struct start_info *si, const char *policy)
         .hypercall = plat_hypercall, .load = plat_load, .store = plat_store, .clear_page = plat_clear_page,
         .m2p = plat_m2p, .log = plat_log,
     };
-    static struct guest_result r;
-    enum guest_fail out = guest_boot(&plat, (uint64_t)(uintptr_t)si, (enum guest_policy)pol, &r);
-    printf_("guest %s outcome=%d phase=%s function=%s rc=%ld\n", policy, (int)out, r.phase ? r.phase : "-",
-            r.function ? r.function : "-", r.rc);
-    printf_("guest %s hypercalls mmu_update=%llu mmuext_op=%llu update_va_mapping=%llu multicall=%llu vm_assist=%llu"
-            " pt_pages=%llu pte_stores=%llu\n", policy, (unsigned long long)calls[__HYPERVISOR_mmu_update],
-            (unsigned long long)calls[__HYPERVISOR_mmuext_op], (unsigned long long)calls[__HYPERVISOR_update_va_mapping],
-            (unsigned long long)calls[__HYPERVISOR_multicall], (unsigned long long)calls[__HYPERVISOR_vm_assist],
-            (unsigned long long)(r.pt_pages[1] + r.pt_pages[2] + r.pt_pages[3]), (unsigned long long)r.pte_stores);
+    struct guest_result *r = &result;
+    running_policy = policy;
+    enum guest_fail out = guest_boot(&plat, (uint64_t)(uintptr_t)si, (enum guest_policy)pol, r);
+    printf_("guest %s outcome=%d phase=%s function=%s rc=%ld\n", policy, (int)out, r->phase ? r->phase : "-",
+            r->function ? r->function : "-", r->rc);
+    print_counters(policy);
     if (out != GUEST_OK)
-        printf_("guest %s message: %s\n", policy, r.message);
+        printf_("guest %s message: %s\n", policy, r->message);
     qemu_exit(out == GUEST_OK ? 16 : 1);
 }
 
@@ -210,6 +258,7 @@ void kmain(const struct start_info *si)
     mfn_list = (const uint64_t *)(uintptr_t)si->mfn_list;
     printf_("pvmmu dom0: %s, %llu pages, cmdline '%s'\n", si->magic, (unsigned long long)si->nr_pages,
             (const char *)si->cmd_line);
+    setup_traps(si);
     if (starts_with((const char *)si->cmd_line, "guest="))
         run_guest(si, (const char *)si->cmd_line + 6);
     void *f = pages[0];
