@@ -1,10 +1,15 @@
 /*
  * dom0.c - pvmmu's own 64-bit PV kernel for Debian's real Xen 4.17 under
- * QEMU: the oracle the simulator is checked against.  It boots as dom0,
- * issues PV MMU hypercalls on pages of its own .bss, prints one result line
- * per step on Xen's console ("step NAME rc=N"), then ends QEMU through the
- * isa-debug-exit port (exit status 33 when every step gave the expected
- * result, 3 otherwise).  Freestanding; hypercalls through Xen's hypercall page.
+ * QEMU: the oracle the simulator is checked against.  It boots as dom0 and
+ * has two jobs, chosen by its command line:
+ *   (none)          run PV MMU steps on pages of its own .bss and print one
+ *                   line per step ("step NAME rc=N"), checking each code;
+ *   guest=POLICY    run the unchanged guest/ code as this dom0, on Xen's own
+ *                   start_info, tables, p2m and M2P, and print its outcome,
+ *                   place and counters ("guest POLICY ...").
+ * A page fault reaches a trap handler that reports it the same way.  QEMU
+ * ends through the isa-debug-exit port: status 33 when everything went as
+ * expected, 3 otherwise.  Freestanding; hypercalls through Xen's page.
  */
 #include <stdint.h>
 
