@@ -173,3 +173,13 @@ unsigned long tm_log_count(struct tm *t, const char *text)
             n++;
     return n;
 }
+
+unsigned long tm_log_countf(struct tm *t, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return tm_log_count(t, buf);
+}

@@ -64,4 +64,7 @@ void tm_assert_unchanged(struct tm *t, void *snap);
 /* How many log lines (since tm_new) contained text. */
 unsigned long tm_log_count(struct tm *t, const char *text);
 
+/* The same for a printf-style text. */
+unsigned long tm_log_countf(struct tm *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -15,13 +15,6 @@
 #define PG_GK  _PAGE_GUEST_KERNEL
 #define AVAIL_HIGH_BIT (1ULL << 60)
 
-static unsigned long logs_fmt(struct tm *t, const char *fmt, unsigned long long a)
-{
-    char buf[200];
-    snprintf(buf, sizeof(buf), fmt, a);
-    return tm_log_count(t, buf);
-}
-
 /* One mmu_update request with an explicit command in the low bits of ptr. */
 static int update_cmd(struct pvm_vcpu *v, uint64_t table, unsigned int slot, unsigned int cmd, uint64_t val,
                       unsigned int *done)
@@ -42,10 +35,10 @@ static void l1_cache_flags_refused_unprivileged(void **state)
     const uint64_t flags[4] = { _PAGE_PWT, _PAGE_PCD, _PAGE_PAT, _PAGE_PWT | _PAGE_PCD };
     void *snap = tm_snapshot(t);
     for (unsigned int i = 0; i < 4; i++) {
-        unsigned long before = logs_fmt(t, "Bad L1 flags %#llx", flags[i]);
+        unsigned long before = tm_log_countf(t, "Bad L1 flags %#llx", (unsigned long long)(flags[i]));
         assert_int_equal(tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW | flags[i])), -XEN_EINVAL);
         AUDIT_CLEAN(t);
-        assert_int_equal(logs_fmt(t, "Bad L1 flags %#llx", flags[i]), before + 1);
+        assert_int_equal(tm_log_countf(t, "Bad L1 flags %#llx", (unsigned long long)(flags[i])), before + 1);
         assert_int_equal(t->m.last.why, PVM_WHY_BAD_FLAGS);
         assert_int_equal(t->m.last.rc, -XEN_EINVAL);
         assert_int_equal(pvm_peek(&t->m, l1, 0), 0);
@@ -187,7 +180,7 @@ static void l2_entry_to_writable_frame_refused(void **state)
     assert_int_equal(tm_set(t->v, l2, 1, pte(w, PG_P)), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(logs_fmt(t, "Bad type (saw e400000000000001 != exp 2000000000000000) for mfn %05llx", w), 1);
+    assert_int_equal(tm_log_countf(t, "Bad type (saw e400000000000001 != exp 2000000000000000) for mfn %05llx", (unsigned long long)(w)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(pvm_peek(&t->m, l2, 1), 0);
     tm_free(t);
@@ -204,7 +197,7 @@ static void l2_entry_to_l3_refused(void **state)
     assert_int_equal(tm_set(t->v, l2, 1, pte(l3, PG_P)), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(logs_fmt(t, "Bad type (saw 6400000000000001 != exp 2000000000000000) for mfn %05llx", l3), 1);
+    assert_int_equal(tm_log_countf(t, "Bad type (saw 6400000000000001 != exp 2000000000000000) for mfn %05llx", (unsigned long long)(l3)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(pvm_peek(&t->m, l2, 1), 0);
     tm_free(t);
@@ -224,7 +217,7 @@ static void l2_entry_to_foreign_frame_refused(void **state)
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
-    assert_int_equal(logs_fmt(t, "Could not get page ref for mfn %05llx", f2), 1);
+    assert_int_equal(tm_log_countf(t, "Could not get page ref for mfn %05llx", (unsigned long long)(f2)), 1);
     /* The linear fallback is tried after -EINVAL and stops at the RW bit. */
     assert_int_equal(tm_log_count(t, "Attempt to create linear p.t. with write perms"), 1);
     assert_int_equal(tm_state(t, f2).type, PVM_TYPE_NONE);
@@ -267,7 +260,7 @@ static void l1_to_foreign_frame_busy(void **state)
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
     assert_int_equal(tm_log_count(t, "pg_owner d1 l1e_owner d1, but real_pg_owner d2"), 1);
-    assert_int_equal(logs_fmt(t, "Error getting mfn %05llx", f2), 1);
+    assert_int_equal(tm_log_countf(t, "Error getting mfn %05llx", (unsigned long long)(f2)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     tm_free(t);
 }

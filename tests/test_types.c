@@ -25,13 +25,6 @@ static unsigned long bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uin
     return tm_log_count(t, buf);
 }
 
-static unsigned long logs_fmt(struct tm *t, const char *fmt, unsigned long long a)
-{
-    char buf[160];
-    snprintf(buf, sizeof(buf), fmt, a);
-    return tm_log_count(t, buf);
-}
-
 /*
  * Poke an untyped 4-level tree of fresh d1 frames: l4[0] -> l3, l3[0] -> l2,
  * l2[0] -> l1, l1[0] -> data (RW).  Nothing is typed yet.
@@ -147,7 +140,7 @@ static void pin_l1_of_rw_mapped_frame_is_bad_type(void **state)
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
     assert_int_equal(bad_type_logs(t, 0xe400000000000001ULL, 0x2000000000000000ULL, d), 1);
-    assert_int_equal(logs_fmt(t, "Error -22 while pinning mfn %05llx", d), 1);
+    assert_int_equal(tm_log_countf(t, "Error -22 while pinning mfn %05llx", (unsigned long long)(d)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(t->m.last.saw, 0xe400000000000001ULL);
     assert_int_equal(t->m.last.exp, PGT_l1_page_table);
@@ -379,7 +372,7 @@ static void double_pin_refused_refs_unchanged(void **state)
     assert_int_equal(tm_pin(t->v, 1, x), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(logs_fmt(t, "mfn %05llx already pinned", x), 1);
+    assert_int_equal(tm_log_countf(t, "mfn %05llx already pinned", (unsigned long long)(x)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_ALREADY_PINNED);
     assert_int_equal(t->m.stats.pins, pins);
     struct pvm_frame_state s = tm_state(t, x);
@@ -401,12 +394,12 @@ static void unpin_of_unpinned_refused(void **state)
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_unpin(t->v, x), -XEN_EINVAL);
     AUDIT_CLEAN(t);
-    assert_int_equal(logs_fmt(t, "mfn %05llx not pinned", x), 1);
+    assert_int_equal(tm_log_countf(t, "mfn %05llx not pinned", (unsigned long long)(x)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_PINNED);
     /* l1 is a validated L1 held by l2's entry, but nobody pinned it. */
     assert_int_equal(tm_unpin(t->v, l1), -XEN_EINVAL);
     AUDIT_CLEAN(t);
-    assert_int_equal(logs_fmt(t, "mfn %05llx not pinned", l1), 1);
+    assert_int_equal(tm_log_countf(t, "mfn %05llx not pinned", (unsigned long long)(l1)), 1);
     tm_assert_unchanged(t, snap);
     struct pvm_frame_state s = tm_state(t, l1);
     assert_int_equal(s.type_count, 1);
@@ -432,7 +425,7 @@ static void pin_of_foreign_frame_refused(void **state)
     snap = tm_snapshot(t);
     assert_int_equal(tm_unpin(t->v, f2), -XEN_EINVAL);
     AUDIT_CLEAN(t);
-    assert_int_equal(logs_fmt(t, "mfn %05llx bad, or bad owner d1", f2), 1);
+    assert_int_equal(tm_log_countf(t, "mfn %05llx bad, or bad owner d1", (unsigned long long)(f2)), 1);
     tm_assert_unchanged(t, snap);
     assert_true(tm_state(t, f2).pinned);
     tm_free(t);
@@ -476,7 +469,7 @@ static void pin_over_writable_child_refused(void **state)
     tm_snapshot_set_type(snap, p, PGT_l2_page_table);
     tm_assert_unchanged(t, snap);
     assert_int_equal(bad_type_logs(t, PGT_writable_page | PGT_validated | 1, PGT_l1_page_table, w), 1);
-    assert_int_equal(logs_fmt(t, "Failure -22 in promote_l2_table: slot %#llx", 4), 1);
+    assert_int_equal(tm_log_countf(t, "Failure -22 in promote_l2_table: slot %#llx", (unsigned long long)(4)), 1);
     struct pvm_frame_state s = tm_state(t, p);
     assert_int_equal(s.type, PVM_TYPE_L2);
     assert_false(s.validated);
@@ -523,7 +516,7 @@ static void failed_validation_rolls_back_everything(void **state)
     assert_int_equal(tm_log_count(t, "Could not get page type PGT_writable_page"), 1);
     assert_int_equal(tm_log_count(t, "Failure -16 in promote_l1_table: slot 0x1"), 1);
     assert_int_equal(tm_log_count(t, "Failure -16 in promote_l2_table: slot 0x2"), 1);
-    assert_int_equal(logs_fmt(t, "Error -16 while pinning mfn %05llx", p), 1);
+    assert_int_equal(tm_log_countf(t, "Error -16 while pinning mfn %05llx", (unsigned long long)(p)), 1);
     struct pvm_frame_state s = tm_state(t, p);
     assert_int_equal(s.type, PVM_TYPE_L2);
     assert_int_equal(s.type_count, 0);
