@@ -37,7 +37,7 @@ TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
 XEN_CACHE  := $(BUILD)/xen-cache
 
-.PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check
+.PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -140,6 +140,16 @@ xen-smoke: $(BUILD)/xen/dom0.elf
 # The differential: every policy on real Xen and on the simulator, outcomes and counters compared.
 xen-check: xen-smoke $(BUILD)/pvmmu
 	@BUILD=$(BUILD) ./tests/xen-guests.sh 128
+
+# One policy on real Xen, its kernel log and result on the terminal: make xen-boot POLICY=linux-3.0 MEM=128
+POLICY ?= linux-3.0
+MEM ?= 128
+xen-boot: $(BUILD)/xen/dom0.elf
+	@./scripts/xen-fetch.sh $(XEN_CACHE)
+	@timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
+	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $(XEN_CACHE)/xen -initrd "$(BUILD)/xen/dom0.elf guest=$(POLICY)" \
+	  -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=$(MEM)M dom0_max_vcpus=1" 2>&1 \
+	  | tr -d '\r' | grep -E '^(pvmmu|guest|\[guest\]|\(XEN\) (d0|Dom0|Xen version))' ; true
 
 # ---- install --------------------------------------------------------------
 install: all
