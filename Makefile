@@ -129,10 +129,7 @@ $(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/dom0.ld lib/fmt.c core/r
 # Boot our PV kernel as dom0 of Debian's Xen 4.17 under QEMU; it checks its own results (exit 33 = all as expected).
 xen-smoke: $(BUILD)/xen/dom0.elf
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
-	@rc=0; timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
-	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $(XEN_CACHE)/xen -initrd "$(BUILD)/xen/dom0.elf" \
-	  -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=64M dom0_max_vcpus=1" \
-	  > $(BUILD)/xen/serial.log 2>&1 || rc=$$?; \
+	@rc=0; ./scripts/xen-run.sh $(XEN_CACHE)/xen "$(BUILD)/xen/dom0.elf" 64 > $(BUILD)/xen/serial.log || rc=$$?; \
 	grep -E '^(pvmmu|step)' $(BUILD)/xen/serial.log; \
 	if [ $$rc -eq 33 ]; then echo "xen-smoke: real Xen 4.17 gave every expected result"; \
 	else echo "xen-smoke: FAILED (qemu exit $$rc; serial log in $(BUILD)/xen/serial.log)"; exit 1; fi
@@ -146,9 +143,7 @@ POLICY ?= linux-3.0
 MEM ?= 128
 xen-boot: $(BUILD)/xen/dom0.elf
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
-	@timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
-	  -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $(XEN_CACHE)/xen -initrd "$(BUILD)/xen/dom0.elf guest=$(POLICY)" \
-	  -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=$(MEM)M dom0_max_vcpus=1" 2>&1 \
+	@./scripts/xen-run.sh $(XEN_CACHE)/xen "$(BUILD)/xen/dom0.elf guest=$(POLICY)" $(MEM) \
 	  | tr -d '\r' | grep -E '^(pvmmu|guest|\[guest\]|\(XEN\) (d0|Dom0|Xen version))' ; true
 
 # ---- install --------------------------------------------------------------

@@ -47,10 +47,7 @@ done
 # The differential against Debian's real Xen 4.17 under QEMU: scripted steps, then every policy.
 xen="not run"; xfail=0
 if [ -s "${XEN_CACHE:-$BUILD/xen-cache}/xen" ] && [ -s "$BUILD/xen/dom0.elf" ]; then
-    out=$(timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
-        -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "${XEN_CACHE:-$BUILD/xen-cache}/xen" \
-        -initrd "$BUILD/xen/dom0.elf" \
-        -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=64M dom0_max_vcpus=1" 2>&1)
+    out=$(./scripts/xen-run.sh "${XEN_CACHE:-$BUILD/xen-cache}/xen" "$BUILD/xen/dom0.elf" 64)
     rc=$?
     steps=$(printf '%s\n' "$out" | grep -c '^step ' || true)
     if [ $rc -ne 33 ]; then

@@ -5,17 +5,14 @@
 set -u
 BUILD=${BUILD:-build}
 MEM=${1:-128}
-XEN=$BUILD/xen-cache/xen
+XEN=${XEN_CACHE:-$BUILD/xen-cache}/xen
 DOM0=$BUILD/xen/dom0.elf
 PVMMU=$BUILD/pvmmu
 fail=0; agree=0
 printf '%-16s %-12s %-12s %s\n' policy "real Xen" simulator "where, counters"
 for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc linux-3.9 batched; do
     log=$BUILD/xen/guest-$p.log
-    timeout 60 qemu-system-x86_64 -cpu max -m 512M -serial stdio -display none -no-reboot -monitor none \
-        -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$XEN" -initrd "$DOM0 guest=$p" \
-        -append "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=${MEM}M dom0_max_vcpus=1" \
-        2>&1 | tr -d '\r' > "$log"
+    ./scripts/xen-run.sh "$XEN" "$DOM0 guest=$p" "$MEM" | tr -d '\r' > "$log"
     line=$(sed -n "s/^guest $p outcome=\([0-9]\) phase=\([^ ]*\) function=\(.*\) rc=.*/\1|\2|\3/p" "$log" | head -n 1)
     xo=${line%%|*}
     case "$xo" in 0) xo=ok ;; 1) xo=BUG ;; 2) xo="page fault" ;; 3) xo=panic ;; *) xo="no result" ;; esac
