@@ -80,12 +80,6 @@ static void progress_cb(void *ctx, uint64_t done, uint64_t total)
                 (unsigned int)(done * 100 / total), done, total);
 }
 
-static uint64_t hypercalls(const struct pvm_stats *st)
-{
-    return st->hc_mmu_update + st->hc_mmuext_op + st->hc_update_va_mapping + st->hc_multicall + st->hc_vm_assist +
-           st->hc_other;
-}
-
 struct naming {
     const struct sim *s;
     const struct guest_result *r;
@@ -248,7 +242,7 @@ static void print_text(const struct run *u, uint64_t bytes)
     printf("counters:\n");
     printf("  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64 ", update_va_mapping %" PRIu64
            ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
-           hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
+           pvm_stats_hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
            st->hc_vm_assist, st->hc_other);
     printf("  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
            st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
@@ -310,7 +304,7 @@ static void print_json(const struct run *u, uint64_t bytes)
            ",\"multicall_entries\":%" PRIu64 ",\"entries_validated\":%" PRIu64 ",\"promotions\":[%" PRIu64 ",%" PRIu64
            ",%" PRIu64 ",%" PRIu64 "],\"pins\":%" PRIu64 ",\"ptwr_emulations\":%" PRIu64 ",\"tlb_flushes\":%" PRIu64
            ",\"pt_pages\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "],\"pte_stores\":%" PRIu64 ",\"seconds\":%.6f}",
-           hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
+           pvm_stats_hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
            st->hc_vm_assist, st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries, st->entries_validated,
            st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4], st->pins, st->ptwr_emulations,
            st->tlb_flushes, r->pt_pages[1], r->pt_pages[2], r->pt_pages[3], r->pte_stores, u->seconds);
@@ -426,12 +420,13 @@ int cmd_compare(int argc, char **argv)
         if (u->r.outcome != GUEST_OK)
             snprintf(where, sizeof(where), "%s/%s", u->r.phase, u->r.function);
         uint64_t pt = u->r.pt_pages[1] + u->r.pt_pages[2] + u->r.pt_pages[3];
+        uint64_t hc = pvm_stats_hypercalls(&u->st);
         printf("%-16s %-11s %-44.44s %10" PRIu64 " %9.1f %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64
                " %8" PRIu64 " %7" PRIu64 " %8" PRIu64 "\n",
                guest_policy_name(u->pol),
                u->r.outcome == GUEST_OK ? (!u->audited ? "ok, unaudited" : u->audit_issues ? "ok, AUDIT!" : "ok")
                                         : outcome_name(u->r.outcome), where,
-               hypercalls(&u->st), (double)hypercalls(&u->st) / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op,
+               hc, (double)hc / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op,
                u->st.hc_update_va_mapping, u->st.ptwr_emulations, u->st.pins, u->st.entries_validated,
                u->st.tlb_flushes, pt);
     }

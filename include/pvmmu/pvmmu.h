@@ -178,6 +178,13 @@ struct pvm_stats {
     uint64_t refusals;               /* hypercall sub-operations that failed */
 };
 
+/* Every hypercall the guest made, of any kind. */
+static inline uint64_t pvm_stats_hypercalls(const struct pvm_stats *st)
+{
+    return st->hc_mmu_update + st->hc_mmuext_op + st->hc_update_va_mapping + st->hc_multicall + st->hc_vm_assist +
+           st->hc_other;
+}
+
 /* Why the core refused something: the innermost cause of the last failure. */
 enum pvm_why {
     PVM_WHY_NONE = 0,
