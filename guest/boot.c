@@ -5,8 +5,6 @@
  */
 #include "kernel.h"
 
-#define TRY(x) do { if (!(x)) return false; } while (0)
-
 static struct kernel kernel_state;   /* one boot at a time */
 
 /* Allocate `pages` pages from memblock and clear the first word of each, as their first users do. */

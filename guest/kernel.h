@@ -12,6 +12,9 @@
 #include "fmt.h"
 #include "guest.h"
 
+/* The error style above, in one place: return false as soon as a step fails. */
+#define TRY(x) do { if (!(x)) return false; } while (0)
+
 #define PAGE_SZ     4096ULL
 #define PMD_SZ      (1ULL << 21)
 #define PUD_SZ      (1ULL << 30)
