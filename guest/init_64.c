@@ -7,8 +7,6 @@
  */
 #include "kernel.h"
 
-#define TRY(x) do { if (!(x)) return false; } while (0)
-
 static void progress(struct kernel *k, uint64_t pages)
 {
     k->r->mapped_pages += pages;
@@ -261,6 +259,12 @@ static bool table_finished(struct kernel *k)
     return true;
 }
 
+/* No RAM from a on?  (All of [0, max_pfn) is RAM here, so any range starting at a holds none.) */
+static bool no_ram(const struct kernel *k, uint64_t a)
+{
+    return (a >> 12) >= k->max_pfn;
+}
+
 /*
  * Fill ptes of [addr, end) in the pte page at va; keep existing ones.  Past
  * end, the 2011 code clears the rest of the page; v3.9 clears only slots
@@ -274,7 +278,7 @@ static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint
         uint64_t ptep = pte_va + 8ULL * i, cur, pte;
         if (addr >= end) {
             for (; i < 512; i++, addr += PAGE_SZ)
-                if (zero_tail || (addr >> 12) >= k->max_pfn)
+                if (zero_tail || no_ram(k, addr))
                     TRY(set_pte_init(k, pte_va + 8ULL * i, 0, 0));
             break;
         }
@@ -470,12 +474,6 @@ static bool alloc_low_page_39(struct kernel *k, uint64_t *pfn, unsigned int leve
 static uint64_t table_va(struct kernel *k, uint64_t entry)
 {
     return table_va_of(k, mfn_to_pfn(k, (entry & PTE_MFN_MASK) >> 12));
-}
-
-/* No RAM in [a, b)?  (All of [0, max_pfn) is RAM here.) */
-static bool no_ram(const struct kernel *k, uint64_t a)
-{
-    return (a >> 12) >= k->max_pfn;
 }
 
 static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
