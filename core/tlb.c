@@ -6,6 +6,12 @@
  */
 #include "internal.h"
 
+/* The virtual page number a TLB entry is tagged with: va's 48 translated bits, page-aligned. */
+static uint64_t vpn_of(uint64_t va)
+{
+    return (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT;
+}
+
 static struct pvm_tlb_entry *tlb_slot(struct pvm_vcpu *v, uint64_t vpn)
 {
     return &v->tlb[vpn % PVM_TLB_ENTRIES];
@@ -55,7 +61,7 @@ void pvm_set_guest_mode(struct pvm_vcpu *v, bool kernel)
 
 void tlb_invlpg_one(struct pvm_vcpu *v, uint64_t va)
 {
-    uint64_t vpn = (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT;
+    uint64_t vpn = vpn_of(va);
     struct pvm_tlb_entry *e = tlb_slot(v, vpn);
     if (e->valid && e->vpn == vpn)
         e->valid = 0;
@@ -158,7 +164,7 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
 int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr, struct pvm_fault *f)
 {
     struct pvm_machine *m = v->m;
-    uint64_t vpn = (va & ((1ULL << 48) - 1)) >> PAGE_SHIFT, mfn;
+    uint64_t vpn = vpn_of(va), mfn;
     struct pvm_tlb_entry *t = tlb_slot(v, vpn);
     bool rw, global;
     /* A write through an entry cached clean re-walks, to set the dirty bit. */
