@@ -67,7 +67,7 @@ struct run {
     double seconds;
     unsigned long audit_issues;
     bool audited;
-    char xen_log[8][256];
+    char xen_log[HOSTMEM_LOG_KEEP][256];
     unsigned int nlog;
     char explanation[4096];
 };
@@ -160,10 +160,8 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         fprintf(stderr, "\r%78s\r", "");
     out->seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     sim_guest_stats(s, &out->st);
-    unsigned long n = s->h.log_lines - log_before;
-    for (unsigned long i = n > 8 ? n - 8 : 0; i < n; i++)
-        snprintf(out->xen_log[out->nlog++], sizeof(out->xen_log[0]), "%s",
-                 s->h.last_log[(log_before + i) % 8]);
+    for (unsigned long i = hostmem_log_first(&s->h, log_before); i < s->h.log_lines; i++)
+        snprintf(out->xen_log[out->nlog++], sizeof(out->xen_log[0]), "%s", hostmem_log_line(&s->h, i));
     if (out->r.outcome != GUEST_OK) {
         char *buf = NULL;
         size_t len = 0;

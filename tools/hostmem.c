@@ -174,7 +174,7 @@ static void hostmem_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn)
 static void hostmem_log(void *ctx, const struct pvm_log_msg *msg)
 {
     struct hostmem *h = ctx;
-    char *slot = h->last_log[h->log_lines % 8];
+    char *slot = h->last_log[h->log_lines % HOSTMEM_LOG_KEEP];
     if (msg->domid == DOMID_INVALID)
         snprintf(slot, sizeof(h->last_log[0]), "(XEN) %s", msg->text);
     else

@@ -16,6 +16,8 @@
 
 struct hostmem_slab;
 
+#define HOSTMEM_LOG_KEEP 8      /* log lines kept for reports */
+
 struct hostmem {
     uint64_t nr_frames;
     struct page_info *frames;   /* the frame table handed to the core */
@@ -36,7 +38,7 @@ struct hostmem {
     FILE *log;                  /* where log lines go (NULL: dropped) */
     const char *log_prefix;     /* printed before each line */
     unsigned long log_lines;    /* lines received since the counter was reset */
-    char last_log[8][256];      /* the most recent lines, newest at (log_lines-1)%8 */
+    char last_log[HOSTMEM_LOG_KEEP][256]; /* the most recent lines: use hostmem_log_first / hostmem_log_line */
 };
 
 /* Set up nr_frames of memory and a machine over it.  Returns 0 or -1 (no memory). */
@@ -50,5 +52,17 @@ uint64_t hostmem_bytes(const struct hostmem *h);
 
 /* Free everything hostmem_init allocated. */
 void hostmem_free(struct hostmem *h);
+
+/* The oldest line still kept of those received since the counter stood at mark. */
+static inline unsigned long hostmem_log_first(const struct hostmem *h, unsigned long mark)
+{
+    return h->log_lines - mark > HOSTMEM_LOG_KEEP ? h->log_lines - HOSTMEM_LOG_KEEP : mark;
+}
+
+/* Line number i, for i in [hostmem_log_first(h, mark), h->log_lines). */
+static inline const char *hostmem_log_line(const struct hostmem *h, unsigned long i)
+{
+    return h->last_log[i % HOSTMEM_LOG_KEEP];
+}
 
 #endif

@@ -89,11 +89,8 @@ static const char *kind_name(enum step_kind k)
 
 static void print_step_logs(struct runner *r, const char *indent)
 {
-    unsigned long first = r->log_mark, last = r->h.log_lines;
-    if (last - first > 8)
-        first = last - 8;
-    for (unsigned long i = first; i < last; i++)
-        fprintf(r->out, "%s%s\n", indent, r->h.last_log[i % 8]);
+    for (unsigned long i = hostmem_log_first(&r->h, r->log_mark); i < r->h.log_lines; i++)
+        fprintf(r->out, "%s%s\n", indent, hostmem_log_line(&r->h, i));
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -406,11 +403,8 @@ static void run_step(struct runner *r, const struct step *st)
     }
     case S_EXPECT_LOG: {
         bool found = false;
-        unsigned long first = r->log_mark, last = r->h.log_lines;
-        if (last - first > 8)
-            first = last - 8;
-        for (unsigned long i = first; i < last && !found; i++)
-            found = strstr(r->h.last_log[i % 8], st->text) != NULL;
+        for (unsigned long i = hostmem_log_first(&r->h, r->log_mark); i < r->h.log_lines && !found; i++)
+            found = strstr(hostmem_log_line(&r->h, i), st->text) != NULL;
         if (!found) {
             step_fail(r, "no log line of the last operation contains \"%s\"", st->text);
             print_step_logs(r, "    ");
