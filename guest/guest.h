@@ -98,6 +98,12 @@ struct guest_result {
     unsigned int nbufs;
 };
 
+/* Page-table pages the guest allocated, all levels together. */
+static inline uint64_t guest_pt_pages(const struct guest_result *r)
+{
+    return r->pt_pages[1] + r->pt_pages[2] + r->pt_pages[3] + r->pt_pages[4];
+}
+
 /*
  * Boot the guest: from xen_start_kernel through init_memory_mapping to the
  * end of the early allocations that follow it in setup_arch.  start_info_va

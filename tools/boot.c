@@ -236,7 +236,6 @@ static void print_text(const struct run *u, uint64_t bytes)
             printf("  why:\n%s", u->explanation);
         printf("  the policy should have: %s\n", r->advice);
     }
-    uint64_t pt = r->pt_pages[1] + r->pt_pages[2] + r->pt_pages[3] + r->pt_pages[4];
     printf("counters:\n");
     printf("  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64 ", update_va_mapping %" PRIu64
            ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
@@ -251,7 +250,7 @@ static void print_text(const struct run *u, uint64_t bytes)
     printf("  ptwr emulations     %" PRIu64 "\n", st->ptwr_emulations);
     printf("  TLB flushes         %" PRIu64 " (type change %" PRIu64 ", after L2+ updates %" PRIu64 "), invlpg %" PRIu64 "\n",
            st->tlb_flushes, st->tlb_flushes_typechange, st->tlb_flushes_linear_pt, st->tlb_invlpg);
-    printf("  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n", pt, r->pt_pages[1],
+    printf("  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n", guest_pt_pages(r), r->pt_pages[1],
            r->pt_pages[2], r->pt_pages[3]);
     printf("  PTEs stored         %" PRIu64 "\n", r->pte_stores);
     printf("  wall time           %.3f s\n", u->seconds);
@@ -278,7 +277,7 @@ static void print_json(const struct run *u, uint64_t bytes)
     printf("{\"policy\":");
     json_str(guest_policy_name(u->pol));
     printf(",\"mem_bytes\":%" PRIu64 ",\"pages\":%" PRIu64 ",\"outcome\":", bytes, r->max_pfn);
-    json_str(r->outcome == GUEST_OK ? "ok" : outcome_name(r->outcome));
+    json_str(outcome_name(r->outcome));
     if (r->outcome != GUEST_OK) {
         printf(",\"phase\":");
         json_str(r->phase);
@@ -417,7 +416,6 @@ int cmd_compare(int argc, char **argv)
         char where[64] = "-";
         if (u->r.outcome != GUEST_OK)
             snprintf(where, sizeof(where), "%s/%s", u->r.phase, u->r.function);
-        uint64_t pt = u->r.pt_pages[1] + u->r.pt_pages[2] + u->r.pt_pages[3];
         uint64_t hc = pvm_stats_hypercalls(&u->st);
         printf("%-16s %-11s %-44.44s %10" PRIu64 " %9.1f %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64
                " %8" PRIu64 " %7" PRIu64 " %8" PRIu64 "\n",
@@ -426,7 +424,7 @@ int cmd_compare(int argc, char **argv)
                                         : outcome_name(u->r.outcome), where,
                hc, (double)hc / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op,
                u->st.hc_update_va_mapping, u->st.ptwr_emulations, u->st.pins, u->st.entries_validated,
-               u->st.tlb_flushes, pt);
+               u->st.tlb_flushes, guest_pt_pages(&u->r));
     }
     for (int p = 0; p < POLICY_COUNT; p++) {
         const struct run *u = &runs[p];

@@ -182,7 +182,7 @@ static void print_counters(const char *policy)
             " pt_pages=%llu pte_stores=%llu\n", policy, (unsigned long long)calls[__HYPERVISOR_mmu_update],
             (unsigned long long)calls[__HYPERVISOR_mmuext_op], (unsigned long long)calls[__HYPERVISOR_update_va_mapping],
             (unsigned long long)calls[__HYPERVISOR_multicall], (unsigned long long)calls[__HYPERVISOR_vm_assist],
-            (unsigned long long)(r->pt_pages[1] + r->pt_pages[2] + r->pt_pages[3]), (unsigned long long)r->pte_stores);
+            (unsigned long long)guest_pt_pages(r), (unsigned long long)r->pte_stores);
 }
 
 static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t a[6])
