@@ -78,24 +78,6 @@ int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, u
     return 0;
 }
 
-int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn)
-{
-    struct pvm_domain *d = pvm_domain(m, id);
-    if (!d)
-        return -XEN_ESRCH;
-    if (!mfn_valid(m, mfn))
-        return -XEN_EINVAL;
-    struct page_info *pg = mfn_to_page(m, mfn);
-    if (owner_raw(pg) != PVM_OWNER_NONE || gen_count(pg))
-        return -XEN_EBUSY;
-    pg->count_info = PGC_allocated | 1;
-    set_owner_raw(pg, id + 1u);
-    pg->type_info &= PGT_aux_mask;   /* type none, count 0; keep the TLB stamp */
-    set_m2p(m, mfn, gpfn);
-    d->tot_pages++;
-    return 0;
-}
-
 int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id)
 {
     struct pvm_domain *d = pvm_domain(m, id);
@@ -109,10 +91,18 @@ int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_
     for (uint64_t i = mfn; i < mfn + count; i++) {
         struct page_info *pg = &m->frames[i];
         pg->count_info = PGC_allocated | 1 | ((uint64_t)(id + 1u) << PGC_owner_shift);
-        pg->type_info &= PGT_aux_mask;
+        pg->type_info &= PGT_aux_mask;   /* type none, count 0; keep the TLB stamp */
     }
     d->tot_pages += count;
     return 0;
+}
+
+int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn)
+{
+    int rc = pvm_assign_pages(m, mfn, 1, id);
+    if (!rc)
+        set_m2p(m, mfn, gpfn);
+    return rc;
 }
 
 int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn)
