@@ -127,6 +127,21 @@ static int do_machphys_update(struct pvm_machine *m, uint64_t ptr, uint64_t val,
     return 0;
 }
 
+/* Apply a flush (full, or one va) to every vCPU of d set in mask (NULL = all). */
+static void flush_vcpus(struct pvm_machine *m, struct pvm_domain *d, const unsigned long *mask, bool one,
+                        uint64_t va)
+{
+    (void)m;
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+        if (mask && !((mask[i / (8 * sizeof(long))] >> (i % (8 * sizeof(long)))) & 1UL))
+            continue;
+        if (one)
+            tlb_invlpg_one(&d->vcpu[i], va);
+        else
+            tlb_flush_one(&d->vcpu[i]);
+    }
+}
+
 int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count, unsigned int *pdone,
                    unsigned int foreigndom)
 {
@@ -178,8 +193,10 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
         if (rc)
             break;
     }
-    if (flush_linear_pt)
-        flush_domain(m, pt_owner, &m->stats.tlb_flushes_linear_pt);
+    if (flush_linear_pt) {   /* every vCPU of the owner may cache translations (Xen's dirty mask) */
+        flush_vcpus(m, pt_owner, NULL, false, 0);
+        m->stats.tlb_flushes_linear_pt += pt_owner->nr_vcpus;
+    }
 out:
     if (rc)
         m->stats.refusals++;
@@ -272,21 +289,6 @@ static int do_unpin(struct pvm_machine *m, uint64_t mfn, struct pvm_domain *pg_o
     put_page_and_type(m, pg);
     put_page(m, pg);
     return 0;
-}
-
-/* Apply a flush (full, or one va) to every vCPU of d set in mask (NULL = all). */
-static void flush_vcpus(struct pvm_machine *m, struct pvm_domain *d, const unsigned long *mask, bool one,
-                        uint64_t va)
-{
-    (void)m;
-    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
-        if (mask && !((mask[i / (8 * sizeof(long))] >> (i % (8 * sizeof(long)))) & 1UL))
-            continue;
-        if (one)
-            tlb_invlpg_one(&d->vcpu[i], va);
-        else
-            tlb_flush_one(&d->vcpu[i]);
-    }
 }
 
 /* CLEAR_PAGE / COPY_PAGE: the destination takes a temporary writable type. */

@@ -74,16 +74,6 @@ static bool need_flush(uint32_t clock, uint32_t cpu_stamp, uint32_t lastuse)
     return clock == 0 || (cpu_stamp <= lastuse && lastuse <= clock);
 }
 
-/* Flush every vCPU of d that may still cache translations (Xen's dirty mask). */
-void flush_domain(struct pvm_machine *m, struct pvm_domain *d, uint64_t *counter)
-{
-    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
-        tlb_flush_one(&d->vcpu[i]);
-        (*counter)++;
-    }
-    (void)m;
-}
-
 /*
  * A frame's type is changing: flush the owner's vCPUs that have not flushed
  * since the frame was last in use, so no stale (writable) translation of a
