@@ -136,7 +136,7 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
             return -1;
         }
         uint64_t want = _PAGE_ACCESSED | (level == 1 && write ? _PAGE_DIRTY : 0);
-        if (set_ad && (e & want) != want && mfn_valid(m, table))
+        if (set_ad && (e & want) != want)   /* table: the checked root or an entry checked below */
             write_entry(m, table, idx, e | want);
         if (level == 1) {
             *mfn = pte_mfn(e);
