@@ -172,7 +172,6 @@ static bool early_memremap(struct kernel *k, uint64_t pfn, uint64_t *va)
     TRY(set_pte_init(k, kimg_va(GUEST_PFN_L1_FIXMAP) + 8ULL * idx(fixmap_va(s), 1), pte, pfn));
     TRY(flush_tlb_one(k, fixmap_va(s)));
     k->slot_used[s] = true;
-    k->slot_pfn[s] = pfn;
     k->func = saved;
     *va = fixmap_va(s);
     return true;

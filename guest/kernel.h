@@ -76,7 +76,6 @@ struct kernel {
 
     /* the 2011 early table buffer and its fixmap aliases */
     uint64_t pgt_buf_start, pgt_buf_end, pgt_buf_top;
-    uint64_t slot_pfn[GUEST_FIXMAP_SLOTS];
     bool slot_used[GUEST_FIXMAP_SLOTS];
     uint64_t deferred_next;     /* defer policies: next buffer page not yet made RO */
     uint64_t bufs[4][2];        /* every early table buffer [start, top) found, for free_all_bootmem */
