@@ -684,19 +684,29 @@ struct pending {
     bool parent_live;
 };
 
-/* Make a pending table RO and point its parent at it. */
-static bool finish_pending(struct kernel *k, struct pending *t)
+/*
+ * Make a finished table RO and point its parent's entry at it: a queued
+ * hook if the parent is a live table, else a plain store (the parent is
+ * itself still an ordinary page).
+ */
+static bool hook_table(struct kernel *k, uint64_t pfn, uint64_t entry_va, bool parent_live)
 {
     uint64_t val, maddr;
+    TRY(batch_ro(k, pfn));
+    TRY(pfn_pte(k, pfn, PAGE_TABLE, &val));
+    if (!parent_live)
+        return st(k, entry_va, val);
+    TRY(virt_to_machine(k, entry_va, &maddr));
+    return batch_add(k, maddr, val, true);
+}
+
+/* Hook a pending table, if there is one. */
+static bool finish_pending(struct kernel *k, struct pending *t)
+{
     if (!t->used)
         return true;
     t->used = false;
-    TRY(batch_ro(k, t->pfn));
-    TRY(pfn_pte(k, t->pfn, PAGE_TABLE, &val));
-    if (!t->parent_live)
-        return st(k, t->parent_entry_va, val);
-    TRY(virt_to_machine(k, t->parent_entry_va, &maddr));
-    return batch_add(k, maddr, val, true);
+    return hook_table(k, t->pfn, t->parent_entry_va, t->parent_live);
 }
 
 /* The table one level below `entry_va` (live or pending), creating a pending one if the slot is empty. */
@@ -733,7 +743,7 @@ static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
 {
     struct pending l3 = { 0 }, l2 = { 0 };
     for (uint64_t addr = start; addr < end; addr = (addr & ~(PMD_SZ - 1)) + PMD_SZ) {
-        uint64_t va = pa_va(addr), l3_va, l2_va, l1, val, maddr;
+        uint64_t va = pa_va(addr), l3_va, l2_va, l1;
         bool l3_live, l2_live;
         k->func = "batch_step";
         if (idx(va, 3) == 0 && idx(va, 2) == 0 && l2.used)
@@ -746,15 +756,7 @@ static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
         if (stop > end)
             stop = end;
         TRY(phys_pte_init(k, pfn_va(l1), addr, stop, false));
-        TRY(batch_ro(k, l1));
-        TRY(pfn_pte(k, l1, PAGE_TABLE, &val));
-        uint64_t l2p = l2_va + 8ULL * idx(va, 2);
-        if (l2_live) {
-            TRY(virt_to_machine(k, l2p, &maddr));
-            TRY(batch_add(k, maddr, val, true));   /* hook into a live L2 */
-        } else {
-            TRY(st(k, l2p, val));                  /* the new L2 is still an ordinary page */
-        }
+        TRY(hook_table(k, l1, l2_va + 8ULL * idx(va, 2), l2_live));
         if (k->nbatch + k->nhooks + 8 >= BATCH_REQS && !l2.used && !l3.used)
             TRY(batch_flush(k));
     }
