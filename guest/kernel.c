@@ -5,14 +5,6 @@
  */
 #include "kernel.h"
 
-static void fill(char *dst, size_t n, const char *src)
-{
-    size_t i = 0;
-    for (; src && src[i] && i + 1 < n; i++)
-        dst[i] = src[i];
-    dst[i] = 0;
-}
-
 static bool die(struct kernel *k, enum guest_fail how, uint64_t va, uint64_t pfn)
 {
     if (k->dead)
@@ -25,7 +17,7 @@ static bool die(struct kernel *k, enum guest_fail how, uint64_t va, uint64_t pfn
     k->r->pfn = pfn;
     k->r->table_va = k->table_va;
     k->r->table_level = k->table_level;
-    fill(k->r->advice, sizeof(k->r->advice), policy_advice(k));
+    fmt_snprintf(k->r->advice, sizeof(k->r->advice), "%s", policy_advice(k));
     return false;
 }
 
