@@ -47,6 +47,15 @@ void memblock_reserve(struct kernel *k, uint64_t base, uint64_t size)
 
 static uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }
 
+/* The highest aligned, nonzero start of `size` bytes inside the free gap [lo, top); 0 if none fits. */
+static uint64_t fit_top(uint64_t lo, uint64_t top, uint64_t size, uint64_t align)
+{
+    if (top <= lo || top - lo < size)
+        return 0;
+    uint64_t cand = align_down(top - size, align);
+    return cand >= lo ? cand : 0;
+}
+
 /*
  * Highest aligned block of `size` bytes inside [start, end) that is RAM and
  * not reserved, or 0 if none (0 is never free: the kernel lives there).
@@ -69,18 +78,14 @@ uint64_t memblock_find_in_range(struct kernel *k, uint64_t start, uint64_t end, 
             if (rlo >= top)
                 continue;
             uint64_t gap_lo = rhi > lo ? rhi : lo;
-            if (top > gap_lo && top - gap_lo >= size) {
-                uint64_t cand = align_down(top - size, align);
-                if (cand >= gap_lo && cand)
-                    return cand;
-            }
+            uint64_t cand = fit_top(gap_lo, top, size, align);
+            if (cand)
+                return cand;
             top = rlo;
         }
-        if (top > lo && top - lo >= size) {
-            uint64_t cand = align_down(top - size, align);
-            if (cand >= lo && cand)
-                return cand;
-        }
+        uint64_t cand = fit_top(lo, top, size, align);
+        if (cand)
+            return cand;
     }
     return 0;
 }
