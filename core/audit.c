@@ -56,8 +56,7 @@ static bool foreign_l1_possible(const struct pvm_machine *m, const struct pvm_do
 
 static const struct pvm_domain *owner_dom(const struct pvm_machine *m, const struct page_info *pg)
 {
-    domid_t id = page_owner_id(pg);
-    return id < DOMID_FIRST_RESERVED ? domain_of((struct pvm_machine *)m, id) : NULL;
+    return page_owner_dom((struct pvm_machine *)m, pg);
 }
 
 /* Account one present entry of validated table f (level `level`, slot s). */

@@ -113,9 +113,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
         return uncacheable(l1f) ? 0 : (int)((l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT));
     }
     struct page_info *pg = mfn_to_page(m, mfn);
-    domid_t real_id = page_owner_id(pg);
-    struct pvm_domain *real = gen_count(pg) && real_id < DOMID_FIRST_RESERVED
-                                  ? domain_of(m, real_id) : NULL;
+    struct pvm_domain *real = gen_count(pg) ? page_owner_dom(m, pg) : NULL;
     domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
     if (real != pg_owner) {
         /* A privileged pg_owner may hand on the right to map its target's frames. */

@@ -120,6 +120,13 @@ static inline struct pvm_domain *domain_of(struct pvm_machine *m, domid_t id)
     return d->exists && d->id == id ? d : pvm_domain(m, id);
 }
 
+/* The domain owning a frame; NULL when it is free or belongs to DOMID_IO or another reserved id. */
+static inline struct pvm_domain *page_owner_dom(struct pvm_machine *m, const struct page_info *pg)
+{
+    domid_t id = page_owner_id(pg);
+    return id < DOMID_FIRST_RESERVED ? domain_of(m, id) : NULL;
+}
+
 static inline bool is_privileged(const struct pvm_domain *d) { return (d->flags & PVM_DOM_PRIVILEGED) != 0; }
 
 static inline bool is_guest_l4_slot(unsigned int s)

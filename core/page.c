@@ -7,8 +7,7 @@
 
 static void free_page(struct pvm_machine *m, struct page_info *pg)
 {
-    domid_t id = page_owner_id(pg);
-    struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? domain_of(m, id) : NULL;
+    struct pvm_domain *d = page_owner_dom(m, pg);
     if (d && d->tot_pages)
         d->tot_pages--;
     pg->count_info = 0;

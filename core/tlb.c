@@ -81,8 +81,7 @@ static bool need_flush(uint32_t clock, uint32_t cpu_stamp, uint32_t lastuse)
  */
 void flush_for_type_change(struct pvm_machine *m, struct page_info *pg)
 {
-    domid_t id = page_owner_id(pg);
-    struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? domain_of(m, id) : NULL;
+    struct pvm_domain *d = page_owner_dom(m, pg);
     if (!d)
         return;
     for (unsigned int i = 0; i < d->nr_vcpus; i++) {
