@@ -4,15 +4,6 @@
  */
 #include "internal.h"
 
-/* Begin serving one request of vCPU v. */
-static struct pvm_machine *enter(struct pvm_vcpu *v)
-{
-    struct pvm_machine *m = v->m;
-    m->current = v;
-    refuse_reset(m);
-    return m;
-}
-
 static int fail(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn)
 {
     refuse(m, rc, why, mfn);
@@ -145,7 +136,7 @@ static void flush_vcpus(struct pvm_machine *m, struct pvm_domain *d, const unsig
 int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count, unsigned int *pdone,
                    unsigned int foreigndom)
 {
-    struct pvm_machine *m = enter(v);
+    struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *curr = v->d, *pt_owner = curr, *pg_owner;
     bool io, flush_linear_pt = false;
     unsigned int done = 0;
@@ -408,7 +399,7 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
 int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count, unsigned int *pdone,
                   unsigned int foreigndom)
 {
-    struct pvm_machine *m = enter(v);
+    struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *pg_owner;
     bool io;
     unsigned int done = 0;
@@ -483,7 +474,7 @@ static int do_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
 
 int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags)
 {
-    struct pvm_machine *m = enter(v);
+    struct pvm_machine *m = enter_vcpu(v);
     m->stats.hc_update_va_mapping++;
     return do_update_va_mapping(v, va, val, flags, v->d);
 }
@@ -491,7 +482,7 @@ int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigne
 int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags,
                                       domid_t domid)
 {
-    struct pvm_machine *m = enter(v);
+    struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *pg_owner;
     bool io;
     m->stats.hc_update_va_mapping++;
@@ -507,7 +498,7 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
 
 int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
 {
-    struct pvm_machine *m = enter(v);
+    struct pvm_machine *m = enter_vcpu(v);
     const unsigned long long valid = (1ULL << VMASST_TYPE_writable_pagetables) |
                                      (1ULL << VMASST_TYPE_pae_extended_cr3) |
                                      (1ULL << VMASST_TYPE_architectural_iopl) |
@@ -529,7 +520,7 @@ int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
 
 int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr)
 {
-    struct pvm_machine *m = enter(v);
+    struct pvm_machine *m = enter_vcpu(v);
     m->stats.hc_multicall++;
     if (v->in_multicall) {
         xen_log(m, PVM_LOG_INFO, "Multicall reentry is disallowed.");

@@ -179,6 +179,14 @@ void refuse_where(struct pvm_machine *m, uint64_t table_mfn, unsigned int level,
 /* Start a new operation: forget the previous cause. */
 void refuse_reset(struct pvm_machine *m);
 
+/* Begin serving one request of vCPU v (a hypercall, a guest access, a root load). */
+static inline struct pvm_machine *enter_vcpu(struct pvm_vcpu *v)
+{
+    v->m->current = v;
+    refuse_reset(v->m);
+    return v->m;
+}
+
 /* ---- page.c: references and types ---- */
 bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_domain *d);
 struct page_info *get_page_from_mfn(struct pvm_machine *m, uint64_t mfn, const struct pvm_domain *d);

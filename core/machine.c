@@ -148,9 +148,7 @@ uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot)
 
 int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn)
 {
-    struct pvm_machine *m = v->m;
-    m->current = v;
-    refuse_reset(m);
+    struct pvm_machine *m = enter_vcpu(v);
     int rc = get_page_and_type_from_mfn(m, mfn, PGT_root_page_table, v->d);
     if (rc)
         return rc;

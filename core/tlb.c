@@ -191,12 +191,10 @@ static uint64_t merge(uint64_t w, unsigned int off, uint64_t val, unsigned int b
 int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val, unsigned int bytes,
                      bool do_cmpxchg)
 {
-    struct pvm_machine *m = v->m;
+    struct pvm_machine *m = enter_vcpu(v);
     struct pvm_fault f;
-    uint64_t l1mfn, ignored;
+    uint64_t l1mfn;
     bool rw, global;
-    m->current = v;
-    refuse_reset(m);
     if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1)) || (va & (bytes - 1))) {
         gdprintk(m, "bad access (cr2=%llx, addr=%llx, bytes=%u)", (unsigned long long)va,
                  (unsigned long long)va, bytes);
@@ -208,7 +206,6 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
         refuse(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, PVM_INVALID_MFN);
         return -XEN_EINVAL;
     }
-    (void)ignored;
     if (!mfn_valid(m, l1mfn)) {
         refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, l1mfn);
         return -XEN_EINVAL;
@@ -247,10 +244,8 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
 enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
                                 struct pvm_fault *f)
 {
-    struct pvm_machine *m = v->m;
+    struct pvm_machine *m = enter_vcpu(v);
     uint64_t maddr;
-    m->current = v;
-    refuse_reset(m);
     if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1)) || (va & (bytes - 1))) {
         *f = (struct pvm_fault){ .va = va, .error_code = PFEC_write_access | PFEC_user_mode };
         m->stats.page_faults++;
@@ -281,8 +276,7 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
 enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f)
 {
     uint64_t maddr;
-    v->m->current = v;
-    refuse_reset(v->m);
+    enter_vcpu(v);
     if (va & 7) {
         *f = (struct pvm_fault){ .va = va, .error_code = PFEC_user_mode };
         v->m->stats.page_faults++;
