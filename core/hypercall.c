@@ -439,7 +439,7 @@ static int guest_l1_table(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t va
         mfn = pte_mfn(e);
     }
     struct page_info *pg = mfn_to_page(m, mfn);
-    if (!page_owned_by(pg, v->d->id) || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table)
+    if (!is_own_l1(pg, v->d->id))
         return fail(m, -XEN_EINVAL, PVM_WHY_NOT_L1, mfn);
     *l1mfn = mfn;
     return 0;

@@ -197,6 +197,12 @@ int get_page_and_type_from_mfn(struct pvm_machine *m, uint64_t mfn, uint64_t typ
 void put_page_and_type(struct pvm_machine *m, struct page_info *pg);
 bool page_lock_ok(const struct page_info *pg);
 
+/* Our own L1 table, in use (Xen's page_lock test included): what ptwr and update_va_mapping write into. */
+static inline bool is_own_l1(const struct page_info *pg, domid_t id)
+{
+    return page_owned_by(pg, id) && page_lock_ok(pg) && page_type(pg) == PGT_l1_page_table;
+}
+
 /* ---- entry.c: per-level rules ---- */
 unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_domain *d);
 bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn);

@@ -211,7 +211,7 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
         return -XEN_EINVAL;
     }
     struct page_info *pg = mfn_to_page(m, l1mfn);
-    if (!page_owned_by(pg, v->d->id) || !page_lock_ok(pg) || page_type(pg) != PGT_l1_page_table) {
+    if (!is_own_l1(pg, v->d->id)) {
         refuse(m, -XEN_EINVAL, PVM_WHY_RO_MAPPING, l1mfn);
         return -XEN_EINVAL;
     }
