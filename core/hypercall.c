@@ -12,13 +12,12 @@ static int fail(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn)
 
 /*
  * Resolve a foreign-domain id the way Xen's get_pg_owner does: DOMID_SELF is
- * the caller; the caller's own id is refused; DOMID_IO yields NULL with
- * *io set.  Returns 0 or -ESRCH / -EPERM.
+ * the caller; the caller's own id is refused; DOMID_IO yields NULL (and
+ * only DOMID_IO does).  Returns 0 or -ESRCH / -EPERM.
  */
 static int get_pg_owner(struct pvm_machine *m, struct pvm_domain *curr, unsigned int fd,
-                        struct pvm_domain **out, bool *io)
+                        struct pvm_domain **out)
 {
-    *io = false;
     if (fd == DOMID_SELF) {
         *out = curr;
         return 0;
@@ -29,7 +28,6 @@ static int get_pg_owner(struct pvm_machine *m, struct pvm_domain *curr, unsigned
     }
     if (fd == DOMID_IO) {
         *out = NULL;
-        *io = true;
         return 0;
     }
     struct pvm_domain *d = fd < DOMID_FIRST_RESERVED ? domain_of(m, (domid_t)fd) : NULL;
@@ -43,10 +41,20 @@ static int get_pg_owner(struct pvm_machine *m, struct pvm_domain *curr, unsigned
     return 0;
 }
 
-/* XSM_TARGET: a domain acts on itself; the control domain on anyone. */
+/* XSM_TARGET: a domain acts on itself; the control domain on anyone (DOMID_IO needs no check). */
 static bool xsm_target_ok(const struct pvm_domain *curr, const struct pvm_domain *target)
 {
     return !target || target == curr || is_privileged(curr);
+}
+
+/* get_pg_owner, then XSM_TARGET on the result: the whole owner check of a single-owner hypercall. */
+static int get_pg_owner_target(struct pvm_machine *m, struct pvm_domain *curr, unsigned int fd,
+                               struct pvm_domain **out)
+{
+    int rc = get_pg_owner(m, curr, fd, out);
+    if (!rc && !xsm_target_ok(curr, *out))
+        rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+    return rc;
 }
 
 /* Frame gfn of domain d with a general reference (PV: gfn == mfn), or NULL. */
@@ -138,7 +146,7 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *curr = v->d, *pt_owner = curr, *pg_owner;
-    bool io, flush_linear_pt = false;
+    bool flush_linear_pt = false;
     unsigned int done = 0;
     int rc = 0;
     m->stats.hc_mmu_update++;
@@ -151,7 +159,7 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
             goto out;
         }
     }
-    rc = get_pg_owner(m, curr, foreigndom & 0xFFFF, &pg_owner, &io);
+    rc = get_pg_owner(m, curr, foreigndom & 0xFFFF, &pg_owner);
     if (rc)
         goto out;
     if (count && !reqs) {
@@ -167,8 +175,8 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
         case MMU_NORMAL_PT_UPDATE:
         case MMU_PT_UPDATE_PRESERVE_AD:
         case MMU_PT_UPDATE_NO_TRANSLATE:
-            /* XSM_TARGET on both owners (DOMID_IO needs no check). */
-            if (!xsm_target_ok(curr, pt_owner) || (!io && !xsm_target_ok(curr, pg_owner))) {
+            /* XSM_TARGET on both owners. */
+            if (!xsm_target_ok(curr, pt_owner) || !xsm_target_ok(curr, pg_owner)) {
                 rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, ptr >> PAGE_SHIFT);
                 break;
             }
@@ -176,7 +184,7 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
                               &flush_linear_pt);
             break;
         case MMU_MACHPHYS_UPDATE:
-            rc = do_machphys_update(m, ptr, val, curr, pt_owner, io ? NULL : pg_owner);
+            rc = do_machphys_update(m, ptr, val, curr, pt_owner, pg_owner);
             break;
         default:
             rc = fail(m, -XEN_ENOSYS, PVM_WHY_BAD_CMD, ptr >> PAGE_SHIFT);
@@ -320,18 +328,18 @@ static int do_clear_copy(struct pvm_machine *m, const struct mmuext_op *op, stru
 }
 
 static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct mmuext_op *op,
-                         struct pvm_domain *pg_owner, bool io)
+                         struct pvm_domain *pg_owner)
 {
     struct pvm_domain *curr = v->d;
-    bool self = !io && pg_owner == curr;
+    bool self = pg_owner == curr;
     switch (op->cmd) {
     case MMUEXT_PIN_L1_TABLE:
     case MMUEXT_PIN_L2_TABLE:
     case MMUEXT_PIN_L3_TABLE:
     case MMUEXT_PIN_L4_TABLE:
-        return do_pin(m, op->arg1.mfn, op->cmd - MMUEXT_PIN_L1_TABLE + 1, io ? NULL : pg_owner);
+        return do_pin(m, op->arg1.mfn, op->cmd - MMUEXT_PIN_L1_TABLE + 1, pg_owner);
     case MMUEXT_UNPIN_TABLE:
-        return do_unpin(m, op->arg1.mfn, io ? NULL : pg_owner);
+        return do_unpin(m, op->arg1.mfn, pg_owner);
     case MMUEXT_NEW_BASEPTR:
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, op->arg1.mfn);
@@ -387,7 +395,7 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
     }
     case MMUEXT_CLEAR_PAGE:
     case MMUEXT_COPY_PAGE:
-        return do_clear_copy(m, op, io ? NULL : pg_owner);
+        return do_clear_copy(m, op, pg_owner);
     case MMUEXT_MARK_SUPER:
     case MMUEXT_UNMARK_SUPER:
         return fail(m, -XEN_EOPNOTSUPP, PVM_WHY_NOT_SUPPORTED, PVM_INVALID_MFN);
@@ -401,18 +409,15 @@ int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int 
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *pg_owner;
-    bool io;
     unsigned int done = 0;
     m->stats.hc_mmuext_op++;
-    int rc = get_pg_owner(m, v->d, foreigndom & 0xFFFF, &pg_owner, &io);
-    if (!rc && !io && !xsm_target_ok(v->d, pg_owner))
-        rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+    int rc = get_pg_owner_target(m, v->d, foreigndom & 0xFFFF, &pg_owner);
     if (!rc && count && !ops)
         rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     for (; !rc && done < count; done++) {
         m->stats.mmuext_ops++;
         refuse_reset(m);
-        rc = do_one_mmuext(m, v, &ops[done], pg_owner, io);
+        rc = do_one_mmuext(m, v, &ops[done], pg_owner);
         if (rc)
             break;
     }
@@ -484,16 +489,13 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *pg_owner;
-    bool io;
     m->stats.hc_update_va_mapping++;
-    int rc = get_pg_owner(m, v->d, domid, &pg_owner, &io);
-    if (!rc && !io && !xsm_target_ok(v->d, pg_owner))
-        rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
+    int rc = get_pg_owner_target(m, v->d, domid, &pg_owner);
     if (rc) {
         m->stats.refusals++;
         return rc;
     }
-    return do_update_va_mapping(v, va, val, flags, io ? NULL : pg_owner);
+    return do_update_va_mapping(v, va, val, flags, pg_owner);
 }
 
 int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
