@@ -216,22 +216,14 @@ static int new_guest_cr3(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t mfn
         gdprintk(m, "Error while installing new baseptr %05llx", (unsigned long long)mfn);
         return rc;
     }
-    uint64_t old = v->guest_table;
-    v->guest_table = mfn;
-    m->stats.baseptr_loads++;
-    tlb_flush_one(v);
-    if (old != PVM_INVALID_MFN)
-        put_page_and_type(m, mfn_to_page(m, old));
+    switch_root(m, v, true, mfn);
     return 0;
 }
 
 static int new_user_baseptr(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t mfn)
 {
     if (mfn == 0) {
-        uint64_t old = v->guest_table_user;
-        v->guest_table_user = PVM_INVALID_MFN;
-        if (old != PVM_INVALID_MFN)
-            put_page_and_type(m, mfn_to_page(m, old));
+        switch_root(m, v, false, PVM_INVALID_MFN);
         return 0;
     }
     if (mfn == v->guest_table_user)
@@ -241,10 +233,7 @@ static int new_user_baseptr(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t 
         gdprintk(m, "Error %d installing new mfn %05llx", rc, (unsigned long long)mfn);
         return rc;
     }
-    uint64_t old = v->guest_table_user;
-    v->guest_table_user = mfn;
-    if (old != PVM_INVALID_MFN)
-        put_page_and_type(m, mfn_to_page(m, old));
+    switch_root(m, v, false, mfn);
     return 0;
 }
 

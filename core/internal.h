@@ -238,4 +238,12 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
                uint64_t *mfn, bool *rw, bool *global, struct pvm_fault *f);
 uint64_t current_root(const struct pvm_vcpu *v);
 
+/* ---- machine.c ---- */
+/*
+ * Make mfn (whose root reference the caller holds, or PVM_INVALID_MFN) v's
+ * kernel or user root; a kernel root load flushes v's TLB before the old
+ * root's reference is dropped (the order sets the TLB stamps).
+ */
+void switch_root(struct pvm_machine *m, struct pvm_vcpu *v, bool kernel, uint64_t mfn);
+
 #endif

@@ -150,15 +150,21 @@ int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn)
 {
     struct pvm_machine *m = enter_vcpu(v);
     int rc = get_page_and_type_from_mfn(m, mfn, PGT_root_page_table, v->d);
-    if (rc)
-        return rc;
-    uint64_t old = v->guest_table;
-    v->guest_table = mfn;
-    m->stats.baseptr_loads++;
-    tlb_flush_one(v);
+    if (!rc)
+        switch_root(m, v, true, mfn);
+    return rc;
+}
+
+void switch_root(struct pvm_machine *m, struct pvm_vcpu *v, bool kernel, uint64_t mfn)
+{
+    uint64_t *slot = kernel ? &v->guest_table : &v->guest_table_user, old = *slot;
+    *slot = mfn;
+    if (kernel) {
+        m->stats.baseptr_loads++;
+        tlb_flush_one(v);
+    }
     if (old != PVM_INVALID_MFN)
         put_page_and_type(m, mfn_to_page(m, old));
-    return 0;
 }
 
 void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame_state *out)
