@@ -31,12 +31,11 @@ static uint64_t *page_alloc(struct hostmem *h)
     return s->pages[s->used++];
 }
 
-static uint64_t **slot_of(struct hostmem *h, uint64_t mfn, int create)
+/* Where frame mfn's page pointer lives, its chunk allocated if need be. */
+static uint64_t **slot_of(struct hostmem *h, uint64_t mfn)
 {
     uint64_t **c = h->chunk[mfn >> 9];
     if (!c) {
-        if (!create)
-            return NULL;
         c = calloc(512, sizeof(*c));
         if (!c)
             return NULL;
@@ -48,7 +47,7 @@ static uint64_t **slot_of(struct hostmem *h, uint64_t mfn, int create)
 /* Give frame mfn real storage (filled by the generator if it is a generated frame). */
 static uint64_t *fresh_page(struct hostmem *h, uint64_t mfn, bool generated)
 {
-    uint64_t **slot = slot_of(h, mfn, 1);
+    uint64_t **slot = slot_of(h, mfn);
     if (!slot || !(*slot = page_alloc(h)))
         return NULL;
     if (generated) {
@@ -65,9 +64,9 @@ static uint64_t *hostmem_map(void *ctx, uint64_t mfn, int write)
     struct hostmem *h = ctx;
     if (mfn >= h->nr_frames)
         return NULL;
-    uint64_t **slot = slot_of(h, mfn, 0);
-    if (slot && *slot)
-        return *slot;
+    uint64_t *page = hostmem_peek(h, mfn);
+    if (page)
+        return page;
     bool generated = h->gen && h->gen(h->gen_ctx, mfn, NULL);
     if (!write && !generated)
         return NULL;
@@ -79,9 +78,9 @@ static uint64_t hostmem_read(void *ctx, uint64_t mfn, unsigned int idx)
     struct hostmem *h = ctx;
     if (mfn >= h->nr_frames)
         return 0;
-    uint64_t **slot = slot_of(h, mfn, 0);
-    if (slot && *slot)
-        return (*slot)[idx];
+    uint64_t *page = hostmem_peek(h, mfn);
+    if (page)
+        return page[idx];
     if (h->gen_mfn != mfn) {
         if (!h->gen || !h->gen(h->gen_ctx, mfn, NULL))
             return 0;

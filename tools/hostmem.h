@@ -47,6 +47,13 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames);
 /* The contents of frame mfn, made real if need be (for tests and builders); NULL if out of memory. */
 uint64_t *hostmem_page(struct hostmem *h, uint64_t mfn);
 
+/* The storage of frame mfn if it already has some; NULL otherwise (never allocates nor generates). */
+static inline uint64_t *hostmem_peek(const struct hostmem *h, uint64_t mfn)
+{
+    uint64_t **c = mfn < h->nr_frames ? h->chunk[mfn >> 9] : NULL;
+    return c ? c[mfn & 511] : NULL;
+}
+
 /* Bytes of host memory held for frame contents. */
 uint64_t hostmem_bytes(const struct hostmem *h);
 

@@ -90,8 +90,7 @@ static void cpu_remember(struct sim *s, uint64_t va, bool write)
     s->cpu[i].page = NULL;
     if (pvm_translate(s->v, va, write, &maddr, &f) != PVM_ACCESS_OK || (mfn = maddr >> 12) >= s->h.nr_frames)
         return;
-    uint64_t **c = s->h.chunk[mfn >> 9];
-    uint64_t *page = c ? c[mfn & 511] : NULL;
+    uint64_t *page = hostmem_peek(&s->h, mfn);
     bool copy = false;
     if (!page && !write && s->h.gen && s->h.gen(s->h.gen_ctx, mfn, NULL)) {
         page = s->cpu_copy[i];   /* a generated frame: read a private copy, never stored through */
@@ -166,7 +165,7 @@ static int plat_clear_page(void *ctx, uint64_t va)
         s->m.stats.page_faults++;
         return -1;
     }
-    uint64_t *t = s->m.ops.map(s->m.ops.ctx, maddr >> 12, 0) ? hostmem_page(&s->h, maddr >> 12) : NULL;
+    uint64_t *t = s->m.ops.map(s->m.ops.ctx, maddr >> 12, 0);   /* a frame with no data stays without */
     if (t)
         memset(t, 0, PAGE_SIZE);
     return 0;
