@@ -13,15 +13,15 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 BASEFLAGS:= -std=c11 $(WARN) -Iinclude -Ilib -g
 OPT      ?= -O2
 CORE_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector
-HOST_FLAGS := -D_POSIX_C_SOURCE=200809L -Itools -Iguest -Iplatform/host
+HOST_FLAGS := -D_POSIX_C_SOURCE=200809L -Itools -Iguest -Iplatform/host -Iplatform/xen
 SAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h tools/*.h platform/host/*.h)
+HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h tools/*.h platform/host/*.h platform/xen/*.h)
 
 # Freestanding code (no libc): the PV MMU core, the guest kernel, shared helpers.
 CORE_SRC  := $(filter-out core/rt.c,$(wildcard core/*.c)) $(wildcard lib/*.c)
 GUEST_SRC := $(wildcard guest/*.c)
 # Host code: the CLI's pieces and the simulated platform.
-TOOL_SRC  := $(filter-out tools/pvmmu.c,$(wildcard tools/*.c)) $(wildcard platform/host/*.c)
+TOOL_SRC  := $(filter-out tools/pvmmu.c,$(wildcard tools/*.c)) $(wildcard platform/host/*.c) platform/xen/xenprog.c
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_COMMON := tests/harness.c
 
@@ -121,10 +121,11 @@ $(BUILD)/guest-nostdlib.elf: $(FS_GUEST)
 DOM0_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
               -mno-sse -mno-mmx -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
               -Wl,--no-warn-rwx-segments
-$(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/dom0.ld lib/fmt.c core/rt.c $(GUEST_SRC) $(HEADERS) | $(DEPS_STAMP)
+$(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/dom0.ld lib/fmt.c core/rt.c $(GUEST_SRC) \
+                      $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -Iguest -O2 $(DOM0_FLAGS) -T platform/xen/dom0.ld -o $@ platform/xen/dom0.c lib/fmt.c core/rt.c \
-	  $(GUEST_SRC)
+	$(CC) $(BASEFLAGS) -Iguest -Iplatform/xen -O2 $(DOM0_FLAGS) -T platform/xen/dom0.ld -o $@ platform/xen/dom0.c \
+	  platform/xen/xenprog.c lib/fmt.c core/rt.c $(GUEST_SRC)
 
 # Boot our PV kernel as dom0 of Debian's Xen 4.17 under QEMU; it checks its own results (exit 33 = all as expected).
 xen-smoke: $(BUILD)/xen/dom0.elf

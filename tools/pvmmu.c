@@ -2,6 +2,7 @@
  * pvmmu - command-line front end.
  *
  *   pvmmu script [-v] FILE...   run scenario scripts on the simulated PV MMU
+ *   pvmmu script --xen [-v] FILE...   and on real Xen 4.17 under QEMU, side by side
  *   pvmmu version | help
  *
  * Exit status: 0 all passed, 1 a step failed, 2 bad usage or malformed input.
@@ -13,6 +14,7 @@
 #include "pvmmu/pvmmu.h"
 #include "boot.h"
 #include "script.h"
+#include "script_xen.h"
 
 static void usage(FILE *f)
 {
@@ -20,23 +22,41 @@ static void usage(FILE *f)
             "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
             "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
+            "       pvmmu script --xen [-v] [--xen-image PATH] [--dom0 PATH] FILE...\n"
+            "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
             "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
 }
 
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
 static int cmd_script(int argc, char **argv)
 {
     struct script_opts o = { .verbose = false, .out = stdout };
+    struct script_xen_opts xo = { .xen_image = env_or("PVMMU_XEN", "build/xen-cache/xen"),
+                                  .dom0 = env_or("PVMMU_DOM0", "build/xen/dom0.elf"), .dom0_mib = 64,
+                                  .timeout_s = 120, .out = stdout };
+    bool xen = false;
     int first = 0;
     for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
         if (!strcmp(argv[first], "-v") || !strcmp(argv[first], "--verbose"))
-            o.verbose = true;
-        else if (!strcmp(argv[first], "--")) {
+            o.verbose = xo.verbose = true;
+        else if (!strcmp(argv[first], "--xen"))
+            xen = true;
+        else if ((!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) && first + 1 < argc) {
+            *(argv[first][2] == 'x' ? &xo.xen_image : &xo.dom0) = argv[first + 1];
+            first++;
+        } else if (!strcmp(argv[first], "--")) {
             first++;
             break;
         } else {
-            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v)\n", argv[first]);
+            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --xen, --xen-image PATH, --dom0 PATH)\n",
+                    argv[first]);
             return 2;
         }
     }
@@ -54,7 +74,9 @@ static int cmd_script(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (!(s[i] = script_load(argv[first + i], stderr)))
             rc = 2;
-    for (int i = 0; i < n && rc != 2; i++) {
+    if (xen && rc != 2)
+        rc = script_xen(s, (size_t)n, &xo);
+    for (int i = 0; i < n && rc != 2 && !xen; i++) {
         int r = script_run(s[i], &o);
         if (r > rc)
             rc = r;

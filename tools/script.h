@@ -27,9 +27,21 @@ struct script *script_parse(const char *name, const char *buf, size_t len, FILE 
 /* Read and parse the file at path (NULL on error, one message printed). */
 struct script *script_load(const char *path, FILE *err);
 
+struct xp_result;
+
 struct script_opts {
     bool verbose;     /* print every step, every Xen log line and every explanation */
     FILE *out;
+    /*
+     * Differential runs (tools/script_xen.c): when plan is set, step i is
+     * skipped if plan[i] < 0, run if 0, and run with its result passed to
+     * record() if > 0; expectations are not checked.  Domain `privileged`
+     * (if not 0) is created as the control domain, as dom0 is on Xen.
+     */
+    const signed char *plan;
+    void (*record)(void *ctx, size_t step, const struct xp_result *res);
+    void *record_ctx;
+    unsigned int privileged;
 };
 
 /*

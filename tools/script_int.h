@@ -57,6 +57,8 @@ struct domain_decl {
 
 struct script {
     char *name;
+    char *source;                /* the text parsed, for showing a step's line */
+    size_t source_len;
     uint64_t nr_frames;
     bool linear_pt, tlb_check, machine_seen;
     struct step *steps;

@@ -1079,7 +1079,15 @@ struct script *script_parse(const char *name, const char *buf, size_t len, FILE 
         return NULL;
     }
     s->name = strdup(name);
-    if (!s->name) {
+    s->source = malloc(len + 1);
+    if (s->source) {
+        memcpy(s->source, buf, len);
+        s->source[len] = 0;
+        s->source_len = len;
+    }
+    if (!s->name || !s->source) {
+        free(s->name);
+        free(s->source);
         free(s);
         free(p);
         fprintf(err, "%s: out of memory\n", name);
@@ -1183,6 +1191,7 @@ void script_free(struct script *s)
     free(s->frames);
     free(s->doms);
     free(s->name);
+    free(s->source);
     free(s);
 }
 

@@ -12,6 +12,7 @@
 #include "explain.h"
 #include "hostmem.h"
 #include "script_int.h"
+#include "xenprog.h"
 
 #define STAT(n) { #n, offsetof(struct pvm_stats, n) }
 static const struct {
@@ -64,6 +65,8 @@ struct runner {
     unsigned long steps, failed, audit_issues;
     unsigned long log_mark;         /* log line count when the last operation began */
     bool cur_failed;
+    bool quiet;                     /* differential run: results are recorded, not checked */
+    struct xp_result res;           /* what the current step gave */
     const struct step *cur;
     struct explain_names names;
 };
@@ -97,6 +100,8 @@ __attribute__((format(printf, 2, 3)))
 static void step_fail(struct runner *r, const char *fmt, ...)
 {
     va_list ap;
+    if (r->quiet)
+        return;
     fprintf(r->out, "%s:%d: FAIL %s: ", r->s->name, r->cur->line, kind_name(r->cur->kind));
     va_start(ap, fmt);
     vfprintf(r->out, fmt, ap);
@@ -110,6 +115,9 @@ static void step_fail(struct runner *r, const char *fmt, ...)
 static void check_rc(struct runner *r, const struct step *st, long rc, const char *what)
 {
     long want = st->has_expect ? st->expect_rc : 0;
+    r->res.rc = rc;
+    if (r->quiet)
+        return;
     if (rc != want) {
         char w[32];
         snprintf(w, sizeof(w), "%s", xen_errno_name(want));
@@ -124,6 +132,7 @@ static void check_rc(struct runner *r, const struct step *st, long rc, const cha
 static void check_done(struct runner *r, const struct step *st, long rc, unsigned int done)
 {
     unsigned int want = st->has_done ? st->expect_done : (rc == 0 ? st->count : done);
+    r->res.done = done;
     if (done != want)
         step_fail(r, "done count %u, expected %u", done, want);
 }
@@ -210,7 +219,12 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
     }
     long rc = pvm_multicall(v, mc, (unsigned int)n);
     check_rc(r, st, rc, "multicall");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && i < XP_MAX_BATCH; i++) {
+        r->res.sub_rc[i] = (long)mc[i].result;
+        r->res.sub_done[i] = done[i] == ~0u ? 0 : done[i];
+    }
+    r->res.n = (unsigned int)n;
+    for (size_t i = 0; i < n && !r->quiet; i++) {
         const struct step *e = &st->sub[i];
         long res = (long)mc[i].result;
         long want = e->has_expect ? e->expect_rc : 0;
@@ -300,7 +314,8 @@ static void run_step(struct runner *r, const struct step *st)
         for (size_t i = 0; i < r->s->ndoms; i++)
             if (r->s->doms[i].id == st->dom)
                 d = &r->s->doms[i];
-        rc = pvm_domain_create(m, d->id, d->vcpus, d->flags);
+        rc = pvm_domain_create(m, d->id, d->vcpus,
+                               d->flags | (r->o->privileged && d->id == r->o->privileged ? PVM_DOM_PRIVILEGED : 0));
         if (!rc && d->iomem_first <= d->iomem_last)
             rc = pvm_domain_iomem_permit(m, d->id, d->iomem_first, d->iomem_last);
         check_rc(r, st, rc, "domain creation");
@@ -390,6 +405,7 @@ static void run_step(struct runner *r, const struct step *st)
         break;
     case S_EXPECT_ENTRY: {
         uint64_t e = pvm_peek(m, st->mfn, st->slot);
+        r->res.val = e;
         if (e != st->val)
             step_fail(r, "entry %u of mfn %#" PRIx64 " is %016" PRIx64 ", expected %016" PRIx64, st->slot, st->mfn, e,
                       st->val);
@@ -443,6 +459,7 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->s = s;
     r->o = o;
     r->out = out;
+    r->quiet = o->plan != NULL;
     r->names = (struct explain_names){ .frame = frame_label, .ctx = (void *)s };
     r->m.opt_pv_linear_pt = s->linear_pt;
     r->m.opt_tlb_check = s->tlb_check;
@@ -459,13 +476,18 @@ int script_run(const struct script *s, const struct script_opts *o)
     }
     for (size_t i = 0; i < s->nsteps; i++) {
         const struct step *st = &s->steps[i];
+        if (o->plan && o->plan[i] < 0)
+            continue;
         r->cur = st;
         r->cur_failed = false;
+        memset(&r->res, 0, sizeof(r->res));
         if (is_operation(st->kind))
             r->log_mark = r->h.log_lines;
         if (o->verbose)
             fprintf(out, "%s:%d: %s\n", s->name, st->line, kind_name(st->kind));
         run_step(r, st);
+        if (o->plan && o->plan[i] > 0 && o->record)
+            o->record(o->record_ctx, i, &r->res);
         if (is_operation(st->kind)) {
             unsigned long before = r->audit_issues;
             pvm_audit(&r->m, r->scratch, audit_report, r);
@@ -476,9 +498,10 @@ int script_run(const struct script *s, const struct script_opts *o)
         if (r->cur_failed)
             r->failed++;
     }
-    fprintf(out, "%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name, r->steps, r->steps - r->failed,
+    if (!r->quiet || r->audit_issues)
+        fprintf(out, "%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name, r->steps, r->steps - r->failed,
             r->failed, r->audit_issues ? "found issues" : "clean after every step");
-    int rc = r->failed ? 1 : 0;
+    int rc = r->failed || r->audit_issues ? 1 : 0;
     free(r->scratch);
     hostmem_free(&r->h);
     free(r);

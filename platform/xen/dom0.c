@@ -7,6 +7,10 @@
  *   guest=POLICY    run the unchanged guest/ code as this dom0, on Xen's own
  *                   start_info, tables, p2m and M2P, and print its outcome,
  *                   place and counters ("guest POLICY ...").
+ * and, when Xen hands it a module (our initrd), a third:
+ *   (module)        run compiled scenario scripts (xenprog.h) on frames
+ *                   taken from the top of its own memory, which no table
+ *                   maps, and print one line per step ("x SCEN LINE TEXT").
  * A page fault reaches a trap handler that reports it the same way.  QEMU
  * ends through the isa-debug-exit port: status 33 when everything went as
  * expected, 3 otherwise.  Freestanding; hypercalls through Xen's page.
@@ -16,9 +20,11 @@
 #include "fmt.h"
 #include "guest.h"
 #include "pvmmu/xen.h"
+#include "xenprog.h"
 
 #define VIRT_BASE 0xffffffff80000000ULL
 #define HYPERVISOR_console_io 18
+#define XENMEM_decrease_reservation 1
 #define HYPERVISOR_physdev_op 33
 #define CONSOLEIO_write 0
 #define PHYSDEVOP_set_iopl 6
@@ -89,7 +95,7 @@ static void print(const char *s)
 
 __attribute__((format(printf, 1, 2))) static void printf_(const char *fmt, ...)
 {
-    char buf[160];
+    char buf[720];
     va_list ap;
     va_start(ap, fmt);
     fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -98,7 +104,7 @@ __attribute__((format(printf, 1, 2))) static void printf_(const char *fmt, ...)
 }
 
 /* Leave QEMU with status (code << 1) | 1 through isa-debug-exit at port 0xf4. */
-static void qemu_exit(uint8_t code)
+__attribute__((noreturn)) static void qemu_exit(uint8_t code)
 {
     uint32_t iopl = 1;
     hcall(HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, (uint64_t)(uintptr_t)&iopl, 0, 0, 0);
@@ -258,6 +264,257 @@ static void run_guest(const struct start_info *si, const char *policy)
     qemu_exit(out == GUEST_OK ? 16 : 1);
 }
 
+/* ---- the scenario runner: compiled scripts (xenprog.h) on frames of our own ---- */
+
+static uint8_t scratch_page[4096] __attribute__((aligned(4096)));
+static uint64_t pool_next, pool_floor;          /* pfns handed out from the top down */
+static const uint64_t *scen_sim;                /* the simulator's frame numbers */
+static uint64_t scen_real[XP_MAX_FRAMES], scen_nframes;
+static struct mmu_update xp_reqs[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
+static struct mmuext_op xp_ops[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
+static unsigned long xp_masks[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
+static unsigned int xp_done[XP_MAX_BATCH + 1];
+static struct multicall_entry xp_mc[XP_MAX_BATCH];
+
+/* The program is ours, but a wrong one must be a clear message, not a wild pointer. */
+__attribute__((noreturn)) static void bad_program(const char *what)
+{
+    printf_("pvmmu dom0: bad program: %s\n", what);
+    qemu_exit(2);
+}
+
+static uint64_t reloc(uint64_t w, uint64_t r, unsigned long *mask)
+{
+    if (!r)
+        return w;
+    uint32_t f = XP_RELOC_FRAME(r);
+    if (f >= scen_nframes)
+        bad_program("relocation names no frame");
+    switch (XP_RELOC_HOW(r)) {
+    case XP_R_MFN:
+        return scen_real[f];
+    case XP_R_ADDR:
+        return (w & ~XP_ADDR_MASK) | (scen_real[f] << 12);
+    case XP_R_MASK:
+        *mask = (unsigned long)w;
+        return (uint64_t)(uintptr_t)mask;
+    default:
+        bad_program("unknown relocation");
+    }
+}
+
+/* Map a frame at the scratch page (read-only or writable); restore with scratch_unmap. */
+static long scratch_map(uint64_t mfn, int rw)
+{
+    uint64_t pte = (mfn << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | (rw ? _PAGE_RW | _PAGE_DIRTY : 0);
+    return hcall(__HYPERVISOR_update_va_mapping, (uint64_t)(uintptr_t)scratch_page, pte, UVMF_INVLPG, 0, 0);
+}
+
+static void scratch_unmap(void)
+{
+    if (remap(scratch_page, 1))
+        bad_program("cannot restore the scratch mapping");
+}
+
+/* Hypercall arguments for one step into buffer b; returns the hypercall number. */
+static unsigned int prepare(const struct xp_step *st, const struct xp_item *it, unsigned int b, uint64_t a[4])
+{
+    if (st->count > XP_MAX_ITEMS)
+        bad_program("too many items in a step");
+    switch (st->kind) {
+    case XP_MMU_UPDATE:
+        for (uint64_t i = 0; i < st->count; i++) {
+            xp_reqs[b][i].ptr = reloc(it[i].w[0], it[i].reloc[0], 0);
+            xp_reqs[b][i].val = reloc(it[i].w[1], it[i].reloc[1], 0);
+        }
+        a[0] = (uint64_t)(uintptr_t)xp_reqs[b];
+        break;
+    case XP_MMUEXT:
+        for (uint64_t i = 0; i < st->count; i++) {
+            struct mmuext_op *op = &xp_ops[b][i];
+            op->cmd = (unsigned int)it[i].w[0];
+            op->arg1.mfn = reloc(it[i].w[1], it[i].reloc[1], 0);
+            uint64_t a2 = reloc(it[i].w[2], it[i].reloc[2], &xp_masks[b][i]);
+            __builtin_memcpy(&op->arg2, &a2, sizeof(a2));
+        }
+        a[0] = (uint64_t)(uintptr_t)xp_ops[b];
+        break;
+    case XP_VM_ASSIST:
+        a[0] = it[0].w[0];
+        a[1] = it[0].w[1];
+        return __HYPERVISOR_vm_assist;
+    default:
+        bad_program("step kind not allowed here");
+    }
+    xp_done[b] = 0;
+    a[1] = st->count;
+    a[2] = (uint64_t)(uintptr_t)&xp_done[b];
+    a[3] = st->aux;
+    return st->kind == XP_MMU_UPDATE ? __HYPERVISOR_mmu_update : __HYPERVISOR_mmuext_op;
+}
+
+static unsigned int xp_vmassist_used;   /* types enabled by the running scenario */
+static int xp_ldt_used, xp_user_root_used;
+
+static void note_state(const struct xp_step *st, const struct xp_item *it)
+{
+    if (st->kind == XP_VM_ASSIST && it[0].w[0] == VMASST_CMD_enable && it[0].w[1] < 32)
+        xp_vmassist_used |= 1u << it[0].w[1];
+    if (st->kind == XP_MMUEXT)
+        for (uint64_t i = 0; i < st->count; i++) {
+            xp_ldt_used |= it[i].w[0] == MMUEXT_SET_LDT;
+            xp_user_root_used |= it[i].w[0] == MMUEXT_NEW_USER_BASEPTR;
+        }
+}
+
+/* Put back what a scenario may have changed in dom0 itself. */
+static void scenario_reset(void)
+{
+    for (unsigned int t = 0; t < 32; t++)
+        if (xp_vmassist_used & (1u << t))
+            hcall(__HYPERVISOR_vm_assist, VMASST_CMD_disable, t, 0, 0, 0);
+    struct mmuext_op op = { .cmd = MMUEXT_SET_LDT };
+    if (xp_ldt_used)
+        hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&op, 1, 0, DOMID_SELF, 0);
+    if (xp_user_root_used)
+        ext1(MMUEXT_NEW_USER_BASEPTR, 0);
+    xp_vmassist_used = 0;
+    xp_ldt_used = xp_user_root_used = 0;
+}
+
+static uint64_t unreloc(uint64_t v)
+{
+    uint64_t mfn = (v & XP_ADDR_MASK) >> 12;
+    for (uint64_t f = 0; f < scen_nframes; f++)
+        if (scen_real[f] == mfn)
+            return (v & ~XP_ADDR_MASK) | (scen_sim[f] << 12);
+    return v;
+}
+
+/* Run one top-level step; returns the bytes it occupied. */
+static uint64_t run_xp_step(const uint8_t *p, const uint8_t *end, struct xp_result *res)
+{
+    const struct xp_step *st = (const void *)p;
+    if ((uint64_t)(end - p) < sizeof(*st))
+        bad_program("truncated step");
+    const struct xp_item *it = (const void *)(st + 1);
+    uint64_t items = st->kind == XP_MULTICALL ? 0 : st->count;
+    if (items > XP_MAX_ITEMS || (uint64_t)(end - (const uint8_t *)it) < items * sizeof(*it))
+        bad_program("truncated items");
+    uint64_t size = sizeof(*st) + items * sizeof(*it), a[4] = { 0, 0, 0, 0 };
+    res->kind = (unsigned int)st->kind;
+    note_state(st, it);
+    switch (st->kind) {
+    case XP_SET:
+    case XP_READ:
+        if (!st->count || st->aux >= 512)
+            bad_program("bad slot");
+        res->rc = scratch_map(reloc(it[0].w[0], it[0].reloc[0], 0), st->kind == XP_SET);
+        if (res->rc == 0) {
+            volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)scratch_page + st->aux;
+            if (st->kind == XP_SET)
+                *slot = reloc(it[0].w[1], it[0].reloc[1], 0);
+            else
+                res->val = unreloc(*slot);
+            scratch_unmap();
+        } else if (st->kind == XP_READ) {
+            res->val = 0xbad0000000000000ULL | (uint64_t)-res->rc;   /* cannot even map it read-only */
+        }
+        break;
+    case XP_RELEASE: {
+        uint64_t gmfn = reloc(it[0].w[0], it[0].reloc[0], 0);
+        struct { uint64_t extent_start, nr_extents; uint32_t extent_order, mem_flags; uint16_t domid; } rsv = {
+            (uint64_t)(uintptr_t)&gmfn, 1, 0, 0, DOMID_SELF };
+        long n = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&rsv, 0, 0, 0);
+        res->rc = n == 1 ? 0 : n == 0 ? -XEN_EINVAL : n;
+        break;
+    }
+    case XP_MMU_UPDATE:
+    case XP_MMUEXT:
+    case XP_VM_ASSIST: {
+        unsigned int op = prepare(st, it, XP_MAX_BATCH, a);
+        res->rc = hcall(op, a[0], a[1], a[2], a[3], 0);
+        res->done = xp_done[XP_MAX_BATCH];
+        break;
+    }
+    case XP_MULTICALL: {
+        if (st->count > XP_MAX_BATCH)
+            bad_program("multicall too long");
+        const uint8_t *q = (const uint8_t *)it;
+        for (uint64_t i = 0; i < st->count; i++) {
+            const struct xp_step *sub = (const void *)q;
+            if ((uint64_t)(end - q) < sizeof(*sub))
+                bad_program("truncated multicall");
+            const struct xp_item *sit = (const void *)(sub + 1);
+            if (sub->count > XP_MAX_ITEMS || (uint64_t)(end - (const uint8_t *)sit) < sub->count * sizeof(*sit))
+                bad_program("truncated multicall entry");
+            note_state(sub, sit);
+            xp_mc[i].op = prepare(sub, sit, (unsigned int)i, a);
+            for (unsigned int k = 0; k < 6; k++)
+                xp_mc[i].args[k] = k < 4 ? a[k] : 0;
+            xp_mc[i].result = 0xDEADBEEF;
+            res->sub_kind[i] = (unsigned int)sub->kind;
+            q = (const uint8_t *)(sit + sub->count);
+        }
+        res->n = (unsigned int)st->count;
+        res->rc = hcall(__HYPERVISOR_multicall, (uint64_t)(uintptr_t)xp_mc, st->count, 0, 0, 0);
+        for (uint64_t i = 0; i < st->count; i++) {
+            res->sub_rc[i] = (long)xp_mc[i].result;
+            res->sub_done[i] = xp_done[i];
+        }
+        size = (uint64_t)(q - p);
+        break;
+    }
+    default:
+        bad_program("unknown step kind");
+    }
+    return size;
+}
+
+static void run_program(const struct start_info *si)
+{
+    const uint8_t *p = (const uint8_t *)(uintptr_t)si->mod_start, *end = p + si->mod_len;
+    const struct xp_header *h = (const void *)p;
+    if (si->mod_len < sizeof(*h) || h->magic != XP_MAGIC)
+        bad_program("no program header");
+    /* Frames come from the top of our memory, far above everything Xen's builder mapped. */
+    uint64_t mapped = (si->pt_base - VIRT_BASE) + si->nr_pt_frames * 4096 + (2ULL << 20);
+    pool_floor = ((mapped + (4ULL << 20) - 1) >> 22 << 22) >> 12;
+    pool_next = si->nr_pages;
+    p += sizeof(*h);
+    unsigned long steps = 0;
+    for (uint64_t s = 0; s < h->nscen; s++) {
+        const struct xp_scen *sc = (const void *)p;
+        if ((uint64_t)(end - p) < sizeof(*sc) || sc->nframes > XP_MAX_FRAMES ||
+            (uint64_t)(end - p) - sizeof(*sc) < sc->nframes * 8)
+            bad_program("truncated scenario");
+        scen_sim = (const uint64_t *)(sc + 1);
+        scen_nframes = sc->nframes;
+        for (uint64_t f = 0; f < sc->nframes; f++) {
+            if (pool_next <= pool_floor) {
+                printf_("pvmmu dom0: out of frames at scenario %llu (give dom0 more memory)\n", (unsigned long long)s);
+                qemu_exit(2);
+            }
+            scen_real[f] = mfn_list[--pool_next];
+            if (ext1(MMUEXT_CLEAR_PAGE, scen_real[f]))   /* Xen does not scrub dom0's memory for us */
+                bad_program("cannot clear a frame");
+        }
+        p = (const uint8_t *)(scen_sim + sc->nframes);
+        for (uint64_t i = 0; i < sc->nsteps; i++) {
+            struct xp_result res = { 0 };
+            uint64_t line = ((const struct xp_step *)p)->line;
+            p += run_xp_step(p, end, &res);
+            char text[600];
+            printf_("x %llu %llu %s\n", (unsigned long long)s, (unsigned long long)line,
+                    xp_result_text(&res, text, sizeof(text)));
+            steps++;
+        }
+        scenario_reset();
+    }
+    printf_("pvmmu dom0: program done, %llu scenarios, %lu steps\n", (unsigned long long)h->nscen, steps);
+    qemu_exit(16);
+}
+
 void kmain(const struct start_info *si)
 {
     mfn_list = (const uint64_t *)(uintptr_t)si->mfn_list;
@@ -266,6 +523,8 @@ void kmain(const struct start_info *si)
     setup_traps(si);
     if (starts_with((const char *)si->cmd_line, "guest="))
         run_guest(si, (const char *)si->cmd_line + 6);
+    if (si->mod_len)
+        run_program(si);
     void *f = pages[0];
     for (unsigned int i = 0; i < 4096; i++)
         pages[0][i] = 0;

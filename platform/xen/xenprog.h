@@ -1,0 +1,83 @@
+/*
+ * xenprog.h - the compact form of scenario scripts that pvmmu hands to its
+ * own PV kernel (platform/xen/dom0.c) as a second multiboot module, and the
+ * result lines both sides print for each step.  Shared by the host tool
+ * (tools/script_xen.c), which writes programs and runs the same steps on the
+ * simulator, and by the dom0 kernel, which runs them on real Xen.
+ *
+ * Layout (little-endian, every field 64-bit):
+ *   header    magic, number of scenarios
+ *   scenario  number of frames, number of steps, then one word per frame
+ *             (the frame's machine number in the simulator), then the steps
+ *   step      kind, script line, item count, aux, then `count` items
+ *             (a multicall's items are its entries, each a nested step)
+ *   item      three words and a relocation for each
+ *
+ * A relocation names a scenario frame: dom0 replaces the frame number in the
+ * word with the machine frame it took from its own memory for that frame.
+ * Results print frame numbers as the simulator's, so both sides print the
+ * same text when they agree.
+ */
+#ifndef PVMMU_XENPROG_H
+#define PVMMU_XENPROG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XP_MAGIC 0x31475250584d5650ULL   /* "PVMXPRG1" */
+
+enum xp_kind {
+    XP_SET = 1,        /* w[0] frame (XP_R_MFN), w[1] value; aux slot */
+    XP_READ,           /* w[0] frame (XP_R_MFN); aux slot -> "val=" */
+    XP_MMU_UPDATE,     /* items: w[0] ptr, w[1] val; aux foreigndom */
+    XP_MMUEXT,         /* items: w[0] cmd, w[1] arg1, w[2] arg2; aux foreigndom */
+    XP_VM_ASSIST,      /* w[0] cmd, w[1] type */
+    XP_RELEASE,        /* w[0] frame (XP_R_MFN): decrease_reservation */
+    XP_MULTICALL,      /* count nested steps, each XP_MMU_UPDATE, XP_MMUEXT or XP_VM_ASSIST */
+};
+
+/* Relocation of one word: 0, or (frame index + 1) | (how << 32). */
+enum xp_reloc {
+    XP_R_MFN = 1,      /* the word is a frame number */
+    XP_R_ADDR = 2,     /* bits 12-51 hold a frame number (an entry or an entry's address) */
+    XP_R_MASK = 3,     /* the word is a vCPU bitmap passed by pointer */
+};
+#define XP_RELOC(frame, how) ((uint64_t)(frame) + 1 + ((uint64_t)(how) << 32))
+#define XP_RELOC_FRAME(r) ((uint32_t)(r) - 1)
+#define XP_RELOC_HOW(r) ((uint32_t)((r) >> 32))
+#define XP_ADDR_MASK 0x000FFFFFFFFFF000ULL
+
+struct xp_header {
+    uint64_t magic, nscen;
+};
+struct xp_scen {
+    uint64_t nframes, nsteps;
+};
+struct xp_step {
+    uint64_t kind, line, count, aux;
+};
+struct xp_item {
+    uint64_t w[3], reloc[3];
+};
+
+/* Longer batches and multicalls are not sent to Xen. */
+#define XP_MAX_ITEMS 64
+#define XP_MAX_BATCH 32
+#define XP_MAX_FRAMES 512
+
+/* What one step gave. */
+struct xp_result {
+    unsigned int kind;
+    long rc;
+    unsigned int done;        /* XP_MMU_UPDATE, XP_MMUEXT */
+    uint64_t val;             /* XP_READ */
+    unsigned int n;           /* XP_MULTICALL entries */
+    long sub_rc[XP_MAX_BATCH];
+    unsigned int sub_done[XP_MAX_BATCH];
+    unsigned int sub_kind[XP_MAX_BATCH];
+};
+
+/* The result text (without the "x SCENARIO LINE " prefix dom0 puts before it); returns buf. */
+char *xp_result_text(const struct xp_result *r, char *buf, size_t size);
+
+#endif

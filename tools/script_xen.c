@@ -1,0 +1,663 @@
+/*
+ * script_xen.c - scenario scripts on real Xen: each script's steps that one
+ * dom0 can express are compiled (xenprog.h), run by our PV kernel as dom0
+ * of Debian's Xen 4.17 under QEMU, and run on the simulator too, with the
+ * script's first domain as the control domain, as dom0 is.  Both sides skip
+ * the same steps, so both see the same state; every compared step must give
+ * the same text (return code, done count, results of a batch, an entry's
+ * stored value).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "explain.h"
+#include "script_int.h"
+#include "script_xen.h"
+#include "xenprog.h"
+
+/* Why a step is not run on Xen (and so not on the simulator either). */
+enum skip {
+    K_RUN, K_SETUP, K_ASSERT, K_OTHER_DOMAIN, K_VCPU, K_ROOT, K_VA, K_FRAME, K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG,
+    K_COUNT
+};
+static const char *const skip_text[K_COUNT] = {
+    [K_ASSERT] = "asserts simulator state (counts, counters, log text, causes, mappings) a guest cannot read on Xen",
+    [K_OTHER_DOMAIN] = "issued by a second domain: one dom0 cannot act as two domains",
+    [K_VCPU] = "runs on a second vCPU: dom0 boots with one",
+    [K_ROOT] = "loads a script table as the running root (set_cr3, new_baseptr): dom0 would lose its own mappings",
+    [K_VA] = "goes through the running page tables (update_va_mapping, store, load, mode): on Xen those are dom0's own",
+    [K_FRAME] = "names a frame dom0 does not own (another domain's, an I/O frame, or an undeclared machine frame)",
+    [K_FOREIGN] = "names a foreign or I/O page owner (fd=, pfd=): dom0 has no second domain here",
+    [K_XEN_SLOT] = "reads a Xen-private L4 slot other than 258: pvmmu does not model their contents",
+    [K_RAW] = "a raw hypercall or iret: not safe to issue as dom0",
+    [K_BIG] = "a batch longer than the compiled form carries",
+};
+
+struct buf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void put(struct buf *b, const void *data, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+/* One script as the differential sees it. */
+struct xscript {
+    const struct script *s;
+    domid_t dom;                  /* the domain dom0 stands for */
+    uint64_t *frames;             /* the simulator's numbers of that domain's frames */
+    size_t nframes;
+    signed char *plan;            /* per step: -1 skip, 0 run on the simulator only (setup), 1 compare */
+    unsigned char *why;           /* per step: enum skip */
+    char **sim, **xen;            /* per step: result text */
+    size_t compared, agreed, differed, missing;
+};
+
+static int frame_index(const struct xscript *x, uint64_t mfn)
+{
+    for (size_t i = 0; i < x->nframes; i++)
+        if (x->frames[i] == mfn)
+            return (int)i;
+    return -1;
+}
+
+/* A whole frame number: it must be one of ours. */
+static enum skip rel_mfn(const struct xscript *x, uint64_t mfn, uint64_t *reloc)
+{
+    int f = frame_index(x, mfn);
+    if (f < 0)
+        return K_FRAME;
+    *reloc = XP_RELOC(f, XP_R_MFN);
+    return K_RUN;
+}
+
+/* An entry or an entry's address: a present entry must map one of our frames. */
+static enum skip rel_addr(const struct xscript *x, uint64_t v, bool must, uint64_t *reloc)
+{
+    *reloc = 0;
+    int f = frame_index(x, (v & XP_ADDR_MASK) >> 12);
+    if (f >= 0)
+        *reloc = XP_RELOC(f, XP_R_ADDR);
+    else if (must)
+        return K_FRAME;
+    return K_RUN;
+}
+
+static bool own_fd(const struct xscript *x, unsigned int fd)
+{
+    return fd == DOMID_SELF || fd == x->dom;
+}
+
+/* The items of a hypercall step (mmu_update, mmuext_op, vm_assist), or why it cannot go. */
+static enum skip compile_call(const struct xscript *x, const struct step *st, struct buf *b)
+{
+    if (st->dom != x->dom)
+        return K_OTHER_DOMAIN;
+    if (st->vcpu)
+        return K_VCPU;
+    struct xp_step h = { .line = (uint64_t)st->line, .count = st->count };
+    struct xp_item it[XP_MAX_ITEMS];
+    memset(it, 0, sizeof(it));
+    enum skip k = K_RUN;
+    switch (st->kind) {
+    case S_VM_ASSIST:
+        h.kind = XP_VM_ASSIST;
+        h.count = 1;
+        it[0].w[0] = st->cmd;
+        it[0].w[1] = st->type;
+        break;
+    case S_MMU_UPDATE:
+        h.kind = XP_MMU_UPDATE;
+        h.aux = DOMID_SELF;
+        if (!own_fd(x, st->foreigndom & 0xFFFF) || (st->foreigndom >> 16))
+            return K_FOREIGN;
+        if (st->count > XP_MAX_ITEMS)
+            return K_BIG;
+        for (unsigned int i = 0; i < st->count && k == K_RUN; i++) {
+            uint64_t ptr = st->reqs[i].ptr, val = st->reqs[i].val;
+            unsigned int cmd = (unsigned int)(ptr & 7);
+            it[i].w[0] = ptr;
+            it[i].w[1] = val;
+            if (cmd <= MMU_PT_UPDATE_NO_TRANSLATE)
+                k = rel_addr(x, ptr, true, &it[i].reloc[0]);
+            if (k == K_RUN && cmd != MMU_MACHPHYS_UPDATE && cmd <= MMU_PT_UPDATE_NO_TRANSLATE)
+                k = rel_addr(x, val, (val & _PAGE_PRESENT) != 0, &it[i].reloc[1]);
+        }
+        break;
+    case S_MMUEXT:
+        h.kind = XP_MMUEXT;
+        h.aux = DOMID_SELF;
+        if (!own_fd(x, st->foreigndom))
+            return K_FOREIGN;
+        if (st->count > XP_MAX_ITEMS)
+            return K_BIG;
+        for (unsigned int i = 0; i < st->count && k == K_RUN; i++) {
+            const struct mmuext_op *op = &st->ops[i];
+            it[i].w[0] = op->cmd;
+            memcpy(&it[i].w[1], &op->arg1, sizeof(it[i].w[1]));
+            memcpy(&it[i].w[2], &op->arg2, sizeof(it[i].w[2]));
+            switch (op->cmd) {
+            case MMUEXT_NEW_BASEPTR:
+                k = K_ROOT;
+                break;
+            case MMUEXT_NEW_USER_BASEPTR:
+                if (op->arg1.mfn)
+                    k = rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
+                break;
+            case MMUEXT_COPY_PAGE:
+                k = rel_mfn(x, op->arg2.src_mfn, &it[i].reloc[2]);
+                /* fall through */
+            case MMUEXT_PIN_L1_TABLE: case MMUEXT_PIN_L2_TABLE: case MMUEXT_PIN_L3_TABLE: case MMUEXT_PIN_L4_TABLE:
+            case MMUEXT_UNPIN_TABLE: case MMUEXT_CLEAR_PAGE: case MMUEXT_MARK_SUPER: case MMUEXT_UNMARK_SUPER:
+                if (k == K_RUN)
+                    k = rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
+                break;
+            case MMUEXT_TLB_FLUSH_MULTI: case MMUEXT_INVLPG_MULTI:
+                if (st->mask_used[i]) {
+                    it[i].w[2] = st->masks[i];
+                    it[i].reloc[2] = XP_RELOC(0, XP_R_MASK);
+                }
+                break;
+            case MMUEXT_TLB_FLUSH_LOCAL: case MMUEXT_INVLPG_LOCAL: case MMUEXT_TLB_FLUSH_ALL: case MMUEXT_INVLPG_ALL:
+            case MMUEXT_FLUSH_CACHE: case MMUEXT_FLUSH_CACHE_GLOBAL: case MMUEXT_SET_LDT:
+                break;
+            default:   /* an unknown command: its frame argument, if it names one, is relocated */
+                if (op->arg1.mfn)
+                    rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
+                break;
+            }
+        }
+        break;
+    default:
+        return K_RAW;
+    }
+    if (k == K_RUN && b) {
+        put(b, &h, sizeof(h));
+        put(b, it, sizeof(it[0]) * h.count);
+    }
+    return k;
+}
+
+/* Decide each step's fate; with b, also write the compiled steps. */
+static size_t compile(struct xscript *x, struct buf *b)
+{
+    const struct script *s = x->s;
+    size_t n = 0;
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const struct step *st = &s->steps[i];
+        struct xp_step h = { .line = (uint64_t)st->line, .count = 1 };
+        struct xp_item it;
+        memset(&it, 0, sizeof(it));
+        enum skip k = K_RUN;
+        switch (st->kind) {
+        case S_DOMAIN: case S_FRAME: case S_IO:
+            k = K_SETUP;
+            break;
+        case S_SET: case S_EXPECT_ENTRY: case S_RELEASE:
+            h.kind = st->kind == S_SET ? XP_SET : st->kind == S_RELEASE ? XP_RELEASE : XP_READ;
+            h.aux = st->slot;
+            it.w[0] = st->mfn;
+            it.w[1] = st->val;
+            if (st->kind == S_RELEASE && st->dom != x->dom)
+                k = K_OTHER_DOMAIN;
+            else if (st->kind == S_EXPECT_ENTRY && st->slot >= 256 && st->slot < 272 && st->slot != 258)
+                k = K_XEN_SLOT;
+            if (k == K_RUN)
+                k = rel_mfn(x, st->mfn, &it.reloc[0]);
+            if (k == K_RUN && st->kind == S_SET)
+                k = rel_addr(x, st->val, (st->val & _PAGE_PRESENT) != 0, &it.reloc[1]);
+            if (k == K_RUN && b) {
+                put(b, &h, sizeof(h));
+                put(b, &it, sizeof(it));
+            }
+            break;
+        case S_VM_ASSIST: case S_MMU_UPDATE: case S_MMUEXT:
+            k = compile_call(x, st, b);
+            break;
+        case S_MULTICALL:
+            if (st->dom != x->dom)
+                k = K_OTHER_DOMAIN;
+            else if (st->vcpu)
+                k = K_VCPU;
+            else if (st->nsub > XP_MAX_BATCH)
+                k = K_BIG;
+            for (size_t e = 0; e < st->nsub && k == K_RUN; e++) {
+                struct step sub = st->sub[e];
+                sub.dom = st->dom;
+                sub.vcpu = st->vcpu;
+                k = compile_call(x, &sub, NULL);
+            }
+            if (k == K_RUN && b) {
+                h.kind = XP_MULTICALL;
+                h.count = st->nsub;
+                put(b, &h, sizeof(h));
+                for (size_t e = 0; e < st->nsub; e++) {
+                    struct step sub = st->sub[e];
+                    sub.dom = st->dom;
+                    sub.vcpu = st->vcpu;
+                    compile_call(x, &sub, b);
+                }
+            }
+            break;
+        case S_SET_CR3:
+            k = K_ROOT;
+            break;
+        case S_MODE: case S_UVM: case S_UVM_OTHER: case S_STORE: case S_LOAD:
+            k = K_VA;
+            break;
+        case S_RAW_OP:
+            k = K_RAW;
+            break;
+        default:
+            k = K_ASSERT;
+            break;
+        }
+        x->plan[i] = k == K_RUN ? 1 : k == K_SETUP ? 0 : -1;
+        x->why[i] = (unsigned char)k;
+        n += k == K_RUN;
+    }
+    return n;
+}
+
+static void record(void *ctx, size_t i, const struct xp_result *res)
+{
+    struct xscript *x = ctx;
+    struct xp_result r = *res;
+    const struct step *st = &x->s->steps[i];
+    r.kind = st->kind == S_SET ? XP_SET : st->kind == S_EXPECT_ENTRY ? XP_READ : st->kind == S_RELEASE ? XP_RELEASE
+           : st->kind == S_MMU_UPDATE ? XP_MMU_UPDATE : st->kind == S_MMUEXT ? XP_MMUEXT
+           : st->kind == S_VM_ASSIST ? XP_VM_ASSIST : XP_MULTICALL;
+    for (size_t e = 0; e < st->nsub && e < XP_MAX_BATCH; e++)
+        r.sub_kind[e] = st->sub[e].kind == S_MMU_UPDATE ? XP_MMU_UPDATE : st->sub[e].kind == S_MMUEXT ? XP_MMUEXT
+                      : XP_VM_ASSIST;
+    char text[600];
+    x->sim[i] = strdup(xp_result_text(&r, text, sizeof(text)));
+}
+
+static int xscript_init(struct xscript *x, const struct script *s)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = s;
+    x->dom = s->ndoms ? s->doms[0].id : 0;
+    x->frames = calloc(s->nsteps + 1, sizeof(*x->frames));
+    x->plan = calloc(s->nsteps + 1, 1);
+    x->why = calloc(s->nsteps + 1, 1);
+    x->sim = calloc(s->nsteps + 1, sizeof(char *));
+    x->xen = calloc(s->nsteps + 1, sizeof(char *));
+    if (!x->frames || !x->plan || !x->why || !x->sim || !x->xen)
+        return -1;
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (s->steps[i].kind == S_FRAME && s->steps[i].dom == x->dom && frame_index(x, s->steps[i].mfn) < 0)
+            x->frames[x->nframes++] = s->steps[i].mfn;
+    return x->nframes > XP_MAX_FRAMES ? -1 : 0;
+}
+
+static void xscript_free(struct xscript *x)
+{
+    for (size_t i = 0; x->sim && i < x->s->nsteps; i++) {
+        free(x->sim[i]);
+        free(x->xen[i]);
+    }
+    free(x->sim);
+    free(x->xen);
+    free(x->frames);
+    free(x->plan);
+    free(x->why);
+}
+
+/* ---- QEMU ---- */
+
+static char *module_arg(const char *dom0, const char *prog)
+{
+    size_t n = strlen(dom0) * 2 + strlen(prog) * 2 + 2;
+    char *a = malloc(n), *q = a;
+    if (!a)
+        return NULL;
+    for (const char *p = dom0; *p; p++)
+        if ((*q++ = *p) == ',')
+            *q++ = ',';
+    *q++ = ',';
+    for (const char *p = prog; *p; p++)
+        if ((*q++ = *p) == ',')
+            *q++ = ',';
+    *q = 0;
+    return a;
+}
+
+/*
+ * Boot Xen with dom0 and the program; collect the serial output.  Returns
+ * QEMU's exit status, or -1 (with errno-style message in err) if it could
+ * not be started or did not finish in time.
+ */
+static int boot_xen(const struct script_xen_opts *o, const char *prog, bool linear_pt, char **out, size_t *outlen,
+                    char *err, size_t errlen)
+{
+    char append[256], mem[32];
+    snprintf(append, sizeof(append),
+             "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=%uM dom0_max_vcpus=1%s", o->dom0_mib,
+             linear_pt ? "" : " pv-linear-pt=false");
+    snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 448);
+    char *mods = module_arg(o->dom0, prog);
+    int fds[2];
+    if (!mods || pipe(fds)) {
+        free(mods);
+        snprintf(err, errlen, "cannot start QEMU: %s", strerror(errno));
+        return -1;
+    }
+    char *argv[] = { "qemu-system-x86_64", "-cpu", "max", "-m", mem, "-serial", "stdio", "-display", "none",
+                     "-no-reboot", "-monitor", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
+                     (char *)o->xen_image, "-initrd", mods, "-append", append, NULL };
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        fprintf(stderr, "\nexec qemu-system-x86_64: %s\n", strerror(errno));
+        _exit(127);
+    }
+    free(mods);
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        snprintf(err, errlen, "cannot start QEMU: %s", strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    time_t deadline = time(NULL) + o->timeout_s;
+    bool timed_out = false;
+    while (text) {
+        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+        int left = (int)(deadline - time(NULL));
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        int pr = poll(&pfd, 1, left * 1000);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0) {
+            timed_out = pr == 0;
+            break;
+        }
+        if (len + 4096 > cap) {
+            char *t = realloc(text, cap * 2);
+            if (!t) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = t;
+            cap *= 2;
+        }
+        ssize_t n = read(fds[0], text + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fds[0]);
+    if (timed_out)
+        kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!text) {
+        snprintf(err, errlen, "out of memory reading QEMU's output");
+        return -1;
+    }
+    text[len] = 0;
+    *out = text;
+    *outlen = len;
+    if (timed_out) {
+        snprintf(err, errlen, "real Xen did not finish within %u s", o->timeout_s);
+        return -1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && strstr(text, "exec qemu-system-x86_64")) {
+        snprintf(err, errlen, "cannot run qemu-system-x86_64 (install it: scripts/deps.sh)");
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Take "x SCEN LINE TEXT" lines into the scripts of this boot, in order. */
+static void collect(char *text, struct xscript **grp, size_t ngrp)
+{
+    size_t *next = calloc(ngrp + 1, sizeof(*next));
+    if (!next)
+        return;
+    for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        unsigned long sc, ln;
+        int off = 0;
+        if (sscanf(line, "x %lu %lu %n", &sc, &ln, &off) < 2 || !off || sc >= ngrp)
+            continue;
+        struct xscript *x = grp[sc];
+        while (next[sc] < x->s->nsteps && x->plan[next[sc]] <= 0)
+            next[sc]++;
+        if (next[sc] >= x->s->nsteps || (unsigned long)x->s->steps[next[sc]].line != ln)
+            continue;
+        x->xen[next[sc]++] = strdup(line + off);
+    }
+    free(next);
+}
+
+/* The text of a script line, trimmed, in buf. */
+static const char *source_line(const struct script *s, int line, char *buf, size_t n)
+{
+    const char *p = s->source, *end = s->source + s->source_len;
+    for (int l = 1; l < line && p < end; l++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    size_t k = 0;
+    while (p < end && *p != '\n' && *p != '\r' && k + 1 < n)
+        buf[k++] = *p++;
+    buf[k] = 0;
+    return buf;
+}
+
+/* rc=-22 reads better as rc=-EINVAL: rewrite every "rc=N" of a result for display. */
+static const char *pretty(const char *t, char *buf, size_t n)
+{
+    size_t k = 0;
+    if (!t)
+        return "(no result)";
+    while (*t && k + 24 < n) {
+        if (!strncmp(t, "rc=", 3)) {
+            char *e;
+            long v = strtol(t + 3, &e, 10);
+            k += (size_t)snprintf(buf + k, n - k, "rc=%s", xen_errno_name(v));
+            t = e;
+        } else {
+            buf[k++] = *t++;
+        }
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+static void report(const struct script_xen_opts *o, struct xscript *x)
+{
+    const struct script *s = x->s;
+    FILE *out = o->out;
+    bool header = false;
+    for (size_t i = 0; i < s->nsteps; i++) {
+        if (x->plan[i] < 0 && x->why[i] == K_ASSERT && !o->verbose)
+            continue;
+        if (x->plan[i] == 0)
+            continue;
+        bool same = x->plan[i] > 0 && x->sim[i] && x->xen[i] && !strcmp(x->sim[i], x->xen[i]);
+        if (x->plan[i] > 0) {
+            x->compared++;
+            if (same)
+                x->agreed++;
+            else if (!x->xen[i])
+                x->missing++;
+            else
+                x->differed++;
+        }
+        if (!o->verbose && (same || x->plan[i] < 0))
+            continue;
+        if (!header) {
+            fprintf(out, "%s\n  %-5s %-44s %-30s %-30s\n", s->name, "line", "step", "simulator (as dom0)",
+                    "real Xen 4.17");
+            header = true;
+        }
+        char src[45], a[128], b[128];
+        source_line(s, s->steps[i].line, src, sizeof(src));
+        if (x->plan[i] < 0)
+            fprintf(out, "  %-5d %-44s SKIP: %s\n", s->steps[i].line, src, skip_text[x->why[i]]);
+        else
+            fprintf(out, "  %-5d %-44s %-30s %-30s %s\n", s->steps[i].line, src, pretty(x->sim[i], a, sizeof(a)),
+                    pretty(x->xen[i], b, sizeof(b)), same ? "same" : "DIFFERENT");
+    }
+}
+
+int script_xen(struct script *const *scripts, size_t n, const struct script_xen_opts *o)
+{
+    FILE *out = o->out;
+    struct xscript *xs = calloc(n + 1, sizeof(*xs));
+    struct xscript **grp = calloc(n + 1, sizeof(*grp));
+    int rc = 0;
+    if (!xs || !grp) {
+        fprintf(stderr, "pvmmu script --xen: out of memory\n");
+        free(xs);
+        free(grp);
+        return 2;
+    }
+    if (access(o->xen_image, R_OK) || access(o->dom0, R_OK)) {
+        fprintf(stderr, "pvmmu script --xen: %s not readable (build it with `make %s`)\n",
+                access(o->xen_image, R_OK) ? o->xen_image : o->dom0,
+                access(o->xen_image, R_OK) ? "xen-smoke" : "build/xen/dom0.elf");
+        free(xs);
+        free(grp);
+        return 2;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (xscript_init(&xs[i], scripts[i])) {
+            fprintf(stderr, "%s: out of memory, or more than %d frames for one domain\n", scripts[i]->name,
+                    XP_MAX_FRAMES);
+            rc = 2;
+            break;
+        }
+        compile(&xs[i], NULL);
+        struct script_opts so = { .out = out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
+                                  .privileged = xs[i].dom };
+        if (script_run(scripts[i], &so) == 2)
+            rc = 2;
+    }
+    /* One boot per Xen configuration: pv-linear-pt on, and off for scripts that turn it off. */
+    for (int lin = 1; lin >= 0 && !rc; lin--) {
+        size_t ng = 0;
+        struct buf b = { 0 };
+        struct xp_header h = { XP_MAGIC, 0 };
+        put(&b, &h, sizeof(h));
+        for (size_t i = 0; i < n; i++) {
+            if (xs[i].s->linear_pt != (lin == 1))
+                continue;
+            grp[ng++] = &xs[i];
+            struct xp_scen sc = { xs[i].nframes, 0 };
+            size_t at = b.len;
+            put(&b, &sc, sizeof(sc));
+            put(&b, xs[i].frames, xs[i].nframes * sizeof(uint64_t));
+            sc.nsteps = compile(&xs[i], &b);
+            if (!b.oom)
+                memcpy(b.p + at, &sc, sizeof(sc));
+        }
+        if (!ng) {
+            free(b.p);
+            continue;
+        }
+        ((struct xp_header *)(void *)b.p)->nscen = ng;
+        char err[160] = "";
+        const char *tmp = getenv("TMPDIR");
+        char path[512];
+        snprintf(path, sizeof(path), "%s/pvmmu-xenprog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        int fd = b.oom ? -1 : mkstemp(path);
+        if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
+            fprintf(stderr, "pvmmu script --xen: cannot write the program: %s\n", b.oom ? "out of memory" : strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(path);
+            }
+            free(b.p);
+            rc = 2;
+            break;
+        }
+        close(fd);
+        free(b.p);
+        char *text = NULL;
+        size_t len = 0;
+        int q = boot_xen(o, path, lin == 1, &text, &len, err, sizeof(err));
+        unlink(path);
+        if (q != 33) {
+            fprintf(stderr, "pvmmu script --xen: %s\n", q < 0 ? err : "real Xen did not run the whole program");
+            if (text) {   /* the last lines say what happened */
+                size_t from = len > 3000 ? len - 3000 : 0;
+                fprintf(stderr, "---- last serial output ----\n%s\n", text + from);
+            }
+            free(text);
+            rc = 2;
+            break;
+        }
+        collect(text, grp, ng);
+        free(text);
+    }
+    size_t compared = 0, agreed = 0, skipped[K_COUNT] = { 0 }, scripts_same = 0;
+    for (size_t i = 0; i < n && rc != 2; i++) {
+        report(o, &xs[i]);
+        compared += xs[i].compared;
+        agreed += xs[i].agreed;
+        scripts_same += xs[i].compared == xs[i].agreed;
+        for (size_t k = 0; k < xs[i].s->nsteps; k++)
+            if (xs[i].plan[k] < 0)
+                skipped[xs[i].why[k]]++;
+    }
+    if (rc != 2) {
+        size_t sk = 0;
+        for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
+            sk += skipped[k];
+        fprintf(out, "real Xen 4.17: %zu of %zu scripts agree; %zu of %zu steps compared agree, %zu skipped, "
+                     "%zu assertions on simulator state not comparable\n",
+                scripts_same, n, agreed, compared, sk, skipped[K_ASSERT]);
+        for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
+            if (skipped[k])
+                fprintf(out, "  skipped %4zu: %s\n", skipped[k], skip_text[k]);
+        rc = agreed == compared ? 0 : 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (xs[i].s)
+            xscript_free(&xs[i]);
+    free(xs);
+    free(grp);
+    return rc;
+}
