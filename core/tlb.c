@@ -264,9 +264,14 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
             t[slot] = merge(t[slot], (unsigned int)(va & 7), val, bytes);
         return PVM_ACCESS_OK;
     }
-    /* Xen's fixup_page_fault: a protection fault on a write, from the guest kernel. */
+    /*
+     * Xen's fixup_page_fault: a protection fault on a write, from the guest
+     * kernel.  The hardware domain reaches the same emulation without the
+     * assist: its write faults go through the read-only MMIO path, which
+     * hands anything that is not MMIO to ptwr.
+     */
     if ((f->error_code & PFEC_page_present) && v->kernel_mode &&
-        vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) && f->level == 1 &&
+        (vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) || is_privileged(v->d)) && f->level == 1 &&
         pvm_ptwr_emulate(v, va, 0, val, bytes, false) == 0)
         return PVM_ACCESS_EMULATED;
     m->stats.page_faults++;

@@ -301,6 +301,11 @@ static bool is_operation(enum step_kind k)
     return k < S_EXPECT_FRAME || k == S_AUDIT;
 }
 
+static unsigned int xp_access_of(int a)
+{
+    return a == PVM_ACCESS_OK ? XP_ACC_OK : a == PVM_ACCESS_EMULATED ? XP_ACC_EMULATED : XP_ACC_FAULT;
+}
+
 static void run_step(struct runner *r, const struct step *st)
 {
     struct pvm_machine *m = &r->m;
@@ -371,20 +376,23 @@ static void run_step(struct runner *r, const struct step *st)
         break;
     case S_STORE: {
         int a = pvm_guest_store(v, st->va, st->val, st->bytes, &f);
+        r->res.access = xp_access_of(a);
         bool ok = st->has_expect ? a == st->expect_access : a != PVM_ACCESS_FAULT;
         if (!ok)
             step_fail(r, "store to %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
                       st->has_expect ? access_name(st->expect_access) : "ok or emulated");
-        if (a == PVM_ACCESS_FAULT && (!ok || r->o->verbose))
+        if (a == PVM_ACCESS_FAULT && !r->quiet && (!ok || r->o->verbose))
             fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64
                             ")\n", f.va, f.error_code, f.level, f.table_mfn, f.entry);
-        if (a == PVM_ACCESS_FAULT && m->last_set && (!ok || r->o->verbose))
+        if (a == PVM_ACCESS_FAULT && m->last_set && !r->quiet && (!ok || r->o->verbose))
             explain_refusal(r->out, m, "    ", &r->names);
         break;
     }
     case S_LOAD: {
         uint64_t val = 0;
         int a = pvm_guest_load(v, st->va, &val, &f);
+        r->res.access = xp_access_of(a);
+        r->res.val = val;
         if (st->has_expect && a != st->expect_access)
             step_fail(r, "load from %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
                       access_name(st->expect_access));
@@ -481,6 +489,10 @@ int script_run(const struct script *s, const struct script_opts *o)
         r->cur = st;
         r->cur_failed = false;
         memset(&r->res, 0, sizeof(r->res));
+        /* dom0 reaches a script's tables by linking them into its own L4, which flushes its TLB (xenprog.h) */
+        if (o->plan && o->plan[i] > 0 && (st->kind == S_UVM || st->kind == S_STORE || st->kind == S_LOAD) &&
+            vcpu_of(r, st))
+            pvm_tlb_flush_vcpu(vcpu_of(r, st));
         if (is_operation(st->kind))
             r->log_mark = r->h.log_lines;
         if (o->verbose)

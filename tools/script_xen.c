@@ -25,15 +25,18 @@
 
 /* Why a step is not run on Xen (and so not on the simulator either). */
 enum skip {
-    K_RUN, K_SETUP, K_ASSERT, K_OTHER_DOMAIN, K_VCPU, K_ROOT, K_VA, K_FRAME, K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG,
-    K_COUNT
+    K_RUN, K_SETUP, K_ASSERT, K_OTHER_DOMAIN, K_VCPU, K_ROOT, K_USER_ROOT, K_MODE, K_VA_SLOT, K_MC_VA, K_FRAME,
+    K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG, K_COUNT
 };
 static const char *const skip_text[K_COUNT] = {
     [K_ASSERT] = "asserts simulator state (counts, counters, log text, causes, mappings) a guest cannot read on Xen",
     [K_OTHER_DOMAIN] = "issued by a second domain: one dom0 cannot act as two domains",
     [K_VCPU] = "runs on a second vCPU: dom0 boots with one",
-    [K_ROOT] = "loads a script table as the running root (set_cr3, new_baseptr): dom0 would lose its own mappings",
-    [K_VA] = "goes through the running page tables (update_va_mapping, store, load, mode): on Xen those are dom0's own",
+    [K_ROOT] = "loads a null kernel root: dom0 cannot run without one",
+    [K_USER_ROOT] = "sets the user root of a script whose kernel root dom0 already keeps as its user root",
+    [K_MODE] = "switches to guest user mode: dom0 has no user mode to run in",
+    [K_VA_SLOT] = "uses a virtual address in an L4 slot that Xen or dom0's own kernel occupies",
+    [K_MC_VA] = "a multicall entry through the page tables: dom0 links the script's tables for single steps only",
     [K_FRAME] = "names a frame dom0 does not own (another domain's, an I/O frame, or an undeclared machine frame)",
     [K_FOREIGN] = "names a foreign or I/O page owner (fd=, pfd=): dom0 has no second domain here",
     [K_XEN_SLOT] = "reads a Xen-private L4 slot other than 258: pvmmu does not model their contents",
@@ -74,6 +77,7 @@ struct xscript {
     signed char *plan;            /* per step: -1 skip, 0 run on the simulator only (setup), 1 compare */
     unsigned char *why;           /* per step: enum skip */
     char **sim, **xen;            /* per step: result text */
+    bool kernel_root;             /* the script loads a kernel root (dom0 keeps it as its user root) */
     size_t compared, agreed, differed, missing;
 };
 
@@ -112,7 +116,14 @@ static bool own_fd(const struct xscript *x, unsigned int fd)
     return fd == DOMID_SELF || fd == x->dom;
 }
 
-/* The items of a hypercall step (mmu_update, mmuext_op, vm_assist), or why it cannot go. */
+/* dom0 links a script's L4 slot into its own for a va step: not Xen's slots, not its kernel's (511). */
+static bool va_slot_ok(uint64_t va)
+{
+    unsigned int slot = (unsigned int)((va >> 39) & 511);
+    return slot < 256 || (slot >= 272 && slot < 511);
+}
+
+/* The items of a step that goes to Xen as one call, or why it cannot go. */
 static enum skip compile_call(const struct xscript *x, const struct step *st, struct buf *b)
 {
     if (st->dom != x->dom)
@@ -161,11 +172,13 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
             memcpy(&it[i].w[1], &op->arg1, sizeof(it[i].w[1]));
             memcpy(&it[i].w[2], &op->arg2, sizeof(it[i].w[2]));
             switch (op->cmd) {
-            case MMUEXT_NEW_BASEPTR:
-                k = K_ROOT;
+            case MMUEXT_NEW_BASEPTR:   /* dom0 issues it as new_user_baseptr (xenprog.h) */
+                k = op->arg1.mfn ? rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]) : K_ROOT;
                 break;
             case MMUEXT_NEW_USER_BASEPTR:
-                if (op->arg1.mfn)
+                if (x->kernel_root)
+                    k = K_USER_ROOT;
+                else if (op->arg1.mfn)
                     k = rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
                 break;
             case MMUEXT_COPY_PAGE:
@@ -191,6 +204,35 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
                 break;
             }
         }
+        break;
+    case S_UVM:
+        h.kind = XP_UVM;
+        it[0].w[0] = st->va;
+        it[0].w[1] = st->val;
+        it[0].w[2] = st->flags;
+        if (st->mask_used && st->mask_used[0]) {
+            it[0].w[2] = st->flags & UVMF_FLUSHTYPE_MASK;
+            it[1].w[0] = st->masks[0];
+            it[1].reloc[0] = XP_RELOC(0, XP_R_MASK);
+            h.count = 2;
+        } else {
+            h.count = 1;
+        }
+        k = va_slot_ok(st->va) ? rel_addr(x, st->val, (st->val & _PAGE_PRESENT) != 0, &it[0].reloc[1]) : K_VA_SLOT;
+        break;
+    case S_STORE:
+    case S_LOAD:
+        h.kind = st->kind == S_STORE ? XP_STORE : XP_LOAD;
+        h.count = 1;
+        it[0].w[0] = st->va;
+        it[0].w[1] = st->val;
+        it[0].w[2] = st->bytes;
+        k = va_slot_ok(st->va) ? rel_addr(x, st->val, false, &it[0].reloc[1]) : K_VA_SLOT;
+        break;
+    case S_SET_CR3:
+        h.kind = XP_ROOT;
+        h.count = 1;
+        k = rel_mfn(x, st->mfn, &it[0].reloc[0]);
         break;
     default:
         return K_RAW;
@@ -235,7 +277,7 @@ static size_t compile(struct xscript *x, struct buf *b)
                 put(b, &it, sizeof(it));
             }
             break;
-        case S_VM_ASSIST: case S_MMU_UPDATE: case S_MMUEXT:
+        case S_VM_ASSIST: case S_MMU_UPDATE: case S_MMUEXT: case S_UVM: case S_STORE: case S_LOAD: case S_SET_CR3:
             k = compile_call(x, st, b);
             break;
         case S_MULTICALL:
@@ -249,7 +291,7 @@ static size_t compile(struct xscript *x, struct buf *b)
                 struct step sub = st->sub[e];
                 sub.dom = st->dom;
                 sub.vcpu = st->vcpu;
-                k = compile_call(x, &sub, NULL);
+                k = sub.kind == S_UVM || sub.kind == S_UVM_OTHER ? K_MC_VA : compile_call(x, &sub, NULL);
             }
             if (k == K_RUN && b) {
                 h.kind = XP_MULTICALL;
@@ -263,11 +305,11 @@ static size_t compile(struct xscript *x, struct buf *b)
                 }
             }
             break;
-        case S_SET_CR3:
-            k = K_ROOT;
+        case S_MODE:
+            k = K_MODE;
             break;
-        case S_MODE: case S_UVM: case S_UVM_OTHER: case S_STORE: case S_LOAD:
-            k = K_VA;
+        case S_UVM_OTHER:
+            k = K_FOREIGN;
             break;
         case S_RAW_OP:
             k = K_RAW;
@@ -288,9 +330,12 @@ static void record(void *ctx, size_t i, const struct xp_result *res)
     struct xscript *x = ctx;
     struct xp_result r = *res;
     const struct step *st = &x->s->steps[i];
-    r.kind = st->kind == S_SET ? XP_SET : st->kind == S_EXPECT_ENTRY ? XP_READ : st->kind == S_RELEASE ? XP_RELEASE
-           : st->kind == S_MMU_UPDATE ? XP_MMU_UPDATE : st->kind == S_MMUEXT ? XP_MMUEXT
-           : st->kind == S_VM_ASSIST ? XP_VM_ASSIST : XP_MULTICALL;
+    static const unsigned int kinds[] = {
+        [S_SET] = XP_SET, [S_EXPECT_ENTRY] = XP_READ, [S_RELEASE] = XP_RELEASE, [S_MMU_UPDATE] = XP_MMU_UPDATE,
+        [S_MMUEXT] = XP_MMUEXT, [S_VM_ASSIST] = XP_VM_ASSIST, [S_MULTICALL] = XP_MULTICALL, [S_SET_CR3] = XP_ROOT,
+        [S_UVM] = XP_UVM, [S_STORE] = XP_STORE, [S_LOAD] = XP_LOAD,
+    };
+    r.kind = kinds[st->kind];
     for (size_t e = 0; e < st->nsub && e < XP_MAX_BATCH; e++)
         r.sub_kind[e] = st->sub[e].kind == S_MMU_UPDATE ? XP_MMU_UPDATE : st->sub[e].kind == S_MMUEXT ? XP_MMUEXT
                       : XP_VM_ASSIST;
@@ -310,9 +355,18 @@ static int xscript_init(struct xscript *x, const struct script *s)
     x->xen = calloc(s->nsteps + 1, sizeof(char *));
     if (!x->frames || !x->plan || !x->why || !x->sim || !x->xen)
         return -1;
-    for (size_t i = 0; i < s->nsteps; i++)
-        if (s->steps[i].kind == S_FRAME && s->steps[i].dom == x->dom && frame_index(x, s->steps[i].mfn) < 0)
-            x->frames[x->nframes++] = s->steps[i].mfn;
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const struct step *st = &s->steps[i];
+        if (st->kind == S_FRAME && st->dom == x->dom && frame_index(x, st->mfn) < 0)
+            x->frames[x->nframes++] = st->mfn;
+        if (st->dom == x->dom && st->kind == S_SET_CR3)
+            x->kernel_root = true;
+        for (unsigned int k = 0; st->dom == x->dom && st->kind == S_MMUEXT && k < st->count; k++)
+            x->kernel_root |= st->ops[k].cmd == MMUEXT_NEW_BASEPTR;
+        for (size_t e = 0; st->dom == x->dom && st->kind == S_MULTICALL && e < st->nsub; e++)
+            for (unsigned int k = 0; st->sub[e].kind == S_MMUEXT && k < st->sub[e].count; k++)
+                x->kernel_root |= st->sub[e].ops[k].cmd == MMUEXT_NEW_BASEPTR;
+    }
     return x->nframes > XP_MAX_FRAMES ? -1 : 0;
 }
 

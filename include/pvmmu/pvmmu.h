@@ -146,7 +146,7 @@ struct pvm_vcpu {
     struct pvm_tlb_entry tlb[PVM_TLB_ENTRIES];
 };
 
-#define PVM_DOM_PRIVILEGED 0x1u   /* control domain: iomem access, foreign maps */
+#define PVM_DOM_PRIVILEGED 0x1u   /* dom0, control and hardware domain: iomem, foreign maps, ptwr always */
 
 struct pvm_domain {
     bool exists;

@@ -64,6 +64,24 @@ __asm__(".section .note.Xen, \"a\"\n"
         "  and $-16, %rsp\n"
         "  call page_fault\n"
         "2: jmp 2b\n"
+        /* guarded_access(va, value, bytes, load, &loaded): a store or load that may fault; 0, or 1 after a #PF */
+        ".global guarded_access\n"
+        "guarded_access:\n"
+        "  push %rbx\n  push %rbp\n  push %r12\n  push %r13\n  push %r14\n  push %r15\n"
+        "  mov %rsp, pf_resume_rsp(%rip)\n"
+        "  movl $1, pf_armed(%rip)\n"
+        "  test %rcx, %rcx\n  jnz 5f\n"
+        "  cmp $1, %rdx\n  je 1f\n  cmp $2, %rdx\n  je 2f\n  cmp $4, %rdx\n  je 3f\n"
+        "  mov %rsi, (%rdi)\n  jmp 8f\n"
+        "1: mov %sil, (%rdi)\n  jmp 8f\n"
+        "2: mov %si, (%rdi)\n  jmp 8f\n"
+        "3: mov %esi, (%rdi)\n  jmp 8f\n"
+        "5: mov (%rdi), %rax\n  mov %rax, (%r8)\n"
+        "8: movl $0, pf_armed(%rip)\n  xor %eax, %eax\n  jmp 9f\n"
+        ".global pf_resume\n"
+        "pf_resume:\n"
+        "  mov pf_resume_rsp(%rip), %rsp\n  movl $0, pf_armed(%rip)\n  mov $1, %eax\n"
+        "9: pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %rbp\n  pop %rbx\n  ret\n"
         ".section .bss\n"
         ".balign 16\n"
         "boot_stack: .skip 16384\n"
@@ -119,11 +137,16 @@ static volatile const uint64_t *shared_info_page;   /* vcpu_info[0].arch.cr2 is 
 
 extern char page_fault_entry[];
 void page_fault(const uint64_t *frame);
+int guarded_access(uint64_t va, uint64_t val, uint64_t bytes, uint64_t load, uint64_t *loaded);
+volatile int pf_armed;              /* a guarded access is running: a #PF resumes at pf_resume */
+uint64_t pf_resume_rsp;
 static void print_counters(const char *policy);
 
 /* A page fault in dom0 (the guest faulted): report it as the guest's outcome and leave QEMU. */
 void page_fault(const uint64_t *frame)
 {
+    if (pf_armed)
+        __asm__ volatile("jmp pf_resume");
     const char *phase = "-", *func = "-";
     uint64_t cr2 = shared_info_page ? shared_info_page[2] : 0;
     if (running_policy)
@@ -274,6 +297,8 @@ static struct mmu_update xp_reqs[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
 static struct mmuext_op xp_ops[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
 static unsigned long xp_masks[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
 static unsigned int xp_done[XP_MAX_BATCH + 1];
+static uint8_t xp_is_root[XP_MAX_BATCH + 1][XP_MAX_ITEMS];
+static uint64_t cur_root, dom0_l4;    /* the script's kernel root (as our user root); our own L4 */
 static struct multicall_entry xp_mc[XP_MAX_BATCH];
 
 /* The program is ours, but a wrong one must be a clear message, not a wild pointer. */
@@ -333,6 +358,9 @@ static unsigned int prepare(const struct xp_step *st, const struct xp_item *it, 
         for (uint64_t i = 0; i < st->count; i++) {
             struct mmuext_op *op = &xp_ops[b][i];
             op->cmd = (unsigned int)it[i].w[0];
+            xp_is_root[b][i] = op->cmd == MMUEXT_NEW_BASEPTR;
+            if (xp_is_root[b][i])   /* the script's kernel root becomes dom0's user root (xenprog.h) */
+                op->cmd = MMUEXT_NEW_USER_BASEPTR;
             op->arg1.mfn = reloc(it[i].w[1], it[i].reloc[1], 0);
             uint64_t a2 = reloc(it[i].w[2], it[i].reloc[2], &xp_masks[b][i]);
             __builtin_memcpy(&op->arg2, &a2, sizeof(a2));
@@ -356,6 +384,16 @@ static unsigned int prepare(const struct xp_step *st, const struct xp_item *it, 
 static unsigned int xp_vmassist_used;   /* types enabled by the running scenario */
 static int xp_ldt_used, xp_user_root_used;
 
+/* After buffer b's mmuext batch: the last root it loaded successfully is the script's root now. */
+static void note_roots(unsigned int b, const struct xp_step *st)
+{
+    if (st->kind != XP_MMUEXT)
+        return;
+    for (unsigned int i = 0; i < xp_done[b] && i < st->count; i++)
+        if (xp_is_root[b][i])
+            cur_root = xp_ops[b][i].arg1.mfn;
+}
+
 static void note_state(const struct xp_step *st, const struct xp_item *it)
 {
     if (st->kind == XP_VM_ASSIST && it[0].w[0] == VMASST_CMD_enable && it[0].w[1] < 32)
@@ -363,7 +401,8 @@ static void note_state(const struct xp_step *st, const struct xp_item *it)
     if (st->kind == XP_MMUEXT)
         for (uint64_t i = 0; i < st->count; i++) {
             xp_ldt_used |= it[i].w[0] == MMUEXT_SET_LDT;
-            xp_user_root_used |= it[i].w[0] == MMUEXT_NEW_USER_BASEPTR;
+            xp_user_root_used |= it[i].w[0] == MMUEXT_NEW_USER_BASEPTR || it[i].w[0] == MMUEXT_NEW_BASEPTR;
+    xp_user_root_used |= st->kind == XP_ROOT;
         }
 }
 
@@ -380,6 +419,7 @@ static void scenario_reset(void)
         ext1(MMUEXT_NEW_USER_BASEPTR, 0);
     xp_vmassist_used = 0;
     xp_ldt_used = xp_user_root_used = 0;
+    cur_root = 0;
 }
 
 static uint64_t unreloc(uint64_t v)
@@ -389,6 +429,73 @@ static uint64_t unreloc(uint64_t v)
         if (scen_real[f] == mfn)
             return (v & ~XP_ADDR_MASK) | (scen_sim[f] << 12);
     return v;
+}
+
+/* One entry of a frame, through a read-only mapping at the scratch page (0 if it cannot be mapped). */
+static uint64_t read_entry(uint64_t mfn, unsigned int slot)
+{
+    if (scratch_map(mfn, 0))
+        return 0;
+    uint64_t e = ((volatile const uint64_t *)(uintptr_t)scratch_page)[slot];
+    scratch_unmap();
+    return e;
+}
+
+/* Would the CPU let a store through the script's tables at va, without Xen's help? */
+static int natively_writable(uint64_t va)
+{
+    uint64_t e = read_entry(cur_root, (va >> 39) & 511);
+    for (int level = 3; level >= 1; level--) {
+        if (!(e & _PAGE_PRESENT) || !(e & _PAGE_RW))
+            return 0;
+        if (level < 3 && (e & _PAGE_PSE))
+            return 1;
+        e = read_entry((e & XP_ADDR_MASK) >> 12, (va >> (12 + 9 * (level - 1))) & 511);
+    }
+    return (e & _PAGE_PRESENT) && (e & _PAGE_RW);
+}
+
+static long set_own_l4(unsigned int slot, uint64_t val)
+{
+    struct mmu_update u = { (dom0_l4 << 12) | (slot * 8ULL), val };
+    unsigned int done = 0;
+    return hcall(__HYPERVISOR_mmu_update, (uint64_t)(uintptr_t)&u, 1, (uint64_t)(uintptr_t)&done, DOMID_SELF, 0);
+}
+
+/* update_va_mapping, a store or a load through the script's tables (see xenprog.h). */
+static void run_va_step(const struct xp_step *st, const struct xp_item *it, struct xp_result *res)
+{
+    uint64_t va = it[0].w[0];
+    unsigned int slot = (unsigned int)((va >> 39) & 511);
+    uint64_t e = cur_root ? read_entry(cur_root, slot) : 0;
+    int linked = 0;
+    if (e & _PAGE_PRESENT) {
+        long rc = set_own_l4(slot, e);
+        if (rc) {
+            res->link_rc = rc;
+            return;
+        }
+        linked = 1;
+    }
+    if (st->kind == XP_UVM) {
+        uint64_t flags = it[0].w[2];
+        if (st->count > 1)
+            flags = (flags & UVMF_FLUSHTYPE_MASK) | reloc(it[1].w[0], it[1].reloc[0], &xp_masks[0][0]);
+        res->rc = hcall(__HYPERVISOR_update_va_mapping, va, reloc(it[0].w[1], it[0].reloc[1], 0), flags, 0, 0);
+    } else if (st->kind == XP_STORE) {
+        int native = natively_writable(va);
+        uint64_t val = reloc(it[0].w[1], it[0].reloc[1], 0);
+        if (guarded_access(va, val, it[0].w[2], 0, 0))
+            res->access = XP_ACC_FAULT;
+        else
+            res->access = native ? XP_ACC_OK : XP_ACC_EMULATED;
+    } else {
+        uint64_t v = 0;
+        res->access = guarded_access(va, 0, 8, 1, &v) ? XP_ACC_FAULT : XP_ACC_OK;
+        res->val = unreloc(v);
+    }
+    if (linked && set_own_l4(slot, 0))
+        bad_program("cannot unlink the script's tables from our L4");
 }
 
 /* Run one top-level step; returns the bytes it occupied. */
@@ -435,8 +542,21 @@ static uint64_t run_xp_step(const uint8_t *p, const uint8_t *end, struct xp_resu
         unsigned int op = prepare(st, it, XP_MAX_BATCH, a);
         res->rc = hcall(op, a[0], a[1], a[2], a[3], 0);
         res->done = xp_done[XP_MAX_BATCH];
+        note_roots(XP_MAX_BATCH, st);
         break;
     }
+    case XP_ROOT: {
+        uint64_t mfn = reloc(it[0].w[0], it[0].reloc[0], 0);
+        res->rc = ext1(MMUEXT_NEW_USER_BASEPTR, mfn);
+        if (res->rc == 0)
+            cur_root = mfn;
+        break;
+    }
+    case XP_UVM:
+    case XP_STORE:
+    case XP_LOAD:
+        run_va_step(st, it, res);
+        break;
     case XP_MULTICALL: {
         if (st->count > XP_MAX_BATCH)
             bad_program("multicall too long");
@@ -458,9 +578,13 @@ static uint64_t run_xp_step(const uint8_t *p, const uint8_t *end, struct xp_resu
         }
         res->n = (unsigned int)st->count;
         res->rc = hcall(__HYPERVISOR_multicall, (uint64_t)(uintptr_t)xp_mc, st->count, 0, 0, 0);
+        q = (const uint8_t *)it;
         for (uint64_t i = 0; i < st->count; i++) {
+            const struct xp_step *sub = (const void *)q;
             res->sub_rc[i] = (long)xp_mc[i].result;
             res->sub_done[i] = xp_done[i];
+            note_roots((unsigned int)i, sub);
+            q = (const uint8_t *)((const struct xp_item *)(sub + 1) + sub->count);
         }
         size = (uint64_t)(q - p);
         break;
@@ -481,6 +605,7 @@ static void run_program(const struct start_info *si)
     uint64_t mapped = (si->pt_base - VIRT_BASE) + si->nr_pt_frames * 4096 + (2ULL << 20);
     pool_floor = ((mapped + (4ULL << 20) - 1) >> 22 << 22) >> 12;
     pool_next = si->nr_pages;
+    dom0_l4 = mfn_of((const void *)(uintptr_t)si->pt_base);
     p += sizeof(*h);
     unsigned long steps = 0;
     for (uint64_t s = 0; s < h->nscen; s++) {

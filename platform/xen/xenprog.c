@@ -23,7 +23,15 @@ char *xp_result_text(const struct xp_result *r, char *buf, size_t size)
     if (!size)
         return buf;
     buf[0] = 0;
-    if (r->kind == XP_READ) {
+    if (r->link_rc) {
+        fmt_snprintf(buf, size, "dom0 could not link the script's tables: rc=%ld", r->link_rc);
+        return buf;
+    }
+    if (r->kind == XP_STORE || (r->kind == XP_LOAD && r->access == XP_ACC_FAULT)) {
+        fmt_snprintf(buf, size, "%s", r->access == XP_ACC_OK ? "ok" : r->access == XP_ACC_EMULATED ? "emulated" : "#PF");
+        return buf;
+    }
+    if (r->kind == XP_READ || r->kind == XP_LOAD) {
         fmt_snprintf(buf, size, "val=%016llx", (unsigned long long)r->val);
         return buf;
     }

@@ -34,7 +34,22 @@ enum xp_kind {
     XP_VM_ASSIST,      /* w[0] cmd, w[1] type */
     XP_RELEASE,        /* w[0] frame (XP_R_MFN): decrease_reservation */
     XP_MULTICALL,      /* count nested steps, each XP_MMU_UPDATE, XP_MMUEXT or XP_VM_ASSIST */
+    XP_ROOT,           /* w[0] frame (XP_R_MFN): load it as the kernel root (arch_set_info_guest) */
+    XP_UVM,            /* w[0] va, w[1] val, w[2] flags; a second item's w[0] is a vCPU mask (XP_R_MASK) */
+    XP_STORE,          /* w[0] va, w[1] value, w[2] bytes -> "ok", "emulated" or "#PF" */
+    XP_LOAD,           /* w[0] va -> "val=" or "#PF" */
 };
+
+/*
+ * A script's kernel root cannot become dom0's running root, so dom0 loads it
+ * as its *user* root (new_baseptr is issued as new_user_baseptr): the same
+ * references and the same validation.  For a step through the script's
+ * tables at va, dom0 copies that root's entry for va's L4 slot into the same
+ * slot of its own L4 for the duration of the step, so the walk goes through
+ * the script's L3, L2 and L1 (Xen flushes the TLB when the slot changes; the
+ * simulator's vCPU TLB is flushed before such a step to match).
+ */
+enum xp_access { XP_ACC_OK, XP_ACC_EMULATED, XP_ACC_FAULT };
 
 /* Relocation of one word: 0, or (frame index + 1) | (how << 32). */
 enum xp_reloc {
@@ -70,7 +85,9 @@ struct xp_result {
     unsigned int kind;
     long rc;
     unsigned int done;        /* XP_MMU_UPDATE, XP_MMUEXT */
-    uint64_t val;             /* XP_READ */
+    uint64_t val;             /* XP_READ, XP_LOAD */
+    unsigned int access;      /* XP_STORE, XP_LOAD: enum xp_access */
+    long link_rc;             /* dom0 could not link the script's tables for a va step (xenprog.h) */
     unsigned int n;           /* XP_MULTICALL entries */
     long sub_rc[XP_MAX_BATCH];
     unsigned int sub_done[XP_MAX_BATCH];
