@@ -135,8 +135,10 @@ xen-smoke: $(BUILD)/xen/dom0.elf
 	if [ $$rc -eq 33 ]; then echo "xen-smoke: real Xen 4.17 gave every expected result"; \
 	else echo "xen-smoke: FAILED (qemu exit $$rc; serial log in $(BUILD)/xen/serial.log)"; exit 1; fi
 
-# The differential: every policy on real Xen and on the simulator, outcomes and counters compared.
+# The differential: every scenario script and every policy on real Xen and on the simulator.
 xen-check: xen-smoke $(BUILD)/pvmmu
+	@PVMMU_XEN=$(XEN_CACHE)/xen PVMMU_DOM0=$(BUILD)/xen/dom0.elf $(BUILD)/pvmmu script --xen tests/scripts/*.pvm \
+	  examples/*.pvm
 	@BUILD=$(BUILD) ./tests/xen-guests.sh 128
 
 # One policy on real Xen, its kernel log and result on the terminal: make xen-boot POLICY=linux-3.0 MEM=128
