@@ -51,6 +51,9 @@ static int cmd_script(int argc, char **argv)
         else if ((!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) && first + 1 < argc) {
             *(argv[first][2] == 'x' ? &xo.xen_image : &xo.dom0) = argv[first + 1];
             first++;
+        } else if (!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) {
+            fprintf(stderr, "pvmmu script: %s expects a path\n", argv[first]);
+            return 2;
         } else if (!strcmp(argv[first], "--")) {
             first++;
             break;

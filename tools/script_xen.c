@@ -501,6 +501,27 @@ static int boot_xen(const struct script_xen_opts *o, const char *prog, bool line
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The line of a failed boot that says why: Xen's panic reason, the line before it, or our kernel's complaint. */
+static const char *serial_reason(const char *text, char *buf, size_t n)
+{
+    const char *mine = strstr(text, "pvmmu dom0: bad program");
+    const char *panic = strstr(text, "Panic on CPU");
+    buf[0] = 0;
+    if (mine || panic) {
+        const char *p = mine ? mine : strchr(panic, '\n');
+        if (p && !mine)
+            p++;
+        size_t k = 0;
+        while (p && p[k] && p[k] != '\n' && p[k] != '\r' && k + 4 < n)
+            k++;
+        if (p)
+            snprintf(buf, n, ": %.*s", (int)k, p);
+    }
+    if (!buf[0])
+        snprintf(buf, n, " (run with -v for the serial output)");
+    return buf;
+}
+
 /* Take "x SCEN LINE TEXT" lines into the scripts of this boot, in order. */
 static void collect(char *text, struct xscript **grp, size_t ngrp)
 {
@@ -674,11 +695,11 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         int q = boot_xen(o, path, lin == 1, &text, &len, err, sizeof(err));
         unlink(path);
         if (q != 33) {
-            fprintf(stderr, "pvmmu script --xen: %s\n", q < 0 ? err : "real Xen did not run the whole program");
-            if (text) {   /* the last lines say what happened */
-                size_t from = len > 3000 ? len - 3000 : 0;
-                fprintf(stderr, "---- last serial output ----\n%s\n", text + from);
-            }
+            char why[200];
+            fprintf(stderr, "pvmmu script --xen: %s%s\n", q < 0 ? err : "real Xen did not run the whole program",
+                    text ? serial_reason(text, why, sizeof(why)) : "");
+            if (text && o->verbose)   /* the whole story */
+                fprintf(stderr, "---- serial output ----\n%s\n", text);
             free(text);
             rc = 2;
             break;
