@@ -37,7 +37,8 @@ TEST_BIN     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
 XEN_CACHE  := $(BUILD)/xen-cache
 
-.PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot
+.PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot fuzz \
+        fuzz-build xen-debug
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -90,7 +91,7 @@ $(BUILD)/bootbench: bench/bootbench.c | $(DEPS_STAMP)
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
 
-check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf
+check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf fuzz-build
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
 	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) ./tests/run.sh $(TEST_BIN)
 
@@ -148,6 +149,26 @@ xen-boot: $(BUILD)/xen/dom0.elf
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
 	@./scripts/xen-run.sh $(XEN_CACHE)/xen "$(BUILD)/xen/dom0.elf guest=$(POLICY)" $(MEM) \
 	  | tr -d '\r' | grep -E '^(pvmmu|guest|\[guest\]|\(XEN\) (d0|Dom0|Xen version))' ; true
+
+# ---- fuzzing (libFuzzer via clang; the harnesses also build for AFL++) -------
+FUZZ_CC    := clang
+FUZZ_FLAGS := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -Iinclude -Ilib -Itools -Iplatform/xen -D_POSIX_C_SOURCE=200809L
+FUZZERS    := fuzz_hypercalls fuzz_script
+FUZZ_TIME  ?= 60
+$(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC) $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC)
+$(BUILD)/fuzz/fuzz_script: fuzz/fuzz_script.c tools/script_parse.c tools/script_run.c tools/explain.c tools/hostmem.c \
+                           platform/xen/xenprog.c $(CORE_SRC) $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_script.c tools/script_parse.c tools/script_run.c tools/explain.c \
+	  tools/hostmem.c platform/xen/xenprog.c $(CORE_SRC)
+fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+# Each fuzzer for FUZZ_TIME seconds (default 60), growing build/fuzz/corpus-NAME from the committed seeds.
+fuzz: fuzz-build
+	@BUILD=$(BUILD) ./tests/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
 
 # ---- install --------------------------------------------------------------
 install: all

@@ -5,7 +5,7 @@
 set -eu
 
 # Package -> why.  Keep this list the single source of truth.
-PKGS="gcc libc6-dev make pkgconf libcmocka-dev qemu-system-x86"
+PKGS="gcc libc6-dev make pkgconf libcmocka-dev qemu-system-x86 clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

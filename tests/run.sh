@@ -44,6 +44,17 @@ for s in tests/bad/*.pvm; do
     fi
 done
 
+# A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
+fuzz="not run"; ffail=0
+if [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
+    fout=$(BUILD=$BUILD ./tests/fuzz.sh "${FUZZ_CHECK_TIME:-10}" fuzz_hypercalls fuzz_script 2>&1); frc=$?
+    printf '%s\n' "$fout"
+    fuzz=$(printf '%s\n' "$fout" | sed -n 's/^fuzz: \([0-9]* fuzzers.*\)/\1/p')
+    [ $frc -eq 0 ] || { ffail=1; failed_list="$failed_list fuzz"; }
+else
+    ffail=1; failed_list="$failed_list fuzz(missing)"
+fi
+
 # The differential against Debian's real Xen 4.17 under QEMU: scripted steps, then every policy.
 xen="not run"; xfail=0
 if [ -s "${XEN_CACHE:-$BUILD/xen-cache}/xen" ] && [ -s "$BUILD/xen/dom0.elf" ]; then
@@ -79,8 +90,9 @@ fi
 echo "======================================================================"
 echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases $bad, $bfail failed"
+echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

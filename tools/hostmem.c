@@ -8,18 +8,20 @@
 
 struct hostmem_slab {
     struct hostmem_slab *next;
-    uint64_t used;
+    uint64_t used, size;
     uint64_t (*pages)[512];
 };
 
 static uint64_t *page_alloc(struct hostmem *h)
 {
     struct hostmem_slab *s = h->slabs;
-    if (!s || s->used == SLAB_PAGES) {
+    if (!s || s->used == s->size) {
         s = calloc(1, sizeof(*s));
         if (!s)
             return NULL;
-        s->pages = calloc(SLAB_PAGES, sizeof(*s->pages));
+        /* a small machine (tests, fuzzing) needs no more than its own size */
+        s->size = h->nr_frames < SLAB_PAGES ? h->nr_frames : SLAB_PAGES;
+        s->pages = calloc(s->size, sizeof(*s->pages));
         if (!s->pages) {
             free(s);
             return NULL;
