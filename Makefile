@@ -143,12 +143,22 @@ xen-check: xen-smoke $(BUILD)/pvmmu
 	@BUILD=$(BUILD) ./tests/xen-guests.sh 128
 
 # One policy on real Xen, its kernel log and result on the terminal: make xen-boot POLICY=linux-3.0 MEM=128
+# (XEN_IMAGE=$(BUILD)/xen-debug/out/xen boots the debug hypervisor of `make xen-debug` instead)
 POLICY ?= linux-3.0
 MEM ?= 128
+XEN_IMAGE ?= $(XEN_CACHE)/xen
 xen-boot: $(BUILD)/xen/dom0.elf
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
-	@./scripts/xen-run.sh $(XEN_CACHE)/xen "$(BUILD)/xen/dom0.elf guest=$(POLICY)" $(MEM) \
-	  | tr -d '\r' | grep -E '^(pvmmu|guest|\[guest\]|\(XEN\) (d0|Dom0|Xen version))' ; true
+	@./scripts/xen-run.sh $(XEN_IMAGE) "$(BUILD)/xen/dom0.elf guest=$(POLICY)" $(MEM) \
+	  | tr -d '\r' | grep -E '^(pvmmu|guest|\[guest\]|\(XEN\) (d0|Dom0|Xen version|.*mm\.c:))' ; true
+
+# A debug hypervisor from Debian's own xen source package (not part of check): Xen's (XEN) mm.c:LINE
+# reason lines, to read beside pvmmu's.  Then the smoke steps on it, with those lines.
+xen-debug: $(BUILD)/xen/dom0.elf
+	@./scripts/deps.sh --xen-debug
+	@./scripts/xen-debug-build.sh $(BUILD)/xen-debug
+	@rc=0; ./scripts/xen-run.sh $(BUILD)/xen-debug/out/xen "$(BUILD)/xen/dom0.elf" 64 > $(BUILD)/xen/serial-debug.log \
+	  || rc=$$?; tr -d '\r' < $(BUILD)/xen/serial-debug.log | grep -E '^(pvmmu|step)|mm\.c:'; [ $$rc -eq 33 ]
 
 # ---- fuzzing (libFuzzer via clang; the harnesses also build for AFL++) -------
 FUZZ_CC    := clang
