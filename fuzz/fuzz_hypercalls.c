@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hostmem.h"
 #include "pvmmu/pvmmu.h"
@@ -456,6 +457,26 @@ static void reproducer(const struct op *ops, size_t n, const char *what)
     abort();
 }
 
+/* FUZZ_PROFILE=1 in the environment: at exit, say where the time went (the auditor, the other invariants,
+   the lockstep comparison, everything else), measured per operation with a monotonic clock. */
+static struct { bool on; double audit, invariants, lockstep, total; } prof;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void prof_report(void)
+{
+    if (prof.total > 0)
+        fprintf(stderr, "fuzz_hypercalls: of %.1f s in inputs, auditor %.1f%%, other invariants %.1f%%, "
+                "lockstep comparison %.1f%%, the two machines and decoding %.1f%%\n", prof.total,
+                100 * prof.audit / prof.total, 100 * (prof.invariants - prof.audit) / prof.total, 100 * prof.lockstep / prof.total,
+                100 * (prof.total - prof.invariants - prof.lockstep) / prof.total);
+}
+
 /* ---- the invariants ---- */
 
 struct audit_ctx {
@@ -479,7 +500,11 @@ static bool in_use_table(const struct pvm_frame_state *st)
 static const char *check(struct sys *a, char *buf, size_t n)
 {
     struct audit_ctx ac = { .n = 0 };
-    if (pvm_audit(&a->m, a->scratch, on_issue, &ac)) {
+    double t0 = prof.on ? now() : 0;
+    bool issues = pvm_audit(&a->m, a->scratch, on_issue, &ac);
+    if (prof.on)
+        prof.audit += now() - t0;
+    if (issues) {
         snprintf(buf, n, "%s", ac.text);
         return buf;
     }
@@ -555,11 +580,25 @@ static const char *same(struct sys *a, struct sys *b, char *buf, size_t n)
     return NULL;
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *e = getenv("FUZZ_PROFILE");
+    if (e && *e && *e != '0') {
+        prof.on = true;
+        atexit(prof_report);
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct op ops[MAX_OPS];
+    double start = prof.on ? now() : 0;
     struct sys a, b;
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
@@ -589,13 +628,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     pvm_tlb_flush_vcpu(pvm_vcpu(&b.m, d, i));
                 }
         }
+        double t0 = prof.on ? now() : 0;
         const char *bad = check(&a, buf, sizeof(buf));
+        double t1 = prof.on ? now() : 0;
         if (!bad)
             bad = same(&a, &b, buf, sizeof(buf));
+        if (prof.on) {
+            double t2 = now();
+            prof.invariants += t1 - t0;
+            prof.lockstep += t2 - t1;
+        }
         if (bad)
             reproducer(ops, n, bad);
     }
     sys_free(&a);
     sys_free(&b);
+    if (prof.on)
+        prof.total += now() - start;
     return 0;
 }

@@ -24,6 +24,7 @@ for f in "$@"; do
         echo "fuzz: $f FOUND A PROBLEM (input saved under $BUILD/fuzz/findings/)"
     else
         echo "fuzz: $f ${secs} s, ${runs:-0} inputs, ${eps:-0} inputs/s, no finding"
+        printf '%s\n' "$out" | grep "^$f: of " || true
     fi
 done
 echo "fuzz: $# fuzzers, $total inputs in all$( [ $fail -eq 0 ] && echo ', no finding' || echo ', FINDINGS')"

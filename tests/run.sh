@@ -44,6 +44,14 @@ for s in tests/bad/*.pvm; do
     fi
 done
 
+# Bad input through the command line: one message, exit 2, for every case.
+cout=$(./tests/cli.sh "$CLI" 2>&1); crc=$?
+printf '%s\n' "$cout" | grep -v '^cli: [0-9]* cases' || true
+cli_n=$(printf '%s\n' "$cout" | sed -n 's/^cli: \([0-9]*\) cases, \([0-9]*\) failed/\1/p')
+cli_f=$(printf '%s\n' "$cout" | sed -n 's/^cli: \([0-9]*\) cases, \([0-9]*\) failed/\2/p')
+[ $crc -eq 0 ] || failed_list="$failed_list cli"
+bad=$((bad + ${cli_n:-0})); bfail=$((bfail + ${cli_f:-1}))
+
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
 if [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
@@ -89,7 +97,7 @@ fi
 
 echo "======================================================================"
 echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
-     "scenario scripts $scripts, $sfail failed; malformed-input cases $bad, $bfail failed"
+     "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "real Xen 4.17: $xen"
 if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ]; then

@@ -93,7 +93,7 @@ static int cmd_script(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "pvmmu: expected a command: boot, compare, script, version or help ('pvmmu help' explains them)\n");
         return 2;
     }
     if (!strcmp(argv[1], "boot"))
@@ -110,7 +110,6 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "pvmmu: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "pvmmu: unknown command '%s' (expected boot, compare, script, version or help)\n", argv[1]);
     return 2;
 }

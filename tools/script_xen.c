@@ -617,6 +617,22 @@ static void report(const struct script_xen_opts *o, struct xscript *x)
     }
 }
 
+/* Does path start like an ELF file for x86 (EM_386 or EM_X86_64; with only64, an ELF64 for x86-64 only)? */
+static bool elf_x86(const char *path, bool only64)
+{
+    unsigned char h[20];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(h, 1, sizeof(h), f) : 0;
+    if (f)
+        fclose(f);
+    if (n < sizeof(h) || memcmp(h, "\177ELF", 4) || h[5] != 1 /* little-endian */)
+        return false;
+    unsigned int machine = h[18] | (unsigned int)h[19] << 8;
+    if (only64)
+        return h[4] == 2 && machine == 62;
+    return (h[4] == 1 && machine == 3) || (h[4] == 2 && machine == 62);
+}
+
 int script_xen(struct script *const *scripts, size_t n, const struct script_xen_opts *o)
 {
     FILE *out = o->out;
@@ -633,6 +649,17 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         fprintf(stderr, "pvmmu script --xen: %s not readable (build it with `make %s`)\n",
                 access(o->xen_image, R_OK) ? o->xen_image : o->dom0,
                 access(o->xen_image, R_OK) ? "xen-smoke" : "build/xen/dom0.elf");
+        free(xs);
+        free(grp);
+        return 2;
+    }
+    const char *what = NULL, *bad_path = NULL;
+    if (!elf_x86(o->xen_image, false))
+        what = "the Xen hypervisor (an x86 ELF image, as Debian's xen-hypervisor package installs it)", bad_path = o->xen_image;
+    else if (!elf_x86(o->dom0, true))
+        what = "the test dom0 (an x86-64 ELF kernel, build/xen/dom0.elf)", bad_path = o->dom0;
+    if (what) {
+        fprintf(stderr, "pvmmu script --xen: %s is not %s\n", bad_path, what);
         free(xs);
         free(grp);
         return 2;

@@ -1,0 +1,92 @@
+#!/bin/sh
+# cli.sh - bad input through the command line: every case must print exactly one line on
+# stderr naming the problem, nothing on stdout, and exit with status 2.
+# Usage: tests/cli.sh PVMMU   Prints one line per failing case and a summary "cli: N cases, M failed".
+set -u
+P=$1
+tmp=$(mktemp -d)
+trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+n=0; failed=0
+
+# bad WANT ARG...: run pvmmu ARG..., expect exit 2, no stdout, one stderr line containing WANT.
+bad() {
+    want=$1; shift
+    n=$((n + 1))
+    "$P" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+    lines=$(grep -c '' "$tmp/err")
+    if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" "$tmp/err"; then
+        failed=$((failed + 1))
+        printf 'FAIL cli: pvmmu %s: exit %d, %s stderr line(s), %s bytes on stdout; wanted exit 2 and one line containing "%s"\n' \
+            "$*" $rc "$lines" "$(wc -c <"$tmp/out")" "$want"
+        head -n 5 "$tmp/err"
+    fi
+}
+
+# -- commands
+bad "expected a command"                  # no arguments at all
+bad "unknown command 'frobnicate'"        frobnicate
+bad "unknown command ''"                  ""
+# -- sizes
+bad "bad size '0': must be more than zero"            boot --mem 0 --policy batched
+bad "bad size '0G': must be more than zero"           boot --mem 0G --policy batched
+bad "bad size '-1G'"                                  boot --mem -1G --policy batched
+bad "bad size '-0'"                                   boot --mem -0 --policy batched
+bad "bad size 'lots'"                                 boot --mem lots --policy batched
+bad "bad size ''"                                     boot --mem "" --policy batched
+bad "bad size ' 1G'"                                  boot --mem " 1G" --policy batched
+bad "bad size '1.5G'"                                 boot --mem 1.5G --policy batched
+bad "bad size '0x40000000'"                           boot --mem 0x40000000 --policy batched
+bad "bad size '8Q'"                                   boot --mem 8Q --policy batched
+bad "bad size '8GG'"                                  boot --mem 8GG --policy batched
+bad "bad size '1G '"                                  boot --mem "1G " --policy batched
+bad "at most 1T is supported"                         boot --mem 2T --policy batched
+bad "at most 1T is supported"                         boot --mem 1025G --policy batched
+bad "at most 1T is supported"                         boot --mem 18446744073709551615 --policy batched
+bad "bad size '99999999999999999999999G'"             boot --mem 99999999999999999999999G --policy batched
+bad "must be a multiple of 2 MiB and at least 64M"    boot --mem 65M --policy batched
+bad "must be a multiple of 2 MiB and at least 64M"    boot --mem 1000000K --policy batched
+bad "must be a multiple of 2 MiB and at least 64M"    boot --mem 4095 --policy batched
+bad "must be a multiple of 2 MiB and at least 64M"    boot --mem 32M --policy batched
+bad "--mem needs a value"                             boot --policy batched --mem
+bad "bad size '0': must be more than zero"            compare --mem 0
+bad "at most 1T is supported"                         compare --mem 4T
+# -- policies and arguments
+bad "unknown policy 'nope' (expected one of: linux-2.6.39"  boot --mem 1G --policy nope
+bad "unknown policy 'BATCHED'"                        boot --mem 1G --policy BATCHED
+bad "unknown policy ''"                               boot --mem 1G --policy ""
+bad "--policy needs a value"                          boot --mem 1G --policy
+bad "--policy NAME is required"                       boot --mem 1G
+bad "--policy is not an option here"                  compare --policy batched
+bad "unknown argument '--frobnicate'"                 boot --mem 1G --policy batched --frobnicate
+bad "unknown argument 'extra'"                        compare extra
+# -- script files
+printf 'domain d1\nframe d1 a\nmultic' >"$tmp/truncated.pvm"            # cut off mid-word
+printf 'domain d1\nframe d1 a\nmulticall d1\n' >"$tmp/unclosed.pvm"     # cut off inside a multicall
+head -c 3000 /dev/urandom >"$tmp/random.bin"; printf '\0' >>"$tmp/random.bin"
+awk 'BEGIN { printf "domain d1 # "; for (i = 0; i < 100000; i++) printf "x"; printf "\n" }' >"$tmp/huge-line.pvm"
+awk 'BEGIN { for (i = 0; i < 70 * 1024; i++) { for (j = 0; j < 1023; j++) printf " "; printf "\n" } }' >"$tmp/huge.pvm"
+printf '\357\273\277domain d1\n' >"$tmp/bom.pvm"
+mkdir "$tmp/dir.pvm"
+bad "expected at least one script file"               script
+bad "expected at least one script file"               script -v
+bad "$tmp/missing.pvm: cannot open: No such file or directory" script "$tmp/missing.pvm"
+bad "$tmp/dir.pvm: cannot read: Is a directory"       script "$tmp/dir.pvm"
+bad "truncated.pvm:3: expected a command (machine, domain" script "$tmp/truncated.pvm"
+bad "unclosed.pvm:3: 'multicall' is never closed"     script "$tmp/unclosed.pvm"
+bad "random.bin:"                                     script "$tmp/random.bin"
+bad "huge-line.pvm:1: line longer than 4096 characters" script "$tmp/huge-line.pvm"
+bad "huge.pvm: larger than 64 MiB; not a scenario script" script "$tmp/huge.pvm"
+bad "bom.pvm:1: unexpected byte 0xef"                                    script "$tmp/bom.pvm"
+bad "unknown option '--frobnicate'"                   script --frobnicate tests/scripts/ptwr.pvm
+bad "--xen-image expects a path"                      script --xen --xen-image
+bad "--dom0 expects a path"                           script --xen --dom0
+bad "$tmp/missing-xen not readable"                   script --xen --xen-image "$tmp/missing-xen" tests/scripts/ptwr.pvm
+bad "$tmp/random.bin is not the Xen hypervisor"       script --xen --xen-image "$tmp/random.bin" tests/scripts/ptwr.pvm
+bad "$tmp/huge.pvm is not the test dom0"              script --xen --xen-image "$P" --dom0 "$tmp/huge.pvm" tests/scripts/ptwr.pvm
+if [ "$(id -u)" -ne 0 ]; then       # root reads any file, so this case only exists for other users
+    cp tests/scripts/ptwr.pvm "$tmp/unreadable.pvm"; chmod 000 "$tmp/unreadable.pvm"
+    bad "unreadable.pvm: cannot open: Permission denied" script "$tmp/unreadable.pvm"
+fi
+
+echo "cli: $n cases, $failed failed"
+[ $failed -eq 0 ]
