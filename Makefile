@@ -38,7 +38,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 XEN_CACHE  := $(BUILD)/xen-cache
 
 .PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot fuzz \
-        fuzz-build xen-debug
+        fuzz-build xen-debug coverage
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -179,6 +179,25 @@ fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/%)
 # Each fuzzer for FUZZ_TIME seconds (default 60), growing build/fuzz/corpus-NAME from the committed seeds.
 fuzz: fuzz-build
 	@BUILD=$(BUILD) ./tests/fuzz.sh $(FUZZ_TIME) $(FUZZERS)
+
+# ---- coverage (gcov data from the whole suite, reported by Debian's gcovr) -----
+COV_FLAGS := -O0 --coverage -fprofile-update=atomic
+COV_OBJ   := $(SAN_OBJ:$(BUILD)/san/%=$(BUILD)/cov/%)
+COV_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/cov/tests/%)
+$(BUILD)/cov/%.o: %.c $(HEADERS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(COV_FLAGS) $(if $(call is_free,$<),-fno-builtin,$(HOST_FLAGS)) -c $< -o $@
+$(BUILD)/cov/pvmmu: tools/pvmmu.c $(COV_OBJ)
+	$(CC) $(BASEFLAGS) $(COV_FLAGS) $(HOST_FLAGS) -o $@ $^
+$(BUILD)/cov/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(COV_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(COV_FLAGS) $(HOST_FLAGS) -Icore -o $@ $< $(TEST_COMMON) $(COV_OBJ) -lcmocka
+
+# Line and branch coverage of core/ and guest/ from the cmocka tests, every scenario and XSA script,
+# the command-line cases and every policy's boot; the HTML report is build/cov/html/index.html.
+coverage: $(DEPS_STAMP) $(BUILD)/cov/pvmmu $(COV_TESTS)
+	@./scripts/deps.sh --coverage
+	@BUILD=$(BUILD) ./tests/coverage.sh $(COV_TESTS)
 
 # ---- install --------------------------------------------------------------
 install: all

@@ -11,6 +11,11 @@ if [ "${1:-}" = "--xen-debug" ]; then
     PKGS="$PKGS bison flex dpkg-dev python3 xz-utils"
     shift
 fi
+# `make coverage` only: the report generator for gcc's gcov data.
+if [ "${1:-}" = "--coverage" ]; then
+    PKGS="$PKGS gcovr"
+    shift
+fi
 
 missing=""
 for p in $PKGS; do
