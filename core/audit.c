@@ -132,8 +132,8 @@ static void audit_table(struct auditor *a, uint64_t f, const struct page_info *p
     for (unsigned int s = 0; s < L1_PAGETABLE_ENTRIES; s++) {
         uint64_t e = t ? t[s] : 0;
         if (level == 4 && !is_guest_l4_slot(s)) {
-            if (e != xen_l4_slot_value(f, s))
-                report(a, PVM_AUDIT_XEN_SLOT, f, xen_l4_slot_value(f, s), e,
+            if (e != xen_l4_slot_value(m, f, s))
+                report(a, PVM_AUDIT_XEN_SLOT, f, xen_l4_slot_value(m, f, s), e,
                        "L4 mfn %05llx Xen slot %u holds %016llx", (unsigned long long)f, s, (unsigned long long)e);
             continue;
         }

@@ -115,7 +115,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
     struct page_info *pg = mfn_to_page(m, mfn);
     struct pvm_domain *real = gen_count(pg) ? page_owner_dom(m, pg) : NULL;
     domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
-    if (real != pg_owner) {
+    if (!real || real != pg_owner) {   /* real NULL (a free frame) must not match pg_owner NULL (DOMID_IO) */
         /* A privileged pg_owner may hand on the right to map its target's frames. */
         if (!real || pg_owner == l1e_owner || !pg_owner || !is_privileged(pg_owner)) {
             gdprintk(m, "pg_owner d%u l1e_owner d%u, but real_pg_owner d%d", pg_owner_id, l1e_owner->id,
@@ -249,18 +249,22 @@ static bool slot_checked(unsigned int level, unsigned int slot)
     return level != 4 || is_guest_l4_slot(slot);
 }
 
-/* What Xen keeps in its L4 slot `slot` of table l4mfn: only the self map (__PAGE_HYPERVISOR_RW) is modelled. */
-uint64_t xen_l4_slot_value(uint64_t l4mfn, unsigned int slot)
+/*
+ * What Xen keeps in its L4 slot `slot` of table l4mfn: the self map
+ * (__PAGE_HYPERVISOR_RW) in slot 258, and whatever the platform's xen_l4e
+ * says for the others (nothing on the simulator).
+ */
+uint64_t xen_l4_slot_value(const struct pvm_machine *m, uint64_t l4mfn, unsigned int slot)
 {
     if (slot == LINEAR_PT_SLOT)
         return (l4mfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
-    return 0;
+    return m->ops.xen_l4e ? m->ops.xen_l4e(m->ops.ctx, slot) : 0;
 }
 
-void init_xen_l4_slots(uint64_t *l4, uint64_t l4mfn)
+void init_xen_l4_slots(const struct pvm_machine *m, uint64_t *l4, uint64_t l4mfn)
 {
     for (unsigned int s = ROOT_PAGETABLE_FIRST_XEN_SLOT; s <= ROOT_PAGETABLE_LAST_XEN_SLOT; s++)
-        l4[s] = xen_l4_slot_value(l4mfn, s);
+        l4[s] = xen_l4_slot_value(m, l4mfn, s);
 }
 
 /*
@@ -309,7 +313,7 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
             }
         }
         if (level == 4) {
-            init_xen_l4_slots(t, mfn);
+            init_xen_l4_slots(m, t, mfn);
             d->nr_l4_pages++;
         }
     }

@@ -216,8 +216,8 @@ int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, u
                  bool preserve_ad, struct pvm_domain *pt_dom, struct pvm_domain *pg_dom);
 int mod_lN_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, unsigned int slot,
                  uint64_t ne, bool preserve_ad);
-void init_xen_l4_slots(uint64_t *l4, uint64_t l4mfn);
-uint64_t xen_l4_slot_value(uint64_t l4mfn, unsigned int slot);
+void init_xen_l4_slots(const struct pvm_machine *m, uint64_t *l4, uint64_t l4mfn);
+uint64_t xen_l4_slot_value(const struct pvm_machine *m, uint64_t l4mfn, unsigned int slot);
 
 /* Frame contents. */
 uint64_t *frame_map(struct pvm_machine *m, uint64_t mfn, int write);

@@ -42,6 +42,8 @@ void tlb_flush_one(struct pvm_vcpu *v)
         m->tlbflush_clock = 1;
     }
     v->tlbflush_time = m->tlbflush_clock;
+    if (m->ops.tlb_flush)
+        m->ops.tlb_flush(m->ops.ctx, v, 0, true);
 }
 
 void pvm_tlb_flush_vcpu(struct pvm_vcpu *v)
@@ -66,6 +68,8 @@ void tlb_invlpg_one(struct pvm_vcpu *v, uint64_t va)
     if (e->valid && e->vpn == vpn)
         e->valid = 0;
     v->m->stats.tlb_invlpg++;
+    if (v->m->ops.tlb_flush)
+        v->m->ops.tlb_flush(v->m->ops.ctx, v, va, false);
 }
 
 /* Xen's NEED_FLUSH: has cpu not flushed since the page was last in use? */

@@ -95,6 +95,8 @@ struct pvm_log_msg {
 #define PVM_LOG_INFO  2
 #define PVM_LOG_DEBUG 3
 
+struct pvm_vcpu;
+
 struct pvm_ops {
     void *ctx;
     /*
@@ -118,6 +120,17 @@ struct pvm_ops {
      */
     uint64_t (*m2p_get)(void *ctx, uint64_t mfn);
     void (*m2p_set)(void *ctx, uint64_t mfn, uint64_t gpfn);
+    /*
+     * Optional, for a platform whose CPU walks the tables for real: the
+     * hypervisor's own entry for L4 slot 256-271 (not 258, the self map),
+     * written into every L4 when it is validated; NULL means 0 (not present).
+     */
+    uint64_t (*xen_l4e)(void *ctx, unsigned int slot);
+    /*
+     * Optional: the core flushed vCPU v's TLB (all, or the one page of va),
+     * so the platform flushes the hardware's too.  NULL on the simulator.
+     */
+    void (*tlb_flush)(void *ctx, const struct pvm_vcpu *v, uint64_t va, bool all);
 };
 
 /* One cached translation of the software TLB. */

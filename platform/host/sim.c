@@ -6,6 +6,7 @@
  * with at least 512 KiB spare; the L4 is pinned and becomes the root.
  */
 #include "sim.h"
+#include "pvlayout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,29 +193,23 @@ static void plat_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 /*
- * Xen's layout: kernel, [p2m], start_info, bootstrap tables, stack, padding
+ * Xen's layout (lib/pvlayout.h): kernel, [p2m], start_info, bootstrap tables, stack, padding
  * to 4 MiB with 512 KiB spare; the number of table frames found by search.
  * With a separate p2m, its pages and then its tables follow v_end.
  */
 static void layout(struct sim *s)
 {
-    s->p2m_pages = (s->nr_pages * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
-    s->p2m_pfn = GUEST_KERNEL_PAGES;
-    s->si_pfn = s->p2m_separate ? GUEST_KERNEL_PAGES : s->p2m_pfn + s->p2m_pages;
-    s->pt_pfn = s->si_pfn + 1;
-    for (s->nr_pt = 4;; s->nr_pt++) {
-        s->stack_pfn = s->pt_pfn + s->nr_pt;
-        s->v_end_pfn = ((s->stack_pfn + 1 + 128 + 1023) / 1024) * 1024;
-        if (3 + (s->v_end_pfn + 511) / 512 <= s->nr_pt)
-            break;
-    }
-    if (s->v_end_pfn > s->nr_pages)
-        s->v_end_pfn = s->nr_pages;
-    if (s->p2m_separate) {
-        uint64_t l1s = (s->p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
-        s->p2m_pfn = s->v_end_pfn;
-        s->p2m_tables = 1 + l2s + l1s;
-    }
+    struct pv_layout l = { .kernel_pages = GUEST_KERNEL_PAGES, .nr_pages = s->nr_pages,
+                           .p2m_separate = s->p2m_separate };
+    pv_layout(&l);
+    s->p2m_pfn = l.p2m_pfn;
+    s->p2m_pages = l.p2m_pages;
+    s->si_pfn = l.si_pfn;
+    s->pt_pfn = l.pt_pfn;
+    s->nr_pt = l.nr_pt;
+    s->stack_pfn = l.stack_pfn;
+    s->v_end_pfn = l.v_end_pfn;
+    s->p2m_tables = l.p2m_tables;
 }
 
 /* Map the p2m pages at SIM_P2M_BASE with their own L3, L2s and L1s (not mapped into the guest). */
