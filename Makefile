@@ -139,7 +139,7 @@ xen-smoke: $(BUILD)/xen/dom0.elf
 # The differential: every scenario script and every policy on real Xen and on the simulator.
 xen-check: xen-smoke $(BUILD)/pvmmu
 	@PVMMU_XEN=$(XEN_CACHE)/xen PVMMU_DOM0=$(BUILD)/xen/dom0.elf $(BUILD)/pvmmu script --xen tests/scripts/*.pvm \
-	  examples/*.pvm
+	  tests/xsa/*.pvm examples/*.pvm
 	@BUILD=$(BUILD) ./tests/xen-guests.sh 128
 
 # One policy on real Xen, its kernel log and result on the terminal: make xen-boot POLICY=linux-3.0 MEM=128

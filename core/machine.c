@@ -107,9 +107,12 @@ int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gp
 
 int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn)
 {
-    if (!mfn_valid(m, mfn) || !page_owned_by(&m->frames[mfn], id) || !(m->frames[mfn].count_info & PGC_allocated))
+    if (!mfn_valid(m, mfn) || !page_owned_by(&m->frames[mfn], id))
         return -XEN_EINVAL;
     struct page_info *pg = mfn_to_page(m, mfn);
+    /* Already given back but still referenced: Xen counts the extent as done and drops nothing (XSA-287). */
+    if (!(pg->count_info & PGC_allocated))
+        return 0;
     pg->count_info &= ~PGC_allocated;
     put_page(m, pg);
     return 0;

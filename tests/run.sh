@@ -31,6 +31,21 @@ for s in tests/scripts/*.pvm examples/*.pvm; do
     fi
 done
 
+# Security regressions: one script per PV page-table advisory, then each check taken out of a copy of
+# core/ to show its script catches the loss (tests/xsa-mutants.sh).
+xsa=0; xfailn=0
+for s in tests/xsa/*.pvm; do
+    xsa=$((xsa + 1))
+    out=$("$CLI" script "$s" 2>&1); rc=$?
+    if [ $rc -ne 0 ]; then
+        xfailn=$((xfailn + 1)); failed_list="$failed_list $s"
+        printf 'FAIL %s (exit %d)\n%s\n' "$s" $rc "$out"
+    fi
+done
+mout=$(./tests/xsa-mutants.sh "$BUILD/mutants" 2>&1); mrc=$?
+[ $mrc -eq 0 ] || { printf '%s\n' "$mout"; failed_list="$failed_list xsa-mutants"; xfailn=$((xfailn + 1)); }
+mutants=$(printf '%s\n' "$mout" | sed -n 's/^mutants: //p')
+
 for s in tests/bad/*.pvm; do
     [ -e "$s" ] || continue
     bad=$((bad + 1))
@@ -75,7 +90,7 @@ if [ -s "${XEN_CACHE:-$BUILD/xen-cache}/xen" ] && [ -s "$BUILD/xen/dom0.elf" ]; 
     fi
     # Every scenario script, step by step, on both (one boot per Xen configuration).
     sout=$(PVMMU_XEN="${XEN_CACHE:-$BUILD/xen-cache}/xen" PVMMU_DOM0="$BUILD/xen/dom0.elf" \
-           "$CLI" script --xen tests/scripts/*.pvm examples/*.pvm 2>&1); src=$?
+           "$CLI" script --xen tests/scripts/*.pvm tests/xsa/*.pvm examples/*.pvm 2>&1); src=$?
     printf '%s\n' "$sout"
     sline=$(printf '%s\n' "$sout" | sed -n 's/^real Xen 4.17: //p' | head -n 1)
     if [ $src -ne 0 ]; then xfail=1; failed_list="$failed_list xen-scripts"; fi
@@ -98,9 +113,10 @@ fi
 echo "======================================================================"
 echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
+echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

@@ -111,6 +111,15 @@ static enum skip rel_addr(const struct xscript *x, uint64_t v, bool must, uint64
     return K_RUN;
 }
 
+/* Is mfn a frame the script declares for another domain or as I/O? */
+static bool declared_elsewhere(const struct xscript *x, uint64_t mfn)
+{
+    for (size_t i = 0; i < x->s->nframes; i++)
+        if (x->s->frames[i].mfn == mfn)
+            return frame_index(x, mfn) < 0;
+    return false;
+}
+
 static bool own_fd(const struct xscript *x, unsigned int fd)
 {
     return fd == DOMID_SELF || fd == x->dom;
@@ -228,6 +237,11 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
         it[0].w[1] = st->val;
         it[0].w[2] = st->bytes;
         k = va_slot_ok(st->va) ? rel_addr(x, st->val, false, &it[0].reloc[1]) : K_VA_SLOT;
+        /* A stored value may be data or an entry; one that maps a frame the script gives to someone else is
+           an entry real Xen would see with a different frame number */
+        if (k == K_RUN && st->kind == S_STORE && (st->val & _PAGE_PRESENT) && !it[0].reloc[1] &&
+            declared_elsewhere(x, (st->val & XP_ADDR_MASK) >> 12))
+            k = K_FRAME;
         break;
     case S_SET_CR3:
         h.kind = XP_ROOT;

@@ -297,7 +297,8 @@ int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_
  * The domain gives frame mfn back (decrease_reservation): drops the
  * allocation reference; the frame is freed when its last reference goes.
  * Does not unpin (XSA-252).  Returns 0, or -EINVAL if the domain does not own
- * mfn or already released it.
+ * mfn (a freed frame has no owner).  Releasing a frame again while references
+ * keep it alive returns 0 and drops nothing, as real Xen 4.17 does.
  */
 int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn);
 

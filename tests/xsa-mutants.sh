@@ -1,0 +1,80 @@
+#!/bin/sh
+# xsa-mutants.sh - do the security regressions bite?  For each advisory, take out the core's
+# check for it (a one-place edit to a copy of core/), build pvmmu against that copy, and run
+# the advisory's script: it must now FAIL (exit 1).  A mutant whose edit no longer applies
+# is an error too, so the list cannot silently rot when core/ changes.
+# Usage: tests/xsa-mutants.sh [OUTDIR]   Prints one line per mutant and a summary.
+set -u
+out=${1:-build/mutants}
+CC=${CC:-cc}
+FLAGS="-std=c11 -O0 -w -Iinclude -Ilib"
+HOST="-D_POSIX_C_SOURCE=200809L -Itools -Iguest -Iplatform/host -Iplatform/xen"
+rm -rf "$out"; mkdir -p "$out/obj"
+
+# Everything but core/ once.
+for f in tools/*.c guest/*.c lib/*.c platform/host/*.c platform/xen/xenprog.c; do
+    o="$out/obj/$(echo "$f" | tr / _).o"
+    case $f in guest/*|lib/*) extra="-ffreestanding -fno-builtin" ;; *) extra=$HOST ;; esac
+    # shellcheck disable=SC2086
+    $CC $FLAGS $extra -c "$f" -o "$o" || { echo "mutants: cannot compile $f"; exit 2; }
+done
+
+n=0; caught=0; bad=0
+# mutant NAME "FILE..." PERL-SUBSTITUTION SCRIPT WHAT   (the substitution must change every FILE)
+mutant() {
+    name=$1 file=$2 subst=$3 script=$4 what=$5
+    n=$((n + 1))
+    d="$out/$name"; mkdir -p "$d"
+    cp -r core "$d/core"
+    for f in $file; do
+        perl -0pi -e "$subst" "$d/core/$f"
+        if cmp -s "core/$f" "$d/core/$f"; then
+            echo "mutant $name: the edit to core/$f no longer applies - update tests/xsa-mutants.sh"
+            bad=$((bad + 1)); return
+        fi
+    done
+    objs=""
+    for c in "$d"/core/*.c; do
+        [ "$(basename "$c")" = rt.c ] && continue
+        # shellcheck disable=SC2086
+        $CC $FLAGS -ffreestanding -fno-builtin -c "$c" -o "${c%.c}.o" || { echo "mutant $name: does not compile"; bad=$((bad + 1)); return; }
+        objs="$objs ${c%.c}.o"
+    done
+    # shellcheck disable=SC2086
+    $CC -o "$d/pvmmu" "$out"/obj/*.o $objs || { echo "mutant $name: does not link"; bad=$((bad + 1)); return; }
+    res=$("$d/pvmmu" script "$script" 2>&1); rc=$?
+    first=$(printf '%s\n' "$res" | grep -m1 -E '^[^ ].*:[0-9]+: ' | cut -c1-150)
+    if [ $rc -eq 1 ]; then
+        caught=$((caught + 1))
+        echo "mutant $name ($what): $script fails - ${first:-a step failed}"
+    else
+        bad=$((bad + 1))
+        echo "mutant $name ($what): NOT caught, $script exits $rc"
+    fi
+}
+
+mutant xsa-148 internal.h 's/(#define L2_DISALLOW_MASK\s+)BASE_DISALLOW_MASK/$1(BASE_DISALLOW_MASK & ~F_PSE)/' \
+    tests/xsa/xsa-148.pvm "PSE allowed in L2 entries"
+mutant xsa-182 internal.h 's/(#define FASTPATH_PDE_FLAG_WHITELIST) FASTPATH_FLAG_WHITELIST/$1 0xFFFFFFu/' \
+    tests/xsa/xsa-182.pvm "every flag change of an L2-L4 entry takes the fast path"
+mutant xsa-240 entry.c 's/linear_count\(ptpg\) < 0 \|\| //; s/linear_count\(pg\) > 0 \|\|//' \
+    tests/xsa/xsa-240.pvm "linear tables may chain"
+mutant xsa-286 hypercall.c 's/if \(flush_linear_pt\) \{/if (0 && flush_linear_pt) {/' \
+    tests/xsa/xsa-286.pvm "no flush after an L2-L4 update"
+mutant xsa-279 hypercall.c 's/(rc = mod_l1_entry\(m, l1mfn[^;]*;\n\s*if \(rc\) \{\n)/$1        tlb_flush_one(v);\n/' \
+    tests/xsa/xsa-279.pvm "update_va_mapping flushes even when it fails"
+mutant xsa-213 hypercall.c 's/if \(list\[i\]\.op == __HYPERVISOR_iret\) \{/if (0) {/' \
+    tests/xsa/xsa-213.pvm "iret does not end a multicall"
+mutant xsa-401 tlb.c 's/if \(need_flush\(m->tlbflush_clock, v->tlbflush_time, tlb_stamp\(pg\)\)\) \{/if (0) {/' \
+    tests/xsa/xsa-401.pvm "no flush when a frame changes type"
+mutant xsa-167 hypercall.c 's/(case MMUEXT_UNMARK_SUPER:\n\s*)return fail\(m, -XEN_EOPNOTSUPP[^;]*;/${1}return 0;/' \
+    tests/xsa/xsa-167.pvm "MARK_SUPER accepted"
+mutant xsa-154 entry.c 's/return uncacheable\(l1f\) \? 0 : \(int\)\(\(l1f & F_CACHE_ATTRS\) \^ \(F_PCD \| F_PWT\)\);/return 0;/' \
+    tests/xsa/xsa-154.pvm "cacheable MMIO left cacheable"
+mutant xsa-214 "page.c machine.c" 's/\n    pg->type_info = 0;\n/\n/; s/pg->type_info &= PGT_aux_mask;/(void)0;/' \
+    tests/xsa/xsa-214.pvm "a freed frame keeps its type"
+mutant xsa-287 machine.c 's/if \(!\(pg->count_info & PGC_allocated\)\)\n\s*return 0;\n//' \
+    tests/xsa/xsa-287.pvm "a frame may be released twice"
+
+echo "mutants: $n, $caught caught by their advisory's script, $bad not"
+[ $bad -eq 0 ]
