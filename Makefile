@@ -128,6 +128,18 @@ $(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/d
 	$(CC) $(BASEFLAGS) -Iguest -Iplatform/xen -O2 $(DOM0_FLAGS) -T platform/xen/dom0.ld -o $@ platform/xen/dom0.c \
 	  platform/xen/xenprog.c lib/fmt.c core/rt.c $(GUEST_SRC)
 
+# ---- pvmmu's own hypervisor under QEMU: the core on hardware page tables -----
+HV_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=large -mno-red-zone \
+            -mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static -no-pie -Wl,--build-id=none \
+            -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
+HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/hv.c core/rt.c $(CORE_SRC)
+$(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platform/baremetal/hv.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
+# QEMU loads the flat image through the multiboot header's a.out fields (it will not load an ELF64 itself).
+$(BUILD)/baremetal/hv.bin: $(BUILD)/baremetal/hv.elf
+	objcopy -O binary $< $@
+
 # Boot our PV kernel as dom0 of Debian's Xen 4.17 under QEMU; it checks its own results (exit 33 = all as expected).
 xen-smoke: $(BUILD)/xen/dom0.elf
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
