@@ -91,7 +91,8 @@ $(BUILD)/bootbench: bench/bootbench.c | $(DEPS_STAMP)
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
 
-check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf fuzz-build
+check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf fuzz-build \
+       $(BUILD)/baremetal/hv.bin
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
 	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) ./tests/run.sh $(TEST_BIN)
 

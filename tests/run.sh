@@ -78,6 +78,24 @@ else
     ffail=1; failed_list="$failed_list fuzz(missing)"
 fi
 
+# The hardware differential: every policy on pvmmu's own hypervisor under QEMU against the simulator.
+bm="not run"; bmfail=0
+if [ -s "$BUILD/baremetal/hv.bin" ] && [ -s "$BUILD/xen/dom0.elf" ]; then
+    bagree=0; bruns=0; bms=0
+    for mem in 64 128 256; do
+        bout=$(BUILD=$BUILD ./tests/baremetal-guests.sh $mem 2>&1); brc=$?
+        printf '%s\n' "$bout"
+        n=$(printf '%s\n' "$bout" | sed -n 's/^baremetal-guests: \([0-9]*\) of.*/\1/p')
+        ms=$(printf '%s\n' "$bout" | sed -n 's/.*; \([0-9]*\) ms of QEMU$/\1/p')
+        bagree=$((bagree + ${n:-0})); bruns=$((bruns + 8)); bms=$((bms + ${ms:-0}))
+        if [ $brc -ne 0 ]; then bmfail=1; failed_list="$failed_list baremetal-${mem}M"; fi
+    done
+    bm="$bagree of $bruns policy boots (8 policies x 64/128/256 MiB) agree with the simulator on outcome, place, fault, refusal, every counter and the auditor; $bms ms of QEMU in all"
+else
+    bmfail=1; failed_list="$failed_list baremetal(missing)"
+    bm="hypervisor image or kernel missing"
+fi
+
 # The differential against Debian's real Xen 4.17 under QEMU: scripted steps, then every policy.
 xen="not run"; xfail=0
 if [ -s "${XEN_CACHE:-$BUILD/xen-cache}/xen" ] && [ -s "$BUILD/xen/dom0.elf" ]; then
@@ -115,8 +133,9 @@ echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
+echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

@@ -70,6 +70,11 @@ struct run {
     char xen_log[HOSTMEM_LOG_KEEP][256];
     unsigned int nlog;
     char explanation[4096];
+    bool faulted;                 /* the guest's last page fault, as the CPU reported it */
+    struct pvm_fault fault;
+    bool refused;                 /* the core's record of its latest refusal, and that frame's pfn */
+    struct pvm_refusal last;
+    uint64_t last_pfn;
 };
 
 static void progress_cb(void *ctx, uint64_t done, uint64_t total)
@@ -160,6 +165,13 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         fprintf(stderr, "\r%78s\r", "");
     out->seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     sim_guest_stats(s, &out->st);
+    out->faulted = s->faulted;
+    out->fault = s->fault;
+    out->refused = s->m.last_set;
+    out->last = s->m.last;
+    struct pvm_frame_state fs;
+    pvm_frame_query(&s->m, s->m.last.mfn, &fs);
+    out->last_pfn = fs.valid ? fs.m2p : PVM_INVALID_M2P;
     for (unsigned long i = hostmem_log_first(&s->h, log_before); i < s->h.log_lines; i++)
         snprintf(out->xen_log[out->nlog++], sizeof(out->xen_log[0]), "%s", hostmem_log_line(&s->h, i));
     if (out->r.outcome != GUEST_OK) {
@@ -295,6 +307,12 @@ static void print_json(const struct run *u, uint64_t bytes)
         printf("],\"explanation\":");
         json_str(u->explanation);
     }
+    printf(",\"rc\":%ld", r->rc);
+    if (u->faulted && r->outcome == GUEST_PAGE_FAULT)
+        printf(",\"fault\":{\"va\":\"%#" PRIx64 "\",\"error_code\":%u}", u->fault.va, u->fault.error_code);
+    if (u->refused)
+        printf(",\"refusal\":{\"rc\":%d,\"why\":\"%s\",\"pfn\":\"%#" PRIx64 "\",\"level\":%u,\"slot\":%u}",
+               u->last.rc, pvm_why_name(u->last.why), u->last_pfn, u->last.level, u->last.slot);
     printf(",\"audited\":%s,\"audit_issues\":%lu", u->audited ? "true" : "false", u->audit_issues);
     printf(",\"hypercalls\":%" PRIu64 ",\"mmu_update\":%" PRIu64 ",\"mmuext_op\":%" PRIu64 ",\"update_va_mapping\":%" PRIu64
            ",\"multicall\":%" PRIu64 ",\"vm_assist\":%" PRIu64 ",\"mmu_update_reqs\":%" PRIu64 ",\"mmuext_ops\":%" PRIu64

@@ -1,0 +1,69 @@
+#!/bin/sh
+# baremetal-guests.sh - the hardware differential: boot the unchanged guest under every policy on
+# pvmmu's own hypervisor (QEMU, real page tables, real #PFs) and on the simulator, and compare the
+# outcome, the place, the fault the CPU raised, the core's refusal record (errno, cause, frame, slot),
+# every hypercall and validation counter, and the auditor's verdict.  A mismatch prints both sides.
+# Usage: BUILD=build tests/baremetal-guests.sh [MEM_MiB]   (default 128)
+set -u
+BUILD=${BUILD:-build}
+MEM=${1:-128}
+HV=$BUILD/baremetal/hv.bin
+KERNEL=$BUILD/xen/dom0.elf
+PVMMU=$BUILD/pvmmu
+fail=0; agree=0; total_ms=0
+printf '%-16s %-11s %-9s %s\n' policy outcome "boot ms" "where / counters (hardware = simulator)"
+for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc linux-3.9 batched; do
+    log=$BUILD/baremetal/guest-$p-${MEM}M.log
+    t0=$(date +%s%N)
+    ./scripts/baremetal-run.sh "$HV" "$KERNEL guest=$p" "$MEM" > "$log.raw"; qrc=$?
+    tr -d '\r' < "$log.raw" > "$log"; rm -f "$log.raw"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 )); total_ms=$((total_ms + ms))
+
+    # The hardware side, from the kernel's and the hypervisor's lines.
+    g=$(sed -n "s/^guest $p outcome=\([0-9]\) phase=\([^ ]*\) function=\([^ ]*\) rc=\(.*\)/\1 \2\/\3 rc=\4/p" "$log" | head -n 1)
+    case "${g%% *}" in 0) ho=ok ;; 1) ho=BUG ;; 2) ho="page fault" ;; 3) ho=panic ;; *) ho="no result" ;; esac
+    hw=$(printf '%s' "$g" | cut -d' ' -f2-)
+    [ "$ho" = ok ] && hw="- rc=0"
+    [ "$ho" = "page fault" ] && hw="${hw%% rc=*}"   # a fault stops the kernel where it is: no call's result
+    hf=$(sed -n "s/^guest $p page fault at va \([0-9a-f]*\), error code \([0-9a-f]*\),.*/va=0x\1 error=\2/p" "$log")
+    hg=$(sed -n "s/^guest $p hypercalls .* pt_pages=\([0-9]*\) pte_stores=\([0-9]*\)/pt_pages=\1 pte_stores=\2/p" "$log")
+    hs=$(sed -n 's/^hv stats //p' "$log")
+    hr=$(sed -n 's/^hv refusal \(.*\)/\1/p' "$log")
+    ha=$(sed -n 's/^hv audit \([A-Z a-z]*\) (.*/\1/p' "$log")
+
+    # The simulator's, from its JSON, in the same words.
+    j=$("$PVMMU" boot --mem "${MEM}M" --policy "$p" --json)
+    jv() { printf '%s' "$j" | sed -n "s/.*\"$1\":\\([^,}]*\\).*/\\1/p" | tr -d '"'; }
+    so=$(jv outcome)
+    sw="$(jv phase)/$(jv function) rc=$(jv rc)"
+    [ "$so" = ok ] && sw="- rc=0"
+    [ "$so" = "page fault" ] && sw="${sw%% rc=*}"
+    sf=""
+    if printf '%s' "$j" | grep -q '"fault"'; then
+        sf="va=$(printf '%s' "$j" | sed -n 's/.*"fault":{"va":"\([^"]*\)".*/\1/p') error=$(printf '%s' "$j" | sed -n 's/.*"fault":{[^}]*"error_code":\([0-9]*\)}.*/\1/p')"
+    fi
+    sg="pt_pages=$(printf '%s' "$j" | sed -n 's/.*"pt_pages":\[\([0-9]*\),\([0-9]*\),\([0-9]*\)\].*/\1 \2 \3/p' | awk '{ print $1 + $2 + $3 }') pte_stores=$(jv pte_stores)"
+    ss="hypercalls=$(jv hypercalls) mmu_update=$(jv mmu_update) mmuext_op=$(jv mmuext_op) update_va_mapping=$(jv update_va_mapping) multicall=$(jv multicall) vm_assist=$(jv vm_assist) mmu_update_reqs=$(jv mmu_update_reqs) mmuext_ops=$(jv mmuext_ops) entries_validated=$(jv entries_validated) promotions=$(printf '%s' "$j" | sed -n 's/.*"promotions":\[\([0-9,]*\)\].*/\1/p') pins=$(jv pins) ptwr_emulations=$(jv ptwr_emulations) tlb_flushes=$(jv tlb_flushes)"
+    sr=""
+    if printf '%s' "$j" | grep -q '"refusal"'; then
+        r=$(printf '%s' "$j" | sed -n 's/.*"refusal":{\([^}]*\)}.*/\1/p')
+        rv() { printf '%s' "$r" | sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p"; }
+        sr="rc=$(rv rc) why=$(printf '%s' "$r" | sed -n 's/.*"why":"\([^"]*\)".*/\1/p') pfn=$(rv pfn) level=$(rv level) slot=$(rv slot)"
+    fi
+    sa=clean
+    [ "$(jv audit_issues)" = 0 ] || sa="FOUND ISSUES"
+
+    want_rc=3; [ "$ho" = ok ] && want_rc=33
+    if [ "$ho" = "$so" ] && [ "$hw" = "$sw" ] && [ "$hf" = "$sf" ] && [ "$hg" = "$sg" ] && [ "$hs" = "$ss" ] &&
+       [ "$hr" = "$sr" ] && [ "$ha" = clean ] && [ "$sa" = clean ] && [ $qrc -eq $want_rc ]; then
+        agree=$((agree + 1))
+        printf '%-16s %-11s %9s %s\n' "$p" "$ho" "$ms" "${hw%% rc=*} ${hf:+($hf) }$(printf '%s' "$hs" | cut -d' ' -f1,10)"
+    else
+        fail=1
+        printf '%-16s MISMATCH (QEMU exit %d; serial log in %s)\n' "$p" $qrc "$log"
+        printf '    hardware:  %s | %s | %s | %s | %s | %s | audit %s\n' "$ho" "$hw" "$hf" "$hg" "$hs" "$hr" "${ha:-none}"
+        printf '    simulator: %s | %s | %s | %s | %s | %s | audit %s\n' "$so" "$sw" "$sf" "$sg" "$ss" "$sr" "$sa"
+    fi
+done
+echo "baremetal-guests: $agree of 8 policies agree with the simulator at ${MEM} MiB (outcome, place, fault, refusal, every counter, auditor); ${total_ms} ms of QEMU"
+exit $fail
