@@ -30,7 +30,7 @@ done
 
 mkdir -p "$BUILD/cov/html"
 summary() {   # DIR -> "lines L% (a of b), branches B% (c of d)"
-    gcovr -r . "$BUILD/cov" --filter "$1/" --exclude-unreachable-branches --print-summary -o /dev/null 2>/dev/null |
+    gcovr -r . "$BUILD/cov" --filter "$1/" --exclude-unreachable-branches --print-summary -o "$BUILD/cov/summary-$1.txt" 2>/dev/null |
         awk 'function f(a, b) { sub(/^\(/, "", a); sub(/\)$/, "", b); return a " of " b } /^lines:/ { l = $2 " (" f($3, $6) ")" } /^branches:/ { b = $2 " (" f($3, $6) ")" }
              END { print "lines " l ", branches " b }'
 }
