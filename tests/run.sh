@@ -90,7 +90,12 @@ if [ -s "$BUILD/baremetal/hv.bin" ] && [ -s "$BUILD/xen/dom0.elf" ]; then
         bagree=$((bagree + ${n:-0})); bruns=$((bruns + 8)); bms=$((bms + ${ms:-0}))
         if [ $brc -ne 0 ]; then bmfail=1; failed_list="$failed_list baremetal-${mem}M"; fi
     done
-    bm="$bagree of $bruns policy boots (8 policies x 64/128/256 MiB) agree with the simulator on outcome, place, fault, refusal, every counter and the auditor; $bms ms of QEMU in all"
+    aout=$(BUILD=$BUILD ./tests/attacks.sh 2>&1); arc=$?
+    printf '%s\n' "$aout"
+    [ $arc -eq 0 ] || { bmfail=1; failed_list="$failed_list attacks"; }
+    attacks=$(printf '%s\n' "$aout" | sed -n 's/^attacks: //p')
+    bm="$bagree of $bruns policy boots (8 policies x 64/128/256 MiB) agree with the simulator on outcome, place, fault, refusal, every counter and the auditor; $bms ms of QEMU in all
+  attacks: ${attacks:-no result}"
 else
     bmfail=1; failed_list="$failed_list baremetal(missing)"
     bm="hypervisor image or kernel missing"

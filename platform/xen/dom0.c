@@ -200,6 +200,81 @@ static long remap(void *page, int rw)
 
 static uint8_t pages[2][4096] __attribute__((aligned(4096)));
 
+/* ---- attacks only hardware shows: real faults on our own tables, a real stale TLB entry ---- */
+
+static const uint64_t *m2p_table = (const uint64_t *)(uintptr_t)HYPERVISOR_VIRT_START;
+
+/* The kernel-map address of the table at `level` on the walk to va (4 = our L4), through the M2P. */
+static uint64_t *table_on_walk(const struct start_info *si, uint64_t va, unsigned int level)
+{
+    uint64_t *t = (uint64_t *)(uintptr_t)si->pt_base;
+    for (unsigned int l = 4; l > level; l--) {
+        uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
+        t = (uint64_t *)(uintptr_t)(VIRT_BASE + (m2p_table[(e & 0x000FFFFFFFFFF000ULL) >> 12] << 12));
+    }
+    return t;
+}
+
+static unsigned int attack_failures;
+static void attack_step(const char *name, uint64_t got, uint64_t want, const char *what)
+{
+    printf_("attack %s %s=%llu%s\n", name, what, (unsigned long long)got, got == want ? "" : " UNEXPECTED");
+    if (got != want)
+        attack_failures++;
+}
+
+static void run_attacks(const struct start_info *si)
+{
+    uint64_t va = (uint64_t)(uintptr_t)pages[0], loaded = 0;
+    /* 1. Plain stores into our own L4, L3 and L2 (mapped read-only by the builder): a real #PF each, and
+          nothing emulates them (ptwr is for L1s only).  The value is what is there already. */
+    for (unsigned int level = 4; level >= 2; level--) {
+        uint64_t *t = table_on_walk(si, va, level);
+        unsigned int slot = (unsigned int)((va >> (12 + 9 * (level - 1))) & 511);
+        const char *names[] = { "", "", "store_into_own_l2", "store_into_own_l3", "store_into_own_l4" };
+        attack_step(names[level], (uint64_t)guarded_access((uint64_t)(uintptr_t)&t[slot], t[slot], 8, 0, 0), 1,
+                    "page_fault");
+    }
+    /* 2. A store into our own L1 is emulated (ptwr) when it is safe: make pages[0] read-only that way, then
+          a store to it faults for real (after the flush the guest owes).  */
+    uint64_t *l1 = table_on_walk(si, va, 1);
+    unsigned int slot = (unsigned int)((va >> 12) & 511);
+    uint64_t old = l1[slot];
+    attack_step("ptwr_store_into_own_l1", (uint64_t)guarded_access((uint64_t)(uintptr_t)&l1[slot], old & ~(uint64_t)_PAGE_RW,
+                                                                   8, 0, 0), 0, "page_fault");
+    attack_step("ptwr_store_took_effect", l1[slot] & _PAGE_RW, 0, "rw");
+    ext1(MMUEXT_INVLPG_LOCAL, 0);   /* (arg1 is the va for INVLPG_LOCAL) */
+    struct mmuext_op inv = { .cmd = MMUEXT_INVLPG_LOCAL };
+    inv.arg1.linear_addr = va;
+    hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&inv, 1, 0, DOMID_SELF, 0);
+    attack_step("store_through_new_ro_mapping", (uint64_t)guarded_access(va, 1, 8, 0, 0), 1, "page_fault");
+    /* 3. The same emulated store asking for a writable mapping of our own L4: refused, so the #PF stands. */
+    uint64_t l4_mfn = mfn_of((const void *)(uintptr_t)si->pt_base);
+    attack_step("ptwr_map_own_l4_writable",
+                (uint64_t)guarded_access((uint64_t)(uintptr_t)&l1[slot], (l4_mfn << 12) | _PAGE_PRESENT | _PAGE_RW, 8, 0, 0),
+                1, "page_fault");
+    attack_step("l1_entry_unchanged", l1[slot] == (old & ~(uint64_t)_PAGE_RW), 1, "same");
+    remap(pages[0], 1);
+    /* 4. A skipped flush: remap va from pages[0] to pages[1] with no flush; the CPU's TLB still says pages[0].
+          After an INVLPG the new mapping shows. */
+    ((volatile uint64_t *)pages[0])[0] = 0xAAAA;
+    ((volatile uint64_t *)pages[1])[0] = 0xBBBB;
+    guarded_access(va, 0, 8, 1, &loaded);
+    uint64_t pte = (mfn_of(pages[1]) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+    hcall(__HYPERVISOR_update_va_mapping, va, pte, 0 /* UVMF_NONE */, 0, 0);
+    guarded_access(va, 0, 8, 1, &loaded);
+    if (loaded == 0xBBBB)
+        printf_("attack stale_tlb_after_skipped_flush skip: the TLB did not keep the old entry this time\n");
+    else
+        attack_step("stale_tlb_after_skipped_flush", loaded, 0xAAAA, "read");
+    hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&inv, 1, 0, DOMID_SELF, 0);
+    guarded_access(va, 0, 8, 1, &loaded);
+    attack_step("after_invlpg", loaded, 0xBBBB, "read");
+    remap(pages[0], 1);
+    printf_("pvmmu dom0: attacks done, %u unexpected\n", attack_failures);
+    qemu_exit(attack_failures ? 1 : 16);
+}
+
 /* ---- the guest runner: guest/ as this dom0, on Xen's own start-of-day state ---- */
 
 static uint64_t calls[64];
@@ -650,6 +725,8 @@ void kmain(const struct start_info *si)
     printf_("pvmmu dom0: %s, %llu pages, cmdline '%s'\n", si->magic, (unsigned long long)si->nr_pages,
             (const char *)si->cmd_line);
     setup_traps(si);
+    if (starts_with((const char *)si->cmd_line, "attack"))
+        run_attacks(si);
     if (starts_with((const char *)si->cmd_line, "guest="))
         run_guest(si, (const char *)si->cmd_line + 6);
     if (si->mod_len)
