@@ -38,7 +38,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 XEN_CACHE  := $(BUILD)/xen-cache
 
 .PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot fuzz \
-        fuzz-build xen-debug coverage
+        fuzz-build xen-debug coverage qemu qemu-gdb
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -140,6 +140,19 @@ $(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platfor
 # QEMU loads the flat image through the multiboot header's a.out fields (it will not load an ELF64 itself).
 $(BUILD)/baremetal/hv.bin: $(BUILD)/baremetal/hv.elf
 	objcopy -O binary $< $@
+
+# One policy on pvmmu's own hypervisor, console on the terminal: make qemu POLICY=linux-3.0 MEM=128
+# (POLICY=attack runs the hardware attacks instead; QEMU_VERBOSE=1 prints every core log line)
+QEMU_MEM = $(patsubst %M,%,$(patsubst %m,%,$(MEM)))
+QEMU_KERNEL = $(BUILD)/xen/dom0.elf $(if $(filter attack,$(POLICY)),attack,guest=$(POLICY))
+qemu: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf
+	@BAREMETAL_VERBOSE=$(QEMU_VERBOSE) ./scripts/baremetal-run.sh $(BUILD)/baremetal/hv.bin "$(QEMU_KERNEL)" $(QEMU_MEM); \
+	rc=$$?; echo "qemu: exit status $$rc (33 = the kernel reported success, 3 = it reported a failure)"
+# The same, stopped before the first instruction for gdb: symbols for both the hypervisor and the kernel.
+qemu-gdb: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf
+	@echo "qemu-gdb: QEMU waits on :1234. In another terminal:"
+	@echo "  gdb $(BUILD)/baremetal/hv.elf -ex 'add-symbol-file $(BUILD)/xen/dom0.elf' -ex 'target remote :1234' -ex 'hbreak hv_main'"
+	@BAREMETAL_TIMEOUT=0 ./scripts/baremetal-run.sh $(BUILD)/baremetal/hv.bin "$(QEMU_KERNEL)" $(QEMU_MEM) -s -S; true
 
 # Boot our PV kernel as dom0 of Debian's Xen 4.17 under QEMU; it checks its own results (exit 33 = all as expected).
 xen-smoke: $(BUILD)/xen/dom0.elf

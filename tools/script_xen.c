@@ -9,18 +9,16 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "explain.h"
 #include "script_int.h"
 #include "script_xen.h"
+#include "qemu.h"
 #include "xenprog.h"
 
 /* Why a step is not run on Xen (and so not on the simulator either). */
@@ -430,89 +428,18 @@ static int boot_xen(const struct script_xen_opts *o, const char *prog, bool line
              linear_pt ? "" : " pv-linear-pt=false");
     snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 448);
     char *mods = module_arg(o->dom0, prog);
-    int fds[2];
-    if (!mods || pipe(fds)) {
-        free(mods);
-        snprintf(err, errlen, "cannot start QEMU: %s", strerror(errno));
+    if (!mods) {
+        snprintf(err, errlen, "cannot start QEMU: out of memory");
         return -1;
     }
     char *argv[] = { "qemu-system-x86_64", "-cpu", "max", "-m", mem, "-serial", "stdio", "-display", "none",
                      "-no-reboot", "-monitor", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
                      (char *)o->xen_image, "-initrd", mods, "-append", append, NULL };
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        execvp(argv[0], argv);
-        fprintf(stderr, "\nexec qemu-system-x86_64: %s\n", strerror(errno));
-        _exit(127);
-    }
+    int rc = qemu_run(argv, o->timeout_s, out, outlen, err, errlen);
     free(mods);
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        snprintf(err, errlen, "cannot start QEMU: %s", strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *text = malloc(cap);
-    time_t deadline = time(NULL) + o->timeout_s;
-    bool timed_out = false;
-    while (text) {
-        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-        int left = (int)(deadline - time(NULL));
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        int pr = poll(&pfd, 1, left * 1000);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0) {
-            timed_out = pr == 0;
-            break;
-        }
-        if (len + 4096 > cap) {
-            char *t = realloc(text, cap * 2);
-            if (!t) {
-                free(text);
-                text = NULL;
-                break;
-            }
-            text = t;
-            cap *= 2;
-        }
-        ssize_t n = read(fds[0], text + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fds[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!text) {
-        snprintf(err, errlen, "out of memory reading QEMU's output");
-        return -1;
-    }
-    text[len] = 0;
-    *out = text;
-    *outlen = len;
-    if (timed_out) {
+    if (rc == -2)
         snprintf(err, errlen, "real Xen did not finish within %u s", o->timeout_s);
-        return -1;
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && strstr(text, "exec qemu-system-x86_64")) {
-        snprintf(err, errlen, "cannot run qemu-system-x86_64 (install it: scripts/deps.sh)");
-        return -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return rc < 0 ? -1 : rc;
 }
 
 /* The line of a failed boot that says why: Xen's panic reason, the line before it, or our kernel's complaint. */
