@@ -65,5 +65,16 @@ for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc
         printf '    simulator: %s | %s | %s | %s | %s | %s | audit %s\n' "$so" "$sw" "$sf" "$sg" "$ss" "$sr" "$sa"
     fi
 done
-echo "baremetal-guests: $agree of 8 policies agree with the simulator at ${MEM} MiB (outcome, place, fault, refusal, every counter, auditor); ${total_ms} ms of QEMU"
+# The user's view: `pvmmu compare` prints the same table rows from both.
+rows_sim=$("$PVMMU" compare --mem "${MEM}M" | sed -n '3,11p')
+rows_bm=$(PVMMU_HV=$HV PVMMU_KERNEL=$KERNEL "$PVMMU" compare --baremetal --mem "${MEM}M" | sed -n '3,11p')
+if [ -n "$rows_sim" ] && [ "$rows_sim" = "$rows_bm" ]; then
+    rows="pvmmu compare prints the same 8 rows from both"
+else
+    fail=1; rows="pvmmu compare rows DIFFER"
+    printf '%s\n' "$rows_sim" > "$BUILD/baremetal/rows-sim.txt"
+    printf '%s\n' "$rows_bm" > "$BUILD/baremetal/rows-baremetal.txt"
+    diff -u "$BUILD/baremetal/rows-sim.txt" "$BUILD/baremetal/rows-baremetal.txt" | sed 's/^/  /'
+fi
+echo "baremetal-guests: $agree of 8 policies agree with the simulator at ${MEM} MiB (outcome, place, fault, refusal, every counter, auditor); $rows; ${total_ms} ms of QEMU"
 exit $fail

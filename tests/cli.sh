@@ -59,6 +59,14 @@ bad "--policy NAME is required"                       boot --mem 1G
 bad "--policy is not an option here"                  compare --policy batched
 bad "unknown argument '--frobnicate'"                 boot --mem 1G --policy batched --frobnicate
 bad "unknown argument 'extra'"                        compare extra
+# -- the bare-metal runs
+bad "--baremetal supports at most 2048M"              compare --baremetal --mem 4G
+bad "unknown argument '--baremetal'"                  boot --baremetal --mem 1G --policy batched
+n=$((n + 1))
+PVMMU_HV="$tmp/no-hv.bin" "$P" compare --baremetal --mem 64M >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF "no-hv.bin not readable" "$tmp/err"; then
+    failed=$((failed + 1)); echo "FAIL cli: PVMMU_HV=missing pvmmu compare --baremetal: exit $rc"; cat "$tmp/err"
+fi
 # -- script files
 printf 'domain d1\nframe d1 a\nmultic' >"$tmp/truncated.pvm"            # cut off mid-word
 printf 'domain d1\nframe d1 a\nmulticall d1\n' >"$tmp/unclosed.pvm"     # cut off inside a multicall

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baremetal.h"
 #include "explain.h"
 #include "sim.h"
 
@@ -75,6 +76,7 @@ struct run {
     bool refused;                 /* the core's record of its latest refusal, and that frame's pfn */
     struct pvm_refusal last;
     uint64_t last_pfn;
+    char phase[64], function[64];   /* storage for r.phase/r.function of a bare-metal run */
 };
 
 static void progress_cb(void *ctx, uint64_t done, uint64_t total)
@@ -218,6 +220,42 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
     return 0;
 }
 
+/* The same run on pvmmu's own hypervisor under QEMU: what the kernel and the hypervisor reported. */
+static int run_baremetal(uint64_t bytes, enum guest_policy pol, struct run *out)
+{
+    struct bm_run b;
+    char err[300];
+    if (isatty(2))
+        fprintf(stderr, "\r  %-16s booting on pvmmu's hypervisor under QEMU", guest_policy_name(pol));
+    int rc = baremetal_boot(bytes >> 20, guest_policy_name(pol), &b, err, sizeof(err));
+    if (isatty(2))
+        fprintf(stderr, "\r%78s\r", "");
+    if (rc) {
+        fprintf(stderr, "pvmmu: %s on pvmmu's hypervisor: %s\n", guest_policy_name(pol), err);
+        return 2;
+    }
+    memset(out, 0, sizeof(*out));
+    out->pol = pol;
+    out->r.outcome = (enum guest_fail)b.outcome;
+    snprintf(out->phase, sizeof(out->phase), "%s", b.phase);
+    snprintf(out->function, sizeof(out->function), "%s", b.function);
+    out->r.phase = out->phase;
+    out->r.function = out->function;
+    out->r.rc = b.rc;
+    out->r.max_pfn = bytes >> 12;
+    snprintf(out->r.message, sizeof(out->r.message), "%s", b.message[0] ? b.message : b.fault);
+    out->r.pt_pages[1] = b.pt_pages;
+    out->r.pte_stores = b.pte_stores;
+    out->st = b.st;
+    out->seconds = b.seconds;
+    out->audited = true;
+    out->audit_issues = !b.audit_clean;
+    if (b.refusal[0])
+        snprintf(out->explanation, sizeof(out->explanation), "    the hypervisor's record of the refusal: %s\n",
+                 b.refusal);
+    return 0;
+}
+
 static const char *outcome_name(enum guest_fail f)
 {
     switch (f) {
@@ -328,7 +366,7 @@ static void print_json(const struct run *u, uint64_t bytes)
 struct opts {
     uint64_t bytes;
     int policy;
-    bool json, verbose, no_audit;
+    bool json, verbose, no_audit, baremetal;
 };
 
 static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
@@ -340,6 +378,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
             o->json = true;
         } else if (!strcmp(a, "--no-audit")) {
             o->no_audit = true;
+        } else if (!strcmp(a, "--baremetal") && !want_policy) {
+            o->baremetal = true;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = true;
         } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
@@ -367,6 +407,17 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
             fprintf(stderr, "pvmmu %s: unknown argument '%s'\n", cmd, a);
             return 2;
         }
+    }
+    if (o->baremetal && o->bytes > ((uint64_t)BAREMETAL_MAX_MIB << 20)) {
+        fprintf(stderr, "pvmmu %s: --baremetal supports at most %uM (the hypervisor's direct map)\n", cmd,
+                BAREMETAL_MAX_MIB);
+        return 2;
+    }
+    if (o->baremetal && (access(baremetal_hv(), R_OK) || access(baremetal_kernel(), R_OK))) {
+        fprintf(stderr, "pvmmu %s: %s not readable (build it with `make %s`)\n", cmd,
+                access(baremetal_hv(), R_OK) ? baremetal_hv() : baremetal_kernel(),
+                access(baremetal_hv(), R_OK) ? "build/baremetal/hv.bin" : "build/xen/dom0.elf");
+        return 2;
     }
     if (want_policy && o->policy < 0) {
         fprintf(stderr, "pvmmu %s: --policy NAME is required\n", cmd);
@@ -408,7 +459,8 @@ int cmd_compare(int argc, char **argv)
     if (!runs)
         return 2;
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
-        rc = run_one(o.bytes, (enum guest_policy)p, false, isatty(2), !o.no_audit, &runs[p]);
+        rc = o.baremetal ? run_baremetal(o.bytes, (enum guest_policy)p, &runs[p])
+                         : run_one(o.bytes, (enum guest_policy)p, false, isatty(2), !o.no_audit, &runs[p]);
     if (rc) {
         free(runs);
         return rc;
@@ -424,8 +476,9 @@ int cmd_compare(int argc, char **argv)
         free(runs);
         return 0;
     }
-    printf("pvmmu compare: %.0f MiB guest, every policy on the simulated PV MMU (ok = booted, auditor clean)\n\n",
-           (double)o.bytes / (1 << 20));
+    printf("pvmmu compare: %.0f MiB guest, every policy %s (ok = booted, auditor clean)\n\n",
+           (double)o.bytes / (1 << 20),
+           o.baremetal ? "on pvmmu's own hypervisor under QEMU, real page tables" : "on the simulated PV MMU");
     printf("%-16s %-11s %-44s %10s %9s %10s %9s %9s %7s %8s %8s %7s %8s\n", "policy", "outcome", "where",
            "hypercalls", "all/GiB", "mmu_update", "mmuext", "uva_map", "ptwr", "pins", "validated", "flushes",
            "pt pages");
@@ -452,7 +505,8 @@ int cmd_compare(int argc, char **argv)
         for (unsigned int i = 0; i < u->nlog; i++)
             printf("    %s\n", u->xen_log[i]);
         printf("%s", u->explanation);
-        printf("  should have: %s\n", u->r.advice);
+        if (u->r.advice[0])
+            printf("  should have: %s\n", u->r.advice);
     }
     int worst = 0;
     for (int p = 0; p < POLICY_COUNT; p++)

@@ -21,6 +21,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
+            "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under QEMU\n"
             "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
             "       pvmmu script --xen [-v] [--xen-image PATH] [--dom0 PATH] FILE...\n"
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
