@@ -37,6 +37,7 @@ struct tm *tm_new(uint64_t nr_frames)
     t->v = pvm_vcpu(&t->m, 1, 0);
     t->v2 = pvm_vcpu(&t->m, 2, 0);
     t->next = 0x10;
+    t->map_fail_mfn = PVM_INVALID_MFN;
     return t;
 }
 
@@ -104,6 +105,27 @@ void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *o4, uint64_t *o3, uint
     if (o3) *o3 = l3;
     if (o2) *o2 = l2;
     if (o1) *o1 = l1;
+}
+
+/* The platform's map, except that it cannot find storage for t->map_fail_mfn. */
+static uint64_t *map_maybe_fail(void *ctx, uint64_t mfn, int write)
+{
+    struct tm *t = (struct tm *)((char *)ctx - offsetof(struct tm, h));
+    if (write && mfn == t->map_fail_mfn && !hostmem_peek(&t->h, mfn)) {
+        t->map_failures++;
+        return NULL;
+    }
+    return t->platform_map(ctx, mfn, write);
+}
+
+void tm_map_fail(struct tm *t, uint64_t mfn)
+{
+    assert_ptr_equal(t->m.ops.ctx, &t->h);
+    if (!t->platform_map) {
+        t->platform_map = t->m.ops.map;
+        t->m.ops.map = map_maybe_fail;
+    }
+    t->map_fail_mfn = mfn;
 }
 
 struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn)

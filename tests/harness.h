@@ -22,6 +22,10 @@ struct tm {
     struct pvm_vcpu *v;      /* d1v0 */
     struct pvm_vcpu *v2;     /* d2v0 */
     uint64_t next;           /* next mfn handed out by tm_frame */
+    /* tm_map_fail: the platform's own map, the frame it cannot give storage to, and how often it said no */
+    uint64_t *(*platform_map)(void *ctx, uint64_t mfn, int write);
+    uint64_t map_fail_mfn;
+    unsigned long map_failures;
 };
 
 /* New machine of nr_frames with domains d1 (2 vCPUs) and d2 (1 vCPU), neither privileged. */
@@ -47,6 +51,14 @@ int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn);
  * mfns (any may be NULL).
  */
 void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *l4, uint64_t *l3, uint64_t *l2, uint64_t *l1);
+
+/*
+ * The platform runs out of memory for frame mfn: while mfn holds no data,
+ * map(mfn, write) returns NULL, the one case pvm_ops allows (the core then
+ * fails with -EFAULT).  Reads, and frames that already hold data, work as
+ * before.  PVM_INVALID_MFN ends it.  Each refusal counts in t->map_failures.
+ */
+void tm_map_fail(struct tm *t, uint64_t mfn);
 
 /* Frame state shortcuts. */
 struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn);

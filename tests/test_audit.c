@@ -304,6 +304,202 @@ static void audit_catches_owned_frame_without_refs(void **state)
     tm_free(t);
 }
 
+/* An L1 entry mapping an I/O frame the domain has no permission for is reported as PVM_AUDIT_ENTRY (Xen: -EPERM). */
+static void audit_catches_io_without_permission(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t io = 0x1F0;
+    assert_int_equal(pvm_mark_io(&t->m, io), 0);
+    AUDIT_CLEAN(t);
+    uint64_t e = pte(io, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    hostmem_page(&t->h, l1)[6] = e;   /* I/O frames take no reference: only the permission is wrong */
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
+    assert_int_equal(c.is[0].mfn, l1);
+    assert_int_equal(c.is[0].actual, e);
+    assert_non_null(strstr(c.is[0].text, "maps I/O mfn 001f0 without permission"));
+    /* The same entry is legitimate once d1 may map that frame. */
+    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, io, io), 0);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* A read-only self map in an L2 is legal; the same entry made writable is reported as PVM_AUDIT_ENTRY. */
+static void audit_catches_writable_self_map(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2;
+    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    assert_int_equal(tm_set(t->v, l2, 7, pte(l2, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    hostmem_page(&t->h, l2)[7] |= _PAGE_RW;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
+    assert_int_equal(c.is[0].mfn, l2);
+    assert_int_equal(c.is[0].actual, pvm_peek(&t->m, l2, 7));
+    assert_non_null(strstr(c.is[0].text, "writable self-map"));
+    tm_free(t);
+}
+
+/* An L2 entry naming a frame beyond the frame table is reported as PVM_AUDIT_ENTRY (Xen: get_page_from_mfn fails). */
+static void audit_catches_entry_outside_memory(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2;
+    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    uint64_t e = pte(0x1000, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER);
+    hostmem_page(&t->h, l2)[7] = e;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
+    assert_int_equal(c.is[0].mfn, l2);
+    assert_int_equal(c.is[0].actual, e);
+    assert_non_null(strstr(c.is[0].text, "points outside memory (mfn 01000)"));
+    tm_free(t);
+}
+
+/* A read-only linear L2 -> L2 entry is legal; made writable it is reported as PVM_AUDIT_ENTRY (Xen's linear rule). */
+static void audit_catches_writable_linear_entry(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l2;
+    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    uint64_t l2b = tm_frame(t, 1);
+    assert_int_equal(tm_pin(t->v, 2, l2b), 0);
+    assert_int_equal(tm_set(t->v, l2, 7, pte(l2b, _PAGE_PRESENT)), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, l2).linear_pt_count, 1);
+    assert_int_equal(tm_state(t, l2b).linear_pt_count, -1);
+    hostmem_page(&t->h, l2)[7] |= _PAGE_RW;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
+    assert_int_equal(c.is[0].mfn, l2);
+    assert_non_null(strstr(c.is[0].text, "writable linear entry to mfn"));
+    tm_free(t);
+}
+
+/* A validated table whose owner field names no existing domain is reported as PVM_AUDIT_OWNER. */
+static void audit_catches_table_without_owner(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t x = tm_frame(t, 1);
+    assert_int_equal(tm_pin(t->v, 1, x), 0);
+    AUDIT_CLEAN(t);
+    struct page_info *pg = &t->m.frames[x];
+    pg->count_info = (pg->count_info & ~PGC_owner_mask) | ((uint64_t)(5 + 1) << PGC_owner_shift);   /* d5: none */
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_OWNER);
+    assert_int_equal(c.is[0].mfn, x);
+    assert_int_equal(c.is[0].actual, 5 + 1);
+    assert_non_null(strstr(c.is[0].text, "has no domain owner"));
+    tm_free(t);
+}
+
+/* A vCPU root beyond the frame table is reported as PVM_AUDIT_ROOT. */
+static void audit_catches_root_outside_memory(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    t->v2->guest_table_user = 0x1000;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ROOT);
+    assert_int_equal(c.is[0].mfn, 0x1000);
+    assert_non_null(strstr(c.is[0].text, "d2v0 user root 01000 is outside memory"));
+    t->v2->guest_table_user = PVM_INVALID_MFN;
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* A vCPU whose root is another domain's validated L4 is reported as PVM_AUDIT_ROOT. */
+static void audit_catches_root_of_other_domain(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4;
+    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    /* The references d2v0's root would hold are there: only whose L4 it is is wrong. */
+    t->m.frames[l4].count_info++;
+    t->m.frames[l4].type_info++;
+    t->v2->guest_table = l4;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_ROOT);
+    assert_int_equal(c.is[0].mfn, l4);
+    assert_non_null(strstr(c.is[0].text, "d2v0 kernel root"));
+    assert_non_null(strstr(c.is[0].text, "is not a validated L4 of the domain"));
+    tm_free(t);
+}
+
+/* An L1 entry mapping a free frame is reported twice: no owner (PVM_AUDIT_OWNER) and a referenced free frame (FREE). */
+static void audit_catches_mapping_of_free_frame(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    const uint64_t freemfn = 0x100;
+    assert_int_equal(tm_state(t, freemfn).owner, DOMID_INVALID);
+    hostmem_page(&t->h, l1)[6] = pte(freemfn, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 2);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_OWNER, freemfn), 1);
+    assert_int_equal(count_kind(&c, PVM_AUDIT_FREE, freemfn), 1);
+    for (unsigned long i = 0; i < c.n; i++)
+        if (c.is[i].kind == PVM_AUDIT_FREE) {
+            assert_int_equal(c.is[i].expected, 1);   /* references found */
+            assert_int_equal(c.is[i].actual, 0);     /* count_info */
+        } else {
+            assert_int_equal(c.is[i].actual, DOMID_INVALID);
+            assert_non_null(strstr(c.is[i].text, "owned by -1"));
+        }
+    tm_free(t);
+}
+
+/* PGT_pinned on a frame of a non-table type is reported as PVM_AUDIT_VALIDATED (only page tables can be pinned). */
+static void audit_catches_pinned_non_table(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t a = tm_frame(t, 1);
+    /* The references a pin holds are there: only the type is wrong. */
+    t->m.frames[a].count_info++;
+    t->m.frames[a].type_info = PGT_writable_page | PGT_validated | PGT_pinned | 1;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 1);
+    assert_int_equal(c.is[0].kind, PVM_AUDIT_VALIDATED);
+    assert_int_equal(c.is[0].mfn, a);
+    assert_int_equal(c.is[0].actual, t->m.frames[a].type_info);
+    assert_non_null(strstr(c.is[0].text, "is pinned but of type writable"));
+    tm_free(t);
+}
+
+/* Without a callback the auditor still counts every issue: the same number as with one. */
+static void audit_counts_without_callback(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l1;
+    tm_space(t, t->v, &l4, NULL, NULL, &l1);
+    t->m.frames[l1].count_info++;
+    t->m.frames[l4].type_info--;
+    struct issues c;
+    assert_int_equal(audit(t, &c), 2);
+    assert_int_equal(pvm_audit(&t->m, t->scratch, NULL, NULL), 2);
+    tm_free(t);
+}
+
 /* The auditor only reads: the corrupted bookkeeping is left exactly as it was. */
 static void audit_changes_nothing(void **state)
 {
@@ -469,6 +665,16 @@ int main(void)
         cmocka_unit_test(audit_catches_foreign_mapping),
         cmocka_unit_test(audit_catches_free_frame_with_refs),
         cmocka_unit_test(audit_catches_owned_frame_without_refs),
+        cmocka_unit_test(audit_catches_io_without_permission),
+        cmocka_unit_test(audit_catches_writable_self_map),
+        cmocka_unit_test(audit_catches_entry_outside_memory),
+        cmocka_unit_test(audit_catches_writable_linear_entry),
+        cmocka_unit_test(audit_catches_table_without_owner),
+        cmocka_unit_test(audit_catches_root_outside_memory),
+        cmocka_unit_test(audit_catches_pinned_non_table),
+        cmocka_unit_test(audit_catches_root_of_other_domain),
+        cmocka_unit_test(audit_catches_mapping_of_free_frame),
+        cmocka_unit_test(audit_counts_without_callback),
         cmocka_unit_test(audit_changes_nothing),
         cmocka_unit_test(find_mappings_every_slot),
         cmocka_unit_test(find_mappings_writable_only),

@@ -161,6 +161,43 @@ static void domid_io_maps_no_ram(void **state)
     tm_free(t);
 }
 
+/*
+ * Nor a free RAM frame: it has no owner, which is not DOMID_IO (Xen: real_pg_owner NULL != dom_io, -EBUSY).
+ * Guards against taking a reference on a free frame, i.e. a guest mapping memory nobody gave it.
+ */
+static void domid_io_maps_no_free_frame(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1, l1p;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct pvm_vcpu *v3 = privileged(t, &l1p);
+    const uint64_t freemfn = 0x100;
+    assert_int_equal(tm_state(t, freemfn).owner, DOMID_INVALID);
+    void *snap = tm_snapshot(t);
+    assert_int_equal(update(t->v, l1, 5, pte(freemfn, P | RW), DOMID_IO), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
+    assert_int_equal(t->m.last.mfn, freemfn);
+    assert_int_equal(tm_log_count(t, "pg_owner d32753 l1e_owner d1, but real_pg_owner d-1"), 1);
+    assert_int_equal(update(t->v, l1, 5, pte(freemfn, P), DOMID_IO), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    /* Privilege does not help: a privileged domain may map I/O frames, not free RAM. */
+    assert_int_equal(update(v3, l1p, 5, pte(freemfn, P), DOMID_IO), -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_update_va_mapping_otherdomain(v3, 0x5000, pte(freemfn, P), UVMF_NONE, DOMID_IO),
+                     -XEN_EBUSY);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "pg_owner d32753 l1e_owner d3, but real_pg_owner d-1"), 2);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    assert_int_equal(pvm_peek(&t->m, l1p, 5), 0);
+    /* The frame is still free to give away. */
+    assert_int_equal(pvm_assign_page(&t->m, freemfn, 2, 0), 0);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
 /* A privileged pg_owner may hand the right to map its target's frame to another domain's table (Xen's stub-domain rule). */
 static void privileged_map_transfer(void **state)
 {
@@ -277,6 +314,7 @@ int main(void)
         cmocka_unit_test(mmio_iomem_range),
         cmocka_unit_test(mmio_into_other_domain),
         cmocka_unit_test(domid_io_maps_no_ram),
+        cmocka_unit_test(domid_io_maps_no_free_frame),
         cmocka_unit_test(privileged_map_transfer),
         cmocka_unit_test(domid_xen),
         cmocka_unit_test(foreign_mmuext_limits),
