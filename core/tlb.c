@@ -38,6 +38,8 @@ void tlb_flush_one(struct pvm_vcpu *v)
             for (unsigned int j = 0; m->doms[i].exists && j < m->doms[i].nr_vcpus; j++) {
                 tlb_drop_all(&m->doms[i].vcpu[j]);
                 m->doms[i].vcpu[j].tlbflush_time = 0;
+                if (m->ops.tlb_flush && &m->doms[i].vcpu[j] != v)
+                    m->ops.tlb_flush(m->ops.ctx, &m->doms[i].vcpu[j], 0, true);
             }
         m->tlbflush_clock = 1;
     }
@@ -157,6 +159,7 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
 int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr, struct pvm_fault *f)
 {
     struct pvm_machine *m = v->m;
+    m->current = v;   /* log lines (a stale TLB entry) name this vCPU; the refusal record is kept */
     uint64_t vpn = vpn_of(va), mfn;
     struct pvm_tlb_entry *t = tlb_slot(v, vpn);
     bool rw, global;
