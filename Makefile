@@ -38,7 +38,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 XEN_CACHE  := $(BUILD)/xen-cache
 
 .PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot fuzz \
-        fuzz-build xen-debug coverage qemu qemu-gdb
+        fuzz-build xen-debug coverage qemu qemu-gdb bench-baremetal
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -90,6 +90,9 @@ $(BUILD)/bootbench: bench/bootbench.c | $(DEPS_STAMP)
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
+# Boot-to-exit time of every policy on pvmmu's own hypervisor under QEMU (medians): make bench-baremetal MEM=128
+bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf
+	@BUILD=$(BUILD) ./bench/baremetal-bench.sh $(patsubst %M,%,$(MEM)) $(or $(REPEAT),5)
 
 check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf fuzz-build \
        $(BUILD)/baremetal/hv.bin
