@@ -38,7 +38,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 XEN_CACHE  := $(BUILD)/xen-cache
 
 .PHONY: all deps run check install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot fuzz \
-        fuzz-build xen-debug coverage qemu qemu-gdb bench-baremetal
+        fuzz-build xen-debug coverage qemu qemu-gdb bench-baremetal fuzz-afl
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 deps:
@@ -227,6 +227,19 @@ $(BUILD)/cov/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(COV_OBJ) | $(DE
 coverage: $(DEPS_STAMP) $(BUILD)/cov/pvmmu $(COV_TESTS)
 	@./scripts/deps.sh --coverage
 	@BUILD=$(BUILD) ./tests/coverage.sh $(COV_TESTS)
+
+# The hypercall fuzzer under AFL++ instead (not part of check): make fuzz-afl FUZZ_TIME=600
+$(BUILD)/afl/fuzz_hypercalls: fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC) $(HEADERS) | $(DEPS_STAMP)
+	@./scripts/deps.sh --afl
+	@mkdir -p $(dir $@)
+	AFL_QUIET=1 afl-clang-fast -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer -Iinclude -Ilib -Itools -Iplatform/xen \
+	  -D_POSIX_C_SOURCE=200809L -o $@ fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC)
+fuzz-afl: $(BUILD)/afl/fuzz_hypercalls
+	@rm -rf $(BUILD)/afl/out
+	@AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+	  afl-fuzz -i fuzz/corpus/hypercalls -o $(BUILD)/afl/out -V $(FUZZ_TIME) -- $< > $(BUILD)/afl/afl.log 2>&1; \
+	grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs) ' $(BUILD)/afl/out/default/fuzzer_stats; \
+	test "$$(sed -n 's/^saved_crashes *: //p' $(BUILD)/afl/out/default/fuzzer_stats)" = 0
 
 # ---- install --------------------------------------------------------------
 install: all

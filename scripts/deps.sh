@@ -11,6 +11,11 @@ if [ "${1:-}" = "--xen-debug" ]; then
     PKGS="$PKGS bison flex dpkg-dev python3 xz-utils"
     shift
 fi
+# `make fuzz-afl` only: AFL++ (the same harnesses, its own driver).
+if [ "${1:-}" = "--afl" ]; then
+    PKGS="$PKGS afl++"
+    shift
+fi
 # `make coverage` only: the report generator for gcc's gcov data.
 if [ "${1:-}" = "--coverage" ]; then
     PKGS="$PKGS gcovr"
