@@ -41,18 +41,23 @@ static int get_pg_owner(struct pvm_machine *m, struct pvm_domain *curr, unsigned
     return 0;
 }
 
-/* XSM_TARGET: a domain acts on itself; the control domain on anyone (DOMID_IO needs no check). */
+/* XSM_TARGET for mmu_update: a domain acts on itself; the control domain on anyone; DOMID_IO is exempt. */
 static bool xsm_target_ok(const struct pvm_domain *curr, const struct pvm_domain *target)
 {
     return !target || target == curr || is_privileged(curr);
 }
 
-/* get_pg_owner, then XSM_TARGET on the result: the whole owner check of a single-owner hypercall. */
+/*
+ * get_pg_owner, then XSM_TARGET on the result: the whole owner check of a
+ * single-owner hypercall (mmuext_op, update_va_mapping_otherdomain).  Unlike
+ * mmu_update's hook, theirs does not exempt DOMID_IO: only the control domain
+ * may name it.
+ */
 static int get_pg_owner_target(struct pvm_machine *m, struct pvm_domain *curr, unsigned int fd,
                                struct pvm_domain **out)
 {
     int rc = get_pg_owner(m, curr, fd, out);
-    if (!rc && !xsm_target_ok(curr, *out))
+    if (!rc && (*out ? !xsm_target_ok(curr, *out) : !is_privileged(curr)))
         rc = fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
     return rc;
 }

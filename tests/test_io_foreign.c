@@ -162,6 +162,42 @@ static void domid_io_maps_no_ram(void **state)
 }
 
 /*
+ * DOMID_IO as the foreign domain of mmuext_op or update_va_mapping_otherdomain: their XSM hooks (XSM_TARGET,
+ * no DOMID_IO exemption, unlike mmu_update's) let only the control domain name it.  Unprivileged: -EPERM,
+ * nothing done; privileged: the call goes on (and fails or succeeds on its merits).
+ */
+static void domid_io_needs_privilege_outside_mmu_update(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1, l1p;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct pvm_vcpu *v3 = privileged(t, &l1p);
+    uint64_t f = tm_frame(t, 1);
+    void *snap = tm_snapshot(t);
+    struct mmuext_op op = { .cmd = MMUEXT_CLEAR_PAGE };
+    op.arg1.mfn = f;
+    unsigned int done = 9;
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, &done, DOMID_IO), -XEN_EPERM);
+    assert_int_equal(done, 0);
+    assert_int_equal(t->m.last.why, PVM_WHY_PERM);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_update_va_mapping_otherdomain(t->v, 0x5000, pte(IO_MFN, P), UVMF_NONE, DOMID_IO),
+                     -XEN_EPERM);
+    assert_int_equal(t->m.last.why, PVM_WHY_PERM);
+    AUDIT_CLEAN(t);
+    tm_assert_unchanged(t, snap);
+    /* mmu_update's hook exempts DOMID_IO: the same domain gets past it (and is stopped by the frame check). */
+    assert_int_equal(update(t->v, l1, 5, pte(0x100, P), DOMID_IO), -XEN_EBUSY);
+    assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
+    /* The control domain passes the check: CLEAR_PAGE of a frame DOMID_IO does not own is -EINVAL. */
+    assert_int_equal(pvm_mmuext_op(v3, &op, 1, &done, DOMID_IO), -XEN_EINVAL);
+    assert_int_not_equal(t->m.last.why, PVM_WHY_PERM);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/*
  * Nor a free RAM frame: it has no owner, which is not DOMID_IO (Xen: real_pg_owner NULL != dom_io, -EBUSY).
  * Guards against taking a reference on a free frame, i.e. a guest mapping memory nobody gave it.
  */
@@ -318,6 +354,7 @@ int main(void)
         cmocka_unit_test(privileged_map_transfer),
         cmocka_unit_test(domid_xen),
         cmocka_unit_test(foreign_mmuext_limits),
+        cmocka_unit_test(domid_io_needs_privilege_outside_mmu_update),
         cmocka_unit_test(preserve_ad_at_l2),
         cmocka_unit_test(type_count_overflow),
     };
