@@ -22,7 +22,7 @@
 
 #include "fmt.h"
 #include "hv.h"
-#include "pvlayout.h"
+#include "pvbuild.h"
 #include "pvmmu/pvmmu.h"
 #include "pvmmu/xen.h"
 
@@ -202,6 +202,8 @@ struct elf_info {
 static uint64_t nr_pages, first_mfn, shinfo_mfn;
 static uint64_t pfn_to_mfn(uint64_t pfn) { return first_mfn + (pfn ^ 1); }   /* not the identity, as on the simulator */
 static uint64_t *guest_page(uint64_t pfn) { return dm(pfn_to_mfn(pfn) << 12); }
+static uint64_t *build_page(void *ctx, uint64_t pfn) { (void)ctx; return guest_page(pfn); }
+static uint64_t build_mfn(void *ctx, uint64_t pfn) { (void)ctx; return pfn_to_mfn(pfn); }
 
 static uint64_t rd64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -309,29 +311,10 @@ static void build_domain(const uint8_t *elf, uint64_t elf_len, const char *cmdli
             p2m = guest_page(l.p2m_pfn + pfn / 512);
         p2m[pfn % 512] = pfn_to_mfn(pfn);
     }
-    struct start_info *si = (struct start_info *)guest_page(l.si_pfn);
-    const char magic[] = "xen-3.0-x86_64";
-    for (unsigned int i = 0; i < sizeof(magic); i++)
-        si->magic[i] = magic[i];
-    si->nr_pages = nr_pages;
-    si->shared_info = shinfo_mfn << 12;
-    si->pt_base = e.virt_base + l.pt_pfn * PAGE;
-    si->nr_pt_frames = l.nr_pt;
-    si->mfn_list = e.virt_base + l.p2m_pfn * PAGE;
-    for (unsigned int i = 0; cmdline && cmdline[i] && i + 1 < MAX_GUEST_CMDLINE; i++)
-        si->cmd_line[i] = (int8_t)cmdline[i];
-
-    const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
-    uint64_t l4 = l.pt_pfn, l3 = l4 + 1, l2 = l4 + 2, l1 = l4 + 3;
-    unsigned int i4 = (e.virt_base >> 39) & 511, i3 = (e.virt_base >> 30) & 511, i2 = (e.virt_base >> 21) & 511;
-    guest_page(l4)[i4] = (pfn_to_mfn(l3) << 12) | tbl;
-    guest_page(l3)[i3] = (pfn_to_mfn(l2) << 12) | tbl;
-    for (uint64_t pfn = 0; pfn < l.v_end_pfn; pfn++) {
-        uint64_t n = pfn / 512;
-        guest_page(l2)[i2 + n] = (pfn_to_mfn(l1 + n) << 12) | tbl;
-        bool ro = pfn >= l.pt_pfn && pfn < l.pt_pfn + l.nr_pt;
-        guest_page(l1 + n)[pfn % 512] = (pfn_to_mfn(pfn) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | (ro ? 0 : _PAGE_RW);
-    }
+    pv_start_info((struct start_info *)guest_page(l.si_pfn), &l, e.virt_base, 0, shinfo_mfn << 12, cmdline);
+    const struct pv_build_ops bops = { .page = build_page, .mfn = build_mfn };
+    pv_bootstrap_tables(&l, e.virt_base, &bops);
+    uint64_t l4 = l.pt_pfn;
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };
     pin.arg1.mfn = pfn_to_mfn(l4);
     int rc = pvm_mmuext_op(vcpu, &pin, 1, 0, DOMID_SELF);

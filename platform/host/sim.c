@@ -6,7 +6,7 @@
  * with at least 512 KiB spare; the L4 is pinned and becomes the root.
  */
 #include "sim.h"
-#include "pvlayout.h"
+#include "pvbuild.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +240,9 @@ static int map_p2m_separately(struct sim *s, uint64_t *t4, char *err, size_t err
 }
 
 
+static uint64_t *build_page(void *ctx, uint64_t pfn) { return frame(ctx, pfn); }
+static uint64_t build_mfn(void *ctx, uint64_t pfn) { (void)ctx; return sim_mfn(pfn); }
+
 static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *err, size_t errlen)
 {
     FILE *klog = s->klog;
@@ -273,41 +276,19 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     if (pvm_assign_pages(&s->m, SIM_MFN_BASE, s->nr_pages, SIM_DOMID))
         return fail(err, errlen, "cannot assign the frames");
 
-    /* the p2m list is generated on demand (p2m_frame) */
-    /* start_info */
-    struct start_info si;
-    memset(&si, 0, sizeof(si));
-    memcpy(si.magic, "xen-3.0-x86_64", 15);
-    si.nr_pages = s->nr_pages;
-    si.pt_base = GUEST_START_KERNEL_MAP + (s->pt_pfn << 12);
-    si.nr_pt_frames = s->nr_pt;
-    si.mfn_list = s->p2m_separate ? SIM_P2M_BASE : GUEST_START_KERNEL_MAP + (s->p2m_pfn << 12);
-    if (s->p2m_separate) {
-        si.first_p2m_pfn = s->p2m_pfn;
-        si.nr_p2m_frames = s->p2m_pages + s->p2m_tables;
-    }
-    uint64_t *sip = frame(s, s->si_pfn);
+    /* the p2m list is generated on demand (p2m_frame); start_info and the bootstrap tables as Xen writes them */
+    struct pv_layout l = { .kernel_pages = GUEST_KERNEL_PAGES, .nr_pages = s->nr_pages,
+                           .p2m_separate = s->p2m_separate };
+    pv_layout(&l);
+    struct start_info *sip = (struct start_info *)frame(s, s->si_pfn);
     if (!sip)
         return fail(err, errlen, "out of memory for start_info");
-    memcpy(sip, &si, sizeof(si));
+    pv_start_info(sip, &l, GUEST_START_KERNEL_MAP, SIM_P2M_BASE, 0, NULL);
     s->si_va = GUEST_START_KERNEL_MAP + (s->si_pfn << 12);
-
-    /* bootstrap tables: L4, L3, L2, then L1s for [0, v_end) */
-    const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
-    uint64_t l4 = s->pt_pfn, l3 = l4 + 1, l2 = l4 + 2, l1 = l4 + 3;
-    uint64_t *t4 = frame(s, l4), *t3 = frame(s, l3), *t2 = frame(s, l2);
-    if (!t4 || !t3 || !t2)
+    const struct pv_build_ops bops = { .ctx = s, .page = build_page, .mfn = build_mfn };
+    if (pv_bootstrap_tables(&l, GUEST_START_KERNEL_MAP, &bops))
         return fail(err, errlen, "out of memory for page tables");
-    t4[511] = (sim_mfn(l3) << 12) | tbl;
-    t3[510] = (sim_mfn(l2) << 12) | tbl;
-    for (uint64_t pfn = 0; pfn < s->v_end_pfn; pfn++) {
-        uint64_t n = pfn / 512, *t1 = frame(s, l1 + n);
-        if (!t1)
-            return fail(err, errlen, "out of memory for page tables");
-        t2[n] = (sim_mfn(l1 + n) << 12) | tbl;
-        bool ro = pfn >= s->pt_pfn && pfn < s->pt_pfn + s->nr_pt;
-        t1[pfn % 512] = (sim_mfn(pfn) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | (ro ? 0 : _PAGE_RW);
-    }
+    uint64_t l4 = s->pt_pfn, *t4 = frame(s, l4);
     if (s->p2m_separate && map_p2m_separately(s, t4, err, errlen))
         return -1;
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };

@@ -1,0 +1,37 @@
+/*
+ * pvbuild.h - the parts of Xen's PV domain builder that do not depend on
+ * where memory lives: start_info and the bootstrap page tables over the
+ * initial region of lib/pvlayout.h.  The simulator's builder and the
+ * bare-metal hypervisor's both use them, so a guest starts alike on both.
+ */
+#ifndef PVMMU_PVBUILD_H
+#define PVMMU_PVBUILD_H
+
+#include <stdint.h>
+
+#include "pvlayout.h"
+#include "pvmmu/xen.h"
+
+struct pv_build_ops {
+    void *ctx;
+    uint64_t *(*page)(void *ctx, uint64_t pfn);   /* the 512 entries of the guest's frame pfn, or NULL */
+    uint64_t (*mfn)(void *ctx, uint64_t pfn);     /* the machine frame behind pfn */
+};
+
+/*
+ * Fill start_info for a region laid out by l at virt_base: magic, nr_pages,
+ * pt_base, nr_pt_frames, mfn_list (at virt_base, or at p2m_va when
+ * l->p2m_separate, with first_p2m_pfn and nr_p2m_frames), shared_info
+ * (a machine address, 0 for none) and the command line (may be NULL).
+ */
+void pv_start_info(struct start_info *si, const struct pv_layout *l, uint64_t virt_base, uint64_t p2m_va,
+                   uint64_t shared_info, const char *cmdline);
+
+/*
+ * Write the bootstrap tables: L4, L3, L2 and L1s at l->pt_pfn onwards, mapping
+ * [0, v_end) at virt_base with every table frame read-only.  Returns 0, or -1
+ * if ops->page gave no storage.  Does not pin or load anything.
+ */
+int pv_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base, const struct pv_build_ops *ops);
+
+#endif
