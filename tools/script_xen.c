@@ -130,6 +130,25 @@ static bool va_slot_ok(uint64_t va)
     return slot < 256 || (slot >= 272 && slot < 511);
 }
 
+/* The program's step kind for a script step kind (0 for steps that never reach real Xen). */
+static unsigned int xp_kind_of(int kind)
+{
+    switch (kind) {
+    case S_SET: return XP_SET;
+    case S_EXPECT_ENTRY: return XP_READ;
+    case S_RELEASE: return XP_RELEASE;
+    case S_MMU_UPDATE: return XP_MMU_UPDATE;
+    case S_MMUEXT: return XP_MMUEXT;
+    case S_VM_ASSIST: return XP_VM_ASSIST;
+    case S_MULTICALL: return XP_MULTICALL;
+    case S_SET_CR3: return XP_ROOT;
+    case S_UVM: return XP_UVM;
+    case S_STORE: return XP_STORE;
+    case S_LOAD: return XP_LOAD;
+    default: return 0;
+    }
+}
+
 /* The items of a step that goes to Xen as one call, or why it cannot go. */
 static enum skip compile_call(const struct xscript *x, const struct step *st, struct buf *b)
 {
@@ -137,19 +156,17 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
         return K_OTHER_DOMAIN;
     if (st->vcpu)
         return K_VCPU;
-    struct xp_step h = { .line = (uint64_t)st->line, .count = st->count };
+    struct xp_step h = { .line = (uint64_t)st->line, .kind = xp_kind_of(st->kind), .count = st->count };
     struct xp_item it[XP_MAX_ITEMS];
     memset(it, 0, sizeof(it));
     enum skip k = K_RUN;
     switch (st->kind) {
     case S_VM_ASSIST:
-        h.kind = XP_VM_ASSIST;
         h.count = 1;
         it[0].w[0] = st->cmd;
         it[0].w[1] = st->type;
         break;
     case S_MMU_UPDATE:
-        h.kind = XP_MMU_UPDATE;
         h.aux = DOMID_SELF;
         if (!own_fd(x, st->foreigndom & 0xFFFF) || (st->foreigndom >> 16))
             return K_FOREIGN;
@@ -167,7 +184,6 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
         }
         break;
     case S_MMUEXT:
-        h.kind = XP_MMUEXT;
         h.aux = DOMID_SELF;
         if (!own_fd(x, st->foreigndom))
             return K_FOREIGN;
@@ -213,7 +229,6 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
         }
         break;
     case S_UVM:
-        h.kind = XP_UVM;
         it[0].w[0] = st->va;
         it[0].w[1] = st->val;
         it[0].w[2] = st->flags;
@@ -229,7 +244,6 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
         break;
     case S_STORE:
     case S_LOAD:
-        h.kind = st->kind == S_STORE ? XP_STORE : XP_LOAD;
         h.count = 1;
         it[0].w[0] = st->va;
         it[0].w[1] = st->val;
@@ -242,7 +256,6 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
             k = K_FRAME;
         break;
     case S_SET_CR3:
-        h.kind = XP_ROOT;
         h.count = 1;
         k = rel_mfn(x, st->mfn, &it[0].reloc[0]);
         break;
@@ -272,7 +285,7 @@ static size_t compile(struct xscript *x, struct buf *b)
             k = K_SETUP;
             break;
         case S_SET: case S_EXPECT_ENTRY: case S_RELEASE:
-            h.kind = st->kind == S_SET ? XP_SET : st->kind == S_RELEASE ? XP_RELEASE : XP_READ;
+            h.kind = xp_kind_of(st->kind);
             h.aux = st->slot;
             it.w[0] = st->mfn;
             it.w[1] = st->val;
@@ -306,7 +319,7 @@ static size_t compile(struct xscript *x, struct buf *b)
                 k = sub.kind == S_UVM || sub.kind == S_UVM_OTHER ? K_MC_VA : compile_call(x, &sub, NULL);
             }
             if (k == K_RUN && b) {
-                h.kind = XP_MULTICALL;
+                h.kind = xp_kind_of(S_MULTICALL);
                 h.count = st->nsub;
                 put(b, &h, sizeof(h));
                 for (size_t e = 0; e < st->nsub; e++) {
@@ -342,15 +355,9 @@ static void record(void *ctx, size_t i, const struct xp_result *res)
     struct xscript *x = ctx;
     struct xp_result r = *res;
     const struct step *st = &x->s->steps[i];
-    static const unsigned int kinds[] = {
-        [S_SET] = XP_SET, [S_EXPECT_ENTRY] = XP_READ, [S_RELEASE] = XP_RELEASE, [S_MMU_UPDATE] = XP_MMU_UPDATE,
-        [S_MMUEXT] = XP_MMUEXT, [S_VM_ASSIST] = XP_VM_ASSIST, [S_MULTICALL] = XP_MULTICALL, [S_SET_CR3] = XP_ROOT,
-        [S_UVM] = XP_UVM, [S_STORE] = XP_STORE, [S_LOAD] = XP_LOAD,
-    };
-    r.kind = kinds[st->kind];
+    r.kind = xp_kind_of(st->kind);
     for (size_t e = 0; e < st->nsub && e < XP_MAX_BATCH; e++)
-        r.sub_kind[e] = st->sub[e].kind == S_MMU_UPDATE ? XP_MMU_UPDATE : st->sub[e].kind == S_MMUEXT ? XP_MMUEXT
-                      : XP_VM_ASSIST;
+        r.sub_kind[e] = xp_kind_of(st->sub[e].kind);
     char text[600];
     x->sim[i] = strdup(xp_result_text(&r, text, sizeof(text)));
 }
