@@ -7,4 +7,4 @@
 hv=$1 kernel=$2 mem=$3; shift 3
 exec timeout "${BAREMETAL_TIMEOUT:-60}" qemu-system-x86_64 -m $((mem + 128))M -serial stdio -display none \
     -no-reboot -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -kernel "$hv" -initrd "$kernel" -append "mem=$mem${BAREMETAL_VERBOSE:+ verbose}" "$@" 2>&1
+    -kernel "$hv" -initrd "$kernel" -append "mem=$mem${BAREMETAL_VERBOSE:+ verbose}${BAREMETAL_AUDIT_EACH:+ audit=each}" "$@" 2>&1

@@ -4,6 +4,7 @@
 # outcome, the place, the fault the CPU raised, the core's refusal record (errno, cause, frame, slot),
 # every hypercall and validation counter, and the auditor's verdict.  A mismatch prints both sides.
 # Usage: BUILD=build tests/baremetal-guests.sh [MEM_MiB]   (default 128)
+#        BAREMETAL_AUDIT_EACH=1 runs the auditor after every hypercall and emulated store, not only at the end.
 set -u
 BUILD=${BUILD:-build}
 MEM=${1:-128}
@@ -30,6 +31,9 @@ for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc
     hs=$(sed -n 's/^hv stats //p' "$log")
     hr=$(sed -n 's/^hv refusal \(.*\)/\1/p' "$log")
     ha=$(sed -n 's/^hv audit \([A-Z a-z]*\) (.*/\1/p' "$log")
+    if [ -n "${BAREMETAL_AUDIT_EACH:-}" ] && ! grep -q '^hv auditor ran after each of [0-9]* operations: clean' "$log"; then
+        ha="not after each operation"
+    fi
 
     # The simulator's, from its JSON, in the same words.
     j=$("$PVMMU" boot --mem "${MEM}M" --policy "$p" --json)
@@ -76,5 +80,6 @@ else
     printf '%s\n' "$rows_bm" > "$BUILD/baremetal/rows-baremetal.txt"
     diff -u "$BUILD/baremetal/rows-sim.txt" "$BUILD/baremetal/rows-baremetal.txt" | sed 's/^/  /'
 fi
-echo "baremetal-guests: $agree of 8 policies agree with the simulator at ${MEM} MiB (outcome, place, fault, refusal, every counter, auditor); $rows; ${total_ms} ms of QEMU"
+audited=$( [ -n "${BAREMETAL_AUDIT_EACH:-}" ] && echo "auditor after every operation" || echo "auditor at the end")
+echo "baremetal-guests: $agree of 8 policies agree with the simulator at ${MEM} MiB (outcome, place, fault, refusal, every counter, $audited); $rows; ${total_ms} ms of QEMU"
 exit $fail

@@ -14,7 +14,8 @@
  * own counters and runs the auditor.
  *
  * Command line (multiboot): mem=MiB (the domain's memory, default 128),
- * verbose (print every core log line).  Freestanding; one CPU, no interrupts.
+ * verbose (print every core log line), audit=each (the auditor after every
+ * hypercall and emulated store, not only at the end).  Freestanding; one CPU, no interrupts.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -157,7 +158,8 @@ static struct pvm_machine machine;
 static struct pvm_vcpu *vcpu;
 static uint64_t *m2p;                     /* Xen's M2P, also mapped read-only for the guest */
 static uint64_t m2p_l3, direct_l3;        /* tables behind the hypervisor's own L4 slots */
-static bool verbose;
+static bool verbose, audit_each;
+static void audit_now(const char *after);
 
 static uint64_t *op_map(void *ctx, uint64_t mfn, int write)
 {
@@ -416,6 +418,8 @@ static void hypercall(struct regs *r)
     case __HYPERVISOR_mmu_update: case __HYPERVISOR_multicall: case __HYPERVISOR_update_va_mapping:
     case __HYPERVISOR_vm_assist: case __HYPERVISOR_update_va_mapping_otherdomain: case __HYPERVISOR_mmuext_op:
         rc = hv_guarded(do_core_call, &c);
+        if (audit_each)
+            audit_now("a hypercall");
         break;
     default:
         rc = -ENOSYS;
@@ -432,6 +436,20 @@ static void audit_issue(void *ctx, const struct pvm_audit_issue *is)
     unsigned long *n = ctx;
     if ((*n)++ < 5)
         hv_printf("hv audit: %s\n", is->text);
+}
+
+static unsigned long audits;
+
+/* audit=each: the auditor after every operation that reached the core; the first disagreement stops the run. */
+static void audit_now(const char *after)
+{
+    unsigned long issues = 0;
+    audits++;
+    pvm_audit(&machine, audit_scratch, audit_issue, &issues);
+    if (issues) {
+        hv_printf("hv audit FOUND ISSUES after %s (audit %lu)\n", after, audits);
+        qemu_exit(2);
+    }
 }
 
 __attribute__((noreturn)) static void finish(uint8_t code)
@@ -459,6 +477,8 @@ __attribute__((noreturn)) static void finish(uint8_t code)
     }
     unsigned long issues = 0;
     pvm_audit(&machine, audit_scratch, audit_issue, &issues);
+    if (audits)
+        hv_printf("hv auditor ran after each of %lu operations: clean\n", audits);
     hv_printf("hv audit %s (%lu issues)\n", issues ? "FOUND ISSUES" : "clean", issues);
     qemu_exit(issues && code == 16 ? 1 : code);
 }
@@ -575,6 +595,8 @@ static void guest_exception(struct regs *r)
         struct ptwr_call c = { cr2, 0, 0 };
         unsigned int len = decode_store(r, &c.val, &c.bytes);
         if (len && (cr2 & (c.bytes - 1)) == 0 && hv_guarded(do_ptwr, &c) == 0) {
+            if (audit_each)
+                audit_now("an emulated store");
             r->rip += len;
             return;
         }
@@ -647,6 +669,7 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
     const uint32_t *mbi = dm(mbi_phys);
     const char *cmdline = mbi[0] & 4 ? dm(mbi[4]) : "";
     verbose = has_word(cmdline, "verbose");
+    audit_each = has_word(cmdline, "audit=each");
     uint64_t mem_mib = parse_mem(cmdline);
     if (!(mbi[0] & 1) || !(mbi[0] & 8) || mbi[5] < 1)
         panic("no memory size or no kernel module from the loader");
