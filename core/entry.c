@@ -252,13 +252,14 @@ static bool slot_checked(unsigned int level, unsigned int slot)
 /*
  * What Xen keeps in its L4 slot `slot` of table l4mfn: the self map
  * (__PAGE_HYPERVISOR_RW) in slot 258, and whatever the platform's xen_l4e
- * says for the others (nothing on the simulator).
+ * says for the others, accessed (nothing on the simulator).
  */
 uint64_t xen_l4_slot_value(const struct pvm_machine *m, uint64_t l4mfn, unsigned int slot)
 {
     if (slot == LINEAR_PT_SLOT)
         return (l4mfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
-    return m->ops.xen_l4e ? m->ops.xen_l4e(m->ops.ctx, slot) : 0;
+    uint64_t e = m->ops.xen_l4e ? m->ops.xen_l4e(m->ops.ctx, slot) : 0;
+    return pte_present(e) ? e | _PAGE_ACCESSED : e;   /* as Xen's own entries: a walk never has to set A */
 }
 
 void init_xen_l4_slots(const struct pvm_machine *m, uint64_t *l4, uint64_t l4mfn)

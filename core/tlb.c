@@ -131,6 +131,15 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
         f->entry = e;
         if (!pte_present(e))
             return -1;
+        /*
+         * An upper-level entry the walk goes through gets its accessed bit
+         * at once, even if the access then faults (as the CPU does; real
+         * Xen under QEMU shows it); the leaf gets A (and D on a write) only
+         * when the access is allowed.
+         */
+        if (set_ad && level > 1 && !(e & _PAGE_PSE) && !(e & _PAGE_ACCESSED))
+            write_entry(m, table, idx, e |= _PAGE_ACCESSED);
+        f->entry = e;
         if (!(e & _PAGE_USER) || (level > 1 && (e & _PAGE_PSE))) {
             f->error_code |= PFEC_page_present;
             return -1;
@@ -140,8 +149,8 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
             f->error_code |= PFEC_page_present;
             return -1;
         }
-        uint64_t want = _PAGE_ACCESSED | (level == 1 && write ? _PAGE_DIRTY : 0);
-        if (set_ad && (e & want) != want)   /* table: the checked root or an entry checked below */
+        uint64_t want = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+        if (set_ad && level == 1 && (e & want) != want)   /* table: the checked root or an entry checked below */
             write_entry(m, table, idx, e | want);
         if (level == 1) {
             *mfn = pte_mfn(e);
@@ -208,8 +217,12 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
         refuse(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
         return -XEN_EINVAL;
     }
-    /* The kernel-mode L1e for va must be present and read-only, mapping one of our L1s. */
-    if (guest_walk(v, v->guest_table, va, false, false, &l1mfn, &rw, &global, &f) || rw) {
+    /*
+     * The kernel-mode L1e for va must be present and itself read-only (Xen
+     * reads it through the linear map and looks at its own flags, whatever
+     * the levels above say), mapping one of our L1s.
+     */
+    if (guest_walk(v, v->guest_table, va, false, false, &l1mfn, &rw, &global, &f) || (f.entry & _PAGE_RW)) {
         refuse(m, -XEN_EINVAL, PVM_WHY_NOT_TABLE, PVM_INVALID_MFN);
         return -XEN_EINVAL;
     }
@@ -278,7 +291,7 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
      * hands anything that is not MMIO to ptwr.
      */
     if ((f->error_code & PFEC_page_present) && v->kernel_mode &&
-        (vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) || is_privileged(v->d)) && f->level == 1 &&
+        (vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) || is_privileged(v->d)) &&
         pvm_ptwr_emulate(v, va, 0, val, bytes, false) == 0)
         return PVM_ACCESS_EMULATED;
     m->stats.page_faults++;

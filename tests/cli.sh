@@ -67,6 +67,11 @@ PVMMU_HV="$tmp/no-hv.bin" "$P" compare --baremetal --mem 64M >"$tmp/out" 2>"$tmp
 if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF "no-hv.bin not readable" "$tmp/err"; then
     failed=$((failed + 1)); echo "FAIL cli: PVMMU_HV=missing pvmmu compare --baremetal: exit $rc"; cat "$tmp/err"
 fi
+n=$((n + 1))
+PVMMU_HV="$tmp/no-hv.bin" "$P" script --baremetal tests/scripts/ptwr.pvm >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF "script --baremetal: $tmp/no-hv.bin not readable" "$tmp/err"; then
+    failed=$((failed + 1)); echo "FAIL cli: PVMMU_HV=missing pvmmu script --baremetal: exit $rc"; cat "$tmp/err"
+fi
 # -- script files
 printf 'domain d1\nframe d1 a\nmultic' >"$tmp/truncated.pvm"            # cut off mid-word
 printf 'domain d1\nframe d1 a\nmulticall d1\n' >"$tmp/unclosed.pvm"     # cut off inside a multicall

@@ -96,7 +96,14 @@ if [ -s "$BUILD/baremetal/hv.bin" ] && [ -s "$BUILD/xen/dom0.elf" ]; then
     printf '%s\n' "$aout"
     [ $arc -eq 0 ] || { bmfail=1; failed_list="$failed_list attacks"; }
     attacks=$(printf '%s\n' "$aout" | sed -n 's/^attacks: //p')
+    # Every scenario script, step by step, on the hypervisor (one boot per configuration) and the simulator.
+    sbout=$(PVMMU_HV="$BUILD/baremetal/hv.bin" PVMMU_DOM0="$BUILD/xen/dom0.elf" \
+            "$CLI" script --baremetal tests/scripts/*.pvm tests/xsa/*.pvm examples/*.pvm 2>&1); sbrc=$?
+    printf '%s\n' "$sbout" | grep -v '^  skipped' || true
+    bscripts=$(printf '%s\n' "$sbout" | sed -n "s/^pvmmu's hypervisor: //p" | head -n 1)
+    [ $sbrc -eq 0 ] || { bmfail=1; failed_list="$failed_list baremetal-scripts"; }
     bm="$bagree of $bruns policy boots (8 policies x 64/128/256 MiB) agree with the simulator on outcome, place, fault, refusal, every counter and the auditor (after every operation at 64 MiB); $bms ms of QEMU in all
+  scenario scripts: ${bscripts:-no result}
   attacks: ${attacks:-no result}"
 else
     bmfail=1; failed_list="$failed_list baremetal(missing)"

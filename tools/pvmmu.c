@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
             "       pvmmu script --xen [-v] [--xen-image PATH] [--dom0 PATH] FILE...\n"
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
+            "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
             "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
@@ -39,7 +40,8 @@ static const char *env_or(const char *name, const char *dflt)
 static int cmd_script(int argc, char **argv)
 {
     struct script_opts o = { .verbose = false, .out = stdout };
-    struct script_xen_opts xo = { .xen_image = env_or("PVMMU_XEN", "build/xen-cache/xen"),
+    struct script_xen_opts xo = { .hv_image = env_or("PVMMU_HV", "build/baremetal/hv.bin"),
+                                  .xen_image = env_or("PVMMU_XEN", "build/xen-cache/xen"),
                                   .dom0 = env_or("PVMMU_DOM0", "build/xen/dom0.elf"), .dom0_mib = 64,
                                   .timeout_s = 120, .out = stdout };
     bool xen = false;
@@ -49,6 +51,8 @@ static int cmd_script(int argc, char **argv)
             o.verbose = xo.verbose = true;
         else if (!strcmp(argv[first], "--xen"))
             xen = true;
+        else if (!strcmp(argv[first], "--baremetal"))
+            xen = xo.baremetal = true;
         else if ((!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) && first + 1 < argc) {
             *(argv[first][2] == 'x' ? &xo.xen_image : &xo.dom0) = argv[first + 1];
             first++;
@@ -59,7 +63,7 @@ static int cmd_script(int argc, char **argv)
             first++;
             break;
         } else {
-            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --xen, --xen-image PATH, --dom0 PATH)\n",
+            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --xen, --baremetal, --xen-image PATH, --dom0 PATH)\n",
                     argv[first]);
             return 2;
         }

@@ -421,8 +421,12 @@ static char *module_arg(const char *dom0, const char *prog)
     return a;
 }
 
+/* Who runs the program: for headers and messages. */
+static const char *target_name(const struct script_xen_opts *o) { return o->baremetal ? "pvmmu's hypervisor" : "real Xen 4.17"; }
+static const char *cmd_name(const struct script_xen_opts *o) { return o->baremetal ? "pvmmu script --baremetal" : "pvmmu script --xen"; }
+
 /*
- * Boot Xen with dom0 and the program; collect the serial output.  Returns
+ * Boot Xen (or pvmmu's hypervisor) with dom0 and the program; collect the serial output.  Returns
  * QEMU's exit status, or -1 (with errno-style message in err) if it could
  * not be started or did not finish in time.
  */
@@ -434,6 +438,10 @@ static int boot_xen(const struct script_xen_opts *o, const char *prog, bool line
              "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=%uM dom0_max_vcpus=1%s", o->dom0_mib,
              linear_pt ? "" : " pv-linear-pt=false");
     snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 448);
+    if (o->baremetal) {   /* our dom0 as pvmmu's one domain, privileged as Xen's dom0 is */
+        snprintf(append, sizeof(append), "mem=%u privileged%s", o->dom0_mib, linear_pt ? "" : " linear_pt=off");
+        snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 128);
+    }
     char *mods = module_arg(o->dom0, prog);
     if (!mods) {
         snprintf(err, errlen, "cannot start QEMU: out of memory");
@@ -441,11 +449,11 @@ static int boot_xen(const struct script_xen_opts *o, const char *prog, bool line
     }
     char *argv[] = { "qemu-system-x86_64", "-cpu", "max", "-m", mem, "-serial", "stdio", "-display", "none",
                      "-no-reboot", "-monitor", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
-                     (char *)o->xen_image, "-initrd", mods, "-append", append, NULL };
+                     (char *)(o->baremetal ? o->hv_image : o->xen_image), "-initrd", mods, "-append", append, NULL };
     int rc = qemu_run(argv, o->timeout_s, out, outlen, err, errlen);
     free(mods);
     if (rc == -2)
-        snprintf(err, errlen, "real Xen did not finish within %u s", o->timeout_s);
+        snprintf(err, errlen, "%s did not finish within %u s", target_name(o), o->timeout_s);
     return rc < 0 ? -1 : rc;
 }
 
@@ -552,7 +560,7 @@ static void report(const struct script_xen_opts *o, struct xscript *x)
             continue;
         if (!header) {
             fprintf(out, "%s\n  %-5s %-44s %-30s %-30s\n", s->name, "line", "step", "simulator (as dom0)",
-                    "real Xen 4.17");
+                    target_name(o));
             header = true;
         }
         char src[45], a[128], b[128];
@@ -588,26 +596,27 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
     struct xscript **grp = calloc(n + 1, sizeof(*grp));
     int rc = 0;
     if (!xs || !grp) {
-        fprintf(stderr, "pvmmu script --xen: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", cmd_name(o));
         free(xs);
         free(grp);
         return 2;
     }
-    if (access(o->xen_image, R_OK) || access(o->dom0, R_OK)) {
-        fprintf(stderr, "pvmmu script --xen: %s not readable (build it with `make %s`)\n",
-                access(o->xen_image, R_OK) ? o->xen_image : o->dom0,
-                access(o->xen_image, R_OK) ? "xen-smoke" : "build/xen/dom0.elf");
+    const char *image = o->baremetal ? o->hv_image : o->xen_image;
+    if (access(image, R_OK) || access(o->dom0, R_OK)) {
+        fprintf(stderr, "%s: %s not readable (build it with `make %s`)\n", cmd_name(o),
+                access(image, R_OK) ? image : o->dom0,
+                access(image, R_OK) ? (o->baremetal ? "build/baremetal/hv.bin" : "xen-smoke") : "build/xen/dom0.elf");
         free(xs);
         free(grp);
         return 2;
     }
     const char *what = NULL, *bad_path = NULL;
-    if (!elf_x86(o->xen_image, false))
+    if (!o->baremetal && !elf_x86(o->xen_image, false))
         what = "the Xen hypervisor (an x86 ELF image, as Debian's xen-hypervisor package installs it)", bad_path = o->xen_image;
     else if (!elf_x86(o->dom0, true))
         what = "the test dom0 (an x86-64 ELF kernel, build/xen/dom0.elf)", bad_path = o->dom0;
     if (what) {
-        fprintf(stderr, "pvmmu script --xen: %s is not %s\n", bad_path, what);
+        fprintf(stderr, "%s: %s is not %s\n", cmd_name(o), bad_path, what);
         free(xs);
         free(grp);
         return 2;
@@ -654,7 +663,7 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         snprintf(path, sizeof(path), "%s/pvmmu-xenprog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         int fd = b.oom ? -1 : mkstemp(path);
         if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
-            fprintf(stderr, "pvmmu script --xen: cannot write the program: %s\n", b.oom ? "out of memory" : strerror(errno));
+            fprintf(stderr, "%s: cannot write the program: %s\n", cmd_name(o), b.oom ? "out of memory" : strerror(errno));
             if (fd >= 0) {
                 close(fd);
                 unlink(path);
@@ -671,7 +680,7 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         unlink(path);
         if (q != 33) {
             char why[200];
-            fprintf(stderr, "pvmmu script --xen: %s%s\n", q < 0 ? err : "real Xen did not run the whole program",
+            fprintf(stderr, "%s: %s%s%s\n", cmd_name(o), q < 0 ? err : target_name(o), q < 0 ? "" : " did not run the whole program",
                     text ? serial_reason(text, why, sizeof(why)) : "");
             if (text && o->verbose)   /* the whole story */
                 fprintf(stderr, "---- serial output ----\n%s\n", text);
@@ -696,9 +705,9 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         size_t sk = 0;
         for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
             sk += skipped[k];
-        fprintf(out, "real Xen 4.17: %zu of %zu scripts agree; %zu of %zu steps compared agree, %zu skipped, "
+        fprintf(out, "%s: %zu of %zu scripts agree; %zu of %zu steps compared agree, %zu skipped, "
                      "%zu assertions on simulator state not comparable\n",
-                scripts_same, n, agreed, compared, sk, skipped[K_ASSERT]);
+                target_name(o), scripts_same, n, agreed, compared, sk, skipped[K_ASSERT]);
         for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
             if (skipped[k])
                 fprintf(out, "  skipped %4zu: %s\n", skipped[k], skip_text[k]);

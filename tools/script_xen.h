@@ -1,4 +1,4 @@
-/* script_xen.h - scenario scripts on Debian's real Xen 4.17 under QEMU, beside the simulator. */
+/* script_xen.h - scenario scripts on Debian's real Xen 4.17 (or pvmmu's own hypervisor) under QEMU, beside the simulator. */
 #ifndef PVMMU_SCRIPT_XEN_H
 #define PVMMU_SCRIPT_XEN_H
 
@@ -9,6 +9,8 @@
 struct script;
 
 struct script_xen_opts {
+    bool baremetal;           /* on pvmmu's own hypervisor (hv_image) instead of real Xen */
+    const char *hv_image;     /* build/baremetal/hv.bin */
     const char *xen_image;    /* the decompressed hypervisor (scripts/xen-fetch.sh) */
     const char *dom0;         /* our PV kernel, build/xen/dom0.elf */
     unsigned int dom0_mib;    /* dom0's memory: frames come from its top */

@@ -123,7 +123,9 @@ struct pvm_ops {
     /*
      * Optional, for a platform whose CPU walks the tables for real: the
      * hypervisor's own entry for L4 slot 256-271 (not 258, the self map),
-     * written into every L4 when it is validated; NULL means 0 (not present).
+     * written into every L4 when it is validated, with _PAGE_ACCESSED added
+     * to a present one (as in Xen's, so no walk ever changes it); NULL means
+     * 0 (not present).
      */
     uint64_t (*xen_l4e)(void *ctx, unsigned int slot);
     /*

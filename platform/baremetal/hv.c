@@ -15,7 +15,9 @@
  *
  * Command line (multiboot): mem=MiB (the domain's memory, default 128),
  * verbose (print every core log line), audit=each (the auditor after every
- * hypercall and emulated store, not only at the end).  Freestanding; one CPU, no interrupts.
+ * hypercall and emulated store, not only at the end), privileged (the domain
+ * is the control and hardware domain, as Xen's dom0), linear_pt=off (Xen's
+ * pv-linear-pt=false).  A second module is the kernel's initrd.  Freestanding; one CPU, no interrupts.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -286,17 +288,20 @@ static uint64_t guest_rsp0, guest_entry, guest_si;
  * the kernel, the p2m list, start_info, bootstrap tables with every table
  * frame read-only, the hypercall page; then pin and load the L4.
  */
-static void build_domain(const uint8_t *elf, uint64_t elf_len, const char *cmdline, uint64_t mem_mib)
+static void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
+                         const char *cmdline, uint64_t mem_mib, unsigned int flags)
 {
     struct elf_info e = { 0 };
     elf_parse(elf, elf_len, &e);
     nr_pages = mem_mib << 8;
-    struct pv_layout l = { .kernel_pages = (e.image_end - e.virt_base + PAGE - 1) / PAGE, .nr_pages = nr_pages };
+    /* A second module is the kernel's initrd, right after its image in the initial mapping (as Xen puts it). */
+    uint64_t image_pages = (e.image_end - e.virt_base + PAGE - 1) / PAGE, initrd_pages = (initrd_len + PAGE - 1) / PAGE;
+    struct pv_layout l = { .kernel_pages = image_pages + initrd_pages, .nr_pages = nr_pages };
     pv_layout(&l);
     if (l.v_end_pfn > 512 * 512 || l.v_end_pfn >= nr_pages)
         panic("a %llu MiB domain does not fit its initial 1 GiB mapping", (unsigned long long)mem_mib);
     first_mfn = alloc_pages(nr_pages, 2 * 1024 * 1024) >> 12;
-    if (pvm_domain_create(&machine, DOMID, 1, 0) || pvm_assign_pages(&machine, first_mfn, nr_pages, DOMID))
+    if (pvm_domain_create(&machine, DOMID, 1, flags) || pvm_assign_pages(&machine, first_mfn, nr_pages, DOMID))
         panic("cannot create the domain");
     vcpu = pvm_vcpu(&machine, DOMID, 0);
     for (uint64_t pfn = 0; pfn < nr_pages; pfn++)
@@ -306,6 +311,8 @@ static void build_domain(const uint8_t *elf, uint64_t elf_len, const char *cmdli
         panic("cannot give the domain its shared_info page");
 
     elf_load(elf, &e);
+    for (uint64_t b = 0; b < initrd_len; b++)
+        ((uint8_t *)guest_page(image_pages + b / PAGE))[b % PAGE] = initrd[b];
     write_hypercall_page((uint8_t *)guest_page((e.hypercall_page - e.virt_base) >> 12));
     uint64_t *p2m = guest_page(l.p2m_pfn);
     for (uint64_t pfn = 0; pfn < nr_pages; pfn++) {
@@ -313,7 +320,12 @@ static void build_domain(const uint8_t *elf, uint64_t elf_len, const char *cmdli
             p2m = guest_page(l.p2m_pfn + pfn / 512);
         p2m[pfn % 512] = pfn_to_mfn(pfn);
     }
-    pv_start_info((struct start_info *)guest_page(l.si_pfn), &l, e.virt_base, 0, shinfo_mfn << 12, cmdline);
+    struct start_info *si = (struct start_info *)guest_page(l.si_pfn);
+    pv_start_info(si, &l, e.virt_base, 0, shinfo_mfn << 12, cmdline);
+    if (initrd_len) {
+        si->mod_start = e.virt_base + image_pages * PAGE;
+        si->mod_len = initrd_len;
+    }
     const struct pv_build_ops bops = { .page = build_page, .mfn = build_mfn };
     pv_bootstrap_tables(&l, e.virt_base, &bops);
     uint64_t l4 = l.pt_pfn;
@@ -387,6 +399,26 @@ static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
     return 0;
 }
 
+/* XENMEM_decrease_reservation: give back each extent (order 0, our domain); the number done. */
+static long decrease_reservation(uint64_t arg)
+{
+    struct { uint64_t extent_start, nr_extents; uint32_t extent_order, mem_flags; uint16_t domid; } r;
+    if (copy_guest(&r, (const void *)(uintptr_t)arg, sizeof(r)))
+        return -EFAULT;
+    if (r.extent_order || (r.domid != DOMID_SELF && r.domid != DOMID))
+        return -ENOSYS;
+    long done = 0;
+    for (uint64_t i = 0; i < r.nr_extents; i++) {
+        uint64_t mfn;
+        if (copy_guest(&mfn, (const void *)(uintptr_t)(r.extent_start + i * 8), 8))
+            return done ? done : -EFAULT;
+        if (pvm_release_page(&machine, DOMID, mfn))
+            break;
+        done++;
+    }
+    return done;
+}
+
 struct core_call { unsigned long op; xen_ulong_t args[6]; };
 static long do_core_call(void *arg)
 {
@@ -409,6 +441,11 @@ static void hypercall(struct regs *r)
         break;
     case 18:   /* console_io */
         rc = console_io(c.args[0], c.args[1], c.args[2]);
+        break;
+    case 12:   /* memory_op: only XENMEM_decrease_reservation, of single pages */
+        rc = c.args[0] == 1 ? decrease_reservation(c.args[1]) : -ENOSYS;
+        if (audit_each && c.args[0] == 1)
+            audit_now("a memory_op");
         break;
     case 33:   /* physdev_op: only PHYSDEVOP_set_iopl */
         rc = -ENOSYS;
@@ -682,8 +719,9 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
               (unsigned long long)(ram_end >> 20), cmdline, mod[1] - mod[0], (const char *)dm(mod[2]));
 
     alloc_next = (uint64_t)(uintptr_t)_bss_end_phys;
-    if (mod[1] > alloc_next)
-        alloc_next = mod[1];
+    for (uint32_t i = 0; i < mbi[5]; i++)   /* after every module */
+        if (mod[4 * i + 1] > alloc_next)
+            alloc_next = mod[4 * i + 1];
     alloc_end = ram_end;
     uint64_t nr_frames = ram_end >> 12;
     struct page_info *frames = dm(alloc_pages((nr_frames * sizeof(struct page_info) + PAGE - 1) / PAGE, PAGE));
@@ -712,7 +750,11 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
         args++;
     while (*args == ' ')
         args++;
-    build_domain(dm(mod[0]), mod[1] - mod[0], args, mem_mib);
+    const uint32_t *mod2 = mbi[5] >= 2 ? mod + 4 : NULL;
+    if (has_word(cmdline, "linear_pt=off"))
+        machine.opt_pv_linear_pt = false;   /* Xen's pv-linear-pt=false */
+    build_domain(dm(mod[0]), mod[1] - mod[0], mod2 ? dm(mod2[0]) : NULL, mod2 ? mod2[1] - mod2[0] : 0, args, mem_mib,
+                 has_word(cmdline, "privileged") ? PVM_DOM_PRIVILEGED : 0);
 
     struct regs *r = (struct regs *)(uintptr_t)((uint64_t)(uintptr_t)hv_stack_top - sizeof(struct regs));
     for (unsigned int i = 0; i < sizeof(*r) / 8; i++)
