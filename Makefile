@@ -97,7 +97,7 @@ bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf
 check: $(DEPS_STAMP) all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf fuzz-build \
        $(BUILD)/baremetal/hv.bin
 	@./scripts/xen-fetch.sh $(XEN_CACHE)
-	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) ./tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) HV_FLAGS="$(HV_FLAGS)" KERNEL=$(BUILD)/xen/dom0.elf ./tests/run.sh $(TEST_BIN)
 
 # Install into a staging prefix and build examples/embed.c with pkg-config, as a user would.
 STAGE := $(abspath $(BUILD)/stage)

@@ -271,6 +271,20 @@ static void run_attacks(const struct start_info *si)
     guarded_access(va, 0, 8, 1, &loaded);
     attack_step("after_invlpg", loaded, 0xBBBB, "read");
     remap(pages[0], 1);
+    /* 5. XSA-401 on hardware: keep a writable TLB entry for pages[1], drop the writable mapping without a
+          flush, then pin the frame as an L1.  The type change must flush that entry, or a plain store through
+          it would put a writable mapping of our L4 into a validated L1.  It must fault (and ptwr refuses). */
+    uint64_t va1 = (uint64_t)(uintptr_t)pages[1];
+    for (unsigned int i = 0; i < 512; i++)
+        ((volatile uint64_t *)pages[1])[i] = 0;       /* an empty L1 to be; the TLB now holds va1 writable */
+    uint64_t ro = (mfn_of(pages[1]) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY;
+    hcall(__HYPERVISOR_update_va_mapping, va1, ro, 0 /* no flush */, 0, 0);
+    attack_step("pin_l1_after_unflushed_remap", (uint64_t)ext1(MMUEXT_PIN_L1_TABLE, mfn_of(pages[1])), 0, "rc");
+    attack_step("store_through_old_writable_tlb_entry",
+                (uint64_t)guarded_access(va1, (l4_mfn << 12) | _PAGE_PRESENT | _PAGE_RW, 8, 0, 0), 1, "page_fault");
+    attack_step("new_l1_still_empty", ((volatile uint64_t *)pages[1])[0], 0, "entry");
+    ext1(MMUEXT_UNPIN_TABLE, mfn_of(pages[1]));
+    remap(pages[1], 1);
     printf_("pvmmu dom0: attacks done, %u unexpected\n", attack_failures);
     qemu_exit(attack_failures ? 1 : 16);
 }
