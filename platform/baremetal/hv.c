@@ -31,6 +31,7 @@
 
 #define PAGE        4096ULL
 #define EFAULT      14
+#define EINVAL      22
 #define ENOSYS      38
 #define DOMID       1          /* the simulator's domain id, so both report alike */
 #define M2P_SLOT    256        /* Xen's read-only M2P at HYPERVISOR_VIRT_START */
@@ -344,22 +345,46 @@ static void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *in
               (unsigned long long)first_mfn);
 }
 
-/* ---- guest memory from the hypervisor, with fault recovery ---- */
+/* ---- guest memory from the hypervisor: range-checked, with fault recovery ---- */
 
-struct copy { void *dst; const void *src; uint64_t n; };
+/*
+ * Is [va, va + n) guest memory, as Xen's __addr_ok/guest_handle_okay say:
+ * canonical, not wrapping, and outside the hypervisor's range (L4 slots
+ * 256-271, which hold its direct map, the M2P and the linear page tables)?
+ */
+static bool guest_range_ok(uint64_t va, uint64_t n)
+{
+    const uint64_t user_end = 1ULL << 47, guest_kernel = 0xffff880000000000ULL;
+    if (n == 0)
+        return va < user_end || va >= guest_kernel;
+    uint64_t last = va + n - 1;
+    if (last < va)
+        return false;
+    return last < user_end || va >= guest_kernel;
+}
+
+struct copy { volatile uint8_t *dst; const volatile uint8_t *src; uint64_t n; };
 static long do_copy(void *arg)
 {
     struct copy *c = arg;
-    volatile uint8_t *d = c->dst;
-    const volatile uint8_t *s = c->src;
     for (uint64_t i = 0; i < c->n; i++)
-        d[i] = s[i];
+        c->dst[i] = c->src[i];
     return 0;
 }
-/* Copy n bytes between the guest's virtual memory (current tables) and ours: 0, or -EFAULT. */
-static long copy_guest(void *dst, const void *src, uint64_t n)
+/* Copy n bytes from the guest's virtual memory (current tables): 0, or -EFAULT. */
+static long copy_from_guest(void *dst, uint64_t gva, uint64_t n)
 {
-    struct copy c = { dst, src, n };
+    if (!guest_range_ok(gva, n))
+        return -EFAULT;
+    struct copy c = { dst, (const volatile uint8_t *)(uintptr_t)gva, n };
+    return hv_guarded(do_copy, &c);
+}
+/* Copy n bytes to the guest's virtual memory: 0, or -EFAULT. */
+static long copy_to_guest(uint64_t gva, const void *src, uint64_t n)
+{
+    if (!guest_range_ok(gva, n))
+        return -EFAULT;
+    struct copy c = { (volatile uint8_t *)(uintptr_t)gva, src, n };
     return hv_guarded(do_copy, &c);
 }
 
@@ -374,7 +399,7 @@ static long set_trap_table(uint64_t list)
         trap_handler[v] = 0;
     for (unsigned int i = 0; list && i < 256; i++) {
         struct { uint8_t vector, flags; uint16_t cs; uint32_t pad; uint64_t address; } t;
-        if (copy_guest(&t, (const void *)(uintptr_t)(list + i * 16), sizeof(t)))
+        if (copy_from_guest(&t, list + i * 16, sizeof(t)))
             return -EFAULT;
         if (!t.address)
             break;
@@ -391,7 +416,7 @@ static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
     char chunk[128];
     for (uint64_t done = 0; done < count;) {
         uint64_t n = count - done < sizeof(chunk) ? count - done : sizeof(chunk);
-        if (copy_guest(chunk, (const void *)(uintptr_t)(buf + done), n))
+        if (copy_from_guest(chunk, buf + done, n))
             return -EFAULT;
         hv_write(chunk, n);
         done += n;
@@ -403,15 +428,15 @@ static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
 static long decrease_reservation(uint64_t arg)
 {
     struct { uint64_t extent_start, nr_extents; uint32_t extent_order, mem_flags; uint16_t domid; } r;
-    if (copy_guest(&r, (const void *)(uintptr_t)arg, sizeof(r)))
-        return -EFAULT;
+    if (copy_from_guest(&r, arg, sizeof(r)))
+        return 0;   /* as Xen: nothing done */
     if (r.extent_order || (r.domid != DOMID_SELF && r.domid != DOMID))
         return -ENOSYS;
     long done = 0;
     for (uint64_t i = 0; i < r.nr_extents; i++) {
         uint64_t mfn;
-        if (copy_guest(&mfn, (const void *)(uintptr_t)(r.extent_start + i * 8), 8))
-            return done ? done : -EFAULT;
+        if (copy_from_guest(&mfn, r.extent_start + i * 8, 8))
+            break;
         if (pvm_release_page(&machine, DOMID, mfn))
             break;
         done++;
@@ -419,16 +444,159 @@ static long decrease_reservation(uint64_t arg)
     return done;
 }
 
-struct core_call { unsigned long op; xen_ulong_t args[6]; };
+/*
+ * The core never touches guest memory here: every array and mask a PV MMU
+ * hypercall names is copied into the bounce area first (its pointer
+ * rewritten), and what the core writes back (done counts, multicall
+ * results) is copied out afterwards, as Xen's copy_from_guest/copy_to_guest
+ * do.  A bad guest pointer fails the call with -EFAULT before the core runs.
+ */
+#define BOUNCE_BYTES (4u << 20)
+static uint8_t bounce_area[BOUNCE_BYTES] __attribute__((aligned(16)));
+static uint64_t bounce_used;
+
+static void *bounce_alloc(uint64_t n)
+{
+    n = (n + 15) & ~15ULL;
+    if (n > BOUNCE_BYTES - bounce_used)
+        return NULL;
+    void *p = bounce_area + bounce_used;
+    bounce_used += n;
+    return p;
+}
+
+/* Copy n bytes of the guest's at gva into the bounce area: its address there, or 0. */
+static uint64_t bounce_in(uint64_t gva, uint64_t n)
+{
+    void *p = bounce_alloc(n ? n : 1);
+    if (!p || copy_from_guest(p, gva, n))
+        return 0;
+    return (uint64_t)(uintptr_t)p;
+}
+
+struct core_call {
+    unsigned long op;
+    xen_ulong_t args[6];
+    uint64_t guest_done;          /* the guest's pdone, 0 if none */
+    unsigned int *done;           /* the core's */
+};
+
+/* A vCPU bitmap pointer in a flush request, or 0 (UVMF_* and MMUEXT_*_MULTI take one). */
+static uint64_t mask_in(uint64_t gva)
+{
+    return gva ? bounce_in(gva, sizeof(unsigned long)) : 0;
+}
+
+/* Make call c safe for the core: its arrays and masks in the bounce area.  0, or -EFAULT. */
+static long call_in(struct core_call *c)
+{
+    const uint64_t flush_mask = ~(uint64_t)UVMF_FLUSHTYPE_MASK;
+    c->guest_done = 0;
+    c->done = NULL;
+    switch (c->op) {
+    case __HYPERVISOR_mmu_update:
+    case __HYPERVISOR_mmuext_op: {
+        uint64_t size = c->op == __HYPERVISOR_mmu_update ? sizeof(struct mmu_update) : sizeof(struct mmuext_op);
+        if (c->args[1] > BOUNCE_BYTES / size)
+            return -EFAULT;
+        uint64_t a = c->args[1] ? bounce_in(c->args[0], c->args[1] * size) : 0;
+        if (c->args[1] && !a)
+            return -EFAULT;
+        c->args[0] = a;
+        if (c->args[2]) {
+            c->guest_done = c->args[2];
+            if (!(c->done = bounce_alloc(sizeof(*c->done))))
+                return -EFAULT;
+            c->args[2] = (uint64_t)(uintptr_t)c->done;
+        }
+        for (uint64_t i = 0; c->op == __HYPERVISOR_mmuext_op && i < c->args[1]; i++) {
+            struct mmuext_op *op = (struct mmuext_op *)(uintptr_t)a + i;
+            if ((op->cmd == MMUEXT_TLB_FLUSH_MULTI || op->cmd == MMUEXT_INVLPG_MULTI) && op->arg2.vcpumask) {
+                uint64_t m = mask_in((uint64_t)(uintptr_t)op->arg2.vcpumask);
+                if (!m)
+                    return -EFAULT;
+                op->arg2.vcpumask = (const unsigned long *)(uintptr_t)m;
+            }
+        }
+        return 0;
+    }
+    case __HYPERVISOR_update_va_mapping:
+    case __HYPERVISOR_update_va_mapping_otherdomain:
+        if ((c->args[2] & flush_mask) > UVMF_ALL) {   /* a vCPU bitmap pointer */
+            uint64_t m = mask_in(c->args[2] & flush_mask);
+            if (!m)
+                return -EFAULT;
+            c->args[2] = m | (c->args[2] & UVMF_FLUSHTYPE_MASK);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* After the core: the done count back to the guest (a failed copy is ignored, as in Xen). */
+static void call_out(const struct core_call *c)
+{
+    if (c->guest_done && c->done)
+        copy_to_guest(c->guest_done, c->done, sizeof(*c->done));
+}
+
+struct multicall { struct multicall_entry *list; unsigned int nr; struct core_call sub[64]; };
+
 static long do_core_call(void *arg)
 {
     struct core_call *c = arg;
     return pvm_hypercall(vcpu, c->op, c->args);
 }
 
+static long do_multicall(void *arg)
+{
+    struct multicall *mc = arg;
+    return pvm_multicall(vcpu, mc->list, mc->nr);
+}
+
+/* A PV MMU hypercall (or a multicall of them) through the core, with every guest buffer bounced. */
+static long core_call(struct core_call *c)
+{
+    bounce_used = 0;
+    if (c->op != __HYPERVISOR_multicall) {
+        long rc = call_in(c);
+        if (rc)
+            return rc;
+        rc = hv_guarded(do_core_call, c);
+        call_out(c);
+        return rc;
+    }
+    static struct multicall mc;
+    uint64_t glist = c->args[0];
+    mc.nr = (unsigned int)c->args[1];
+    if (c->args[1] > sizeof(mc.sub) / sizeof(mc.sub[0]))
+        return -EINVAL;
+    mc.list = (struct multicall_entry *)(uintptr_t)(mc.nr ? bounce_in(glist, mc.nr * sizeof(*mc.list)) : 0);
+    if (mc.nr && !mc.list)
+        return -EFAULT;
+    for (unsigned int i = 0; i < mc.nr; i++) {   /* each entry's own buffers, in place in the bounced list */
+        struct core_call *s = &mc.sub[i];
+        s->op = mc.list[i].op;
+        for (unsigned int k = 0; k < 6; k++)
+            s->args[k] = mc.list[i].args[k];
+        if (s->op != __HYPERVISOR_multicall && call_in(s))
+            return -EFAULT;
+        for (unsigned int k = 0; k < 6; k++)
+            mc.list[i].args[k] = s->args[k];
+    }
+    long rc = hv_guarded(do_multicall, &mc);
+    for (unsigned int i = 0; i < mc.nr; i++) {
+        call_out(&mc.sub[i]);
+        copy_to_guest(glist + i * sizeof(*mc.list) + __builtin_offsetof(struct multicall_entry, result),
+                      &mc.list[i].result, sizeof(mc.list[i].result));
+    }
+    return rc;
+}
+
 static void hypercall(struct regs *r)
 {
-    struct core_call c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
+    struct core_call c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 }, 0, NULL };
     long rc;
     switch (c.op) {
     case 0:    /* set_trap_table */
@@ -450,11 +618,11 @@ static void hypercall(struct regs *r)
     case 33:   /* physdev_op: only PHYSDEVOP_set_iopl */
         rc = -ENOSYS;
         if (c.args[0] == 6)
-            rc = copy_guest(&virtual_iopl, (const void *)(uintptr_t)c.args[1], 4);
+            rc = copy_from_guest(&virtual_iopl, c.args[1], 4);
         break;
     case __HYPERVISOR_mmu_update: case __HYPERVISOR_multicall: case __HYPERVISOR_update_va_mapping:
     case __HYPERVISOR_vm_assist: case __HYPERVISOR_update_va_mapping_otherdomain: case __HYPERVISOR_mmuext_op:
-        rc = hv_guarded(do_core_call, &c);
+        rc = core_call(&c);
         if (audit_each)
             audit_now("a hypercall");
         break;
@@ -536,7 +704,7 @@ static uint64_t reg_value(const struct regs *r, unsigned int n)
 static unsigned int decode_store(const struct regs *r, uint64_t *val, unsigned int *bytes)
 {
     uint8_t b[16];
-    if (copy_guest(b, (const void *)(uintptr_t)r->rip, sizeof(b)))
+    if (copy_from_guest(b, r->rip, sizeof(b)))
         return 0;
     unsigned int i = 0, rex = 0;
     bool op16 = false;
@@ -612,7 +780,7 @@ static void bounce(struct regs *r, uint64_t cr2)
     f[n++] = r->rsp;
     f[n++] = r->ss;
     uint64_t sp = (r->rsp & ~0xFULL) - n * 8;
-    if (copy_guest((void *)(uintptr_t)sp, f, n * 8)) {
+    if (copy_to_guest(sp, f, n * 8)) {
         hv_printf("hv: guest %s at rip %#llx, and its stack %#llx cannot take the frame\n", exc_name[r->vector],
                   (unsigned long long)r->rip, (unsigned long long)r->rsp);
         finish(3);
@@ -640,7 +808,7 @@ static void guest_exception(struct regs *r)
     }
     if (r->vector == 13 && virtual_iopl) {
         uint8_t b[2];
-        if (!copy_guest(b, (const void *)(uintptr_t)r->rip, 2) && (b[0] == 0xE6 || b[0] == 0xEE)) {
+        if (!copy_from_guest(b, r->rip, 2) && (b[0] == 0xE6 || b[0] == 0xEE)) {
             uint16_t port = b[0] == 0xE6 ? b[1] : (uint16_t)r->rdx;
             if (port == 0xf4)
                 finish((uint8_t)r->rax);

@@ -243,7 +243,6 @@ static void run_attacks(const struct start_info *si)
     attack_step("ptwr_store_into_own_l1", (uint64_t)guarded_access((uint64_t)(uintptr_t)&l1[slot], old & ~(uint64_t)_PAGE_RW,
                                                                    8, 0, 0), 0, "page_fault");
     attack_step("ptwr_store_took_effect", l1[slot] & _PAGE_RW, 0, "rw");
-    ext1(MMUEXT_INVLPG_LOCAL, 0);   /* (arg1 is the va for INVLPG_LOCAL) */
     struct mmuext_op inv = { .cmd = MMUEXT_INVLPG_LOCAL };
     inv.arg1.linear_addr = va;
     hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&inv, 1, 0, DOMID_SELF, 0);
