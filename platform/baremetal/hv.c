@@ -206,7 +206,13 @@ struct elf_info {
 
 static uint64_t nr_pages, first_mfn, shinfo_mfn;
 static uint64_t pfn_to_mfn(uint64_t pfn) { return first_mfn + (pfn ^ 1); }   /* not the identity, as on the simulator */
-static uint64_t *guest_page(uint64_t pfn) { return dm(pfn_to_mfn(pfn) << 12); }
+static uint64_t *guest_page(uint64_t pfn)
+{
+    if (pfn >= nr_pages)
+        panic("the domain builder reached past the domain's %llu pages (pfn %#llx)", (unsigned long long)nr_pages,
+              (unsigned long long)pfn);
+    return dm(pfn_to_mfn(pfn) << 12);
+}
 static uint64_t *build_page(void *ctx, uint64_t pfn) { (void)ctx; return guest_page(pfn); }
 static uint64_t build_mfn(void *ctx, uint64_t pfn) { (void)ctx; return pfn_to_mfn(pfn); }
 
@@ -230,6 +236,8 @@ static void elf_parse(const uint8_t *elf, uint64_t len, struct elf_info *e)
         uint64_t off = rd64(ph + 8), vaddr = rd64(ph + 16), filesz = rd64(ph + 32), memsz = rd64(ph + 40);
         if (off > len || filesz > len - off)
             panic("a kernel segment lies outside the file");
+        if (type == 1 && (filesz > memsz || vaddr + memsz < vaddr))
+            panic("a kernel segment is larger in the file than in memory, or wraps");
         if (type == 1 && vaddr + memsz > e->image_end)
             e->image_end = vaddr + memsz;
         for (uint64_t n = off; type == 4 && n + 12 <= off + filesz;) {   /* PT_NOTE */
@@ -250,7 +258,16 @@ static void elf_parse(const uint8_t *elf, uint64_t len, struct elf_info *e)
         }
     }
     if (!e->virt_base || !e->hypercall_page || e->image_end <= e->virt_base)
-        panic("the kernel has no Xen notes (VIRT_BASE, HYPERCALL_PAGE)");
+        panic("the kernel has no Xen notes (VIRT_BASE, HYPERCALL_PAGE), or no segment above VIRT_BASE");
+    /* As Xen's loader: every segment, the entry point and the hypercall page inside [virt_base, image_end). */
+    for (uint64_t i = 0; i < phnum; i++) {
+        const uint8_t *ph = elf + phoff + i * phent;
+        if (rd32(ph) == 1 && rd64(ph + 16) < e->virt_base)
+            panic("a kernel segment lies below VIRT_BASE");
+    }
+    if (e->entry < e->virt_base || e->entry >= e->image_end || e->hypercall_page < e->virt_base ||
+        e->hypercall_page + PAGE > e->image_end || (e->hypercall_page & (PAGE - 1)))
+        panic("the kernel's entry point or hypercall page lies outside its image");
 }
 
 /* Copy the kernel's PT_LOAD segments into the domain's frames (pfn = (vaddr - virt_base) / 4 KiB). */
@@ -297,6 +314,9 @@ static void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *in
     nr_pages = mem_mib << 8;
     /* A second module is the kernel's initrd, right after its image in the initial mapping (as Xen puts it). */
     uint64_t image_pages = (e.image_end - e.virt_base + PAGE - 1) / PAGE, initrd_pages = (initrd_len + PAGE - 1) / PAGE;
+    if (image_pages + initrd_pages >= nr_pages / 2 || image_pages + initrd_pages > 512 * 512)
+        panic("the kernel and its initrd (%llu pages) do not fit a %llu MiB domain", (unsigned long long)(image_pages +
+              initrd_pages), (unsigned long long)mem_mib);
     struct pv_layout l = { .kernel_pages = image_pages + initrd_pages, .nr_pages = nr_pages };
     pv_layout(&l);
     if (l.v_end_pfn > 512 * 512 || l.v_end_pfn >= nr_pages)
@@ -727,12 +747,12 @@ static unsigned int decode_store(const struct regs *r, uint64_t *val, unsigned i
         i += 4;   /* rip-relative */
     }
     i += mod == 1 ? 1 : mod == 2 ? 4 : 0;
-    *bytes = op == 0x88 || op == 0xC6 ? 1 : rex & 8 ? 8 : op16 ? 2 : 4;
+    *bytes = op == 0x88 || op == 0xC6 ? 1 : rex & 8 ? 8 : op16 ? 2 : 4;   /* REX.W wins over 0x66 */
     if (op == 0x88 || op == 0x89) {
         *val = op == 0x88 && !rex && reg >= 4 ? reg_value(r, reg - 4) >> 8 : reg_value(r, reg);   /* ah..bh */
     } else if (op == 0xC6) {
         *val = b[i++];
-    } else if (op16) {
+    } else if (*bytes == 2) {
         *val = (uint64_t)(int64_t)(int16_t)(b[i] | b[i + 1] << 8);
         i += 2;
     } else {
@@ -759,6 +779,11 @@ static const char *const exc_name[22] = { "#DE", "#DB", "NMI", "#BP", "#OF", "#B
 static void bounce(struct regs *r, uint64_t cr2)
 {
     uint64_t handler = r->vector < 32 ? trap_handler[r->vector] : 0;
+    if (handler && !guest_range_ok(handler, 1)) {
+        hv_printf("hv: guest %s at rip %#llx, and its handler %#llx is not a guest address\n",
+                  r->vector < 22 ? exc_name[r->vector] : "?", (unsigned long long)r->rip, (unsigned long long)handler);
+        finish(3);
+    }
     if (!handler) {
         hv_printf("hv: guest %s (vector %llu) at rip %#llx, error code %#llx, cr2 %#llx, and no handler for it\n",
                   r->vector < 22 ? exc_name[r->vector] : "?", (unsigned long long)r->vector,
@@ -789,7 +814,7 @@ static void bounce(struct regs *r, uint64_t cr2)
     r->rip = handler;
     r->cs = SEL_UCODE;
     r->ss = SEL_UDATA;
-    r->rflags &= ~0x4100ULL;   /* TF, NT */
+    r->rflags &= ~0x74100ULL;   /* TF, NT, RF, VM, AC, as Xen's bounce does */
 }
 
 static void guest_exception(struct regs *r)
@@ -822,7 +847,7 @@ static void guest_exception(struct regs *r)
 void hv_entry(struct regs *r)
 {
     if (!(r->cs & 3)) {
-        if (guard_armed && (r->vector == 14 || r->vector == 13)) {
+        if (guard_armed && (r->vector == 14 || r->vector == 13 || r->vector == 12)) {
             r->rip = (uint64_t)(uintptr_t)hv_guard_fault;
             return;
         }
@@ -837,6 +862,10 @@ void hv_entry(struct regs *r)
     uint64_t root = vcpu->guest_table << 12;
     if (read_cr3() != root)
         write_cr3(root);
+    if (!guest_range_ok(r->rip, 1)) {   /* iretq to it would fault in ring 0 */
+        hv_printf("hv: the guest would resume at %#llx, which is not a guest address\n", (unsigned long long)r->rip);
+        finish(3);
+    }
 }
 
 /* ---- start of day ---- */
