@@ -15,12 +15,19 @@ printf '%s\n' "$hv" | sed 's/^/  /'
 fail=0
 [ $rc -eq 33 ] || { echo "attacks: FAILED on pvmmu's hypervisor (QEMU exit $rc; log in $BUILD/baremetal/attacks.log)"; fail=1; }
 if [ -s "$XEN" ]; then
-    ./scripts/xen-run.sh "$XEN" "$BUILD/xen/dom0.elf attack" 64 | tr -d '\r' > "$BUILD/xen/attacks.log"
-    xen=$(grep '^attack ' "$BUILD/xen/attacks.log")
-    if [ "$xen" = "$hv" ]; then
-        xs="real Xen 4.17 gave the same $n lines"
+    ./scripts/xen-run.sh "$XEN" "$BUILD/xen/dom0.elf attack" 64 > "$BUILD/xen/attacks.raw"; xrc=$?
+    tr -d '\r' < "$BUILD/xen/attacks.raw" > "$BUILD/xen/attacks.log"
+    # Whether the CPU kept the stale entry is the emulated TLB's business: that one line may differ.
+    xen=$(grep '^attack ' "$BUILD/xen/attacks.log" | grep -v '^attack stale_tlb_after_skipped_flush')
+    hv_cmp=$(printf '%s\n' "$hv" | grep -v '^attack stale_tlb_after_skipped_flush')
+    if [ $xrc -eq 33 ] && [ "$xen" = "$hv_cmp" ]; then
+        if [ "$(grep '^attack ' "$BUILD/xen/attacks.log")" = "$hv" ]; then
+            xs="real Xen 4.17 gave the same $n lines"
+        else
+            xs="real Xen 4.17 gave the same lines, apart from whether the emulated TLB kept the stale entry"
+        fi
     else
-        xs="real Xen 4.17 DIFFERS"; fail=1
+        xs="real Xen 4.17 DIFFERS (QEMU exit $xrc)"; fail=1
         printf '%s\n' "$xen" | diff -u - "$BUILD/baremetal/attacks.log" | grep '^[-+]attack' | sed 's/^/  /'
     fi
 else

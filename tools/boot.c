@@ -253,6 +253,22 @@ static int run_baremetal(uint64_t bytes, enum guest_policy pol, struct run *out)
     if (b.refusal[0])
         snprintf(out->explanation, sizeof(out->explanation), "    the hypervisor's record of the refusal: %s\n",
                  b.refusal);
+    /* The fault and the refusal record in the simulator's terms, so --json reads the same from both. */
+    unsigned long long va, ec;
+    if (sscanf(b.fault, "page fault at va %llx, error code %llx", &va, &ec) == 2) {
+        out->faulted = true;
+        out->fault.va = va;
+        out->fault.error_code = (unsigned int)ec;
+    }
+    const char *why = strstr(b.refusal, " why="), *pfn = strstr(b.refusal, " pfn=");
+    if (why && pfn && sscanf(b.refusal, "rc=%d", &out->last.rc) == 1) {
+        out->refused = true;
+        for (int w = 0; w < PVM_WHY_COUNT; w++)
+            if (!strncmp(why + 5, pvm_why_name((enum pvm_why)w), (size_t)(pfn - why - 5)) &&
+                strlen(pvm_why_name((enum pvm_why)w)) == (size_t)(pfn - why - 5))
+                out->last.why = (enum pvm_why)w;
+        sscanf(pfn, " pfn=%" SCNx64 " level=%u slot=%u", &out->last_pfn, &out->last.level, &out->last.slot);
+    }
     return 0;
 }
 

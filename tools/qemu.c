@@ -2,6 +2,7 @@
 #include "qemu.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -24,6 +25,11 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
     }
     pid_t pid = fork();
     if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);   /* QEMU's -serial stdio must not read (or change) our terminal */
+        if (nul >= 0) {
+            dup2(nul, 0);
+            close(nul);
+        }
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         close(fds[0]);
@@ -74,7 +80,7 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
         len += (size_t)n;
     }
     close(fds[0]);
-    if (timed_out)
+    if (timed_out || !text)
         kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
