@@ -123,6 +123,17 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
     f->entry = 0;
     if (root == PVM_INVALID_MFN || !addr_ok(va) || !mfn_valid(m, root))
         return -1;
+    /*
+     * As the CPU walks: every present upper-level entry on the way gets its
+     * accessed bit, even when the access then faults (real Xen under QEMU
+     * shows it); the rights are combined over the levels and checked at the
+     * end, so a read-only upper entry does not stop the walk, and a
+     * not-present entry below it still makes the fault "not present".  The
+     * fault names the first entry that denied the access.  The leaf gets A
+     * (and D on a write) only when the access is allowed.
+     */
+    bool denied = false;
+    struct pvm_fault first = *f;
     for (unsigned int level = 4; level >= 1; level--) {
         unsigned int idx = table_index(va, level);
         uint64_t e = read_entry(m, table, idx);
@@ -131,28 +142,27 @@ int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool 
         f->entry = e;
         if (!pte_present(e))
             return -1;
-        /*
-         * An upper-level entry the walk goes through gets its accessed bit
-         * at once, even if the access then faults (as the CPU does; real
-         * Xen under QEMU shows it); the leaf gets A (and D on a write) only
-         * when the access is allowed.
-         */
-        if (set_ad && level > 1 && !(e & _PAGE_PSE) && !(e & _PAGE_ACCESSED))
+        if (level > 1 && (e & _PAGE_PSE)) {   /* no PV superpages: treated as a reserved bit */
+            f->error_code |= PFEC_page_present;
+            return -1;
+        }
+        if (set_ad && level > 1 && !(e & _PAGE_ACCESSED))
             write_entry(m, table, idx, e |= _PAGE_ACCESSED);
         f->entry = e;
-        if (!(e & _PAGE_USER) || (level > 1 && (e & _PAGE_PSE))) {
-            f->error_code |= PFEC_page_present;
-            return -1;
-        }
         w = w && (e & _PAGE_RW);
-        if (write && !w) {
-            f->error_code |= PFEC_page_present;
-            return -1;
+        if (!denied && (!(e & _PAGE_USER) || (write && !w))) {
+            denied = true;
+            first = *f;
         }
-        uint64_t want = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
-        if (set_ad && level == 1 && (e & want) != want)   /* table: the checked root or an entry checked below */
-            write_entry(m, table, idx, e | want);
         if (level == 1) {
+            if (denied) {
+                *f = first;
+                f->error_code |= PFEC_page_present;
+                return -1;
+            }
+            uint64_t want = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+            if (set_ad && (e & want) != want)
+                write_entry(m, table, idx, e | want);
             *mfn = pte_mfn(e);
             *rw = w;
             *global = (e & _PAGE_GLOBAL) != 0;
