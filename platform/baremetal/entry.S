@@ -150,9 +150,11 @@ guard_armed:        .long 0
     .balign 8
 guest_rsp_scratch:  .quad 0
     .balign 4096
-    .global hv_stack_top
+    .global hv_stack_top, hv_ist_top
 hv_stack:           .skip 65536
 hv_stack_top:
+hv_ist:             .skip 16384         /* NMI, #DF, #MC: a known-good stack whatever rsp was */
+hv_ist_top:
 
     .section .rodata
     .balign 8

@@ -111,6 +111,7 @@ static void cpu_init(void)
     gdt[5] = 0x0020FA0000000000ULL;   /* 0x28 user code64 */
     uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
     tss.rsp0 = (uint64_t)(uintptr_t)hv_stack_top;
+    tss.ist[0] = (uint64_t)(uintptr_t)hv_ist_top;
     tss.iomap = sizeof(tss);          /* no I/O bitmap: every port faults from ring 3 */
     gdt[6] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40) | (((limit >> 16) & 0xF) << 48) |
              (((base >> 24) & 0xFF) << 56);
@@ -127,7 +128,9 @@ static void cpu_init(void)
                      : : "m"(gdtr) : "rax", "memory");
     for (unsigned int v = 0; v < 22; v++) {
         uint64_t h = (uint64_t)(uintptr_t)exc_table[v];
-        idt[2 * v] = (h & 0xFFFF) | ((uint64_t)SEL_KCODE << 16) | (0x8EULL << 40) | (((h >> 16) & 0xFFFF) << 48);
+        uint64_t ist = v == 2 || v == 8 || v == 18 ? 1 : 0;   /* NMI, #DF, #MC on their own stack */
+        idt[2 * v] = (h & 0xFFFF) | ((uint64_t)SEL_KCODE << 16) | (ist << 32) | (0x8EULL << 40) |
+                     (((h >> 16) & 0xFFFF) << 48);
         idt[2 * v + 1] = h >> 32;
     }
     struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
@@ -846,6 +849,9 @@ static void guest_exception(struct regs *r)
 
 void hv_entry(struct regs *r)
 {
+    if (r->vector == 2 || r->vector == 8 || r->vector == 18)   /* never the guest's to handle */
+        panic("%s at rip %#llx (%s)", exc_name[r->vector], (unsigned long long)r->rip,
+              r->cs & 3 ? "in the guest" : "in the hypervisor");
     if (!(r->cs & 3)) {
         if (guard_armed && (r->vector == 14 || r->vector == 13 || r->vector == 12)) {
             r->rip = (uint64_t)(uintptr_t)hv_guard_fault;

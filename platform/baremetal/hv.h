@@ -57,7 +57,7 @@ long hv_guarded(long (*fn)(void *), void *arg);
 void hv_guard_fault(void);
 extern volatile int guard_armed;
 extern void (*const exc_table[22])(void);
-extern char hv_stack_top[];
+extern char hv_stack_top[], hv_ist_top[];
 /* boot.S and hv.ld */
 extern uint64_t boot_pml4[512], boot_pdpt[512];
 extern char _bss_end_phys[], _hv_end[];
