@@ -197,7 +197,7 @@ static void separate_p2m_layout(void **state)
         b.s = calloc(1, sizeof(*b.s));
         assert_non_null(b.s);
         assert_int_equal(sim_build_p2m_separate(b.s, 2 * GIB, err, sizeof(err)), 0);
-        assert_true(b.s->p2m_separate);
+        assert_true(b.s->lay.p2m_separate);
         guest_boot(&b.s->plat, b.s->si_va, (enum guest_policy)p, &b.r);
         if (b.r.outcome != want[p])
             fail_msg("%s: outcome %d, expected %d (%s)", guest_policy_name((enum guest_policy)p), b.r.outcome, want[p],

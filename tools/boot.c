@@ -104,9 +104,9 @@ static const char *frame_name(void *ctx, uint64_t mfn)
     uint64_t pfn = s->m.ops.m2p_get(s->m.ops.ctx, mfn);
     if (pfn < sizeof(statics) / sizeof(statics[0]) && statics[pfn])
         snprintf(buf, sizeof(buf), "%s (pfn %#" PRIx64 ")", statics[pfn], pfn);
-    else if (pfn >= s->pt_pfn && pfn < s->pt_pfn + s->nr_pt)
+    else if (pfn >= s->lay.pt_pfn && pfn < s->lay.pt_pfn + s->lay.nr_pt)
         snprintf(buf, sizeof(buf), "Xen's bootstrap table (pfn %#" PRIx64 ")", pfn);
-    else if (pfn >= s->p2m_pfn && pfn < s->p2m_pfn + s->p2m_pages)
+    else if (pfn >= s->lay.p2m_pfn && pfn < s->lay.p2m_pfn + s->lay.p2m_pages)
         snprintf(buf, sizeof(buf), "p2m list (pfn %#" PRIx64 ")", pfn);
     else if ((nc->r->nbufs > 0 && pfn >= nc->r->bufs[0][0] && pfn < nc->r->bufs[0][1]) ||
              (nc->r->nbufs > 1 && pfn >= nc->r->bufs[1][0] && pfn < nc->r->bufs[1][1]))

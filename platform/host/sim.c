@@ -36,10 +36,10 @@ static bool p2m_frame(void *ctx, uint64_t mfn, uint64_t *page)
 {
     const struct sim *s = ctx;
     uint64_t pfn = m2p_formula(ctx, mfn);
-    if (pfn < s->p2m_pfn || pfn >= s->p2m_pfn + s->p2m_pages)
+    if (pfn < s->lay.p2m_pfn || pfn >= s->lay.p2m_pfn + s->lay.p2m_pages)
         return false;
     if (page) {
-        uint64_t first = (pfn - s->p2m_pfn) * 512;
+        uint64_t first = (pfn - s->lay.p2m_pfn) * 512;
         for (unsigned int j = 0; j < 512; j++)
             page[j] = first + j < s->nr_pages ? sim_mfn(first + j) : 0;
     }
@@ -197,27 +197,19 @@ static void plat_progress(void *ctx, uint64_t done, uint64_t total)
  * to 4 MiB with 512 KiB spare; the number of table frames found by search.
  * With a separate p2m, its pages and then its tables follow v_end.
  */
-static void layout(struct sim *s)
+static void layout(struct sim *s, bool p2m_separate)
 {
-    struct pv_layout l = { .kernel_pages = GUEST_KERNEL_PAGES, .nr_pages = s->nr_pages,
-                           .p2m_separate = s->p2m_separate };
-    pv_layout(&l);
-    s->p2m_pfn = l.p2m_pfn;
-    s->p2m_pages = l.p2m_pages;
-    s->si_pfn = l.si_pfn;
-    s->pt_pfn = l.pt_pfn;
-    s->nr_pt = l.nr_pt;
-    s->stack_pfn = l.stack_pfn;
-    s->v_end_pfn = l.v_end_pfn;
-    s->p2m_tables = l.p2m_tables;
+    s->lay = (struct pv_layout){ .kernel_pages = GUEST_KERNEL_PAGES, .nr_pages = s->nr_pages,
+                                 .p2m_separate = p2m_separate };
+    pv_layout(&s->lay);
 }
 
 /* Map the p2m pages at SIM_P2M_BASE with their own L3, L2s and L1s (not mapped into the guest). */
 static int map_p2m_separately(struct sim *s, uint64_t *t4, char *err, size_t errlen)
 {
     const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
-    uint64_t first_table = s->p2m_pfn + s->p2m_pages, l3 = first_table;
-    uint64_t l1s = (s->p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
+    uint64_t first_table = s->lay.p2m_pfn + s->lay.p2m_pages, l3 = first_table;
+    uint64_t l1s = (s->lay.p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
     uint64_t *t3 = frame(s, l3);
     if (!t3)
         return fail(err, errlen, "out of memory for the p2m tables");
@@ -232,8 +224,8 @@ static int map_p2m_separately(struct sim *s, uint64_t *t4, char *err, size_t err
             if (!t1)
                 return fail(err, errlen, "out of memory for the p2m tables");
             t2[i % 512] = (sim_mfn(l1) << 12) | tbl;
-            for (uint64_t e = 0; e < 512 && i * 512 + e < s->p2m_pages; e++)
-                t1[e] = (sim_mfn(s->p2m_pfn + i * 512 + e) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
+            for (uint64_t e = 0; e < 512 && i * 512 + e < s->lay.p2m_pages; e++)
+                t1[e] = (sim_mfn(s->lay.p2m_pfn + i * 512 + e) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
         }
     }
     return 0;
@@ -255,13 +247,9 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     if (mem_bytes % (2ULL << 20) || mem_bytes < (64ULL << 20))
         return fail(err, errlen, "memory must be a multiple of 2 MiB and at least 64 MiB");
     s->nr_pages = mem_bytes >> PAGE_SHIFT;
-    s->p2m_separate = force_separate;
-    layout(s);
-    if (s->v_end_pfn > 512 * 512) {
-        /* The p2m list no longer fits the 1 GiB initial mapping: map it on its own, as Xen does with INIT_P2M. */
-        s->p2m_separate = true;
-        layout(s);
-    }
+    layout(s, force_separate);
+    if (s->lay.v_end_pfn > 512 * 512)   /* the p2m list no longer fits the 1 GiB initial mapping: */
+        layout(s, true);                 /* map it on its own, as Xen does with INIT_P2M */
     if (hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages))
         return fail(err, errlen, "out of memory for the frame table");
     memset(s->copy_mfn, 0xFF, sizeof(s->copy_mfn));
@@ -277,19 +265,16 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
         return fail(err, errlen, "cannot assign the frames");
 
     /* the p2m list is generated on demand (p2m_frame); start_info and the bootstrap tables as Xen writes them */
-    struct pv_layout l = { .kernel_pages = GUEST_KERNEL_PAGES, .nr_pages = s->nr_pages,
-                           .p2m_separate = s->p2m_separate };
-    pv_layout(&l);
-    struct start_info *sip = (struct start_info *)frame(s, s->si_pfn);
+    struct start_info *sip = (struct start_info *)frame(s, s->lay.si_pfn);
     if (!sip)
         return fail(err, errlen, "out of memory for start_info");
-    pv_start_info(sip, &l, GUEST_START_KERNEL_MAP, SIM_P2M_BASE, 0, NULL);
-    s->si_va = GUEST_START_KERNEL_MAP + (s->si_pfn << 12);
+    pv_start_info(sip, &s->lay, GUEST_START_KERNEL_MAP, SIM_P2M_BASE, 0, NULL);
+    s->si_va = GUEST_START_KERNEL_MAP + (s->lay.si_pfn << 12);
     const struct pv_build_ops bops = { .ctx = s, .page = build_page, .mfn = build_mfn };
-    if (pv_bootstrap_tables(&l, GUEST_START_KERNEL_MAP, &bops))
+    if (pv_bootstrap_tables(&s->lay, GUEST_START_KERNEL_MAP, &bops))
         return fail(err, errlen, "out of memory for page tables");
-    uint64_t l4 = s->pt_pfn, *t4 = frame(s, l4);
-    if (s->p2m_separate && map_p2m_separately(s, t4, err, errlen))
+    uint64_t l4 = s->lay.pt_pfn, *t4 = frame(s, l4);
+    if (s->lay.p2m_separate && map_p2m_separately(s, t4, err, errlen))
         return -1;
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };
     pin.arg1.mfn = sim_mfn(l4);

@@ -10,6 +10,7 @@
 
 #include "guest.h"
 #include "hostmem.h"
+#include "pvlayout.h"
 
 #define SIM_DOMID    1
 #define SIM_MFN_BASE 0x100ULL   /* machine frames below belong to no one */
@@ -19,11 +20,9 @@ struct sim {
     struct pvm_machine m;
     struct pvm_vcpu *v;
     uint64_t nr_pages;
-    /* layout of Xen's initial region, in pfns */
-    uint64_t p2m_pfn, p2m_pages, si_pfn, pt_pfn, nr_pt, stack_pfn, v_end_pfn;
-    /* p2m mapped on its own (XEN_ELFNOTE_INIT_P2M): its tables follow its pages */
-    bool p2m_separate;
-    uint64_t p2m_tables;
+    /* layout of Xen's initial region, in pfns; with lay.p2m_separate the p2m is mapped on its own
+       (XEN_ELFNOTE_INIT_P2M) and its tables follow its pages */
+    struct pv_layout lay;
     uint64_t si_va;
     struct pvm_stats built;       /* core counters when the guest starts */
     struct pvm_fault fault;       /* the guest's last page fault */
