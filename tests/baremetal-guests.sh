@@ -71,7 +71,7 @@ for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc
 done
 # The user's view: `pvmmu compare` prints the same table rows from both.
 rows_sim=$("$PVMMU" compare --mem "${MEM}M" | sed -n '3,11p')
-rows_bm=$(PVMMU_HV=$HV PVMMU_KERNEL=$KERNEL "$PVMMU" compare --baremetal --mem "${MEM}M" | sed -n '3,11p')
+rows_bm=$(PVMMU_HV=$HV PVMMU_DOM0=$KERNEL "$PVMMU" compare --baremetal --mem "${MEM}M" | sed -n '3,11p')
 if [ -n "$rows_sim" ] && [ "$rows_sim" = "$rows_bm" ]; then
     rows="pvmmu compare prints the same 8 rows from both"
 else

@@ -9,15 +9,18 @@ trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 n=0; failed=0
 
 # bad WANT ARG...: run pvmmu ARG..., expect exit 2, no stdout, one stderr line containing WANT.
-bad() {
-    want=$1; shift
+# bad_env VAR=VALUE WANT ARG...: the same with VAR set in pvmmu's environment.
+bad() { bad_env "" "$@"; }
+bad_env() {
+    envset=$1 want=$2; shift 2
     n=$((n + 1))
-    "$P" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+    # shellcheck disable=SC2086
+    env $envset "$P" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
     lines=$(grep -c '' "$tmp/err")
     if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" "$tmp/err"; then
         failed=$((failed + 1))
-        printf 'FAIL cli: pvmmu %s: exit %d, %s stderr line(s), %s bytes on stdout; wanted exit 2 and one line containing "%s"\n' \
-            "$*" $rc "$lines" "$(wc -c <"$tmp/out")" "$want"
+        printf 'FAIL cli: %spvmmu %s: exit %d, %s stderr line(s), %s bytes on stdout; wanted exit 2 and one line containing "%s"\n' \
+            "${envset:+$envset }" "$*" $rc "$lines" "$(wc -c <"$tmp/out")" "$want"
         head -n 5 "$tmp/err"
     fi
 }
@@ -62,16 +65,8 @@ bad "unknown argument 'extra'"                        compare extra
 # -- the bare-metal runs
 bad "--baremetal supports at most 2048M"              compare --baremetal --mem 4G
 bad "unknown argument '--baremetal'"                  boot --baremetal --mem 1G --policy batched
-n=$((n + 1))
-PVMMU_HV="$tmp/no-hv.bin" "$P" compare --baremetal --mem 64M >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
-if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF "no-hv.bin not readable" "$tmp/err"; then
-    failed=$((failed + 1)); echo "FAIL cli: PVMMU_HV=missing pvmmu compare --baremetal: exit $rc"; cat "$tmp/err"
-fi
-n=$((n + 1))
-PVMMU_HV="$tmp/no-hv.bin" "$P" script --baremetal tests/scripts/ptwr.pvm >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
-if [ $rc -ne 2 ] || [ -s "$tmp/out" ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF "script --baremetal: $tmp/no-hv.bin not readable" "$tmp/err"; then
-    failed=$((failed + 1)); echo "FAIL cli: PVMMU_HV=missing pvmmu script --baremetal: exit $rc"; cat "$tmp/err"
-fi
+bad_env PVMMU_HV="$tmp/no-hv.bin" "no-hv.bin not readable" compare --baremetal --mem 64M
+bad_env PVMMU_HV="$tmp/no-hv.bin" "script --baremetal: $tmp/no-hv.bin not readable" script --baremetal tests/scripts/ptwr.pvm
 # -- script files
 printf 'domain d1\nframe d1 a\nmultic' >"$tmp/truncated.pvm"            # cut off mid-word
 printf 'domain d1\nframe d1 a\nmulticall d1\n' >"$tmp/unclosed.pvm"     # cut off inside a multicall

@@ -9,14 +9,14 @@
 
 #include "qemu.h"
 
-static const char *env_or(const char *name, const char *dflt)
+const char *env_path(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
     return v && *v ? v : dflt;
 }
 
-const char *baremetal_hv(void) { return env_or("PVMMU_HV", "build/baremetal/hv.bin"); }
-const char *baremetal_kernel(void) { return env_or("PVMMU_KERNEL", "build/xen/dom0.elf"); }
+const char *baremetal_hv(void) { return env_path("PVMMU_HV", "build/baremetal/hv.bin"); }
+const char *baremetal_kernel(void) { return env_path("PVMMU_DOM0", "build/xen/dom0.elf"); }
 
 /* The text after `prefix` on the first line that starts with it, up to the end of that line, in buf. */
 static const char *line_after(const char *text, const char *prefix, char *buf, size_t n)

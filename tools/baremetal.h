@@ -25,7 +25,11 @@ struct bm_run {
     double seconds;
 };
 
-/* Paths of the hypervisor image and the kernel: $PVMMU_HV, $PVMMU_KERNEL, or the build tree's. */
+/* The path in environment variable name, or dflt if it is unset or empty. */
+const char *env_path(const char *name, const char *dflt);
+
+/* Paths of the hypervisor image and our PV kernel (the one real Xen boots as dom0 too): $PVMMU_HV,
+   $PVMMU_DOM0, or the build tree's. */
 const char *baremetal_hv(void);
 const char *baremetal_kernel(void);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pvmmu/pvmmu.h"
+#include "baremetal.h"
 #include "boot.h"
 #include "script.h"
 #include "script_xen.h"
@@ -31,18 +32,11 @@ static void usage(FILE *f)
             "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
 }
 
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
 static int cmd_script(int argc, char **argv)
 {
     struct script_opts o = { .verbose = false, .out = stdout };
-    struct script_xen_opts xo = { .hv_image = env_or("PVMMU_HV", "build/baremetal/hv.bin"),
-                                  .xen_image = env_or("PVMMU_XEN", "build/xen-cache/xen"),
-                                  .dom0 = env_or("PVMMU_DOM0", "build/xen/dom0.elf"), .dom0_mib = 64,
+    struct script_xen_opts xo = { .hv_image = baremetal_hv(), .xen_image = env_path("PVMMU_XEN", "build/xen-cache/xen"),
+                                  .dom0 = baremetal_kernel(), .dom0_mib = 64,
                                   .timeout_s = 120, .out = stdout };
     bool xen = false;
     int first = 0;
