@@ -434,13 +434,14 @@ static int boot_xen(const struct script_xen_opts *o, const char *prog, bool line
                     char *err, size_t errlen)
 {
     char append[256], mem[32];
-    snprintf(append, sizeof(append),
-             "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=%uM dom0_max_vcpus=1%s", o->dom0_mib,
-             linear_pt ? "" : " pv-linear-pt=false");
-    snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 448);
     if (o->baremetal) {   /* our dom0 as pvmmu's one domain, privileged as Xen's dom0 is */
         snprintf(append, sizeof(append), "mem=%u privileged%s", o->dom0_mib, linear_pt ? "" : " linear_pt=off");
         snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 128);
+    } else {
+        snprintf(append, sizeof(append),
+                 "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=%uM dom0_max_vcpus=1%s",
+                 o->dom0_mib, linear_pt ? "" : " pv-linear-pt=false");
+        snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 448);
     }
     char *mods = module_arg(o->dom0, prog);
     if (!mods) {

@@ -194,6 +194,15 @@ struct pvm_stats {
 };
 
 /* Every hypercall the guest made, of any kind. */
+/* out = now - base, counter by counter: what happened since base was taken. */
+static inline void pvm_stats_since(struct pvm_stats *out, const struct pvm_stats *now, const struct pvm_stats *base)
+{
+    const uint64_t *n = (const uint64_t *)now, *b = (const uint64_t *)base;
+    uint64_t *o = (uint64_t *)out;
+    for (unsigned int i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+        o[i] = n[i] - b[i];
+}
+
 static inline uint64_t pvm_stats_hypercalls(const struct pvm_stats *st)
 {
     return st->hc_mmu_update + st->hc_mmuext_op + st->hc_update_va_mapping + st->hc_multicall + st->hc_vm_assist +

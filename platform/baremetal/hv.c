@@ -684,9 +684,7 @@ __attribute__((noreturn)) static void finish(uint8_t code)
 {
     const struct pvm_stats *base = marked ? &mark : &built;
     struct pvm_stats d;
-    const uint64_t *now = (const uint64_t *)&machine.stats, *b = (const uint64_t *)base;
-    for (unsigned int i = 0; i < sizeof(d) / 8; i++)
-        ((uint64_t *)&d)[i] = now[i] - b[i];
+    pvm_stats_since(&d, &machine.stats, base);
     hv_printf("hv stats hypercalls=%llu mmu_update=%llu mmuext_op=%llu update_va_mapping=%llu multicall=%llu "
               "vm_assist=%llu mmu_update_reqs=%llu mmuext_ops=%llu entries_validated=%llu promotions=%llu,%llu,%llu,%llu "
               "pins=%llu ptwr_emulations=%llu tlb_flushes=%llu\n",

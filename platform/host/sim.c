@@ -305,8 +305,5 @@ void sim_free(struct sim *s)
 
 void sim_guest_stats(const struct sim *s, struct pvm_stats *out)
 {
-    const uint64_t *now = (const uint64_t *)&s->m.stats, *base = (const uint64_t *)&s->built;
-    uint64_t *o = (uint64_t *)out;
-    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-        o[i] = now[i] - base[i];
+    pvm_stats_since(out, &s->m.stats, &s->built);
 }
