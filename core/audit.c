@@ -169,11 +169,18 @@ static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
         if (!t->valid || !t->rw || !mfn_valid(m, t->mfn))
             continue;
         const struct page_info *pg = mfn_to_page(m, t->mfn);
-        if (owner_raw(pg) != PVM_OWNER_IO && page_type(pg) != PGT_writable_page)
+        /* A free frame may stay cached until it is handed out again: the allocator flushes then. */
+        if (owner_raw(pg) == PVM_OWNER_IO || owner_raw(pg) == PVM_OWNER_NONE)
+            continue;
+        if (page_type(pg) != PGT_writable_page)
             report(a, PVM_AUDIT_TLB, t->mfn, PGT_writable_page, pg->type_info,
                    "d%uv%u TLB maps va %llx writable to mfn %05llx, which is now %s", v->d->id, v->id,
                    (unsigned long long)(t->vpn << PAGE_SHIFT), (unsigned long long)t->mfn,
                    pvm_type_name((enum pvm_type)(pg->type_info >> 61)));
+        else if (!page_owned_by(pg, v->d->id) && !is_privileged(v->d))
+            report(a, PVM_AUDIT_TLB, t->mfn, v->d->id, page_owner_id(pg),
+                   "d%uv%u TLB maps va %llx writable to mfn %05llx, which now belongs to d%u", v->d->id, v->id,
+                   (unsigned long long)(t->vpn << PAGE_SHIFT), (unsigned long long)t->mfn, page_owner_id(pg));
     }
 }
 

@@ -234,6 +234,7 @@ int write_entry(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t
 void tlb_flush_one(struct pvm_vcpu *v);
 void tlb_invlpg_one(struct pvm_vcpu *v, uint64_t va);
 void flush_for_type_change(struct pvm_machine *m, struct page_info *pg);
+void flush_for_alloc(struct pvm_machine *m, uint32_t stamp);
 int guest_walk(struct pvm_vcpu *v, uint64_t root, uint64_t va, bool write, bool set_ad,
                uint64_t *mfn, bool *rw, bool *global, struct pvm_fault *f);
 uint64_t current_root(const struct pvm_vcpu *v);

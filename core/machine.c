@@ -85,9 +85,16 @@ int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_
         return -XEN_ESRCH;
     if (mfn >= m->nr_frames || count > m->nr_frames - mfn)
         return -XEN_EINVAL;
-    for (uint64_t i = mfn; i < mfn + count; i++)
-        if (owner_raw(&m->frames[i]) != PVM_OWNER_NONE || gen_count(&m->frames[i]))
+    uint32_t newest = 0;   /* the latest free time of a frame that had an owner */
+    for (uint64_t i = mfn; i < mfn + count; i++) {
+        const struct page_info *pg = &m->frames[i];
+        if (owner_raw(pg) != PVM_OWNER_NONE || gen_count(pg))
             return -XEN_EBUSY;
+        uint32_t t = tlb_stamp(pg);
+        if (t <= m->tlbflush_clock && t > newest)
+            newest = t;
+    }
+    flush_for_alloc(m, newest);
     for (uint64_t i = mfn; i < mfn + count; i++) {
         struct page_info *pg = &m->frames[i];
         pg->count_info = PGC_allocated | 1 | ((uint64_t)(id + 1u) << PGC_owner_shift);

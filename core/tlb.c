@@ -99,6 +99,26 @@ void flush_for_type_change(struct pvm_machine *m, struct page_info *pg)
     }
 }
 
+/*
+ * Frames freed at TLB-clock time `stamp` are being handed out again (to any
+ * domain): flush every vCPU of every domain that has not flushed since, as
+ * Xen's allocator does for all CPUs, so a translation cached under the old
+ * owner cannot reach the frame's next life.  stamp 0: never owned, no flush.
+ */
+void flush_for_alloc(struct pvm_machine *m, uint32_t stamp)
+{
+    if (!stamp || stamp > m->tlbflush_clock)   /* never owned, or freed before the clock wrapped */
+        return;
+    for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++)
+        for (unsigned int j = 0; m->doms[i].exists && j < m->doms[i].nr_vcpus; j++) {
+            struct pvm_vcpu *v = &m->doms[i].vcpu[j];
+            if (need_flush(m->tlbflush_clock, v->tlbflush_time, stamp)) {
+                tlb_flush_one(v);
+                m->stats.tlb_flushes_alloc++;
+            }
+        }
+}
+
 uint64_t current_root(const struct pvm_vcpu *v)
 {
     return v->kernel_mode ? v->guest_table : v->guest_table_user;

@@ -684,6 +684,65 @@ static void tlb_clock_wrap(void **state)
     tm_free(t);
 }
 
+/* ---- a frame's next life ------------------------------------------------------- */
+
+/*
+ * d1 caches a writable translation of its frame a, drops the mapping without a flush and gives a
+ * back; a goes to d2, which pins it as an L1.  Handing a out again flushes d1's vCPUs (the
+ * type change only flushes d2's), so d1's store through the old translation faults instead of
+ * writing a writable mapping of d1's L4 into d2's validated L1.
+ */
+static void realloc_flushes_old_owner(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l4, l1, m4;
+    tm_space(t, t->v, &l4, NULL, NULL, &l1);
+    tm_space(t, t->v2, &m4, NULL, NULL, NULL);
+    uint64_t a = tm_frame(t, 1);
+    struct pvm_fault f;
+    assert_int_equal(tm_set(t->v, l1, 0, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
+    assert_int_equal(pvm_guest_store(t->v, 0, 0x1234, 8, &f), PVM_ACCESS_OK);
+    assert_int_equal(tm_set(t->v, l1, 0, 0), 0);
+    assert_int_equal(pvm_release_page(&t->m, 1, a), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, a).owner, DOMID_INVALID);
+    uint32_t v1_before = t->v->tlbflush_time;
+    uint64_t alloc = t->m.stats.tlb_flushes_alloc;
+    assert_int_equal(pvm_assign_page(&t->m, a, 2, 7), 0);
+    AUDIT_CLEAN(t);
+    assert_true(t->v->tlbflush_time != v1_before);                 /* d1v0 flushed by the allocation */
+    assert_int_equal(t->m.stats.tlb_flushes_alloc, alloc + 3);      /* d1v0, d1v1 and d2v0: none flushed since */
+    assert_int_equal(tm_pin(t->v2, 1, a), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_guest_store(t->v, 0, pte(l4, _PAGE_PRESENT | _PAGE_RW), 8, &f), PVM_ACCESS_FAULT);
+    AUDIT_CLEAN(t);
+    assert_int_equal(pvm_peek(&t->m, a, 0), 0x1234);
+    tm_free(t);
+}
+
+/* The allocation flush is filtered by the frame's stamp: vCPUs that flushed since it was freed keep their TLBs. */
+static void realloc_flush_filtered(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t a = tm_frame(t, 1);
+    assert_int_equal(pvm_release_page(&t->m, 1, a), 0);
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
+    pvm_tlb_flush_vcpu(t->v);
+    pvm_tlb_flush_vcpu(v1);
+    uint64_t alloc = t->m.stats.tlb_flushes_alloc;
+    assert_int_equal(pvm_assign_page(&t->m, a, 1, 3), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes_alloc, alloc + 1);      /* d2v0 only */
+    /* A frame that was never owned needs no flush. */
+    uint64_t fresh = t->next + 5;
+    assert_int_equal(pvm_assign_page(&t->m, fresh, 2, 9), 0);
+    assert_int_equal(t->m.stats.tlb_flushes_alloc, alloc + 1);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +769,8 @@ int main(void)
         cmocka_unit_test(ptwr_not_in_user_mode),
         cmocka_unit_test(ptwr_bad_access),
         cmocka_unit_test(tlb_clock_wrap),
+        cmocka_unit_test(realloc_flushes_old_owner),
+        cmocka_unit_test(realloc_flush_filtered),
     };
     return cmocka_run_group_tests_name("tlb_ptwr", tests, NULL, NULL);
 }

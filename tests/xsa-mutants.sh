@@ -75,6 +75,8 @@ mutant xsa-214 "page.c machine.c" 's/\n    pg->type_info = 0;\n/\n/; s/pg->type_
     tests/xsa/xsa-214.pvm "a freed frame keeps its type"
 mutant xsa-287 machine.c 's/if \(!\(pg->count_info & PGC_allocated\)\)\n\s*return 0;\n//' \
     tests/xsa/xsa-287.pvm "a frame may be released twice"
+mutant realloc-tlb machine.c 's/flush_for_alloc\(m, newest\);/(void)newest;/' \
+    tests/scripts/tlb-realloc.pvm "a frame handed out again keeps its old owner's TLB entries"
 
 # The same check taken out of the hypervisor that runs on real page tables (HV_FLAGS from the Makefile):
 # our kernel's attack mode must then get a writable mapping of its L4 into a validated L1.

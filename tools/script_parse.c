@@ -1024,6 +1024,13 @@ static void parse_line(struct parser *p)
         st->mfn = parse_frame(p, "a frame");
         parse_rc(p, st);
         end_of_line(p);
+    } else if (!strcmp(w, "assign")) {
+        st = new_step(p, S_ASSIGN);
+        parse_live_dom(p, &st->dom, &st->vcpu);
+        st->mfn = parse_frame(p, "a frame");
+        st->val = p->s->next_gpfn++;
+        parse_rc(p, st);
+        end_of_line(p);
     } else if (!strcmp(w, "mode")) {
         st = new_step(p, S_MODE);
         parse_live_dom(p, &st->dom, &st->vcpu);
@@ -1057,7 +1064,7 @@ static void parse_line(struct parser *p)
     } else if (!strcmp(w, "end")) {
         perr(p, "'end' without an open 'multicall'");
     } else {
-        perr(p, "expected a command (machine, domain, frame, io, set, set_cr3, release, mode, mmu_update, "
+        perr(p, "expected a command (machine, domain, frame, io, set, set_cr3, release, assign, mode, mmu_update, "
                 "mmuext, update_va_mapping, update_va_mapping_otherdomain, vm_assist, store, load, multicall, "
                 "expect, audit), got '%s'", w);
     }

@@ -23,7 +23,7 @@ static const struct {
     STAT(hc_vm_assist), STAT(hc_other), STAT(mmu_update_reqs), STAT(mmuext_ops), STAT(multicall_entries),
     STAT(entries_validated), STAT(fastpath), STAT(pins), STAT(unpins), STAT(baseptr_loads),
     STAT(ptwr_emulations), STAT(page_faults), STAT(tlb_flushes), STAT(tlb_flushes_typechange),
-    STAT(tlb_flushes_linear_pt), STAT(tlb_invlpg), STAT(tlb_hits), STAT(tlb_misses), STAT(tlb_stale_hits),
+    STAT(tlb_flushes_linear_pt), STAT(tlb_flushes_alloc), STAT(tlb_invlpg), STAT(tlb_hits), STAT(tlb_misses), STAT(tlb_stale_hits),
     STAT(refusals),
     { "promotions_l1", offsetof(struct pvm_stats, promotions) + 1 * sizeof(uint64_t) },
     { "promotions_l2", offsetof(struct pvm_stats, promotions) + 2 * sizeof(uint64_t) },
@@ -85,7 +85,7 @@ static const char *kind_name(enum step_kind k)
     static const char *const n[] = {
         "domain", "frame", "io", "set", "vm_assist", "set_cr3", "release", "mode", "mmu_update", "mmuext",
         "update_va_mapping", "update_va_mapping_otherdomain", "store", "load", "multicall", "op",
-        "expect", "expect", "expect stat", "expect log", "expect why", "expect mappings", "audit",
+        "expect", "expect", "expect stat", "expect log", "expect why", "expect mappings", "audit", "assign",
     };
     return n[k];
 }
@@ -298,7 +298,7 @@ static void audit_report(void *ctx, const struct pvm_audit_issue *is)
 
 static bool is_operation(enum step_kind k)
 {
-    return k < S_EXPECT_FRAME || k == S_AUDIT;
+    return k < S_EXPECT_FRAME || k == S_AUDIT || k == S_ASSIGN;
 }
 
 static unsigned int xp_access_of(int a)
@@ -344,6 +344,9 @@ static void run_step(struct runner *r, const struct step *st)
         break;
     case S_RELEASE:
         check_rc(r, st, pvm_release_page(m, st->dom, st->mfn), "release");
+        break;
+    case S_ASSIGN:
+        check_rc(r, st, pvm_assign_page(m, st->mfn, st->dom, st->val), "assign");
         break;
     case S_MODE:
         pvm_set_guest_mode(v, st->cmd != 0);

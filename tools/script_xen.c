@@ -24,7 +24,7 @@
 /* Why a step is not run on Xen (and so not on the simulator either). */
 enum skip {
     K_RUN, K_SETUP, K_ASSERT, K_OTHER_DOMAIN, K_VCPU, K_ROOT, K_USER_ROOT, K_MODE, K_VA_SLOT, K_MC_VA, K_FRAME,
-    K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG, K_COUNT
+    K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG, K_ALLOC, K_COUNT
 };
 static const char *const skip_text[K_COUNT] = {
     [K_ASSERT] = "asserts simulator state (counts, counters, log text, causes, mappings) a guest cannot read on Xen",
@@ -40,6 +40,7 @@ static const char *const skip_text[K_COUNT] = {
     [K_XEN_SLOT] = "reads a Xen-private L4 slot other than 258: pvmmu does not model their contents",
     [K_RAW] = "a raw hypercall or iret: not safe to issue as dom0",
     [K_BIG] = "a batch longer than the compiled form carries",
+    [K_ALLOC] = "hands a given frame to a domain: on Xen the allocator, not the script, picks the frame",
 };
 
 struct buf {
@@ -338,6 +339,9 @@ static size_t compile(struct xscript *x, struct buf *b)
             break;
         case S_RAW_OP:
             k = K_RAW;
+            break;
+        case S_ASSIGN:
+            k = K_ALLOC;
             break;
         default:
             k = K_ASSERT;

@@ -188,6 +188,7 @@ struct pvm_stats {
     uint64_t tlb_flushes;            /* whole-TLB flushes of one vCPU, any cause */
     uint64_t tlb_flushes_typechange; /* ...of which forced by a type change */
     uint64_t tlb_flushes_linear_pt;  /* ...of which after an L2+ update (XSA-286) */
+    uint64_t tlb_flushes_alloc;      /* ...of which because a frame was handed out again (any domain's vCPU) */
     uint64_t tlb_invlpg;
     uint64_t tlb_hits, tlb_misses, tlb_stale_hits;
     uint64_t refusals;               /* hypercall sub-operations that failed */
@@ -291,15 +292,19 @@ struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_i
 int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
 
 /*
- * Give free frame mfn to domain id as Xen's assign_pages does: owner set,
- * count_info = PGC_allocated|1, type none.  Sets M2P to gpfn.
+ * Give free frame mfn to domain id as Xen's alloc_heap_pages and
+ * assign_pages do: owner set, count_info = PGC_allocated|1, type none.  A
+ * frame that had an owner before may still be cached by a TLB: every vCPU of
+ * every domain that has not flushed since the frame was freed is flushed
+ * first (Xen's need_tlbflush and tlbflush_filter).  Sets M2P to gpfn.
  * Returns 0, -EINVAL (mfn out of range), -EBUSY (frame not free), -ESRCH.
  */
 int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn);
 
 /*
  * Give the free frames [mfn, mfn+count) to domain id, as pvm_assign_page
- * does for each, but without touching the M2P (the caller keeps it).
+ * does for each (one flush for the whole range, filtered by its newest
+ * stamp), but without touching the M2P (the caller keeps it).
  * Returns 0, or the first error with no frame assigned.
  */
 int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id);
