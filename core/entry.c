@@ -148,6 +148,9 @@ void put_page_from_l1e(struct pvm_machine *m, uint64_t l1e)
     if (!pte_present(l1e) || is_io_frame(m, pte_mfn(l1e)))
         return;
     struct page_info *pg = mfn_to_page(m, pte_mfn(l1e));
+    BUG_ON(m, (l1e & _PAGE_RW) && page_type(pg) != PGT_writable_page,
+           "put_page_from_l1e: writable entry %016llx names a frame of type %016llx", (unsigned long long)l1e,
+           (unsigned long long)page_type(pg));
     if (l1e & _PAGE_RW)
         put_page_and_type(m, pg);
     else

@@ -79,6 +79,7 @@ static inline unsigned int owner_raw(const struct page_info *pg)
 }
 static inline void set_owner_raw(struct page_info *pg, unsigned int raw)
 {
+    /* Callers pass PVM_OWNER_NONE, PVM_OWNER_IO or domid+1 of a domid below DOMID_FIRST_RESERVED. */
     pg->count_info = (pg->count_info & ~PGC_owner_mask) | ((uint64_t)raw << PGC_owner_shift);
 }
 static inline bool page_owned_by(const struct page_info *pg, domid_t id) { return owner_raw(pg) == id + 1u; }
@@ -163,6 +164,15 @@ static inline void set_m2p(struct pvm_machine *m, uint64_t mfn, uint64_t gpfn)
 }
 
 /* ---- log.c ---- */
+/*
+ * Xen's BUG_ON for the invariants the core relies on: report through the
+ * platform's bug hook and never return.  Always compiled in.
+ */
+__attribute__((noreturn, format(printf, 4, 5)))
+void pvm_bug(const struct pvm_machine *m, const char *file, unsigned int line, const char *fmt, ...);
+#define BUG_ON(m, cond, ...) \
+    do { if (__builtin_expect(!!(cond), 0)) pvm_bug((m), __FILE__, __LINE__, __VA_ARGS__); } while (0)
+
 void xen_log(struct pvm_machine *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define gdprintk(m, ...) xen_log((m), PVM_LOG_WARN, __VA_ARGS__)
 

@@ -24,6 +24,18 @@ void xen_log(struct pvm_machine *m, int level, const char *fmt, ...)
     m->ops.log(m->ops.ctx, &msg);
 }
 
+void pvm_bug(const struct pvm_machine *m, const char *file, unsigned int line, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (m->ops.bug)
+        m->ops.bug(m->ops.ctx, file, line, what);
+    __builtin_trap();
+}
+
 const char *fmt_dom(char *buf, domid_t id)
 {
     if (id == DOMID_IO)

@@ -95,6 +95,7 @@ int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_
             newest = t;
     }
     flush_for_alloc(m, newest);
+    BUG_ON(m, ((uint64_t)(id + 1u) << PGC_owner_shift) & ~PGC_owner_mask, "assign_pages: d%u does not fit the owner field", id);
     for (uint64_t i = mfn; i < mfn + count; i++) {
         struct page_info *pg = &m->frames[i];
         pg->count_info = PGC_allocated | 1 | ((uint64_t)(id + 1u) << PGC_owner_shift);

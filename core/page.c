@@ -26,6 +26,8 @@ bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_doma
     uint64_t count = gen_count(pg);
     if (count && count < PGC_count_mask - 2 && page_owned_by(pg, d->id)) {
         pg->count_info++;
+        BUG_ON(m, gen_count(pg) != count + 1, "get_page: general count of mfn %05llx ran into the owner bits",
+               (unsigned long long)page_to_mfn(m, pg));
         return true;
     }
     char rd[16], od[16];
@@ -41,6 +43,8 @@ bool get_page(struct pvm_machine *m, struct page_info *pg, const struct pvm_doma
 /* Drop a general reference; the frame is freed when the last one goes. */
 void put_page(struct pvm_machine *m, struct page_info *pg)
 {
+    BUG_ON(m, gen_count(pg) == 0, "put_page: general count underflow on mfn %05llx (caf=%016llx)",
+           (unsigned long long)page_to_mfn(m, pg), (unsigned long long)pg->count_info);
     pg->count_info--;
     if (gen_count(pg) == 0)
         free_page(m, pg);
@@ -140,8 +144,12 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
     return 0;
 }
 
-static void dec_linear(struct page_info *pg, struct page_info *ptpg)
+static void dec_linear(struct pvm_machine *m, struct page_info *pg, struct page_info *ptpg)
 {
+    BUG_ON(m, linear_count(pg) >= 0 || linear_count(ptpg) <= 0,
+           "put_page_type: linear entry from mfn %05llx to mfn %05llx was never counted (counts %d, %d)",
+           (unsigned long long)page_to_mfn(m, ptpg), (unsigned long long)page_to_mfn(m, pg), linear_count(ptpg),
+           linear_count(pg));
     set_linear_count(pg, (int16_t)(linear_count(pg) + 1));      /* one use fewer */
     set_linear_count(ptpg, (int16_t)(linear_count(ptpg) - 1));  /* one entry fewer */
 }
@@ -154,8 +162,14 @@ static void dec_linear(struct page_info *pg, struct page_info *ptpg)
 void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info *ptpg)
 {
     uint64_t x = pg->type_info;
+    BUG_ON(m, (x & PGT_count_mask) == 0, "put_page_type: type count underflow on mfn %05llx (taf=%016llx)",
+           (unsigned long long)page_to_mfn(m, pg), (unsigned long long)pvm_xen_taf(pg));
+    BUG_ON(m, ptpg && page_type(ptpg) != page_type(pg) && type_level(page_type(ptpg)) != type_level(page_type(pg)) + 1,
+           "put_page_type: mfn %05llx of type %016llx held by an entry of mfn %05llx of type %016llx",
+           (unsigned long long)page_to_mfn(m, pg), (unsigned long long)page_type(pg),
+           (unsigned long long)page_to_mfn(m, ptpg), (unsigned long long)page_type(ptpg));
     if (ptpg && page_type(ptpg) == page_type(pg))
-        dec_linear(pg, ptpg);
+        dec_linear(m, pg, ptpg);
     if ((x & PGT_count_mask) == 1 && is_pt_type(x & PGT_type_mask) && (x & PGT_validated)) {
         pg->type_info = x & ~PGT_validated;
         demote_table(m, pg, type_level(x & PGT_type_mask));

@@ -185,6 +185,15 @@ static void hostmem_log(void *ctx, const struct pvm_log_msg *msg)
         fprintf(h->log, "%s%s\n", h->log_prefix ? h->log_prefix : "", slot);
 }
 
+/* The core found one of its invariants broken: nothing it says afterwards can be believed. */
+static void hostmem_bug(void *ctx, const char *file, unsigned int line, const char *what)
+{
+    (void)ctx;
+    fflush(stdout);
+    fprintf(stderr, "pvmmu: internal error: core BUG at %s:%u: %s\n", file, line, what);
+    exit(3);
+}
+
 int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
 {
     memset(h, 0, sizeof(*h));
@@ -197,7 +206,7 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
         return -1;
     }
     struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .read = hostmem_read, .log = hostmem_log,
-                           .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set };
+                           .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set, .bug = hostmem_bug };
     pvm_init(m, h->frames, nr_frames, &ops);
     return 0;
 }

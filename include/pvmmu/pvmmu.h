@@ -133,6 +133,16 @@ struct pvm_ops {
      * so the platform flushes the hardware's too.  NULL on the simulator.
      */
     void (*tlb_flush)(void *ctx, const struct pvm_vcpu *v, uint64_t va, bool all);
+    /*
+     * An invariant the core relies on is broken (Xen's BUG_ON): a count
+     * would underflow or overflow into the owner bits, a type reference is
+     * dropped from a frame of another type, an owner does not fit its field.
+     * `what` names the invariant and the frame.  Must not return: the
+     * machine's state can no longer be trusted (the simulator prints one line
+     * and exits with status 3, the hypervisor panics).  If NULL, or if it
+     * returns, the core traps (__builtin_trap).
+     */
+    void (*bug)(void *ctx, const char *file, unsigned int line, const char *what);
 };
 
 /* One cached translation of the software TLB. */

@@ -92,6 +92,13 @@ __attribute__((noreturn, format(printf, 1, 2))) static void panic(const char *fm
     qemu_exit(2);
 }
 
+/* The core's BUG_ON: one line, and the run ends as a hypervisor failure. */
+__attribute__((noreturn)) static void op_bug(void *ctx, const char *file, unsigned int line, const char *what)
+{
+    (void)ctx;
+    panic("core BUG at %s:%u: %s", file, line, what);
+}
+
 /* ---- CPU: GDT, TSS, IDT, syscall ---- */
 
 static struct __attribute__((packed)) {
@@ -941,7 +948,8 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
     direct_l3 = (uint64_t)(uintptr_t)boot_pdpt;
 
     const struct pvm_ops ops = { .map = op_map, .log = op_log, .m2p_get = op_m2p_get, .m2p_set = op_m2p_set,
-                                 .xen_l4e = op_xen_l4e, .tlb_flush = op_tlb_flush };
+                                 .xen_l4e = op_xen_l4e, .tlb_flush = op_tlb_flush,
+                                 .bug = op_bug };
     pvm_init(&machine, frames, nr_frames, &ops);
     audit_scratch = dm(alloc_pages((pvm_audit_scratch_bytes(&machine) + PAGE - 1) / PAGE + 1, PAGE));
 
