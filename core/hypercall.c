@@ -10,6 +10,69 @@ static int fail(struct pvm_machine *m, int rc, enum pvm_why why, uint64_t mfn)
     return rc;
 }
 
+/* ---- guest handles: reached only through the platform's copy callbacks ---- */
+
+/* Xen's copy_from_guest: 0, or -EFAULT (no callback, or a byte not accessible). */
+static int copy_from_guest(struct pvm_machine *m, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t n)
+{
+    return m->ops.copy_from_guest && m->ops.copy_from_guest(m->ops.ctx, v, dst, gaddr, n) == 0 ? 0 : -XEN_EFAULT;
+}
+
+static int copy_to_guest(struct pvm_machine *m, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t n)
+{
+    return m->ops.copy_to_guest && m->ops.copy_to_guest(m->ops.ctx, v, gaddr, src, n) == 0 ? 0 : -XEN_EFAULT;
+}
+
+/* Xen's guest_handle_okay: count elements of size at h lie in guest-accessible, canonical memory. */
+static bool guest_handle_okay(uint64_t h, uint64_t count, uint64_t size)
+{
+    if (count >= ~0ULL / size)
+        return false;
+    if (!count)
+        return true;
+    uint64_t last = h + count * size - 1;
+    return last >= h && addr_ok(h) && addr_ok(last) && (h >= (1ULL << 47) || last < (1ULL << 47));
+}
+
+/*
+ * Where a batch's elements come from: the caller's own array (host), or a
+ * guest handle read element by element, as Xen's __copy_from_guest does.
+ */
+struct batch_src {
+    const void *host;
+    uint64_t handle;
+};
+
+/* Element i of size bytes into out: 0, or -EFAULT (a guest element that cannot be read). */
+static int fetch(struct pvm_machine *m, const struct pvm_vcpu *v, const struct batch_src *src, unsigned int i,
+                 size_t size, void *out)
+{
+    if (src->host) {
+        const unsigned char *from = (const unsigned char *)src->host + (size_t)i * size;
+        unsigned char *to = out;
+        for (size_t k = 0; k < size; k++)
+            to[k] = from[k];
+        return 0;
+    }
+    return copy_from_guest(m, v, out, src->handle + (uint64_t)i * size, size);
+}
+
+/*
+ * Xen's vcpumask_to_pcpumask: the vCPUs of d named by the bitmap at guest
+ * handle h (bits beyond d's vCPUs ignored).  0, or -EFAULT with *mask 0.
+ */
+static int read_vcpumask(struct pvm_machine *m, const struct pvm_vcpu *v, const struct pvm_domain *d, uint64_t h,
+                         uint64_t *mask)
+{
+    _Static_assert(PVM_MAX_VCPUS <= 64, "one bitmap word covers every vCPU");
+    uint64_t w;
+    *mask = 0;
+    if (copy_from_guest(m, v, &w, h, sizeof(w)))
+        return -XEN_EFAULT;
+    *mask = d->nr_vcpus >= 64 ? w : w & ((1ULL << d->nr_vcpus) - 1);
+    return 0;
+}
+
 /*
  * Resolve a foreign-domain id the way Xen's get_pg_owner does: DOMID_SELF is
  * the caller; the caller's own id is refused; DOMID_IO yields NULL (and
@@ -131,13 +194,13 @@ static int do_machphys_update(struct pvm_machine *m, uint64_t ptr, uint64_t val,
     return 0;
 }
 
-/* Apply a flush (full, or one va) to every vCPU of d set in mask (NULL = all). */
-static void flush_vcpus(struct pvm_machine *m, struct pvm_domain *d, const unsigned long *mask, bool one,
-                        uint64_t va)
+#define ALL_VCPUS (~0ULL)
+
+/* Apply a flush (full, or one va) to every vCPU of d whose bit is set in mask (ALL_VCPUS = all). */
+static void flush_vcpus(struct pvm_domain *d, uint64_t mask, bool one, uint64_t va)
 {
-    (void)m;
     for (unsigned int i = 0; i < d->nr_vcpus; i++) {
-        if (mask && !((mask[i / (8 * sizeof(long))] >> (i % (8 * sizeof(long)))) & 1UL))
+        if (!((mask >> i) & 1))
             continue;
         if (one)
             tlb_invlpg_one(&d->vcpu[i], va);
@@ -146,8 +209,13 @@ static void flush_vcpus(struct pvm_machine *m, struct pvm_domain *d, const unsig
     }
 }
 
-int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count, unsigned int *pdone,
-                   unsigned int foreigndom)
+/*
+ * mmu_update over a batch source: runs requests in order until the first
+ * failure; *done gets the number completed.  A request that cannot be read
+ * ends the batch with -EFAULT.
+ */
+static int mmu_update_from(struct pvm_vcpu *v, const struct batch_src *src, unsigned int count, unsigned int *pdone,
+                           unsigned int foreigndom)
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *curr = v->d, *pt_owner = curr, *pg_owner;
@@ -167,15 +235,20 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
     rc = get_pg_owner(m, curr, foreigndom & 0xFFFF, &pg_owner);
     if (rc)
         goto out;
-    if (count && !reqs) {
+    if (count && !src->host && !src->handle) {
         rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
         goto out;
     }
     for (; done < count; done++) {
-        uint64_t ptr = reqs[done].ptr, val = reqs[done].val;
-        unsigned int cmd = (unsigned int)(ptr & 7);
+        struct mmu_update req;
         m->stats.mmu_update_reqs++;
         refuse_reset(m);
+        if (fetch(m, v, src, done, sizeof(req), &req)) {
+            rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+            break;
+        }
+        uint64_t ptr = req.ptr, val = req.val;
+        unsigned int cmd = (unsigned int)(ptr & 7);
         switch (cmd) {
         case MMU_NORMAL_PT_UPDATE:
         case MMU_PT_UPDATE_PRESERVE_AD:
@@ -198,12 +271,22 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
             break;
     }
     if (flush_linear_pt) {   /* every vCPU of the owner may cache translations (Xen's dirty mask) */
-        flush_vcpus(m, pt_owner, NULL, false, 0);
+        flush_vcpus(pt_owner, ALL_VCPUS, false, 0);
         m->stats.tlb_flushes_linear_pt += pt_owner->nr_vcpus;
     }
 out:
     if (rc)
         m->stats.refusals++;
+    *pdone = done;
+    return rc;
+}
+
+int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count, unsigned int *pdone,
+                   unsigned int foreigndom)
+{
+    struct batch_src src = { reqs, 0 };
+    unsigned int done;
+    int rc = mmu_update_from(v, &src, count, &done, foreigndom);
     if (pdone)
         *pdone = done;
     return rc;
@@ -352,20 +435,22 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
             tlb_invlpg_one(v, op->arg1.linear_addr);
         return 0;
     case MMUEXT_TLB_FLUSH_MULTI:
-    case MMUEXT_INVLPG_MULTI:
+    case MMUEXT_INVLPG_MULTI: {
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
-        if (!op->arg2.vcpumask)
+        uint64_t mask;
+        if (read_vcpumask(m, v, curr, op->arg2.vcpumask, &mask))   /* Xen answers -EINVAL here */
             return fail(m, -XEN_EINVAL, PVM_WHY_FAULT, PVM_INVALID_MFN);
         if (op->cmd == MMUEXT_TLB_FLUSH_MULTI || addr_ok(op->arg1.linear_addr))
-            flush_vcpus(m, curr, op->arg2.vcpumask, op->cmd == MMUEXT_INVLPG_MULTI, op->arg1.linear_addr);
+            flush_vcpus(curr, mask, op->cmd == MMUEXT_INVLPG_MULTI, op->arg1.linear_addr);
         return 0;
+    }
     case MMUEXT_TLB_FLUSH_ALL:
     case MMUEXT_INVLPG_ALL:
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
         if (op->cmd == MMUEXT_TLB_FLUSH_ALL || addr_ok(op->arg1.linear_addr))
-            flush_vcpus(m, curr, NULL, op->cmd == MMUEXT_INVLPG_ALL, op->arg1.linear_addr);
+            flush_vcpus(curr, ALL_VCPUS, op->cmd == MMUEXT_INVLPG_ALL, op->arg1.linear_addr);
         return 0;
     case MMUEXT_FLUSH_CACHE:
     case MMUEXT_FLUSH_CACHE_GLOBAL:
@@ -398,25 +483,41 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
     }
 }
 
-int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count, unsigned int *pdone,
-                  unsigned int foreigndom)
+/* mmuext_op over a batch source, as mmu_update_from. */
+static int mmuext_op_from(struct pvm_vcpu *v, const struct batch_src *src, unsigned int count, unsigned int *pdone,
+                          unsigned int foreigndom)
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *pg_owner;
     unsigned int done = 0;
     m->stats.hc_mmuext_op++;
     int rc = get_pg_owner_target(m, v->d, foreigndom & 0xFFFF, &pg_owner);
-    if (!rc && count && !ops)
+    if (!rc && count && !src->host && !src->handle)
         rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     for (; !rc && done < count; done++) {
+        struct mmuext_op op;
         m->stats.mmuext_ops++;
         refuse_reset(m);
-        rc = do_one_mmuext(m, v, &ops[done], pg_owner);
+        rc = fetch(m, v, src, done, sizeof(op), &op);
+        if (rc)
+            rc = fail(m, rc, PVM_WHY_FAULT, PVM_INVALID_MFN);
+        else
+            rc = do_one_mmuext(m, v, &op, pg_owner);
         if (rc)
             break;
     }
     if (rc)
         m->stats.refusals++;
+    *pdone = done;
+    return rc;
+}
+
+int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count, unsigned int *pdone,
+                  unsigned int foreigndom)
+{
+    struct batch_src src = { ops, 0 };
+    unsigned int done;
+    int rc = mmuext_op_from(v, &src, count, &done, foreigndom);
     if (pdone)
         *pdone = done;
     return rc;
@@ -465,9 +566,15 @@ static int do_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
             tlb_invlpg_one(v, va);
         else
             tlb_flush_one(v);
-    } else {
-        flush_vcpus(m, v->d, target == UVMF_ALL ? NULL : (const unsigned long *)target, one, va);
+        return 0;
     }
+    uint64_t mask = ALL_VCPUS;
+    if (target != UVMF_ALL && read_vcpumask(m, v, v->d, target, &mask)) {
+        /* The entry stays written; nothing is flushed (Xen clears the mask it could not read). */
+        m->stats.refusals++;
+        return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+    }
+    flush_vcpus(v->d, mask, one, va);
     return 0;
 }
 
@@ -514,7 +621,13 @@ int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
     return fail(m, -XEN_ENOSYS, PVM_WHY_BAD_CMD, PVM_INVALID_MFN);
 }
 
-int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr)
+/*
+ * Run the multicall list at src (the caller's array, or a guest handle):
+ * each entry is read, dispatched and its result written back, as Xen's
+ * do_multicall.  list is where host results go (NULL for a guest list).
+ */
+static int multicall_from(struct pvm_vcpu *v, const struct batch_src *src, struct multicall_entry *list,
+                          unsigned int nr)
 {
     struct pvm_machine *m = enter_vcpu(v);
     m->stats.hc_multicall++;
@@ -522,19 +635,34 @@ int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int
         xen_log(m, PVM_LOG_INFO, "Multicall reentry is disallowed.");
         return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
     }
-    if (nr && !list)
+    if (nr && !src->host && (!src->handle || !guest_handle_okay(src->handle, nr, sizeof(*list))))
         return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     int rc = 0;
     v->in_multicall = true;
     for (unsigned int i = 0; i < nr; i++) {
-        m->stats.multicall_entries++;
-        if (list[i].op == __HYPERVISOR_iret) {
-            /* mc_exit: the batch ends here with iret's result; iret itself is not modelled. */
-            rc = -XEN_ENOSYS;
-            list[i].result = (xen_ulong_t)(long)rc;
+        struct multicall_entry call;
+        if (fetch(m, v, src, i, sizeof(call), &call)) {
+            rc = -XEN_EFAULT;
             break;
         }
-        list[i].result = (xen_ulong_t)pvm_hypercall(v, list[i].op, list[i].args);
+        m->stats.multicall_entries++;
+        bool exit = call.op == __HYPERVISOR_iret;
+        /* mc_exit: the batch ends here with iret's result; iret itself is not modelled. */
+        call.result = exit ? (xen_ulong_t)(long)-XEN_ENOSYS : (xen_ulong_t)pvm_hypercall(v, call.op, call.args);
+        int wrote = 0;
+        if (list)
+            list[i].result = call.result;
+        else
+            wrote = copy_to_guest(m, v, src->handle + (uint64_t)i * sizeof(call) +
+                                  __builtin_offsetof(struct multicall_entry, result), &call.result, sizeof(call.result));
+        if (exit) {
+            rc = (int)(long)call.result;   /* the result's copy is best effort here */
+            break;
+        }
+        if (wrote) {
+            rc = -XEN_EFAULT;
+            break;
+        }
         if (!v->kernel_mode)
             break;
     }
@@ -543,23 +671,58 @@ int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int
     return rc;
 }
 
+int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr)
+{
+    struct batch_src src = { list, 0 };
+    return multicall_from(v, &src, list, nr);
+}
+
+/*
+ * A batch hypercall (mmu_update, mmuext_op) from the guest: the array at
+ * handle a[0] (checked as Xen's guest_handle_okay), and the done count
+ * written to handle a[2] if it is not null (a failed write is ignored).
+ */
+static long guest_batch(struct pvm_vcpu *v, bool ext, const xen_ulong_t a[6])
+{
+    struct pvm_machine *m = v->m;
+    unsigned int count = (unsigned int)a[1], done = 0;
+    struct batch_src src = { NULL, a[0] };
+    int rc;
+    if (!guest_handle_okay(a[0], count, ext ? sizeof(struct mmuext_op) : sizeof(struct mmu_update))) {
+        enter_vcpu(v);
+        if (ext)
+            m->stats.hc_mmuext_op++;
+        else
+            m->stats.hc_mmu_update++;
+        m->stats.refusals++;
+        return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
+    }
+    if (ext)
+        rc = mmuext_op_from(v, &src, count, &done, (unsigned int)a[3]);
+    else
+        rc = mmu_update_from(v, &src, count, &done, (unsigned int)a[3]);
+    if (a[2])
+        (void)copy_to_guest(m, v, a[2], &done, sizeof(done));
+    return rc;
+}
+
 long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6])
 {
     switch (op) {
     case __HYPERVISOR_mmu_update:
-        return pvm_mmu_update(v, (const struct mmu_update *)(uintptr_t)a[0], (unsigned int)a[1],
-                              (unsigned int *)(uintptr_t)a[2], (unsigned int)a[3]);
+        return guest_batch(v, false, a);
     case __HYPERVISOR_mmuext_op:
-        return pvm_mmuext_op(v, (const struct mmuext_op *)(uintptr_t)a[0], (unsigned int)a[1],
-                             (unsigned int *)(uintptr_t)a[2], (unsigned int)a[3]);
+        return guest_batch(v, true, a);
     case __HYPERVISOR_update_va_mapping:
         return pvm_update_va_mapping(v, a[0], a[1], (unsigned long)a[2]);
     case __HYPERVISOR_update_va_mapping_otherdomain:
         return pvm_update_va_mapping_otherdomain(v, a[0], a[1], (unsigned long)a[2], (domid_t)a[3]);
     case __HYPERVISOR_vm_assist:
         return pvm_vm_assist(v, (unsigned int)a[0], (unsigned int)a[1]);
-    case __HYPERVISOR_multicall:
-        return pvm_multicall(v, (struct multicall_entry *)(uintptr_t)a[0], (unsigned int)a[1]);
+    case __HYPERVISOR_multicall: {
+        struct batch_src src = { NULL, a[0] };
+        return multicall_from(v, &src, NULL, (unsigned int)a[1]);
+    }
     default:
         v->m->stats.hc_other++;
         return -XEN_ENOSYS;

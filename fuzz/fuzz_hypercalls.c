@@ -29,6 +29,7 @@
 #define BASE 0x100u
 #define NFR 48u              /* frames 0-23 belong to d1, 24-39 to d2, 40-47 are free */
 #define MAX_OPS 64
+#define MASK_REAL 1u         /* update_va_mapping's vCPU bitmap handle names a real bitmap */
 #define XEN_SLOT_258 0x8000000000000063ULL   /* P|RW|A|D|NX, with the L4's own mfn */
 /*
  * Xen writes each entry back adjusted (US, _PAGE_GUEST_KERNEL, G; A in an
@@ -46,6 +47,8 @@ struct op {
     unsigned int vcpu, n, level;
     struct mmu_update req[3];
     uint64_t frame, va, val, flags;
+    uint64_t mask;             /* O_UVM: 0, MASK_REAL (a bitmap in guest memory) or a guest address that is none */
+    unsigned int mask_bits;
     unsigned int slot;
     int rc;                    /* A's result */
     unsigned int done;
@@ -150,7 +153,12 @@ static void decode(struct rd *r, struct op *o)
     case O_UVM:
         o->va = va_of(r) & ~0xFFFULL;
         o->val = value_of(r);
-        o->flags = byte(r) % 3;
+        {
+            uint8_t fb = byte(r);
+            o->flags = fb % 3;
+            o->mask = fb < 160 ? 0 : (fb & 1) ? MASK_REAL : 8 + (fb & 0x78);
+            o->mask_bits = (fb >> 1) & 3;
+        }
         break;
     case O_STORE:
         o->va = va_of(r);
@@ -177,6 +185,7 @@ static void decode(struct rd *r, struct op *o)
 }
 
 struct sys {
+    uint64_t mask_word;        /* the guest's vCPU bitmap for update_va_mapping */
     struct hostmem h;
     struct pvm_machine m;
     void *scratch;
@@ -224,8 +233,10 @@ static void apply(struct sys *s, struct op *o, bool prefix)
     struct pvm_fault f;
     int rc = 0;
     unsigned int done = 0;
-    if (prefix && o->rc && o->k != O_MMU && o->k != O_MULTI)
-        return;   /* a failed single operation: nothing to replay */
+    /* A failed single operation: nothing to replay, except an update_va_mapping whose mask could not be read
+       (Xen keeps the entry it wrote and returns -EFAULT): B writes the entry without a flush. */
+    if (prefix && o->rc && o->k != O_MMU && o->k != O_MULTI && !(o->k == O_UVM && o->rc == -XEN_EFAULT))
+        return;
     switch (o->k) {
     case O_MMU:
         rc = pvm_mmu_update(v, o->req, prefix ? o->done : o->n, &done, DOMID_SELF);
@@ -242,9 +253,22 @@ static void apply(struct sys *s, struct op *o, bool prefix)
     case O_UBASE:
         rc = run_ext(v, MMUEXT_NEW_USER_BASEPTR, o->frame);
         break;
-    case O_UVM:
-        rc = pvm_update_va_mapping(v, o->va, o->val, o->flags);
+    case O_UVM: {
+        uint64_t flags = o->flags;
+        if (o->mask == MASK_REAL) {
+            s->mask_word = o->mask_bits;
+            if (hostmem_guest_view(&s->h, &s->mask_word, sizeof(s->mask_word)))
+                abort();
+            flags |= (uint64_t)(uintptr_t)&s->mask_word;
+        } else {
+            flags |= o->mask;   /* a guest address that is not guest memory: the mask cannot be read */
+        }
+        if (prefix && o->rc == -XEN_EFAULT)
+            flags = UVMF_NONE;
+        rc = pvm_update_va_mapping(v, o->va, o->val, flags);
+        hostmem_guest_views_clear(&s->h);
         break;
+    }
     case O_MULTI: {
         unsigned int d[2] = { 0, 0 };
         struct mmuext_op e = ext(o->slot ? MMUEXT_UNPIN_TABLE : MMUEXT_PIN_L1_TABLE + o->level - 1, o->frame);
@@ -266,7 +290,11 @@ static void apply(struct sys *s, struct op *o, bool prefix)
         mc[1].args[1] = 1;
         mc[1].args[2] = (xen_ulong_t)(uintptr_t)&d[1];
         mc[1].args[3] = DOMID_SELF;
+        if (hostmem_guest_view(&s->h, o->req, sizeof(o->req[0])) || hostmem_guest_view(&s->h, d, sizeof(d)) ||
+            hostmem_guest_view(&s->h, &e, sizeof(e)))
+            abort();
         rc = pvm_multicall(v, mc, 2);
+        hostmem_guest_views_clear(&s->h);
         for (int i = 0; i < 2; i++) {
             o->sub_rc[i] = (int)(long)mc[i].result;
             o->sub_done[i] = d[i];
@@ -402,7 +430,12 @@ static void reproducer(const struct op *ops, size_t n, const char *what)
             put_va(f, o->va);
             fputc(' ', f);
             put_value(f, o->val);
-            fprintf(f, " %s -> %s\n", o->flags == 0 ? "none" : o->flags == 1 ? "tlb_flush" : "invlpg", errname(o->rc));
+            fprintf(f, " %s", o->flags == 0 ? "none" : o->flags == 1 ? "tlb_flush" : "invlpg");
+            if (o->mask == MASK_REAL)
+                fprintf(f, " mask=%u", o->mask_bits);
+            else if (o->mask)
+                fprintf(f, " flags=%" PRIu64, o->flags | o->mask);
+            fprintf(f, " -> %s\n", errname(o->rc));
             break;
         case O_MULTI:
             fprintf(f, "multicall d%uv%u\nmmu_update ", d, o->vcpu);

@@ -53,6 +53,12 @@ void tm_free(struct tm *t)
     free(t);
 }
 
+xen_ulong_t tm_guest(struct tm *t, const void *p, size_t len)
+{
+    assert_int_equal(hostmem_guest_view(&t->h, p, len), 0);
+    return (xen_ulong_t)(uintptr_t)p;
+}
+
 uint64_t tm_frame(struct tm *t, domid_t dom)
 {
     uint64_t mfn = t->next++;

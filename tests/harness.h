@@ -60,6 +60,9 @@ void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *l4, uint64_t *l3, uint
  */
 void tm_map_fail(struct tm *t, uint64_t mfn);
 
+/* Make [p, p + len) guest memory (a buffer a guest handle may name); its handle. */
+xen_ulong_t tm_guest(struct tm *t, const void *p, size_t len);
+
 /* Frame state shortcuts. */
 struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn);
 

@@ -47,7 +47,9 @@ static int flush_op(struct pvm_vcpu *v, unsigned int cmd, uint64_t va, const uns
     memset(&op, 0, sizeof(op));
     op.cmd = cmd;
     op.arg1.linear_addr = va;
-    op.arg2.vcpumask = mask;
+    if (mask)   /* guest memory the core may read the bitmap from */
+        assert_int_equal(hostmem_guest_view(v->m->ops.ctx, mask, sizeof(*mask)), 0);
+    op.arg2.vcpumask = (xen_ulong_t)(uintptr_t)mask;
     return pvm_mmuext_op(v, &op, 1, NULL, DOMID_SELF);
 }
 

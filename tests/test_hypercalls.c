@@ -647,7 +647,7 @@ static void uvm_flush_flags(void **state)
     static unsigned long mask = 2;
     t0 = t->v->tlbflush_time;
     assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT),
-                                           (unsigned long)(uintptr_t)&mask | UVMF_TLB_FLUSH), 0);
+                                           tm_guest(t, &mask, sizeof(mask)) | UVMF_TLB_FLUSH), 0);
     AUDIT_CLEAN(t);
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 4);
     assert_int_equal(t->v->tlbflush_time, t0);
@@ -740,8 +740,8 @@ static void multicall_records_each_result(void **state)
     pin.cmd = MMUEXT_PIN_L1_TABLE;
     pin.arg1.mfn = f2;
     struct multicall_entry mc[5];
-    mc_set(&mc[0], __HYPERVISOR_mmu_update, (uintptr_t)&u, 1, (uintptr_t)&done, DOMID_SELF);
-    mc_set(&mc[1], __HYPERVISOR_mmuext_op, (uintptr_t)&pin, 1, 0, DOMID_SELF);
+    mc_set(&mc[0], __HYPERVISOR_mmu_update, tm_guest(t, &u, sizeof(u)), 1, tm_guest(t, &done, sizeof(done)), DOMID_SELF);
+    mc_set(&mc[1], __HYPERVISOR_mmuext_op, tm_guest(t, &pin, sizeof(pin)), 1, 0, DOMID_SELF);
     mc_set(&mc[2], __HYPERVISOR_vm_assist, VMASST_CMD_enable, 6, 0, 0);
     mc_set(&mc[3], __HYPERVISOR_update_va_mapping, 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE, 0);
     mc_set(&mc[4], 999, 0, 0, 0, 0);
@@ -819,7 +819,7 @@ static void hypercall_dispatch(void **state)
 
     struct mmu_update u = { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) };
     unsigned int done = 99;
-    xen_ulong_t args[6] = { (uintptr_t)&u, 1, (uintptr_t)&done, DOMID_SELF, 0, 0 };
+    xen_ulong_t args[6] = { tm_guest(t, &u, sizeof(u)), 1, tm_guest(t, &done, sizeof(done)), DOMID_SELF, 0, 0 };
     assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
     AUDIT_CLEAN(t);
     assert_int_equal(done, 1);
@@ -831,7 +831,7 @@ static void hypercall_dispatch(void **state)
     op.cmd = MMUEXT_PIN_L1_TABLE;
     op.arg1.mfn = x;
     done = 99;
-    xen_ulong_t a2[6] = { (uintptr_t)&op, 1, (uintptr_t)&done, DOMID_SELF, 0, 0 };
+    xen_ulong_t a2[6] = { tm_guest(t, &op, sizeof(op)), 1, tm_guest(t, &done, sizeof(done)), DOMID_SELF, 0, 0 };
     assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, a2), 0);
     AUDIT_CLEAN(t);
     assert_int_equal(done, 1);
@@ -860,7 +860,7 @@ static void hypercall_dispatch(void **state)
 
     struct multicall_entry mc[1];
     mc_set(&mc[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
-    xen_ulong_t a6[6] = { (uintptr_t)mc, 1, 0, 0, 0, 0 };
+    xen_ulong_t a6[6] = { tm_guest(t, mc, sizeof(mc)), 1, 0, 0, 0, 0 };
     assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, a6), 0);
     AUDIT_CLEAN(t);
     assert_int_equal((long)mc[0].result, 0);
@@ -873,6 +873,153 @@ static void hypercall_dispatch(void **state)
     assert_int_equal(pvm_hypercall(t->v, 4242, none), -XEN_ENOSYS);
     AUDIT_CLEAN(t);
     assert_int_equal(t->m.stats.hc_other, s0.hc_other + 2);
+    tm_free(t);
+}
+
+/* ---- guest handles: never dereferenced, only copied through the platform ---------------------- */
+
+/*
+ * update_va_mapping's flags above UVMF_ALL|3 are a guest handle.  One that names no guest memory
+ * (flags=9: a TLB flush with bitmap handle 8) must not be read as a host pointer: the entry is
+ * written, nothing is flushed, and the result is -EFAULT, as in Xen.
+ */
+static void uvm_bad_mask_handle(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    uint64_t flushes = t->m.stats.tlb_flushes;
+    static const unsigned long bad[] = { 8, 0x1000, 0x7ffffffff000UL, ~0UL & ~3UL };
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, pte(a, _PAGE_PRESENT), bad[i] | UVMF_TLB_FLUSH),
+                         -XEN_EFAULT);
+        AUDIT_CLEAN(t);
+        assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), a);   /* the entry stays written */
+        assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+        assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, 0, UVMF_NONE), 0);
+        AUDIT_CLEAN(t);
+    }
+    assert_int_equal(t->m.stats.tlb_flushes, flushes);
+    /* The same through the dispatcher and inside a multicall. */
+    xen_ulong_t args[6] = { 6ULL << 12, pte(a, _PAGE_PRESENT), 9, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping, args), -XEN_EFAULT);
+    AUDIT_CLEAN(t);
+    struct multicall_entry mc[1];
+    mc_set(&mc[0], __HYPERVISOR_update_va_mapping, 7ULL << 12, pte(a, _PAGE_PRESENT), 9, 0);
+    assert_int_equal(pvm_multicall(t->v, mc, 1), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, -XEN_EFAULT);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes);
+    /* A platform without copy callbacks: every handle faults. */
+    t->m.ops.copy_from_guest = NULL;
+    static const unsigned long two = 2;
+    assert_int_equal(pvm_update_va_mapping(t->v, 8ULL << 12, pte(a, _PAGE_PRESENT),
+                                           (unsigned long)(uintptr_t)&two | UVMF_TLB_FLUSH), -XEN_EFAULT);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* An mmuext_op's vcpumask is a guest handle too: one that names no guest memory is -EINVAL (Xen's answer), no flush. */
+static void mmuext_bad_mask_handle(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    uint64_t flushes = t->m.stats.tlb_flushes;
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = MMUEXT_TLB_FLUSH_MULTI;
+    op.arg2.vcpumask = 8;
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    op.cmd = MMUEXT_INVLPG_MULTI;
+    op.arg2.vcpumask = 0xffff800000000000ULL;   /* a hypervisor address */
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes);
+    /* Bits beyond the domain's vCPUs are ignored. */
+    static const unsigned long many = ~0UL;
+    op.cmd = MMUEXT_TLB_FLUSH_MULTI;
+    op.arg2.vcpumask = tm_guest(t, &many, sizeof(many));
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->m.stats.tlb_flushes, flushes + 2);
+    tm_free(t);
+}
+
+/*
+ * pvm_hypercall takes register values: every array, done count and multicall list is a guest handle.
+ * Handles outside guest memory fault before anything runs (guest_handle_okay); a readable array whose
+ * elements stop being readable ends the batch at that element with -EFAULT; a done count that cannot be
+ * written is ignored; a multicall list is read entry by entry and each result written back.
+ */
+static void dispatcher_guest_handles(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
+    struct mmu_update u[2] = { { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) }, { (l1 << 12) | 6 * 8, pte(b, _PAGE_PRESENT) } };
+    unsigned int done = 99;
+    /* Not guest memory at all (never registered): -EFAULT, nothing done, done untouched. */
+    xen_ulong_t args[6] = { (uintptr_t)u, 2, (uintptr_t)&done, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), -XEN_EFAULT);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 99);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    /* A range that reaches the hypervisor's half, or wraps: refused up front. */
+    xen_ulong_t hv[6] = { 0xffff800000000000ULL, 1, 0, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, hv), -XEN_EFAULT);
+    xen_ulong_t wrap[6] = { ~0ULL - 8, 4, 0, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, wrap), -XEN_EFAULT);
+    xen_ulong_t huge[6] = { 0x1000, 0xFFFFFFFF, 0, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, huge), -XEN_EFAULT);
+    AUDIT_CLEAN(t);
+    /* Only the first request is guest memory: it runs, the second cannot be read. */
+    args[0] = tm_guest(t, &u[0], sizeof(u[0]));
+    args[2] = tm_guest(t, &done, sizeof(done));
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), -XEN_EFAULT);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
+    assert_int_equal(pvm_peek(&t->m, l1, 6), 0);
+    /* A done count that is not guest memory is ignored: the call still succeeds. */
+    tm_guest(t, &u[1], sizeof(u[1]));
+    unsigned int elsewhere = 77;
+    args[2] = (uintptr_t)&elsewhere;
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(elsewhere, 77);
+    assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), b);
+    /* A multicall list: 100 entries (no limit), each result written back to guest memory. */
+    struct multicall_entry mc[100];
+    for (unsigned int i = 0; i < 100; i++)
+        mc_set(&mc[i], __HYPERVISOR_vm_assist, VMASST_CMD_enable, i % 2 ? 6 : VMASST_TYPE_m2p_strict, 0, 0);
+    xen_ulong_t ml[6] = { tm_guest(t, mc, sizeof(mc)), 100, 0, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, ml), 0);
+    AUDIT_CLEAN(t);
+    for (unsigned int i = 0; i < 100; i++)
+        assert_int_equal((long)mc[i].result, i % 2 ? -XEN_EINVAL : 0);
+    /* A list that is not guest memory: -EFAULT, nothing run. */
+    uint64_t entries = t->m.stats.multicall_entries;
+    struct multicall_entry other[2];
+    mc_set(&other[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
+    xen_ulong_t ol[6] = { (uintptr_t)other, 2, 0, 0, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, ol), -XEN_EFAULT);
+    assert_int_equal(t->m.stats.multicall_entries, entries);
+    /* An entry whose own array is not guest memory gets -EFAULT in its result; the batch goes on. */
+    struct mmu_update stray = { (l1 << 12) | 7 * 8, pte(a, _PAGE_PRESENT) };
+    mc_set(&mc[0], __HYPERVISOR_mmu_update, (uintptr_t)&stray, 1, 0, DOMID_SELF);
+    mc_set(&mc[1], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
+    ml[1] = 2;
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, ml), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal((long)mc[0].result, -XEN_EFAULT);
+    assert_int_equal((long)mc[1].result, 0);
+    assert_int_equal(pvm_peek(&t->m, l1, 7), 0);
     tm_free(t);
 }
 
@@ -943,6 +1090,9 @@ int main(void)
         cmocka_unit_test(multicall_nested_refused),
         cmocka_unit_test(multicall_iret_stops_batch),
         cmocka_unit_test(hypercall_dispatch),
+        cmocka_unit_test(uvm_bad_mask_handle),
+        cmocka_unit_test(mmuext_bad_mask_handle),
+        cmocka_unit_test(dispatcher_guest_handles),
         cmocka_unit_test(mmu_update_l2_change_flushes_domain),
     };
     return cmocka_run_group_tests_name("hypercalls", tests, NULL, NULL);

@@ -312,7 +312,8 @@ static void flush_multi_bitmap(void **state)
     struct mmuext_op op;
     memset(&op, 0, sizeof(op));
     op.cmd = MMUEXT_TLB_FLUSH_MULTI;
-    op.arg2.vcpumask = &mask;
+    assert_int_equal(hostmem_guest_view(&t->h, &mask, sizeof(mask)), 0);
+    op.arg2.vcpumask = (xen_ulong_t)(uintptr_t)&mask;
     uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
     uint64_t fl = t->m.stats.tlb_flushes;
     assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
@@ -321,7 +322,7 @@ static void flush_multi_bitmap(void **state)
     assert_int_equal(t->v->tlbflush_time, t0);
     assert_true(v1->tlbflush_time != t1);
     assert_true(t->v->tlb[3].valid);
-    op.arg2.vcpumask = NULL;
+    op.arg2.vcpumask = 0;
     assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     assert_int_equal(t->m.stats.tlb_flushes, fl + 1);

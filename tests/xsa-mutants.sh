@@ -19,7 +19,7 @@ for f in tools/*.c guest/*.c lib/*.c platform/host/*.c platform/xen/xenprog.c; d
     $CC $FLAGS $extra -c "$f" -o "$o" || { echo "mutants: cannot compile $f"; exit 2; }
 done
 
-n=0; caught=0; bad=0
+n=0; caught=0; bad=0; bugs=0
 # mutant NAME "FILE..." PERL-SUBSTITUTION SCRIPT WHAT   (the substitution must change every FILE)
 mutant() {
     name=$1 file=$2 subst=$3 script=$4 what=$5
@@ -44,9 +44,13 @@ mutant() {
     $CC -o "$d/pvmmu" "$out"/obj/*.o $objs || { echo "mutant $name: does not link"; bad=$((bad + 1)); return; }
     res=$("$d/pvmmu" script "$script" 2>&1); rc=$?
     first=$(printf '%s\n' "$res" | grep -m1 -E '^[^ ].*:[0-9]+: ' | cut -c1-150)
+    bug=$(printf '%s\n' "$res" | grep -m1 'internal error: core BUG at' | cut -c1-150)
     if [ $rc -eq 1 ]; then
         caught=$((caught + 1))
         echo "mutant $name ($what): $script fails - ${first:-a step failed}"
+    elif [ $rc -eq 3 ] && [ -n "$bug" ]; then
+        caught=$((caught + 1)); bugs=$((bugs + 1))
+        echo "mutant $name ($what): $script stops at the core's BUG_ON - $bug"
     else
         bad=$((bad + 1))
         echo "mutant $name ($what): NOT caught, $script exits $rc"
@@ -63,7 +67,7 @@ mutant xsa-286 hypercall.c 's/if \(flush_linear_pt\) \{/if (0 && flush_linear_pt
     tests/xsa/xsa-286.pvm "no flush after an L2-L4 update"
 mutant xsa-279 hypercall.c 's/(rc = mod_l1_entry\(m, l1mfn[^;]*;\n\s*if \(rc\) \{\n)/$1        tlb_flush_one(v);\n/' \
     tests/xsa/xsa-279.pvm "update_va_mapping flushes even when it fails"
-mutant xsa-213 hypercall.c 's/if \(list\[i\]\.op == __HYPERVISOR_iret\) \{/if (0) {/' \
+mutant xsa-213 hypercall.c 's/bool exit = call\.op == __HYPERVISOR_iret;/bool exit = false;/' \
     tests/xsa/xsa-213.pvm "iret does not end a multicall"
 mutant xsa-401 tlb.c 's/if \(need_flush\(m->tlbflush_clock, v->tlbflush_time, tlb_stamp\(pg\)\)\) \{/if (0) {/' \
     tests/xsa/xsa-401.pvm "no flush when a frame changes type"
@@ -90,7 +94,7 @@ if [ -n "${HV_FLAGS:-}" ] && [ -s "${KERNEL:-build/xen/dom0.elf}" ] && command -
         res=$(./scripts/baremetal-run.sh "$d/hv.bin" "${KERNEL:-build/xen/dom0.elf} attack" 64 | tr -d '\r')
         if printf '%s\n' "$res" | grep -q '^attack store_through_old_writable_tlb_entry page_fault=0 UNEXPECTED'; then
             caught=$((caught + 1))
-            hw=" (one on real page tables: $(printf '%s\n' "$res" | grep -m1 '^hv audit:' | cut -c1-80))"
+            hw=" (one on real page tables: $(printf '%s\n' "$res" | grep -m1 -E '^hv audit:|PANIC: core BUG' | sed 's/.*PANIC: //' | cut -c1-100))"
             echo "mutant xsa-401 on pvmmu's hypervisor: the attack kernel's stale writable TLB entry wrote into a validated L1 - $(printf '%s\n' "$res" | grep -m1 '^attack new_l1_still_empty')"
         else
             bad=$((bad + 1)); echo "mutant xsa-401 on pvmmu's hypervisor: NOT caught"
@@ -100,5 +104,5 @@ if [ -n "${HV_FLAGS:-}" ] && [ -s "${KERNEL:-build/xen/dom0.elf}" ] && command -
     fi
 fi
 
-echo "mutants: $n, $caught caught by their advisory's script$hw, $bad not"
+echo "mutants: $n, $caught caught by their advisory's script ($bugs of them by the core's BUG_ON)$hw, $bad not"
 [ $bad -eq 0 ]

@@ -1,6 +1,7 @@
 /* hostmem.c - sparse machine memory for the simulator (see hostmem.h). */
 #include "hostmem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,6 +186,58 @@ static void hostmem_log(void *ctx, const struct pvm_log_msg *msg)
         fprintf(h->log, "%s%s\n", h->log_prefix ? h->log_prefix : "", slot);
 }
 
+int hostmem_guest_view(struct hostmem *h, const void *p, size_t len)
+{
+    if (h->nviews == h->views_cap) {
+        size_t cap = h->views_cap ? 2 * h->views_cap : 16;
+        struct hostmem_view *v = realloc(h->views, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        h->views = v;
+        h->views_cap = cap;
+    }
+    h->views[h->nviews++] = (struct hostmem_view){ (uintptr_t)p, len };
+    return 0;
+}
+
+void hostmem_guest_views_clear(struct hostmem *h)
+{
+    h->nviews = 0;
+}
+
+/* The host address of guest range [gaddr, gaddr + len), or NULL if it is not guest memory. */
+static void *guest_range(const struct hostmem *h, uint64_t gaddr, size_t len)
+{
+    if (gaddr + len < gaddr || gaddr > UINTPTR_MAX - len)
+        return NULL;
+    if (h->guest_is_host)
+        return gaddr >= 4096 ? (void *)(uintptr_t)gaddr : NULL;
+    for (size_t i = 0; i < h->nviews; i++)
+        if (gaddr >= h->views[i].base && len <= h->views[i].len && gaddr - h->views[i].base <= h->views[i].len - len)
+            return (void *)(uintptr_t)gaddr;
+    return NULL;
+}
+
+static int hostmem_copy_from_guest(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len)
+{
+    (void)v;
+    const void *src = guest_range(ctx, gaddr, len);
+    if (!src)
+        return -1;
+    memcpy(dst, src, len);
+    return 0;
+}
+
+static int hostmem_copy_to_guest(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t len)
+{
+    (void)v;
+    void *dst = guest_range(ctx, gaddr, len);
+    if (!dst)
+        return -1;
+    memcpy(dst, src, len);
+    return 0;
+}
+
 /* The core found one of its invariants broken: nothing it says afterwards can be believed. */
 static void hostmem_bug(void *ctx, const char *file, unsigned int line, const char *what)
 {
@@ -206,7 +259,8 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
         return -1;
     }
     struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .read = hostmem_read, .log = hostmem_log,
-                           .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set, .bug = hostmem_bug };
+                           .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set, .bug = hostmem_bug,
+                           .copy_from_guest = hostmem_copy_from_guest, .copy_to_guest = hostmem_copy_to_guest };
     pvm_init(m, h->frames, nr_frames, &ops);
     return 0;
 }
@@ -234,6 +288,9 @@ void hostmem_free(struct hostmem *h)
     }
     free(h->chunk);
     free(h->frames);
+    free(h->views);
+    h->views = NULL;
+    h->nviews = h->views_cap = 0;
     free(h->m2p_keys);
     free(h->m2p_vals);
     h->chunk = NULL;

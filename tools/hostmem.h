@@ -39,6 +39,10 @@ struct hostmem {
     const char *log_prefix;     /* printed before each line */
     unsigned long log_lines;    /* lines received since the counter was reset */
     char last_log[HOSTMEM_LOG_KEEP][256]; /* the most recent lines: use hostmem_log_first / hostmem_log_line */
+    /* guest handles (pvm_ops.copy_from_guest/copy_to_guest): see hostmem_guest_view */
+    bool guest_is_host;         /* the in-process guest kernel: its handles are its own pointers */
+    struct hostmem_view { uintptr_t base; size_t len; } *views;
+    size_t nviews, views_cap;
 };
 
 /* Set up nr_frames of memory and a machine over it.  Returns 0 or -1 (no memory). */
@@ -56,6 +60,21 @@ static inline uint64_t *hostmem_peek(const struct hostmem *h, uint64_t mfn)
 
 /* Bytes of host memory held for frame contents. */
 uint64_t hostmem_bytes(const struct hostmem *h);
+
+/*
+ * Guest memory as the core's copy_from_guest/copy_to_guest see it.  A
+ * simulated machine has no guest address space between its caller and the
+ * core, so a guest handle is a host address, and only these are accepted:
+ * those inside a buffer registered with hostmem_guest_view (a script's vCPU
+ * masks and multicall arguments, a fuzzer's), or, after
+ * hostmem_guest_is_host, any address outside the first page (the simulator's
+ * compiled-in guest kernel, whose handles are its own pointers).  Anything
+ * else faults, so a guest value such as update_va_mapping's flags can never
+ * make the host read or write memory it chose.  Returns 0 or -1 (no memory).
+ */
+int hostmem_guest_view(struct hostmem *h, const void *p, size_t len);
+void hostmem_guest_views_clear(struct hostmem *h);
+static inline void hostmem_guest_is_host(struct hostmem *h) { h->guest_is_host = true; }
 
 /* Free everything hostmem_init allocated. */
 void hostmem_free(struct hostmem *h);

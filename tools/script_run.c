@@ -142,20 +142,32 @@ static struct pvm_vcpu *vcpu_of(struct runner *r, const struct step *st)
     return pvm_vcpu(&r->m, st->dom, st->vcpu);
 }
 
-static void fill_mmuext(const struct step *st, struct mmuext_op *ops)
+/*
+ * Make a buffer of the runner's visible to the core as guest memory (a
+ * script's guest handles: vCPU masks, multicall arguments) for the current
+ * step; its guest handle.  Out of memory ends the step.
+ */
+static xen_ulong_t guest_buf(struct runner *r, const void *p, size_t len)
+{
+    if (hostmem_guest_view(&r->h, p, len))
+        step_fail(r, "out of memory");
+    return (xen_ulong_t)(uintptr_t)p;
+}
+
+static void fill_mmuext(struct runner *r, const struct step *st, struct mmuext_op *ops)
 {
     for (unsigned int i = 0; i < st->count; i++) {
         ops[i] = st->ops[i];
         if (st->mask_used[i])
-            ops[i].arg2.vcpumask = &st->masks[i];
+            ops[i].arg2.vcpumask = guest_buf(r, &st->masks[i], sizeof(st->masks[i]));
     }
 }
 
-static unsigned long uvm_flags(const struct step *st)
+static unsigned long uvm_flags(struct runner *r, const struct step *st)
 {
     unsigned long f = st->flags;
     if (st->mask_used && st->mask_used[0])
-        f = (f & UVMF_FLUSHTYPE_MASK) | (unsigned long)(uintptr_t)&st->masks[0];
+        f = (f & UVMF_FLUSHTYPE_MASK) | (unsigned long)guest_buf(r, &st->masks[0], sizeof(st->masks[0]));
     return f;
 }
 
@@ -180,9 +192,9 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
         switch (e->kind) {
         case S_MMU_UPDATE:
             mc[i].op = __HYPERVISOR_mmu_update;
-            mc[i].args[0] = (xen_ulong_t)(uintptr_t)e->reqs;
+            mc[i].args[0] = e->count ? guest_buf(r, e->reqs, e->count * sizeof(*e->reqs)) : 0;
             mc[i].args[1] = e->count;
-            mc[i].args[2] = (xen_ulong_t)(uintptr_t)&done[i];
+            mc[i].args[2] = guest_buf(r, &done[i], sizeof(done[i]));
             mc[i].args[3] = e->foreigndom;
             break;
         case S_MMUEXT:
@@ -191,11 +203,11 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
                 step_fail(r, "out of memory");
                 goto out;
             }
-            fill_mmuext(e, ops[i]);
+            fill_mmuext(r, e, ops[i]);
             mc[i].op = __HYPERVISOR_mmuext_op;
-            mc[i].args[0] = (xen_ulong_t)(uintptr_t)ops[i];
+            mc[i].args[0] = guest_buf(r, ops[i], (e->count ? e->count : 1) * sizeof(**ops));
             mc[i].args[1] = e->count;
-            mc[i].args[2] = (xen_ulong_t)(uintptr_t)&done[i];
+            mc[i].args[2] = guest_buf(r, &done[i], sizeof(done[i]));
             mc[i].args[3] = e->foreigndom;
             break;
         case S_UVM:
@@ -203,7 +215,7 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             mc[i].op = e->kind == S_UVM ? __HYPERVISOR_update_va_mapping : __HYPERVISOR_update_va_mapping_otherdomain;
             mc[i].args[0] = e->va;
             mc[i].args[1] = e->val;
-            mc[i].args[2] = uvm_flags(e);
+            mc[i].args[2] = uvm_flags(r, e);
             mc[i].args[3] = e->foreigndom;
             break;
         case S_VM_ASSIST:
@@ -313,6 +325,7 @@ static void run_step(struct runner *r, const struct step *st)
     unsigned int done = 0;
     long rc;
     struct pvm_fault f;
+    hostmem_guest_views_clear(&r->h);   /* a step's guest buffers live for that step only */
     switch (st->kind) {
     case S_DOMAIN: {
         const struct domain_decl *d = NULL;
@@ -362,7 +375,7 @@ static void run_step(struct runner *r, const struct step *st)
             step_fail(r, "out of memory");
             break;
         }
-        fill_mmuext(st, ops);
+        fill_mmuext(r, st, ops);
         rc = pvm_mmuext_op(v, ops, st->count, &done, st->foreigndom);
         free(ops);
         check_rc(r, st, rc, "mmuext_op");
@@ -370,11 +383,11 @@ static void run_step(struct runner *r, const struct step *st)
         break;
     }
     case S_UVM:
-        check_rc(r, st, pvm_update_va_mapping(v, st->va, st->val, uvm_flags(st)), "update_va_mapping");
+        check_rc(r, st, pvm_update_va_mapping(v, st->va, st->val, uvm_flags(r, st)), "update_va_mapping");
         break;
     case S_UVM_OTHER:
         check_rc(r, st,
-                 pvm_update_va_mapping_otherdomain(v, st->va, st->val, uvm_flags(st), (domid_t)st->foreigndom),
+                 pvm_update_va_mapping_otherdomain(v, st->va, st->val, uvm_flags(r, st), (domid_t)st->foreigndom),
                  "update_va_mapping_otherdomain");
         break;
     case S_STORE: {

@@ -24,7 +24,7 @@
 /* Why a step is not run on Xen (and so not on the simulator either). */
 enum skip {
     K_RUN, K_SETUP, K_ASSERT, K_OTHER_DOMAIN, K_VCPU, K_ROOT, K_USER_ROOT, K_MODE, K_VA_SLOT, K_MC_VA, K_FRAME,
-    K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG, K_ALLOC, K_COUNT
+    K_FOREIGN, K_XEN_SLOT, K_RAW, K_BIG, K_ALLOC, K_GONE, K_COUNT
 };
 static const char *const skip_text[K_COUNT] = {
     [K_ASSERT] = "asserts simulator state (counts, counters, log text, causes, mappings) a guest cannot read on Xen",
@@ -41,6 +41,7 @@ static const char *const skip_text[K_COUNT] = {
     [K_RAW] = "a raw hypercall or iret: not safe to issue as dom0",
     [K_BIG] = "a batch longer than the compiled form carries",
     [K_ALLOC] = "hands a given frame to a domain: on Xen the allocator, not the script, picks the frame",
+    [K_GONE] = "names a frame dom0 gave back earlier: it is no longer dom0's to read or write",
 };
 
 struct buf {
@@ -270,6 +271,15 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
     return k;
 }
 
+/* Did a step before step i give frame mfn of domain dom back?  Its contents are then Xen's, not the script's. */
+static bool released_before(const struct script *s, size_t i, domid_t dom, uint64_t mfn)
+{
+    for (size_t j = 0; j < i; j++)
+        if (s->steps[j].kind == S_RELEASE && s->steps[j].dom == dom && s->steps[j].mfn == mfn)
+            return true;
+    return false;
+}
+
 /* Decide each step's fate; with b, also write the compiled steps. */
 static size_t compile(struct xscript *x, struct buf *b)
 {
@@ -294,6 +304,8 @@ static size_t compile(struct xscript *x, struct buf *b)
                 k = K_OTHER_DOMAIN;
             else if (st->kind == S_EXPECT_ENTRY && st->slot >= 256 && st->slot < 272 && st->slot != 258)
                 k = K_XEN_SLOT;
+            if (k == K_RUN && st->kind != S_RELEASE && released_before(s, i, x->dom, st->mfn))
+                k = K_GONE;
             if (k == K_RUN)
                 k = rel_mfn(x, st->mfn, &it.reloc[0]);
             if (k == K_RUN && st->kind == S_SET)

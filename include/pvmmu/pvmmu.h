@@ -143,6 +143,16 @@ struct pvm_ops {
      * returns, the core traps (__builtin_trap).
      */
     void (*bug)(void *ctx, const char *file, unsigned int line, const char *what);
+    /*
+     * Guest memory, for every guest handle (Xen's copy_from_guest and
+     * copy_to_guest): copy len bytes between the core's buffer and guest
+     * address gaddr as vCPU v sees it.  Return 0, or non-zero if any byte is
+     * not accessible (the core answers -EFAULT, or -EINVAL where Xen does).
+     * The core never dereferences a guest-supplied value; a handle reaches
+     * memory only through these.  NULL: every guest handle faults.
+     */
+    int (*copy_from_guest)(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len);
+    int (*copy_to_guest)(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t len);
 };
 
 /* One cached translation of the software TLB. */
@@ -353,6 +363,15 @@ int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn);
 /* ---- hypercalls (the caller is vCPU v; results are Xen's) --------------- */
 
 /*
+ * The hypercalls below take the caller's own arrays (reqs, ops, list, pdone:
+ * host memory the caller owns, as after Xen's copy_from_guest).  Every value
+ * inside them that Xen's ABI defines as a guest handle (an mmuext_op's
+ * vcpumask, an update_va_mapping flags word above UVMF_ALL|3, a multicall
+ * entry's pointer arguments) is a guest address, reached only through
+ * pvm_ops.copy_from_guest/copy_to_guest.
+ */
+
+/*
  * HYPERVISOR_mmu_update.  Runs reqs[0..count) in order and stops at the first
  * failure, whose rc it returns; *pdone (if not NULL) gets the number
  * completed.  Completed requests are kept.  Flushes the domain's TLBs if any
@@ -368,8 +387,9 @@ int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int 
 /*
  * HYPERVISOR_update_va_mapping: replace the L1 entry mapping va in v's
  * current page tables with val, then flush per flags (UVMF_*) only if that
- * succeeded.  A flags value above UVMF_ALL|3 is taken as a vCPU bitmap
- * pointer, as in Xen.
+ * succeeded.  A flags value above UVMF_ALL|3 holds a guest handle of a vCPU
+ * bitmap, as in Xen: if it cannot be read the entry stays written, nothing
+ * is flushed and the result is -EFAULT.
  */
 int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags);
 
@@ -378,10 +398,13 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
                                       unsigned long flags, domid_t domid);
 
 /*
- * HYPERVISOR_multicall: run each entry, store its return value in its own
- * result field, and go on after failures.  Returns 0, -EINVAL on nesting,
- * -EFAULT for a NULL list.  An iret entry ends the batch and its result
- * (-ENOSYS: iret is not modelled) is returned, as Xen's mc_exit does.
+ * HYPERVISOR_multicall over the caller's list: run each entry (its
+ * arguments are guest values, dispatched as pvm_hypercall does), store its
+ * return value in its own result field, and go on after failures.  Returns
+ * 0, -EINVAL on nesting, -EFAULT for a NULL list.  An iret entry ends the
+ * batch and its result (-ENOSYS: iret is not modelled) is returned, as Xen's
+ * mc_exit does.  No limit on nr (Xen preempts long lists; the core runs them
+ * to the end).
  */
 int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr);
 
@@ -389,9 +412,12 @@ int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int
 int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type);
 
 /*
- * Dispatch hypercall `op` with register arguments args[0..5], as the
- * hypercall page would.  Unknown ops return -ENOSYS.  Guest pointers are
- * pointers in the caller's memory.
+ * Dispatch hypercall `op` with the guest's register arguments args[0..5],
+ * as the hypercall page would.  Every pointer argument is a guest handle:
+ * arrays, done counts and multicall lists are read and written through
+ * pvm_ops.copy_from_guest/copy_to_guest (a range outside guest memory, or a
+ * copy that fails, gives -EFAULT as in Xen; a done count that cannot be
+ * written is ignored, as in Xen).  Unknown ops return -ENOSYS.
  */
 long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t args[6]);
 

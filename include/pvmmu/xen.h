@@ -84,9 +84,9 @@ typedef struct mmu_update mmu_update_t;
 #define MMUEXT_UNMARK_SUPER       20
 
 /*
- * In Xen, vcpumask is a guest handle.  pvmmu has no guest address space
- * between caller and core, so it is a plain pointer to a bitmap of vCPU ids
- * in the caller's memory (NULL reads as a fault, as a bad handle does).
+ * vcpumask is a guest handle, as in Xen: the guest address of a bitmap of
+ * vCPU ids (one 64-bit word per 64 vCPUs).  The core reads it only through
+ * the platform's copy_from_guest (struct pvm_ops); it never dereferences it.
  */
 struct mmuext_op {
     unsigned int cmd;
@@ -96,7 +96,7 @@ struct mmuext_op {
     } arg1;
     union {
         unsigned int nr_ents;           /* SET_LDT */
-        const unsigned long *vcpumask;  /* TLB_FLUSH_MULTI, INVLPG_MULTI */
+        xen_ulong_t vcpumask;           /* TLB_FLUSH_MULTI, INVLPG_MULTI: guest handle */
         xen_pfn_t src_mfn;              /* COPY_PAGE */
     } arg2;
 };

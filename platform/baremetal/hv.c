@@ -475,158 +475,27 @@ static long decrease_reservation(uint64_t arg)
 }
 
 /*
- * The core never touches guest memory here: every array and mask a PV MMU
- * hypercall names is copied into the bounce area first (its pointer
- * rewritten), and what the core writes back (done counts, multicall
- * results) is copied out afterwards, as Xen's copy_from_guest/copy_to_guest
- * do.  A bad guest pointer fails the call with -EFAULT before the core runs.
+ * The core's guest handles (arrays, done counts, vCPU masks, multicall
+ * lists) reach guest memory only through these: range-checked and with
+ * fault recovery, as Xen's copy_from_guest/copy_to_guest.
  */
-#define BOUNCE_BYTES (4u << 20)
-static uint8_t bounce_area[BOUNCE_BYTES] __attribute__((aligned(16)));
-static uint64_t bounce_used;
-
-static void *bounce_alloc(uint64_t n)
+static int op_copy_from_guest(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len)
 {
-    n = (n + 15) & ~15ULL;
-    if (n > BOUNCE_BYTES - bounce_used)
-        return NULL;
-    void *p = bounce_area + bounce_used;
-    bounce_used += n;
-    return p;
+    (void)ctx;
+    (void)v;
+    return copy_from_guest(dst, gaddr, len) ? -1 : 0;
 }
 
-/* Copy n bytes of the guest's at gva into the bounce area: its address there, or 0. */
-static uint64_t bounce_in(uint64_t gva, uint64_t n)
+static int op_copy_to_guest(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t len)
 {
-    void *p = bounce_alloc(n ? n : 1);
-    if (!p || copy_from_guest(p, gva, n))
-        return 0;
-    return (uint64_t)(uintptr_t)p;
-}
-
-struct core_call {
-    unsigned long op;
-    xen_ulong_t args[6];
-    uint64_t guest_done;          /* the guest's pdone, 0 if none */
-    unsigned int *done;           /* the core's */
-};
-
-/* A vCPU bitmap pointer in a flush request, or 0 (UVMF_* and MMUEXT_*_MULTI take one). */
-static uint64_t mask_in(uint64_t gva)
-{
-    return gva ? bounce_in(gva, sizeof(unsigned long)) : 0;
-}
-
-/* Make call c safe for the core: its arrays and masks in the bounce area.  0, or -EFAULT. */
-static long call_in(struct core_call *c)
-{
-    const uint64_t flush_mask = ~(uint64_t)UVMF_FLUSHTYPE_MASK;
-    c->guest_done = 0;
-    c->done = NULL;
-    switch (c->op) {
-    case __HYPERVISOR_mmu_update:
-    case __HYPERVISOR_mmuext_op: {
-        uint64_t size = c->op == __HYPERVISOR_mmu_update ? sizeof(struct mmu_update) : sizeof(struct mmuext_op);
-        if (c->args[1] > BOUNCE_BYTES / size)
-            return -EFAULT;
-        uint64_t a = c->args[1] ? bounce_in(c->args[0], c->args[1] * size) : 0;
-        if (c->args[1] && !a)
-            return -EFAULT;
-        c->args[0] = a;
-        if (c->args[2]) {
-            c->guest_done = c->args[2];
-            if (!(c->done = bounce_alloc(sizeof(*c->done))))
-                return -EFAULT;
-            c->args[2] = (uint64_t)(uintptr_t)c->done;
-        }
-        for (uint64_t i = 0; c->op == __HYPERVISOR_mmuext_op && i < c->args[1]; i++) {
-            struct mmuext_op *op = (struct mmuext_op *)(uintptr_t)a + i;
-            if ((op->cmd == MMUEXT_TLB_FLUSH_MULTI || op->cmd == MMUEXT_INVLPG_MULTI) && op->arg2.vcpumask) {
-                uint64_t m = mask_in((uint64_t)(uintptr_t)op->arg2.vcpumask);
-                if (!m)
-                    return -EFAULT;
-                op->arg2.vcpumask = (const unsigned long *)(uintptr_t)m;
-            }
-        }
-        return 0;
-    }
-    case __HYPERVISOR_update_va_mapping:
-    case __HYPERVISOR_update_va_mapping_otherdomain:
-        if ((c->args[2] & flush_mask) > UVMF_ALL) {   /* a vCPU bitmap pointer */
-            uint64_t m = mask_in(c->args[2] & flush_mask);
-            if (!m)
-                return -EFAULT;
-            c->args[2] = m | (c->args[2] & UVMF_FLUSHTYPE_MASK);
-        }
-        return 0;
-    default:
-        return 0;
-    }
-}
-
-/* After the core: the done count back to the guest (a failed copy is ignored, as in Xen). */
-static void call_out(const struct core_call *c)
-{
-    if (c->guest_done && c->done)
-        copy_to_guest(c->guest_done, c->done, sizeof(*c->done));
-}
-
-struct multicall { struct multicall_entry *list; unsigned int nr; struct core_call sub[64]; };
-
-static long do_core_call(void *arg)
-{
-    struct core_call *c = arg;
-    return pvm_hypercall(vcpu, c->op, c->args);
-}
-
-static long do_multicall(void *arg)
-{
-    struct multicall *mc = arg;
-    return pvm_multicall(vcpu, mc->list, mc->nr);
-}
-
-/* A PV MMU hypercall (or a multicall of them) through the core, with every guest buffer bounced. */
-static long core_call(struct core_call *c)
-{
-    bounce_used = 0;
-    if (c->op != __HYPERVISOR_multicall) {
-        long rc = call_in(c);
-        if (rc)
-            return rc;
-        rc = hv_guarded(do_core_call, c);
-        call_out(c);
-        return rc;
-    }
-    static struct multicall mc;
-    uint64_t glist = c->args[0];
-    mc.nr = (unsigned int)c->args[1];
-    if (c->args[1] > sizeof(mc.sub) / sizeof(mc.sub[0]))
-        return -EINVAL;
-    mc.list = (struct multicall_entry *)(uintptr_t)(mc.nr ? bounce_in(glist, mc.nr * sizeof(*mc.list)) : 0);
-    if (mc.nr && !mc.list)
-        return -EFAULT;
-    for (unsigned int i = 0; i < mc.nr; i++) {   /* each entry's own buffers, in place in the bounced list */
-        struct core_call *s = &mc.sub[i];
-        s->op = mc.list[i].op;
-        for (unsigned int k = 0; k < 6; k++)
-            s->args[k] = mc.list[i].args[k];
-        if (s->op != __HYPERVISOR_multicall && call_in(s))
-            return -EFAULT;
-        for (unsigned int k = 0; k < 6; k++)
-            mc.list[i].args[k] = s->args[k];
-    }
-    long rc = hv_guarded(do_multicall, &mc);
-    for (unsigned int i = 0; i < mc.nr; i++) {
-        call_out(&mc.sub[i]);
-        copy_to_guest(glist + i * sizeof(*mc.list) + __builtin_offsetof(struct multicall_entry, result),
-                      &mc.list[i].result, sizeof(mc.list[i].result));
-    }
-    return rc;
+    (void)ctx;
+    (void)v;
+    return copy_to_guest(gaddr, src, len) ? -1 : 0;
 }
 
 static void hypercall(struct regs *r)
 {
-    struct core_call c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 }, 0, NULL };
+    struct { unsigned long op; xen_ulong_t args[6]; } c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
     long rc;
     switch (c.op) {
     case 0:    /* set_trap_table */
@@ -652,7 +521,7 @@ static void hypercall(struct regs *r)
         break;
     case __HYPERVISOR_mmu_update: case __HYPERVISOR_multicall: case __HYPERVISOR_update_va_mapping:
     case __HYPERVISOR_vm_assist: case __HYPERVISOR_update_va_mapping_otherdomain: case __HYPERVISOR_mmuext_op:
-        rc = core_call(&c);
+        rc = pvm_hypercall(vcpu, c.op, c.args);
         if (audit_each)
             audit_now("a hypercall");
         break;
@@ -949,7 +818,8 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
 
     const struct pvm_ops ops = { .map = op_map, .log = op_log, .m2p_get = op_m2p_get, .m2p_set = op_m2p_set,
                                  .xen_l4e = op_xen_l4e, .tlb_flush = op_tlb_flush,
-                                 .bug = op_bug };
+                                 .bug = op_bug, .copy_from_guest = op_copy_from_guest,
+                                 .copy_to_guest = op_copy_to_guest };
     pvm_init(&machine, frames, nr_frames, &ops);
     audit_scratch = dm(alloc_pages((pvm_audit_scratch_bytes(&machine) + PAGE - 1) / PAGE + 1, PAGE));
 

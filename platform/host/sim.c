@@ -252,6 +252,7 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
         layout(s, true);                 /* map it on its own, as Xen does with INIT_P2M */
     if (hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages))
         return fail(err, errlen, "out of memory for the frame table");
+    hostmem_guest_is_host(&s->h);   /* the guest kernel is compiled in: its guest handles are its own pointers */
     memset(s->copy_mfn, 0xFF, sizeof(s->copy_mfn));
     s->h.m2p_default = m2p_formula;
     s->h.m2p_ctx = s;
