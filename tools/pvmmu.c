@@ -5,7 +5,9 @@
  *   pvmmu script --xen [-v] FILE...   and on real Xen 4.17 under QEMU, side by side
  *   pvmmu version | help
  *
- * Exit status: 0 all passed, 1 a step failed, 2 bad usage or malformed input.
+ * Exit status: 0 everything passed (and, with --xen or --baremetal, agreed),
+ * 1 a failure or a disagreement, 2 bad usage, bad input (a malformed script,
+ * one with no steps, or nothing to compare), or a run that could not be done.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,13 @@ static void usage(FILE *f)
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
-            "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
+            "exit status: 0  all passed: boot booted, auditor clean; compare ran every policy, auditor clean\n"
+            "                (a policy that fails to boot is a result, not a failure); script met every\n"
+            "                expectation (with --xen or --baremetal: on every side, and every compared step agreed)\n"
+            "             1  a failure or a disagreement\n"
+            "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
+            "                compare), or a run that could not be done (QEMU, an image); one line on stderr\n"
+            "                says which\n");
 }
 
 static int cmd_script(int argc, char **argv)
@@ -73,9 +81,15 @@ static int cmd_script(int argc, char **argv)
         return 2;
     }
     int rc = 0;
-    for (int i = 0; i < n; i++)
-        if (!(s[i] = script_load(argv[first + i], stderr)))
+    for (int i = 0; i < n; i++) {
+        if (!(s[i] = script_load(argv[first + i], stderr))) {
             rc = 2;
+        } else if (!script_steps(s[i])) {   /* nothing run is not a pass */
+            fprintf(stderr, "%s: no steps to run (the file is empty, or holds only comments, blank lines and "
+                            "a machine line)\n", argv[first + i]);
+            rc = 2;
+        }
+    }
     if (xen && rc != 2)
         rc = script_xen(s, (size_t)n, &xo);
     for (int i = 0; i < n && rc != 2 && !xen; i++) {

@@ -1,0 +1,75 @@
+#!/bin/sh
+# verdicts.sh - what pvmmu says about a run is true: the exit status and the verdict lines of
+# `script` (plain, --xen, --baremetal) when a script's own expectations fail or when it has nothing
+# to run or compare.
+# Usage: BUILD=build tests/verdicts.sh PVMMU   (PVMMU_HV, PVMMU_DOM0, PVMMU_XEN default to the build tree's)
+# Prints one line per failing case and a summary "verdicts: N cases, M failed".
+set -u
+P=$1
+BUILD=${BUILD:-build}
+export PVMMU_HV=${PVMMU_HV:-$BUILD/baremetal/hv.bin} PVMMU_DOM0=${PVMMU_DOM0:-$BUILD/xen/dom0.elf}
+export PVMMU_XEN=${PVMMU_XEN:-${XEN_CACHE:-$BUILD/xen-cache}/xen}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0; failed=0
+
+fail() {
+    failed=$((failed + 1))
+    printf 'FAIL verdicts: pvmmu %s: %s\n' "$args" "$1"
+    sed -n '1,8s/^/    /p' "$tmp/out" "$tmp/err"
+}
+
+# verdict RC OUT ERR ARG...: run pvmmu ARG...; it must exit RC, its stdout must contain OUT (or be empty
+# if OUT is "-"), and its stderr must be one line containing ERR (or be empty if ERR is "-").
+verdict() {
+    want=$1 out=$2 err=$3; shift 3
+    n=$((n + 1)); args="$*"
+    "$P" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+    if [ $rc -ne "$want" ]; then fail "exit $rc, wanted $want"; return; fi
+    if [ "$out" = - ]; then
+        [ -s "$tmp/out" ] && { fail "printed on stdout, wanted nothing"; return; }
+    elif ! grep -qF -- "$out" "$tmp/out"; then
+        fail "no line on stdout contains \"$out\""; return
+    fi
+    if [ "$err" = - ]; then
+        [ -s "$tmp/err" ] && { fail "printed on stderr, wanted nothing"; return; }
+    elif [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF -- "$err" "$tmp/err"; then
+        fail "wanted one stderr line containing \"$err\""; return
+    fi
+}
+
+
+# -- a script whose own expectations fail: a step written -> -EINVAL that returns 0 everywhere, and an
+#    assertion on simulator state that no hypervisor can check
+printf 'domain d1\nframe d1 a\nmmuext d1 tlb_flush_local -> -EINVAL\n' >"$tmp/wrong-rc.pvm"
+printf 'domain d1\nframe d1 a\nmmuext d1 tlb_flush_local\nexpect stat pins=5\n' >"$tmp/wrong-stat.pvm"
+verdict 1 "wrong-rc.pvm:3: FAIL mmuext: mmuext_op returned 0, expected -EINVAL" - script "$tmp/wrong-rc.pvm"
+verdict 1 "FAIL on pvmmu's hypervisor: returned 0, expected -EINVAL" - script --baremetal "$tmp/wrong-rc.pvm"
+verdict 1 "pvmmu's hypervisor: 0 of 1 scripts pass and agree; 1 of 1 steps compared agree; 0 of 1 meet the script's expectations" - \
+    script --baremetal "$tmp/wrong-rc.pvm"
+verdict 1 "simulator: 0 of 1 scripts pass as written" - script --baremetal "$tmp/wrong-stat.pvm"
+verdict 1 "real Xen 4.17: 1 of 3 scripts pass and agree" - script --xen "$tmp/wrong-rc.pvm" tests/scripts/ptwr.pvm "$tmp/wrong-stat.pvm"
+verdict 1 "FAIL on real Xen 4.17: returned 0, expected -EINVAL" - script --xen "$tmp/wrong-rc.pvm"
+# ... and the same step written as it behaves passes everywhere
+sed 's/ -> -EINVAL//' "$tmp/wrong-rc.pvm" >"$tmp/right.pvm"
+verdict 0 "pvmmu's hypervisor: 1 of 1 scripts pass and agree; 1 of 1 steps compared agree; 1 of 1 meet" - \
+    script --baremetal "$tmp/right.pvm"
+
+# -- nothing to run is not a pass, in every mode; nothing to compare is not a differential
+printf '# only a comment\n\n' >"$tmp/comments.pvm"
+: >"$tmp/empty.pvm"
+printf 'machine frames=64\n' >"$tmp/machine.pvm"
+printf 'domain d1 vcpus=2\nframe d1 a\nexpect stat pins=0\nmmuext d1v1 pin_l1 a\n' >"$tmp/nothing.pvm"
+for mode in "" --xen --baremetal; do
+    # shellcheck disable=SC2086
+    verdict 2 - "comments.pvm: no steps to run" script $mode "$tmp/comments.pvm"
+    # shellcheck disable=SC2086
+    verdict 2 - "empty.pvm: no steps to run" script $mode tests/scripts/ptwr.pvm "$tmp/empty.pvm"
+done
+verdict 2 - "machine.pvm: no steps to run" script "$tmp/machine.pvm"
+verdict 2 - "nothing.pvm: nothing to compare on pvmmu's hypervisor: no step can run there (line 4: runs on a second vCPU" \
+    script --baremetal "$tmp/nothing.pvm"
+verdict 2 - "nothing.pvm: nothing to compare on real Xen 4.17" script --xen "$tmp/nothing.pvm"
+
+echo "verdicts: $n cases, $failed failed"
+[ $failed -eq 0 ]
