@@ -1,7 +1,7 @@
 #!/bin/sh
 # verdicts.sh - what pvmmu says about a run is true: the exit status and the verdict lines of
 # `script` (plain, --xen, --baremetal) when a script's own expectations fail or when it has nothing
-# to run or compare.
+# to run or compare; and every printing command with its standard output on a full disk (/dev/full).
 # Usage: BUILD=build tests/verdicts.sh PVMMU   (PVMMU_HV, PVMMU_DOM0, PVMMU_XEN default to the build tree's)
 # Prints one line per failing case and a summary "verdicts: N cases, M failed".
 set -u
@@ -38,6 +38,16 @@ verdict() {
     fi
 }
 
+# full ARG...: pvmmu ARG... with stdout on a full disk must say so in one line on stderr and exit 2.
+full() {
+    n=$((n + 1)); args="$* >/dev/full"
+    : >"$tmp/out"
+    "$P" "$@" >/dev/full 2>"$tmp/err" </dev/null; rc=$?
+    if [ $rc -ne 2 ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] ||
+       ! grep -qF "cannot write standard output: No space left on device" "$tmp/err"; then
+        fail "exit $rc; wanted exit 2 and one stderr line \"cannot write standard output: No space left on device\""
+    fi
+}
 
 # -- a script whose own expectations fail: a step written -> -EINVAL that returns 0 everywhere, and an
 #    assertion on simulator state that no hypervisor can check
@@ -70,6 +80,19 @@ verdict 2 - "machine.pvm: no steps to run" script "$tmp/machine.pvm"
 verdict 2 - "nothing.pvm: nothing to compare on pvmmu's hypervisor: no step can run there (line 4: runs on a second vCPU" \
     script --baremetal "$tmp/nothing.pvm"
 verdict 2 - "nothing.pvm: nothing to compare on real Xen 4.17" script --xen "$tmp/nothing.pvm"
+
+# -- a full disk: every command that prints
+full compare --mem 128M
+full compare --mem 128M --json
+full boot --mem 128M --policy batched
+full boot --mem 128M --policy defer-table
+full boot --mem 128M --policy batched --json
+full boot --mem 128M --policy batched -v
+full script tests/scripts/ptwr.pvm
+full script -v tests/scripts/ptwr.pvm
+full script --baremetal tests/scripts/ptwr.pvm
+full version
+full help
 
 echo "verdicts: $n cases, $failed failed"
 [ $failed -eq 0 ]
