@@ -1,7 +1,9 @@
 #!/bin/sh
 # verdicts.sh - what pvmmu says about a run is true: the exit status and the verdict lines of
 # `script` (plain, --xen, --baremetal) when a script's own expectations fail or when it has nothing
-# to run or compare; and every printing command with its standard output on a full disk (/dev/full).
+# to run or compare; every printing command with its standard output on a full disk (/dev/full);
+# and --json output: one document on stdout, valid against docs/pvmmu.schema.json, every field in
+# docs/json.md (tests/json-check.py, Debian's python3-jsonschema).
 # Usage: BUILD=build tests/verdicts.sh PVMMU   (PVMMU_HV, PVMMU_DOM0, PVMMU_XEN default to the build tree's)
 # Prints one line per failing case and a summary "verdicts: N cases, M failed".
 set -u
@@ -9,6 +11,7 @@ P=$1
 BUILD=${BUILD:-build}
 export PVMMU_HV=${PVMMU_HV:-$BUILD/baremetal/hv.bin} PVMMU_DOM0=${PVMMU_DOM0:-$BUILD/xen/dom0.elf}
 export PVMMU_XEN=${PVMMU_XEN:-${XEN_CACHE:-$BUILD/xen-cache}/xen}
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0; failed=0
@@ -93,6 +96,25 @@ full script -v tests/scripts/ptwr.pvm
 full script --baremetal tests/scripts/ptwr.pvm
 full version
 full help
+
+# -- --json: stdout is one document, -v's lines go to stderr, and every document matches the documentation
+n=$((n + 1)); args="boot --mem 128M --policy defer-table --json -v"
+"$P" boot --mem 128M --policy defer-table --json -v >"$tmp/verbose.json" 2>"$tmp/verbose.err"
+if [ "$(grep -c '' "$tmp/verbose.json")" -ne 1 ] || ! grep -q '^(XEN) ' "$tmp/verbose.err" ||
+   ! grep -q '^\[guest\] ' "$tmp/verbose.err"; then
+    cp "$tmp/verbose.json" "$tmp/out"; cp "$tmp/verbose.err" "$tmp/err"
+    fail "wanted one line (the JSON) on stdout and the [guest] and (XEN) lines on stderr"
+fi
+for p in batched defer-table no-reserve linux-2.6.39; do
+    "$P" boot --mem 128M --policy "$p" --json >"$tmp/boot-$p.json"
+done
+"$P" compare --mem 128M --json >"$tmp/compare.json"
+"$P" compare --baremetal --mem 64M --json >"$tmp/compare-baremetal.json"
+n=$((n + 1)); args="boot/compare --json against docs/pvmmu.schema.json and docs/json.md"
+if ! "$PY" tests/json-check.py docs/pvmmu.schema.json docs/json.md "$tmp/verbose.json" "$tmp"/boot-*.json \
+        "$tmp/compare.json" "$tmp/compare-baremetal.json" >"$tmp/out" 2>"$tmp/err"; then
+    fail "output does not match the documentation"
+fi
 
 echo "verdicts: $n cases, $failed failed"
 [ $failed -eq 0 ]

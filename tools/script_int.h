@@ -75,7 +75,6 @@ struct script {
 int script_stat_index(const char *name);
 uint64_t script_stat_value(const struct pvm_stats *st, int idx);
 const char *script_stat_name(int idx);
-const char *script_why_name(unsigned int why);
 
 struct xp_result;
 /*

@@ -537,7 +537,7 @@ static void run_step(struct runner *r, const struct step *st)
         if (st->stat == PVM_WHY_NONE ? m->last_set && m->last.why != PVM_WHY_NONE
                                      : !m->last_set || (int)m->last.why != st->stat)
             step_fail(r, "last refusal cause is %s, expected %s",
-                      m->last_set ? script_why_name(m->last.why) : "none", script_why_name((unsigned int)st->stat));
+                      m->last_set ? why_cause_name(m->last.why) : "none", why_cause_name((enum pvm_why)st->stat));
         else if (st->mfn != PVM_INVALID_MFN && m->last.mfn != st->mfn)
             step_fail(r, "last refusal is about mfn %#" PRIx64 ", expected %#" PRIx64, m->last.mfn, st->mfn);
         break;
