@@ -507,6 +507,10 @@ int cmd_compare(int argc, char **argv)
         return rc;
     }
     double gib = (double)o.bytes / (1ULL << 30);
+    int worst = 0;   /* the exit status: 1 if the auditor found something after any boot, whatever the format */
+    for (int p = 0; p < POLICY_COUNT; p++)
+        if (runs[p].audit_issues)
+            worst = 1;
     if (o.json) {
         printf("{\"schema_version\":%d,\"mem_bytes\":%" PRIu64 ",\"policies\":[", JSON_SCHEMA_VERSION, o.bytes);
         for (int p = 0; p < POLICY_COUNT; p++) {
@@ -515,7 +519,7 @@ int cmd_compare(int argc, char **argv)
         }
         printf("]}\n");
         free(runs);
-        return 0;
+        return worst;
     }
     printf("pvmmu compare: %.0f MiB guest, every policy %s (ok = booted, auditor clean)\n\n",
            (double)o.bytes / (1 << 20),
@@ -549,10 +553,6 @@ int cmd_compare(int argc, char **argv)
         if (u->r.advice[0])
             printf("  should have: %s\n", u->r.advice);
     }
-    int worst = 0;
-    for (int p = 0; p < POLICY_COUNT; p++)
-        if (runs[p].audit_issues)
-            worst = 1;
     free(runs);
     return worst;
 }
