@@ -52,7 +52,10 @@ for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc
     if printf '%s' "$j" | grep -q '"refusal"'; then
         r=$(printf '%s' "$j" | sed -n 's/.*"refusal":{\([^}]*\)}.*/\1/p')
         rv() { printf '%s' "$r" | sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p"; }
-        sr="rc=$(rv rc) why=$(printf '%s' "$r" | sed -n 's/.*"why":"\([^"]*\)".*/\1/p') pfn=$(rv pfn) level=$(rv level) slot=$(rv slot)"
+        # The hypervisor names the cause in words, the JSON by its short name: take the words from the
+        # simulator's explanation of the same refusal ("why: -EBUSY: frame already in use ...", its newlines written \u000a).
+        sw_why=$(printf '%s' "$j" | sed -n 's/.*"explanation":"[^"]*why: [^:]*: \([^\]*\)\\u000a.*/\1/p')
+        sr="rc=$(rv rc) why=$sw_why pfn=$(rv pfn) level=$(rv level) slot=$(rv slot)"
     fi
     sa=clean
     [ "$(jv audit_issues)" = 0 ] || sa="FOUND ISSUES"

@@ -62,6 +62,7 @@ bad "--policy NAME is required"                       boot --mem 1G
 bad "--policy is not an option here"                  compare --policy batched
 bad "unknown argument '--frobnicate'"                 boot --mem 1G --policy batched --frobnicate
 bad "unknown argument 'extra'"                        compare extra
+bad "unknown argument '-v'"                           compare -v          # boot -v shows one guest's log
 # -- the bare-metal runs
 bad "--baremetal supports at most 2048M"              compare --baremetal --mem 4G
 bad "unknown argument '--baremetal'"                  boot --baremetal --mem 1G --policy batched

@@ -67,6 +67,13 @@ cli_f=$(printf '%s\n' "$cout" | sed -n 's/^cli: \([0-9]*\) cases, \([0-9]*\) fai
 [ $crc -eq 0 ] || failed_list="$failed_list cli"
 bad=$((bad + ${cli_n:-0})); bfail=$((bfail + ${cli_f:-1}))
 
+# What pvmmu says is true: exit statuses and verdict lines (a script's own expectations on every side,
+# nothing to run or compare), a full disk under every printing command, --json against its documentation.
+vout=$(BUILD=$BUILD PVMMU_XEN="${XEN_CACHE:-$BUILD/xen-cache}/xen" ./tests/verdicts.sh "$CLI" 2>&1); vrc=$?
+printf '%s\n' "$vout" | grep -v '^verdicts: [0-9]* cases' || true
+verdicts=$(printf '%s\n' "$vout" | sed -n 's/^verdicts: //p')
+[ $vrc -eq 0 ] || failed_list="$failed_list verdicts"
+
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
 if [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
@@ -145,11 +152,12 @@ fi
 echo "======================================================================"
 echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
+echo "verdicts (exit statuses and verdict lines, a full disk, --json against docs/pvmmu.schema.json): ${verdicts:-not run}"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

@@ -20,6 +20,7 @@
 
 #define MAX_BYTES (1ULL << 40)   /* 1 TiB */
 #define DEFAULT_COMPARE_BYTES (8ULL << 30)
+#define JSON_SCHEMA_VERSION 1     /* docs/json.md: raise it when a field changes meaning, is renamed or goes */
 
 int parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 {
@@ -131,8 +132,11 @@ static const char *va_owner(void *ctx, uint64_t va)
     return NULL;
 }
 
-/* Build a domain, boot the guest under pol, audit, keep everything for the report. */
-static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool show_progress, bool audit,
+/*
+ * Build a domain, boot the guest under pol, audit, keep everything for the report.  With log set, every
+ * kernel message and Xen log line goes there as it happens (stdout, or stderr when stdout holds JSON).
+ */
+static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_progress, bool audit,
                    struct run *out)
 {
     struct sim *s = calloc(1, sizeof(*s));
@@ -141,7 +145,7 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         fprintf(stderr, "pvmmu: out of memory\n");
         return 2;
     }
-    s->klog = verbose ? stdout : NULL;
+    s->klog = log;
     if (show_progress) {
         s->progress = progress_cb;
         s->progress_ctx = (void *)guest_policy_name(pol);
@@ -152,8 +156,8 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
         free(s);
         return 2;
     }
-    if (verbose) {
-        s->h.log = stdout;
+    if (log) {
+        s->h.log = log;
         s->h.log_prefix = "";
     }
     memset(out, 0, sizeof(*out));
@@ -336,11 +340,28 @@ static void json_str(const char *s)
     putchar('"');
 }
 
-static void print_json(const struct run *u, uint64_t bytes)
+/*
+ * The error code of a run's failure: a BUG's failed hypercall result; for a page fault, the code the
+ * hypervisor refused the faulting access with (its refusal record), if it refused one.  Returns false
+ * when the failure has none (a panic, a fault no hypercall or emulation answered); 0 for a boot.
+ */
+static bool failure_rc(const struct run *u, long *rc)
+{
+    const struct guest_result *r = &u->r;
+    *rc = r->outcome == GUEST_PAGE_FAULT && u->refused ? u->last.rc : r->rc;
+    return r->outcome == GUEST_OK || r->outcome == GUEST_BUG || (r->outcome == GUEST_PAGE_FAULT && u->refused);
+}
+
+/* One run as a JSON object (docs/json.md), on stdout; schema_version only at the top level (top). */
+static void print_json(const struct run *u, uint64_t bytes, bool top)
 {
     const struct pvm_stats *st = &u->st;
     const struct guest_result *r = &u->r;
-    printf("{\"policy\":");
+    long rc;
+    if (top)
+        printf("{\"schema_version\":%d,\"policy\":", JSON_SCHEMA_VERSION);
+    else
+        printf("{\"policy\":");
     json_str(guest_policy_name(u->pol));
     printf(",\"mem_bytes\":%" PRIu64 ",\"pages\":%" PRIu64 ",\"outcome\":", bytes, r->max_pfn);
     json_str(outcome_name(r->outcome));
@@ -361,12 +382,15 @@ static void print_json(const struct run *u, uint64_t bytes)
         printf("],\"explanation\":");
         json_str(u->explanation);
     }
-    printf(",\"rc\":%ld", r->rc);
+    if (failure_rc(u, &rc))
+        printf(",\"rc\":%ld", rc);
+    else
+        printf(",\"rc\":null");
     if (u->faulted && r->outcome == GUEST_PAGE_FAULT)
         printf(",\"fault\":{\"va\":\"%#" PRIx64 "\",\"error_code\":%u}", u->fault.va, u->fault.error_code);
     if (u->refused)
         printf(",\"refusal\":{\"rc\":%d,\"why\":\"%s\",\"pfn\":\"%#" PRIx64 "\",\"level\":%u,\"slot\":%u}",
-               u->last.rc, pvm_why_name(u->last.why), u->last_pfn, u->last.level, u->last.slot);
+               u->last.rc, why_cause_name(u->last.why), u->last_pfn, u->last.level, u->last.slot);
     printf(",\"audited\":%s,\"audit_issues\":%lu", u->audited ? "true" : "false", u->audit_issues);
     printf(",\"hypercalls\":%" PRIu64 ",\"mmu_update\":%" PRIu64 ",\"mmuext_op\":%" PRIu64 ",\"update_va_mapping\":%" PRIu64
            ",\"multicall\":%" PRIu64 ",\"vm_assist\":%" PRIu64 ",\"mmu_update_reqs\":%" PRIu64 ",\"mmuext_ops\":%" PRIu64
@@ -396,8 +420,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
             o->no_audit = true;
         } else if (!strcmp(a, "--baremetal") && !want_policy) {
             o->baremetal = true;
-        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            o->verbose = true;
+        } else if ((!strcmp(a, "-v") || !strcmp(a, "--verbose")) && want_policy) {
+            o->verbose = true;   /* compare has no -v: one guest's log at a time (boot -v) */
         } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
@@ -451,10 +475,11 @@ int cmd_boot(int argc, char **argv)
     struct run *u = calloc(1, sizeof(*u));
     if (!u)
         return 2;
-    rc = run_one(o.bytes, (enum guest_policy)o.policy, o.verbose, isatty(2) && !o.verbose, !o.no_audit, u);
+    FILE *log = !o.verbose ? NULL : o.json ? stderr : stdout;   /* with --json, stdout holds the JSON alone */
+    rc = run_one(o.bytes, (enum guest_policy)o.policy, log, isatty(2) && !o.verbose, !o.no_audit, u);
     if (!rc) {
         if (o.json) {
-            print_json(u, o.bytes);
+            print_json(u, o.bytes, true);
             putchar('\n');
         } else {
             print_text(u, o.bytes);
@@ -476,21 +501,25 @@ int cmd_compare(int argc, char **argv)
         return 2;
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
         rc = o.baremetal ? run_baremetal(o.bytes, (enum guest_policy)p, &runs[p])
-                         : run_one(o.bytes, (enum guest_policy)p, false, isatty(2), !o.no_audit, &runs[p]);
+                         : run_one(o.bytes, (enum guest_policy)p, NULL, isatty(2), !o.no_audit, &runs[p]);
     if (rc) {
         free(runs);
         return rc;
     }
     double gib = (double)o.bytes / (1ULL << 30);
+    int worst = 0;   /* the exit status: 1 if the auditor found something after any boot, whatever the format */
+    for (int p = 0; p < POLICY_COUNT; p++)
+        if (runs[p].audit_issues)
+            worst = 1;
     if (o.json) {
-        printf("{\"mem_bytes\":%" PRIu64 ",\"policies\":[", o.bytes);
+        printf("{\"schema_version\":%d,\"mem_bytes\":%" PRIu64 ",\"policies\":[", JSON_SCHEMA_VERSION, o.bytes);
         for (int p = 0; p < POLICY_COUNT; p++) {
             printf(p ? "," : "");
-            print_json(&runs[p], o.bytes);
+            print_json(&runs[p], o.bytes, false);
         }
         printf("]}\n");
         free(runs);
-        return 0;
+        return worst;
     }
     printf("pvmmu compare: %.0f MiB guest, every policy %s (ok = booted, auditor clean)\n\n",
            (double)o.bytes / (1 << 20),
@@ -524,10 +553,6 @@ int cmd_compare(int argc, char **argv)
         if (u->r.advice[0])
             printf("  should have: %s\n", u->r.advice);
     }
-    int worst = 0;
-    for (int p = 0; p < POLICY_COUNT; p++)
-        if (runs[p].audit_issues)
-            worst = 1;
     free(runs);
     return worst;
 }

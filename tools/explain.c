@@ -45,6 +45,31 @@ int xen_errno_parse(const char *s, long *rc)
     return -1;
 }
 
+static const char *const why_causes[PVM_WHY_COUNT] = {
+    [PVM_WHY_NONE] = "none", [PVM_WHY_BAD_FLAGS] = "bad_flags", [PVM_WHY_BAD_TYPE] = "bad_type",
+    [PVM_WHY_NOT_OWNER] = "not_owner", [PVM_WHY_NO_PAGE] = "no_page", [PVM_WHY_MMIO] = "mmio",
+    [PVM_WHY_XEN_SLOT] = "xen_slot", [PVM_WHY_LINEAR_DISABLED] = "linear_disabled",
+    [PVM_WHY_LINEAR_RW] = "linear_rw", [PVM_WHY_LINEAR_CHAIN] = "linear_chain",
+    [PVM_WHY_ALREADY_PINNED] = "already_pinned", [PVM_WHY_NOT_PINNED] = "not_pinned",
+    [PVM_WHY_NOT_TABLE] = "not_table", [PVM_WHY_NOT_L1] = "not_l1", [PVM_WHY_BAD_VA] = "bad_va",
+    [PVM_WHY_BAD_CMD] = "bad_cmd", [PVM_WHY_BAD_DOMAIN] = "bad_domain", [PVM_WHY_PERM] = "perm",
+    [PVM_WHY_BAD_ARG] = "bad_arg", [PVM_WHY_OVERFLOW] = "overflow", [PVM_WHY_FAULT] = "fault",
+    [PVM_WHY_NOT_SUPPORTED] = "not_supported", [PVM_WHY_RO_MAPPING] = "ro_mapping",
+};
+
+const char *why_cause_name(enum pvm_why why)
+{
+    return (unsigned int)why < PVM_WHY_COUNT && why_causes[why] ? why_causes[why] : "?";
+}
+
+int why_cause_parse(const char *s)
+{
+    for (int i = 0; i < PVM_WHY_COUNT; i++)
+        if (why_causes[i] && !strcmp(s, why_causes[i]))
+            return i;
+    return -1;
+}
+
 void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const char *indent)
 {
     struct pvm_frame_state st;

@@ -15,6 +15,16 @@ const char *xen_errno_name(long rc);
 /* Parse "-EINVAL" / "EINVAL" / "0" / "-22".  Returns 0 and *rc, or -1. */
 int xen_errno_parse(const char *s, long *rc);
 
+/*
+ * The short name of a refusal cause: "bad_type", "ro_mapping", ... ("none"
+ * for PVM_WHY_NONE, "?" out of range).  The one table of these names: the
+ * script language's `expect why CAUSE` and the JSON reports use it.
+ */
+const char *why_cause_name(enum pvm_why why);
+
+/* The cause named s (as why_cause_name gives it), or -1. */
+int why_cause_parse(const char *s);
+
 /* One line describing frame mfn: type, counts, flags, owner. */
 void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const char *indent);
 

@@ -5,8 +5,13 @@
  *   pvmmu script --xen [-v] FILE...   and on real Xen 4.17 under QEMU, side by side
  *   pvmmu version | help
  *
- * Exit status: 0 all passed, 1 a step failed, 2 bad usage or malformed input.
+ * Exit status: 0 everything passed (and, with --xen or --baremetal, agreed),
+ * 1 a failure or a disagreement, 2 bad usage, bad input (a malformed script,
+ * one with no steps, or nothing to compare), a run that could not be done, or
+ * output that could not be written.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +34,13 @@ static void usage(FILE *f)
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
-            "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
+            "exit status: 0  all passed: boot booted, auditor clean; compare ran every policy, auditor clean\n"
+            "                (a policy that fails to boot is a result, not a failure); script met every\n"
+            "                expectation (with --xen or --baremetal: on every side, and every compared step agreed)\n"
+            "             1  a failure or a disagreement\n"
+            "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
+            "                compare), a run that could not be done (QEMU, an image), or output that could not\n"
+            "                be written; one line on stderr says which\n");
 }
 
 static int cmd_script(int argc, char **argv)
@@ -73,9 +84,15 @@ static int cmd_script(int argc, char **argv)
         return 2;
     }
     int rc = 0;
-    for (int i = 0; i < n; i++)
-        if (!(s[i] = script_load(argv[first + i], stderr)))
+    for (int i = 0; i < n; i++) {
+        if (!(s[i] = script_load(argv[first + i], stderr))) {
             rc = 2;
+        } else if (!script_steps(s[i])) {   /* nothing run is not a pass */
+            fprintf(stderr, "%s: no steps to run (the file is empty, or holds only comments, blank lines and "
+                            "a machine line)\n", argv[first + i]);
+            rc = 2;
+        }
+    }
     if (xen && rc != 2)
         rc = script_xen(s, (size_t)n, &xo);
     for (int i = 0; i < n && rc != 2 && !xen; i++) {
@@ -89,7 +106,8 @@ static int cmd_script(int argc, char **argv)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* Run the command argv[1] names; its exit status. */
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "pvmmu: expected a command: boot, compare, script, version or help ('pvmmu help' explains them)\n");
@@ -111,4 +129,34 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "pvmmu: unknown command '%s' (expected boot, compare, script, version or help)\n", argv[1]);
     return 2;
+}
+
+/*
+ * Every command writes its report to stdout through stdio, whose error flag
+ * sticks: flush and close stdout once, at the end, and if any write failed
+ * (a full disk, a closed pipe) say so in one line.  Returns rc, or 2 after a
+ * write error, since the report the exit status stands for was lost.
+ */
+static int close_stdout(int rc)
+{
+    bool earlier = ferror(stdout) != 0;
+    errno = 0;
+    int flushed = fflush(stdout);
+    int err = errno;
+    if (fclose(stdout) != 0 && !flushed && !(errno == EBADF && !earlier)) {
+        flushed = EOF;
+        err = errno;
+    }
+    if (!earlier && !flushed)
+        return rc;
+    if (err)
+        fprintf(stderr, "pvmmu: cannot write standard output: %s\n", strerror(err));
+    else
+        fprintf(stderr, "pvmmu: cannot write standard output: an earlier write failed\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    return close_stdout(run_command(argc, argv));
 }

@@ -31,12 +31,15 @@ struct xp_result;
 
 struct script_opts {
     bool verbose;     /* print every step, every Xen log line and every explanation */
+    bool terse;       /* print failures only, and the summary line only if something failed */
     FILE *out;
     /*
      * Differential runs (tools/script_xen.c): when plan is set, step i is
      * skipped if plan[i] < 0, run if 0, and run with its result passed to
-     * record() if > 0; expectations are not checked.  Domain `privileged`
-     * (if not 0) is created as the control domain, as dom0 is on Xen.
+     * record() if > 0; expectations are not checked (only the auditor).
+     * Without plan, every step runs, is checked, and goes to record() if set.
+     * Domain `privileged` (if not 0) is created as the control domain, as
+     * dom0 is on Xen.
      */
     const signed char *plan;
     void (*record)(void *ctx, size_t step, const struct xp_result *res);

@@ -76,6 +76,15 @@ struct script {
 int script_stat_index(const char *name);
 uint64_t script_stat_value(const struct pvm_stats *st, int idx);
 const char *script_stat_name(int idx);
-const char *script_why_name(unsigned int why);
+
+struct xp_result;
+/*
+ * Does res, what step st gave on one side (the simulator, real Xen or pvmmu's
+ * hypervisor), meet the script's expectations of st: its `-> RC` and
+ * `done=N` (without them: success, every item done), `-> ok|emulated|#PF`,
+ * `-> VALUE`, or the entry of `expect NAME[SLOT] = VALUE`?  The same rules
+ * script_run applies.  Returns true, or false with what was wrong in msg.
+ */
+bool script_result_meets(const struct step *st, const struct xp_result *res, char *msg, size_t n);
 
 #endif

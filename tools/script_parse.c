@@ -804,17 +804,6 @@ static void cmd_store(struct parser *p, struct step *st)
     parse_access_result(p, st, false);
 }
 
-static const char *const why_names[PVM_WHY_COUNT] = {
-    "none", "bad_flags", "bad_type", "not_owner", "no_page", "mmio", "xen_slot", "linear_disabled",
-    "linear_rw", "linear_chain", "already_pinned", "not_pinned", "not_table", "not_l1", "bad_va",
-    "bad_cmd", "bad_domain", "perm", "bad_arg", "overflow", "fault", "not_supported", "ro_mapping",
-};
-
-const char *script_why_name(unsigned int why)
-{
-    return why < PVM_WHY_COUNT ? why_names[why] : "?";
-}
-
 static const char *const type_names[] = { "none", "l1", "l2", "l3", "l4", "seg_desc", "shared", "writable" };
 
 /* expect FRAME attr...  |  expect FRAME[SLOT] = VALUE  |  expect stat|log|why|mappings ... */
@@ -850,10 +839,7 @@ static void cmd_expect(struct parser *p)
     if (accept_word(p, "why")) {
         struct step *st = new_step(p, S_EXPECT_WHY);
         const char *w = expect_word(p, "a refusal cause (bad_type, bad_flags, ...)");
-        st->stat = -1;
-        for (int i = 0; i < PVM_WHY_COUNT; i++)
-            if (!strcmp(w, why_names[i]))
-                st->stat = i;
+        st->stat = why_cause_parse(w);
         if (st->stat < 0)
             perr(p, "unknown refusal cause '%s'", w);
         st->mfn = PVM_INVALID_MFN;

@@ -112,9 +112,110 @@ static void step_fail(struct runner *r, const char *fmt, ...)
     r->cur_failed = true;
 }
 
+/* The rc the script expects of st: its `-> RC`, or 0. */
+static long want_rc(const struct step *st)
+{
+    return st->has_expect ? st->expect_rc : 0;
+}
+
+/* The done count the script expects of a batch that returned rc after done items. */
+static unsigned int want_done(const struct step *st, long rc, unsigned int done)
+{
+    return st->has_done ? st->expect_done : (rc == 0 ? st->count : done);
+}
+
+/* Does a store that gave access a meet the script's `-> ok|emulated|#PF` (without one: no fault)? */
+static bool store_meets(const struct step *st, int a)
+{
+    return st->has_expect ? a == st->expect_access : a != PVM_ACCESS_FAULT;
+}
+
+/* Does a load that gave access a and value val meet the script's `-> VALUE|#PF` (without one: no fault)? */
+static bool load_meets(const struct step *st, int a, uint64_t val)
+{
+    if (st->has_expect ? a != st->expect_access : a != PVM_ACCESS_OK)
+        return false;
+    return !st->has_expect_val || val == st->expect_val;
+}
+
+static const char *access_name(int a)
+{
+    return a == PVM_ACCESS_OK ? "ok" : a == PVM_ACCESS_EMULATED ? "emulated" : "#PF";
+}
+
+static int access_of_xp(unsigned int a)
+{
+    return a == XP_ACC_OK ? PVM_ACCESS_OK : a == XP_ACC_EMULATED ? PVM_ACCESS_EMULATED : PVM_ACCESS_FAULT;
+}
+
+/* An rc and, for a batch, a done count against st's expectations; "" or what was wrong in msg. */
+static bool rc_meets(const struct step *st, bool batch, long rc, unsigned int done, char *msg, size_t n)
+{
+    if (rc != want_rc(st)) {
+        char w[32];
+        snprintf(w, sizeof(w), "%s", xen_errno_name(want_rc(st)));
+        snprintf(msg, n, "returned %s, expected %s", xen_errno_name(rc), w);
+        return false;
+    }
+    if (batch && done != want_done(st, rc, done)) {
+        snprintf(msg, n, "done count %u, expected %u", done, want_done(st, rc, done));
+        return false;
+    }
+    return true;
+}
+
+bool script_result_meets(const struct step *st, const struct xp_result *res, char *msg, size_t n)
+{
+    msg[0] = 0;
+    if (res->link_rc) {
+        snprintf(msg, n, "dom0 could not link the script's tables (rc=%ld)", res->link_rc);
+        return false;
+    }
+    switch (st->kind) {
+    case S_STORE:
+        if (store_meets(st, access_of_xp(res->access)))
+            return true;
+        snprintf(msg, n, "store gave %s, expected %s", access_name(access_of_xp(res->access)),
+                 st->has_expect ? access_name(st->expect_access) : "ok or emulated");
+        return false;
+    case S_LOAD:
+        if (load_meets(st, access_of_xp(res->access), res->val))
+            return true;
+        if (access_of_xp(res->access) == PVM_ACCESS_FAULT || !st->has_expect_val)
+            snprintf(msg, n, "load gave %s, expected %s", access_name(access_of_xp(res->access)),
+                     st->has_expect && !st->has_expect_val ? access_name(st->expect_access) : "no fault");
+        else
+            snprintf(msg, n, "load read %016" PRIx64 ", expected %016" PRIx64, res->val, st->expect_val);
+        return false;
+    case S_EXPECT_ENTRY:
+        if (res->val == st->val)
+            return true;
+        snprintf(msg, n, "entry is %016" PRIx64 ", expected %016" PRIx64, res->val, st->val);
+        return false;
+    case S_MMU_UPDATE:
+    case S_MMUEXT:
+        return rc_meets(st, true, res->rc, res->done, msg, n);
+    case S_MULTICALL:
+        if (!rc_meets(st, false, res->rc, 0, msg, n))
+            return false;
+        for (size_t i = 0; i < st->nsub && i < XP_MAX_BATCH; i++) {
+            const struct step *e = &st->sub[i];
+            bool batch = (e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && res->sub_rc[i] != (long)0xDEADBEEF;
+            char m[96];
+            if (i >= res->n || !rc_meets(e, batch, res->sub_rc[i], res->sub_done[i], m, sizeof(m))) {
+                snprintf(msg, n, "entry %zu (line %d) %s", i, e->line, i >= res->n ? "has no result" : m);
+                return false;
+            }
+        }
+        return true;
+    default:
+        return rc_meets(st, false, res->rc, 0, msg, n);
+    }
+}
+
 static void check_rc(struct runner *r, const struct step *st, long rc, const char *what)
 {
-    long want = st->has_expect ? st->expect_rc : 0;
+    long want = want_rc(st);
     r->res.rc = rc;
     if (r->quiet)
         return;
@@ -131,7 +232,7 @@ static void check_rc(struct runner *r, const struct step *st, long rc, const cha
 
 static void check_done(struct runner *r, const struct step *st, long rc, unsigned int done)
 {
-    unsigned int want = st->has_done ? st->expect_done : (rc == 0 ? st->count : done);
+    unsigned int want = want_done(st, rc, done);
     r->res.done = done;
     if (done != want)
         step_fail(r, "done count %u, expected %u", done, want);
@@ -169,11 +270,6 @@ static unsigned long uvm_flags(struct runner *r, const struct step *st)
     if (st->mask_used && st->mask_used[0])
         f = (f & UVMF_FLUSHTYPE_MASK) | (unsigned long)guest_buf(r, &st->masks[0], sizeof(st->masks[0]));
     return f;
-}
-
-static const char *access_name(int a)
-{
-    return a == PVM_ACCESS_OK ? "ok" : a == PVM_ACCESS_EMULATED ? "emulated" : "#PF";
 }
 
 static void run_multicall(struct runner *r, const struct step *st, struct pvm_vcpu *v)
@@ -239,8 +335,8 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
     for (size_t i = 0; i < n && !r->quiet; i++) {
         const struct step *e = &st->sub[i];
         long res = (long)mc[i].result;
-        long want = e->has_expect ? e->expect_rc : 0;
-        if (mc[i].result == (xen_ulong_t)0xDEADBEEF)
+        long want = want_rc(e);
+        if (mc[i].result == (xen_ulong_t)0xDEADBEEF && (!r->o->terse || r->o->verbose))
             fprintf(r->out, "%s:%d: note: entry not run (the batch stopped before it)\n", r->s->name, e->line);
         if (res != want) {
             char w[32];
@@ -250,10 +346,10 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             r->cur_failed = true;
         }
         if ((e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && done[i] != ~0u) {
-            unsigned int want_done = e->has_done ? e->expect_done : (res == 0 ? e->count : done[i]);
-            if (done[i] != want_done) {
+            unsigned int wd = want_done(e, res, done[i]);
+            if (done[i] != wd) {
                 fprintf(r->out, "%s:%d: FAIL multicall entry %zu: done %u, expected %u\n", r->s->name, e->line, i,
-                        done[i], want_done);
+                        done[i], wd);
                 r->cur_failed = true;
             }
         }
@@ -393,7 +489,7 @@ static void run_step(struct runner *r, const struct step *st)
     case S_STORE: {
         int a = pvm_guest_store(v, st->va, st->val, st->bytes, &f);
         r->res.access = xp_access_of(a);
-        bool ok = st->has_expect ? a == st->expect_access : a != PVM_ACCESS_FAULT;
+        bool ok = store_meets(st, a);
         if (!ok)
             step_fail(r, "store to %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
                       st->has_expect ? access_name(st->expect_access) : "ok or emulated");
@@ -409,12 +505,14 @@ static void run_step(struct runner *r, const struct step *st)
         int a = pvm_guest_load(v, st->va, &val, &f);
         r->res.access = xp_access_of(a);
         r->res.val = val;
+        if (load_meets(st, a, val))
+            break;
         if (st->has_expect && a != st->expect_access)
             step_fail(r, "load from %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
                       access_name(st->expect_access));
         else if (!st->has_expect && a != PVM_ACCESS_OK)
             step_fail(r, "load from %#" PRIx64 " faulted (error code %#x at L%u)", st->va, f.error_code, f.level);
-        else if (st->has_expect_val && val != st->expect_val)
+        else
             step_fail(r, "load from %#" PRIx64 " read %016" PRIx64 ", expected %016" PRIx64, st->va, val,
                       st->expect_val);
         break;
@@ -455,7 +553,7 @@ static void run_step(struct runner *r, const struct step *st)
         if (st->stat == PVM_WHY_NONE ? m->last_set && m->last.why != PVM_WHY_NONE
                                      : !m->last_set || (int)m->last.why != st->stat)
             step_fail(r, "last refusal cause is %s, expected %s",
-                      m->last_set ? script_why_name(m->last.why) : "none", script_why_name((unsigned int)st->stat));
+                      m->last_set ? why_cause_name(m->last.why) : "none", why_cause_name((enum pvm_why)st->stat));
         else if (st->mfn != PVM_INVALID_MFN && m->last.mfn != st->mfn)
             step_fail(r, "last refusal is about mfn %#" PRIx64 ", expected %#" PRIx64, m->last.mfn, st->mfn);
         break;
@@ -514,7 +612,7 @@ int script_run(const struct script *s, const struct script_opts *o)
         if (o->verbose)
             fprintf(out, "%s:%d: %s\n", s->name, st->line, kind_name(st->kind));
         run_step(r, st);
-        if (o->plan && o->plan[i] > 0 && o->record)
+        if (o->record && (!o->plan || o->plan[i] > 0))
             o->record(o->record_ctx, i, &r->res);
         if (is_operation(st->kind)) {
             unsigned long before = r->audit_issues;
@@ -526,9 +624,10 @@ int script_run(const struct script *s, const struct script_opts *o)
         if (r->cur_failed)
             r->failed++;
     }
-    if (!r->quiet || r->audit_issues)
-        fprintf(out, "%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name, r->steps, r->steps - r->failed,
-            r->failed, r->audit_issues ? "found issues" : "clean after every step");
+    if ((!r->quiet && (!o->terse || r->failed)) || r->audit_issues)
+        fprintf(out, "%s%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name,
+                r->quiet ? " (steps run as dom0)" : "", r->steps, r->steps - r->failed, r->failed,
+                r->audit_issues ? "found issues" : "clean after every step");
     int rc = r->failed || r->audit_issues ? 1 : 0;
     free(r->scratch);
     hostmem_free(&r->h);

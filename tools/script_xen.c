@@ -76,9 +76,13 @@ struct xscript {
     size_t nframes;
     signed char *plan;            /* per step: -1 skip, 0 run on the simulator only (setup), 1 compare */
     unsigned char *why;           /* per step: enum skip */
-    char **sim, **xen;            /* per step: result text */
+    char **own, **sim, **xen;     /* per compared step: result text of the script's own run, as dom0, on the target */
+    char **rec;                   /* where record() puts the run in progress: own or sim */
     bool kernel_root;             /* the script loads a kernel root (dom0 keeps it as its user root) */
+    bool own_failed, dom0_failed; /* the script as written failed on the simulator; the auditor, as dom0 */
     size_t compared, agreed, differed, missing;
+    size_t checked, unmet;        /* compared steps judged by the script's expectations on the target, and failed */
+    size_t context;               /* compared steps whose result as dom0 differs from the script's own run */
 };
 
 static int frame_index(const struct xscript *x, uint64_t mfn)
@@ -366,29 +370,35 @@ static size_t compile(struct xscript *x, struct buf *b)
     return n;
 }
 
+/* A step's result, as text, into x->rec (the script's own run or the run as dom0), for compared steps only. */
 static void record(void *ctx, size_t i, const struct xp_result *res)
 {
     struct xscript *x = ctx;
+    if (x->plan[i] <= 0)
+        return;
     struct xp_result r = *res;
     const struct step *st = &x->s->steps[i];
     r.kind = xp_kind_of(st->kind);
     for (size_t e = 0; e < st->nsub && e < XP_MAX_BATCH; e++)
         r.sub_kind[e] = xp_kind_of(st->sub[e].kind);
     char text[600];
-    x->sim[i] = strdup(xp_result_text(&r, text, sizeof(text)));
+    free(x->rec[i]);
+    x->rec[i] = strdup(xp_result_text(&r, text, sizeof(text)));
 }
 
-static int xscript_init(struct xscript *x, const struct script *s)
+/* Set x up for script s with dom0 standing for domain dom: its frames and whether it loads a kernel root. */
+static int xscript_init(struct xscript *x, const struct script *s, domid_t dom)
 {
     memset(x, 0, sizeof(*x));
     x->s = s;
-    x->dom = s->ndoms ? s->doms[0].id : 0;
+    x->dom = dom;
     x->frames = calloc(s->nsteps + 1, sizeof(*x->frames));
     x->plan = calloc(s->nsteps + 1, 1);
     x->why = calloc(s->nsteps + 1, 1);
+    x->own = calloc(s->nsteps + 1, sizeof(char *));
     x->sim = calloc(s->nsteps + 1, sizeof(char *));
     x->xen = calloc(s->nsteps + 1, sizeof(char *));
-    if (!x->frames || !x->plan || !x->why || !x->sim || !x->xen)
+    if (!x->frames || !x->plan || !x->why || !x->own || !x->sim || !x->xen)
         return -1;
     for (size_t i = 0; i < s->nsteps; i++) {
         const struct step *st = &s->steps[i];
@@ -405,12 +415,42 @@ static int xscript_init(struct xscript *x, const struct script *s)
     return x->nframes > XP_MAX_FRAMES ? -1 : 0;
 }
 
+static void xscript_free(struct xscript *x);
+
+/*
+ * Set x up for script s and plan its steps.  dom0 stands for the script's first domain, or, if none of
+ * that domain's steps can run as dom0 (a toolstack declared first, say), for the first domain whose can.
+ * Returns the number of steps to compare (0: nothing can be compared), or -1 if out of memory or a
+ * domain has more frames than a program carries.
+ */
+static long xscript_plan(struct xscript *x, const struct script *s)
+{
+    long n = 0;
+    for (size_t d = 0; d < (s->ndoms ? s->ndoms : 1); d++) {
+        if (d)
+            xscript_free(x);
+        if (xscript_init(x, s, s->ndoms ? s->doms[d].id : 0))
+            return -1;
+        if ((n = (long)compile(x, NULL)))
+            break;
+    }
+    if (!n && s->ndoms > 1) {   /* report the first domain's reasons */
+        xscript_free(x);
+        if (xscript_init(x, s, s->doms[0].id))
+            return -1;
+        compile(x, NULL);
+    }
+    return n;
+}
+
 static void xscript_free(struct xscript *x)
 {
-    for (size_t i = 0; x->sim && i < x->s->nsteps; i++) {
+    for (size_t i = 0; x->own && x->sim && x->xen && i < x->s->nsteps; i++) {
+        free(x->own[i]);
         free(x->sim[i]);
         free(x->xen[i]);
     }
+    free(x->own);
     free(x->sim);
     free(x->xen);
     free(x->frames);
@@ -553,6 +593,75 @@ static const char *pretty(const char *t, char *buf, size_t n)
     return buf;
 }
 
+/*
+ * Read back a result text (xp_result_text) of step st into *r: the fields the
+ * script's expectations look at.  Returns false if the text is not a result
+ * of that step's kind (then it meets no expectation).
+ */
+static bool parse_result(const struct step *st, const char *t, struct xp_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    char *e;
+    if (!strncmp(t, "dom0 could not link the script's tables: rc=", 45)) {
+        r->link_rc = strtol(t + 45, &e, 10);
+        return r->link_rc != 0;
+    }
+    if (st->kind == S_STORE || st->kind == S_LOAD) {
+        r->access = !strcmp(t, "ok") ? XP_ACC_OK : !strcmp(t, "emulated") ? XP_ACC_EMULATED : XP_ACC_FAULT;
+        if (st->kind == S_STORE)
+            return !strcmp(t, "ok") || !strcmp(t, "emulated") || !strcmp(t, "#PF");
+        if (!strcmp(t, "#PF"))
+            return true;
+        r->access = XP_ACC_OK;
+    }
+    if (st->kind == S_LOAD || st->kind == S_EXPECT_ENTRY) {
+        if (strncmp(t, "val=", 4))
+            return false;
+        r->val = strtoull(t + 4, &e, 16);
+        return e != t + 4 && !*e;
+    }
+    /* "rc=N[ done=N]", a multicall's followed by " [ENTRY; ENTRY ...]" */
+    if (strncmp(t, "rc=", 3))
+        return false;
+    r->rc = strtol(t + 3, &e, 10);
+    if (!strncmp(e, " done=", 6))
+        r->done = (unsigned int)strtoul(e + 6, &e, 10);
+    if (st->kind != S_MULTICALL || !*e)
+        return !*e;
+    if (strncmp(e, " [", 2))
+        return false;
+    for (e += 2; r->n < XP_MAX_BATCH && !strncmp(e, "rc=", 3); r->n++) {
+        r->sub_rc[r->n] = strtol(e + 3, &e, 10);
+        if (!strncmp(e, " done=", 6))
+            r->sub_done[r->n] = (unsigned int)strtoul(e + 6, &e, 10);
+        if (!strncmp(e, "; ", 2))
+            e += 2;
+    }
+    return !strcmp(e, "]");
+}
+
+/*
+ * Does the target's result of compared step i meet the script's expectations?  They apply where the step
+ * gave the same result as dom0 on the simulator as in the script's own run (the skipped steps and dom0's
+ * privilege changed nothing); elsewhere the target is held to the simulator only.  Returns true when
+ * they hold or do not apply (*applies tells which), false with what was wrong in msg.
+ */
+static bool target_meets(const struct xscript *x, size_t i, bool *applies, char *msg, size_t n)
+{
+    const struct step *st = &x->s->steps[i];
+    struct xp_result r;
+    msg[0] = 0;
+    *applies = x->own[i] && x->sim[i] && !strcmp(x->own[i], x->sim[i]);
+    if (!*applies || !x->xen[i])
+        return true;
+    if (!parse_result(st, x->xen[i], &r)) {
+        snprintf(msg, n, "unreadable result");
+        return false;
+    }
+    return script_result_meets(st, &r, msg, n);
+}
+
+/* Count and print one script's steps: those that differ or miss the script's expectations (all with -v). */
 static void report(const struct script_xen_opts *o, struct xscript *x)
 {
     const struct script *s = x->s;
@@ -564,6 +673,8 @@ static void report(const struct script_xen_opts *o, struct xscript *x)
         if (x->plan[i] == 0)
             continue;
         bool same = x->plan[i] > 0 && x->sim[i] && x->xen[i] && !strcmp(x->sim[i], x->xen[i]);
+        bool applies = false, meets = true;
+        char msg[160] = "";
         if (x->plan[i] > 0) {
             x->compared++;
             if (same)
@@ -572,22 +683,55 @@ static void report(const struct script_xen_opts *o, struct xscript *x)
                 x->missing++;
             else
                 x->differed++;
+            meets = target_meets(x, i, &applies, msg, sizeof(msg));
+            x->checked += applies && x->xen[i];
+            x->unmet += !meets;
+            x->context += !applies;
         }
-        if (!o->verbose && (same || x->plan[i] < 0))
+        if (!o->verbose && ((same && meets) || x->plan[i] < 0))
             continue;
         if (!header) {
             fprintf(out, "%s\n  %-5s %-44s %-30s %-30s\n", s->name, "line", "step", "simulator (as dom0)",
                     target_name(o));
             header = true;
         }
-        char src[45], a[128], b[128];
+        char src[45], a[128], b[128], c[128];
         source_line(s, s->steps[i].line, src, sizeof(src));
-        if (x->plan[i] < 0)
+        if (x->plan[i] < 0) {
             fprintf(out, "  %-5d %-44s SKIP: %s\n", s->steps[i].line, src, skip_text[x->why[i]]);
-        else
-            fprintf(out, "  %-5d %-44s %-30s %-30s %s\n", s->steps[i].line, src, pretty(x->sim[i], a, sizeof(a)),
-                    pretty(x->xen[i], b, sizeof(b)), same ? "same" : "DIFFERENT");
+            continue;
+        }
+        fprintf(out, "  %-5d %-44s %-30s %-30s %s", s->steps[i].line, src, pretty(x->sim[i], a, sizeof(a)),
+                pretty(x->xen[i], b, sizeof(b)), same ? "same" : "DIFFERENT");
+        if (!meets)
+            fprintf(out, "; FAIL on %s: %s", target_name(o), msg);
+        else if (!applies)
+            fprintf(out, " (the script's own run: %s)", pretty(x->own[i], c, sizeof(c)));
+        fputc('\n', out);
     }
+}
+
+/* Is script i's verdict a pass: its expectations hold on every side, every compared step agrees? */
+static bool script_ok(const struct xscript *x)
+{
+    return !x->own_failed && !x->dom0_failed && x->compared && x->agreed == x->compared && !x->unmet;
+}
+
+/*
+ * A script that gives the target nothing to compare is not a differential: one line saying why (the
+ * first operation skipped and its reason), for exit status 2.
+ */
+static void nothing_to_compare(const struct script_xen_opts *o, const struct xscript *x)
+{
+    const struct script *s = x->s;
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (x->plan[i] < 0 && x->why[i] != K_ASSERT) {
+            fprintf(stderr, "%s: nothing to compare on %s: no step can run there (line %d: %s)\n", s->name,
+                    target_name(o), s->steps[i].line, skip_text[x->why[i]]);
+            return;
+        }
+    fprintf(stderr, "%s: nothing to compare on %s: the script has no operation a guest can issue there, only "
+                    "declarations and assertions on simulator state\n", s->name, target_name(o));
 }
 
 /* Does path start like an ELF file for x86 (EM_386 or EM_X86_64; with only64, an ELF64 for x86-64 only)? */
@@ -639,16 +783,28 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         return 2;
     }
     for (size_t i = 0; i < n && !rc; i++) {
-        if (xscript_init(&xs[i], scripts[i])) {
+        long k = xscript_plan(&xs[i], scripts[i]);
+        if (k < 0) {
             fprintf(stderr, "%s: out of memory, or more than %d frames for one domain\n", scripts[i]->name,
                     XP_MAX_FRAMES);
             rc = 2;
-            break;
+        } else if (!k) {
+            nothing_to_compare(o, &xs[i]);
+            rc = 2;
         }
-        compile(&xs[i], NULL);
-        struct script_opts so = { .out = out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
-                                  .privileged = xs[i].dom };
-        if (script_run(scripts[i], &so) == 2)
+    }
+    /* Each script as written, every expectation checked; then the steps dom0 can issue, as dom0. */
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct script_opts own = { .out = out, .terse = true, .record = record, .record_ctx = &xs[i] };
+        struct script_opts as0 = { .out = out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
+                                   .privileged = xs[i].dom };
+        xs[i].rec = xs[i].own;
+        int r = script_run(scripts[i], &own);
+        xs[i].own_failed = r == 1;
+        xs[i].rec = xs[i].sim;
+        int r0 = r == 2 ? 2 : script_run(scripts[i], &as0);
+        xs[i].dom0_failed = r0 == 1;
+        if (r == 2 || r0 == 2)
             rc = 2;
     }
     /* One boot per Xen configuration: pv-linear-pt on, and off for scripts that turn it off. */
@@ -708,12 +864,17 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         collect(text, grp, ng);
         free(text);
     }
-    size_t compared = 0, agreed = 0, skipped[K_COUNT] = { 0 }, scripts_same = 0;
+    size_t compared = 0, agreed = 0, checked = 0, unmet = 0, context = 0, skipped[K_COUNT] = { 0 };
+    size_t scripts_ok = 0, own_ok = 0;
     for (size_t i = 0; i < n && rc != 2; i++) {
         report(o, &xs[i]);
         compared += xs[i].compared;
         agreed += xs[i].agreed;
-        scripts_same += xs[i].compared == xs[i].agreed;
+        checked += xs[i].checked;
+        unmet += xs[i].unmet;
+        context += xs[i].context;
+        scripts_ok += script_ok(&xs[i]);
+        own_ok += !xs[i].own_failed;
         for (size_t k = 0; k < xs[i].s->nsteps; k++)
             if (xs[i].plan[k] < 0)
                 skipped[xs[i].why[k]]++;
@@ -722,13 +883,19 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         size_t sk = 0;
         for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
             sk += skipped[k];
-        fprintf(out, "%s: %zu of %zu scripts agree; %zu of %zu steps compared agree, %zu skipped, "
-                     "%zu assertions on simulator state not comparable\n",
-                target_name(o), scripts_same, n, agreed, compared, sk, skipped[K_ASSERT]);
+        fprintf(out, "simulator: %zu of %zu scripts pass as written (every expectation, the auditor after every "
+                     "step)\n", own_ok, n);
+        char ctx[160] = "";
+        if (context)
+            snprintf(ctx, sizeof(ctx), " (%zu more give as dom0 another result than in the script's own run: "
+                                       "compared only)", context);
+        fprintf(out, "%s: %zu of %zu scripts pass and agree; %zu of %zu steps compared agree; %zu of %zu meet the "
+                     "script's expectations%s; %zu skipped, %zu assertions on simulator state not comparable\n",
+                target_name(o), scripts_ok, n, agreed, compared, checked - unmet, checked, ctx, sk, skipped[K_ASSERT]);
         for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
             if (skipped[k])
                 fprintf(out, "  skipped %4zu: %s\n", skipped[k], skip_text[k]);
-        rc = agreed == compared ? 0 : 1;
+        rc = scripts_ok == n ? 0 : 1;
     }
     for (size_t i = 0; i < n; i++)
         if (xs[i].s)

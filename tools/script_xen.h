@@ -20,10 +20,14 @@ struct script_xen_opts {
 };
 
 /*
- * Run the scripts on the simulator and on real Xen and compare every step
- * both can run (see script_xen.c).  Prints the steps that differ (all steps
- * with verbose) and a summary.  Returns 0 if every compared step agrees, 1 if
- * one differs, 2 if real Xen could not be run.
+ * Run each script as written on the simulator, every expectation checked;
+ * then the steps one dom0 can issue on real Xen (or pvmmu's hypervisor) and,
+ * as dom0, on the simulator, and compare them (see script_xen.c).  Where the
+ * step gave the same result as dom0 as in the script's own run, the target's
+ * result must also meet the script's expectations.  Prints the failures, the
+ * steps that differ (every step with verbose) and a summary.  Returns 0 if
+ * every script passes on every side and every compared step agrees, 1 if not,
+ * 2 if a script gives nothing to compare or the target could not be run.
  */
 int script_xen(struct script *const *scripts, size_t n, const struct script_xen_opts *o);
 

@@ -1,0 +1,120 @@
+#!/bin/sh
+# verdicts.sh - what pvmmu says about a run is true: the exit status and the verdict lines of
+# `script` (plain, --xen, --baremetal) when a script's own expectations fail or when it has nothing
+# to run or compare; every printing command with its standard output on a full disk (/dev/full);
+# and --json output: one document on stdout, valid against docs/pvmmu.schema.json, every field in
+# docs/json.md (tests/json-check.py, Debian's python3-jsonschema).
+# Usage: BUILD=build tests/verdicts.sh PVMMU   (PVMMU_HV, PVMMU_DOM0, PVMMU_XEN default to the build tree's)
+# Prints one line per failing case and a summary "verdicts: N cases, M failed".
+set -u
+P=$1
+BUILD=${BUILD:-build}
+export PVMMU_HV=${PVMMU_HV:-$BUILD/baremetal/hv.bin} PVMMU_DOM0=${PVMMU_DOM0:-$BUILD/xen/dom0.elf}
+export PVMMU_XEN=${PVMMU_XEN:-${XEN_CACHE:-$BUILD/xen-cache}/xen}
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0; failed=0
+
+fail() {
+    failed=$((failed + 1))
+    printf 'FAIL verdicts: pvmmu %s: %s\n' "$args" "$1"
+    sed -n '1,8s/^/    /p' "$tmp/out" "$tmp/err"
+}
+
+# verdict RC OUT ERR ARG...: run pvmmu ARG...; it must exit RC, its stdout must contain OUT (or be empty
+# if OUT is "-"), and its stderr must be one line containing ERR (or be empty if ERR is "-").
+verdict() {
+    want=$1 out=$2 err=$3; shift 3
+    n=$((n + 1)); args="$*"
+    "$P" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+    if [ $rc -ne "$want" ]; then fail "exit $rc, wanted $want"; return; fi
+    if [ "$out" = - ]; then
+        [ -s "$tmp/out" ] && { fail "printed on stdout, wanted nothing"; return; }
+    elif ! grep -qF -- "$out" "$tmp/out"; then
+        fail "no line on stdout contains \"$out\""; return
+    fi
+    if [ "$err" = - ]; then
+        [ -s "$tmp/err" ] && { fail "printed on stderr, wanted nothing"; return; }
+    elif [ "$(grep -c '' "$tmp/err")" -ne 1 ] || ! grep -qF -- "$err" "$tmp/err"; then
+        fail "wanted one stderr line containing \"$err\""; return
+    fi
+}
+
+# full ARG...: pvmmu ARG... with stdout on a full disk must say so in one line on stderr and exit 2.
+full() {
+    n=$((n + 1)); args="$* >/dev/full"
+    : >"$tmp/out"
+    "$P" "$@" >/dev/full 2>"$tmp/err" </dev/null; rc=$?
+    if [ $rc -ne 2 ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] ||
+       ! grep -qF "cannot write standard output: No space left on device" "$tmp/err"; then
+        fail "exit $rc; wanted exit 2 and one stderr line \"cannot write standard output: No space left on device\""
+    fi
+}
+
+# -- a script whose own expectations fail: a step written -> -EINVAL that returns 0 everywhere, and an
+#    assertion on simulator state that no hypervisor can check
+printf 'domain d1\nframe d1 a\nmmuext d1 tlb_flush_local -> -EINVAL\n' >"$tmp/wrong-rc.pvm"
+printf 'domain d1\nframe d1 a\nmmuext d1 tlb_flush_local\nexpect stat pins=5\n' >"$tmp/wrong-stat.pvm"
+verdict 1 "wrong-rc.pvm:3: FAIL mmuext: mmuext_op returned 0, expected -EINVAL" - script "$tmp/wrong-rc.pvm"
+verdict 1 "FAIL on pvmmu's hypervisor: returned 0, expected -EINVAL" - script --baremetal "$tmp/wrong-rc.pvm"
+verdict 1 "pvmmu's hypervisor: 0 of 1 scripts pass and agree; 1 of 1 steps compared agree; 0 of 1 meet the script's expectations" - \
+    script --baremetal "$tmp/wrong-rc.pvm"
+verdict 1 "simulator: 0 of 1 scripts pass as written" - script --baremetal "$tmp/wrong-stat.pvm"
+verdict 1 "real Xen 4.17: 1 of 3 scripts pass and agree" - script --xen "$tmp/wrong-rc.pvm" tests/scripts/ptwr.pvm "$tmp/wrong-stat.pvm"
+verdict 1 "FAIL on real Xen 4.17: returned 0, expected -EINVAL" - script --xen "$tmp/wrong-rc.pvm"
+# ... and the same step written as it behaves passes everywhere
+sed 's/ -> -EINVAL//' "$tmp/wrong-rc.pvm" >"$tmp/right.pvm"
+verdict 0 "pvmmu's hypervisor: 1 of 1 scripts pass and agree; 1 of 1 steps compared agree; 1 of 1 meet" - \
+    script --baremetal "$tmp/right.pvm"
+
+# -- nothing to run is not a pass, in every mode; nothing to compare is not a differential
+printf '# only a comment\n\n' >"$tmp/comments.pvm"
+: >"$tmp/empty.pvm"
+printf 'machine frames=64\n' >"$tmp/machine.pvm"
+printf 'domain d1 vcpus=2\nframe d1 a\nexpect stat pins=0\nmmuext d1v1 pin_l1 a\n' >"$tmp/nothing.pvm"
+for mode in "" --xen --baremetal; do
+    # shellcheck disable=SC2086
+    verdict 2 - "comments.pvm: no steps to run" script $mode "$tmp/comments.pvm"
+    # shellcheck disable=SC2086
+    verdict 2 - "empty.pvm: no steps to run" script $mode tests/scripts/ptwr.pvm "$tmp/empty.pvm"
+done
+verdict 2 - "machine.pvm: no steps to run" script "$tmp/machine.pvm"
+verdict 2 - "nothing.pvm: nothing to compare on pvmmu's hypervisor: no step can run there (line 4: runs on a second vCPU" \
+    script --baremetal "$tmp/nothing.pvm"
+verdict 2 - "nothing.pvm: nothing to compare on real Xen 4.17" script --xen "$tmp/nothing.pvm"
+
+# -- a full disk: every command that prints
+full compare --mem 128M
+full compare --mem 128M --json
+full boot --mem 128M --policy batched
+full boot --mem 128M --policy defer-table
+full boot --mem 128M --policy batched --json
+full boot --mem 128M --policy batched -v
+full script tests/scripts/ptwr.pvm
+full script -v tests/scripts/ptwr.pvm
+full script --baremetal tests/scripts/ptwr.pvm
+full version
+full help
+
+# -- --json: stdout is one document, -v's lines go to stderr, and every document matches the documentation
+n=$((n + 1)); args="boot --mem 128M --policy defer-table --json -v"
+"$P" boot --mem 128M --policy defer-table --json -v >"$tmp/verbose.json" 2>"$tmp/verbose.err"
+if [ "$(grep -c '' "$tmp/verbose.json")" -ne 1 ] || ! grep -q '^(XEN) ' "$tmp/verbose.err" ||
+   ! grep -q '^\[guest\] ' "$tmp/verbose.err"; then
+    cp "$tmp/verbose.json" "$tmp/out"; cp "$tmp/verbose.err" "$tmp/err"
+    fail "wanted one line (the JSON) on stdout and the [guest] and (XEN) lines on stderr"
+fi
+for p in batched defer-table no-reserve linux-2.6.39; do
+    "$P" boot --mem 128M --policy "$p" --json >"$tmp/boot-$p.json"
+done
+"$P" compare --mem 128M --json >"$tmp/compare.json"
+"$P" compare --baremetal --mem 64M --json >"$tmp/compare-baremetal.json"
+n=$((n + 1)); args="boot/compare --json against docs/pvmmu.schema.json and docs/json.md"
+if ! "$PY" tests/json-check.py docs/pvmmu.schema.json docs/json.md "$tmp/verbose.json" "$tmp"/boot-*.json \
+        "$tmp/compare.json" "$tmp/compare-baremetal.json" >"$tmp/out" 2>"$tmp/err"; then
+    fail "output does not match the documentation"
+fi
+
+echo "verdicts: $n cases, $failed failed"
+[ $failed -eq 0 ]
