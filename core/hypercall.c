@@ -377,8 +377,8 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
     case MMUEXT_SET_LDT: {
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
-        uint64_t ptr = op->arg1.linear_addr;
         unsigned int ents = op->arg2.nr_ents;
+        uint64_t ptr = ents ? op->arg1.linear_addr : 0;   /* no entries: the pointer is not looked at */
         if ((ptr & (PAGE_SIZE - 1)) || !addr_ok(ptr) || ents > 8192) {
             gdprintk(m, "Bad args to SET_LDT: ptr=%llx, ents=%x", (unsigned long long)ptr, ents);
             return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
@@ -495,7 +495,10 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
 int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
 {
     struct pvm_machine *m = enter_vcpu(v);
-    const unsigned long long valid = (1ULL << VMASST_TYPE_writable_pagetables) |
+    /* PV64_VM_ASSIST_MASK: the 32-bit segment types stay accepted (and do nothing) on 64-bit */
+    const unsigned long long valid = (1ULL << VMASST_TYPE_4gb_segments) |
+                                     (1ULL << VMASST_TYPE_4gb_segments_notify) |
+                                     (1ULL << VMASST_TYPE_writable_pagetables) |
                                      (1ULL << VMASST_TYPE_pae_extended_cr3) |
                                      (1ULL << VMASST_TYPE_architectural_iopl) |
                                      (1ULL << VMASST_TYPE_runstate_update_flag) |

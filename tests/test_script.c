@@ -358,7 +358,7 @@ static void valid_buffers_count_steps(void **state)
         "update_va_mapping d1 0x1000 0 tlb_flush mask=5\n"
         "update_va_mapping_otherdomain d0 0x1000 a|P d1 invlpg\n"
         "vm_assist d1 enable writable_pagetables\n"
-        "vm_assist d1 disable m2p_strict -> 0\n"
+        "vm_assist d1 disable 4gb_segments_notify -> 0\n"
         "vm_assist d1 0 33 -> -EINVAL\n"
         "store d1v0 va(0,0,0,0)+8 a|P bytes=4 -> emulated\n"
         "store d1 0x1000 1 -> ok\n"

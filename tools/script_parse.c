@@ -557,7 +557,9 @@ static unsigned int parse_vmassist_type(struct parser *p)
     static const struct {
         const char *n;
         unsigned int t;
-    } types[] = { { "writable_pagetables", VMASST_TYPE_writable_pagetables },
+    } types[] = { { "4gb_segments", VMASST_TYPE_4gb_segments },
+                  { "4gb_segments_notify", VMASST_TYPE_4gb_segments_notify },
+                  { "writable_pagetables", VMASST_TYPE_writable_pagetables },
                   { "pae_extended_cr3", VMASST_TYPE_pae_extended_cr3 },
                   { "architectural_iopl", VMASST_TYPE_architectural_iopl },
                   { "runstate_update_flag", VMASST_TYPE_runstate_update_flag },
