@@ -91,7 +91,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
     unsigned int l1f = get_pte_flags(l1e), bad = l1f & l1_disallow_mask(m, l1e_owner);
     uint64_t mfn = pte_mfn(l1e);
     if (bad) {
-        gdprintk(m, "Bad L1 flags %#x", bad);
+        gdprintk(m, "Bad L1 flags %x", bad);   /* 4.20 made it %#x */
         refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, mfn);
         return -XEN_EINVAL;
     }
@@ -356,7 +356,7 @@ int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, u
     if (pte_present(nl1e)) {
         unsigned int bad = get_pte_flags(nl1e) & l1_disallow_mask(m, pt_dom);
         if (bad) {
-            gdprintk(m, "Bad L1 flags %#x", bad);
+            gdprintk(m, "Bad L1 flags %x", bad);   /* 4.20 made it %#x */
             refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(nl1e));
             refuse_where(m, table_mfn, 1, slot, nl1e);
             return -XEN_EINVAL;
