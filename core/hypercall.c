@@ -248,8 +248,7 @@ static int do_pin(struct pvm_machine *m, uint64_t mfn, unsigned int level, struc
     if (!pg)
         return -XEN_EINVAL;
     int rc = get_page_type(m, pg, level_type(level));
-    if (rc) {
-        refuse_where(m, mfn, level, 0, 0);
+    if (rc) {   /* the cause names the frame, and the slot if its validation failed at one */
         gdprintk(m, "Error %d while pinning mfn %05llx", rc, (unsigned long long)mfn);
         put_page(m, pg);
         return rc;

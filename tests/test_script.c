@@ -527,6 +527,28 @@ static void run_wrong_expectation_returns_1(void **state)
     mem_free(&out);
 }
 
+/*
+ * The account of a refused pin names only what played a part: a plain type clash of the pinned frame has no
+ * table slot ("where:"), a validation that failed at a slot names that table, slot and entry.
+ */
+static void pin_refusal_names_no_invented_slot(void **state)
+{
+    (void)state;
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%smmuext d1 pin_l2 l1 -> -EINVAL\n", tree);
+    struct mem out;
+    assert_int_equal(run_str(buf, true, &out), 0);
+    assert_non_null(strstr(out.buf, "why: -EINVAL: frame already in use with another type"));
+    assert_non_null(strstr(out.buf, "wanted l2"));
+    assert_null(strstr(out.buf, "where:"));
+    mem_free(&out);
+
+    snprintf(buf, sizeof(buf), "%sframe d1 p\nset p[3] = a|P\nmmuext d1 pin_l2 p -> -EINVAL\n", tree);
+    assert_int_equal(run_str(buf, true, &out), 0);
+    assert_non_null(strstr(out.buf, "where: L2 table mfn 0x105 p, slot 3, entry 0000000000104001"));
+    mem_free(&out);
+}
+
 /* A multicall entry's own result is checked, with the entry's line. */
 static void run_multicall_entry_failure(void **state)
 {
@@ -816,6 +838,7 @@ int main(void)
         cmocka_unit_test(load_directory),
         cmocka_unit_test(run_correct_script_returns_0),
         cmocka_unit_test(run_wrong_expectation_returns_1),
+        cmocka_unit_test(pin_refusal_names_no_invented_slot),
         cmocka_unit_test(run_multicall_entry_failure),
         cmocka_unit_test(random_buffers_never_crash),
         cmocka_unit_test(mutated_scripts_never_crash),

@@ -81,7 +81,13 @@ struct page_info {
 #define PVM_OWNER_IO   ((uint16_t)(DOMID_IO + 1))
 #define PVM_INVALID_M2P (~0ULL)
 
-static inline uint64_t pvm_xen_caf(const struct page_info *pg) { return pg->count_info & ~PGC_owner_mask; }
+/* Xen's count_info of a free frame: PGC_state_free (bits 59-58); pvmmu keeps 0 there. */
+#define PGC_state_free  (3ULL << 58)
+static inline uint64_t pvm_xen_caf(const struct page_info *pg)
+{
+    uint64_t caf = pg->count_info & ~PGC_owner_mask;
+    return caf ? caf : PGC_state_free;
+}
 static inline uint64_t pvm_xen_taf(const struct page_info *pg) { return pg->type_info & ~PGT_aux_mask; }
 
 /* Where the core reaches memory and sends log lines. */
