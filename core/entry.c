@@ -31,9 +31,10 @@ unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_doma
     return cache_flush_permitted(d) ? (L1_DISALLOW_MASK & ~F_CACHE_ATTRS) : L1_DISALLOW_MASK;
 }
 
+/* Xen's iomem_caps test: the domain's range alone (dom0's is set at creation, see pvm_domain_create). */
 bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn)
 {
-    return is_privileged(d) || (mfn >= d->iomem_first && mfn <= d->iomem_last);
+    return mfn >= d->iomem_first && mfn <= d->iomem_last;
 }
 
 /* A 64-bit PV kernel runs in ring 3: Xen marks kernel mappings and makes user ones global. */
@@ -77,9 +78,10 @@ static bool uncacheable(unsigned int l1f)
  * mapping a frame of pg_owner (NULL stands for DOMID_IO): a general
  * reference, plus a writable type reference if the entry has _PAGE_RW.
  * I/O frames take none, and are forced uncacheable.  Returns 0, the flag
- * bits the caller must flip (> 0), -EINVAL (flags), -EPERM (I/O without
- * permission) or -EBUSY (not mappable, e.g. an RW mapping of a page table).
- * Holds nothing on failure.
+ * bits the caller must flip (> 0), -EINVAL (flags, or INVALID_MFN: a frame
+ * field of all ones, outside the range), -EPERM (I/O without permission) or
+ * -EBUSY (not mappable, e.g. an RW mapping of a page table).  Holds nothing
+ * on failure.
  */
 int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1e_owner,
                       struct pvm_domain *pg_owner)
@@ -89,7 +91,7 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
     unsigned int l1f = get_pte_flags(l1e), bad = l1f & l1_disallow_mask(m, l1e_owner);
     uint64_t mfn = pte_mfn(l1e);
     if (bad) {
-        gdprintk(m, "Bad L1 flags %#x", bad);
+        gdprintk(m, "Bad L1 flags %x", bad);   /* 4.20 made it %#x */
         refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, mfn);
         return -XEN_EINVAL;
     }
@@ -357,7 +359,7 @@ int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, u
     if (pte_present(nl1e)) {
         unsigned int bad = get_pte_flags(nl1e) & l1_disallow_mask(m, pt_dom);
         if (bad) {
-            gdprintk(m, "Bad L1 flags %#x", bad);
+            gdprintk(m, "Bad L1 flags %x", bad);   /* 4.20 made it %#x */
             refuse(m, -XEN_EINVAL, PVM_WHY_BAD_FLAGS, pte_mfn(nl1e));
             refuse_where(m, table_mfn, 1, slot, nl1e);
             return -XEN_EINVAL;

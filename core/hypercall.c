@@ -331,8 +331,7 @@ static int do_pin(struct pvm_machine *m, uint64_t mfn, unsigned int level, struc
     if (!pg)
         return -XEN_EINVAL;
     int rc = get_page_type(m, pg, level_type(level));
-    if (rc) {
-        refuse_where(m, mfn, level, 0, 0);
+    if (rc) {   /* the cause names the frame, and the slot if its validation failed at one */
         gdprintk(m, "Error %d while pinning mfn %05llx", rc, (unsigned long long)mfn);
         put_page(m, pg);
         return rc;
@@ -456,14 +455,15 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
     case MMUEXT_FLUSH_CACHE_GLOBAL:
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
-        if (!is_privileged(curr) && curr->iomem_first > curr->iomem_last)
-            return fail(m, -XEN_EACCES, PVM_WHY_PERM, PVM_INVALID_MFN);
+        if (!is_privileged(curr) && curr->iomem_first > curr->iomem_last)   /* Xen 4.21 made both -EACCES */
+            return fail(m, op->cmd == MMUEXT_FLUSH_CACHE ? -XEN_EACCES : -XEN_EINVAL, PVM_WHY_PERM,
+                        PVM_INVALID_MFN);
         return 0;
     case MMUEXT_SET_LDT: {
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
-        uint64_t ptr = op->arg1.linear_addr;
         unsigned int ents = op->arg2.nr_ents;
+        uint64_t ptr = ents ? op->arg1.linear_addr : 0;   /* no entries: the pointer is not looked at */
         if ((ptr & (PAGE_SIZE - 1)) || !addr_ok(ptr) || ents > 8192) {
             gdprintk(m, "Bad args to SET_LDT: ptr=%llx, ents=%x", (unsigned long long)ptr, ents);
             return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
@@ -602,7 +602,10 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
 int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type)
 {
     struct pvm_machine *m = enter_vcpu(v);
-    const unsigned long long valid = (1ULL << VMASST_TYPE_writable_pagetables) |
+    /* PV64_VM_ASSIST_MASK: the 32-bit segment types stay accepted (and do nothing) on 64-bit */
+    const unsigned long long valid = (1ULL << VMASST_TYPE_4gb_segments) |
+                                     (1ULL << VMASST_TYPE_4gb_segments_notify) |
+                                     (1ULL << VMASST_TYPE_writable_pagetables) |
                                      (1ULL << VMASST_TYPE_pae_extended_cr3) |
                                      (1ULL << VMASST_TYPE_architectural_iopl) |
                                      (1ULL << VMASST_TYPE_runstate_update_flag) |

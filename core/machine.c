@@ -12,6 +12,7 @@ void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frame
         .ops = *ops,
         .opt_pv_linear_pt = true,
         .tlbflush_clock = 1,
+        .paddr_bits = 40,
     };
     for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
         struct pvm_domain *d = &m->doms[i];
@@ -41,6 +42,19 @@ struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_i
     return d && vcpu_id < d->nr_vcpus ? &d->vcpu[vcpu_id] : NULL;
 }
 
+/*
+ * The frames below 2^paddr_bits, Xen's I/O range for dom0; empty if
+ * paddr_bits cannot hold a frame number, clamped to PADDR_BITS.
+ */
+static void host_iomem_range(const struct pvm_machine *m, uint64_t *first, uint64_t *last)
+{
+    unsigned int bits = m->paddr_bits < PADDR_BITS ? m->paddr_bits : PADDR_BITS;
+    if (bits <= PAGE_SHIFT)
+        return;
+    *first = 0;
+    *last = (1ULL << (bits - PAGE_SHIFT)) - 1;
+}
+
 int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, unsigned int flags)
 {
     if (id >= DOMID_FIRST_RESERVED || nr_vcpus == 0 || nr_vcpus > PVM_MAX_VCPUS)
@@ -58,6 +72,8 @@ int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, 
         d->vm_assist = 0;
         d->iomem_first = 1;
         d->iomem_last = 0;
+        if (flags & PVM_DOM_PRIVILEGED)   /* dom0_setup_permissions: every frame the host can address */
+            host_iomem_range(m, &d->iomem_first, &d->iomem_last);
         d->tot_pages = d->nr_l4_pages = 0;
         for (unsigned int j = 0; j < nr_vcpus; j++) {
             d->vcpu[j].online = true;

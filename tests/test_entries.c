@@ -23,7 +23,7 @@ static int update_cmd(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uns
     return pvm_mmu_update(v, &u, 1, done, DOMID_SELF);
 }
 
-/* PWT, PCD and PAT in an L1 entry of an unprivileged domain are -EINVAL "Bad L1 flags 0x..". */
+/* PWT, PCD and PAT in an L1 entry of an unprivileged domain are -EINVAL "Bad L1 flags 18" (4.17's %x, no 0x). */
 static void l1_cache_flags_refused_unprivileged(void **state)
 {
     (void)state;
@@ -35,14 +35,15 @@ static void l1_cache_flags_refused_unprivileged(void **state)
     const uint64_t flags[4] = { _PAGE_PWT, _PAGE_PCD, _PAGE_PAT, _PAGE_PWT | _PAGE_PCD };
     void *snap = tm_snapshot(t);
     for (unsigned int i = 0; i < 4; i++) {
-        unsigned long before = tm_log_countf(t, "Bad L1 flags %#llx", (unsigned long long)(flags[i]));
+        unsigned long before = tm_log_countf(t, "Bad L1 flags %llx", (unsigned long long)(flags[i]));
         assert_int_equal(tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW | flags[i])), -XEN_EINVAL);
         AUDIT_CLEAN(t);
-        assert_int_equal(tm_log_countf(t, "Bad L1 flags %#llx", (unsigned long long)(flags[i])), before + 1);
+        assert_int_equal(tm_log_countf(t, "Bad L1 flags %llx", (unsigned long long)(flags[i])), before + 1);
         assert_int_equal(t->m.last.why, PVM_WHY_BAD_FLAGS);
         assert_int_equal(t->m.last.rc, -XEN_EINVAL);
         assert_int_equal(pvm_peek(&t->m, l1, 0), 0);
     }
+    assert_int_equal(tm_log_count(t, "Bad L1 flags 0x"), 0);
     tm_assert_unchanged(t, snap);
     tm_free(t);
 }

@@ -456,15 +456,19 @@ static void mmuext_unsupported_and_unknown(void **state)
     tm_free(t);
 }
 
-/* FLUSH_CACHE(_GLOBAL) needs I/O resources (cache_flush_permitted): -EACCES without, 0 with. */
+/*
+ * FLUSH_CACHE(_GLOBAL) needs I/O resources (cache_flush_permitted), 0 with them; without, 4.17 says -EACCES
+ * for FLUSH_CACHE but -EINVAL for FLUSH_CACHE_GLOBAL (-EACCES only from 4.21, 4.20.1, 4.19.3, 4.18.5).
+ */
 static void flush_cache_needs_io_rights(void **state)
 {
     (void)state;
     struct tm *t = tm_new(512);
     assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE, 0, 0), -XEN_EACCES);
     AUDIT_CLEAN(t);
-    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE_GLOBAL, 0, 0), -XEN_EACCES);
+    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE_GLOBAL, 0, 0), -XEN_EINVAL);
     AUDIT_CLEAN(t);
+    assert_int_equal(t->m.last.why, PVM_WHY_PERM);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, 0x1f0, 0x1f0), 0);
     assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE, 0, 0), 0);
     AUDIT_CLEAN(t);
@@ -498,6 +502,30 @@ static void set_ldt_args(void **state)
     assert_int_equal(t->v->ldt_base, 0x10000);
     assert_int_equal(t->v->ldt_ents, 8192);
     assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 2);
+    tm_free(t);
+}
+
+/* SET_LDT with no entries ignores the pointer (Xen never looks at it): unaligned or non-canonical, it is 0. */
+static void set_ldt_no_entries_ignores_pointer(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = MMUEXT_SET_LDT;
+    const uint64_t ptrs[] = { 0x10008, 0x0000800000000000ULL, HYPERVISOR_VIRT_START, 0x10000 };
+    for (size_t i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
+        op.arg1.linear_addr = ptrs[i];
+        op.arg2.nr_ents = 16;
+        assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), i == 3 ? 0 : -XEN_EINVAL);
+        AUDIT_CLEAN(t);
+        op.arg2.nr_ents = 0;
+        assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
+        AUDIT_CLEAN(t);
+        assert_int_equal(t->v->ldt_ents, 0);
+        assert_int_equal(t->v->ldt_base, 0);
+    }
+    assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 3);
     tm_free(t);
 }
 
@@ -708,6 +736,24 @@ static void vm_assist_checks(void **state)
     AUDIT_CLEAN(t);
     assert_int_equal(d->vm_assist, 1UL << VMASST_TYPE_m2p_strict);
     assert_int_equal(t->v2->d->vm_assist, 0);
+    tm_free(t);
+}
+
+/* A 64-bit PV domain may still set the 32-bit segment assists, types 0 and 1 (PV64_VM_ASSIST_MASK); 3-5 too. */
+static void vm_assist_pv64_mask(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    struct pvm_domain *d = t->v->d;
+    for (unsigned int type = 0; type < 64; type++) {
+        bool valid = type <= 5 || type == VMASST_TYPE_m2p_strict;
+        assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, type), valid ? 0 : -XEN_EINVAL);
+        AUDIT_CLEAN(t);
+    }
+    assert_int_equal(d->vm_assist, 0x3FUL | (1UL << VMASST_TYPE_m2p_strict));
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_disable, VMASST_TYPE_4gb_segments), 0);
+    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_disable, VMASST_TYPE_4gb_segments_notify), 0);
+    assert_int_equal(d->vm_assist, 0x3CUL | (1UL << VMASST_TYPE_m2p_strict));
     tm_free(t);
 }
 
@@ -1079,6 +1125,7 @@ int main(void)
         cmocka_unit_test(mmuext_unsupported_and_unknown),
         cmocka_unit_test(flush_cache_needs_io_rights),
         cmocka_unit_test(set_ldt_args),
+        cmocka_unit_test(set_ldt_no_entries_ignores_pointer),
         cmocka_unit_test(clear_page),
         cmocka_unit_test(copy_page),
         cmocka_unit_test(uvm_replaces_l1_entry),
@@ -1086,6 +1133,7 @@ int main(void)
         cmocka_unit_test(uvm_flush_flags),
         cmocka_unit_test(uvm_otherdomain),
         cmocka_unit_test(vm_assist_checks),
+        cmocka_unit_test(vm_assist_pv64_mask),
         cmocka_unit_test(multicall_records_each_result),
         cmocka_unit_test(multicall_nested_refused),
         cmocka_unit_test(multicall_iret_stops_batch),

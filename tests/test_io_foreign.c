@@ -115,6 +115,63 @@ static void mmio_invalid_mfn_einval(void **state)
     tm_free(t);
 }
 
+/*
+ * A privileged domain's I/O range is the host's physical address space (dom0's iomem_caps): with Xen's default
+ * paddr_bits of 40 it may map mfn 2^28-1 but not 2^28 nor 2^39 (-EPERM, as real Xen 4.17 under QEMU), and
+ * INVALID_MFN (the all-ones frame field) is -EINVAL and never stored.  A wider host moves the bound.
+ */
+static void mmio_privileged_bounded_by_paddr_bits(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    assert_int_equal(t->m.paddr_bits, 40);
+    uint64_t l1;
+    struct pvm_vcpu *v = privileged(t, &l1);
+    assert_int_equal(update(v, l1, 0, pte((1ULL << 28) - 1, P | _PAGE_PCD), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    void *snap = tm_snapshot(t);
+    const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PADDR_MASK >> PAGE_SHIFT) - 1 };
+    for (size_t i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++) {
+        assert_int_equal(update(v, l1, 5, pte(eperm[i], P), DOMID_SELF), -XEN_EPERM);
+        AUDIT_CLEAN(t);
+        assert_int_equal(tm_log_countf(t, "d3 non-privileged attempt to map MMIO space %05llx",
+                                       (unsigned long long)eperm[i]), 1);
+    }
+    unsigned long before = tm_log_count(t, "MMIO");
+    assert_int_equal(update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_count(t, "MMIO"), before);
+    assert_int_equal(t->m.last.why, PVM_WHY_MMIO);
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    tm_free(t);
+
+    /* paddr_bits 52 (set before the domain is created): 2^39 is host address space now, and so is INVALID_MFN. */
+    t = tm_new(512);
+    t->m.paddr_bits = 52;
+    v = privileged(t, &l1);
+    assert_int_equal(update(v, l1, 0, pte(1ULL << 39, P | _PAGE_PCD), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
+/* The toolstack may shrink a privileged domain's I/O range (Xen: iomem_deny_access on dom0); it then gets -EPERM. */
+static void mmio_privileged_range_shrunk(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    struct pvm_vcpu *v = privileged(t, &l1);
+    assert_int_equal(pvm_domain_iomem_permit(&t->m, 3, IO_MFN, IO_MFN), 0);
+    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD), DOMID_SELF), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(update(v, l1, 5, pte(IO_MFN + 1, P), DOMID_SELF), -XEN_EPERM);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
 /* A domain with an iomem range may map exactly that range. */
 static void mmio_iomem_range(void **state)
 {
@@ -347,6 +404,8 @@ int main(void)
         cmocka_unit_test(mmio_flip_at_validation),
         cmocka_unit_test(mmio_unprivileged_eperm),
         cmocka_unit_test(mmio_invalid_mfn_einval),
+        cmocka_unit_test(mmio_privileged_bounded_by_paddr_bits),
+        cmocka_unit_test(mmio_privileged_range_shrunk),
         cmocka_unit_test(mmio_iomem_range),
         cmocka_unit_test(mmio_into_other_domain),
         cmocka_unit_test(domid_io_maps_no_ram),

@@ -186,7 +186,10 @@ static const struct {
     { "machine frames=-1\n", 1, "got '-1'" },
     { "machine tlb_check=maybe\n", 1, "expected tlb_check=on or tlb_check=off, got 'maybe'" },
     { "machine linear_pt=1\n", 1, "expected linear_pt=on or linear_pt=off, got '1'" },
-    { "machine turbo\n", 1, "expected frames=N, linear_pt=on|off or tlb_check=on|off, got 'turbo'" },
+    { "machine paddr_bits=35\n", 1, "expected paddr_bits=N with 36 <= N <= 52, got '35'" },
+    { "machine paddr_bits=53\n", 1, "expected paddr_bits=N with 36 <= N <= 52, got '53'" },
+    { "machine paddr_bits=forty\n", 1, "expected paddr_bits=N with 36 <= N <= 52, got 'forty'" },
+    { "machine turbo\n", 1, "expected frames=N, paddr_bits=N, linear_pt=on|off or tlb_check=on|off, got 'turbo'" },
     { "domain d1\nmulticall d1\nmmuext tlb_flush_local\n", 2, "'multicall' is never closed (expected an 'end' line)" },
     { "domain d1\nmulticall d1\nend\nmulticall d1\n\n\n", 4, "'multicall' is never closed" },
     { "domain d1\nmulticall d1\nset @0x100[0] = 0\nend\n", 3, "expected a hypercall inside the multicall" },
@@ -214,9 +217,10 @@ static const struct {
     { "domain d1\nvm_assist d1 toggle writable_pagetables\n", 2, "expected enable, disable or a command number, got 'toggle'" },
     { "domain d1\nvm_assist d1 enable writable\n", 2, "expected a vm_assist type" },
     { "domain d1 vcpus=0\n", 1, "expected vcpus=1..4, got '0'" },
-    { "domain d1 iomem=5\n", 1, "expected iomem=FIRST-LAST (machine frame numbers), got '5'" },
-    { "domain d1 iomem=9-5\n", 1, "expected iomem=FIRST-LAST (machine frame numbers), got '9-5'" },
-    { "domain d1 root\n", 1, "expected privileged, vcpus=N or iomem=A-B, got 'root'" },
+    { "domain d1 iomem=5\n", 1, "expected iomem=FIRST-LAST (machine frame numbers) or iomem=none, got '5'" },
+    { "domain d1 iomem=nothing\n", 1, "or iomem=none, got 'nothing'" },
+    { "domain d1 iomem=9-5\n", 1, "expected iomem=FIRST-LAST (machine frame numbers) or iomem=none, got '9-5'" },
+    { "domain d1 root\n", 1, "expected privileged, vcpus=N or iomem=A-B|none, got 'root'" },
     { "domain d1\ndomain d2\ndomain d3\ndomain d4\ndomain d5\ndomain d6\ndomain d7\ndomain d8\ndomain d9\n", 9,
       "at most 8 domains" },
     { "set @0x1g[0] = 0\n", 1, "expected a machine frame number after '@', got '@0x1g'" },
@@ -317,6 +321,7 @@ static void valid_buffers_count_steps(void **state)
     assert_parses_str("\n\n\n", 0);
     /* machine is not a step; each domain and each frame is. */
     assert_parses_str("machine frames=512 tlb_check=on linear_pt=off\ndomain d1\nframe d1 a b c\n", 4);
+    assert_parses_str("machine paddr_bits=36\ndomain d0 privileged iomem=none\n", 1);
     /* No trailing newline. */
     assert_parses_str("domain d1\nframe d1 a", 2);
     assert_parses_str("domain d1", 1);
@@ -332,7 +337,7 @@ static void valid_buffers_count_steps(void **state)
     assert_parses_str("domain d1\nstore d1 0 0 -> #PF # comment\nload d1v0 va(0,0,0,1)+8 -> #PF\n", 3);
     /* Every documented form, once. */
     assert_parses_str(
-        "machine frames=8192\n"
+        "machine frames=8192 paddr_bits=52\n"
         "domain d0 privileged\n"
         "domain d1 vcpus=4 iomem=0x1800-0x18ff\n"
         "frame d1 l4 l3 l2 l1=0x400 a\n"
@@ -353,7 +358,7 @@ static void valid_buffers_count_steps(void **state)
         "update_va_mapping d1 0x1000 0 tlb_flush mask=5\n"
         "update_va_mapping_otherdomain d0 0x1000 a|P d1 invlpg\n"
         "vm_assist d1 enable writable_pagetables\n"
-        "vm_assist d1 disable m2p_strict -> 0\n"
+        "vm_assist d1 disable 4gb_segments_notify -> 0\n"
         "vm_assist d1 0 33 -> -EINVAL\n"
         "store d1v0 va(0,0,0,0)+8 a|P bytes=4 -> emulated\n"
         "store d1 0x1000 1 -> ok\n"
@@ -519,6 +524,28 @@ static void run_wrong_expectation_returns_1(void **state)
     assert_non_null(strstr(out.buf, "t.pvm:11: FAIL expect stat: counter pins is 1, expected 2"));
     assert_non_null(strstr(out.buf, "t.pvm:12: FAIL expect: entry 258 of mfn 0x100"));
     assert_non_null(strstr(out.buf, "4 failed"));
+    mem_free(&out);
+}
+
+/*
+ * The account of a refused pin names only what played a part: a plain type clash of the pinned frame has no
+ * table slot ("where:"), a validation that failed at a slot names that table, slot and entry.
+ */
+static void pin_refusal_names_no_invented_slot(void **state)
+{
+    (void)state;
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%smmuext d1 pin_l2 l1 -> -EINVAL\n", tree);
+    struct mem out;
+    assert_int_equal(run_str(buf, true, &out), 0);
+    assert_non_null(strstr(out.buf, "why: -EINVAL: frame already in use with another type"));
+    assert_non_null(strstr(out.buf, "wanted l2"));
+    assert_null(strstr(out.buf, "where:"));
+    mem_free(&out);
+
+    snprintf(buf, sizeof(buf), "%sframe d1 p\nset p[3] = a|P\nmmuext d1 pin_l2 p -> -EINVAL\n", tree);
+    assert_int_equal(run_str(buf, true, &out), 0);
+    assert_non_null(strstr(out.buf, "where: L2 table mfn 0x105 p, slot 3, entry 0000000000104001"));
     mem_free(&out);
 }
 
@@ -811,6 +838,7 @@ int main(void)
         cmocka_unit_test(load_directory),
         cmocka_unit_test(run_correct_script_returns_0),
         cmocka_unit_test(run_wrong_expectation_returns_1),
+        cmocka_unit_test(pin_refusal_names_no_invented_slot),
         cmocka_unit_test(run_multicall_entry_failure),
         cmocka_unit_test(random_buffers_never_crash),
         cmocka_unit_test(mutated_scripts_never_crash),

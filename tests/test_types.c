@@ -446,6 +446,10 @@ static void pin_at_other_level_refused(void **state)
     tm_assert_unchanged(t, snap);
     assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_l2_page_table, x), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
+    /* The cause is the frame's own type: no table, slot or entry played a part, so none is named. */
+    assert_int_equal(t->m.last.mfn, x);
+    assert_int_equal(t->m.last.table_mfn, PVM_INVALID_MFN);
+    assert_int_equal(t->m.last.level, 0);
     tm_free(t);
 }
 
@@ -470,6 +474,11 @@ static void pin_over_writable_child_refused(void **state)
     tm_assert_unchanged(t, snap);
     assert_int_equal(bad_type_logs(t, PGT_writable_page | PGT_validated | 1, PGT_l1_page_table, w), 1);
     assert_int_equal(tm_log_countf(t, "Failure -22 in promote_l2_table: slot %#llx", (unsigned long long)(4)), 1);
+    /* Here a slot did: the cause names the pinned table, slot 4 and its entry. */
+    assert_int_equal(t->m.last.table_mfn, p);
+    assert_int_equal(t->m.last.level, 2);
+    assert_int_equal(t->m.last.slot, 4);
+    assert_int_equal(t->m.last.entry, pte(w, PG_P));
     struct pvm_frame_state s = tm_state(t, p);
     assert_int_equal(s.type, PVM_TYPE_L2);
     assert_false(s.validated);
@@ -632,7 +641,7 @@ static void release_frees_at_last_ref(void **state)
     s = tm_state(t, d);
     assert_int_equal(s.owner, DOMID_INVALID);
     assert_int_equal(s.count, 0);
-    assert_int_equal(s.count_info, 0);
+    assert_int_equal(s.count_info, PGC_state_free);
     assert_int_equal(s.type_info, 0);
     assert_int_equal(pvm_domain(&t->m, 1)->tot_pages, pages - 1);
     /* The freed frame can no longer be mapped. */
@@ -656,7 +665,12 @@ static void release_unmapped_frame_and_foreign_release(void **state)
     AUDIT_CLEAN(t);
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.owner, DOMID_INVALID);
-    assert_int_equal(s.count_info, 0);
+    assert_int_equal(s.count_info, PGC_state_free);
+    /* Naming the free frame: Xen's get_page line shows a free frame's count_info, PGC_state_free (as 4.17.7 prints). */
+    assert_int_equal(tm_pin(t->v, 1, d), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_log_countf(t, "Error mfn %05llx: rd=d1 od=NULL caf=c00000000000000 taf=0000000000000000",
+                                   (unsigned long long)d), 1);
     tm_free(t);
 }
 
@@ -682,7 +696,7 @@ static void release_of_pinned_frame_keeps_pin(void **state)
     AUDIT_CLEAN(t);
     s = tm_state(t, x);
     assert_int_equal(s.owner, DOMID_INVALID);
-    assert_int_equal(s.count_info, 0);
+    assert_int_equal(s.count_info, PGC_state_free);
     assert_int_equal(s.type_info, 0);
     s = tm_state(t, d);
     assert_int_equal(s.type_count, 0);

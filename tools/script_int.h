@@ -53,6 +53,7 @@ struct frame_name {
 struct domain_decl {
     domid_t id;
     unsigned int vcpus, flags;
+    bool iomem_set;              /* iomem= given: the range replaces the default (none; dom0: below 2^paddr_bits) */
     uint64_t iomem_first, iomem_last;
 };
 
@@ -61,6 +62,7 @@ struct script {
     char *source;                /* the text parsed, for showing a step's line */
     size_t source_len;
     uint64_t nr_frames;
+    unsigned int paddr_bits;     /* the host's physical-address width (machine paddr_bits=N, default 40) */
     bool linear_pt, tlb_check, machine_seen;
     struct step *steps;
     size_t nsteps;

@@ -423,6 +423,11 @@ static void cmd_machine(struct parser *p)
             if (!parse_u64(v, &n) || n < 16 || n > (1ULL << 24))
                 perr(p, "expected frames=N with 16 <= N <= %llu, got '%s'", 1ULL << 24, v);
             p->s->nr_frames = n;
+        } else if (accept_key(p, "paddr_bits", &v)) {
+            uint64_t n;
+            if (!parse_u64(v, &n) || n < 36 || n > 52)
+                perr(p, "expected paddr_bits=N with 36 <= N <= 52, got '%s'", v);
+            p->s->paddr_bits = (unsigned int)n;
         } else if (accept_key(p, "linear_pt", &v)) {
             if (strcmp(v, "on") && strcmp(v, "off"))
                 perr(p, "expected linear_pt=on or linear_pt=off, got '%s'", v);
@@ -432,7 +437,7 @@ static void cmd_machine(struct parser *p)
                 perr(p, "expected tlb_check=on or tlb_check=off, got '%s'", v);
             p->s->tlb_check = !strcmp(v, "on");
         } else {
-            perr(p, "expected frames=N, linear_pt=on|off or tlb_check=on|off, got '%s'", peek(p)->text);
+            perr(p, "expected frames=N, paddr_bits=N, linear_pt=on|off or tlb_check=on|off, got '%s'", peek(p)->text);
         }
     }
 }
@@ -458,18 +463,21 @@ static void cmd_domain(struct parser *p)
             d.vcpus = (unsigned int)n;
         } else if (accept_key(p, "iomem", &val)) {
             uint64_t a, b;
+            d.iomem_set = true;
+            if (!strcmp(val, "none"))
+                continue;
             char buf[128];
             snprintf(buf, sizeof(buf), "%s", val);
             char *dash = strchr(buf + 1, '-');
             if (!dash)
-                perr(p, "expected iomem=FIRST-LAST (machine frame numbers), got '%s'", val);
+                perr(p, "expected iomem=FIRST-LAST (machine frame numbers) or iomem=none, got '%s'", val);
             *dash = 0;
             if (!parse_u64(buf, &a) || !parse_u64(dash + 1, &b) || a > b)
-                perr(p, "expected iomem=FIRST-LAST (machine frame numbers), got '%s'", val);
+                perr(p, "expected iomem=FIRST-LAST (machine frame numbers) or iomem=none, got '%s'", val);
             d.iomem_first = a;
             d.iomem_last = b;
         } else {
-            perr(p, "expected privileged, vcpus=N or iomem=A-B, got '%s'", peek(p)->text);
+            perr(p, "expected privileged, vcpus=N or iomem=A-B|none, got '%s'", peek(p)->text);
         }
     }
     p->s->doms = xrealloc(p, p->s->doms, (p->s->ndoms + 1) * sizeof(*p->s->doms));
@@ -549,7 +557,9 @@ static unsigned int parse_vmassist_type(struct parser *p)
     static const struct {
         const char *n;
         unsigned int t;
-    } types[] = { { "writable_pagetables", VMASST_TYPE_writable_pagetables },
+    } types[] = { { "4gb_segments", VMASST_TYPE_4gb_segments },
+                  { "4gb_segments_notify", VMASST_TYPE_4gb_segments_notify },
+                  { "writable_pagetables", VMASST_TYPE_writable_pagetables },
                   { "pae_extended_cr3", VMASST_TYPE_pae_extended_cr3 },
                   { "architectural_iopl", VMASST_TYPE_architectural_iopl },
                   { "runstate_update_flag", VMASST_TYPE_runstate_update_flag },
@@ -1064,6 +1074,7 @@ struct script *script_parse(const char *name, const char *buf, size_t len, FILE 
         return NULL;
     }
     s->nr_frames = 4096;
+    s->paddr_bits = 40;
     s->linear_pt = true;
     struct parser *p = calloc(1, sizeof(*p));
     if (!p) {

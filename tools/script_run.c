@@ -430,7 +430,7 @@ static void run_step(struct runner *r, const struct step *st)
                 d = &r->s->doms[i];
         rc = pvm_domain_create(m, d->id, d->vcpus,
                                d->flags | (r->o->privileged && d->id == r->o->privileged ? PVM_DOM_PRIVILEGED : 0));
-        if (!rc && d->iomem_first <= d->iomem_last)
+        if (!rc && d->iomem_set)
             rc = pvm_domain_iomem_permit(m, d->id, d->iomem_first, d->iomem_last);
         check_rc(r, st, rc, "domain creation");
         break;
@@ -585,6 +585,7 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->names = (struct explain_names){ .frame = frame_label, .ctx = (void *)s };
     r->m.opt_pv_linear_pt = s->linear_pt;
     r->m.opt_tlb_check = s->tlb_check;
+    r->m.paddr_bits = s->paddr_bits;
     r->scratch = malloc(pvm_audit_scratch_bytes(&r->m) ? pvm_audit_scratch_bytes(&r->m) : 1);
     if (!r->scratch) {
         fprintf(stderr, "%s: out of memory for the auditor\n", s->name);

@@ -103,14 +103,35 @@ static enum skip rel_mfn(const struct xscript *x, uint64_t mfn, uint64_t *reloc)
     return K_RUN;
 }
 
-/* An entry or an entry's address: a present entry must map one of our frames. */
+/* QEMU's physical-address width (-cpu max under TCG): real Xen's dom0 may map the I/O frames below 2^28. */
+#define ORACLE_PADDR_BITS 40
+
+/*
+ * A frame no one may map on either side: not RAM, at or above 2^paddr_bits
+ * of both the oracle's host and the script's machine, and outside the I/O
+ * range the script gives its first domain.  Xen and the simulator refuse it
+ * without touching anything, so it goes to Xen as it is, unrelocated.
+ */
+static bool unmappable_frame(const struct xscript *x, uint64_t mfn)
+{
+    const struct domain_decl *d = x->s->ndoms ? &x->s->doms[0] : NULL;
+    uint64_t first = 0, last = (1ULL << (x->s->paddr_bits - 12)) - 1;   /* the simulator's dom0 (pvm_domain_create) */
+    if (d && d->iomem_set) {
+        first = d->iomem_first;
+        last = d->iomem_last;
+    }
+    return mfn >= x->s->nr_frames && mfn >= (1ULL << (ORACLE_PADDR_BITS - 12)) && (mfn < first || mfn > last);
+}
+
+/* An entry or an entry's address: a present entry must map one of our frames, or one no one may map. */
 static enum skip rel_addr(const struct xscript *x, uint64_t v, bool must, uint64_t *reloc)
 {
     *reloc = 0;
-    int f = frame_index(x, (v & XP_ADDR_MASK) >> 12);
+    uint64_t mfn = (v & XP_ADDR_MASK) >> 12;
+    int f = frame_index(x, mfn);
     if (f >= 0)
         *reloc = XP_RELOC(f, XP_R_ADDR);
-    else if (must)
+    else if (must && !unmappable_frame(x, mfn))
         return K_FRAME;
     return K_RUN;
 }

@@ -81,7 +81,13 @@ struct page_info {
 #define PVM_OWNER_IO   ((uint16_t)(DOMID_IO + 1))
 #define PVM_INVALID_M2P (~0ULL)
 
-static inline uint64_t pvm_xen_caf(const struct page_info *pg) { return pg->count_info & ~PGC_owner_mask; }
+/* Xen's count_info of a free frame: PGC_state_free (bits 59-58); pvmmu keeps 0 there. */
+#define PGC_state_free  (3ULL << 58)
+static inline uint64_t pvm_xen_caf(const struct page_info *pg)
+{
+    uint64_t caf = pg->count_info & ~PGC_owner_mask;
+    return caf ? caf : PGC_state_free;
+}
 static inline uint64_t pvm_xen_taf(const struct page_info *pg) { return pg->type_info & ~PGT_aux_mask; }
 
 /* Where the core reaches memory and sends log lines. */
@@ -181,7 +187,7 @@ struct pvm_vcpu {
     struct pvm_tlb_entry tlb[PVM_TLB_ENTRIES];
 };
 
-#define PVM_DOM_PRIVILEGED 0x1u   /* dom0, control and hardware domain: iomem, foreign maps, ptwr always */
+#define PVM_DOM_PRIVILEGED 0x1u   /* dom0, control and hardware domain: host iomem, foreign maps, ptwr always */
 
 struct pvm_domain {
     bool exists;
@@ -276,6 +282,7 @@ struct pvm_machine {
     struct pvm_ops ops;
     bool opt_pv_linear_pt;       /* Xen's pv-linear-pt (default on) */
     bool opt_tlb_check;          /* re-walk on every TLB hit to catch stale entries */
+    unsigned int paddr_bits;     /* host physical-address width (Xen's paddr_bits, at most 52): bounds dom0's I/O */
     uint32_t tlbflush_clock;
     struct pvm_domain doms[PVM_MAX_DOMAINS];
     struct pvm_stats stats;
@@ -290,14 +297,18 @@ struct pvm_machine {
 /*
  * Set up machine m over the caller's frame table of nr_frames entries, which
  * the caller zeroed (all frames free).  Linear page tables are on, TLB
- * re-walk checking is off.  Does not keep a copy of ops' pointers' targets.
+ * re-walk checking is off, paddr_bits is 40 (QEMU's); the caller may change
+ * it before creating domains.  Does not keep a copy of ops' pointers' targets.
  */
 void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames,
               const struct pvm_ops *ops);
 
 /*
  * Create domain `id` with nr_vcpus vCPUs (online, in kernel mode, no root).
- * Returns 0, -EINVAL (bad id or vCPU count) or -EBUSY (exists, or table full).
+ * A PVM_DOM_PRIVILEGED domain may map the I/O frames below 2^paddr_bits
+ * (Xen's dom0 iomem_caps), any other domain none; pvm_domain_iomem_permit
+ * replaces the range.  Returns 0, -EINVAL (bad id or vCPU count) or -EBUSY
+ * (exists, or table full).
  */
 int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus,
                       unsigned int flags);
@@ -308,7 +319,7 @@ struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id);
 /* vCPU vcpu_id of domain id, or NULL. */
 struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_id);
 
-/* Let domain id map I/O frames first..last (inclusive).  Returns 0 or -ESRCH. */
+/* Let domain id map I/O frames first..last (inclusive) and no others.  Returns 0 or -ESRCH. */
 int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
 
 /*

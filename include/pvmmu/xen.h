@@ -114,6 +114,8 @@ typedef struct mmuext_op mmuext_op_t;
 /* vm_assist. */
 #define VMASST_CMD_enable               0
 #define VMASST_CMD_disable              1
+#define VMASST_TYPE_4gb_segments        0
+#define VMASST_TYPE_4gb_segments_notify 1
 #define VMASST_TYPE_writable_pagetables 2
 #define VMASST_TYPE_pae_extended_cr3    3
 #define VMASST_TYPE_architectural_iopl  4
