@@ -131,16 +131,46 @@ static const char *va_owner(void *ctx, uint64_t va)
     return NULL;
 }
 
+/*
+ * Why the guest failed: its page fault, the core's record of the refusal and
+ * the table being built, written into out->explanation (cut at its size).
+ */
+static void explain_run(struct sim *s, struct run *out)
+{
+    FILE *f = fmemopen(out->explanation, sizeof(out->explanation) - 1, "w");   /* the last byte stays 0 */
+    if (!f)
+        host_out_of_memory(sizeof(FILE), "a stream for the explanation");
+    struct naming nc = { s, &out->r };
+    struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = &nc };
+    if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
+        const char *tn = frame_name(&nc, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
+        const char *what = !(s->fault.entry & _PAGE_PRESENT) ? " is not present"
+                           : !(s->fault.entry & _PAGE_RW) ? " is read-only" : "";
+        fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
+                   " in table mfn %#" PRIx64 " %s%s\n",
+                s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
+                s->fault.table_mfn, tn ? tn : "", what);
+        if (s->fault.entry & _PAGE_PRESENT)
+            explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
+    }
+    if (s->m.last_set)
+        explain_refusal(f, &s->m, "    ", &names);
+    if (out->r.table_va && s->m.last_set && s->m.last.table_mfn != PVM_INVALID_MFN &&
+        s->m.last.level == out->r.table_level) {
+        uint64_t va = out->r.table_va + ((uint64_t)s->m.last.slot << (12 + 9 * (out->r.table_level - 1)));
+        fprintf(f, "      that table was being built for va %#" PRIx64 ": its slot %u maps va %#" PRIx64
+                   " (%s)\n",
+                out->r.table_va, s->m.last.slot, va, va_owner(s, va) ? va_owner(s, va) : "?");
+    }
+    fclose(f);
+}
+
 /* Build a domain, boot the guest under pol, audit, keep everything for the report. */
 static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool show_progress, bool audit,
                    struct run *out)
 {
-    struct sim *s = calloc(1, sizeof(*s));
+    struct sim *s = host_calloc(1, sizeof(*s), "the simulated machine");
     char err[256];
-    if (!s) {
-        fprintf(stderr, "pvmmu: out of memory\n");
-        return 2;
-    }
     s->klog = verbose ? stdout : NULL;
     if (show_progress) {
         s->progress = progress_cb;
@@ -176,41 +206,10 @@ static int run_one(uint64_t bytes, enum guest_policy pol, bool verbose, bool sho
     out->last_pfn = fs.valid ? fs.m2p : PVM_INVALID_M2P;
     for (unsigned long i = hostmem_log_first(&s->h, log_before); i < s->h.log_lines; i++)
         snprintf(out->xen_log[out->nlog++], sizeof(out->xen_log[0]), "%s", hostmem_log_line(&s->h, i));
-    if (out->r.outcome != GUEST_OK) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (f) {
-            struct naming nc = { s, &out->r };
-            struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = &nc };
-            if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
-                const char *tn = frame_name(&nc, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
-                const char *what = !(s->fault.entry & _PAGE_PRESENT) ? " is not present"
-                                   : !(s->fault.entry & _PAGE_RW) ? " is read-only" : "";
-                fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
-                           " in table mfn %#" PRIx64 " %s%s\n",
-                        s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
-                        s->fault.table_mfn, tn ? tn : "", what);
-                if (s->fault.entry & _PAGE_PRESENT)
-                    explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
-            }
-            if (s->m.last_set)
-                explain_refusal(f, &s->m, "    ", &names);
-            if (out->r.table_va && s->m.last_set && s->m.last.table_mfn != PVM_INVALID_MFN &&
-                s->m.last.level == out->r.table_level) {
-                uint64_t va = out->r.table_va + ((uint64_t)s->m.last.slot << (12 + 9 * (out->r.table_level - 1)));
-                fprintf(f, "      that table was being built for va %#" PRIx64 ": its slot %u maps va %#" PRIx64
-                           " (%s)\n",
-                        out->r.table_va, s->m.last.slot, va, va_owner(s, va) ? va_owner(s, va) : "?");
-            }
-            fclose(f);
-            snprintf(out->explanation, sizeof(out->explanation), "%s", buf ? buf : "");
-            free(buf);
-        }
-    }
-    size_t scratch = pvm_audit_scratch_bytes(&s->m);
-    void *mem = audit ? malloc(scratch ? scratch : 1) : NULL;
-    if (mem) {
+    if (out->r.outcome != GUEST_OK)
+        explain_run(s, out);
+    if (audit) {
+        void *mem = host_malloc(pvm_audit_scratch_bytes(&s->m), "the auditor's scratch");
         out->audit_issues = pvm_audit(&s->m, mem, NULL, NULL);
         out->audited = true;
         free(mem);
@@ -448,9 +447,7 @@ int cmd_boot(int argc, char **argv)
     int rc = parse_opts("boot", argc, argv, &o, true);
     if (rc)
         return rc;
-    struct run *u = calloc(1, sizeof(*u));
-    if (!u)
-        return 2;
+    struct run *u = host_calloc(1, sizeof(*u), "the report of a boot");
     rc = run_one(o.bytes, (enum guest_policy)o.policy, o.verbose, isatty(2) && !o.verbose, !o.no_audit, u);
     if (!rc) {
         if (o.json) {
@@ -471,9 +468,7 @@ int cmd_compare(int argc, char **argv)
     int rc = parse_opts("compare", argc, argv, &o, false);
     if (rc)
         return rc;
-    struct run *runs = calloc(POLICY_COUNT, sizeof(*runs));
-    if (!runs)
-        return 2;
+    struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
         rc = o.baremetal ? run_baremetal(o.bytes, (enum guest_policy)p, &runs[p])
                          : run_one(o.bytes, (enum guest_policy)p, false, isatty(2), !o.no_audit, &runs[p]);

@@ -5,7 +5,9 @@
  *   pvmmu script --xen [-v] FILE...   and on real Xen 4.17 under QEMU, side by side
  *   pvmmu version | help
  *
- * Exit status: 0 all passed, 1 a step failed, 2 bad usage or malformed input.
+ * Exit status: 0 all passed, 1 a step failed (or a guest did not boot, or the
+ * auditor found an issue), 2 bad usage or malformed input, 3 the host ran out
+ * of memory (one line on stderr says how much was asked for; no verdict).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "pvmmu/pvmmu.h"
 #include "baremetal.h"
 #include "boot.h"
+#include "hostmem.h"
 #include "script.h"
 #include "script_xen.h"
 
@@ -29,7 +32,10 @@ static void usage(FILE *f)
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
-            "exit status: 0 all steps passed, 1 a step failed, 2 bad usage or malformed input\n");
+            "exit status: 0 every guest booted / every step passed and the auditor found nothing,\n"
+            "             1 a guest failed, a step failed or the auditor found an issue,\n"
+            "             2 bad usage or malformed input,\n"
+            "             3 the host ran out of memory (one line on stderr with the size asked for; no verdict)\n");
 }
 
 static int cmd_script(int argc, char **argv)
@@ -67,11 +73,7 @@ static int cmd_script(int argc, char **argv)
         return 2;
     }
     int n = argc - first;
-    struct script **s = calloc((size_t)n, sizeof(*s));
-    if (!s) {
-        fprintf(stderr, "pvmmu script: out of memory\n");
-        return 2;
-    }
+    struct script **s = host_calloc((size_t)n, sizeof(*s), "the list of scripts");
     int rc = 0;
     for (int i = 0; i < n; i++)
         if (!(s[i] = script_load(argv[first + i], stderr)))

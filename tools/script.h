@@ -20,7 +20,8 @@ struct script;
 /*
  * Parse a script held in buf[0..len) named `name` (for messages).  Returns
  * the script, or NULL after printing exactly one "NAME:LINE: what was
- * expected" line to err.
+ * expected" line to err.  Without host memory it does not return
+ * (host_out_of_memory: one line on stderr, exit status 3).
  */
 struct script *script_parse(const char *name, const char *buf, size_t len, FILE *err);
 
@@ -47,8 +48,8 @@ struct script_opts {
 /*
  * Run the script on a fresh simulated machine, with the auditor after every
  * step.  Prints failures (and, verbose, every step) and a summary line.
- * Returns 0 if every step passed and the auditor stayed clean, 1 otherwise,
- * 2 if the machine could not be set up.
+ * Returns 0 if every step passed and the auditor stayed clean, 1 otherwise.
+ * Without host memory for the machine it does not return (host_out_of_memory).
  */
 int script_run(const struct script *s, const struct script_opts *o);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "explain.h"
+#include "hostmem.h"
 #include "script_int.h"
 
 enum tok_kind { T_END, T_WORD, T_STR, T_PUNCT, T_ARROW };
@@ -47,10 +48,8 @@ static void perr(struct parser *p, const char *fmt, ...)
 
 static void *xrealloc(struct parser *p, void *ptr, size_t n)
 {
-    void *q = realloc(ptr, n ? n : 1);
-    if (!q)
-        perr(p, "out of memory");
-    return q;
+    (void)p;
+    return host_realloc(ptr, n, "the parsed script");
 }
 
 /* ---- lexer ---- */
@@ -841,9 +840,7 @@ static void cmd_expect(struct parser *p)
         struct tok *t = next(p);
         if (t->kind != T_STR)
             perr(p, "expected a quoted text after 'expect log'");
-        st->text = strdup(t->text);
-        if (!st->text)
-            perr(p, "out of memory");
+        st->text = host_strdup(t->text, "the parsed script");
         end_of_line(p);
         return;
     }
@@ -1065,34 +1062,15 @@ static void parse_line(struct parser *p)
 
 struct script *script_parse(const char *name, const char *buf, size_t len, FILE *err)
 {
-    struct script *volatile s = calloc(1, sizeof(*s));
-    if (!s) {
-        fprintf(err, "%s: out of memory\n", name);
-        return NULL;
-    }
+    struct script *volatile s = host_calloc(1, sizeof(*s), "the parsed script");
     s->nr_frames = 4096;
     s->linear_pt = true;
-    struct parser *p = calloc(1, sizeof(*p));
-    if (!p) {
-        free(s);
-        fprintf(err, "%s: out of memory\n", name);
-        return NULL;
-    }
-    s->name = strdup(name);
-    s->source = malloc(len + 1);
-    if (s->source) {
-        memcpy(s->source, buf, len);
-        s->source[len] = 0;
-        s->source_len = len;
-    }
-    if (!s->name || !s->source) {
-        free(s->name);
-        free(s->source);
-        free(s);
-        free(p);
-        fprintf(err, "%s: out of memory\n", name);
-        return NULL;
-    }
+    struct parser *p = host_calloc(1, sizeof(*p), "the script parser");
+    s->name = host_strdup(name, "the script's name");
+    s->source = host_malloc(len + 1, "the script's text");
+    memcpy(s->source, buf, len);
+    s->source[len] = 0;
+    s->source_len = len;
     p->s = s;
     p->name = name;
     p->err = err;
@@ -1133,9 +1111,9 @@ struct script *script_load(const char *path, FILE *err)
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
+    char *buf = host_malloc(cap, "the script's text");
     const size_t limit = 64u << 20;
-    while (buf) {
+    for (;;) {
         size_t n = fread(buf + len, 1, cap - len, f);
         len += n;
         if (n == 0)
@@ -1147,18 +1125,12 @@ struct script *script_load(const char *path, FILE *err)
                 fclose(f);
                 return NULL;
             }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
+            buf = host_realloc(buf, cap * 2, "the script's text");
             cap *= 2;
         }
     }
-    if (!buf || ferror(f)) {
-        fprintf(err, "%s: cannot read: %s\n", path, buf ? strerror(errno) : "out of memory");
+    if (ferror(f)) {
+        fprintf(err, "%s: cannot read: %s\n", path, strerror(errno));
         free(buf);
         fclose(f);
         return NULL;

@@ -167,13 +167,9 @@ static const char *access_name(int a)
 static void run_multicall(struct runner *r, const struct step *st, struct pvm_vcpu *v)
 {
     size_t n = st->nsub;
-    struct multicall_entry *mc = calloc(n ? n : 1, sizeof(*mc));
-    unsigned int *done = calloc(n ? n : 1, sizeof(*done));
-    struct mmuext_op **ops = calloc(n ? n : 1, sizeof(*ops));
-    if (!mc || !done || !ops) {
-        step_fail(r, "out of memory");
-        goto out;
-    }
+    struct multicall_entry *mc = host_calloc(n, sizeof(*mc), "a multicall's entries");
+    unsigned int *done = host_calloc(n, sizeof(*done), "a multicall's done counts");
+    struct mmuext_op **ops = host_calloc(n, sizeof(*ops), "a multicall's mmuext lists");
     for (size_t i = 0; i < n; i++) {
         const struct step *e = &st->sub[i];
         done[i] = ~0u;
@@ -186,11 +182,7 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             mc[i].args[3] = e->foreigndom;
             break;
         case S_MMUEXT:
-            ops[i] = calloc(e->count ? e->count : 1, sizeof(**ops));
-            if (!ops[i]) {
-                step_fail(r, "out of memory");
-                goto out;
-            }
+            ops[i] = host_calloc(e->count, sizeof(**ops), "an mmuext list");
             fill_mmuext(e, ops[i]);
             mc[i].op = __HYPERVISOR_mmuext_op;
             mc[i].args[0] = (xen_ulong_t)(uintptr_t)ops[i];
@@ -246,10 +238,8 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             }
         }
     }
-out:
-    if (ops)
-        for (size_t i = 0; i < n; i++)
-            free(ops[i]);
+    for (size_t i = 0; i < n; i++)
+        free(ops[i]);
     free(ops);
     free(done);
     free(mc);
@@ -354,11 +344,7 @@ static void run_step(struct runner *r, const struct step *st)
         check_done(r, st, rc, done);
         break;
     case S_MMUEXT: {
-        struct mmuext_op *ops = calloc(st->count ? st->count : 1, sizeof(*ops));
-        if (!ops) {
-            step_fail(r, "out of memory");
-            break;
-        }
+        struct mmuext_op *ops = host_calloc(st->count, sizeof(*ops), "an mmuext list");
         fill_mmuext(st, ops);
         rc = pvm_mmuext_op(v, ops, st->count, &done, st->foreigndom);
         free(ops);
@@ -457,13 +443,9 @@ static void run_step(struct runner *r, const struct step *st)
 
 int script_run(const struct script *s, const struct script_opts *o)
 {
-    struct runner *r = calloc(1, sizeof(*r));
+    struct runner *r = host_calloc(1, sizeof(*r), "the script runner");
     FILE *out = o->out ? o->out : stdout;
-    if (!r || hostmem_init(&r->h, &r->m, s->nr_frames)) {
-        fprintf(stderr, "%s: cannot allocate a machine of %" PRIu64 " frames\n", s->name, s->nr_frames);
-        free(r);
-        return 2;
-    }
+    hostmem_init(&r->h, &r->m, s->nr_frames);
     r->s = s;
     r->o = o;
     r->out = out;
@@ -471,13 +453,7 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->names = (struct explain_names){ .frame = frame_label, .ctx = (void *)s };
     r->m.opt_pv_linear_pt = s->linear_pt;
     r->m.opt_tlb_check = s->tlb_check;
-    r->scratch = malloc(pvm_audit_scratch_bytes(&r->m) ? pvm_audit_scratch_bytes(&r->m) : 1);
-    if (!r->scratch) {
-        fprintf(stderr, "%s: out of memory for the auditor\n", s->name);
-        hostmem_free(&r->h);
-        free(r);
-        return 2;
-    }
+    r->scratch = host_malloc(pvm_audit_scratch_bytes(&r->m), "the auditor's scratch");
     if (o->verbose) {
         r->h.log = out;
         r->h.log_prefix = "    ";
