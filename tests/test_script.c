@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "script.h"
@@ -394,6 +395,78 @@ static void frames_get_consecutive_mfns(void **state)
     if (rc != 0)
         fail_msg("%s", out.buf);
     mem_free(&out);
+}
+
+/* ---- parsing cost ---- */
+
+/*
+ * A script of n frames: every one declared on its own line (one in 50 at an explicit mfn), and every
+ * tenth written with an entry naming another frame.  Returns the text (free it); *len its length.
+ */
+static char *frames_script(size_t n, size_t *len)
+{
+    size_t cap = 64 + n * 64;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t at = (size_t)snprintf(buf, cap, "machine frames=16777216\ndomain d1\n");
+    for (size_t i = 0; i < n; i++) {
+        if (i % 50 == 0)
+            at += (size_t)snprintf(buf + at, cap - at, "frame d1 f%zu=%#zx\n", i, 0x800000 + i);
+        else
+            at += (size_t)snprintf(buf + at, cap - at, "frame d1 f%zu\n", i);
+        if (i % 10 == 9)
+            at += (size_t)snprintf(buf + at, cap - at, "set f%zu[1] = f%zu|P\n", i, (i * 7919) % i);
+    }
+    *len = at;
+    return buf;
+}
+
+/* CPU seconds used by this process so far (other work on the machine does not count). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds to parse buf, the best of `tries`; checks the script has the steps it should. */
+static double parse_seconds(const char *buf, size_t len, size_t n, int tries)
+{
+    double best = 1e9;
+    for (int k = 0; k < tries; k++) {
+        struct mem err;
+        double a = cpu_seconds();
+        struct script *s = parse_buf("t.pvm", buf, len, &err);
+        double t = cpu_seconds() - a;
+        if (!s)
+            fail_msg("a script of %zu frames was refused: %s", n, err.buf);
+        assert_int_equal(script_steps(s), 1 + n + n / 10);
+        mem_free(&err);
+        script_free(s);
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/*
+ * Parsing is linear in the number of frames: 200,000 frames take less than 20 times as long as
+ * 20,000 in the same run (linear gives about 10, the quadratic name and mfn lookups gave 100).
+ */
+static void parse_time_is_linear_in_frames(void **state)
+{
+    (void)state;
+    size_t small_len, large_len;
+    char *small = frames_script(20000, &small_len), *large = frames_script(200000, &large_len);
+    parse_seconds(small, small_len, 20000, 1);   /* warm up the allocator */
+    double t_small = parse_seconds(small, small_len, 20000, 3);
+    double t_large = parse_seconds(large, large_len, 200000, 2);
+    print_message("parse: 20000 frames %.3f s, 200000 frames %.3f s (ratio %.1f)\n", t_small, t_large,
+                  t_large / t_small);
+    if (t_large >= 20 * t_small)
+        fail_msg("200000 frames took %.3f s, 20000 took %.3f s: %.1f times as long (linear: about 10)", t_large,
+                 t_small, t_large / t_small);
+    free(small);
+    free(large);
 }
 
 /* ---- script_load ---- */
@@ -806,6 +879,7 @@ int main(void)
         cmocka_unit_test(token_limits),
         cmocka_unit_test(valid_buffers_count_steps),
         cmocka_unit_test(frames_get_consecutive_mfns),
+        cmocka_unit_test(parse_time_is_linear_in_frames),
         cmocka_unit_test(load_missing_file),
         cmocka_unit_test(load_real_file),
         cmocka_unit_test(load_directory),

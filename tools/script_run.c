@@ -73,11 +73,8 @@ struct runner {
 
 static const char *frame_label(void *ctx, uint64_t mfn)
 {
-    const struct script *s = ctx;
-    for (size_t i = 0; i < s->nframes; i++)
-        if (s->frames[i].mfn == mfn)
-            return s->frames[i].name;
-    return NULL;
+    const struct frame_name *f = script_frame_at(ctx, mfn);
+    return f ? f->name : NULL;
 }
 
 static const char *kind_name(enum step_kind k)

@@ -107,10 +107,7 @@ static enum skip rel_addr(const struct xscript *x, uint64_t v, bool must, uint64
 /* Is mfn a frame the script declares for another domain or as I/O? */
 static bool declared_elsewhere(const struct xscript *x, uint64_t mfn)
 {
-    for (size_t i = 0; i < x->s->nframes; i++)
-        if (x->s->frames[i].mfn == mfn)
-            return frame_index(x, mfn) < 0;
-    return false;
+    return script_frame_at(x->s, mfn) && frame_index(x, mfn) < 0;
 }
 
 static bool own_fd(const struct xscript *x, unsigned int fd)
