@@ -112,7 +112,7 @@ static void assert_parses_str(const char *buf, size_t steps)
 }
 
 /* Run a (valid) script buffer; returns script_run's status and the output in *out. */
-static int run_str(const char *buf, bool verbose, struct mem *out)
+static int run_str_audit(const char *buf, bool verbose, unsigned long audit_every, struct mem *out)
 {
     struct mem err;
     struct script *s = parse_str(buf, &err);
@@ -120,11 +120,17 @@ static int run_str(const char *buf, bool verbose, struct mem *out)
         fail_msg("refused a valid script: %s", err.buf);
     mem_free(&err);
     mem_open(out);
-    struct script_opts o = { .verbose = verbose, .out = out->f };
+    struct script_opts o = { .verbose = verbose, .out = out->f, .audit_every = audit_every };
     int rc = script_run(s, &o);
     mem_close(out);
     script_free(s);
     return rc;
+}
+
+/* The same with the default audit cadence. */
+static int run_str(const char *buf, bool verbose, struct mem *out)
+{
+    return run_str_audit(buf, verbose, SCRIPT_AUDIT_AUTO, out);
 }
 
 /* ---- malformed input: one line, the right line number ---- */
@@ -395,6 +401,67 @@ static void frames_get_consecutive_mfns(void **state)
     if (rc != 0)
         fail_msg("%s", out.buf);
     mem_free(&out);
+}
+
+/* ---- audit cadence ---- */
+
+/* The automatic cadence audits every operation until frames x operations passes the budget, then every N. */
+static void audit_cadence_by_size(void **state)
+{
+    (void)state;
+    assert_int_equal(script_audit_cadence(4096, 1000, SCRIPT_AUDIT_AUTO), 1);
+    assert_int_equal(script_audit_cadence(1 << 24, 0, SCRIPT_AUDIT_AUTO), 1);
+    assert_int_equal(script_audit_cadence(1 << 24, 16, SCRIPT_AUDIT_AUTO), 1);    /* exactly the budget */
+    assert_int_equal(script_audit_cadence(1 << 24, 17, SCRIPT_AUDIT_AUTO), 2);
+    assert_int_equal(script_audit_cadence(1 << 24, 201, SCRIPT_AUDIT_AUTO), 13);  /* 16 audits of 2^24 frames */
+    assert_int_equal(script_audit_cadence(1 << 24, 100000, SCRIPT_AUDIT_AUTO), 6250);
+    /* what was asked for is kept */
+    assert_int_equal(script_audit_cadence(1 << 24, 201, 1), 1);
+    assert_int_equal(script_audit_cadence(4096, 10, 7), 7);
+    assert_true(script_audit_cadence(4096, 10, SCRIPT_AUDIT_END) == SCRIPT_AUDIT_END);
+}
+
+/*
+ * --audit=N audits after every Nth operation, at an `audit` line and at the end; end only at an
+ * `audit` line and at the end; each after every operation.  The summary line says which ran.
+ */
+static void audit_cadence_counts(void **state)
+{
+    (void)state;
+    /* 9 operations: domain, 5 frames, audit, 2 frames; expectations are not operations */
+    const char *buf = "domain d1\nframe d1 a b c d e\naudit\nexpect a owner=d1\nframe d1 f g\nexpect g owner=d1\n";
+    struct mem out;
+    assert_int_equal(run_str_audit(buf, false, 3, &out), 0);   /* after b, after e, the audit line, the end */
+    assert_non_null(strstr(out.buf, "t.pvm: 11 steps, 11 passed, 0 failed; auditor clean after every 3 operations "
+                                    "and at the end, 4 audits (as --audit asked; --audit=each audits every step)"));
+    mem_free(&out);
+    assert_int_equal(run_str_audit(buf, false, SCRIPT_AUDIT_END, &out), 0);
+    assert_non_null(strstr(out.buf, "t.pvm: 11 steps, 11 passed, 0 failed; auditor clean at the end (--audit=end)"));
+    mem_free(&out);
+    assert_int_equal(run_str_audit(buf, false, 1, &out), 0);
+    assert_non_null(strstr(out.buf, "t.pvm: 11 steps, 11 passed, 0 failed; auditor clean after every step"));
+    mem_free(&out);
+}
+
+/*
+ * The default on a large machine is affordable: 2^20 frames and 257 operations pass the budget
+ * (2^28 frame visits), so the auditor runs after every 2nd operation and at the end, and says so.
+ */
+static void audit_default_on_large_machine(void **state)
+{
+    (void)state;
+    size_t cap = 8192, at = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    at += (size_t)snprintf(buf + at, cap - at, "machine frames=1048576\ndomain d1\n");
+    for (int i = 0; i < 256; i++)
+        at += (size_t)snprintf(buf + at, cap - at, "frame d1 f%d\n", i);
+    struct mem out;
+    assert_int_equal(run_str(buf, false, &out), 0);
+    assert_non_null(strstr(out.buf, "t.pvm: 257 steps, 257 passed, 0 failed; auditor clean after every 2 operations "
+                                    "and at the end, 129 audits (automatic for a machine this large;"));
+    mem_free(&out);
+    free(buf);
 }
 
 /* ---- parsing cost ---- */
@@ -880,6 +947,9 @@ int main(void)
         cmocka_unit_test(valid_buffers_count_steps),
         cmocka_unit_test(frames_get_consecutive_mfns),
         cmocka_unit_test(parse_time_is_linear_in_frames),
+        cmocka_unit_test(audit_cadence_by_size),
+        cmocka_unit_test(audit_cadence_counts),
+        cmocka_unit_test(audit_default_on_large_machine),
         cmocka_unit_test(load_missing_file),
         cmocka_unit_test(load_real_file),
         cmocka_unit_test(load_directory),

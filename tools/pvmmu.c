@@ -9,6 +9,8 @@
  * auditor found an issue), 2 bad usage or malformed input, 3 the host ran out
  * of memory (one line on stderr says how much was asked for; no verdict).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,10 @@ static void usage(FILE *f)
             "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
             "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under QEMU\n"
-            "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
+            "       pvmmu script [-v] [--audit=each|end|N] FILE...   run scenario scripts (docs/scripts.md);\n"
+            "                                   the auditor after every step (each), every Nth operation and at\n"
+            "                                   the end, or only at the end; default each, or every N above\n"
+            "                                   2^28 frames x operations (the summary line says which ran)\n"
             "       pvmmu script --xen [-v] [--xen-image PATH] [--dom0 PATH] FILE...\n"
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
@@ -36,6 +41,27 @@ static void usage(FILE *f)
             "             1 a guest failed, a step failed or the auditor found an issue,\n"
             "             2 bad usage or malformed input,\n"
             "             3 the host ran out of memory (one line on stderr with the size asked for; no verdict)\n");
+}
+
+/* --audit=VALUE: each, end or N >= 1 into *every.  Returns 0, or 2 after one error line. */
+static int parse_audit(const char *v, unsigned long *every)
+{
+    char *end = NULL;
+    unsigned long n = 0;
+    errno = 0;
+    if (!strcmp(v, "each"))
+        n = 1;
+    else if (!strcmp(v, "end"))
+        n = SCRIPT_AUDIT_END;
+    else if (isdigit((unsigned char)v[0]))
+        n = strtoul(v, &end, 10);
+    if (!n || errno || (end && *end) || (end && n == SCRIPT_AUDIT_END)) {
+        fprintf(stderr, "pvmmu script: bad --audit value '%s' (expected each, end or a number of operations N >= 1)\n",
+                v);
+        return 2;
+    }
+    *every = n;
+    return 0;
 }
 
 static int cmd_script(int argc, char **argv)
@@ -53,6 +79,10 @@ static int cmd_script(int argc, char **argv)
             xen = true;
         else if (!strcmp(argv[first], "--baremetal"))
             xen = xo.baremetal = true;
+        else if (!strncmp(argv[first], "--audit=", 8) && parse_audit(argv[first] + 8, &o.audit_every))
+            return 2;
+        else if (!strncmp(argv[first], "--audit=", 8))
+            xo.audit_every = o.audit_every;
         else if ((!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) && first + 1 < argc) {
             *(argv[first][2] == 'x' ? &xo.xen_image : &xo.dom0) = argv[first + 1];
             first++;
@@ -63,8 +93,8 @@ static int cmd_script(int argc, char **argv)
             first++;
             break;
         } else {
-            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --xen, --baremetal, --xen-image PATH, --dom0 PATH)\n",
-                    argv[first]);
+            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --audit=each|end|N, --xen, --baremetal, "
+                            "--xen-image PATH, --dom0 PATH)\n", argv[first]);
             return 2;
         }
     }

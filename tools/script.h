@@ -8,8 +8,10 @@
 #ifndef PVMMU_SCRIPT_H
 #define PVMMU_SCRIPT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct script;
@@ -30,9 +32,26 @@ struct script *script_load(const char *path, FILE *err);
 
 struct xp_result;
 
+/*
+ * When the runner audits (script_opts.audit_every): after every Nth
+ * operation (a line other than `expect`; an `audit` line always audits) and
+ * once more at the end if operations ran since the last audit.  1 is after
+ * every operation.  SCRIPT_AUDIT_END audits only at the end.
+ * SCRIPT_AUDIT_AUTO picks 1 unless frames x operations exceeds
+ * SCRIPT_AUDIT_BUDGET, and then the smallest N that keeps the frames visited
+ * by all audits within it (about 1.3 s of auditing on this machine).
+ */
+#define SCRIPT_AUDIT_AUTO   0UL
+#define SCRIPT_AUDIT_END    ULONG_MAX
+#define SCRIPT_AUDIT_BUDGET (1ULL << 28)
+
+/* The N that audit_every = requested means for a machine of nr_frames running ops operations. */
+unsigned long script_audit_cadence(uint64_t nr_frames, size_t ops, unsigned long requested);
+
 struct script_opts {
     bool verbose;     /* print every step, every Xen log line and every explanation */
     FILE *out;
+    unsigned long audit_every;   /* SCRIPT_AUDIT_AUTO (0), N >= 1, or SCRIPT_AUDIT_END */
     /*
      * Differential runs (tools/script_xen.c): when plan is set, step i is
      * skipped if plan[i] < 0, run if 0, and run with its result passed to
@@ -46,8 +65,9 @@ struct script_opts {
 };
 
 /*
- * Run the script on a fresh simulated machine, with the auditor after every
- * step.  Prints failures (and, verbose, every step) and a summary line.
+ * Run the script on a fresh simulated machine, the auditor as o->audit_every
+ * says.  Prints failures (and, verbose, every step) and a summary line that
+ * says how often the auditor ran.
  * Returns 0 if every step passed and the auditor stayed clean, 1 otherwise.
  * Without host memory for the machine it does not return (host_out_of_memory).
  */

@@ -1,7 +1,7 @@
 /*
  * script_run.c - runs a parsed scenario script on a fresh simulated machine,
- * the auditor after every step, and reports each failure with Xen's log
- * lines and an explanation of the refusal.
+ * the auditor after every operation (or every Nth, see script.h), and
+ * reports each failure with Xen's log lines and an explanation of the refusal.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -63,6 +63,9 @@ struct runner {
     struct pvm_machine m;
     void *scratch;
     unsigned long steps, failed, audit_issues;
+    unsigned long every, audits;    /* audit cadence (script_audit_cadence) and audits run */
+    int audited_line;               /* line of the operation after which the last audit ran (0: none yet) */
+    bool at_end;                    /* the final audit is running */
     unsigned long log_mark;         /* log line count when the last operation began */
     bool cur_failed;
     bool quiet;                     /* differential run: results are recorded, not checked */
@@ -279,13 +282,58 @@ static void count_mapping(void *ctx, const struct pvm_mapping *map)
 static void audit_report(void *ctx, const struct pvm_audit_issue *is)
 {
     struct runner *r = ctx;
-    fprintf(r->out, "%s:%d: AUDIT %s\n", r->s->name, r->cur->line, is->text);
+    if (r->every == 1)
+        fprintf(r->out, "%s:%d: AUDIT %s\n", r->s->name, r->cur->line, is->text);
+    else   /* not audited after every operation: say where the cause can be */
+        fprintf(r->out, "%s:%d: AUDIT %s (caused by a line from %d to %d%s)\n", r->s->name, r->cur->line, is->text,
+                r->audited_line + 1, r->cur->line, r->at_end ? ", found by the audit at the end" : "");
     r->audit_issues++;
+}
+
+/* Run the auditor now, after the current step; its issues fail that step. */
+static void audit_now(struct runner *r)
+{
+    unsigned long before = r->audit_issues;
+    pvm_audit(&r->m, r->scratch, audit_report, r);
+    r->audits++;
+    r->audited_line = r->cur->line;
+    if (r->audit_issues != before)
+        r->cur_failed = true;
+}
+
+unsigned long script_audit_cadence(uint64_t nr_frames, size_t ops, unsigned long requested)
+{
+    if (requested != SCRIPT_AUDIT_AUTO)
+        return requested;
+    uint64_t work = nr_frames * ops;
+    return work <= SCRIPT_AUDIT_BUDGET ? 1 : (unsigned long)((work + SCRIPT_AUDIT_BUDGET - 1) / SCRIPT_AUDIT_BUDGET);
+}
+
+/* How often the auditor ran, for the summary line. */
+static void cadence_text(const struct runner *r, char *buf, size_t n)
+{
+    if (r->every == 1)
+        snprintf(buf, n, "after every step");
+    else if (r->every == SCRIPT_AUDIT_END)
+        snprintf(buf, n, "at the end (--audit=end)");
+    else
+        snprintf(buf, n, "after every %lu operations and at the end, %lu audits (%s; --audit=each audits every step)",
+                 r->every, r->audits,
+                 r->o->audit_every == SCRIPT_AUDIT_AUTO ? "automatic for a machine this large" : "as --audit asked");
 }
 
 static bool is_operation(enum step_kind k)
 {
     return k < S_EXPECT_FRAME || k == S_AUDIT;
+}
+
+/* The operations of s that this run carries out (a differential's plan skips some). */
+static size_t count_operations(const struct script *s, const struct script_opts *o)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nsteps; i++)
+        n += is_operation(s->steps[i].kind) && !(o->plan && o->plan[i] < 0);
+    return n;
 }
 
 static unsigned int xp_access_of(int a)
@@ -451,6 +499,8 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->m.opt_pv_linear_pt = s->linear_pt;
     r->m.opt_tlb_check = s->tlb_check;
     r->scratch = host_malloc(pvm_audit_scratch_bytes(&r->m), "the auditor's scratch");
+    r->every = script_audit_cadence(s->nr_frames, count_operations(s, o), o->audit_every);
+    unsigned long since = 0;   /* operations since the last audit */
     if (o->verbose) {
         r->h.log = out;
         r->h.log_prefix = "    ";
@@ -473,19 +523,23 @@ int script_run(const struct script *s, const struct script_opts *o)
         run_step(r, st);
         if (o->plan && o->plan[i] > 0 && o->record)
             o->record(o->record_ctx, i, &r->res);
-        if (is_operation(st->kind)) {
-            unsigned long before = r->audit_issues;
-            pvm_audit(&r->m, r->scratch, audit_report, r);
-            if (r->audit_issues != before)
-                r->cur_failed = true;
+        if (is_operation(st->kind) && (++since >= r->every || st->kind == S_AUDIT)) {
+            audit_now(r);
+            since = 0;
         }
         r->steps++;
         if (r->cur_failed)
             r->failed++;
     }
+    if (since) {
+        r->at_end = true;
+        audit_now(r);
+    }
+    char cadence[200];
+    cadence_text(r, cadence, sizeof(cadence));
     if (!r->quiet || r->audit_issues)
-        fprintf(out, "%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name, r->steps, r->steps - r->failed,
-            r->failed, r->audit_issues ? "found issues" : "clean after every step");
+        fprintf(out, "%s: %lu steps, %lu passed, %lu failed; auditor %s %s\n", s->name, r->steps,
+                r->steps - r->failed, r->failed, r->audit_issues ? "found issues, audited" : "clean", cadence);
     int rc = r->failed || r->audit_issues ? 1 : 0;
     free(r->scratch);
     hostmem_free(&r->h);

@@ -606,7 +606,7 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         }
         compile(&xs[i], NULL);
         struct script_opts so = { .out = out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
-                                  .privileged = xs[i].dom };
+                                  .privileged = xs[i].dom, .audit_every = o->audit_every };
         if (script_run(scripts[i], &so) == 2)
             rc = 2;
     }
