@@ -12,8 +12,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cases=0; runs=0; failed=0
 
-# Drop what differs between two identical runs: wall times.
-steady() { sed -e '/wall time/d' -e 's/"seconds":[0-9.]*//g' "$1"; }
+# Drop what differs between two identical runs: wall and audit times.
+steady() { sed -e '/wall time/d' -e '/^  audit  /d' -e 's/"seconds":[0-9.]*//g' "$1"; }
 
 # The smallest limit (KiB, in steps of 10%) under which pvmmu starts at all.
 base=4096
