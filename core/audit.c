@@ -2,6 +2,14 @@
  * audit.c - the auditor (recompute every count from page contents, pins and
  * roots alone, and compare with the core's bookkeeping) and the reverse map
  * (where is a frame mapped, through which L1 slot and virtual address).
+ *
+ * The auditor works on a region of frames at a time: a pass recomputes the
+ * counts of the frames in [lo, hi) from every table entry that points into
+ * them.  Each check belongs to exactly one frame (its key: the frame the
+ * entry points to, or for a frame's own state, the frame itself), and a pass
+ * reports only the checks whose key is in its region, so any number of
+ * passes reports every issue exactly once.  With scratch for every frame
+ * there is one pass, in the same order as ever.
  */
 #include "internal.h"
 #include "fmt.h"
@@ -11,6 +19,8 @@ struct expect {
     int32_t linear;
 };
 
+_Static_assert(sizeof(struct expect) == PVM_AUDIT_BYTES_PER_FRAME, "the header's promise");
+
 size_t pvm_audit_scratch_bytes(const struct pvm_machine *m)
 {
     return (size_t)m->nr_frames * sizeof(struct expect);
@@ -18,11 +28,26 @@ size_t pvm_audit_scratch_bytes(const struct pvm_machine *m)
 
 struct auditor {
     const struct pvm_machine *m;
-    struct expect *exp;
+    struct expect *exp;           /* exp[f - lo]: recomputed counts of frame f, for f in [lo, hi) */
+    uint64_t lo, hi;
+    uint32_t *tables;             /* with several passes: bit f set if f is a table to read (NULL: none) */
+    bool tables_known;            /* the bits are set (by the first pass) */
     void (*cb)(void *ctx, const struct pvm_audit_issue *issue);
     void *ctx;
     unsigned long issues;
 };
+
+/* Is frame f in this pass's region?  (The first pass also owns checks about frames outside memory.) */
+static bool mine(const struct auditor *a, uint64_t f)
+{
+    return mfn_valid(a->m, f) ? f >= a->lo && f < a->hi : a->lo == 0;
+}
+
+/* The recomputed counts of frame f, which must be in the region. */
+static struct expect *exp_of(struct auditor *a, uint64_t f)
+{
+    return &a->exp[f - a->lo];
+}
 
 __attribute__((format(printf, 6, 7)))
 static void report(struct auditor *a, enum pvm_audit_kind kind, uint64_t mfn, uint64_t expected, uint64_t actual,
@@ -59,13 +84,33 @@ static const struct pvm_domain *owner_dom(const struct pvm_machine *m, const str
     return page_owner_dom((struct pvm_machine *)m, pg);
 }
 
-/* Account one present entry of validated table f (level `level`, slot s). */
+/*
+ * The one count of a table entry that belongs to its table rather than to
+ * the frame it points to: a same-level (linear) entry of L2-L4 table f adds
+ * one to f's linear count.  For passes whose region holds f but not the target.
+ */
+static void audit_entry_source(struct auditor *a, uint64_t f, unsigned int level, uint64_t t)
+{
+    if (level > 1 && t != f && mfn_valid(a->m, t) && page_type(mfn_to_page(a->m, t)) == level_type(level))
+        exp_of(a, f)->linear++;
+}
+
+/*
+ * Account one present entry of validated table f (level `level`, slot s):
+ * its checks and counts belong to the frame it points to (to f if that is
+ * outside memory), and are done in the pass whose region holds that frame.
+ */
 static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsigned int s, uint64_t e,
                         const struct pvm_domain *d)
 {
     const struct pvm_machine *m = a->m;
-    unsigned int mask = level == 1 ? l1_disallow_mask(m, d) : L2_DISALLOW_MASK;
     uint64_t t = pte_mfn(e);
+    if (!mine(a, mfn_valid(m, t) ? t : f)) {
+        if (mine(a, f))
+            audit_entry_source(a, f, level, t);
+        return;
+    }
+    unsigned int mask = level == 1 ? l1_disallow_mask(m, d) : L2_DISALLOW_MASK;
     if (get_pte_flags(e) & mask)
         report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u: entry %016llx has disallowed flags %#x", level,
                (unsigned long long)f, s, (unsigned long long)e, get_pte_flags(e) & mask);
@@ -92,10 +137,11 @@ static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsig
         report(a, PVM_AUDIT_OWNER, t, d->id, page_owner_id(tp),
                "L%u mfn %05llx (d%u) slot %u maps mfn %05llx owned by %s%d", level, (unsigned long long)f, d->id, s,
                (unsigned long long)t, td ? "d" : "", td ? (int)td->id : -1);
-    a->exp[t].count++;
+    struct expect *x = exp_of(a, t);
+    x->count++;
     if (level == 1) {
         if (e & _PAGE_RW) {
-            a->exp[t].tc++;
+            x->tc++;
             if (page_type(tp) != PGT_writable_page)
                 report(a, PVM_AUDIT_TYPE, t, PGT_writable_page, tp->type_info,
                        "mfn %05llx is mapped writable by L1 %05llx slot %u but has type %s",
@@ -103,15 +149,16 @@ static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsig
         }
         return;
     }
-    a->exp[t].tc++;
+    x->tc++;
     if (page_type(tp) == level_type(level - 1))
         return;
     if (page_type(tp) == level_type(level)) {
         if (e & _PAGE_RW)
             report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u: writable linear entry to mfn %05llx",
                    level, (unsigned long long)f, s, (unsigned long long)t);
-        a->exp[f].linear++;
-        a->exp[t].linear--;
+        if (mine(a, f))
+            exp_of(a, f)->linear++;
+        x->linear--;
         return;
     }
     report(a, PVM_AUDIT_TYPE, t, level_type(level - 1), tp->type_info,
@@ -125,19 +172,23 @@ static void audit_table(struct auditor *a, uint64_t f, const struct page_info *p
     unsigned int level = type_level(page_type(pg));
     const struct pvm_domain *d = owner_dom(m, pg);
     if (!d) {
-        report(a, PVM_AUDIT_OWNER, f, 0, owner_raw(pg), "table mfn %05llx has no domain owner", (unsigned long long)f);
+        if (mine(a, f))
+            report(a, PVM_AUDIT_OWNER, f, 0, owner_raw(pg), "table mfn %05llx has no domain owner",
+                   (unsigned long long)f);
         return;
     }
     const uint64_t *t = m->ops.map(m->ops.ctx, f, 0);
+    bool own = mine(a, f);
     for (unsigned int s = 0; s < L1_PAGETABLE_ENTRIES; s++) {
         uint64_t e = t ? t[s] : 0;
         if (level == 4 && !is_guest_l4_slot(s)) {
-            if (e != xen_l4_slot_value(m, f, s))
+            if (e != xen_l4_slot_value(m, f, s) && own)
                 report(a, PVM_AUDIT_XEN_SLOT, f, xen_l4_slot_value(m, f, s), e,
                        "L4 mfn %05llx Xen slot %u holds %016llx", (unsigned long long)f, s, (unsigned long long)e);
             continue;
         }
-        if (pte_present(e))
+        /* another region's table: only entries pointing into this region count (the common case, made fast) */
+        if (pte_present(e) && (own || pte_mfn(e) - a->lo < a->hi - a->lo))
             audit_entry(a, f, level, s, e, d);
     }
 }
@@ -145,7 +196,7 @@ static void audit_table(struct auditor *a, uint64_t f, const struct page_info *p
 static void audit_root(struct auditor *a, const struct pvm_vcpu *v, uint64_t root, const char *which)
 {
     const struct pvm_machine *m = a->m;
-    if (root == PVM_INVALID_MFN)
+    if (root == PVM_INVALID_MFN || !mine(a, root))
         return;
     if (!mfn_valid(m, root)) {
         report(a, PVM_AUDIT_ROOT, root, 0, 0, "d%uv%u %s root %05llx is outside memory", v->d->id, v->id, which,
@@ -153,8 +204,8 @@ static void audit_root(struct auditor *a, const struct pvm_vcpu *v, uint64_t roo
         return;
     }
     const struct page_info *pg = mfn_to_page(m, root);
-    a->exp[root].count++;
-    a->exp[root].tc++;
+    exp_of(a, root)->count++;
+    exp_of(a, root)->tc++;
     if (page_type(pg) != PGT_l4_page_table || !(pg->type_info & PGT_validated) || !page_owned_by(pg, v->d->id))
         report(a, PVM_AUDIT_ROOT, root, PGT_l4_page_table, pg->type_info,
                "d%uv%u %s root %05llx is not a validated L4 of the domain", v->d->id, v->id, which,
@@ -166,7 +217,7 @@ static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
     const struct pvm_machine *m = a->m;
     for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++) {
         const struct pvm_tlb_entry *t = &v->tlb[i];
-        if (!t->valid || !t->rw || !mfn_valid(m, t->mfn))
+        if (!t->valid || !t->rw || !mfn_valid(m, t->mfn) || !mine(a, t->mfn))
             continue;
         const struct page_info *pg = mfn_to_page(m, t->mfn);
         /* A free frame may stay cached until it is handed out again: the allocator flushes then. */
@@ -186,7 +237,7 @@ static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
 
 static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
 {
-    const struct expect *e = &a->exp[f];
+    const struct expect *e = exp_of(a, f);
     uint64_t count = gen_count(pg), tc = type_count(pg);
     if (owner_raw(pg) == PVM_OWNER_IO)
         return;
@@ -213,49 +264,137 @@ static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
                (long long)e->linear);
 }
 
-unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
-                        void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx)
+/* A frame's own state: its allocation and pin references, the validated flag (frame f is in the region). */
+static void audit_frame(struct auditor *a, uint64_t f, const struct page_info *pg)
 {
-    struct auditor a = { .m = m, .exp = scratch, .cb = cb, .ctx = ctx };
-    for (uint64_t f = 0; f < m->nr_frames; f++)
-        a.exp[f] = (struct expect){ 0, 0, 0 };
+    uint64_t t = page_type(pg), tc = type_count(pg);
+    bool validated = (pg->type_info & PGT_validated) != 0;
+    struct expect *x = exp_of(a, f);
+    if (pg->count_info & PGC_allocated)
+        x->count++;
+    if (pg->type_info & PGT_pinned) {
+        x->count++;
+        x->tc++;
+        if (!is_pt_type(t))
+            report(a, PVM_AUDIT_VALIDATED, f, 0, pg->type_info, "mfn %05llx is pinned but of type %s",
+                   (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
+    }
+    if (is_pt_type(t) && tc && !validated)
+        report(a, PVM_AUDIT_VALIDATED, f, 1, 0, "mfn %05llx: %s in use (count %llu) but not validated",
+               (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)), (unsigned long long)tc);
+    if (is_pt_type(t) && !tc && validated)
+        report(a, PVM_AUDIT_VALIDATED, f, 0, 1, "mfn %05llx: %s with type count 0 is still validated",
+               (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
+}
+
+static bool is_owned(const struct page_info *pg)
+{
+    return owner_raw(pg) != PVM_OWNER_NONE && owner_raw(pg) != PVM_OWNER_IO;
+}
+
+/* Is f an owned table in use whose entries hold references (validated, type count above 0)? */
+static bool is_live_table(const struct page_info *pg)
+{
+    return is_owned(pg) && is_pt_type(page_type(pg)) && type_count(pg) && (pg->type_info & PGT_validated);
+}
+
+/*
+ * Every frame, in order: its own state if it is in the region, its entries if
+ * it is a table.  Marks the tables in a->tables for the passes after this one.
+ */
+static void audit_all_frames(struct auditor *a)
+{
+    const struct pvm_machine *m = a->m;
     for (uint64_t f = 0; f < m->nr_frames; f++) {
         const struct page_info *pg = &m->frames[f];
-        if (owner_raw(pg) == PVM_OWNER_NONE || owner_raw(pg) == PVM_OWNER_IO)
-            continue;
-        if (pg->count_info & PGC_allocated)
-            a.exp[f].count++;
-        uint64_t t = page_type(pg), tc = type_count(pg);
-        bool validated = (pg->type_info & PGT_validated) != 0;
-        if (pg->type_info & PGT_pinned) {
-            a.exp[f].count++;
-            a.exp[f].tc++;
-            if (!is_pt_type(t))
-                report(&a, PVM_AUDIT_VALIDATED, f, 0, pg->type_info, "mfn %05llx is pinned but of type %s",
-                       (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
+        if (is_owned(pg) && mine(a, f))
+            audit_frame(a, f, pg);
+        if (is_live_table(pg)) {
+            if (a->tables)
+                a->tables[f / 32] |= 1u << (f % 32);
+            audit_table(a, f, pg);
         }
-        if (is_pt_type(t) && tc && !validated)
-            report(&a, PVM_AUDIT_VALIDATED, f, 1, 0, "mfn %05llx: %s in use (count %llu) but not validated",
-                   (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)), (unsigned long long)tc);
-        if (is_pt_type(t) && !tc && validated)
-            report(&a, PVM_AUDIT_VALIDATED, f, 0, 1, "mfn %05llx: %s with type count 0 is still validated",
-                   (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
-        if (is_pt_type(t) && tc && validated)
-            audit_table(&a, f, pg);
     }
+    a->tables_known = a->tables != NULL;
+}
+
+/* The same from the marks of the first pass: the region's frames, then every table (not the frame table again). */
+static void audit_marked_frames(struct auditor *a)
+{
+    const struct pvm_machine *m = a->m;
+    for (uint64_t f = a->lo; f < a->hi; f++)
+        if (is_owned(&m->frames[f]))
+            audit_frame(a, f, &m->frames[f]);
+    for (uint64_t w = 0; w < (m->nr_frames + 31) / 32; w++)
+        for (uint32_t bits = a->tables[w]; bits; bits &= bits - 1) {
+            uint64_t f = w * 32 + (uint64_t)__builtin_ctz(bits);
+            audit_table(a, f, &m->frames[f]);
+        }
+}
+
+/* One pass: recompute and compare the frames of [a->lo, a->hi), checks keyed outside it skipped. */
+static void audit_pass(struct auditor *a)
+{
+    const struct pvm_machine *m = a->m;
+    for (uint64_t f = a->lo; f < a->hi; f++)
+        *exp_of(a, f) = (struct expect){ 0, 0, 0 };
+    if (a->tables_known)
+        audit_marked_frames(a);
+    else
+        audit_all_frames(a);
     for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
         const struct pvm_domain *d = &m->doms[i];
         if (!d->exists)
             continue;
         for (unsigned int j = 0; j < d->nr_vcpus; j++) {
-            audit_root(&a, &d->vcpu[j], d->vcpu[j].guest_table, "kernel");
-            audit_root(&a, &d->vcpu[j], d->vcpu[j].guest_table_user, "user");
-            audit_tlb(&a, &d->vcpu[j]);
+            audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table, "kernel");
+            audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table_user, "user");
+            audit_tlb(a, &d->vcpu[j]);
         }
     }
-    for (uint64_t f = 0; f < m->nr_frames; f++)
-        compare(&a, f, &m->frames[f]);
+    for (uint64_t f = a->lo; f < a->hi; f++)
+        compare(a, f, &m->frames[f]);
+}
+
+/*
+ * Audit with `bytes` of scratch: one pass if it holds every frame's counts;
+ * otherwise a bitmap of the tables (one bit a frame, so later passes need
+ * not scan the frame table) if it fits beside one frame's counts, and passes
+ * of as many frames as the rest holds.  Needs bytes >= one frame's counts.
+ */
+static unsigned long audit_regions(const struct pvm_machine *m, void *scratch, size_t bytes,
+                                   void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx)
+{
+    struct auditor a = { .m = m, .exp = scratch, .cb = cb, .ctx = ctx };
+    uint64_t region = bytes / sizeof(struct expect);
+    size_t bitmap = (size_t)((m->nr_frames + 31) / 32) * sizeof(uint32_t);
+    if (region < m->nr_frames && bytes >= bitmap + sizeof(struct expect)) {
+        a.tables = scratch;
+        for (size_t w = 0; w < bitmap / sizeof(uint32_t); w++)
+            a.tables[w] = 0;
+        a.exp = (struct expect *)(void *)((char *)scratch + bitmap);
+        region = (bytes - bitmap) / sizeof(struct expect);
+    }
+    do {   /* at least one pass: it owns the checks about frames outside memory */
+        a.hi = m->nr_frames - a.lo < region ? m->nr_frames : a.lo + region;
+        audit_pass(&a);
+        a.lo = a.hi;
+    } while (a.lo < m->nr_frames);
     return a.issues;
+}
+
+unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
+                        void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx)
+{
+    return audit_regions(m, scratch, m->nr_frames ? pvm_audit_scratch_bytes(m) : sizeof(struct expect), cb, ctx);
+}
+
+unsigned long pvm_audit_bounded(const struct pvm_machine *m, void *scratch, size_t scratch_bytes,
+                                void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx)
+{
+    if (scratch_bytes < sizeof(struct expect))
+        return PVM_AUDIT_NO_SCRATCH;
+    return audit_regions(m, scratch, scratch_bytes, cb, ctx);
 }
 
 /* ---- reverse map ---- */

@@ -87,6 +87,13 @@ bad "huge-line.pvm:1: line longer than 4096 characters" script "$tmp/huge-line.p
 bad "huge.pvm: larger than 64 MiB; not a scenario script" script "$tmp/huge.pvm"
 bad "bom.pvm:1: unexpected byte 0xef"                                    script "$tmp/bom.pvm"
 bad "unknown option '--frobnicate'"                   script --frobnicate tests/scripts/ptwr.pvm
+bad "bad --audit value '0' (expected each, end or a number of operations N >= 1)" script --audit=0 tests/scripts/ptwr.pvm
+bad "bad --audit value 'sometimes'"                   script --audit=sometimes tests/scripts/ptwr.pvm
+bad "bad --audit value ''"                            script --audit= tests/scripts/ptwr.pvm
+bad "bad --audit value '-3'"                          script --audit=-3 tests/scripts/ptwr.pvm
+bad "bad --audit value '2x'"                          script --audit=2x tests/scripts/ptwr.pvm
+bad "bad --audit value '99999999999999999999999'"     script --audit=99999999999999999999999 tests/scripts/ptwr.pvm
+bad "unknown option '--audit'"                        script --audit tests/scripts/ptwr.pvm
 bad "--xen-image expects a path"                      script --xen --xen-image
 bad "--dom0 expects a path"                           script --xen --dom0
 bad "$tmp/missing-xen not readable"                   script --xen --xen-image "$tmp/missing-xen" tests/scripts/ptwr.pvm

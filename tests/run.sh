@@ -74,6 +74,13 @@ printf '%s\n' "$vout" | grep -v '^verdicts: [0-9]* cases' || true
 verdicts=$(printf '%s\n' "$vout" | sed -n 's/^verdicts: //p')
 [ $vrc -eq 0 ] || failed_list="$failed_list verdicts"
 
+# Running out of host memory is never a verdict: boot, compare and script under sweeps of ulimit -v
+# (with the build without sanitizers: ASan cannot run under an address-space limit).
+oout=$(./tests/oom.sh "$BUILD/pvmmu" 2>&1); orc=$?
+printf '%s\n' "$oout" | grep -v '^oom: [0-9]* cases' || true
+oom=$(printf '%s\n' "$oout" | sed -n 's/^oom: \([0-9]* cases.*\)/\1/p')
+ofail=0; [ $orc -eq 0 ] || { ofail=1; failed_list="$failed_list oom"; }
+
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
 if [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
@@ -153,11 +160,12 @@ echo "======================================================================"
 echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
 echo "verdicts (exit statuses and verdict lines, a full disk, --json against docs/pvmmu.schema.json): ${verdicts:-not run}"
+echo "host out of memory (ulimit -v sweeps of boot, compare, script; exit 3 or the unlimited result): ${oom:-not run}"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_ISSUES 64
@@ -518,6 +519,215 @@ static void audit_changes_nothing(void **state)
     tm_free(t);
 }
 
+/* ---- the auditor region by region (pvm_audit_bounded) ---------------------------- */
+
+#define MANY_ISSUES 1024
+
+struct all_issues {
+    unsigned long n;
+    struct pvm_audit_issue is[MANY_ISSUES];
+};
+
+static void collect_all(void *ctx, const struct pvm_audit_issue *is)
+{
+    struct all_issues *c = ctx;
+    if (c->n < MANY_ISSUES)
+        c->is[c->n] = *is;
+    c->n++;
+}
+
+static int issue_cmp(const void *x, const void *y)
+{
+    const struct pvm_audit_issue *a = x, *b = y;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->mfn != b->mfn)
+        return a->mfn < b->mfn ? -1 : 1;
+    if (a->expected != b->expected)
+        return a->expected < b->expected ? -1 : 1;
+    if (a->actual != b->actual)
+        return a->actual < b->actual ? -1 : 1;
+    return strcmp(a->text, b->text);
+}
+
+/*
+ * pvm_audit_bounded with scratch for 1, 2, 3, 7, 64, 255, 256 frames, all
+ * but one, all, and more than all reports exactly the issues pvm_audit
+ * reports (the same multiset; the same sequence once one region covers every
+ * frame).  Returns how many issues the whole audit found.
+ */
+static unsigned long assert_regions_agree(struct tm *t)
+{
+    static struct all_issues whole, part, sorted;
+    memset(&whole, 0, sizeof(whole));
+    unsigned long n = pvm_audit(&t->m, t->scratch, collect_all, &whole);
+    assert_int_equal(n, whole.n);
+    assert_true(n <= MANY_ISSUES);
+    sorted = whole;
+    qsort(sorted.is, n, sizeof(sorted.is[0]), issue_cmp);
+    const uint64_t nr = t->m.nr_frames;
+    const uint64_t regions[] = { 1, 2, 3, 7, 64, 255, 256, nr - 1, nr, nr + 10 };
+    for (size_t r = 0; r < sizeof(regions) / sizeof(regions[0]); r++) {
+        memset(&part, 0, sizeof(part));
+        /* scratch a little over a whole number of frames: the remainder is unused */
+        void *scratch = malloc(regions[r] * PVM_AUDIT_BYTES_PER_FRAME + 5);
+        assert_non_null(scratch);
+        unsigned long got = pvm_audit_bounded(&t->m, scratch, regions[r] * PVM_AUDIT_BYTES_PER_FRAME + 5,
+                                              collect_all, &part);
+        free(scratch);
+        if (got != n)
+            fail_msg("region of %llu frames: %lu issues, the whole audit %lu", (unsigned long long)regions[r], got, n);
+        assert_int_equal(part.n, n);
+        if (regions[r] >= nr) {   /* one pass: the very same sequence */
+            for (unsigned long i = 0; i < n; i++)
+                assert_int_equal(issue_cmp(&whole.is[i], &part.is[i]), 0);
+            continue;
+        }
+        qsort(part.is, n, sizeof(part.is[0]), issue_cmp);
+        for (unsigned long i = 0; i < n; i++)
+            if (issue_cmp(&sorted.is[i], &part.is[i]))
+                fail_msg("region of %llu frames: issue %lu is \"%s\", the whole audit's \"%s\"",
+                         (unsigned long long)regions[r], i, part.is[i].text, sorted.is[i].text);
+    }
+    assert_true(pvm_audit_bounded(&t->m, t->scratch, PVM_AUDIT_BYTES_PER_FRAME - 1, NULL, NULL) ==
+                PVM_AUDIT_NO_SCRATCH);
+    return n;
+}
+
+/* A machine with something of everything the auditor looks at, spread over many frames. */
+struct rich {
+    struct tm *t;
+    uint64_t l4, l3, l2, l1, l2b, pinned_l1, unpinned_l1, io, io_denied;
+    uint64_t d2_l4, d2_l1, data[16], d2_data;
+};
+
+static void rich_build(struct rich *r)
+{
+    struct tm *t = r->t = tm_new(512);
+    t->m.opt_pv_linear_pt = true;
+    tm_space(t, t->v, &r->l4, &r->l3, &r->l2, &r->l1);
+    for (unsigned int i = 0; i < 16; i++) {   /* data frames, RW and RO, some mapped twice */
+        r->data[i] = tm_frame(t, 1);
+        t->next += i;                          /* spread the frames over the machine */
+        assert_int_equal(tm_set(t->v, r->l1, 10 + i, pte(r->data[i], _PAGE_PRESENT | (i & 1 ? _PAGE_RW : 0))), 0);
+        if (i % 3 == 0)
+            assert_int_equal(tm_set(t->v, r->l1, 100 + i, pte(r->data[i], _PAGE_PRESENT | _PAGE_RW)), 0);
+    }
+    r->l2b = tm_frame(t, 1);                  /* a linear L2 -> L2 entry */
+    assert_int_equal(tm_pin(t->v, 2, r->l2b), 0);
+    assert_int_equal(tm_set(t->v, r->l2, 7, pte(r->l2b, _PAGE_PRESENT)), 0);
+    r->pinned_l1 = tm_frame(t, 1);            /* a pinned L1 hooked nowhere */
+    assert_int_equal(tm_pin(t->v, 1, r->pinned_l1), 0);
+    r->unpinned_l1 = tm_frame(t, 1);          /* an L1 pinned and unpinned: type l1, count 0 */
+    assert_int_equal(tm_pin(t->v, 1, r->unpinned_l1), 0);
+    assert_int_equal(tm_unpin(t->v, r->unpinned_l1), 0);
+    r->io = 0x1F0;                            /* an I/O frame d1 may map, mapped */
+    r->io_denied = 0x1F1;
+    assert_int_equal(pvm_mark_io(&t->m, r->io), 0);
+    assert_int_equal(pvm_mark_io(&t->m, r->io_denied), 0);
+    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, r->io, r->io), 0);
+    assert_int_equal(tm_set(t->v, r->l1, 9, pte(r->io, _PAGE_PRESENT | _PAGE_RW)), 0);
+    t->next = 0x120;                          /* d2's space higher up */
+    tm_space(t, t->v2, &r->d2_l4, NULL, NULL, &r->d2_l1);
+    r->d2_data = tm_frame(t, 2);
+    assert_int_equal(tm_set(t->v2, r->d2_l1, 20, pte(r->d2_data, _PAGE_PRESENT | _PAGE_RW)), 0);
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);   /* a TLB entry on d1v1 */
+    v1->tlb[3] = (struct pvm_tlb_entry){ .vpn = 3, .mfn = r->data[1], .valid = 1, .rw = 1 };
+    assert_int_equal(assert_regions_agree(t), 0);
+}
+
+static void set_aux_bits(struct page_info *pg, int16_t v)
+{
+    pg->type_info = (pg->type_info & ~PGT_aux_mask) | ((uint64_t)(uint16_t)v << PGT_aux_shift);
+}
+
+/* Each fault the auditor catches, injected into a rich machine. */
+static void rich_fault(struct rich *r, int which)
+{
+    struct tm *t = r->t;
+    struct page_info *fr = t->m.frames;
+    switch (which) {
+    case 0: fr[r->data[3]].count_info++; break;                                       /* COUNT */
+    case 1: fr[r->l4].type_info--; break;                                             /* TYPE_COUNT */
+    case 2: fr[r->l1].type_info = (fr[r->l1].type_info & ~PGT_type_mask) | PGT_writable_page; break;
+    case 3: fr[r->unpinned_l1].type_info |= PGT_validated; break;                    /* VALIDATED */
+    case 4: fr[r->l2].type_info &= ~PGT_validated; break;
+    case 5: set_aux_bits(&fr[r->l2], 3); break;                                       /* LINEAR, source side */
+    case 6: set_aux_bits(&fr[r->l2b], 0); break;                                      /* LINEAR, target side */
+    case 7: hostmem_page(&t->h, r->l4)[258] = 0; break;                               /* XEN_SLOT */
+    case 8: hostmem_page(&t->h, r->l1)[5] = pte(r->l2, _PAGE_PRESENT | _PAGE_RW); break;   /* TYPE */
+    case 9:                                                                           /* TLB */
+        pvm_vcpu(&t->m, 1, 1)->tlb[4] = (struct pvm_tlb_entry){ .vpn = 4, .mfn = r->l2, .valid = 1, .rw = 1 };
+        break;
+    case 10: t->v2->guest_table = r->data[5]; break;                                  /* ROOT */
+    case 11: hostmem_page(&t->h, r->l1)[6] = pte(r->data[7], _PAGE_PRESENT | _PAGE_PCD); break;   /* ENTRY */
+    case 12: hostmem_page(&t->h, r->l1)[6] = pte(r->d2_data, _PAGE_PRESENT); break;   /* OWNER */
+    case 13: fr[500].count_info = 1; break;                                           /* FREE */
+    case 14: fr[r->data[9]].count_info &= PGC_owner_mask; break;
+    case 15: hostmem_page(&t->h, r->l1)[7] = pte(r->io_denied, _PAGE_PRESENT); break;
+    case 16: hostmem_page(&t->h, r->l2)[8] = pte(r->l2, _PAGE_PRESENT | _PAGE_RW); break;   /* writable self map */
+    case 17: hostmem_page(&t->h, r->l2)[9] = pte(0x1000, _PAGE_PRESENT); break;       /* outside memory */
+    case 18: hostmem_page(&t->h, r->l2)[7] |= _PAGE_RW; break;                        /* writable linear */
+    case 19:                                                                          /* table without owner */
+        fr[r->pinned_l1].count_info = (fr[r->pinned_l1].count_info & ~PGC_owner_mask) | ((uint64_t)6 << PGC_owner_shift);
+        break;
+    case 20: t->v2->guest_table_user = 0x1000; break;                                 /* root outside memory */
+    case 21: hostmem_page(&t->h, r->l3)[3] = pte(r->data[11], _PAGE_PRESENT); break;  /* L3 -> data frame */
+    case 22: fr[r->data[13]].type_info = PGT_writable_page | PGT_validated | PGT_pinned | 1; break;
+    default: fail();
+    }
+}
+#define RICH_FAULTS 23
+
+/* Every fault alone, and all of them at once, is reported the same by the whole and the region-by-region audit. */
+static void audit_regions_report_the_same(void **state)
+{
+    (void)state;
+    for (int f = 0; f < RICH_FAULTS; f++) {
+        struct rich r;
+        rich_build(&r);
+        rich_fault(&r, f);
+        if (!assert_regions_agree(r.t))
+            fail_msg("fault %d was not found", f);
+        tm_free(r.t);
+    }
+    struct rich r;
+    rich_build(&r);
+    for (int f = 0; f < RICH_FAULTS; f++)
+        rich_fault(&r, f);
+    assert_true(assert_regions_agree(r.t) >= RICH_FAULTS - 2);   /* 11 and 12 write the same slot */
+    tm_free(r.t);
+}
+
+/* Random bookkeeping and entries scribbled over a rich machine: the regions still agree with the whole. */
+static void audit_regions_agree_on_random_damage(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    unsigned long found = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        struct rich r;
+        rich_build(&r);
+        struct tm *t = r.t;
+        const uint64_t tables[] = { r.l4, r.l3, r.l2, r.l1, r.l2b, r.d2_l4, r.d2_l1 };
+        for (int k = 0; k < 6; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint64_t f = x % 0x140, bit = 1ULL << ((x >> 20) % 64);
+            switch ((x >> 40) % 3) {
+            case 0: t->m.frames[f].count_info ^= bit & ~PGC_owner_mask; break;
+            case 1: t->m.frames[f].type_info ^= bit; break;
+            default:
+                hostmem_page(&t->h, tables[(x >> 8) % 7])[(x >> 48) % 512] =
+                    pte((x >> 30) % 0x200, _PAGE_PRESENT | ((x >> 5) & _PAGE_RW));
+            }
+        }
+        found += assert_regions_agree(t) > 0;
+        tm_free(t);
+    }
+    assert_true(found >= 50);   /* the damage is seen, or the comparison proves little */
+}
+
+
 /* ---- pvm_find_mappings ----------------------------------------------------------- */
 
 #define MAX_MAPS 16
@@ -676,6 +886,8 @@ int main(void)
         cmocka_unit_test(audit_catches_mapping_of_free_frame),
         cmocka_unit_test(audit_counts_without_callback),
         cmocka_unit_test(audit_changes_nothing),
+        cmocka_unit_test(audit_regions_report_the_same),
+        cmocka_unit_test(audit_regions_agree_on_random_damage),
         cmocka_unit_test(find_mappings_every_slot),
         cmocka_unit_test(find_mappings_writable_only),
         cmocka_unit_test(find_mappings_unhooked_l1),

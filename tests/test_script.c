@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "script.h"
@@ -111,7 +112,7 @@ static void assert_parses_str(const char *buf, size_t steps)
 }
 
 /* Run a (valid) script buffer; returns script_run's status and the output in *out. */
-static int run_str(const char *buf, bool verbose, struct mem *out)
+static int run_str_audit(const char *buf, bool verbose, unsigned long audit_every, struct mem *out)
 {
     struct mem err;
     struct script *s = parse_str(buf, &err);
@@ -119,11 +120,17 @@ static int run_str(const char *buf, bool verbose, struct mem *out)
         fail_msg("refused a valid script: %s", err.buf);
     mem_free(&err);
     mem_open(out);
-    struct script_opts o = { .verbose = verbose, .out = out->f };
+    struct script_opts o = { .verbose = verbose, .out = out->f, .audit_every = audit_every };
     int rc = script_run(s, &o);
     mem_close(out);
     script_free(s);
     return rc;
+}
+
+/* The same with the default audit cadence. */
+static int run_str(const char *buf, bool verbose, struct mem *out)
+{
+    return run_str_audit(buf, verbose, SCRIPT_AUDIT_AUTO, out);
 }
 
 /* ---- malformed input: one line, the right line number ---- */
@@ -399,6 +406,139 @@ static void frames_get_consecutive_mfns(void **state)
     if (rc != 0)
         fail_msg("%s", out.buf);
     mem_free(&out);
+}
+
+/* ---- audit cadence ---- */
+
+/* The automatic cadence audits every operation until frames x operations passes the budget, then every N. */
+static void audit_cadence_by_size(void **state)
+{
+    (void)state;
+    assert_int_equal(script_audit_cadence(4096, 1000, SCRIPT_AUDIT_AUTO), 1);
+    assert_int_equal(script_audit_cadence(1 << 24, 0, SCRIPT_AUDIT_AUTO), 1);
+    assert_int_equal(script_audit_cadence(1 << 24, 16, SCRIPT_AUDIT_AUTO), 1);    /* exactly the budget */
+    assert_int_equal(script_audit_cadence(1 << 24, 17, SCRIPT_AUDIT_AUTO), 2);
+    assert_int_equal(script_audit_cadence(1 << 24, 201, SCRIPT_AUDIT_AUTO), 13);  /* 16 audits of 2^24 frames */
+    assert_int_equal(script_audit_cadence(1 << 24, 100000, SCRIPT_AUDIT_AUTO), 6250);
+    /* what was asked for is kept */
+    assert_int_equal(script_audit_cadence(1 << 24, 201, 1), 1);
+    assert_int_equal(script_audit_cadence(4096, 10, 7), 7);
+    assert_true(script_audit_cadence(4096, 10, SCRIPT_AUDIT_END) == SCRIPT_AUDIT_END);
+}
+
+/*
+ * --audit=N audits after every Nth operation, at an `audit` line and at the end; end only at an
+ * `audit` line and at the end; each after every operation.  The summary line says which ran.
+ */
+static void audit_cadence_counts(void **state)
+{
+    (void)state;
+    /* 9 operations: domain, 5 frames, audit, 2 frames; expectations are not operations */
+    const char *buf = "domain d1\nframe d1 a b c d e\naudit\nexpect a owner=d1\nframe d1 f g\nexpect g owner=d1\n";
+    struct mem out;
+    assert_int_equal(run_str_audit(buf, false, 3, &out), 0);   /* after b, after e, the audit line, the end */
+    assert_non_null(strstr(out.buf, "t.pvm: 11 steps, 11 passed, 0 failed; auditor clean after every 3 operations "
+                                    "and at the end, 4 audits (as --audit asked; --audit=each audits every step)"));
+    mem_free(&out);
+    assert_int_equal(run_str_audit(buf, false, SCRIPT_AUDIT_END, &out), 0);
+    assert_non_null(strstr(out.buf, "t.pvm: 11 steps, 11 passed, 0 failed; auditor clean at the end (--audit=end)"));
+    mem_free(&out);
+    assert_int_equal(run_str_audit(buf, false, 1, &out), 0);
+    assert_non_null(strstr(out.buf, "t.pvm: 11 steps, 11 passed, 0 failed; auditor clean after every step"));
+    mem_free(&out);
+}
+
+/*
+ * The default on a large machine is affordable: 2^20 frames and 257 operations pass the budget
+ * (2^28 frame visits), so the auditor runs after every 2nd operation and at the end, and says so.
+ */
+static void audit_default_on_large_machine(void **state)
+{
+    (void)state;
+    size_t cap = 8192, at = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    at += (size_t)snprintf(buf + at, cap - at, "machine frames=1048576\ndomain d1\n");
+    for (int i = 0; i < 256; i++)
+        at += (size_t)snprintf(buf + at, cap - at, "frame d1 f%d\n", i);
+    struct mem out;
+    assert_int_equal(run_str(buf, false, &out), 0);
+    assert_non_null(strstr(out.buf, "t.pvm: 257 steps, 257 passed, 0 failed; auditor clean after every 2 operations "
+                                    "and at the end, 129 audits (automatic for a machine this large;"));
+    mem_free(&out);
+    free(buf);
+}
+
+/* ---- parsing cost ---- */
+
+/*
+ * A script of n frames: every one declared on its own line (one in 50 at an explicit mfn), and every
+ * tenth written with an entry naming another frame.  Returns the text (free it); *len its length.
+ */
+static char *frames_script(size_t n, size_t *len)
+{
+    size_t cap = 64 + n * 64;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t at = (size_t)snprintf(buf, cap, "machine frames=16777216\ndomain d1\n");
+    for (size_t i = 0; i < n; i++) {
+        if (i % 50 == 0)
+            at += (size_t)snprintf(buf + at, cap - at, "frame d1 f%zu=%#zx\n", i, 0x800000 + i);
+        else
+            at += (size_t)snprintf(buf + at, cap - at, "frame d1 f%zu\n", i);
+        if (i % 10 == 9)
+            at += (size_t)snprintf(buf + at, cap - at, "set f%zu[1] = f%zu|P\n", i, (i * 7919) % i);
+    }
+    *len = at;
+    return buf;
+}
+
+/* CPU seconds used by this process so far (other work on the machine does not count). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds to parse buf, the best of `tries`; checks the script has the steps it should. */
+static double parse_seconds(const char *buf, size_t len, size_t n, int tries)
+{
+    double best = 1e9;
+    for (int k = 0; k < tries; k++) {
+        struct mem err;
+        double a = cpu_seconds();
+        struct script *s = parse_buf("t.pvm", buf, len, &err);
+        double t = cpu_seconds() - a;
+        if (!s)
+            fail_msg("a script of %zu frames was refused: %s", n, err.buf);
+        assert_int_equal(script_steps(s), 1 + n + n / 10);
+        mem_free(&err);
+        script_free(s);
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/*
+ * Parsing is linear in the number of frames: 200,000 frames take less than 20 times as long as
+ * 20,000 in the same run (linear gives about 10, the quadratic name and mfn lookups gave 100).
+ */
+static void parse_time_is_linear_in_frames(void **state)
+{
+    (void)state;
+    size_t small_len, large_len;
+    char *small = frames_script(20000, &small_len), *large = frames_script(200000, &large_len);
+    parse_seconds(small, small_len, 20000, 1);   /* warm up the allocator */
+    double t_small = parse_seconds(small, small_len, 20000, 3);
+    double t_large = parse_seconds(large, large_len, 200000, 2);
+    print_message("parse: 20000 frames %.3f s, 200000 frames %.3f s (ratio %.1f)\n", t_small, t_large,
+                  t_large / t_small);
+    if (t_large >= 20 * t_small)
+        fail_msg("200000 frames took %.3f s, 20000 took %.3f s: %.1f times as long (linear: about 10)", t_large,
+                 t_small, t_large / t_small);
+    free(small);
+    free(large);
 }
 
 /* ---- script_load ---- */
@@ -833,6 +973,10 @@ int main(void)
         cmocka_unit_test(token_limits),
         cmocka_unit_test(valid_buffers_count_steps),
         cmocka_unit_test(frames_get_consecutive_mfns),
+        cmocka_unit_test(parse_time_is_linear_in_frames),
+        cmocka_unit_test(audit_cadence_by_size),
+        cmocka_unit_test(audit_cadence_counts),
+        cmocka_unit_test(audit_default_on_large_machine),
         cmocka_unit_test(load_missing_file),
         cmocka_unit_test(load_real_file),
         cmocka_unit_test(load_directory),

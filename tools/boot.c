@@ -21,6 +21,10 @@
 #define MAX_BYTES (1ULL << 40)   /* 1 TiB */
 #define DEFAULT_COMPARE_BYTES (8ULL << 30)
 #define JSON_SCHEMA_VERSION 1     /* docs/json.md: raise it when a field changes meaning, is renamed or goes */
+/* The auditor's scratch: the whole machine's counts up to here, region by region above (pvm_audit_bounded). */
+#ifndef BOOT_AUDIT_SCRATCH
+#define BOOT_AUDIT_SCRATCH (256ULL << 20)
+#endif
 
 int parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 {
@@ -69,6 +73,8 @@ struct run {
     double seconds;
     unsigned long audit_issues;
     bool audited;
+    double audit_seconds;         /* how long the audit took */
+    size_t audit_scratch, audit_need;   /* bytes of scratch it had, and would need for one pass */
     char xen_log[HOSTMEM_LOG_KEEP][256];
     unsigned int nlog;
     char explanation[4096];
@@ -133,18 +139,67 @@ static const char *va_owner(void *ctx, uint64_t va)
 }
 
 /*
+ * Why the guest failed: its page fault, the core's record of the refusal and
+ * the table being built, written into out->explanation (cut at its size).
+ */
+static void explain_run(struct sim *s, struct run *out)
+{
+    FILE *f = fmemopen(out->explanation, sizeof(out->explanation) - 1, "w");   /* the last byte stays 0 */
+    if (!f)
+        host_out_of_memory(sizeof(FILE), "a stream for the explanation");
+    struct naming nc = { s, &out->r };
+    struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = &nc };
+    if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
+        const char *tn = frame_name(&nc, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
+        const char *what = !(s->fault.entry & _PAGE_PRESENT) ? " is not present"
+                           : !(s->fault.entry & _PAGE_RW) ? " is read-only" : "";
+        fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
+                   " in table mfn %#" PRIx64 " %s%s\n",
+                s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
+                s->fault.table_mfn, tn ? tn : "", what);
+        if (s->fault.entry & _PAGE_PRESENT)
+            explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
+    }
+    if (s->m.last_set)
+        explain_refusal(f, &s->m, "    ", &names);
+    if (out->r.table_va && s->m.last_set && s->m.last.table_mfn != PVM_INVALID_MFN &&
+        s->m.last.level == out->r.table_level) {
+        uint64_t va = out->r.table_va + ((uint64_t)s->m.last.slot << (12 + 9 * (out->r.table_level - 1)));
+        fprintf(f, "      that table was being built for va %#" PRIx64 ": its slot %u maps va %#" PRIx64
+                   " (%s)\n",
+                out->r.table_va, s->m.last.slot, va, va_owner(s, va) ? va_owner(s, va) : "?");
+    }
+    fclose(f);
+}
+
+/*
+ * The final audit, in at most BOOT_AUDIT_SCRATCH of scratch (region by
+ * region on a machine whose counts need more); records its result and time.
+ */
+static void audit_run(const struct sim *s, struct run *out)
+{
+    size_t need = pvm_audit_scratch_bytes(&s->m), have = need < BOOT_AUDIT_SCRATCH ? need : BOOT_AUDIT_SCRATCH;
+    void *mem = host_malloc(have, "the auditor's scratch");
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    out->audit_issues = pvm_audit_bounded(&s->m, mem, have, NULL, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    free(mem);
+    out->audit_seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    out->audit_scratch = have;
+    out->audit_need = need;
+    out->audited = true;
+}
+
+/*
  * Build a domain, boot the guest under pol, audit, keep everything for the report.  With log set, every
  * kernel message and Xen log line goes there as it happens (stdout, or stderr when stdout holds JSON).
  */
 static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_progress, bool audit,
                    struct run *out)
 {
-    struct sim *s = calloc(1, sizeof(*s));
+    struct sim *s = host_calloc(1, sizeof(*s), "the simulated machine");
     char err[256];
-    if (!s) {
-        fprintf(stderr, "pvmmu: out of memory\n");
-        return 2;
-    }
     s->klog = log;
     if (show_progress) {
         s->progress = progress_cb;
@@ -180,45 +235,10 @@ static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_p
     out->last_pfn = fs.valid ? fs.m2p : PVM_INVALID_M2P;
     for (unsigned long i = hostmem_log_first(&s->h, log_before); i < s->h.log_lines; i++)
         snprintf(out->xen_log[out->nlog++], sizeof(out->xen_log[0]), "%s", hostmem_log_line(&s->h, i));
-    if (out->r.outcome != GUEST_OK) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (f) {
-            struct naming nc = { s, &out->r };
-            struct explain_names names = { .frame = frame_name, .va = va_owner, .ctx = &nc };
-            if (s->faulted && out->r.outcome == GUEST_PAGE_FAULT) {
-                const char *tn = frame_name(&nc, s->fault.table_mfn), *who = va_owner(s, s->fault.va);
-                const char *what = !(s->fault.entry & _PAGE_PRESENT) ? " is not present"
-                                   : !(s->fault.entry & _PAGE_RW) ? " is read-only" : "";
-                fprintf(f, "    page fault at va %#" PRIx64 " (%s), error code %#x: L%u entry %016" PRIx64
-                           " in table mfn %#" PRIx64 " %s%s\n",
-                        s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
-                        s->fault.table_mfn, tn ? tn : "", what);
-                if (s->fault.entry & _PAGE_PRESENT)
-                    explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
-            }
-            if (s->m.last_set)
-                explain_refusal(f, &s->m, "    ", &names);
-            if (out->r.table_va && s->m.last_set && s->m.last.table_mfn != PVM_INVALID_MFN &&
-                s->m.last.level == out->r.table_level) {
-                uint64_t va = out->r.table_va + ((uint64_t)s->m.last.slot << (12 + 9 * (out->r.table_level - 1)));
-                fprintf(f, "      that table was being built for va %#" PRIx64 ": its slot %u maps va %#" PRIx64
-                           " (%s)\n",
-                        out->r.table_va, s->m.last.slot, va, va_owner(s, va) ? va_owner(s, va) : "?");
-            }
-            fclose(f);
-            snprintf(out->explanation, sizeof(out->explanation), "%s", buf ? buf : "");
-            free(buf);
-        }
-    }
-    size_t scratch = pvm_audit_scratch_bytes(&s->m);
-    void *mem = audit ? malloc(scratch ? scratch : 1) : NULL;
-    if (mem) {
-        out->audit_issues = pvm_audit(&s->m, mem, NULL, NULL);
-        out->audited = true;
-        free(mem);
-    }
+    if (out->r.outcome != GUEST_OK)
+        explain_run(s, out);
+    if (audit)
+        audit_run(s, out);
     sim_free(s);
     free(s);
     return 0;
@@ -324,6 +344,9 @@ static void print_text(const struct run *u, uint64_t bytes)
            r->pt_pages[2], r->pt_pages[3]);
     printf("  PTEs stored         %" PRIu64 "\n", r->pte_stores);
     printf("  wall time           %.3f s\n", u->seconds);
+    if (u->audited)
+        printf("  audit               %.3f s, %zu MiB of scratch%s\n", u->audit_seconds, u->audit_scratch >> 20,
+               u->audit_scratch < u->audit_need ? " (region by region: one pass would need more)" : "");
 }
 
 static void json_str(const char *s)
@@ -472,9 +495,7 @@ int cmd_boot(int argc, char **argv)
     int rc = parse_opts("boot", argc, argv, &o, true);
     if (rc)
         return rc;
-    struct run *u = calloc(1, sizeof(*u));
-    if (!u)
-        return 2;
+    struct run *u = host_calloc(1, sizeof(*u), "the report of a boot");
     FILE *log = !o.verbose ? NULL : o.json ? stderr : stdout;   /* with --json, stdout holds the JSON alone */
     rc = run_one(o.bytes, (enum guest_policy)o.policy, log, isatty(2) && !o.verbose, !o.no_audit, u);
     if (!rc) {
@@ -496,9 +517,7 @@ int cmd_compare(int argc, char **argv)
     int rc = parse_opts("compare", argc, argv, &o, false);
     if (rc)
         return rc;
-    struct run *runs = calloc(POLICY_COUNT, sizeof(*runs));
-    if (!runs)
-        return 2;
+    struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
         rc = o.baremetal ? run_baremetal(o.bytes, (enum guest_policy)p, &runs[p])
                          : run_one(o.bytes, (enum guest_policy)p, NULL, isatty(2), !o.no_audit, &runs[p]);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SLAB_PAGES 16384   /* 64 MiB of page storage per slab, zeroed lazily by the OS */
 
@@ -13,20 +14,22 @@ struct hostmem_slab {
     uint64_t (*pages)[512];
 };
 
+/*
+ * Storage for one more frame: the next page of the current slab, or a new
+ * slab.  A slab the host will not give is tried again at half the size, down
+ * to one page (a tight address-space limit may still leave room for that);
+ * a page it will not give ends the run (host_out_of_memory).
+ */
 static uint64_t *page_alloc(struct hostmem *h)
 {
     struct hostmem_slab *s = h->slabs;
     if (!s || s->used == s->size) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
-            return NULL;
+        s = host_calloc(1, sizeof(*s), "a slab of frame contents");
         /* a small machine (tests, fuzzing) needs no more than its own size */
-        s->size = h->nr_frames < SLAB_PAGES ? h->nr_frames : SLAB_PAGES;
-        s->pages = calloc(s->size, sizeof(*s->pages));
-        if (!s->pages) {
-            free(s);
-            return NULL;
-        }
+        for (s->size = h->nr_frames < SLAB_PAGES ? h->nr_frames : SLAB_PAGES;
+             !(s->pages = calloc(s->size, sizeof(*s->pages))); s->size /= 2)
+            if (s->size == 1)
+                host_out_of_memory(sizeof(*s->pages), "a frame's contents");
         s->next = h->slabs;
         h->slabs = s;
     }
@@ -38,12 +41,8 @@ static uint64_t *page_alloc(struct hostmem *h)
 static uint64_t **slot_of(struct hostmem *h, uint64_t mfn)
 {
     uint64_t **c = h->chunk[mfn >> 9];
-    if (!c) {
-        c = calloc(512, sizeof(*c));
-        if (!c)
-            return NULL;
-        h->chunk[mfn >> 9] = c;
-    }
+    if (!c)
+        c = h->chunk[mfn >> 9] = host_calloc(512, sizeof(*c), "the page index of 512 frames");
     return &c[mfn & 511];
 }
 
@@ -51,8 +50,7 @@ static uint64_t **slot_of(struct hostmem *h, uint64_t mfn)
 static uint64_t *fresh_page(struct hostmem *h, uint64_t mfn, bool generated)
 {
     uint64_t **slot = slot_of(h, mfn);
-    if (!slot || !(*slot = page_alloc(h)))
-        return NULL;
+    *slot = page_alloc(h);
     if (generated) {
         h->gen(h->gen_ctx, mfn, *slot);
         h->gen_real++;
@@ -121,20 +119,14 @@ static uint64_t hostmem_m2p_get(void *ctx, uint64_t mfn)
     return m2p_formula(h, mfn);
 }
 
-static int m2p_grow(struct hostmem *h)
+/* Double the table of M2P exceptions (1024 entries the first time); no memory ends the run. */
+static void m2p_grow(struct hostmem *h)
 {
     size_t cap = h->m2p_cap ? h->m2p_cap * 2 : 1024;
     uint64_t *ok = h->m2p_keys, *ov = h->m2p_vals;
     size_t ocap = h->m2p_cap;
-    h->m2p_keys = malloc(cap * sizeof(uint64_t));
-    h->m2p_vals = malloc(cap * sizeof(uint64_t));
-    if (!h->m2p_keys || !h->m2p_vals) {
-        free(h->m2p_keys);
-        free(h->m2p_vals);
-        h->m2p_keys = ok;
-        h->m2p_vals = ov;
-        return -1;
-    }
+    h->m2p_keys = host_malloc(cap * sizeof(uint64_t), "the M2P exceptions");
+    h->m2p_vals = host_malloc(cap * sizeof(uint64_t), "the M2P exceptions");
     memset(h->m2p_keys, 0xFF, cap * sizeof(uint64_t));
     h->m2p_cap = cap;
     h->m2p_used = 0;
@@ -147,7 +139,6 @@ static int m2p_grow(struct hostmem *h)
         }
     free(ok);
     free(ov);
-    return 0;
 }
 
 static void hostmem_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn)
@@ -165,8 +156,8 @@ static void hostmem_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn)
     }
     if (is_default)
         return;
-    if ((h->m2p_used + 1) * 2 > h->m2p_cap && m2p_grow(h))
-        return;   /* out of memory: the entry keeps its formula value */
+    if ((h->m2p_used + 1) * 2 > h->m2p_cap)
+        m2p_grow(h);
     size_t i = m2p_find(h, mfn);
     h->m2p_keys[i] = mfn;
     h->m2p_vals[i] = gpfn;
@@ -252,12 +243,9 @@ int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames)
     memset(h, 0, sizeof(*h));
     h->nr_frames = nr_frames;
     h->gen_mfn = ~0ULL;
-    h->frames = calloc(nr_frames ? nr_frames : 1, sizeof(*h->frames));
-    h->chunk = calloc((nr_frames + 511) / 512 + 1, sizeof(*h->chunk));
-    if (!h->frames || !h->chunk || m2p_grow(h)) {
-        hostmem_free(h);
-        return -1;
-    }
+    h->frames = host_calloc(nr_frames ? nr_frames : 1, sizeof(*h->frames), "the frame table");
+    h->chunk = host_calloc((nr_frames + 511) / 512 + 1, sizeof(*h->chunk), "the page index");
+    m2p_grow(h);
     struct pvm_ops ops = { .ctx = h, .map = hostmem_map, .read = hostmem_read, .log = hostmem_log,
                            .m2p_get = hostmem_m2p_get, .m2p_set = hostmem_m2p_set, .bug = hostmem_bug,
                            .copy_from_guest = hostmem_copy_from_guest, .copy_to_guest = hostmem_copy_to_guest };
@@ -296,4 +284,52 @@ void hostmem_free(struct hostmem *h)
     h->chunk = NULL;
     h->frames = NULL;
     h->m2p_keys = h->m2p_vals = NULL;
+}
+
+/* ---- host allocations ---- */
+
+_Noreturn void host_out_of_memory(size_t bytes, const char *what)
+{
+    if (isatty(2))
+        fprintf(stderr, "\r%78s\r", "");   /* a progress line may be showing */
+    char mib[32] = "";
+    if (bytes >= 1 << 20)
+        snprintf(mib, sizeof(mib), " (%.1f MiB)", (double)bytes / (1 << 20));
+    fprintf(stderr, "pvmmu: out of host memory: %zu bytes%s for %s could not be allocated "
+                    "(exit status %d; give the process more memory or choose a smaller machine)\n",
+            bytes, mib, what, PVMMU_EXIT_OOM);
+    exit(PVMMU_EXIT_OOM);
+}
+
+void *host_malloc(size_t bytes, const char *what)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p)
+        host_out_of_memory(bytes, what);
+    return p;
+}
+
+void *host_calloc(size_t n, size_t size, const char *what)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes))
+        host_out_of_memory(SIZE_MAX, what);
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        host_out_of_memory(bytes, what);
+    return p;
+}
+
+void *host_realloc(void *p, size_t bytes, const char *what)
+{
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q)
+        host_out_of_memory(bytes, what);
+    return q;
+}
+
+char *host_strdup(const char *s, const char *what)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(host_malloc(n, what), s, n);
 }

@@ -45,10 +45,13 @@ struct hostmem {
     size_t nviews, views_cap;
 };
 
-/* Set up nr_frames of memory and a machine over it.  Returns 0 or -1 (no memory). */
+/*
+ * Set up nr_frames of memory and a machine over it.  Returns 0; when the host
+ * has no memory for the frame table it does not return (host_out_of_memory).
+ */
 int hostmem_init(struct hostmem *h, struct pvm_machine *m, uint64_t nr_frames);
 
-/* The contents of frame mfn, made real if need be (for tests and builders); NULL if out of memory. */
+/* The contents of frame mfn, made real if need be (for tests and builders); NULL if mfn is beyond memory. */
 uint64_t *hostmem_page(struct hostmem *h, uint64_t mfn);
 
 /* The storage of frame mfn if it already has some; NULL otherwise (never allocates nor generates). */
@@ -90,5 +93,26 @@ static inline const char *hostmem_log_line(const struct hostmem *h, unsigned lon
 {
     return h->last_log[i % HOSTMEM_LOG_KEEP];
 }
+
+/* ---- host allocations ------------------------------------------------------
+ *
+ * Everything the simulator keeps lives in host memory.  When the host refuses
+ * an allocation the run cannot go on, and what it would print next (a guest
+ * outcome, an audit result) would be false: so every host allocation of the
+ * CLI, the simulator and the script runner goes through these helpers, and a
+ * refusal ends the process at once with one line on stderr naming the request
+ * (bytes and MiB, what it was for) and exit status PVMMU_EXIT_OOM.  The core
+ * never sees it: the simulator's map(write) never returns NULL for lack of memory.
+ */
+#define PVMMU_EXIT_OOM 3
+
+/* Print "pvmmu: out of host memory: ..." for a failed request of `bytes` for `what`, and exit(3). */
+_Noreturn void host_out_of_memory(size_t bytes, const char *what);
+
+/* malloc, calloc, realloc and strdup that never return NULL: host_out_of_memory instead. */
+void *host_malloc(size_t bytes, const char *what);
+void *host_calloc(size_t n, size_t size, const char *what);
+void *host_realloc(void *p, size_t bytes, const char *what);
+char *host_strdup(const char *s, const char *what);
 
 #endif

@@ -8,8 +8,10 @@
  * Exit status: 0 everything passed (and, with --xen or --baremetal, agreed),
  * 1 a failure or a disagreement, 2 bad usage, bad input (a malformed script,
  * one with no steps, or nothing to compare), a run that could not be done, or
- * output that could not be written.
+ * output that could not be written, 3 the host ran out of memory (one line on
+ * stderr says how much was asked for; no verdict).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "pvmmu/pvmmu.h"
 #include "baremetal.h"
 #include "boot.h"
+#include "hostmem.h"
 #include "script.h"
 #include "script_xen.h"
 
@@ -28,7 +31,10 @@ static void usage(FILE *f)
             "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
             "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under QEMU\n"
-            "       pvmmu script [-v] FILE...   run scenario scripts (docs/scripts.md)\n"
+            "       pvmmu script [-v] [--audit=each|end|N] FILE...   run scenario scripts (docs/scripts.md);\n"
+            "                                   the auditor after every step (each), every Nth operation and at\n"
+            "                                   the end, or only at the end; default each, or every N above\n"
+            "                                   2^28 frames x operations (the summary line says which ran)\n"
             "       pvmmu script --xen [-v] [--xen-image PATH] [--dom0 PATH] FILE...\n"
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
@@ -40,7 +46,29 @@ static void usage(FILE *f)
             "             1  a failure or a disagreement\n"
             "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
             "                compare), a run that could not be done (QEMU, an image), or output that could not\n"
-            "                be written; one line on stderr says which\n");
+            "                be written; one line on stderr says which\n"
+            "             3  the host ran out of memory (one line on stderr with the size asked for; no verdict)\n");
+}
+
+/* --audit=VALUE: each, end or N >= 1 into *every.  Returns 0, or 2 after one error line. */
+static int parse_audit(const char *v, unsigned long *every)
+{
+    char *end = NULL;
+    unsigned long n = 0;
+    errno = 0;
+    if (!strcmp(v, "each"))
+        n = 1;
+    else if (!strcmp(v, "end"))
+        n = SCRIPT_AUDIT_END;
+    else if (isdigit((unsigned char)v[0]))
+        n = strtoul(v, &end, 10);
+    if (!n || errno || (end && *end) || (end && n == SCRIPT_AUDIT_END)) {
+        fprintf(stderr, "pvmmu script: bad --audit value '%s' (expected each, end or a number of operations N >= 1)\n",
+                v);
+        return 2;
+    }
+    *every = n;
+    return 0;
 }
 
 static int cmd_script(int argc, char **argv)
@@ -58,6 +86,10 @@ static int cmd_script(int argc, char **argv)
             xen = true;
         else if (!strcmp(argv[first], "--baremetal"))
             xen = xo.baremetal = true;
+        else if (!strncmp(argv[first], "--audit=", 8) && parse_audit(argv[first] + 8, &o.audit_every))
+            return 2;
+        else if (!strncmp(argv[first], "--audit=", 8))
+            xo.audit_every = o.audit_every;
         else if ((!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) && first + 1 < argc) {
             *(argv[first][2] == 'x' ? &xo.xen_image : &xo.dom0) = argv[first + 1];
             first++;
@@ -68,8 +100,8 @@ static int cmd_script(int argc, char **argv)
             first++;
             break;
         } else {
-            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --xen, --baremetal, --xen-image PATH, --dom0 PATH)\n",
-                    argv[first]);
+            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --audit=each|end|N, --xen, --baremetal, "
+                            "--xen-image PATH, --dom0 PATH)\n", argv[first]);
             return 2;
         }
     }
@@ -78,11 +110,7 @@ static int cmd_script(int argc, char **argv)
         return 2;
     }
     int n = argc - first;
-    struct script **s = calloc((size_t)n, sizeof(*s));
-    if (!s) {
-        fprintf(stderr, "pvmmu script: out of memory\n");
-        return 2;
-    }
+    struct script **s = host_calloc((size_t)n, sizeof(*s), "the list of scripts");
     int rc = 0;
     for (int i = 0; i < n; i++) {
         if (!(s[i] = script_load(argv[first + i], stderr))) {

@@ -1,5 +1,6 @@
 /* qemu.c - run a command with a deadline and collect its output (see qemu.h). */
 #include "qemu.h"
+#include "hostmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,8 +45,10 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
         snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
         return -1;
     }
-    size_t cap = 1 << 16, len = 0;
+    size_t cap = 1 << 16, len = 0, failed = 0;   /* failed: the request the host refused */
     char *text = malloc(cap);
+    if (!text)
+        failed = cap;
     time_t deadline = time(NULL) + timeout_s;
     bool timed_out = false;
     while (text) {
@@ -65,6 +68,7 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
         if (len + 4096 > cap) {
             char *t = realloc(text, cap * 2);
             if (!t) {
+                failed = cap * 2;
                 free(text);
                 text = NULL;
                 break;
@@ -85,10 +89,8 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (!text) {
-        snprintf(err, errlen, "out of memory reading %s's output", argv[0]);
-        return -1;
-    }
+    if (!text)   /* QEMU is gone by now: nothing is left running */
+        host_out_of_memory(failed, "QEMU's output");
     text[len] = 0;
     *out = text;
     *outlen = len;

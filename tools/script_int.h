@@ -68,11 +68,16 @@ struct script {
     size_t nsteps;
     struct frame_name *frames;
     size_t nframes;
+    uint32_t *by_name, *by_mfn;  /* hash indexes of frames (1 + index, 0 = empty slot), open addressing */
+    size_t index_cap;            /* slots in each: a power of two, at least twice nframes */
     struct domain_decl *doms;
     size_t ndoms;
     uint64_t next_gpfn;
     int open_line;
 };
+
+/* The frame declared at mfn (by `frame` or `io`), or NULL.  Constant time. */
+const struct frame_name *script_frame_at(const struct script *s, uint64_t mfn);
 
 /* Index of a pvm_stats counter by name, or -1.  script_stat_value reads it. */
 int script_stat_index(const char *name);

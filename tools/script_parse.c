@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "explain.h"
+#include "hostmem.h"
 #include "script_int.h"
 
 enum tok_kind { T_END, T_WORD, T_STR, T_PUNCT, T_ARROW };
@@ -45,12 +46,16 @@ static void perr(struct parser *p, const char *fmt, ...)
     longjmp(p->fail, 1);
 }
 
-static void *xrealloc(struct parser *p, void *ptr, size_t n)
+/*
+ * Room for element n of an array that holds n elements of size bytes: the
+ * array doubles whenever n reaches a power of two, so appending is amortised
+ * constant time.  Returns the (possibly moved) array.
+ */
+static void *grow(void *arr, size_t n, size_t size)
 {
-    void *q = realloc(ptr, n ? n : 1);
-    if (!q)
-        perr(p, "out of memory");
-    return q;
+    if (n & (n - 1))
+        return arr;
+    return host_realloc(arr, (n ? 2 * n : 1) * size, "the parsed script");
 }
 
 /* ---- lexer ---- */
@@ -213,12 +218,70 @@ static bool flag_value(const char *w, uint64_t *bits)
     return false;
 }
 
+/* ---- the frame indexes: by name and by mfn, so a script of n frames parses in O(n) ---- */
+
+static size_t name_hash(const char *w)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+    for (; *w; w++)
+        h = (h ^ (unsigned char)*w) * 0x100000001b3ULL;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static size_t mfn_hash(uint64_t mfn)
+{
+    uint64_t h = mfn * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
 static struct frame_name *find_frame(const struct script *s, const char *w)
 {
-    for (size_t i = 0; i < s->nframes; i++)
-        if (!strcmp(s->frames[i].name, w))
-            return &s->frames[i];
+    size_t mask = s->index_cap - 1;
+    for (size_t i = name_hash(w) & mask; s->index_cap && s->by_name[i]; i = (i + 1) & mask)
+        if (!strcmp(s->frames[s->by_name[i] - 1].name, w))
+            return &s->frames[s->by_name[i] - 1];
     return NULL;
+}
+
+const struct frame_name *script_frame_at(const struct script *s, uint64_t mfn)
+{
+    size_t mask = s->index_cap - 1;
+    for (size_t i = mfn_hash(mfn) & mask; s->index_cap && s->by_mfn[i]; i = (i + 1) & mask)
+        if (s->frames[s->by_mfn[i] - 1].mfn == mfn)
+            return &s->frames[s->by_mfn[i] - 1];
+    return NULL;
+}
+
+/* Enter frames[idx] in both indexes (there is room: index_cap > 2 * nframes). */
+static void index_frame(struct script *s, size_t idx)
+{
+    size_t mask = s->index_cap - 1, i;
+    for (i = name_hash(s->frames[idx].name) & mask; s->by_name[i]; i = (i + 1) & mask)
+        ;
+    s->by_name[i] = (uint32_t)(idx + 1);
+    for (i = mfn_hash(s->frames[idx].mfn) & mask; s->by_mfn[i]; i = (i + 1) & mask)
+        ;
+    s->by_mfn[i] = (uint32_t)(idx + 1);
+}
+
+/* Append a declared frame (its name and mfn checked unique by the caller) and index it. */
+static void add_frame(struct script *s, const char *name, uint64_t mfn)
+{
+    s->frames = grow(s->frames, s->nframes, sizeof(*s->frames));
+    struct frame_name *f = &s->frames[s->nframes++];
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    f->mfn = mfn;
+    if (s->nframes * 2 <= s->index_cap) {
+        index_frame(s, s->nframes - 1);
+        return;
+    }
+    s->index_cap = s->index_cap ? s->index_cap * 2 : 64;
+    free(s->by_name);
+    free(s->by_mfn);
+    s->by_name = host_calloc(s->index_cap, sizeof(*s->by_name), "the script's frame index");
+    s->by_mfn = host_calloc(s->index_cap, sizeof(*s->by_mfn), "the script's frame index");
+    for (size_t i = 0; i < s->nframes; i++)
+        index_frame(s, i);
 }
 
 static bool valid_ident(const char *w)
@@ -381,7 +444,7 @@ static struct step *new_step(struct parser *p, enum step_kind k)
     struct script *s = p->s;
     struct step **arr = p->mc ? &p->mc->sub : &s->steps;
     size_t *n = p->mc ? &p->mc->nsub : &s->nsteps;
-    *arr = xrealloc(p, *arr, (*n + 1) * sizeof(**arr));
+    *arr = grow(*arr, *n, sizeof(**arr));
     struct step *st = &(*arr)[(*n)++];
     memset(st, 0, sizeof(*st));
     st->kind = k;
@@ -480,18 +543,10 @@ static void cmd_domain(struct parser *p)
             perr(p, "expected privileged, vcpus=N or iomem=A-B|none, got '%s'", peek(p)->text);
         }
     }
-    p->s->doms = xrealloc(p, p->s->doms, (p->s->ndoms + 1) * sizeof(*p->s->doms));
+    p->s->doms = grow(p->s->doms, p->s->ndoms, sizeof(*p->s->doms));
     p->s->doms[p->s->ndoms++] = d;
     struct step *st = new_step(p, S_DOMAIN);
     st->dom = id;
-}
-
-static bool mfn_taken(const struct script *s, uint64_t mfn)
-{
-    for (size_t i = 0; i < s->nframes; i++)
-        if (s->frames[i].mfn == mfn)
-            return true;
-    return false;
 }
 
 /* frame dN NAME[=MFN] ...  |  io NAME[=MFN] ... */
@@ -518,10 +573,10 @@ static void cmd_frame(struct parser *p, bool io)
             perr(p, "frame '%s' is declared twice", name);
         if (accept_punct(p, '=')) {
             mfn = expect_number(p, "a machine frame number", UINT64_MAX);
-            if (mfn_taken(p->s, mfn))
+            if (script_frame_at(p->s, mfn))
                 perr(p, "mfn %#" PRIx64 " is already used by another frame", mfn);
         } else {
-            while (mfn_taken(p->s, p->next_mfn))
+            while (script_frame_at(p->s, p->next_mfn))
                 p->next_mfn++;
             mfn = p->next_mfn++;
         }
@@ -529,10 +584,7 @@ static void cmd_frame(struct parser *p, bool io)
         if (mfn >= limit && !io)
             perr(p, "mfn %#" PRIx64 " is beyond machine memory (%" PRIu64 " frames; see 'machine frames=N')", mfn,
                  limit);
-        p->s->frames = xrealloc(p, p->s->frames, (p->s->nframes + 1) * sizeof(*p->s->frames));
-        struct frame_name *f = &p->s->frames[p->s->nframes++];
-        snprintf(f->name, sizeof(f->name), "%s", name);
-        f->mfn = mfn;
+        add_frame(p->s, name, mfn);
         struct step *st = new_step(p, io ? S_IO : S_FRAME);
         st->dom = id;
         st->mfn = mfn;
@@ -624,7 +676,7 @@ static void cmd_mmu_update(struct parser *p, struct step *st)
             r.val = parse_value(p);
             r.ptr |= cmd;
         }
-        st->reqs = xrealloc(p, st->reqs, (st->count + 1) * sizeof(*st->reqs));
+        st->reqs = grow(st->reqs, st->count, sizeof(*st->reqs));
         st->reqs[st->count++] = r;
     } while (accept_punct(p, ','));
     parse_rc(p, st);
@@ -718,9 +770,9 @@ static void cmd_mmuext(struct parser *p, struct step *st)
         default:
             break;
         }
-        st->ops = xrealloc(p, st->ops, (st->count + 1) * sizeof(*st->ops));
-        st->masks = xrealloc(p, st->masks, (st->count + 1) * sizeof(*st->masks));
-        st->mask_used = xrealloc(p, st->mask_used, (st->count + 1) * sizeof(*st->mask_used));
+        st->ops = grow(st->ops, st->count, sizeof(*st->ops));
+        st->masks = grow(st->masks, st->count, sizeof(*st->masks));
+        st->mask_used = grow(st->mask_used, st->count, sizeof(*st->mask_used));
         st->ops[st->count] = op;
         st->masks[st->count] = mask;
         st->mask_used[st->count] = has_mask;
@@ -748,8 +800,8 @@ static unsigned long parse_uvm_flags(struct parser *p, struct step *st)
             uint64_t b;
             if (!parse_u64(v, &b))
                 perr(p, "expected mask=BITS, got '%s'", v);
-            st->masks = xrealloc(p, st->masks, sizeof(*st->masks));
-            st->mask_used = xrealloc(p, st->mask_used, sizeof(*st->mask_used));
+            st->masks = host_realloc(st->masks, sizeof(*st->masks), "the parsed script");
+            st->mask_used = host_realloc(st->mask_used, sizeof(*st->mask_used), "the parsed script");
             st->masks[0] = (unsigned long)b;
             st->mask_used[0] = true;
         } else if (accept_key(p, "flags", &v)) {
@@ -840,9 +892,7 @@ static void cmd_expect(struct parser *p)
         struct tok *t = next(p);
         if (t->kind != T_STR)
             perr(p, "expected a quoted text after 'expect log'");
-        st->text = strdup(t->text);
-        if (!st->text)
-            perr(p, "out of memory");
+        st->text = host_strdup(t->text, "the parsed script");
         end_of_line(p);
         return;
     }
@@ -1068,35 +1118,16 @@ static void parse_line(struct parser *p)
 
 struct script *script_parse(const char *name, const char *buf, size_t len, FILE *err)
 {
-    struct script *volatile s = calloc(1, sizeof(*s));
-    if (!s) {
-        fprintf(err, "%s: out of memory\n", name);
-        return NULL;
-    }
+    struct script *volatile s = host_calloc(1, sizeof(*s), "the parsed script");
     s->nr_frames = 4096;
     s->paddr_bits = 40;
     s->linear_pt = true;
-    struct parser *p = calloc(1, sizeof(*p));
-    if (!p) {
-        free(s);
-        fprintf(err, "%s: out of memory\n", name);
-        return NULL;
-    }
-    s->name = strdup(name);
-    s->source = malloc(len + 1);
-    if (s->source) {
-        memcpy(s->source, buf, len);
-        s->source[len] = 0;
-        s->source_len = len;
-    }
-    if (!s->name || !s->source) {
-        free(s->name);
-        free(s->source);
-        free(s);
-        free(p);
-        fprintf(err, "%s: out of memory\n", name);
-        return NULL;
-    }
+    struct parser *p = host_calloc(1, sizeof(*p), "the script parser");
+    s->name = host_strdup(name, "the script's name");
+    s->source = host_malloc(len + 1, "the script's text");
+    memcpy(s->source, buf, len);
+    s->source[len] = 0;
+    s->source_len = len;
     p->s = s;
     p->name = name;
     p->err = err;
@@ -1137,9 +1168,9 @@ struct script *script_load(const char *path, FILE *err)
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
+    char *buf = host_malloc(cap, "the script's text");
     const size_t limit = 64u << 20;
-    while (buf) {
+    for (;;) {
         size_t n = fread(buf + len, 1, cap - len, f);
         len += n;
         if (n == 0)
@@ -1151,18 +1182,12 @@ struct script *script_load(const char *path, FILE *err)
                 fclose(f);
                 return NULL;
             }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
+            buf = host_realloc(buf, cap * 2, "the script's text");
             cap *= 2;
         }
     }
-    if (!buf || ferror(f)) {
-        fprintf(err, "%s: cannot read: %s\n", path, buf ? strerror(errno) : "out of memory");
+    if (ferror(f)) {
+        fprintf(err, "%s: cannot read: %s\n", path, strerror(errno));
         free(buf);
         fclose(f);
         return NULL;
@@ -1193,6 +1218,8 @@ void script_free(struct script *s)
     free_steps(s->steps, s->nsteps);
     free(s->steps);
     free(s->frames);
+    free(s->by_name);
+    free(s->by_mfn);
     free(s->doms);
     free(s->name);
     free(s->source);

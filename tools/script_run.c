@@ -1,7 +1,7 @@
 /*
  * script_run.c - runs a parsed scenario script on a fresh simulated machine,
- * the auditor after every step, and reports each failure with Xen's log
- * lines and an explanation of the refusal.
+ * the auditor after every operation (or every Nth, see script.h), and
+ * reports each failure with Xen's log lines and an explanation of the refusal.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -63,6 +63,9 @@ struct runner {
     struct pvm_machine m;
     void *scratch;
     unsigned long steps, failed, audit_issues;
+    unsigned long every, audits;    /* audit cadence (script_audit_cadence) and audits run */
+    int audited_line;               /* line of the operation after which the last audit ran (0: none yet) */
+    bool at_end;                    /* the final audit is running */
     unsigned long log_mark;         /* log line count when the last operation began */
     bool cur_failed;
     bool quiet;                     /* differential run: results are recorded, not checked */
@@ -73,11 +76,8 @@ struct runner {
 
 static const char *frame_label(void *ctx, uint64_t mfn)
 {
-    const struct script *s = ctx;
-    for (size_t i = 0; i < s->nframes; i++)
-        if (s->frames[i].mfn == mfn)
-            return s->frames[i].name;
-    return NULL;
+    const struct frame_name *f = script_frame_at(ctx, mfn);
+    return f ? f->name : NULL;
 }
 
 static const char *kind_name(enum step_kind k)
@@ -275,13 +275,9 @@ static unsigned long uvm_flags(struct runner *r, const struct step *st)
 static void run_multicall(struct runner *r, const struct step *st, struct pvm_vcpu *v)
 {
     size_t n = st->nsub;
-    struct multicall_entry *mc = calloc(n ? n : 1, sizeof(*mc));
-    unsigned int *done = calloc(n ? n : 1, sizeof(*done));
-    struct mmuext_op **ops = calloc(n ? n : 1, sizeof(*ops));
-    if (!mc || !done || !ops) {
-        step_fail(r, "out of memory");
-        goto out;
-    }
+    struct multicall_entry *mc = host_calloc(n, sizeof(*mc), "a multicall's entries");
+    unsigned int *done = host_calloc(n, sizeof(*done), "a multicall's done counts");
+    struct mmuext_op **ops = host_calloc(n, sizeof(*ops), "a multicall's mmuext lists");
     for (size_t i = 0; i < n; i++) {
         const struct step *e = &st->sub[i];
         done[i] = ~0u;
@@ -294,11 +290,7 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             mc[i].args[3] = e->foreigndom;
             break;
         case S_MMUEXT:
-            ops[i] = calloc(e->count ? e->count : 1, sizeof(**ops));
-            if (!ops[i]) {
-                step_fail(r, "out of memory");
-                goto out;
-            }
+            ops[i] = host_calloc(e->count ? e->count : 1, sizeof(**ops), "an mmuext list");
             fill_mmuext(r, e, ops[i]);
             mc[i].op = __HYPERVISOR_mmuext_op;
             mc[i].args[0] = guest_buf(r, ops[i], (e->count ? e->count : 1) * sizeof(**ops));
@@ -354,10 +346,8 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             }
         }
     }
-out:
-    if (ops)
-        for (size_t i = 0; i < n; i++)
-            free(ops[i]);
+    for (size_t i = 0; i < n; i++)
+        free(ops[i]);
     free(ops);
     free(done);
     free(mc);
@@ -400,13 +390,58 @@ static void count_mapping(void *ctx, const struct pvm_mapping *map)
 static void audit_report(void *ctx, const struct pvm_audit_issue *is)
 {
     struct runner *r = ctx;
-    fprintf(r->out, "%s:%d: AUDIT %s\n", r->s->name, r->cur->line, is->text);
+    if (r->every == 1)
+        fprintf(r->out, "%s:%d: AUDIT %s\n", r->s->name, r->cur->line, is->text);
+    else   /* not audited after every operation: say where the cause can be */
+        fprintf(r->out, "%s:%d: AUDIT %s (caused by a line from %d to %d%s)\n", r->s->name, r->cur->line, is->text,
+                r->audited_line + 1, r->cur->line, r->at_end ? ", found by the audit at the end" : "");
     r->audit_issues++;
+}
+
+/* Run the auditor now, after the current step; its issues fail that step. */
+static void audit_now(struct runner *r)
+{
+    unsigned long before = r->audit_issues;
+    pvm_audit(&r->m, r->scratch, audit_report, r);
+    r->audits++;
+    r->audited_line = r->cur->line;
+    if (r->audit_issues != before)
+        r->cur_failed = true;
+}
+
+unsigned long script_audit_cadence(uint64_t nr_frames, size_t ops, unsigned long requested)
+{
+    if (requested != SCRIPT_AUDIT_AUTO)
+        return requested;
+    uint64_t work = nr_frames * ops;
+    return work <= SCRIPT_AUDIT_BUDGET ? 1 : (unsigned long)((work + SCRIPT_AUDIT_BUDGET - 1) / SCRIPT_AUDIT_BUDGET);
+}
+
+/* How often the auditor ran, for the summary line. */
+static void cadence_text(const struct runner *r, char *buf, size_t n)
+{
+    if (r->every == 1)
+        snprintf(buf, n, "after every step");
+    else if (r->every == SCRIPT_AUDIT_END)
+        snprintf(buf, n, "at the end (--audit=end)");
+    else
+        snprintf(buf, n, "after every %lu operations and at the end, %lu audits (%s; --audit=each audits every step)",
+                 r->every, r->audits,
+                 r->o->audit_every == SCRIPT_AUDIT_AUTO ? "automatic for a machine this large" : "as --audit asked");
 }
 
 static bool is_operation(enum step_kind k)
 {
     return k < S_EXPECT_FRAME || k == S_AUDIT || k == S_ASSIGN;
+}
+
+/* The operations of s that this run carries out (a differential's plan skips some). */
+static size_t count_operations(const struct script *s, const struct script_opts *o)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nsteps; i++)
+        n += is_operation(s->steps[i].kind) && !(o->plan && o->plan[i] < 0);
+    return n;
 }
 
 static unsigned int xp_access_of(int a)
@@ -466,11 +501,7 @@ static void run_step(struct runner *r, const struct step *st)
         check_done(r, st, rc, done);
         break;
     case S_MMUEXT: {
-        struct mmuext_op *ops = calloc(st->count ? st->count : 1, sizeof(*ops));
-        if (!ops) {
-            step_fail(r, "out of memory");
-            break;
-        }
+        struct mmuext_op *ops = host_calloc(st->count ? st->count : 1, sizeof(*ops), "an mmuext list");
         fill_mmuext(r, st, ops);
         rc = pvm_mmuext_op(v, ops, st->count, &done, st->foreigndom);
         free(ops);
@@ -571,13 +602,9 @@ static void run_step(struct runner *r, const struct step *st)
 
 int script_run(const struct script *s, const struct script_opts *o)
 {
-    struct runner *r = calloc(1, sizeof(*r));
+    struct runner *r = host_calloc(1, sizeof(*r), "the script runner");
     FILE *out = o->out ? o->out : stdout;
-    if (!r || hostmem_init(&r->h, &r->m, s->nr_frames)) {
-        fprintf(stderr, "%s: cannot allocate a machine of %" PRIu64 " frames\n", s->name, s->nr_frames);
-        free(r);
-        return 2;
-    }
+    hostmem_init(&r->h, &r->m, s->nr_frames);
     r->s = s;
     r->o = o;
     r->out = out;
@@ -586,13 +613,9 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->m.opt_pv_linear_pt = s->linear_pt;
     r->m.opt_tlb_check = s->tlb_check;
     r->m.paddr_bits = s->paddr_bits;
-    r->scratch = malloc(pvm_audit_scratch_bytes(&r->m) ? pvm_audit_scratch_bytes(&r->m) : 1);
-    if (!r->scratch) {
-        fprintf(stderr, "%s: out of memory for the auditor\n", s->name);
-        hostmem_free(&r->h);
-        free(r);
-        return 2;
-    }
+    r->scratch = host_malloc(pvm_audit_scratch_bytes(&r->m), "the auditor's scratch");
+    r->every = script_audit_cadence(s->nr_frames, count_operations(s, o), o->audit_every);
+    unsigned long since = 0;   /* operations since the last audit */
     if (o->verbose) {
         r->h.log = out;
         r->h.log_prefix = "    ";
@@ -615,20 +638,24 @@ int script_run(const struct script *s, const struct script_opts *o)
         run_step(r, st);
         if (o->record && (!o->plan || o->plan[i] > 0))
             o->record(o->record_ctx, i, &r->res);
-        if (is_operation(st->kind)) {
-            unsigned long before = r->audit_issues;
-            pvm_audit(&r->m, r->scratch, audit_report, r);
-            if (r->audit_issues != before)
-                r->cur_failed = true;
+        if (is_operation(st->kind) && (++since >= r->every || st->kind == S_AUDIT)) {
+            audit_now(r);
+            since = 0;
         }
         r->steps++;
         if (r->cur_failed)
             r->failed++;
     }
+    if (since) {
+        r->at_end = true;
+        audit_now(r);
+    }
+    char cadence[200];
+    cadence_text(r, cadence, sizeof(cadence));
     if ((!r->quiet && (!o->terse || r->failed)) || r->audit_issues)
-        fprintf(out, "%s%s: %lu steps, %lu passed, %lu failed; auditor %s\n", s->name,
+        fprintf(out, "%s%s: %lu steps, %lu passed, %lu failed; auditor %s %s\n", s->name,
                 r->quiet ? " (steps run as dom0)" : "", r->steps, r->steps - r->failed, r->failed,
-                r->audit_issues ? "found issues" : "clean after every step");
+                r->audit_issues ? "found issues, audited" : "clean", cadence);
     int rc = r->failed || r->audit_issues ? 1 : 0;
     free(r->scratch);
     hostmem_free(&r->h);

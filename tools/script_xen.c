@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "explain.h"
+#include "hostmem.h"
 #include "script_int.h"
 #include "script_xen.h"
 #include "qemu.h"
@@ -47,7 +48,6 @@ static const char *const skip_text[K_COUNT] = {
 struct buf {
     uint8_t *p;
     size_t len, cap;
-    bool oom;
 };
 
 static void put(struct buf *b, const void *data, size_t n)
@@ -56,12 +56,7 @@ static void put(struct buf *b, const void *data, size_t n)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n)
             cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
+        b->p = host_realloc(b->p, cap, "the compiled program");
         b->cap = cap;
     }
     memcpy(b->p + b->len, data, n);
@@ -139,10 +134,7 @@ static enum skip rel_addr(const struct xscript *x, uint64_t v, bool must, uint64
 /* Is mfn a frame the script declares for another domain or as I/O? */
 static bool declared_elsewhere(const struct xscript *x, uint64_t mfn)
 {
-    for (size_t i = 0; i < x->s->nframes; i++)
-        if (x->s->frames[i].mfn == mfn)
-            return frame_index(x, mfn) < 0;
-    return false;
+    return script_frame_at(x->s, mfn) && frame_index(x, mfn) < 0;
 }
 
 static bool own_fd(const struct xscript *x, unsigned int fd)
@@ -404,7 +396,7 @@ static void record(void *ctx, size_t i, const struct xp_result *res)
         r.sub_kind[e] = xp_kind_of(st->sub[e].kind);
     char text[600];
     free(x->rec[i]);
-    x->rec[i] = strdup(xp_result_text(&r, text, sizeof(text)));
+    x->rec[i] = host_strdup(xp_result_text(&r, text, sizeof(text)), "a step's result");
 }
 
 /* Set x up for script s with dom0 standing for domain dom: its frames and whether it loads a kernel root. */
@@ -413,14 +405,12 @@ static int xscript_init(struct xscript *x, const struct script *s, domid_t dom)
     memset(x, 0, sizeof(*x));
     x->s = s;
     x->dom = dom;
-    x->frames = calloc(s->nsteps + 1, sizeof(*x->frames));
-    x->plan = calloc(s->nsteps + 1, 1);
-    x->why = calloc(s->nsteps + 1, 1);
-    x->own = calloc(s->nsteps + 1, sizeof(char *));
-    x->sim = calloc(s->nsteps + 1, sizeof(char *));
-    x->xen = calloc(s->nsteps + 1, sizeof(char *));
-    if (!x->frames || !x->plan || !x->why || !x->own || !x->sim || !x->xen)
-        return -1;
+    x->frames = host_calloc(s->nsteps + 1, sizeof(*x->frames), "the differential's state");
+    x->plan = host_calloc(s->nsteps + 1, 1, "the differential's state");
+    x->why = host_calloc(s->nsteps + 1, 1, "the differential's state");
+    x->own = host_calloc(s->nsteps + 1, sizeof(char *), "the differential's state");
+    x->sim = host_calloc(s->nsteps + 1, sizeof(char *), "the differential's state");
+    x->xen = host_calloc(s->nsteps + 1, sizeof(char *), "the differential's state");
     for (size_t i = 0; i < s->nsteps; i++) {
         const struct step *st = &s->steps[i];
         if (st->kind == S_FRAME && st->dom == x->dom && frame_index(x, st->mfn) < 0)
@@ -484,9 +474,7 @@ static void xscript_free(struct xscript *x)
 static char *module_arg(const char *dom0, const char *prog)
 {
     size_t n = strlen(dom0) * 2 + strlen(prog) * 2 + 2;
-    char *a = malloc(n), *q = a;
-    if (!a)
-        return NULL;
+    char *a = host_malloc(n, "QEMU's command line"), *q = a;
     for (const char *p = dom0; *p; p++)
         if ((*q++ = *p) == ',')
             *q++ = ',';
@@ -521,10 +509,6 @@ static int boot_xen(const struct script_xen_opts *o, const char *prog, bool line
         snprintf(mem, sizeof(mem), "%uM", o->dom0_mib + 448);
     }
     char *mods = module_arg(o->dom0, prog);
-    if (!mods) {
-        snprintf(err, errlen, "cannot start QEMU: out of memory");
-        return -1;
-    }
     char *argv[] = { "qemu-system-x86_64", "-cpu", "max", "-m", mem, "-serial", "stdio", "-display", "none",
                      "-no-reboot", "-monitor", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
                      (char *)(o->baremetal ? o->hv_image : o->xen_image), "-initrd", mods, "-append", append, NULL };
@@ -559,9 +543,7 @@ static const char *serial_reason(const char *text, char *buf, size_t n)
 /* Take "x SCEN LINE TEXT" lines into the scripts of this boot, in order. */
 static void collect(char *text, struct xscript **grp, size_t ngrp)
 {
-    size_t *next = calloc(ngrp + 1, sizeof(*next));
-    if (!next)
-        return;
+    size_t *next = host_calloc(ngrp + 1, sizeof(*next), "the differential's state");
     for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
         unsigned long sc, ln;
         int off = 0;
@@ -572,7 +554,7 @@ static void collect(char *text, struct xscript **grp, size_t ngrp)
             next[sc]++;
         if (next[sc] >= x->s->nsteps || (unsigned long)x->s->steps[next[sc]].line != ln)
             continue;
-        x->xen[next[sc]++] = strdup(line + off);
+        x->xen[next[sc]++] = host_strdup(line + off, "a step's result");
     }
     free(next);
 }
@@ -774,15 +756,9 @@ static bool elf_x86(const char *path, bool only64)
 int script_xen(struct script *const *scripts, size_t n, const struct script_xen_opts *o)
 {
     FILE *out = o->out;
-    struct xscript *xs = calloc(n + 1, sizeof(*xs));
-    struct xscript **grp = calloc(n + 1, sizeof(*grp));
+    struct xscript *xs = host_calloc(n + 1, sizeof(*xs), "the differential's state");
+    struct xscript **grp = host_calloc(n + 1, sizeof(*grp), "the differential's state");
     int rc = 0;
-    if (!xs || !grp) {
-        fprintf(stderr, "%s: out of memory\n", cmd_name(o));
-        free(xs);
-        free(grp);
-        return 2;
-    }
     const char *image = o->baremetal ? o->hv_image : o->xen_image;
     if (access(image, R_OK) || access(o->dom0, R_OK)) {
         fprintf(stderr, "%s: %s not readable (build it with `make %s`)\n", cmd_name(o),
@@ -806,7 +782,7 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
     for (size_t i = 0; i < n && !rc; i++) {
         long k = xscript_plan(&xs[i], scripts[i]);
         if (k < 0) {
-            fprintf(stderr, "%s: out of memory, or more than %d frames for one domain\n", scripts[i]->name,
+            fprintf(stderr, "%s: more than %d frames for one domain\n", scripts[i]->name,
                     XP_MAX_FRAMES);
             rc = 2;
         } else if (!k) {
@@ -816,9 +792,10 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
     }
     /* Each script as written, every expectation checked; then the steps dom0 can issue, as dom0. */
     for (size_t i = 0; i < n && !rc; i++) {
-        struct script_opts own = { .out = out, .terse = true, .record = record, .record_ctx = &xs[i] };
+        struct script_opts own = { .out = out, .terse = true, .record = record, .record_ctx = &xs[i],
+                                    .audit_every = o->audit_every };
         struct script_opts as0 = { .out = out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
-                                   .privileged = xs[i].dom };
+                                   .privileged = xs[i].dom, .audit_every = o->audit_every };
         xs[i].rec = xs[i].own;
         int r = script_run(scripts[i], &own);
         xs[i].own_failed = r == 1;
@@ -843,8 +820,7 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
             put(&b, &sc, sizeof(sc));
             put(&b, xs[i].frames, xs[i].nframes * sizeof(uint64_t));
             sc.nsteps = compile(&xs[i], &b);
-            if (!b.oom)
-                memcpy(b.p + at, &sc, sizeof(sc));
+            memcpy(b.p + at, &sc, sizeof(sc));
         }
         if (!ng) {
             free(b.p);
@@ -855,9 +831,9 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         const char *tmp = getenv("TMPDIR");
         char path[512];
         snprintf(path, sizeof(path), "%s/pvmmu-xenprog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        int fd = b.oom ? -1 : mkstemp(path);
+        int fd = mkstemp(path);
         if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
-            fprintf(stderr, "%s: cannot write the program: %s\n", cmd_name(o), b.oom ? "out of memory" : strerror(errno));
+            fprintf(stderr, "%s: cannot write the program: %s\n", cmd_name(o), strerror(errno));
             if (fd >= 0) {
                 close(fd);
                 unlink(path);

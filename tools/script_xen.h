@@ -16,6 +16,7 @@ struct script_xen_opts {
     unsigned int dom0_mib;    /* dom0's memory: frames come from its top */
     unsigned int timeout_s;   /* per boot */
     bool verbose;             /* every step, not only the ones that differ */
+    unsigned long audit_every; /* the simulator's audit cadence (script_opts.audit_every) */
     FILE *out;
 };
 

@@ -566,8 +566,9 @@ struct pvm_audit_issue {
     char text[200];           /* one line describing the disagreement */
 };
 
-/* Bytes of scratch memory pvm_audit needs for machine m. */
+/* Bytes of scratch memory pvm_audit needs for machine m: PVM_AUDIT_BYTES_PER_FRAME per frame. */
 size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
+#define PVM_AUDIT_BYTES_PER_FRAME 12
 
 /*
  * Recompute every frame's general count, type count, linear count and type
@@ -578,5 +579,17 @@ size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
  */
 unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
                         void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
+
+/*
+ * pvm_audit within scratch_bytes of scratch, however large the machine: it
+ * recomputes the counts of scratch_bytes / PVM_AUDIT_BYTES_PER_FRAME frames
+ * per pass, each pass reading every validated table again, and reports the
+ * same issues as pvm_audit (in the same order when one pass covers every
+ * frame, grouped by region otherwise).  Returns the number of issues, or
+ * PVM_AUDIT_NO_SCRATCH without auditing if scratch cannot hold one frame.
+ */
+#define PVM_AUDIT_NO_SCRATCH (~0UL)
+unsigned long pvm_audit_bounded(const struct pvm_machine *m, void *scratch, size_t scratch_bytes,
+                                void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
 
 #endif /* PVMMU_H */

@@ -19,6 +19,7 @@ static int fail(char *err, size_t n, const char *msg)
 
 static unsigned int idx4(uint64_t va) { return (unsigned int)((va >> 39) & 511); }
 
+/* The storage of the domain's frame pfn (pfn < nr_pages: never NULL; no host memory ends the run). */
 static uint64_t *frame(struct sim *s, uint64_t pfn)
 {
     return hostmem_page(&s->h, sim_mfn(pfn));
@@ -205,30 +206,23 @@ static void layout(struct sim *s, bool p2m_separate)
 }
 
 /* Map the p2m pages at SIM_P2M_BASE with their own L3, L2s and L1s (not mapped into the guest). */
-static int map_p2m_separately(struct sim *s, uint64_t *t4, char *err, size_t errlen)
+static void map_p2m_separately(struct sim *s, uint64_t *t4)
 {
     const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
     uint64_t first_table = s->lay.p2m_pfn + s->lay.p2m_pages, l3 = first_table;
     uint64_t l1s = (s->lay.p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
     uint64_t *t3 = frame(s, l3);
-    if (!t3)
-        return fail(err, errlen, "out of memory for the p2m tables");
     t4[idx4(SIM_P2M_BASE)] = (sim_mfn(l3) << 12) | tbl;
     for (uint64_t j = 0; j < l2s; j++) {
         uint64_t *t2 = frame(s, l3 + 1 + j);
-        if (!t2)
-            return fail(err, errlen, "out of memory for the p2m tables");
         t3[j] = (sim_mfn(l3 + 1 + j) << 12) | tbl;
         for (uint64_t i = j * 512; i < l1s && i < (j + 1) * 512; i++) {
             uint64_t l1 = l3 + 1 + l2s + i, *t1 = frame(s, l1);
-            if (!t1)
-                return fail(err, errlen, "out of memory for the p2m tables");
             t2[i % 512] = (sim_mfn(l1) << 12) | tbl;
             for (uint64_t e = 0; e < 512 && i * 512 + e < s->lay.p2m_pages; e++)
                 t1[e] = (sim_mfn(s->lay.p2m_pfn + i * 512 + e) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
         }
     }
-    return 0;
 }
 
 
@@ -250,8 +244,7 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     layout(s, force_separate);
     if (s->lay.v_end_pfn > 512 * 512)   /* the p2m list no longer fits the 1 GiB initial mapping: */
         layout(s, true);                 /* map it on its own, as Xen does with INIT_P2M */
-    if (hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages))
-        return fail(err, errlen, "out of memory for the frame table");
+    hostmem_init(&s->h, &s->m, SIM_MFN_BASE + s->nr_pages);   /* no memory: host_out_of_memory, exit 3 */
     hostmem_guest_is_host(&s->h);   /* the guest kernel is compiled in: its guest handles are its own pointers */
     memset(s->copy_mfn, 0xFF, sizeof(s->copy_mfn));
     s->h.m2p_default = m2p_formula;
@@ -267,16 +260,14 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
 
     /* the p2m list is generated on demand (p2m_frame); start_info and the bootstrap tables as Xen writes them */
     struct start_info *sip = (struct start_info *)frame(s, s->lay.si_pfn);
-    if (!sip)
-        return fail(err, errlen, "out of memory for start_info");
     pv_start_info(sip, &s->lay, GUEST_START_KERNEL_MAP, SIM_P2M_BASE, 0, NULL);
     s->si_va = GUEST_START_KERNEL_MAP + (s->lay.si_pfn << 12);
     const struct pv_build_ops bops = { .ctx = s, .page = build_page, .mfn = build_mfn };
     if (pv_bootstrap_tables(&s->lay, GUEST_START_KERNEL_MAP, &bops))
-        return fail(err, errlen, "out of memory for page tables");
+        return fail(err, errlen, "the bootstrap tables do not fit the domain");
     uint64_t l4 = s->lay.pt_pfn, *t4 = frame(s, l4);
-    if (s->lay.p2m_separate && map_p2m_separately(s, t4, err, errlen))
-        return -1;
+    if (s->lay.p2m_separate)
+        map_p2m_separately(s, t4);
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };
     pin.arg1.mfn = sim_mfn(l4);
     if (pvm_mmuext_op(s->v, &pin, 1, NULL, DOMID_SELF) || pvm_set_guest_table(s->v, sim_mfn(l4)))

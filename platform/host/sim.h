@@ -49,7 +49,8 @@ static inline uint64_t sim_mfn(uint64_t pfn) { return SIM_MFN_BASE + (pfn ^ 1); 
  * Build a domain of mem_bytes (a multiple of 2 MiB, at least 64 MiB):
  * assign its frames, write the p2m list, start_info and Xen-style bootstrap
  * tables (page-table frames mapped read-only), pin the L4 and load it.
- * Returns 0, or -1 with a message in err.
+ * Returns 0, or -1 with a message in err.  When the host has no memory for
+ * it the process ends (host_out_of_memory, exit status 3).
  */
 int sim_build(struct sim *s, uint64_t mem_bytes, char *err, size_t errlen);
 
