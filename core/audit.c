@@ -26,12 +26,19 @@ size_t pvm_audit_scratch_bytes(const struct pvm_machine *m)
     return (size_t)m->nr_frames * sizeof(struct expect);
 }
 
+/* The first and last pass whose region holds a frame a table's entries point to (first > last: none). */
+struct span {
+    uint32_t first, last;
+};
+
 struct auditor {
     const struct pvm_machine *m;
     struct expect *exp;           /* exp[f - lo]: recomputed counts of frame f, for f in [lo, hi) */
     uint64_t lo, hi;
-    uint32_t *tables;             /* with several passes: bit f set if f is a table to read (NULL: none) */
-    bool tables_known;            /* the bits are set (by the first pass) */
+    uint64_t region;              /* frames per pass: pass k holds [k * region, (k + 1) * region) */
+    uint32_t pass;
+    uint32_t *tables;             /* with several passes: bit f set if f is a live table (NULL: scan the frames) */
+    struct span *spans;           /* per table, in bitmap order: the passes its entries point into (NULL: none) */
     void (*cb)(void *ctx, const struct pvm_audit_issue *issue);
     void *ctx;
     unsigned long issues;
@@ -166,7 +173,12 @@ static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsig
            (unsigned long long)t, pvm_type_name((enum pvm_type)(tp->type_info >> 61)), level - 1);
 }
 
-static void audit_table(struct auditor *a, uint64_t f, const struct page_info *pg)
+/*
+ * The entries of live table f that belong to this pass (all of them if f is
+ * in the region, else those pointing into it); in the first pass, records in
+ * *span (if not NULL) which passes its entries point into.
+ */
+static void audit_table(struct auditor *a, uint64_t f, const struct page_info *pg, struct span *span)
 {
     const struct pvm_machine *m = a->m;
     unsigned int level = type_level(page_type(pg));
@@ -187,8 +199,16 @@ static void audit_table(struct auditor *a, uint64_t f, const struct page_info *p
                        "L4 mfn %05llx Xen slot %u holds %016llx", (unsigned long long)f, s, (unsigned long long)e);
             continue;
         }
+        if (!pte_present(e))
+            continue;
+        uint64_t target = pte_mfn(e);
+        if (span && target < m->nr_frames) {
+            uint32_t k = (uint32_t)(target / a->region);
+            span->first = k < span->first ? k : span->first;
+            span->last = k > span->last ? k : span->last;
+        }
         /* another region's table: only entries pointing into this region count (the common case, made fast) */
-        if (pte_present(e) && (own || pte_mfn(e) - a->lo < a->hi - a->lo))
+        if (own || target - a->lo < a->hi - a->lo)
             audit_entry(a, f, level, s, e, d);
     }
 }
@@ -298,10 +318,7 @@ static bool is_live_table(const struct page_info *pg)
     return is_owned(pg) && is_pt_type(page_type(pg)) && type_count(pg) && (pg->type_info & PGT_validated);
 }
 
-/*
- * Every frame, in order: its own state if it is in the region, its entries if
- * it is a table.  Marks the tables in a->tables for the passes after this one.
- */
+/* Every frame, in order: its own state if it is in the region, its entries if it is a table. */
 static void audit_all_frames(struct auditor *a)
 {
     const struct pvm_machine *m = a->m;
@@ -309,26 +326,49 @@ static void audit_all_frames(struct auditor *a)
         const struct page_info *pg = &m->frames[f];
         if (is_owned(pg) && mine(a, f))
             audit_frame(a, f, pg);
-        if (is_live_table(pg)) {
-            if (a->tables)
-                a->tables[f / 32] |= 1u << (f % 32);
-            audit_table(a, f, pg);
-        }
+        if (is_live_table(pg))
+            audit_table(a, f, pg, NULL);
     }
-    a->tables_known = a->tables != NULL;
 }
 
-/* The same from the marks of the first pass: the region's frames, then every table (not the frame table again). */
+/* Set a->tables' bit of every live table; returns how many there are. */
+static uint64_t mark_tables(struct auditor *a)
+{
+    const struct pvm_machine *m = a->m;
+    uint64_t n = 0;
+    for (uint64_t w = 0; w < (m->nr_frames + 31) / 32; w++)
+        a->tables[w] = 0;
+    for (uint64_t f = 0; f < m->nr_frames; f++)
+        if (is_live_table(&m->frames[f])) {
+            a->tables[f / 32] |= 1u << (f % 32);
+            n++;
+        }
+    return n;
+}
+
+/*
+ * The same from the bitmap (no scan of the frame table): the region's frames,
+ * then the tables, skipping after the first pass those whose entries all point
+ * into other regions (a->spans, filled by the first pass).
+ */
 static void audit_marked_frames(struct auditor *a)
 {
     const struct pvm_machine *m = a->m;
     for (uint64_t f = a->lo; f < a->hi; f++)
         if (is_owned(&m->frames[f]))
             audit_frame(a, f, &m->frames[f]);
+    uint64_t i = 0;   /* the table's index among the marked ones */
     for (uint64_t w = 0; w < (m->nr_frames + 31) / 32; w++)
-        for (uint32_t bits = a->tables[w]; bits; bits &= bits - 1) {
+        for (uint32_t bits = a->tables[w]; bits; bits &= bits - 1, i++) {
             uint64_t f = w * 32 + (uint64_t)__builtin_ctz(bits);
-            audit_table(a, f, &m->frames[f]);
+            struct span *sp = a->spans ? &a->spans[i] : NULL;
+            if (!sp || a->pass == 0) {
+                if (sp)
+                    *sp = (struct span){ UINT32_MAX, 0 };
+                audit_table(a, f, &m->frames[f], sp);
+            } else if ((a->pass >= sp->first && a->pass <= sp->last) || mine(a, f)) {
+                audit_table(a, f, &m->frames[f], NULL);
+            }
         }
 }
 
@@ -338,7 +378,7 @@ static void audit_pass(struct auditor *a)
     const struct pvm_machine *m = a->m;
     for (uint64_t f = a->lo; f < a->hi; f++)
         *exp_of(a, f) = (struct expect){ 0, 0, 0 };
-    if (a->tables_known)
+    if (a->tables)
         audit_marked_frames(a);
     else
         audit_all_frames(a);
@@ -357,28 +397,41 @@ static void audit_pass(struct auditor *a)
 }
 
 /*
- * Audit with `bytes` of scratch: one pass if it holds every frame's counts;
- * otherwise a bitmap of the tables (one bit a frame, so later passes need
- * not scan the frame table) if it fits beside one frame's counts, and passes
- * of as many frames as the rest holds.  Needs bytes >= one frame's counts.
+ * Lay out `bytes` of scratch for several passes: a bitmap of the live tables
+ * (so passes need not scan the frame table) if it fits beside one frame's
+ * counts, then each table's span (so passes skip the tables that do not
+ * point into them) if that fits too, then the counts of as many frames per
+ * pass as the rest holds.
  */
+static void plan_passes(struct auditor *a, void *scratch, size_t bytes)
+{
+    const struct pvm_machine *m = a->m;
+    size_t bitmap = (size_t)((m->nr_frames + 31) / 32) * sizeof(uint32_t), used = 0;
+    if (bytes >= bitmap + sizeof(struct expect)) {
+        a->tables = scratch;
+        used = bitmap;
+        size_t spans = (size_t)mark_tables(a) * sizeof(struct span);
+        if (bytes - used >= spans + sizeof(struct expect)) {
+            a->spans = (struct span *)(void *)((char *)scratch + used);
+            used += spans;
+        }
+    }
+    a->exp = (struct expect *)(void *)((char *)scratch + used);
+    a->region = (bytes - used) / sizeof(struct expect);
+}
+
+/* Audit with `bytes` of scratch (at least one frame's counts): one pass if it holds every frame's, else several. */
 static unsigned long audit_regions(const struct pvm_machine *m, void *scratch, size_t bytes,
                                    void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx)
 {
-    struct auditor a = { .m = m, .exp = scratch, .cb = cb, .ctx = ctx };
-    uint64_t region = bytes / sizeof(struct expect);
-    size_t bitmap = (size_t)((m->nr_frames + 31) / 32) * sizeof(uint32_t);
-    if (region < m->nr_frames && bytes >= bitmap + sizeof(struct expect)) {
-        a.tables = scratch;
-        for (size_t w = 0; w < bitmap / sizeof(uint32_t); w++)
-            a.tables[w] = 0;
-        a.exp = (struct expect *)(void *)((char *)scratch + bitmap);
-        region = (bytes - bitmap) / sizeof(struct expect);
-    }
+    struct auditor a = { .m = m, .exp = scratch, .region = bytes / sizeof(struct expect), .cb = cb, .ctx = ctx };
+    if (a.region < m->nr_frames)
+        plan_passes(&a, scratch, bytes);
     do {   /* at least one pass: it owns the checks about frames outside memory */
-        a.hi = m->nr_frames - a.lo < region ? m->nr_frames : a.lo + region;
+        a.hi = m->nr_frames - a.lo < a.region ? m->nr_frames : a.lo + a.region;
         audit_pass(&a);
         a.lo = a.hi;
+        a.pass++;
     } while (a.lo < m->nr_frames);
     return a.issues;
 }

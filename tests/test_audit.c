@@ -674,10 +674,11 @@ static void rich_fault(struct rich *r, int which)
     case 20: t->v2->guest_table_user = 0x1000; break;                                 /* root outside memory */
     case 21: hostmem_page(&t->h, r->l3)[3] = pte(r->data[11], _PAGE_PRESENT); break;  /* L3 -> data frame */
     case 22: fr[r->data[13]].type_info = PGT_writable_page | PGT_validated | PGT_pinned | 1; break;
+    case 23: hostmem_page(&t->h, r->l1)[0] = pte(0x1FE, _PAGE_PRESENT); break;      /* slot 0, farthest, free */
     default: fail();
     }
 }
-#define RICH_FAULTS 23
+#define RICH_FAULTS 24
 
 /* Every fault alone, and all of them at once, is reported the same by the whole and the region-by-region audit. */
 static void audit_regions_report_the_same(void **state)

@@ -581,12 +581,15 @@ unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
                         void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
 
 /*
- * pvm_audit within scratch_bytes of scratch, however large the machine: it
- * recomputes the counts of scratch_bytes / PVM_AUDIT_BYTES_PER_FRAME frames
- * per pass, each pass reading every validated table again, and reports the
- * same issues as pvm_audit (in the same order when one pass covers every
- * frame, grouped by region otherwise).  Returns the number of issues, or
- * PVM_AUDIT_NO_SCRATCH without auditing if scratch cannot hold one frame.
+ * pvm_audit within scratch_bytes of scratch (4-byte aligned), however large
+ * the machine: one pass when the scratch holds every frame's counts, else
+ * passes over regions of frames, each recomputing its frames' counts from
+ * the table entries that point into it (part of the scratch then holds a bit
+ * per frame and 8 bytes per table, if they fit, so passes skip the rest).
+ * Reports the same issues as pvm_audit (in the same order when one pass
+ * covers every frame, grouped by region otherwise).  Returns the number of
+ * issues, or PVM_AUDIT_NO_SCRATCH without auditing if scratch_bytes is below
+ * PVM_AUDIT_BYTES_PER_FRAME.  Changes nothing.
  */
 #define PVM_AUDIT_NO_SCRATCH (~0UL)
 unsigned long pvm_audit_bounded(const struct pvm_machine *m, void *scratch, size_t scratch_bytes,
