@@ -23,15 +23,16 @@ static int copy_to_guest(struct pvm_machine *m, const struct pvm_vcpu *v, uint64
     return m->ops.copy_to_guest && m->ops.copy_to_guest(m->ops.ctx, v, gaddr, src, n) == 0 ? 0 : -XEN_EFAULT;
 }
 
-/* Xen's guest_handle_okay: count elements of size at h lie in guest-accessible, canonical memory. */
+/*
+ * Xen's guest_handle_okay (array_access_ok): the array's size does not
+ * overflow and its start is a guest address (canonical, outside the
+ * hypervisor's range).  Only the start is checked, even for count 0; each
+ * element is then copied on its own and the first one that cannot be read
+ * ends the batch.
+ */
 static bool guest_handle_okay(uint64_t h, uint64_t count, uint64_t size)
 {
-    if (count >= ~0ULL / size)
-        return false;
-    if (!count)
-        return true;
-    uint64_t last = h + count * size - 1;
-    return last >= h && addr_ok(h) && addr_ok(last) && (h >= (1ULL << 47) || last < (1ULL << 47));
+    return count < ~0ULL / size && addr_ok(h);
 }
 
 /*
@@ -39,15 +40,16 @@ static bool guest_handle_okay(uint64_t h, uint64_t count, uint64_t size)
  * guest handle read element by element, as Xen's __copy_from_guest does.
  */
 struct batch_src {
-    const void *host;
-    uint64_t handle;
+    const void *host;        /* the caller's array (NULL: none) */
+    uint64_t handle;         /* or, with guest set, the guest's (0 is an address like any other) */
+    bool guest;
 };
 
 /* Element i of size bytes into out: 0, or -EFAULT (a guest element that cannot be read). */
 static int fetch(struct pvm_machine *m, const struct pvm_vcpu *v, const struct batch_src *src, unsigned int i,
                  size_t size, void *out)
 {
-    if (src->host) {
+    if (!src->guest) {
         const unsigned char *from = (const unsigned char *)src->host + (size_t)i * size;
         unsigned char *to = out;
         for (size_t k = 0; k < size; k++)
@@ -183,6 +185,10 @@ static int do_machphys_update(struct pvm_machine *m, uint64_t ptr, uint64_t val,
         return fail(m, -XEN_EPERM, PVM_WHY_PERM, mfn);
     if (pg_owner && !xsm_target_ok(curr, pg_owner))
         return fail(m, -XEN_EPERM, PVM_WHY_PERM, mfn);
+    if (!pg_owner && mfn_valid(m, mfn) && owner_raw(mfn_to_page(m, mfn)) == PVM_OWNER_IO) {
+        set_m2p(m, mfn, val);   /* DOMID_IO names its own frames: Xen's reference on them cannot fail */
+        return 0;
+    }
     struct page_info *pg = pg_owner ? get_page_from_mfn(m, mfn, pg_owner) : NULL;
     if (!pg) {
         refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
@@ -215,7 +221,7 @@ static void flush_vcpus(struct pvm_domain *d, uint64_t mask, bool one, uint64_t 
  * ends the batch with -EFAULT.
  */
 static int mmu_update_from(struct pvm_vcpu *v, const struct batch_src *src, unsigned int count, unsigned int *pdone,
-                           unsigned int foreigndom)
+                           bool *report, unsigned int foreigndom)
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *curr = v->d, *pt_owner = curr, *pg_owner;
@@ -229,13 +235,15 @@ static int mmu_update_from(struct pvm_vcpu *v, const struct batch_src *src, unsi
         pt_owner = domain_of(m, (domid_t)(pfd - 1));
         if (!pt_owner) {
             rc = fail(m, -XEN_ESRCH, PVM_WHY_BAD_DOMAIN, PVM_INVALID_MFN);
+            *report = false;   /* Xen returns before its done count */
             goto out;
         }
     }
+    *report = true;
     rc = get_pg_owner(m, curr, foreigndom & 0xFFFF, &pg_owner);
     if (rc)
         goto out;
-    if (count && !src->host && !src->handle) {
+    if (count && !src->guest && !src->host) {
         rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
         goto out;
     }
@@ -284,9 +292,10 @@ out:
 int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count, unsigned int *pdone,
                    unsigned int foreigndom)
 {
-    struct batch_src src = { reqs, 0 };
+    struct batch_src src = { reqs, 0, false };
     unsigned int done;
-    int rc = mmu_update_from(v, &src, count, &done, foreigndom);
+    bool report;
+    int rc = mmu_update_from(v, &src, count, &done, &report, foreigndom);
     if (pdone)
         *pdone = done;
     return rc;
@@ -295,7 +304,7 @@ int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned i
 /* Load mfn as v's kernel root (Xen's new_guest_cr3).  The TLB is flushed. */
 static int new_guest_cr3(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t mfn)
 {
-    if (mfn == v->guest_table) {
+    if (mfn == v->guest_table && mfn != PVM_INVALID_MFN) {
         tlb_flush_one(v);
         return 0;
     }
@@ -314,7 +323,7 @@ static int new_user_baseptr(struct pvm_machine *m, struct pvm_vcpu *v, uint64_t 
         switch_root(m, v, false, PVM_INVALID_MFN);
         return 0;
     }
-    if (mfn == v->guest_table_user)
+    if (mfn == v->guest_table_user && mfn != PVM_INVALID_MFN)   /* ~0 is also our "no user root" */
         return 0;
     int rc = get_page_and_type_from_mfn(m, mfn, PGT_root_page_table, v->d);
     if (rc) {
@@ -485,14 +494,15 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
 
 /* mmuext_op over a batch source, as mmu_update_from. */
 static int mmuext_op_from(struct pvm_vcpu *v, const struct batch_src *src, unsigned int count, unsigned int *pdone,
-                          unsigned int foreigndom)
+                          bool *report, unsigned int foreigndom)
 {
     struct pvm_machine *m = enter_vcpu(v);
     struct pvm_domain *pg_owner;
     unsigned int done = 0;
     m->stats.hc_mmuext_op++;
     int rc = get_pg_owner_target(m, v->d, foreigndom & 0xFFFF, &pg_owner);
-    if (!rc && count && !src->host && !src->handle)
+    *report = !rc;   /* Xen returns before its done count when the owner checks fail */
+    if (!rc && count && !src->guest && !src->host)
         rc = fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     for (; !rc && done < count; done++) {
         struct mmuext_op op;
@@ -515,9 +525,10 @@ static int mmuext_op_from(struct pvm_vcpu *v, const struct batch_src *src, unsig
 int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count, unsigned int *pdone,
                   unsigned int foreigndom)
 {
-    struct batch_src src = { ops, 0 };
+    struct batch_src src = { ops, 0, false };
     unsigned int done;
-    int rc = mmuext_op_from(v, &src, count, &done, foreigndom);
+    bool report;
+    int rc = mmuext_op_from(v, &src, count, &done, &report, foreigndom);
     if (pdone)
         *pdone = done;
     return rc;
@@ -638,7 +649,7 @@ static int multicall_from(struct pvm_vcpu *v, const struct batch_src *src, struc
         xen_log(m, PVM_LOG_INFO, "Multicall reentry is disallowed.");
         return fail(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, PVM_INVALID_MFN);
     }
-    if (nr && !src->host && (!src->handle || !guest_handle_okay(src->handle, nr, sizeof(*list))))
+    if (src->guest ? !guest_handle_okay(src->handle, nr, sizeof(*list)) : nr && !src->host)
         return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     int rc = 0;
     v->in_multicall = true;
@@ -676,23 +687,38 @@ static int multicall_from(struct pvm_vcpu *v, const struct batch_src *src, struc
 
 int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr)
 {
-    struct batch_src src = { list, 0 };
+    struct batch_src src = { list, 0, false };
     return multicall_from(v, &src, list, nr);
 }
 
 /*
  * A batch hypercall (mmu_update, mmuext_op) from the guest: the array at
  * handle a[0] (checked as Xen's guest_handle_okay), and the done count
- * written to handle a[2] if it is not null (a failed write is ignored).
+ * written to handle a[2] if it is not null (a failed write is ignored), where
+ * Xen writes it.  MMU_UPDATE_PREEMPTED in the count is a continuation, as in
+ * Xen: with a null array the call returns foreigndom; otherwise the count
+ * loses the flag and the done count goes on from the guest's *pdone.
  */
 static long guest_batch(struct pvm_vcpu *v, bool ext, const xen_ulong_t a[6])
 {
-    struct pvm_machine *m = v->m;
-    unsigned int count = (unsigned int)a[1], done = 0;
-    struct batch_src src = { NULL, a[0] };
+    struct pvm_machine *m = enter_vcpu(v);
+    unsigned int count = (unsigned int)a[1], before = 0, done = 0;
+    struct batch_src src = { NULL, a[0], true };
+    bool report;
     int rc;
+    if (count == MMU_UPDATE_PREEMPTED && !a[0]) {
+        if (ext)
+            m->stats.hc_mmuext_op++;
+        else
+            m->stats.hc_mmu_update++;
+        return (int)(unsigned int)a[3];
+    }
+    if (count & MMU_UPDATE_PREEMPTED) {
+        count &= ~MMU_UPDATE_PREEMPTED;
+        if (a[2] && copy_from_guest(m, v, &before, a[2], sizeof(before)))
+            before = 0;
+    }
     if (!guest_handle_okay(a[0], count, ext ? sizeof(struct mmuext_op) : sizeof(struct mmu_update))) {
-        enter_vcpu(v);
         if (ext)
             m->stats.hc_mmuext_op++;
         else
@@ -701,10 +727,11 @@ static long guest_batch(struct pvm_vcpu *v, bool ext, const xen_ulong_t a[6])
         return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     }
     if (ext)
-        rc = mmuext_op_from(v, &src, count, &done, (unsigned int)a[3]);
+        rc = mmuext_op_from(v, &src, count, &done, &report, (unsigned int)a[3]);
     else
-        rc = mmu_update_from(v, &src, count, &done, (unsigned int)a[3]);
-    if (a[2])
+        rc = mmu_update_from(v, &src, count, &done, &report, (unsigned int)a[3]);
+    done += before;
+    if (a[2] && report)
         (void)copy_to_guest(m, v, a[2], &done, sizeof(done));
     return rc;
 }
@@ -723,7 +750,7 @@ long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6])
     case __HYPERVISOR_vm_assist:
         return pvm_vm_assist(v, (unsigned int)a[0], (unsigned int)a[1]);
     case __HYPERVISOR_multicall: {
-        struct batch_src src = { NULL, a[0] };
+        struct batch_src src = { NULL, a[0], true };
         return multicall_from(v, &src, NULL, (unsigned int)a[1]);
     }
     default:

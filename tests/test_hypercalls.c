@@ -1069,6 +1069,91 @@ static void dispatcher_guest_handles(void **state)
     tm_free(t);
 }
 
+/*
+ * The guest ABI's corners, as Xen 4.17 answers them (found by review): guest_handle_okay checks only
+ * the start of an array, even for count 0, so a batch that runs into unreadable memory does what it can
+ * read and stops there; address 0 is a guest address like any other; MMU_UPDATE_PREEMPTED in the count
+ * is a continuation; the done count is not written when Xen returns before it; ~0 is not "no root";
+ * DOMID_IO may update the M2P of its own frames.
+ */
+static void dispatcher_xen_corners(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
+    unsigned int done = 99;
+    xen_ulong_t dh = tm_guest(t, &done, sizeof(done));
+    /* Count 0 with a handle that is not a guest address: -EFAULT for all three batch calls. */
+    static const uint64_t bad[] = { 0xffff800000000000ULL, 0x800000000000ULL };
+    for (unsigned int i = 0; i < 2; i++) {
+        xen_ulong_t z[6] = { bad[i], 0, 0, DOMID_SELF, 0, 0 };
+        assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, z), -XEN_EFAULT);
+        assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, z), -XEN_EFAULT);
+        assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, z), -XEN_EFAULT);
+    }
+    AUDIT_CLEAN(t);
+    /* Two requests of which only the first is readable: one done, then -EFAULT, done=1. */
+    struct mmu_update u[2] = { { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) }, { (l1 << 12) | 6 * 8, pte(b, _PAGE_PRESENT) } };
+    xen_ulong_t args[6] = { tm_guest(t, &u[0], sizeof(u[0])), 2, dh, DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), -XEN_EFAULT);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 1);
+    /* A continuation: the count carries MMU_UPDATE_PREEMPTED, done goes on from the guest's value. */
+    assert_int_equal(tm_set(t->v, l1, 5, 0), 0);
+    done = 7;
+    args[1] = MMU_UPDATE_PREEMPTED | 1;
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(done, 8);
+    xen_ulong_t cont[6] = { 0, MMU_UPDATE_PREEMPTED, 0, 5, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, cont), 5);
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, cont), 5);
+    /* No done count where Xen returns before writing it: an unknown pt owner, an unknown page owner for mmuext_op. */
+    done = 99;
+    xen_ulong_t pfd[6] = { args[0], 1, dh, (33u + 1) << 16 | DOMID_SELF, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, pfd), -XEN_ESRCH);
+    assert_int_equal(done, 99);
+    struct mmuext_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = MMUEXT_TLB_FLUSH_LOCAL;
+    xen_ulong_t fd[6] = { tm_guest(t, &op, sizeof(op)), 1, dh, 33, 0, 0 };
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, fd), -XEN_ESRCH);
+    assert_int_equal(done, 99);
+    /* ...but mmu_update with an unknown page owner does write it (0). */
+    pfd[3] = 33;
+    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, pfd), -XEN_ESRCH);
+    assert_int_equal(done, 0);
+    AUDIT_CLEAN(t);
+    /* ~0 is a frame number like any other, not "no root": -EINVAL, as Xen. */
+    op.cmd = MMUEXT_NEW_USER_BASEPTR;
+    op.arg1.mfn = ~0ULL;
+    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    assert_int_equal(t->v->guest_table_user, PVM_INVALID_MFN);
+    tm_free(t);
+}
+
+/* MMU_MACHPHYS_UPDATE with foreigndom DOMID_IO on an I/O frame: Xen takes a reference of dom_io's own frame and succeeds. */
+static void machphys_of_io_frame(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(512);
+    uint64_t io = t->next++;
+    assert_int_equal(pvm_mark_io(&t->m, io), 0);
+    uint64_t ram = tm_frame(t, 1);
+    struct mmu_update u = { (io << 12) | MMU_MACHPHYS_UPDATE, 0x1234 };
+    assert_int_equal(pvm_mmu_update(t->v, &u, 1, NULL, DOMID_IO), 0);
+    AUDIT_CLEAN(t);
+    assert_int_equal(tm_state(t, io).m2p, 0x1234);
+    /* Not a frame of DOMID_IO: refused as before. */
+    u.ptr = (ram << 12) | MMU_MACHPHYS_UPDATE;
+    assert_int_equal(pvm_mmu_update(t->v, &u, 1, NULL, DOMID_IO), -XEN_EINVAL);
+    AUDIT_CLEAN(t);
+    tm_free(t);
+}
+
 /* ---- TLB flushes after mmu_update --------------------------------------------------------------- */
 
 /* An L2+ change via mmu_update flushes every vCPU of the domain (XSA-286); an L1-only change flushes nothing. */
@@ -1141,6 +1226,8 @@ int main(void)
         cmocka_unit_test(uvm_bad_mask_handle),
         cmocka_unit_test(mmuext_bad_mask_handle),
         cmocka_unit_test(dispatcher_guest_handles),
+        cmocka_unit_test(dispatcher_xen_corners),
+        cmocka_unit_test(machphys_of_io_frame),
         cmocka_unit_test(mmu_update_l2_change_flushes_domain),
     };
     return cmocka_run_group_tests_name("hypercalls", tests, NULL, NULL);
