@@ -291,17 +291,64 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
     return 0;
 }
 
+/* One byte of a guest access at machine address maddr (I/O space: nothing to keep). */
+static void store_byte(struct pvm_machine *m, uint64_t maddr, uint8_t b)
+{
+    uint64_t mfn = maddr >> PAGE_SHIFT;
+    unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3);
+    if (!mfn_valid(m, mfn) || (!b && !frame_map(m, mfn, 0)))   /* a zero into a frame with no data: keep it sparse */
+        return;
+    uint64_t *t = frame_map(m, mfn, 1);
+    if (t)
+        t[slot] = merge(t[slot], (unsigned int)(maddr & 7), b, 1);
+}
+
+static uint8_t load_byte(struct pvm_machine *m, uint64_t maddr)
+{
+    uint64_t mfn = maddr >> PAGE_SHIFT;
+    if (!mfn_valid(m, mfn))
+        return 0xFF;
+    return (uint8_t)(read_entry(m, mfn, (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3)) >> (8 * (maddr & 7)));
+}
+
+/*
+ * Translate both pages of an access of `bytes` at va that may cross a page
+ * boundary: the machine address of va in *m1 and of the second page's start
+ * in *m2 (== *m1's page if it does not cross).  0, or -1 with *f for the
+ * first page that faults (nothing is written then, as on the CPU).
+ */
+static int translate_span(struct pvm_vcpu *v, uint64_t va, unsigned int bytes, bool write, uint64_t *m1,
+                          uint64_t *m2, struct pvm_fault *f)
+{
+    if (pvm_translate(v, va, write, m1, f) != PVM_ACCESS_OK)
+        return -1;
+    uint64_t last = va + bytes - 1;
+    if (!((va ^ last) >> PAGE_SHIFT)) {
+        *m2 = *m1;
+        return 0;
+    }
+    return pvm_translate(v, last & ~(PAGE_SIZE - 1), write, m2, f) == PVM_ACCESS_OK ? 0 : -1;
+}
+
+/* The machine address of byte i of an access at va translated by translate_span. */
+static uint64_t span_byte(uint64_t va, uint64_t m1, uint64_t m2, unsigned int i)
+{
+    uint64_t first = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+    return i < first ? m1 + i : (m2 & ~(PAGE_SIZE - 1)) + (i - first);
+}
+
 enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
                                 struct pvm_fault *f)
 {
     struct pvm_machine *m = enter_vcpu(v);
-    uint64_t maddr;
-    if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1)) || (va & (bytes - 1))) {
+    uint64_t maddr, m2;
+    if (bytes == 0 || bytes > 8 || (bytes & (bytes - 1))) {
         *f = (struct pvm_fault){ .va = va, .error_code = PFEC_write_access | PFEC_user_mode };
         m->stats.page_faults++;
         return PVM_ACCESS_FAULT;
     }
-    if (pvm_translate(v, va, true, &maddr, f) == PVM_ACCESS_OK) {
+    bool aligned = !(va & (bytes - 1));
+    if (aligned && pvm_translate(v, va, true, &maddr, f) == PVM_ACCESS_OK) {
         uint64_t mfn = maddr >> PAGE_SHIFT;
         unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3);
         if (!mfn_valid(m, mfn))
@@ -314,13 +361,20 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
             t[slot] = merge(t[slot], (unsigned int)(va & 7), val, bytes);
         return PVM_ACCESS_OK;
     }
+    /* Not naturally aligned: the CPU does it, byte by byte here, across a page boundary too. */
+    if (!aligned && translate_span(v, va, bytes, true, &maddr, &m2, f) == 0) {
+        for (unsigned int i = 0; i < bytes; i++)
+            store_byte(m, span_byte(va, maddr, m2, i), (uint8_t)(val >> (8 * i)));
+        return PVM_ACCESS_OK;
+    }
     /*
      * Xen's fixup_page_fault: a protection fault on a write, from the guest
      * kernel.  The hardware domain reaches the same emulation without the
      * assist: its write faults go through the read-only MMIO path, which
-     * hands anything that is not MMIO to ptwr.
+     * hands anything that is not MMIO to ptwr.  ptwr takes naturally aligned
+     * writes only (a misaligned one stays a #PF, as in Xen).
      */
-    if ((f->error_code & PFEC_page_present) && v->kernel_mode &&
+    if (aligned && (f->error_code & PFEC_page_present) && v->kernel_mode &&
         (vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) || is_privileged(v->d)) &&
         pvm_ptwr_emulate(v, va, 0, val, bytes, false) == 0)
         return PVM_ACCESS_EMULATED;
@@ -332,10 +386,16 @@ enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, s
 {
     uint64_t maddr;
     enter_vcpu(v);
-    if (va & 7) {
-        *f = (struct pvm_fault){ .va = va, .error_code = PFEC_user_mode };
-        v->m->stats.page_faults++;
-        return PVM_ACCESS_FAULT;
+    if (va & 7) {   /* not aligned: byte by byte, across a page boundary too, as the CPU does */
+        uint64_t m2;
+        if (translate_span(v, va, 8, false, &maddr, &m2, f)) {
+            v->m->stats.page_faults++;
+            return PVM_ACCESS_FAULT;
+        }
+        *val = 0;
+        for (unsigned int i = 0; i < 8; i++)
+            *val |= (uint64_t)load_byte(v->m, span_byte(va, maddr, m2, i)) << (8 * i);
+        return PVM_ACCESS_OK;
     }
     if (pvm_translate(v, va, false, &maddr, f) != PVM_ACCESS_OK) {
         v->m->stats.page_faults++;

@@ -464,14 +464,17 @@ int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr,
                   struct pvm_fault *f);
 
 /*
- * A guest store of `bytes` (1, 2, 4, 8; naturally aligned) at va.  A write
- * fault on a read-only mapping of one of the domain's own L1 tables is
- * emulated (ptwr) when the domain enabled VMASST_TYPE_writable_pagetables.
+ * A guest store of `bytes` (1, 2, 4 or 8) at va, at any alignment (one that
+ * crosses a page boundary needs both pages writable, or nothing is written
+ * and the fault names the first page that refused).  A naturally aligned
+ * write fault on a read-only mapping of one of the domain's own L1 tables is
+ * emulated (ptwr) when the domain enabled VMASST_TYPE_writable_pagetables;
+ * a misaligned one stays a #PF, as in Xen.
  */
 enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
                                 struct pvm_fault *f);
 
-/* A guest load of 8 bytes at an 8-byte aligned va. */
+/* A guest load of 8 bytes at va, at any alignment (across a page boundary too). */
 enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f);
 
 /*
