@@ -175,6 +175,14 @@ static const struct {
     { "domain d1\nframe d1 t\nexpect t tc=x\n", 3, "expected tc=N, got 'x'" },
     { "domain d1\nframe d1 t\nexpect t owner=d99999\n", 3, "expected owner=dN, none or io, got 'd99999'" },
     { "domain d1\nframe d1 t\nexpect t linear=1x\n", 3, "expected linear=N, got '1x'" },
+    { "domain d1\nframe d1 t\nexpect t tc=7 tc=0\n", 3, "'tc=0': the attribute tc is already given on this line" },
+    { "domain d1\nframe d1 t\nexpect t count=9 type=none count=1\n", 3, "'count=1': the attribute count is already" },
+    { "domain d1\nframe d1 t\nexpect t validated !validated\n", 3, "'!validated': the attribute validated is already" },
+    { "domain d1\nframe d1 t\nexpect t !pinned !pinned\n", 3, "'!pinned': the attribute pinned is already" },
+    { "domain d1\nframe d1 t\nexpect t owner=d1 owner=none\n", 3, "'owner=none': the attribute owner is already" },
+    { "domain d1\nframe d1 t\nexpect t linear=0 linear=1\n", 3, "'linear=1': the attribute linear is already" },
+    { "domain d1\nframe d1 t\nexpect t m2p=0 m2p=0\n", 3, "'m2p=0': the attribute m2p is already" },
+    { "expect stat pins=0 pins=0\n", 1, "'pins=0': the counter pins is already given on this line" },
     { "expect log Bad\n", 1, "expected a quoted text after 'expect log'" },
     { "expect log \"Bad\" \"type\"\n", 1, "unexpected 'type' at the end of the line" },
     { "domain d1\nframe d1 a\nframe d1 a\n", 3, "frame 'a' is declared twice" },
@@ -291,16 +299,16 @@ static void token_limits(void **state)
 {
     (void)state;
     char buf[4096];
-    /* expect stat with K counters is 2 + 3K tokens: K = 84 gives 254 (fine), K = 85 gives 257. */
-    for (int k = 84; k <= 85; k++) {
-        int len = snprintf(buf, sizeof(buf), "expect stat");
+    /* set t[0] = P with K more "|P" is 7 + 2K tokens: K = 124 gives 255 (fine), K = 125 gives 257. */
+    for (int k = 124; k <= 125; k++) {
+        int len = snprintf(buf, sizeof(buf), "domain d1\nframe d1 t\nset t[0] = P");
         for (int i = 0; i < k; i++)
-            len += snprintf(buf + len, sizeof(buf) - (size_t)len, " pins=0");
+            len += snprintf(buf + len, sizeof(buf) - (size_t)len, " | P");
         snprintf(buf + len, sizeof(buf) - (size_t)len, "\n");
-        if (k == 84)
-            assert_parses_str(buf, 84);
+        if (k == 124)
+            assert_parses_str(buf, 3);
         else
-            assert_refused_str(buf, 1, "too many tokens on one line (at most 255)");
+            assert_refused_str(buf, 3, "too many tokens on one line (at most 255)");
     }
     char word[200];
     memset(word, 'a', 127);

@@ -868,6 +868,20 @@ static void cmd_store(struct parser *p, struct step *st)
 
 static const char *const type_names[] = { "none", "l1", "l2", "l3", "l4", "seg_desc", "shared", "writable" };
 
+/*
+ * Record that an expect line gave frame attribute `attr` (bit in *seen), as
+ * the word w (and =v if v is not NULL).  A second mention, repeated or
+ * contradictory (pinned then !pinned), is refused: each attribute once.
+ */
+static void attr_once(struct parser *p, unsigned int *seen, unsigned int bit, const char *attr, const char *w,
+                      const char *v)
+{
+    if (*seen & bit)
+        perr(p, "'%s%s%s': the attribute %s is already given on this line (each attribute once)", w, v ? "=" : "",
+             v ? v : "", attr);
+    *seen |= bit;
+}
+
 /* expect FRAME attr...  |  expect FRAME[SLOT] = VALUE  |  expect stat|log|why|mappings ... */
 static void cmd_expect(struct parser *p)
 {
@@ -875,15 +889,21 @@ static void cmd_expect(struct parser *p)
     if (accept_word(p, "stat")) {
         if (at_end(p))
             perr(p, "expected NAME=N after 'expect stat'");
+        size_t first = p->s->nsteps;
         while (!at_end(p)) {
-            struct step *st = new_step(p, S_EXPECT_STAT);
             const char *name = expect_word(p, "a counter name");
             int idx = script_stat_index(name);
             if (idx < 0)
                 perr(p, "unknown counter '%s' (see docs/scripts.md for the list)", name);
-            st->stat = idx;
             expect_punct(p, '=', "after the counter name");
-            st->val = expect_number(p, "a count", UINT64_MAX);
+            uint64_t val = expect_number(p, "a count", UINT64_MAX);
+            for (size_t i = first; i < p->s->nsteps; i++)   /* each counter once, as each frame attribute */
+                if (p->s->steps[i].stat == idx)
+                    perr(p, "'%s=%s': the counter %s is already given on this line (each counter once)", name,
+                         p->toks[p->pos - 1].text, name);
+            struct step *st = new_step(p, S_EXPECT_STAT);
+            st->stat = idx;
+            st->val = val;
         }
         return;
     }
@@ -932,9 +952,11 @@ static void cmd_expect(struct parser *p)
     struct frame_expect *fe = &st->fe;
     if (at_end(p))
         perr(p, "expected a frame attribute (type=, tc=, count=, pinned, validated, owner=, linear=, m2p=)");
+    unsigned int seen = 0;
     while (!at_end(p)) {
         uint64_t n;
         if (accept_key(p, "type", &v)) {
+            attr_once(p, &seen, 1u << 0, "type", "type", v);
             size_t i;
             for (i = 0; i < 8; i++)
                 if (!strcmp(v, type_names[i]))
@@ -944,16 +966,19 @@ static void cmd_expect(struct parser *p)
             fe->has_type = true;
             fe->type = (int)i;
         } else if (accept_key(p, "tc", &v)) {
+            attr_once(p, &seen, 1u << 1, "tc", "tc", v);
             if (!parse_u64(v, &n))
                 perr(p, "expected tc=N, got '%s'", v);
             fe->has_tc = true;
             fe->tc = n;
         } else if (accept_key(p, "count", &v)) {
+            attr_once(p, &seen, 1u << 2, "count", "count", v);
             if (!parse_u64(v, &n))
                 perr(p, "expected count=N, got '%s'", v);
             fe->has_count = true;
             fe->count = n;
         } else if (accept_key(p, "linear", &v)) {
+            attr_once(p, &seen, 1u << 3, "linear", "linear", v);
             char *end;
             long l = strtol(v, &end, 0);
             if (*end || !*v)
@@ -961,11 +986,13 @@ static void cmd_expect(struct parser *p)
             fe->has_linear = true;
             fe->linear = (int)l;
         } else if (accept_key(p, "m2p", &v)) {
+            attr_once(p, &seen, 1u << 4, "m2p", "m2p", v);
             if (!parse_u64(v, &n))
                 perr(p, "expected m2p=N, got '%s'", v);
             fe->has_m2p = true;
             fe->m2p = n;
         } else if (accept_key(p, "owner", &v)) {
+            attr_once(p, &seen, 1u << 5, "owner", "owner", v);
             fe->has_owner = true;
             if (!strcmp(v, "none"))
                 fe->owner = DOMID_INVALID;
@@ -976,12 +1003,16 @@ static void cmd_expect(struct parser *p)
             else
                 perr(p, "expected owner=dN, none or io, got '%s'", v);
         } else if (accept_word(p, "pinned")) {
+            attr_once(p, &seen, 1u << 6, "pinned", "pinned", NULL);
             fe->pinned = 1;
         } else if (accept_word(p, "!pinned")) {
+            attr_once(p, &seen, 1u << 6, "pinned", "!pinned", NULL);
             fe->pinned = -1;
         } else if (accept_word(p, "validated")) {
+            attr_once(p, &seen, 1u << 7, "validated", "validated", NULL);
             fe->validated = 1;
         } else if (accept_word(p, "!validated")) {
+            attr_once(p, &seen, 1u << 7, "validated", "!validated", NULL);
             fe->validated = -1;
         } else {
             perr(p, "expected a frame attribute (type=, tc=, count=, pinned, !pinned, validated, !validated, "
