@@ -174,7 +174,10 @@ static const struct {
     { "domain d1\nframe d1 t\nexpect t\n", 3, "expected a frame attribute" },
     { "domain d1\nframe d1 t\nexpect t tc=x\n", 3, "expected tc=N, got 'x'" },
     { "domain d1\nframe d1 t\nexpect t owner=d99999\n", 3, "expected owner=dN, none or io, got 'd99999'" },
-    { "domain d1\nframe d1 t\nexpect t linear=1x\n", 3, "expected linear=N, got '1x'" },
+    { "domain d1\nframe d1 t\nexpect t linear=1x\n", 3, "expected linear=N with -32768 <= N <= 32767, got '1x'" },
+    { "domain d1\nframe d1 t\nexpect t linear=32768\n", 3, "expected linear=N with -32768 <= N <= 32767, got '32768'" },
+    { "domain d1\nframe d1 t\nexpect t linear=-32769\n", 3, "got '-32769'" },
+    { "domain d1\nframe d1 t\nexpect t linear=99999999999999999999\n", 3, "got '99999999999999999999'" },
     { "domain d1\nframe d1 t\nexpect t tc=7 tc=0\n", 3, "'tc=0': the attribute tc is already given on this line" },
     { "domain d1\nframe d1 t\nexpect t count=9 type=none count=1\n", 3, "'count=1': the attribute count is already" },
     { "domain d1\nframe d1 t\nexpect t validated !validated\n", 3, "'!validated': the attribute validated is already" },
@@ -336,6 +339,8 @@ static void valid_buffers_count_steps(void **state)
     assert_parses_str("\n\n\n", 0);
     /* machine is not a step; each domain and each frame is. */
     assert_parses_str("machine frames=512 tlb_check=on linear_pt=off\ndomain d1\nframe d1 a b c\n", 4);
+    /* the linear count's whole range (a signed 16-bit value in the core) */
+    assert_parses_str("domain d1\nframe d1 a\nexpect a linear=32767\nexpect a linear=-32768\n", 4);
     assert_parses_str("machine paddr_bits=36\ndomain d0 privileged iomem=none\n", 1);
     /* No trailing newline. */
     assert_parses_str("domain d1\nframe d1 a", 2);

@@ -980,9 +980,10 @@ static void cmd_expect(struct parser *p)
         } else if (accept_key(p, "linear", &v)) {
             attr_once(p, &seen, 1u << 3, "linear", "linear", v);
             char *end;
-            long l = strtol(v, &end, 0);
-            if (*end || !*v)
-                perr(p, "expected linear=N, got '%s'", v);
+            errno = 0;
+            long l = strtol(v, &end, 0);   /* the core's linear count is a signed 16-bit value */
+            if (*end || !*v || errno || l < INT16_MIN || l > INT16_MAX)
+                perr(p, "expected linear=N with %d <= N <= %d, got '%s'", INT16_MIN, INT16_MAX, v);
             fe->has_linear = true;
             fe->linear = (int)l;
         } else if (accept_key(p, "m2p", &v)) {
