@@ -702,6 +702,31 @@ static void pin_refusal_names_no_invented_slot(void **state)
     mem_free(&out);
 }
 
+/*
+ * expect owner= names one owner: a frame above machine memory is implicitly I/O, so owner=io holds and
+ * owner=none fails there (both passed once); a failure names owners as the script writes them.
+ */
+static void run_owner_expectations(void **state)
+{
+    (void)state;
+    const char *ok = "domain d1\nframe d1 a\nio hi=0x5000 m\nexpect hi owner=io\nexpect @0x6000 owner=io\n"
+                     "expect m owner=io\nexpect a owner=d1\nrelease d1 a\nexpect a owner=none\n";
+    struct mem out;
+    assert_int_equal(run_str(ok, false, &out), 0);
+    mem_free(&out);
+    const char *bad = "domain d1\nframe d1 a\nio hi=0x5000 m\nexpect hi owner=none\nexpect @0x6000 owner=none\n"
+                      "expect m owner=d1\nexpect a owner=io\nrelease d1 a\nexpect a owner=d1\n";
+    assert_int_equal(run_str(bad, false, &out), 1);
+    assert_non_null(strstr(out.buf, "t.pvm:4: FAIL expect: hi (mfn 0x5000) is owned by io (above machine memory: "
+                                    "implicitly I/O), expected none\n"));
+    assert_non_null(strstr(out.buf, "t.pvm:5: FAIL expect: frame (mfn 0x6000) is owned by io (above machine memory"));
+    assert_non_null(strstr(out.buf, "t.pvm:6: FAIL expect: m (mfn 0x101) is owned by io, expected d1\n"));
+    assert_non_null(strstr(out.buf, "t.pvm:7: FAIL expect: a (mfn 0x100) is owned by d1, expected io\n"));
+    assert_non_null(strstr(out.buf, "t.pvm:9: FAIL expect: a (mfn 0x100) is owned by none, expected d1\n"));
+    assert_non_null(strstr(out.buf, "5 failed"));
+    mem_free(&out);
+}
+
 /* A multicall entry's own result is checked, with the entry's line. */
 static void run_multicall_entry_failure(void **state)
 {
@@ -997,6 +1022,7 @@ int main(void)
         cmocka_unit_test(run_wrong_expectation_returns_1),
         cmocka_unit_test(pin_refusal_names_no_invented_slot),
         cmocka_unit_test(run_multicall_entry_failure),
+        cmocka_unit_test(run_owner_expectations),
         cmocka_unit_test(random_buffers_never_crash),
         cmocka_unit_test(mutated_scripts_never_crash),
         cmocka_unit_test(random_scenarios_keep_auditor_clean),

@@ -353,6 +353,20 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
     free(mc);
 }
 
+/* An owner as a script writes it (dN, io, none; xen or the number for other reserved ids) into buf. */
+static const char *owner_text(domid_t owner, char *buf, size_t n)
+{
+    if (owner == DOMID_INVALID)
+        snprintf(buf, n, "none");
+    else if (owner == DOMID_IO)
+        snprintf(buf, n, "io");
+    else if (owner == DOMID_XEN)
+        snprintf(buf, n, "xen");
+    else
+        snprintf(buf, n, owner < DOMID_FIRST_RESERVED ? "d%u" : "%u", owner);
+    return buf;
+}
+
 static void expect_frame(struct runner *r, const struct step *st)
 {
     struct pvm_frame_state f;
@@ -371,8 +385,11 @@ static void expect_frame(struct runner *r, const struct step *st)
         step_fail(r, "%s has linear_pt_count %d, expected %d", id, f.linear_pt_count, e->linear);
     if (e->has_m2p && f.m2p != e->m2p)
         step_fail(r, "%s has m2p %#" PRIx64 ", expected %#" PRIx64, id, f.m2p, e->m2p);
-    if (e->has_owner && f.owner != e->owner && !(e->owner == DOMID_IO && f.io))
-        step_fail(r, "%s is owned by %u, expected %u", id, f.owner, e->owner);
+    domid_t owner = f.io ? (domid_t)DOMID_IO : f.owner;   /* a frame above memory is implicitly I/O */
+    char have[16], want[16];
+    if (e->has_owner && owner != e->owner)
+        step_fail(r, "%s is owned by %s%s, expected %s", id, owner_text(owner, have, sizeof(have)),
+                  f.valid ? "" : " (above machine memory: implicitly I/O)", owner_text(e->owner, want, sizeof(want)));
     if (e->pinned && f.pinned != (e->pinned > 0))
         step_fail(r, "%s is %s, expected %s", id, f.pinned ? "pinned" : "not pinned",
                   e->pinned > 0 ? "pinned" : "not pinned");
