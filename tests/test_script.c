@@ -188,6 +188,9 @@ static const struct {
     { "expect stat pins=0 pins=0\n", 1, "'pins=0': the counter pins is already given on this line" },
     { "expect log Bad\n", 1, "expected a quoted text after 'expect log'" },
     { "expect log \"Bad\" \"type\"\n", 1, "unexpected 'type' at the end of the line" },
+    { "io a=0xffffffffffffffff\n", 1, "mfn 0xffffffffffffffff is beyond what a page-table entry can hold" },
+    { "io a=0x10000000000\n", 1, "mfn 0x10000000000 is beyond what a page-table entry can hold (at most 0xffffffffff)" },
+    { "domain d1\nframe d1 a=0x10000000100\n", 2, "mfn 0x10000000100 is beyond what a page-table entry can hold" },
     { "domain d1\nframe d1 a\nframe d1 a\n", 3, "frame 'a' is declared twice" },
     { "domain d1\nio a\nframe d1 a\n", 3, "frame 'a' is declared twice" },
     { "domain d1\ndomain d1\n", 2, "domain d1 is declared twice" },
@@ -339,6 +342,8 @@ static void valid_buffers_count_steps(void **state)
     assert_parses_str("\n\n\n", 0);
     /* machine is not a step; each domain and each frame is. */
     assert_parses_str("machine frames=512 tlb_check=on linear_pt=off\ndomain d1\nframe d1 a b c\n", 4);
+    /* the largest frame number an entry holds, as io NAME=MFN and as @MFN */
+    assert_parses_str("io a=0xffffffffff\ndomain d1\nexpect @0xffffffffff owner=io\n", 3);
     /* the linear count's whole range (a signed 16-bit value in the core) */
     assert_parses_str("domain d1\nframe d1 a\nexpect a linear=32767\nexpect a linear=-32768\n", 4);
     assert_parses_str("machine paddr_bits=36\ndomain d0 privileged iomem=none\n", 1);

@@ -573,6 +573,9 @@ static void cmd_frame(struct parser *p, bool io)
             perr(p, "frame '%s' is declared twice", name);
         if (accept_punct(p, '=')) {
             mfn = expect_number(p, "a machine frame number", UINT64_MAX);
+            if (mfn > (PADDR_MASK >> PAGE_SHIFT))   /* the limit of @MFN: what an entry's frame field holds */
+                perr(p, "mfn %#" PRIx64 " is beyond what a page-table entry can hold (at most %#llx)", mfn,
+                     (unsigned long long)(PADDR_MASK >> PAGE_SHIFT));
             if (script_frame_at(p->s, mfn))
                 perr(p, "mfn %#" PRIx64 " is already used by another frame", mfn);
         } else {
