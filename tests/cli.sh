@@ -68,6 +68,11 @@ bad "--baremetal supports at most 2048M"              compare --baremetal --mem 
 bad "unknown argument '--baremetal'"                  boot --baremetal --mem 1G --policy batched
 bad_env PVMMU_HV="$tmp/no-hv.bin" "no-hv.bin not readable" compare --baremetal --mem 64M
 bad_env PVMMU_HV="$tmp/no-hv.bin" "script --baremetal: $tmp/no-hv.bin not readable" script --baremetal tests/scripts/ptwr.pvm
+# -- QEMU killed by a signal: the reason is said, not an unfilled buffer (a stand-in QEMU that kills itself)
+mkdir "$tmp/bin"
+printf '#!/bin/sh\nkill -9 $$\n' >"$tmp/bin/qemu-system-x86_64"; chmod +x "$tmp/bin/qemu-system-x86_64"
+bad_env PATH="$tmp/bin:$PATH" "script --baremetal: qemu-system-x86_64 was killed by signal 9 (Killed)" script --baremetal tests/scripts/ptwr.pvm
+bad_env PATH="$tmp/bin:$PATH" "linux-2.6.39 on pvmmu's hypervisor: qemu-system-x86_64 was killed by signal 9 (Killed)" compare --baremetal --mem 64M
 # -- script files
 printf 'domain d1\nframe d1 a\nmultic' >"$tmp/truncated.pvm"            # cut off mid-word
 printf 'domain d1\nframe d1 a\nmulticall d1\n' >"$tmp/unclosed.pvm"     # cut off inside a multicall

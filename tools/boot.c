@@ -199,7 +199,7 @@ static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_p
                    struct run *out)
 {
     struct sim *s = host_calloc(1, sizeof(*s), "the simulated machine");
-    char err[256];
+    char err[256] = "";
     s->klog = log;
     if (show_progress) {
         s->progress = progress_cb;
@@ -248,7 +248,7 @@ static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_p
 static int run_baremetal(uint64_t bytes, enum guest_policy pol, struct run *out)
 {
     struct bm_run b;
-    char err[300];
+    char err[300] = "";
     if (isatty(2))
         fprintf(stderr, "\r  %-16s booting on pvmmu's hypervisor under QEMU", guest_policy_name(pol));
     int rc = baremetal_boot(bytes >> 20, guest_policy_name(pol), &b, err, sizeof(err));
@@ -434,7 +434,7 @@ struct opts {
 
 static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
 {
-    char err[256];
+    char err[256] = "";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {

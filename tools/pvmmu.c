@@ -13,10 +13,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvmmu/pvmmu.h"
 #include "baremetal.h"
@@ -184,7 +186,33 @@ static int close_stdout(int rc)
     return 2;
 }
 
+/*
+ * Make sure descriptors 0, 1 and 2 are open before anything else opens a file
+ * or a pipe: one that was closed (`pvmmu ... >&-`) would be taken by the next
+ * open() or pipe(), and stdout or QEMU's input would land there.  A closed one
+ * becomes /dev/null opened read-only, so a write to a closed stdout still
+ * fails and close_stdout reports it.  Returns false if that is impossible.
+ */
+static bool std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", O_RDONLY);   /* the lowest free descriptor: fd itself */
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return false;
+        }
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
+    if (!std_fds_open()) {
+        fprintf(stderr, "pvmmu: cannot open /dev/null in place of a closed standard stream: %s\n", strerror(errno));
+        return 2;
+    }
     return close_stdout(run_command(argc, argv));
 }
