@@ -173,18 +173,26 @@ static void explain_run(struct sim *s, struct run *out)
 }
 
 /*
- * The final audit, in at most BOOT_AUDIT_SCRATCH of scratch (region by
- * region on a machine whose counts need more); records its result and time.
+ * The scratch of the final audit: at most BOOT_AUDIT_SCRATCH (region by region
+ * on a machine whose counts need more), sized by the machine's frame count
+ * alone, so it is taken before the guest boots: a host that cannot give it
+ * stops the run (exit 3) before any -v line.  Sets *have; free() it.
  */
-static void audit_run(const struct sim *s, struct run *out)
+static void *audit_scratch(const struct sim *s, size_t *have)
 {
-    size_t need = pvm_audit_scratch_bytes(&s->m), have = need < BOOT_AUDIT_SCRATCH ? need : BOOT_AUDIT_SCRATCH;
-    void *mem = host_malloc(have, "the auditor's scratch");
+    size_t need = pvm_audit_scratch_bytes(&s->m);
+    *have = need < BOOT_AUDIT_SCRATCH ? need : BOOT_AUDIT_SCRATCH;
+    return host_malloc(*have, "the auditor's scratch");
+}
+
+/* The final audit in mem (have bytes, from audit_scratch); records its result and time. */
+static void audit_run(const struct sim *s, void *mem, size_t have, struct run *out)
+{
+    size_t need = pvm_audit_scratch_bytes(&s->m);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     out->audit_issues = pvm_audit_bounded(&s->m, mem, have, NULL, NULL);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    free(mem);
     out->audit_seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     out->audit_scratch = have;
     out->audit_need = need;
@@ -215,6 +223,8 @@ static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_p
         s->h.log = log;
         s->h.log_prefix = "";
     }
+    size_t scratch_bytes = 0;
+    void *scratch = audit ? audit_scratch(s, &scratch_bytes) : NULL;
     memset(out, 0, sizeof(*out));
     out->pol = pol;
     unsigned long log_before = s->h.log_lines;
@@ -238,7 +248,8 @@ static int run_one(uint64_t bytes, enum guest_policy pol, FILE *log, bool show_p
     if (out->r.outcome != GUEST_OK)
         explain_run(s, out);
     if (audit)
-        audit_run(s, out);
+        audit_run(s, scratch, scratch_bytes, out);
+    free(scratch);
     sim_free(s);
     free(s);
     return 0;
