@@ -9,7 +9,8 @@
  * 1 a failure or a disagreement, 2 bad usage, bad input (a malformed script,
  * one with no steps, or nothing to compare), a run that could not be done, or
  * output that could not be written, 3 the host ran out of memory (one line on
- * stderr says how much was asked for; no verdict).
+ * stderr says how much was asked for; the run stopped there: verdicts already
+ * printed for earlier scripts stand, the script that ran out has none).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,7 +50,10 @@ static void usage(FILE *f)
             "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
             "                compare), a run that could not be done (QEMU, an image), or output that could not\n"
             "                be written; one line on stderr says which\n"
-            "             3  the host ran out of memory (one line on stderr with the size asked for; no verdict)\n");
+            "             3  the host ran out of memory: one line on stderr with the size asked for; the run\n"
+            "                stopped there and has no verdict (lines already printed, such as -v's, stay); with\n"
+            "                several scripts, the verdicts already printed for the scripts before stand, the one\n"
+            "                that ran out has none and the ones after it do not run\n");
 }
 
 /* --audit=VALUE: each, end or N >= 1 into *every.  Returns 0, or 2 after one error line. */
