@@ -85,6 +85,11 @@ verdict 2 - "nothing.pvm: nothing to compare on pvmmu's hypervisor: no step can 
     script --baremetal "$tmp/nothing.pvm"
 verdict 2 - "nothing.pvm: nothing to compare on real Xen 4.17" script --xen "$tmp/nothing.pvm"
 
+# -- compare's header says what "ok" means: the auditor ran, or (--no-audit) it did not
+verdict 0 "64 MiB guest, every policy on the simulated PV MMU (ok = booted, auditor clean)" - compare --mem 64M
+verdict 0 "(ok, unaudited = booted; --no-audit: the auditor did not run)" - compare --mem 64M --no-audit
+verdict 0 "real page tables (ok = booted, auditor clean)" - compare --baremetal --mem 64M
+
 # -- a full disk: every command that prints
 full compare --mem 128M
 full compare --mem 128M --json
