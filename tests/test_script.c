@@ -743,6 +743,16 @@ static void run_multicall_entry_failure(void **state)
     assert_non_null(strstr(out.buf, "t.pvm:9: FAIL multicall entry 0 (mmuext): result -EINVAL, expected 0"));
     assert_null(strstr(out.buf, "t.pvm:10: FAIL"));
     mem_free(&out);
+
+    /* An entry after an iret never runs: said so, not as its result field's poison value (3735928559). */
+    snprintf(buf, sizeof(buf), "%smulticall d1\n  iret -> -ENOSYS\n  mmuext tlb_flush_local\n"
+                               "  mmuext tlb_flush_local -> 0xDEADBEEF\nend -> -ENOSYS\n", tree);
+    assert_int_equal(run_str(buf, false, &out), 1);
+    assert_non_null(strstr(out.buf, "t.pvm:10: FAIL multicall entry 1 (mmuext): did not run (the batch stopped "
+                                    "before it), expected 0\n"));
+    assert_null(strstr(out.buf, "3735928559"));
+    assert_null(strstr(out.buf, "t.pvm:11: FAIL"));   /* -> 0xDEADBEEF: expected not to run */
+    mem_free(&out);
 }
 
 /* ---- random buffers ---- */
