@@ -318,18 +318,25 @@ static void parse_dom(struct parser *p, domid_t *dom, unsigned int *vcpu)
     char *end;
     if (w[0] != 'd' || !isdigit((unsigned char)w[1]))
         perr(p, "expected a domain (dN or dNvM), got '%s'", w);
-    d = strtoul(w + 1, &end, 10);
+    errno = 0;
+    d = strtoul(w + 1, &end, 10);   /* a number too large for strtoul is out of range too (ERANGE) */
+    bool d_big = errno == ERANGE, v_big = false;
+    int d_len = (int)(end - (w + 1)), v_len = 0;
+    const char *vs = end + 1;
     if (*end == 'v') {
         if (!isdigit((unsigned char)end[1]))
             perr(p, "expected a vCPU number after 'v' in '%s'", w);
-        v = strtoul(end + 1, &end, 10);
+        errno = 0;
+        v = strtoul(vs, &end, 10);
+        v_big = errno == ERANGE;
+        v_len = (int)(end - vs);
     }
     if (*end)
         perr(p, "expected a domain (dN or dNvM), got '%s'", w);
-    if (d >= DOMID_FIRST_RESERVED)
-        perr(p, "domain id %lu is out of range (below %u)", d, DOMID_FIRST_RESERVED);
-    if (v >= PVM_MAX_VCPUS)
-        perr(p, "vCPU %lu is out of range (below %d)", v, PVM_MAX_VCPUS);
+    if (d_big || d >= DOMID_FIRST_RESERVED)
+        perr(p, "domain id %.*s is out of range (below %u)", d_len, w + 1, DOMID_FIRST_RESERVED);
+    if (v_big || v >= PVM_MAX_VCPUS)
+        perr(p, "vCPU %.*s is out of range (below %d)", v_len, vs, PVM_MAX_VCPUS);
     *dom = (domid_t)d;
     *vcpu = (unsigned int)v;
 }
@@ -420,7 +427,10 @@ static void parse_rc(struct parser *p, struct step *st)
         return;
     next(p);
     const char *w = expect_word(p, "an expected result after '->'");
-    if (xen_errno_parse(w, &st->expect_rc))
+    int bad = xen_errno_parse(w, &st->expect_rc);
+    if (bad == -2)
+        perr(p, "result '%s' is out of range (a hypercall returns a signed 64-bit value)", w);
+    if (bad)
         perr(p, "expected a result like 0 or -EINVAL after '->', got '%s'", w);
     st->has_expect = true;
     const char *v;
