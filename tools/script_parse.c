@@ -123,6 +123,8 @@ static void lex(struct parser *p, const char *l, size_t n)
 }
 
 static struct tok *peek(struct parser *p) { return &p->toks[p->pos]; }
+/* A token as an error message quotes it: its text, or "end of line". */
+static const char *shown(const struct tok *t) { return t->kind == T_END ? "end of line" : t->text; }
 static struct tok *next(struct parser *p) { return &p->toks[p->pos < p->ntok ? p->pos++ : p->pos]; }
 static bool at_end(struct parser *p) { return peek(p)->kind == T_END; }
 
@@ -139,7 +141,7 @@ static bool accept_punct(struct parser *p, char c)
 static void expect_punct(struct parser *p, char c, const char *what)
 {
     if (!accept_punct(p, c))
-        perr(p, "expected '%c' %s, got '%s'", c, what, peek(p)->kind == T_END ? "end of line" : peek(p)->text);
+        perr(p, "expected '%c' %s, got '%s'", c, what, shown(peek(p)));
 }
 
 static bool accept_word(struct parser *p, const char *w)
@@ -156,7 +158,7 @@ static const char *expect_word(struct parser *p, const char *what)
 {
     struct tok *t = next(p);
     if (t->kind != T_WORD)
-        perr(p, "expected %s, got '%s'", what, t->kind == T_END ? "end of line" : t->text);
+        perr(p, "expected %s, got '%s'", what, shown(t));
     return t->text;
 }
 
@@ -368,8 +370,7 @@ static uint64_t parse_value(struct parser *p)
         struct tok *t = peek(p);
         uint64_t bits;
         if (t->kind != T_WORD)
-            perr(p, "expected an entry value (frame name, flag or number), got '%s'",
-                 t->kind == T_END ? "end of line" : t->text);
+            perr(p, "expected an entry value (frame name, flag or number), got '%s'", shown(t));
         if (flag_value(t->text, &bits)) {
             p->pos++;
             v |= bits;
@@ -765,7 +766,7 @@ static void cmd_mmuext(struct parser *p, struct step *st)
             if (accept_word(p, "nomask"))
                 break;
             if (!accept_key(p, "mask", &v))
-                perr(p, "expected mask=BITS (a vCPU bitmap) or nomask, got '%s'", peek(p)->text);
+                perr(p, "expected mask=BITS (a vCPU bitmap) or nomask, got '%s'", shown(peek(p)));
             uint64_t bits;
             if (!parse_u64(v, &bits))
                 perr(p, "expected mask=BITS (a vCPU bitmap), got '%s'", v);
