@@ -20,6 +20,7 @@
 
 #define MAX_BYTES (1ULL << 40)   /* 1 TiB */
 #define DEFAULT_COMPARE_BYTES (8ULL << 30)
+#define DEFAULT_BAREMETAL_BYTES (128ULL << 20)   /* compare --baremetal: what `make qemu` boots */
 #define JSON_SCHEMA_VERSION 1     /* docs/json.md: raise it when a field changes meaning, is renamed or goes */
 /* The auditor's scratch: the whole machine's counts up to here, region by region above (pvm_audit_bounded). */
 #ifndef BOOT_AUDIT_SCRATCH
@@ -482,6 +483,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
             return 2;
         }
     }
+    if (!o->bytes)   /* no --mem: compare's default for where it runs (boot's is preset) */
+        o->bytes = o->baremetal ? DEFAULT_BAREMETAL_BYTES : DEFAULT_COMPARE_BYTES;
     if (o->baremetal && o->bytes > ((uint64_t)BAREMETAL_MAX_MIB << 20)) {
         fprintf(stderr, "pvmmu %s: --baremetal supports at most %uM (the hypervisor's direct map)\n", cmd,
                 BAREMETAL_MAX_MIB);
@@ -524,7 +527,7 @@ int cmd_boot(int argc, char **argv)
 
 int cmd_compare(int argc, char **argv)
 {
-    struct opts o = { .bytes = DEFAULT_COMPARE_BYTES, .policy = -1 };
+    struct opts o = { .bytes = 0, .policy = -1 };
     int rc = parse_opts("compare", argc, argv, &o, false);
     if (rc)
         return rc;

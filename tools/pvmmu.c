@@ -31,9 +31,11 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
+            "usage: pvmmu boot [--mem SIZE] --policy NAME [--json] [-v] [--no-audit]   boot one guest on the\n"
+            "                                   simulator (default --mem 1G)\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
-            "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under QEMU\n"
+            "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under\n"
+            "                                   QEMU (default 128M, at most %uM)\n"
             "       pvmmu script [-v] [--audit=each|end|N] FILE...   run scenario scripts (docs/scripts.md);\n"
             "                                   the auditor after every step (each), every Nth operation and at\n"
             "                                   the end, or only at the end; default each, or every N above\n"
@@ -53,7 +55,8 @@ static void usage(FILE *f)
             "             3  the host ran out of memory: one line on stderr with the size asked for; the run\n"
             "                stopped there and has no verdict (lines already printed, such as -v's, stay); with\n"
             "                several scripts, the verdicts already printed for the scripts before stand, the one\n"
-            "                that ran out has none and the ones after it do not run\n");
+            "                that ran out has none and the ones after it do not run\n",
+            BAREMETAL_MAX_MIB);
 }
 
 /* --audit=VALUE: each, end or N >= 1 into *every.  Returns 0, or 2 after one error line. */
