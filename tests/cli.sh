@@ -29,6 +29,9 @@ bad_env() {
 bad "expected a command"                  # no arguments at all
 bad "unknown command 'frobnicate'"        frobnicate
 bad "unknown command ''"                  ""
+bad "pvmmu version: unknown argument 'extra' (version takes none)"  version extra
+bad "pvmmu help: unknown argument 'extra' (help takes none)"        help extra
+bad "pvmmu --version: unknown argument ''"                           --version ""
 # -- sizes
 bad "bad size '0': must be more than zero"            boot --mem 0 --policy batched
 bad "bad size '0G': must be more than zero"           boot --mem 0G --policy batched

@@ -156,11 +156,17 @@ static int run_command(int argc, char **argv)
         return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(argv[1], "script"))
         return cmd_script(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+    bool version = !strcmp(argv[1], "version") || !strcmp(argv[1], "--version");
+    bool help = !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+    if ((version || help) && argc > 2) {   /* they take nothing: an extra word is a mistake, not ignored */
+        fprintf(stderr, "pvmmu %s: unknown argument '%s' (%s takes none)\n", argv[1], argv[2], argv[1]);
+        return 2;
+    }
+    if (version) {
         printf("pvmmu %s\n", PVMMU_VERSION);
         return 0;
     }
-    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (help) {
         usage(stdout);
         return 0;
     }
