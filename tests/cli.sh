@@ -69,6 +69,7 @@ bad "unknown argument '-v'"                           compare -v          # boot
 # -- the bare-metal runs
 bad "--baremetal supports at most 2048M"              compare --baremetal --mem 4G
 bad "unknown argument '--baremetal'"                  boot --baremetal --mem 1G --policy batched
+bad "--no-audit is not an option with --baremetal"    compare --baremetal --mem 64M --no-audit
 bad_env PVMMU_HV="$tmp/no-hv.bin" "no-hv.bin not readable" compare --baremetal --mem 64M
 bad_env PVMMU_HV="$tmp/no-hv.bin" "script --baremetal: $tmp/no-hv.bin not readable" script --baremetal tests/scripts/ptwr.pvm
 # -- QEMU killed by a signal: the reason is said, not an unfilled buffer (a stand-in QEMU that kills itself)

@@ -483,6 +483,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
             return 2;
         }
     }
+    if (o->baremetal && o->no_audit) {   /* accepted and ignored, it would let the header promise nothing */
+        fprintf(stderr, "pvmmu %s: --no-audit is not an option with --baremetal (pvmmu's hypervisor audits every "
+                        "boot)\n", cmd);
+        return 2;
+    }
     if (!o->bytes)   /* no --mem: compare's default for where it runs (boot's is preset) */
         o->bytes = o->baremetal ? DEFAULT_BAREMETAL_BYTES : DEFAULT_COMPARE_BYTES;
     if (o->baremetal && o->bytes > ((uint64_t)BAREMETAL_MAX_MIB << 20)) {
