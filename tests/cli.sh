@@ -29,6 +29,9 @@ bad_env() {
 bad "expected a command"                  # no arguments at all
 bad "unknown command 'frobnicate'"        frobnicate
 bad "unknown command ''"                  ""
+bad "pvmmu version: unknown argument 'extra' (version takes none)"  version extra
+bad "pvmmu help: unknown argument 'extra' (help takes none)"        help extra
+bad "pvmmu --version: unknown argument ''"                           --version ""
 # -- sizes
 bad "bad size '0': must be more than zero"            boot --mem 0 --policy batched
 bad "bad size '0G': must be more than zero"           boot --mem 0G --policy batched
@@ -66,8 +69,14 @@ bad "unknown argument '-v'"                           compare -v          # boot
 # -- the bare-metal runs
 bad "--baremetal supports at most 2048M"              compare --baremetal --mem 4G
 bad "unknown argument '--baremetal'"                  boot --baremetal --mem 1G --policy batched
+bad "--no-audit is not an option with --baremetal"    compare --baremetal --mem 64M --no-audit
 bad_env PVMMU_HV="$tmp/no-hv.bin" "no-hv.bin not readable" compare --baremetal --mem 64M
 bad_env PVMMU_HV="$tmp/no-hv.bin" "script --baremetal: $tmp/no-hv.bin not readable" script --baremetal tests/scripts/ptwr.pvm
+# -- QEMU killed by a signal: the reason is said, not an unfilled buffer (a stand-in QEMU that kills itself)
+mkdir "$tmp/bin"
+printf '#!/bin/sh\nkill -9 $$\n' >"$tmp/bin/qemu-system-x86_64"; chmod +x "$tmp/bin/qemu-system-x86_64"
+bad_env PATH="$tmp/bin:$PATH" "script --baremetal: qemu-system-x86_64 was killed by signal 9 (Killed)" script --baremetal tests/scripts/ptwr.pvm
+bad_env PATH="$tmp/bin:$PATH" "linux-2.6.39 on pvmmu's hypervisor: qemu-system-x86_64 was killed by signal 9 (Killed)" compare --baremetal --mem 64M
 # -- script files
 printf 'domain d1\nframe d1 a\nmultic' >"$tmp/truncated.pvm"            # cut off mid-word
 printf 'domain d1\nframe d1 a\nmulticall d1\n' >"$tmp/unclosed.pvm"     # cut off inside a multicall

@@ -2,6 +2,7 @@
 # verdicts.sh - what pvmmu says about a run is true: the exit status and the verdict lines of
 # `script` (plain, --xen, --baremetal) when a script's own expectations fail or when it has nothing
 # to run or compare; every printing command with its standard output on a full disk (/dev/full);
+# a closed standard output or input (with QEMU runs among them: its pipe must not take their place);
 # and --json output: one document on stdout, valid against docs/pvmmu.schema.json, every field in
 # docs/json.md (tests/json-check.py, Debian's python3-jsonschema).
 # Usage: BUILD=build tests/verdicts.sh PVMMU   (PVMMU_HV, PVMMU_DOM0, PVMMU_XEN default to the build tree's)
@@ -84,6 +85,16 @@ verdict 2 - "nothing.pvm: nothing to compare on pvmmu's hypervisor: no step can 
     script --baremetal "$tmp/nothing.pvm"
 verdict 2 - "nothing.pvm: nothing to compare on real Xen 4.17" script --xen "$tmp/nothing.pvm"
 
+# -- without --mem: boot 1G, compare 8G, compare --baremetal 128M (its 8G would be refused), as the usage says
+verdict 0 "pvmmu compare: 128 MiB guest, every policy on pvmmu's own hypervisor" - compare --baremetal
+verdict 0 "usage: pvmmu boot [--mem SIZE] --policy NAME" - help
+verdict 0 "QEMU (default 128M, at most 2048M)" - help
+
+# -- compare's header says what "ok" means: the auditor ran, or (--no-audit) it did not
+verdict 0 "64 MiB guest, every policy on the simulated PV MMU (ok = booted, auditor clean)" - compare --mem 64M
+verdict 0 "(ok, unaudited = booted; --no-audit: the auditor did not run)" - compare --mem 64M --no-audit
+verdict 0 "real page tables (ok = booted, auditor clean)" - compare --baremetal --mem 64M
+
 # -- a full disk: every command that prints
 full compare --mem 128M
 full compare --mem 128M --json
@@ -96,6 +107,37 @@ full script -v tests/scripts/ptwr.pvm
 full script --baremetal tests/scripts/ptwr.pvm
 full version
 full help
+
+# closed_out ARG...: pvmmu ARG... with stdout closed (>&-) must say so in one line on stderr and exit 2; a pipe
+# or file opened on the free descriptor 1 (QEMU's output, a script) must not take stdout's place.
+closed_out() {
+    n=$((n + 1)); args="$* >&-"
+    : >"$tmp/out"
+    "$P" "$@" >&- 2>"$tmp/err" </dev/null; rc=$?
+    if [ $rc -ne 2 ] || [ "$(grep -c '' "$tmp/err")" -ne 1 ] ||
+       ! grep -qF "pvmmu: cannot write standard output: Bad file descriptor" "$tmp/err"; then
+        fail "exit $rc; wanted exit 2 and one stderr line \"pvmmu: cannot write standard output: Bad file descriptor\""
+    fi
+}
+
+# closed_in OUT ARG...: pvmmu ARG... with stdin closed (<&-) runs as with stdin on /dev/null: exit 0, a stdout
+# line containing OUT, nothing on stderr (QEMU must not inherit the closed descriptor, nor the pipe on it).
+closed_in() {
+    want=$1; shift
+    n=$((n + 1)); args="$* <&-"
+    "$P" "$@" >"$tmp/out" 2>"$tmp/err" <&-; rc=$?
+    if [ $rc -ne 0 ] || [ -s "$tmp/err" ] || ! grep -qF -- "$want" "$tmp/out"; then
+        fail "exit $rc; wanted exit 0, nothing on stderr and a stdout line containing \"$want\""
+    fi
+}
+
+# -- a closed standard output or input, with and without QEMU
+closed_out version
+closed_out script tests/scripts/ptwr.pvm
+closed_out script --baremetal tests/scripts/ptwr.pvm
+closed_out compare --baremetal --mem 64M
+closed_in "pvmmu's hypervisor: 1 of 1 scripts pass and agree" script --baremetal tests/scripts/ptwr.pvm
+closed_in "linux-2.6.39" compare --baremetal --mem 64M
 
 # -- --json: stdout is one document, -v's lines go to stderr, and every document matches the documentation
 n=$((n + 1)); args="boot --mem 128M --policy defer-table --json -v"

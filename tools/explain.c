@@ -2,6 +2,7 @@
 #include "explain.h"
 
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 static const struct {
@@ -37,8 +38,11 @@ int xen_errno_parse(const char *s, long *rc)
             return 0;
         }
     char *end;
+    errno = 0;
     long v = strtol(s, &end, 0);
-    if (*s && !*end) {
+    if (*s && !*end && errno == ERANGE)
+        return -2;
+    if (*s && !*end && !errno) {
         *rc = v;
         return 0;
     }

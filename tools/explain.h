@@ -12,7 +12,7 @@
 /* "EINVAL" for -22 etc.; "0" for 0; NULL for an unknown code. */
 const char *xen_errno_name(long rc);
 
-/* Parse "-EINVAL" / "EINVAL" / "0" / "-22".  Returns 0 and *rc, or -1. */
+/* Parse "-EINVAL" / "EINVAL" / "0" / "-22".  Returns 0 and *rc, -2 for a number a long cannot hold, or -1. */
 int xen_errno_parse(const char *s, long *rc);
 
 /*

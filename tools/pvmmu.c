@@ -9,14 +9,17 @@
  * 1 a failure or a disagreement, 2 bad usage, bad input (a malformed script,
  * one with no steps, or nothing to compare), a run that could not be done, or
  * output that could not be written, 3 the host ran out of memory (one line on
- * stderr says how much was asked for; no verdict).
+ * stderr says how much was asked for; the run stopped there: verdicts already
+ * printed for earlier scripts stand, the script that ran out has none).
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvmmu/pvmmu.h"
 #include "baremetal.h"
@@ -28,9 +31,11 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: pvmmu boot --mem SIZE --policy NAME [--json] [-v] [--no-audit]   boot one guest on the simulator\n"
+            "usage: pvmmu boot [--mem SIZE] --policy NAME [--json] [-v] [--no-audit]   boot one guest on the\n"
+            "                                   simulator (default --mem 1G)\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
-            "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under QEMU\n"
+            "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under\n"
+            "                                   QEMU (default 128M, at most %uM)\n"
             "       pvmmu script [-v] [--audit=each|end|N] FILE...   run scenario scripts (docs/scripts.md);\n"
             "                                   the auditor after every step (each), every Nth operation and at\n"
             "                                   the end, or only at the end; default each, or every N above\n"
@@ -47,7 +52,11 @@ static void usage(FILE *f)
             "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
             "                compare), a run that could not be done (QEMU, an image), or output that could not\n"
             "                be written; one line on stderr says which\n"
-            "             3  the host ran out of memory (one line on stderr with the size asked for; no verdict)\n");
+            "             3  the host ran out of memory: one line on stderr with the size asked for; the run\n"
+            "                stopped there and has no verdict (lines already printed, such as -v's, stay); with\n"
+            "                several scripts, the verdicts already printed for the scripts before stand, the one\n"
+            "                that ran out has none and the ones after it do not run\n",
+            BAREMETAL_MAX_MIB);
 }
 
 /* --audit=VALUE: each, end or N >= 1 into *every.  Returns 0, or 2 after one error line. */
@@ -147,11 +156,17 @@ static int run_command(int argc, char **argv)
         return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(argv[1], "script"))
         return cmd_script(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+    bool version = !strcmp(argv[1], "version") || !strcmp(argv[1], "--version");
+    bool help = !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+    if ((version || help) && argc > 2) {   /* they take nothing: an extra word is a mistake, not ignored */
+        fprintf(stderr, "pvmmu %s: unknown argument '%s' (%s takes none)\n", argv[1], argv[2], argv[1]);
+        return 2;
+    }
+    if (version) {
         printf("pvmmu %s\n", PVMMU_VERSION);
         return 0;
     }
-    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (help) {
         usage(stdout);
         return 0;
     }
@@ -184,7 +199,33 @@ static int close_stdout(int rc)
     return 2;
 }
 
+/*
+ * Make sure descriptors 0, 1 and 2 are open before anything else opens a file
+ * or a pipe: one that was closed (`pvmmu ... >&-`) would be taken by the next
+ * open() or pipe(), and stdout or QEMU's input would land there.  A closed one
+ * becomes /dev/null opened read-only, so a write to a closed stdout still
+ * fails and close_stdout reports it.  Returns false if that is impossible.
+ */
+static bool std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", O_RDONLY);   /* the lowest free descriptor: fd itself */
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return false;
+        }
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
+    if (!std_fds_open()) {
+        fprintf(stderr, "pvmmu: cannot open /dev/null in place of a closed standard stream: %s\n", strerror(errno));
+        return 2;
+    }
     return close_stdout(run_command(argc, argv));
 }

@@ -20,6 +20,8 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
     int fds[2];
     *out = NULL;
     *outlen = 0;
+    if (errlen)
+        err[0] = 0;
     if (pipe(fds)) {
         snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
         return -1;
@@ -102,5 +104,9 @@ int qemu_run(char *const argv[], unsigned int timeout_s, char **out, size_t *out
         snprintf(err, errlen, "cannot run %s (install it: scripts/deps.sh)", argv[0]);
         return -1;
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (!WIFEXITED(status)) {
+        snprintf(err, errlen, "%s was killed by signal %d (%s)", argv[0], WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return -1;
+    }
+    return WEXITSTATUS(status);
 }

@@ -123,6 +123,8 @@ static void lex(struct parser *p, const char *l, size_t n)
 }
 
 static struct tok *peek(struct parser *p) { return &p->toks[p->pos]; }
+/* A token as an error message quotes it: its text, or "end of line". */
+static const char *shown(const struct tok *t) { return t->kind == T_END ? "end of line" : t->text; }
 static struct tok *next(struct parser *p) { return &p->toks[p->pos < p->ntok ? p->pos++ : p->pos]; }
 static bool at_end(struct parser *p) { return peek(p)->kind == T_END; }
 
@@ -139,7 +141,7 @@ static bool accept_punct(struct parser *p, char c)
 static void expect_punct(struct parser *p, char c, const char *what)
 {
     if (!accept_punct(p, c))
-        perr(p, "expected '%c' %s, got '%s'", c, what, peek(p)->kind == T_END ? "end of line" : peek(p)->text);
+        perr(p, "expected '%c' %s, got '%s'", c, what, shown(peek(p)));
 }
 
 static bool accept_word(struct parser *p, const char *w)
@@ -156,7 +158,7 @@ static const char *expect_word(struct parser *p, const char *what)
 {
     struct tok *t = next(p);
     if (t->kind != T_WORD)
-        perr(p, "expected %s, got '%s'", what, t->kind == T_END ? "end of line" : t->text);
+        perr(p, "expected %s, got '%s'", what, shown(t));
     return t->text;
 }
 
@@ -318,18 +320,25 @@ static void parse_dom(struct parser *p, domid_t *dom, unsigned int *vcpu)
     char *end;
     if (w[0] != 'd' || !isdigit((unsigned char)w[1]))
         perr(p, "expected a domain (dN or dNvM), got '%s'", w);
-    d = strtoul(w + 1, &end, 10);
+    errno = 0;
+    d = strtoul(w + 1, &end, 10);   /* a number too large for strtoul is out of range too (ERANGE) */
+    bool d_big = errno == ERANGE, v_big = false;
+    int d_len = (int)(end - (w + 1)), v_len = 0;
+    const char *vs = end + 1;
     if (*end == 'v') {
         if (!isdigit((unsigned char)end[1]))
             perr(p, "expected a vCPU number after 'v' in '%s'", w);
-        v = strtoul(end + 1, &end, 10);
+        errno = 0;
+        v = strtoul(vs, &end, 10);
+        v_big = errno == ERANGE;
+        v_len = (int)(end - vs);
     }
     if (*end)
         perr(p, "expected a domain (dN or dNvM), got '%s'", w);
-    if (d >= DOMID_FIRST_RESERVED)
-        perr(p, "domain id %lu is out of range (below %u)", d, DOMID_FIRST_RESERVED);
-    if (v >= PVM_MAX_VCPUS)
-        perr(p, "vCPU %lu is out of range (below %d)", v, PVM_MAX_VCPUS);
+    if (d_big || d >= DOMID_FIRST_RESERVED)
+        perr(p, "domain id %.*s is out of range (below %u)", d_len, w + 1, DOMID_FIRST_RESERVED);
+    if (v_big || v >= PVM_MAX_VCPUS)
+        perr(p, "vCPU %.*s is out of range (below %d)", v_len, vs, PVM_MAX_VCPUS);
     *dom = (domid_t)d;
     *vcpu = (unsigned int)v;
 }
@@ -361,8 +370,7 @@ static uint64_t parse_value(struct parser *p)
         struct tok *t = peek(p);
         uint64_t bits;
         if (t->kind != T_WORD)
-            perr(p, "expected an entry value (frame name, flag or number), got '%s'",
-                 t->kind == T_END ? "end of line" : t->text);
+            perr(p, "expected an entry value (frame name, flag or number), got '%s'", shown(t));
         if (flag_value(t->text, &bits)) {
             p->pos++;
             v |= bits;
@@ -420,7 +428,10 @@ static void parse_rc(struct parser *p, struct step *st)
         return;
     next(p);
     const char *w = expect_word(p, "an expected result after '->'");
-    if (xen_errno_parse(w, &st->expect_rc))
+    int bad = xen_errno_parse(w, &st->expect_rc);
+    if (bad == -2)
+        perr(p, "result '%s' is out of range (a hypercall returns a signed 64-bit value)", w);
+    if (bad)
         perr(p, "expected a result like 0 or -EINVAL after '->', got '%s'", w);
     st->has_expect = true;
     const char *v;
@@ -573,6 +584,9 @@ static void cmd_frame(struct parser *p, bool io)
             perr(p, "frame '%s' is declared twice", name);
         if (accept_punct(p, '=')) {
             mfn = expect_number(p, "a machine frame number", UINT64_MAX);
+            if (mfn > (PADDR_MASK >> PAGE_SHIFT))   /* the limit of @MFN: what an entry's frame field holds */
+                perr(p, "mfn %#" PRIx64 " is beyond what a page-table entry can hold (at most %#llx)", mfn,
+                     (unsigned long long)(PADDR_MASK >> PAGE_SHIFT));
             if (script_frame_at(p->s, mfn))
                 perr(p, "mfn %#" PRIx64 " is already used by another frame", mfn);
         } else {
@@ -752,7 +766,7 @@ static void cmd_mmuext(struct parser *p, struct step *st)
             if (accept_word(p, "nomask"))
                 break;
             if (!accept_key(p, "mask", &v))
-                perr(p, "expected mask=BITS (a vCPU bitmap) or nomask, got '%s'", peek(p)->text);
+                perr(p, "expected mask=BITS (a vCPU bitmap) or nomask, got '%s'", shown(peek(p)));
             uint64_t bits;
             if (!parse_u64(v, &bits))
                 perr(p, "expected mask=BITS (a vCPU bitmap), got '%s'", v);
@@ -868,6 +882,20 @@ static void cmd_store(struct parser *p, struct step *st)
 
 static const char *const type_names[] = { "none", "l1", "l2", "l3", "l4", "seg_desc", "shared", "writable" };
 
+/*
+ * Record that an expect line gave frame attribute `attr` (bit in *seen), as
+ * the word w (and =v if v is not NULL).  A second mention, repeated or
+ * contradictory (pinned then !pinned), is refused: each attribute once.
+ */
+static void attr_once(struct parser *p, unsigned int *seen, unsigned int bit, const char *attr, const char *w,
+                      const char *v)
+{
+    if (*seen & bit)
+        perr(p, "'%s%s%s': the attribute %s is already given on this line (each attribute once)", w, v ? "=" : "",
+             v ? v : "", attr);
+    *seen |= bit;
+}
+
 /* expect FRAME attr...  |  expect FRAME[SLOT] = VALUE  |  expect stat|log|why|mappings ... */
 static void cmd_expect(struct parser *p)
 {
@@ -875,15 +903,21 @@ static void cmd_expect(struct parser *p)
     if (accept_word(p, "stat")) {
         if (at_end(p))
             perr(p, "expected NAME=N after 'expect stat'");
+        size_t first = p->s->nsteps;
         while (!at_end(p)) {
-            struct step *st = new_step(p, S_EXPECT_STAT);
             const char *name = expect_word(p, "a counter name");
             int idx = script_stat_index(name);
             if (idx < 0)
                 perr(p, "unknown counter '%s' (see docs/scripts.md for the list)", name);
-            st->stat = idx;
             expect_punct(p, '=', "after the counter name");
-            st->val = expect_number(p, "a count", UINT64_MAX);
+            uint64_t val = expect_number(p, "a count", UINT64_MAX);
+            for (size_t i = first; i < p->s->nsteps; i++)   /* each counter once, as each frame attribute */
+                if (p->s->steps[i].stat == idx)
+                    perr(p, "'%s=%s': the counter %s is already given on this line (each counter once)", name,
+                         p->toks[p->pos - 1].text, name);
+            struct step *st = new_step(p, S_EXPECT_STAT);
+            st->stat = idx;
+            st->val = val;
         }
         return;
     }
@@ -932,9 +966,11 @@ static void cmd_expect(struct parser *p)
     struct frame_expect *fe = &st->fe;
     if (at_end(p))
         perr(p, "expected a frame attribute (type=, tc=, count=, pinned, validated, owner=, linear=, m2p=)");
+    unsigned int seen = 0;
     while (!at_end(p)) {
         uint64_t n;
         if (accept_key(p, "type", &v)) {
+            attr_once(p, &seen, 1u << 0, "type", "type", v);
             size_t i;
             for (i = 0; i < 8; i++)
                 if (!strcmp(v, type_names[i]))
@@ -944,28 +980,34 @@ static void cmd_expect(struct parser *p)
             fe->has_type = true;
             fe->type = (int)i;
         } else if (accept_key(p, "tc", &v)) {
+            attr_once(p, &seen, 1u << 1, "tc", "tc", v);
             if (!parse_u64(v, &n))
                 perr(p, "expected tc=N, got '%s'", v);
             fe->has_tc = true;
             fe->tc = n;
         } else if (accept_key(p, "count", &v)) {
+            attr_once(p, &seen, 1u << 2, "count", "count", v);
             if (!parse_u64(v, &n))
                 perr(p, "expected count=N, got '%s'", v);
             fe->has_count = true;
             fe->count = n;
         } else if (accept_key(p, "linear", &v)) {
+            attr_once(p, &seen, 1u << 3, "linear", "linear", v);
             char *end;
-            long l = strtol(v, &end, 0);
-            if (*end || !*v)
-                perr(p, "expected linear=N, got '%s'", v);
+            errno = 0;
+            long l = strtol(v, &end, 0);   /* the core's linear count is a signed 16-bit value */
+            if (*end || !*v || errno || l < INT16_MIN || l > INT16_MAX)
+                perr(p, "expected linear=N with %d <= N <= %d, got '%s'", INT16_MIN, INT16_MAX, v);
             fe->has_linear = true;
             fe->linear = (int)l;
         } else if (accept_key(p, "m2p", &v)) {
+            attr_once(p, &seen, 1u << 4, "m2p", "m2p", v);
             if (!parse_u64(v, &n))
                 perr(p, "expected m2p=N, got '%s'", v);
             fe->has_m2p = true;
             fe->m2p = n;
         } else if (accept_key(p, "owner", &v)) {
+            attr_once(p, &seen, 1u << 5, "owner", "owner", v);
             fe->has_owner = true;
             if (!strcmp(v, "none"))
                 fe->owner = DOMID_INVALID;
@@ -976,12 +1018,16 @@ static void cmd_expect(struct parser *p)
             else
                 perr(p, "expected owner=dN, none or io, got '%s'", v);
         } else if (accept_word(p, "pinned")) {
+            attr_once(p, &seen, 1u << 6, "pinned", "pinned", NULL);
             fe->pinned = 1;
         } else if (accept_word(p, "!pinned")) {
+            attr_once(p, &seen, 1u << 6, "pinned", "!pinned", NULL);
             fe->pinned = -1;
         } else if (accept_word(p, "validated")) {
+            attr_once(p, &seen, 1u << 7, "validated", "validated", NULL);
             fe->validated = 1;
         } else if (accept_word(p, "!validated")) {
+            attr_once(p, &seen, 1u << 7, "validated", "!validated", NULL);
             fe->validated = -1;
         } else {
             perr(p, "expected a frame attribute (type=, tc=, count=, pinned, !pinned, validated, !validated, "

@@ -164,6 +164,29 @@ static bool rc_meets(const struct step *st, bool batch, long rc, unsigned int do
     return true;
 }
 
+/* The result field of a multicall entry before the call: an entry the batch never reached keeps it. */
+#define MC_NOT_RUN ((long)0xDEADBEEF)
+
+/*
+ * What multicall entry e gave (rc, its result field) against what the script
+ * wants, as one phrase into buf: "did not run (the batch stopped before it),
+ * expected 0", "result -EINVAL, expected 0", "result 0, expected not to run".
+ */
+static const char *entry_mismatch(const struct step *e, long rc, char *buf, size_t n)
+{
+    long want = want_rc(e);
+    char w[64];
+    if (want == MC_NOT_RUN)
+        snprintf(w, sizeof(w), "expected not to run (-> 0xDEADBEEF)");
+    else
+        snprintf(w, sizeof(w), "expected %s", xen_errno_name(want));
+    if (rc == MC_NOT_RUN)
+        snprintf(buf, n, "did not run (the batch stopped before it), %s", w);
+    else
+        snprintf(buf, n, "result %s, %s", xen_errno_name(rc), w);
+    return buf;
+}
+
 bool script_result_meets(const struct step *st, const struct xp_result *res, char *msg, size_t n)
 {
     msg[0] = 0;
@@ -200,8 +223,10 @@ bool script_result_meets(const struct step *st, const struct xp_result *res, cha
             return false;
         for (size_t i = 0; i < st->nsub && i < XP_MAX_BATCH; i++) {
             const struct step *e = &st->sub[i];
-            bool batch = (e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && res->sub_rc[i] != (long)0xDEADBEEF;
-            char m[96];
+            bool batch = (e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && res->sub_rc[i] != MC_NOT_RUN;
+            char m[112];
+            if (i < res->n && res->sub_rc[i] != want_rc(e))
+                entry_mismatch(e, res->sub_rc[i], m, sizeof(m));
             if (i >= res->n || !rc_meets(e, batch, res->sub_rc[i], res->sub_done[i], m, sizeof(m))) {
                 snprintf(msg, n, "entry %zu (line %d) %s", i, e->line, i >= res->n ? "has no result" : m);
                 return false;
@@ -315,7 +340,7 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
             mc[i].op = e->cmd;
             break;
         }
-        mc[i].result = (xen_ulong_t)0xDEADBEEF;
+        mc[i].result = (xen_ulong_t)MC_NOT_RUN;
     }
     long rc = pvm_multicall(v, mc, (unsigned int)n);
     check_rc(r, st, rc, "multicall");
@@ -328,14 +353,13 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
         const struct step *e = &st->sub[i];
         long res = (long)mc[i].result;
         long want = want_rc(e);
-        if (mc[i].result == (xen_ulong_t)0xDEADBEEF && (!r->o->terse || r->o->verbose))
-            fprintf(r->out, "%s:%d: note: entry not run (the batch stopped before it)\n", r->s->name, e->line);
         if (res != want) {
-            char w[32];
-            snprintf(w, sizeof(w), "%s", xen_errno_name(want));
-            fprintf(r->out, "%s:%d: FAIL multicall entry %zu (%s): result %s, expected %s\n", r->s->name,
-                    e->line, i, kind_name(e->kind), xen_errno_name(res), w);
+            char m[112];
+            fprintf(r->out, "%s:%d: FAIL multicall entry %zu (%s): %s\n", r->s->name, e->line, i, kind_name(e->kind),
+                    entry_mismatch(e, res, m, sizeof(m)));
             r->cur_failed = true;
+        } else if (res == MC_NOT_RUN && (!r->o->terse || r->o->verbose)) {
+            fprintf(r->out, "%s:%d: note: entry not run (the batch stopped before it)\n", r->s->name, e->line);
         }
         if ((e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && done[i] != ~0u) {
             unsigned int wd = want_done(e, res, done[i]);
@@ -351,6 +375,20 @@ static void run_multicall(struct runner *r, const struct step *st, struct pvm_vc
     free(ops);
     free(done);
     free(mc);
+}
+
+/* An owner as a script writes it (dN, io, none; xen or the number for other reserved ids) into buf. */
+static const char *owner_text(domid_t owner, char *buf, size_t n)
+{
+    if (owner == DOMID_INVALID)
+        snprintf(buf, n, "none");
+    else if (owner == DOMID_IO)
+        snprintf(buf, n, "io");
+    else if (owner == DOMID_XEN)
+        snprintf(buf, n, "xen");
+    else
+        snprintf(buf, n, owner < DOMID_FIRST_RESERVED ? "d%u" : "%u", owner);
+    return buf;
 }
 
 static void expect_frame(struct runner *r, const struct step *st)
@@ -371,8 +409,11 @@ static void expect_frame(struct runner *r, const struct step *st)
         step_fail(r, "%s has linear_pt_count %d, expected %d", id, f.linear_pt_count, e->linear);
     if (e->has_m2p && f.m2p != e->m2p)
         step_fail(r, "%s has m2p %#" PRIx64 ", expected %#" PRIx64, id, f.m2p, e->m2p);
-    if (e->has_owner && f.owner != e->owner && !(e->owner == DOMID_IO && f.io))
-        step_fail(r, "%s is owned by %u, expected %u", id, f.owner, e->owner);
+    domid_t owner = f.io ? (domid_t)DOMID_IO : f.owner;   /* a frame above memory is implicitly I/O */
+    char have[16], want[16];
+    if (e->has_owner && owner != e->owner)
+        step_fail(r, "%s is owned by %s%s, expected %s", id, owner_text(owner, have, sizeof(have)),
+                  f.valid ? "" : " (above machine memory: implicitly I/O)", owner_text(e->owner, want, sizeof(want)));
     if (e->pinned && f.pinned != (e->pinned > 0))
         step_fail(r, "%s is %s, expected %s", id, f.pinned ? "pinned" : "not pinned",
                   e->pinned > 0 ? "pinned" : "not pinned");
