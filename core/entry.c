@@ -115,7 +115,8 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
         return uncacheable(l1f) ? 0 : (int)((l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT));
     }
     struct page_info *pg = mfn_to_page(m, mfn);
-    struct pvm_domain *real = gen_count(pg) ? page_owner_dom(m, pg) : NULL;
+    /* Xen's page_get_owner_and_reference: no owner for a free frame or a count about to overflow. */
+    struct pvm_domain *real = gen_count(pg) && gen_count(pg) < PGC_count_mask - 2 ? page_owner_dom(m, pg) : NULL;
     domid_t pg_owner_id = pg_owner ? pg_owner->id : (domid_t)DOMID_IO;
     if (!real || real != pg_owner) {   /* real NULL (a free frame) must not match pg_owner NULL (DOMID_IO) */
         /* A privileged pg_owner may hand on the right to map its target's frames. */

@@ -166,6 +166,25 @@ static void simulator_hook_exits_3(void **state)
     assert_int_equal(strchr(out, '\n')[1], 0);   /* one line */
 }
 
+/* A mapping whose general reference would overflow the count (into the owner bits) is refused as Xen does (-EBUSY), not taken. */
+static void l1_mapping_count_overflow_refused(void **state)
+{
+    (void)state;
+    struct tm *t = bug_machine();
+    uint64_t l1;
+    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    uint64_t a = tm_frame(t, 1);
+    struct page_info *pg = &t->m.frames[a];
+    uint64_t full = (pg->count_info & ~PGC_count_mask) | (PGC_count_mask - 2);
+    pg->count_info = full;
+    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), -XEN_EBUSY);
+    assert_int_equal(pg->count_info, full);
+    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    assert_int_equal(bug_calls, 0);
+    pg->count_info = (full & ~PGC_count_mask) | 1;
+    tm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +193,7 @@ int main(void)
         cmocka_unit_test(writable_entry_on_table),
         cmocka_unit_test(linear_never_counted),
         cmocka_unit_test(type_held_by_wrong_level),
+        cmocka_unit_test(l1_mapping_count_overflow_refused),
         cmocka_unit_test(no_hook_traps),
         cmocka_unit_test(simulator_hook_exits_3),
     };
