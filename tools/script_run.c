@@ -490,22 +490,18 @@ static unsigned int xp_access_of(int a)
     return a == PVM_ACCESS_OK ? XP_ACC_OK : a == PVM_ACCESS_EMULATED ? XP_ACC_EMULATED : XP_ACC_FAULT;
 }
 
-static void run_step(struct runner *r, const struct step *st)
+/* A setup step: domains, frames, builder writes, roots, giving frames back and out, guest mode. */
+static void run_setup(struct runner *r, const struct step *st, struct pvm_vcpu *v)
 {
     struct pvm_machine *m = &r->m;
-    struct pvm_vcpu *v = vcpu_of(r, st);
-    unsigned int done = 0;
-    long rc;
-    struct pvm_fault f;
-    hostmem_guest_views_clear(&r->h);   /* a step's guest buffers live for that step only */
     switch (st->kind) {
     case S_DOMAIN: {
         const struct domain_decl *d = NULL;
         for (size_t i = 0; i < r->s->ndoms; i++)
             if (r->s->doms[i].id == st->dom)
                 d = &r->s->doms[i];
-        rc = pvm_domain_create(m, d->id, d->vcpus,
-                               d->flags | (r->o->privileged && d->id == r->o->privileged ? PVM_DOM_PRIVILEGED : 0));
+        long rc = pvm_domain_create(m, d->id, d->vcpus,
+                                    d->flags | (r->o->privileged && d->id == r->o->privileged ? PVM_DOM_PRIVILEGED : 0));
         if (!rc && d->iomem_set)
             rc = pvm_domain_iomem_permit(m, d->id, d->iomem_first, d->iomem_last);
         check_rc(r, st, rc, "domain creation");
@@ -536,6 +532,17 @@ static void run_step(struct runner *r, const struct step *st)
     case S_MODE:
         pvm_set_guest_mode(v, st->cmd != 0);
         break;
+    default:
+        break;
+    }
+}
+
+/* A hypercall step: its result, its done count, a multicall's entries. */
+static void run_hypercall(struct runner *r, const struct step *st, struct pvm_vcpu *v)
+{
+    unsigned int done = 0;
+    long rc;
+    switch (st->kind) {
     case S_MMU_UPDATE:
         rc = pvm_mmu_update(v, st->reqs, st->count, &done, st->foreigndom);
         check_rc(r, st, rc, "mmu_update");
@@ -558,85 +565,135 @@ static void run_step(struct runner *r, const struct step *st)
                  pvm_update_va_mapping_otherdomain(v, st->va, st->val, uvm_flags(r, st), (domid_t)st->foreigndom),
                  "update_va_mapping_otherdomain");
         break;
-    case S_STORE: {
-        int a = pvm_guest_store(v, st->va, st->val, st->bytes, &f);
-        r->res.access = xp_access_of(a);
-        bool ok = store_meets(st, a);
-        if (!ok)
-            step_fail(r, "store to %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
-                      st->has_expect ? access_name(st->expect_access) : "ok or emulated");
-        if (a == PVM_ACCESS_FAULT && !r->quiet && (!ok || r->o->verbose))
-            fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64
-                            ")\n", f.va, f.error_code, f.level, f.table_mfn, f.entry);
-        if (a == PVM_ACCESS_FAULT && m->last_set && !r->quiet && (!ok || r->o->verbose))
-            explain_refusal(r->out, m, "    ", &r->names);
-        break;
-    }
-    case S_LOAD: {
-        uint64_t val = 0;
-        int a = pvm_guest_load(v, st->va, &val, &f);
-        r->res.access = xp_access_of(a);
-        r->res.val = val;
-        if (load_meets(st, a, val))
-            break;
-        if (st->has_expect && a != st->expect_access)
-            step_fail(r, "load from %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
-                      access_name(st->expect_access));
-        else if (!st->has_expect && a != PVM_ACCESS_OK)
-            step_fail(r, "load from %#" PRIx64 " faulted (error code %#x at L%u)", st->va, f.error_code, f.level);
-        else
-            step_fail(r, "load from %#" PRIx64 " read %016" PRIx64 ", expected %016" PRIx64, st->va, val,
-                      st->expect_val);
-        break;
-    }
     case S_MULTICALL:
         run_multicall(r, st, v);
         break;
-    case S_RAW_OP:
+    default:
         break;
+    }
+}
+
+/* A guest store through the software MMU: the access it gave, and on a fault where and why. */
+static void run_store(struct runner *r, const struct step *st, struct pvm_vcpu *v)
+{
+    struct pvm_fault f;
+    int a = pvm_guest_store(v, st->va, st->val, st->bytes, &f);
+    r->res.access = xp_access_of(a);
+    bool ok = store_meets(st, a);
+    if (!ok)
+        step_fail(r, "store to %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
+                  st->has_expect ? access_name(st->expect_access) : "ok or emulated");
+    if (a != PVM_ACCESS_FAULT || r->quiet || (ok && !r->o->verbose))
+        return;
+    fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64 ")\n",
+            f.va, f.error_code, f.level, f.table_mfn, f.entry);
+    if (r->m.last_set)
+        explain_refusal(r->out, &r->m, "    ", &r->names);
+}
+
+/* A guest load: the access and the value it read, against the step's expectation. */
+static void run_load(struct runner *r, const struct step *st, struct pvm_vcpu *v)
+{
+    struct pvm_fault f;
+    uint64_t val = 0;
+    int a = pvm_guest_load(v, st->va, &val, &f);
+    r->res.access = xp_access_of(a);
+    r->res.val = val;
+    if (load_meets(st, a, val))
+        return;
+    if (st->has_expect && a != st->expect_access)
+        step_fail(r, "load from %#" PRIx64 " gave %s, expected %s", st->va, access_name(a),
+                  access_name(st->expect_access));
+    else if (!st->has_expect && a != PVM_ACCESS_OK)
+        step_fail(r, "load from %#" PRIx64 " faulted (error code %#x at L%u)", st->va, f.error_code, f.level);
+    else
+        step_fail(r, "load from %#" PRIx64 " read %016" PRIx64 ", expected %016" PRIx64, st->va, val, st->expect_val);
+}
+
+/* Does a log line of the last operation contain text? */
+static bool log_has(const struct runner *r, const char *text)
+{
+    for (unsigned long i = hostmem_log_first(&r->h, r->log_mark); i < r->h.log_lines; i++)
+        if (strstr(hostmem_log_line(&r->h, i), text))
+            return true;
+    return false;
+}
+
+/* The cause of the last refusal (and the frame it was about) against an `expect why` step. */
+static void expect_why(struct runner *r, const struct step *st)
+{
+    const struct pvm_machine *m = &r->m;
+    if (st->stat == PVM_WHY_NONE ? m->last_set && m->last.why != PVM_WHY_NONE
+                                 : !m->last_set || (int)m->last.why != st->stat)
+        step_fail(r, "last refusal cause is %s, expected %s", m->last_set ? why_cause_name(m->last.why) : "none",
+                  why_cause_name((enum pvm_why)st->stat));
+    else if (st->mfn != PVM_INVALID_MFN && m->last.mfn != st->mfn)
+        step_fail(r, "last refusal is about mfn %#" PRIx64 ", expected %#" PRIx64, m->last.mfn, st->mfn);
+}
+
+/* An assertion on the machine's state: a frame, an entry, a counter, a log line, a cause, mappings. */
+static void run_expect(struct runner *r, const struct step *st)
+{
+    struct pvm_machine *m = &r->m;
+    uint64_t val;
+    switch (st->kind) {
     case S_EXPECT_FRAME:
         expect_frame(r, st);
         break;
-    case S_EXPECT_ENTRY: {
-        uint64_t e = pvm_peek(m, st->mfn, st->slot);
-        r->res.val = e;
-        if (e != st->val)
-            step_fail(r, "entry %u of mfn %#" PRIx64 " is %016" PRIx64 ", expected %016" PRIx64, st->slot, st->mfn, e,
-                      st->val);
+    case S_EXPECT_ENTRY:
+        r->res.val = val = pvm_peek(m, st->mfn, st->slot);
+        if (val != st->val)
+            step_fail(r, "entry %u of mfn %#" PRIx64 " is %016" PRIx64 ", expected %016" PRIx64, st->slot, st->mfn,
+                      val, st->val);
         break;
-    }
-    case S_EXPECT_STAT: {
-        uint64_t val = script_stat_value(&m->stats, st->stat);
+    case S_EXPECT_STAT:
+        val = script_stat_value(&m->stats, st->stat);
         if (val != st->val)
             step_fail(r, "counter %s is %" PRIu64 ", expected %" PRIu64, script_stat_name(st->stat), val, st->val);
         break;
-    }
-    case S_EXPECT_LOG: {
-        bool found = false;
-        for (unsigned long i = hostmem_log_first(&r->h, r->log_mark); i < r->h.log_lines && !found; i++)
-            found = strstr(hostmem_log_line(&r->h, i), st->text) != NULL;
-        if (!found) {
+    case S_EXPECT_LOG:
+        if (!log_has(r, st->text)) {
             step_fail(r, "no log line of the last operation contains \"%s\"", st->text);
             print_step_logs(r, "    ");
         }
         break;
-    }
     case S_EXPECT_WHY:
-        if (st->stat == PVM_WHY_NONE ? m->last_set && m->last.why != PVM_WHY_NONE
-                                     : !m->last_set || (int)m->last.why != st->stat)
-            step_fail(r, "last refusal cause is %s, expected %s",
-                      m->last_set ? why_cause_name(m->last.why) : "none", why_cause_name((enum pvm_why)st->stat));
-        else if (st->mfn != PVM_INVALID_MFN && m->last.mfn != st->mfn)
-            step_fail(r, "last refusal is about mfn %#" PRIx64 ", expected %#" PRIx64, m->last.mfn, st->mfn);
+        expect_why(r, st);
         break;
-    case S_EXPECT_MAPPINGS: {
-        unsigned long n = pvm_find_mappings(m, st->mfn, st->bytes != 0, count_mapping, NULL);
-        if (n != st->val)
-            step_fail(r, "%lu %smapping(s) of mfn %#" PRIx64 ", expected %" PRIu64, n, st->bytes ? "writable " : "",
-                      st->mfn, st->val);
+    case S_EXPECT_MAPPINGS:
+        val = pvm_find_mappings(m, st->mfn, st->bytes != 0, count_mapping, NULL);
+        if (val != st->val)
+            step_fail(r, "%" PRIu64 " %smapping(s) of mfn %#" PRIx64 ", expected %" PRIu64, val,
+                      st->bytes ? "writable " : "", st->mfn, st->val);
+        break;
+    default:
         break;
     }
-    case S_AUDIT:
+}
+
+/* Run one step on the machine and check it against the script; a failure is recorded, never fatal. */
+static void run_step(struct runner *r, const struct step *st)
+{
+    struct pvm_vcpu *v = vcpu_of(r, st);
+    hostmem_guest_views_clear(&r->h);   /* a step's guest buffers live for that step only */
+    switch (st->kind) {
+    case S_MMU_UPDATE: case S_MMUEXT: case S_UVM: case S_UVM_OTHER: case S_MULTICALL:
+        run_hypercall(r, st, v);
+        break;
+    case S_STORE:
+        run_store(r, st, v);
+        break;
+    case S_LOAD:
+        run_load(r, st, v);
+        break;
+    case S_EXPECT_FRAME: case S_EXPECT_ENTRY: case S_EXPECT_STAT: case S_EXPECT_LOG: case S_EXPECT_WHY:
+    case S_EXPECT_MAPPINGS:
+        run_expect(r, st);
+        break;
+    case S_RAW_OP: case S_AUDIT:
+        break;
+    default:
+        run_setup(r, st, v);
         break;
     }
 }
