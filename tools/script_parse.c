@@ -897,143 +897,181 @@ static void attr_once(struct parser *p, unsigned int *seen, unsigned int bit, co
 }
 
 /* expect FRAME attr...  |  expect FRAME[SLOT] = VALUE  |  expect stat|log|why|mappings ... */
-static void cmd_expect(struct parser *p)
+/* expect stat NAME=N ...: one step per counter, each counter once. */
+static void expect_stat_line(struct parser *p)
+{
+    if (at_end(p))
+        perr(p, "expected NAME=N after 'expect stat'");
+    size_t first = p->s->nsteps;
+    while (!at_end(p)) {
+        const char *name = expect_word(p, "a counter name");
+        int idx = script_stat_index(name);
+        if (idx < 0)
+            perr(p, "unknown counter '%s' (see docs/scripts.md for the list)", name);
+        expect_punct(p, '=', "after the counter name");
+        uint64_t val = expect_number(p, "a count", UINT64_MAX);
+        for (size_t i = first; i < p->s->nsteps; i++)   /* each counter once, as each frame attribute */
+            if (p->s->steps[i].stat == idx)
+                perr(p, "'%s=%s': the counter %s is already given on this line (each counter once)", name,
+                     p->toks[p->pos - 1].text, name);
+        struct step *st = new_step(p, S_EXPECT_STAT);
+        st->stat = idx;
+        st->val = val;
+    }
+}
+
+/* expect log "TEXT" */
+static void expect_log_line(struct parser *p)
+{
+    struct step *st = new_step(p, S_EXPECT_LOG);
+    struct tok *t = next(p);
+    if (t->kind != T_STR)
+        perr(p, "expected a quoted text after 'expect log'");
+    st->text = host_strdup(t->text, "the parsed script");
+    end_of_line(p);
+}
+
+/* expect why CAUSE [NAME] */
+static void expect_why_line(struct parser *p)
+{
+    struct step *st = new_step(p, S_EXPECT_WHY);
+    const char *w = expect_word(p, "a refusal cause (bad_type, bad_flags, ...)");
+    st->stat = why_cause_parse(w);
+    if (st->stat < 0)
+        perr(p, "unknown refusal cause '%s'", w);
+    st->mfn = PVM_INVALID_MFN;
+    if (!at_end(p))
+        st->mfn = parse_frame(p, "the frame at issue");
+    end_of_line(p);
+}
+
+/* expect mappings NAME N [writable] */
+static void expect_mappings_line(struct parser *p)
+{
+    struct step *st = new_step(p, S_EXPECT_MAPPINGS);
+    st->mfn = parse_frame(p, "a frame");
+    st->val = expect_number(p, "a count of L1 slots", UINT64_MAX);
+    st->bytes = accept_word(p, "writable");
+    end_of_line(p);
+}
+
+/* expect NAME[SLOT] = VALUE, after NAME (mfn) */
+static void expect_entry_line(struct parser *p, uint64_t mfn)
+{
+    struct step *st = new_step(p, S_EXPECT_ENTRY);
+    st->mfn = mfn;
+    st->slot = (unsigned int)expect_number(p, "a slot", 511);
+    expect_punct(p, ']', "after the slot");
+    expect_punct(p, '=', "after NAME[SLOT]");
+    st->val = parse_value(p);
+    end_of_line(p);
+}
+
+/* A count attribute (tc=, count=, m2p=): its value, or one error line naming it. */
+static uint64_t attr_number(struct parser *p, const char *key, const char *v)
+{
+    uint64_t n;
+    if (!parse_u64(v, &n))
+        perr(p, "expected %s=N, got '%s'", key, v);
+    return n;
+}
+
+/* owner=dN|none|io */
+static domid_t attr_owner(struct parser *p, const char *v)
+{
+    uint64_t n;
+    if (!strcmp(v, "none"))
+        return DOMID_INVALID;
+    if (!strcmp(v, "io"))
+        return DOMID_IO;
+    if (v[0] == 'd' && parse_u64(v + 1, &n) && n < DOMID_FIRST_RESERVED)
+        return (domid_t)n;
+    perr(p, "expected owner=dN, none or io, got '%s'", v);
+}
+
+/* One frame attribute of an `expect NAME ...` line into fe; each attribute once per line (seen). */
+static void frame_attr(struct parser *p, struct frame_expect *fe, unsigned int *seen)
 {
     const char *v;
+    if (accept_key(p, "type", &v)) {
+        attr_once(p, seen, 1u << 0, "type", "type", v);
+        size_t i;
+        for (i = 0; i < 8 && strcmp(v, type_names[i]); i++)
+            ;
+        if (i == 8)
+            perr(p, "expected type=none|l1|l2|l3|l4|seg_desc|shared|writable, got '%s'", v);
+        fe->has_type = true;
+        fe->type = (int)i;
+    } else if (accept_key(p, "tc", &v)) {
+        attr_once(p, seen, 1u << 1, "tc", "tc", v);
+        fe->has_tc = true;
+        fe->tc = attr_number(p, "tc", v);
+    } else if (accept_key(p, "count", &v)) {
+        attr_once(p, seen, 1u << 2, "count", "count", v);
+        fe->has_count = true;
+        fe->count = attr_number(p, "count", v);
+    } else if (accept_key(p, "linear", &v)) {
+        attr_once(p, seen, 1u << 3, "linear", "linear", v);
+        char *end;
+        errno = 0;
+        long l = strtol(v, &end, 0);   /* the core's linear count is a signed 16-bit value */
+        if (*end || !*v || errno || l < INT16_MIN || l > INT16_MAX)
+            perr(p, "expected linear=N with %d <= N <= %d, got '%s'", INT16_MIN, INT16_MAX, v);
+        fe->has_linear = true;
+        fe->linear = (int)l;
+    } else if (accept_key(p, "m2p", &v)) {
+        attr_once(p, seen, 1u << 4, "m2p", "m2p", v);
+        fe->has_m2p = true;
+        fe->m2p = attr_number(p, "m2p", v);
+    } else if (accept_key(p, "owner", &v)) {
+        attr_once(p, seen, 1u << 5, "owner", "owner", v);
+        fe->has_owner = true;
+        fe->owner = attr_owner(p, v);
+    } else if (accept_word(p, "pinned") || accept_word(p, "!pinned")) {
+        const char *w = p->toks[p->pos - 1].text;
+        attr_once(p, seen, 1u << 6, "pinned", w, NULL);
+        fe->pinned = w[0] == '!' ? -1 : 1;
+    } else if (accept_word(p, "validated") || accept_word(p, "!validated")) {
+        const char *w = p->toks[p->pos - 1].text;
+        attr_once(p, seen, 1u << 7, "validated", w, NULL);
+        fe->validated = w[0] == '!' ? -1 : 1;
+    } else {
+        perr(p, "expected a frame attribute (type=, tc=, count=, pinned, !pinned, validated, !validated, "
+                "owner=, linear=, m2p=), got '%s'", peek(p)->text);
+    }
+}
+
+/* expect stat|log|why|mappings ..., expect NAME[SLOT] = VALUE, or expect NAME ATTR... */
+static void cmd_expect(struct parser *p)
+{
     if (accept_word(p, "stat")) {
-        if (at_end(p))
-            perr(p, "expected NAME=N after 'expect stat'");
-        size_t first = p->s->nsteps;
-        while (!at_end(p)) {
-            const char *name = expect_word(p, "a counter name");
-            int idx = script_stat_index(name);
-            if (idx < 0)
-                perr(p, "unknown counter '%s' (see docs/scripts.md for the list)", name);
-            expect_punct(p, '=', "after the counter name");
-            uint64_t val = expect_number(p, "a count", UINT64_MAX);
-            for (size_t i = first; i < p->s->nsteps; i++)   /* each counter once, as each frame attribute */
-                if (p->s->steps[i].stat == idx)
-                    perr(p, "'%s=%s': the counter %s is already given on this line (each counter once)", name,
-                         p->toks[p->pos - 1].text, name);
-            struct step *st = new_step(p, S_EXPECT_STAT);
-            st->stat = idx;
-            st->val = val;
-        }
+        expect_stat_line(p);
         return;
     }
     if (accept_word(p, "log")) {
-        struct step *st = new_step(p, S_EXPECT_LOG);
-        struct tok *t = next(p);
-        if (t->kind != T_STR)
-            perr(p, "expected a quoted text after 'expect log'");
-        st->text = host_strdup(t->text, "the parsed script");
-        end_of_line(p);
+        expect_log_line(p);
         return;
     }
     if (accept_word(p, "why")) {
-        struct step *st = new_step(p, S_EXPECT_WHY);
-        const char *w = expect_word(p, "a refusal cause (bad_type, bad_flags, ...)");
-        st->stat = why_cause_parse(w);
-        if (st->stat < 0)
-            perr(p, "unknown refusal cause '%s'", w);
-        st->mfn = PVM_INVALID_MFN;
-        if (!at_end(p))
-            st->mfn = parse_frame(p, "the frame at issue");
-        end_of_line(p);
+        expect_why_line(p);
         return;
     }
     if (accept_word(p, "mappings")) {
-        struct step *st = new_step(p, S_EXPECT_MAPPINGS);
-        st->mfn = parse_frame(p, "a frame");
-        st->val = expect_number(p, "a count of L1 slots", UINT64_MAX);
-        st->bytes = accept_word(p, "writable");
-        end_of_line(p);
+        expect_mappings_line(p);
         return;
     }
     uint64_t mfn = parse_frame(p, "a frame, stat, log, why or mappings");
     if (accept_punct(p, '[')) {
-        struct step *st = new_step(p, S_EXPECT_ENTRY);
-        st->mfn = mfn;
-        st->slot = (unsigned int)expect_number(p, "a slot", 511);
-        expect_punct(p, ']', "after the slot");
-        expect_punct(p, '=', "after NAME[SLOT]");
-        st->val = parse_value(p);
-        end_of_line(p);
+        expect_entry_line(p, mfn);
         return;
     }
     struct step *st = new_step(p, S_EXPECT_FRAME);
     st->mfn = mfn;
-    struct frame_expect *fe = &st->fe;
     if (at_end(p))
         perr(p, "expected a frame attribute (type=, tc=, count=, pinned, validated, owner=, linear=, m2p=)");
     unsigned int seen = 0;
-    while (!at_end(p)) {
-        uint64_t n;
-        if (accept_key(p, "type", &v)) {
-            attr_once(p, &seen, 1u << 0, "type", "type", v);
-            size_t i;
-            for (i = 0; i < 8; i++)
-                if (!strcmp(v, type_names[i]))
-                    break;
-            if (i == 8)
-                perr(p, "expected type=none|l1|l2|l3|l4|seg_desc|shared|writable, got '%s'", v);
-            fe->has_type = true;
-            fe->type = (int)i;
-        } else if (accept_key(p, "tc", &v)) {
-            attr_once(p, &seen, 1u << 1, "tc", "tc", v);
-            if (!parse_u64(v, &n))
-                perr(p, "expected tc=N, got '%s'", v);
-            fe->has_tc = true;
-            fe->tc = n;
-        } else if (accept_key(p, "count", &v)) {
-            attr_once(p, &seen, 1u << 2, "count", "count", v);
-            if (!parse_u64(v, &n))
-                perr(p, "expected count=N, got '%s'", v);
-            fe->has_count = true;
-            fe->count = n;
-        } else if (accept_key(p, "linear", &v)) {
-            attr_once(p, &seen, 1u << 3, "linear", "linear", v);
-            char *end;
-            errno = 0;
-            long l = strtol(v, &end, 0);   /* the core's linear count is a signed 16-bit value */
-            if (*end || !*v || errno || l < INT16_MIN || l > INT16_MAX)
-                perr(p, "expected linear=N with %d <= N <= %d, got '%s'", INT16_MIN, INT16_MAX, v);
-            fe->has_linear = true;
-            fe->linear = (int)l;
-        } else if (accept_key(p, "m2p", &v)) {
-            attr_once(p, &seen, 1u << 4, "m2p", "m2p", v);
-            if (!parse_u64(v, &n))
-                perr(p, "expected m2p=N, got '%s'", v);
-            fe->has_m2p = true;
-            fe->m2p = n;
-        } else if (accept_key(p, "owner", &v)) {
-            attr_once(p, &seen, 1u << 5, "owner", "owner", v);
-            fe->has_owner = true;
-            if (!strcmp(v, "none"))
-                fe->owner = DOMID_INVALID;
-            else if (!strcmp(v, "io"))
-                fe->owner = DOMID_IO;
-            else if (v[0] == 'd' && parse_u64(v + 1, &n) && n < DOMID_FIRST_RESERVED)
-                fe->owner = (domid_t)n;
-            else
-                perr(p, "expected owner=dN, none or io, got '%s'", v);
-        } else if (accept_word(p, "pinned")) {
-            attr_once(p, &seen, 1u << 6, "pinned", "pinned", NULL);
-            fe->pinned = 1;
-        } else if (accept_word(p, "!pinned")) {
-            attr_once(p, &seen, 1u << 6, "pinned", "!pinned", NULL);
-            fe->pinned = -1;
-        } else if (accept_word(p, "validated")) {
-            attr_once(p, &seen, 1u << 7, "validated", "validated", NULL);
-            fe->validated = 1;
-        } else if (accept_word(p, "!validated")) {
-            attr_once(p, &seen, 1u << 7, "validated", "!validated", NULL);
-            fe->validated = -1;
-        } else {
-            perr(p, "expected a frame attribute (type=, tc=, count=, pinned, !pinned, validated, !validated, "
-                    "owner=, linear=, m2p=), got '%s'", peek(p)->text);
-        }
-    }
+    while (!at_end(p))
+        frame_attr(p, &st->fe, &seen);
 }
 
 /* A hypercall line, at top level (with a domain) or inside a multicall block. */
