@@ -753,19 +753,14 @@ static bool elf_x86(const char *path, bool only64)
     return (h[4] == 1 && machine == 3) || (h[4] == 2 && machine == 62);
 }
 
-int script_xen(struct script *const *scripts, size_t n, const struct script_xen_opts *o)
+/* The hypervisor image and our dom0 kernel exist and are x86 ELF images: 0, or 2 after one line. */
+static int images_ok(const struct script_xen_opts *o)
 {
-    FILE *out = o->out;
-    struct xscript *xs = host_calloc(n + 1, sizeof(*xs), "the differential's state");
-    struct xscript **grp = host_calloc(n + 1, sizeof(*grp), "the differential's state");
-    int rc = 0;
     const char *image = o->baremetal ? o->hv_image : o->xen_image;
     if (access(image, R_OK) || access(o->dom0, R_OK)) {
         fprintf(stderr, "%s: %s not readable (build it with `make %s`)\n", cmd_name(o),
                 access(image, R_OK) ? image : o->dom0,
                 access(image, R_OK) ? (o->baremetal ? "build/baremetal/hv.bin" : "xen-smoke") : "build/xen/dom0.elf");
-        free(xs);
-        free(grp);
         return 2;
     }
     const char *what = NULL, *bad_path = NULL;
@@ -775,26 +770,36 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         what = "the test dom0 (an x86-64 ELF kernel, build/xen/dom0.elf)", bad_path = o->dom0;
     if (what) {
         fprintf(stderr, "%s: %s is not %s\n", cmd_name(o), bad_path, what);
-        free(xs);
-        free(grp);
         return 2;
     }
-    for (size_t i = 0; i < n && !rc; i++) {
+    return 0;
+}
+
+/* Decide every script's steps; a script with too many frames or nothing to compare: 2 after one line. */
+static int plan_all(const struct script_xen_opts *o, struct xscript *xs, struct script *const *scripts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
         long k = xscript_plan(&xs[i], scripts[i]);
         if (k < 0) {
-            fprintf(stderr, "%s: more than %d frames for one domain\n", scripts[i]->name,
-                    XP_MAX_FRAMES);
-            rc = 2;
-        } else if (!k) {
+            fprintf(stderr, "%s: more than %d frames for one domain\n", scripts[i]->name, XP_MAX_FRAMES);
+            return 2;
+        }
+        if (!k) {
             nothing_to_compare(o, &xs[i]);
-            rc = 2;
+            return 2;
         }
     }
-    /* Each script as written, every expectation checked; then the steps dom0 can issue, as dom0. */
-    for (size_t i = 0; i < n && !rc; i++) {
-        struct script_opts own = { .out = out, .terse = true, .record = record, .record_ctx = &xs[i],
-                                    .audit_every = o->audit_every };
-        struct script_opts as0 = { .out = out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
+    return 0;
+}
+
+/* Each script as written, every expectation checked; then the steps dom0 can issue, as dom0.  0 or 2. */
+static int run_on_simulator(const struct script_xen_opts *o, struct xscript *xs, struct script *const *scripts,
+                            size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct script_opts own = { .out = o->out, .terse = true, .record = record, .record_ctx = &xs[i],
+                                   .audit_every = o->audit_every };
+        struct script_opts as0 = { .out = o->out, .plan = xs[i].plan, .record = record, .record_ctx = &xs[i],
                                    .privileged = xs[i].dom, .audit_every = o->audit_every };
         xs[i].rec = xs[i].own;
         int r = script_run(scripts[i], &own);
@@ -803,67 +808,86 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
         int r0 = r == 2 ? 2 : script_run(scripts[i], &as0);
         xs[i].dom0_failed = r0 == 1;
         if (r == 2 || r0 == 2)
-            rc = 2;
+            return 2;
     }
-    /* One boot per Xen configuration: pv-linear-pt on, and off for scripts that turn it off. */
-    for (int lin = 1; lin >= 0 && !rc; lin--) {
-        size_t ng = 0;
-        struct buf b = { 0 };
-        struct xp_header h = { XP_MAGIC, 0 };
-        put(&b, &h, sizeof(h));
-        for (size_t i = 0; i < n; i++) {
-            if (xs[i].s->linear_pt != (lin == 1))
-                continue;
-            grp[ng++] = &xs[i];
-            struct xp_scen sc = { xs[i].nframes, 0 };
-            size_t at = b.len;
-            put(&b, &sc, sizeof(sc));
-            put(&b, xs[i].frames, xs[i].nframes * sizeof(uint64_t));
-            sc.nsteps = compile(&xs[i], &b);
-            memcpy(b.p + at, &sc, sizeof(sc));
-        }
-        if (!ng) {
-            free(b.p);
-            continue;
-        }
-        ((struct xp_header *)(void *)b.p)->nscen = ng;
-        char err[160] = "";
-        const char *tmp = getenv("TMPDIR");
-        char path[512];
-        snprintf(path, sizeof(path), "%s/pvmmu-xenprog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        int fd = mkstemp(path);
-        if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
-            fprintf(stderr, "%s: cannot write the program: %s\n", cmd_name(o), strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(path);
-            }
-            free(b.p);
-            rc = 2;
-            break;
-        }
+    return 0;
+}
+
+/* Write the compiled program to a new temporary file, its name in path: 0, or 2 after one line. */
+static int write_program(const struct script_xen_opts *o, const struct buf *b, char *path, size_t pathlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, pathlen, "%s/pvmmu-xenprog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd >= 0 && write(fd, b->p, b->len) == (ssize_t)b->len) {
         close(fd);
-        free(b.p);
-        char *text = NULL;
-        size_t len = 0;
-        int q = boot_xen(o, path, lin == 1, &text, &len, err, sizeof(err));
-        unlink(path);
-        if (q != 33) {
-            char why[200];
-            fprintf(stderr, "%s: %s%s%s\n", cmd_name(o), q < 0 ? err : target_name(o), q < 0 ? "" : " did not run the whole program",
-                    text ? serial_reason(text, why, sizeof(why)) : "");
-            if (text && o->verbose)   /* the whole story */
-                fprintf(stderr, "---- serial output ----\n%s\n", text);
-            free(text);
-            rc = 2;
-            break;
-        }
-        collect(text, grp, ng);
-        free(text);
+        return 0;
     }
+    fprintf(stderr, "%s: cannot write the program: %s\n", cmd_name(o), strerror(errno));
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    return 2;
+}
+
+/*
+ * One boot of the target for the scripts whose pv-linear-pt setting is lin:
+ * compile them into one program, run it, and collect each step's result.
+ * 0 (also when no script wants this setting), or 2 after one line.
+ */
+static int run_config(const struct script_xen_opts *o, struct xscript *xs, size_t n, struct xscript **grp, int lin)
+{
+    size_t ng = 0;
+    struct buf b = { 0 };
+    struct xp_header h = { XP_MAGIC, 0 };
+    put(&b, &h, sizeof(h));
+    for (size_t i = 0; i < n; i++) {
+        if (xs[i].s->linear_pt != (lin == 1))
+            continue;
+        grp[ng++] = &xs[i];
+        struct xp_scen sc = { xs[i].nframes, 0 };
+        size_t at = b.len;
+        put(&b, &sc, sizeof(sc));
+        put(&b, xs[i].frames, xs[i].nframes * sizeof(uint64_t));
+        sc.nsteps = compile(&xs[i], &b);
+        memcpy(b.p + at, &sc, sizeof(sc));
+    }
+    if (!ng) {
+        free(b.p);
+        return 0;
+    }
+    ((struct xp_header *)(void *)b.p)->nscen = ng;
+    char path[512];
+    int rc = write_program(o, &b, path, sizeof(path));
+    free(b.p);
+    if (rc)
+        return rc;
+    char err[160] = "", *text = NULL;
+    size_t len = 0;
+    int q = boot_xen(o, path, lin == 1, &text, &len, err, sizeof(err));
+    unlink(path);
+    if (q != 33) {
+        char why[200];
+        fprintf(stderr, "%s: %s%s%s\n", cmd_name(o), q < 0 ? err : target_name(o), q < 0 ? "" : " did not run the whole program",
+                text ? serial_reason(text, why, sizeof(why)) : "");
+        if (text && o->verbose)   /* the whole story */
+            fprintf(stderr, "---- serial output ----\n%s\n", text);
+        free(text);
+        return 2;
+    }
+    collect(text, grp, ng);
+    free(text);
+    return 0;
+}
+
+/* Each script's report, then the totals and the reasons for skipped steps.  0 all passed and agreed, or 1. */
+static int summarize(const struct script_xen_opts *o, struct xscript *xs, size_t n)
+{
+    FILE *out = o->out;
     size_t compared = 0, agreed = 0, checked = 0, unmet = 0, context = 0, skipped[K_COUNT] = { 0 };
     size_t scripts_ok = 0, own_ok = 0;
-    for (size_t i = 0; i < n && rc != 2; i++) {
+    for (size_t i = 0; i < n; i++) {
         report(o, &xs[i]);
         compared += xs[i].compared;
         agreed += xs[i].agreed;
@@ -876,24 +900,39 @@ int script_xen(struct script *const *scripts, size_t n, const struct script_xen_
             if (xs[i].plan[k] < 0)
                 skipped[xs[i].why[k]]++;
     }
-    if (rc != 2) {
-        size_t sk = 0;
-        for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
-            sk += skipped[k];
-        fprintf(out, "simulator: %zu of %zu scripts pass as written (every expectation, the auditor after every "
-                     "step)\n", own_ok, n);
-        char ctx[160] = "";
-        if (context)
-            snprintf(ctx, sizeof(ctx), " (%zu more give as dom0 another result than in the script's own run: "
-                                       "compared only)", context);
-        fprintf(out, "%s: %zu of %zu scripts pass and agree; %zu of %zu steps compared agree; %zu of %zu meet the "
-                     "script's expectations%s; %zu skipped, %zu assertions on simulator state not comparable\n",
-                target_name(o), scripts_ok, n, agreed, compared, checked - unmet, checked, ctx, sk, skipped[K_ASSERT]);
-        for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
-            if (skipped[k])
-                fprintf(out, "  skipped %4zu: %s\n", skipped[k], skip_text[k]);
-        rc = scripts_ok == n ? 0 : 1;
-    }
+    size_t sk = 0;
+    for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
+        sk += skipped[k];
+    fprintf(out, "simulator: %zu of %zu scripts pass as written (every expectation, the auditor after every "
+                 "step)\n", own_ok, n);
+    char ctx[160] = "";
+    if (context)
+        snprintf(ctx, sizeof(ctx), " (%zu more give as dom0 another result than in the script's own run: "
+                                   "compared only)", context);
+    fprintf(out, "%s: %zu of %zu scripts pass and agree; %zu of %zu steps compared agree; %zu of %zu meet the "
+                 "script's expectations%s; %zu skipped, %zu assertions on simulator state not comparable\n",
+            target_name(o), scripts_ok, n, agreed, compared, checked - unmet, checked, ctx, sk, skipped[K_ASSERT]);
+    for (int k = K_OTHER_DOMAIN; k < K_COUNT; k++)
+        if (skipped[k])
+            fprintf(out, "  skipped %4zu: %s\n", skipped[k], skip_text[k]);
+    return scripts_ok == n ? 0 : 1;
+}
+
+int script_xen(struct script *const *scripts, size_t n, const struct script_xen_opts *o)
+{
+    int rc = images_ok(o);
+    if (rc)
+        return rc;
+    struct xscript *xs = host_calloc(n + 1, sizeof(*xs), "the differential's state");
+    struct xscript **grp = host_calloc(n + 1, sizeof(*grp), "the differential's state");
+    rc = plan_all(o, xs, scripts, n);
+    if (!rc)
+        rc = run_on_simulator(o, xs, scripts, n);
+    /* One boot per Xen configuration: pv-linear-pt on, and off for scripts that turn it off. */
+    for (int lin = 1; lin >= 0 && !rc; lin--)
+        rc = run_config(o, xs, n, grp, lin);
+    if (!rc)
+        rc = summarize(o, xs, n);
     for (size_t i = 0; i < n; i++)
         if (xs[i].s)
             xscript_free(&xs[i]);
