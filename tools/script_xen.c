@@ -169,6 +169,108 @@ static unsigned int xp_kind_of(int kind)
 }
 
 /* The items of a step that goes to Xen as one call, or why it cannot go. */
+/* mmu_update's requests into it[]: each table address and each present entry's frame relocated. */
+static enum skip compile_mmu_update(const struct xscript *x, const struct step *st, struct xp_item *it)
+{
+    if (!own_fd(x, st->foreigndom & 0xFFFF) || (st->foreigndom >> 16))
+        return K_FOREIGN;
+    if (st->count > XP_MAX_ITEMS)
+        return K_BIG;
+    enum skip k = K_RUN;
+    for (unsigned int i = 0; i < st->count && k == K_RUN; i++) {
+        uint64_t ptr = st->reqs[i].ptr, val = st->reqs[i].val;
+        unsigned int cmd = (unsigned int)(ptr & 7);
+        it[i].w[0] = ptr;
+        it[i].w[1] = val;
+        if (cmd <= MMU_PT_UPDATE_NO_TRANSLATE)
+            k = rel_addr(x, ptr, true, &it[i].reloc[0]);
+        if (k == K_RUN && cmd != MMU_MACHPHYS_UPDATE && cmd <= MMU_PT_UPDATE_NO_TRANSLATE)
+            k = rel_addr(x, val, (val & _PAGE_PRESENT) != 0, &it[i].reloc[1]);
+    }
+    return k;
+}
+
+/* One mmuext operation (the script's i-th) into *it: its frames relocated, a vCPU mask carried as data. */
+static enum skip compile_ext_op(const struct xscript *x, const struct step *st, unsigned int i, struct xp_item *it)
+{
+    const struct mmuext_op *op = &st->ops[i];
+    enum skip k = K_RUN;
+    it->w[0] = op->cmd;
+    memcpy(&it->w[1], &op->arg1, sizeof(it->w[1]));
+    memcpy(&it->w[2], &op->arg2, sizeof(it->w[2]));
+    switch (op->cmd) {
+    case MMUEXT_NEW_BASEPTR:   /* dom0 issues it as new_user_baseptr (xenprog.h) */
+        return op->arg1.mfn ? rel_mfn(x, op->arg1.mfn, &it->reloc[1]) : K_ROOT;
+    case MMUEXT_NEW_USER_BASEPTR:
+        if (x->kernel_root)
+            return K_USER_ROOT;
+        return op->arg1.mfn ? rel_mfn(x, op->arg1.mfn, &it->reloc[1]) : K_RUN;
+    case MMUEXT_COPY_PAGE:
+        k = rel_mfn(x, op->arg2.src_mfn, &it->reloc[2]);
+        /* fall through */
+    case MMUEXT_PIN_L1_TABLE: case MMUEXT_PIN_L2_TABLE: case MMUEXT_PIN_L3_TABLE: case MMUEXT_PIN_L4_TABLE:
+    case MMUEXT_UNPIN_TABLE: case MMUEXT_CLEAR_PAGE: case MMUEXT_MARK_SUPER: case MMUEXT_UNMARK_SUPER:
+        return k == K_RUN ? rel_mfn(x, op->arg1.mfn, &it->reloc[1]) : k;
+    case MMUEXT_TLB_FLUSH_MULTI: case MMUEXT_INVLPG_MULTI:
+        if (st->mask_used[i]) {
+            it->w[2] = st->masks[i];
+            it->reloc[2] = XP_RELOC(0, XP_R_MASK);
+        }
+        return K_RUN;
+    case MMUEXT_TLB_FLUSH_LOCAL: case MMUEXT_INVLPG_LOCAL: case MMUEXT_TLB_FLUSH_ALL: case MMUEXT_INVLPG_ALL:
+    case MMUEXT_FLUSH_CACHE: case MMUEXT_FLUSH_CACHE_GLOBAL: case MMUEXT_SET_LDT:
+        return K_RUN;
+    default:   /* an unknown command: its frame argument, if it names one, is relocated */
+        if (op->arg1.mfn)
+            rel_mfn(x, op->arg1.mfn, &it->reloc[1]);
+        return K_RUN;
+    }
+}
+
+static enum skip compile_mmuext(const struct xscript *x, const struct step *st, struct xp_item *it)
+{
+    if (!own_fd(x, st->foreigndom))
+        return K_FOREIGN;
+    if (st->count > XP_MAX_ITEMS)
+        return K_BIG;
+    enum skip k = K_RUN;
+    for (unsigned int i = 0; i < st->count && k == K_RUN; i++)
+        k = compile_ext_op(x, st, i, &it[i]);
+    return k;
+}
+
+/* update_va_mapping: va, value and flags, and a vCPU mask as a second item; *count gets the items used. */
+static enum skip compile_uvm(const struct xscript *x, const struct step *st, struct xp_item *it, uint64_t *count)
+{
+    it[0].w[0] = st->va;
+    it[0].w[1] = st->val;
+    it[0].w[2] = st->flags;
+    *count = 1;
+    if (st->mask_used && st->mask_used[0]) {
+        it[0].w[2] = st->flags & UVMF_FLUSHTYPE_MASK;
+        it[1].w[0] = st->masks[0];
+        it[1].reloc[0] = XP_RELOC(0, XP_R_MASK);
+        *count = 2;
+    }
+    return va_slot_ok(st->va) ? rel_addr(x, st->val, (st->val & _PAGE_PRESENT) != 0, &it[0].reloc[1]) : K_VA_SLOT;
+}
+
+/* A guest store or load: va, value and size; a stored entry naming another domain's frame cannot be carried. */
+static enum skip compile_access(const struct xscript *x, const struct step *st, struct xp_item *it)
+{
+    it[0].w[0] = st->va;
+    it[0].w[1] = st->val;
+    it[0].w[2] = st->bytes;
+    enum skip k = va_slot_ok(st->va) ? rel_addr(x, st->val, false, &it[0].reloc[1]) : K_VA_SLOT;
+    /* A stored value may be data or an entry; one that maps a frame the script gives to someone else is
+       an entry real Xen would see with a different frame number */
+    if (k == K_RUN && st->kind == S_STORE && (st->val & _PAGE_PRESENT) && !it[0].reloc[1] &&
+        declared_elsewhere(x, (st->val & XP_ADDR_MASK) >> 12))
+        k = K_FRAME;
+    return k;
+}
+
+/* A hypercall or guest access step of dom0's domain into the program (with b), or why it cannot run there. */
 static enum skip compile_call(const struct xscript *x, const struct step *st, struct buf *b)
 {
     if (st->dom != x->dom)
@@ -178,101 +280,29 @@ static enum skip compile_call(const struct xscript *x, const struct step *st, st
     struct xp_step h = { .line = (uint64_t)st->line, .kind = xp_kind_of(st->kind), .count = st->count };
     struct xp_item it[XP_MAX_ITEMS];
     memset(it, 0, sizeof(it));
-    enum skip k = K_RUN;
+    enum skip k;
     switch (st->kind) {
     case S_VM_ASSIST:
         h.count = 1;
         it[0].w[0] = st->cmd;
         it[0].w[1] = st->type;
+        k = K_RUN;
         break;
     case S_MMU_UPDATE:
         h.aux = DOMID_SELF;
-        if (!own_fd(x, st->foreigndom & 0xFFFF) || (st->foreigndom >> 16))
-            return K_FOREIGN;
-        if (st->count > XP_MAX_ITEMS)
-            return K_BIG;
-        for (unsigned int i = 0; i < st->count && k == K_RUN; i++) {
-            uint64_t ptr = st->reqs[i].ptr, val = st->reqs[i].val;
-            unsigned int cmd = (unsigned int)(ptr & 7);
-            it[i].w[0] = ptr;
-            it[i].w[1] = val;
-            if (cmd <= MMU_PT_UPDATE_NO_TRANSLATE)
-                k = rel_addr(x, ptr, true, &it[i].reloc[0]);
-            if (k == K_RUN && cmd != MMU_MACHPHYS_UPDATE && cmd <= MMU_PT_UPDATE_NO_TRANSLATE)
-                k = rel_addr(x, val, (val & _PAGE_PRESENT) != 0, &it[i].reloc[1]);
-        }
+        k = compile_mmu_update(x, st, it);
         break;
     case S_MMUEXT:
         h.aux = DOMID_SELF;
-        if (!own_fd(x, st->foreigndom))
-            return K_FOREIGN;
-        if (st->count > XP_MAX_ITEMS)
-            return K_BIG;
-        for (unsigned int i = 0; i < st->count && k == K_RUN; i++) {
-            const struct mmuext_op *op = &st->ops[i];
-            it[i].w[0] = op->cmd;
-            memcpy(&it[i].w[1], &op->arg1, sizeof(it[i].w[1]));
-            memcpy(&it[i].w[2], &op->arg2, sizeof(it[i].w[2]));
-            switch (op->cmd) {
-            case MMUEXT_NEW_BASEPTR:   /* dom0 issues it as new_user_baseptr (xenprog.h) */
-                k = op->arg1.mfn ? rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]) : K_ROOT;
-                break;
-            case MMUEXT_NEW_USER_BASEPTR:
-                if (x->kernel_root)
-                    k = K_USER_ROOT;
-                else if (op->arg1.mfn)
-                    k = rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
-                break;
-            case MMUEXT_COPY_PAGE:
-                k = rel_mfn(x, op->arg2.src_mfn, &it[i].reloc[2]);
-                /* fall through */
-            case MMUEXT_PIN_L1_TABLE: case MMUEXT_PIN_L2_TABLE: case MMUEXT_PIN_L3_TABLE: case MMUEXT_PIN_L4_TABLE:
-            case MMUEXT_UNPIN_TABLE: case MMUEXT_CLEAR_PAGE: case MMUEXT_MARK_SUPER: case MMUEXT_UNMARK_SUPER:
-                if (k == K_RUN)
-                    k = rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
-                break;
-            case MMUEXT_TLB_FLUSH_MULTI: case MMUEXT_INVLPG_MULTI:
-                if (st->mask_used[i]) {
-                    it[i].w[2] = st->masks[i];
-                    it[i].reloc[2] = XP_RELOC(0, XP_R_MASK);
-                }
-                break;
-            case MMUEXT_TLB_FLUSH_LOCAL: case MMUEXT_INVLPG_LOCAL: case MMUEXT_TLB_FLUSH_ALL: case MMUEXT_INVLPG_ALL:
-            case MMUEXT_FLUSH_CACHE: case MMUEXT_FLUSH_CACHE_GLOBAL: case MMUEXT_SET_LDT:
-                break;
-            default:   /* an unknown command: its frame argument, if it names one, is relocated */
-                if (op->arg1.mfn)
-                    rel_mfn(x, op->arg1.mfn, &it[i].reloc[1]);
-                break;
-            }
-        }
+        k = compile_mmuext(x, st, it);
         break;
     case S_UVM:
-        it[0].w[0] = st->va;
-        it[0].w[1] = st->val;
-        it[0].w[2] = st->flags;
-        if (st->mask_used && st->mask_used[0]) {
-            it[0].w[2] = st->flags & UVMF_FLUSHTYPE_MASK;
-            it[1].w[0] = st->masks[0];
-            it[1].reloc[0] = XP_RELOC(0, XP_R_MASK);
-            h.count = 2;
-        } else {
-            h.count = 1;
-        }
-        k = va_slot_ok(st->va) ? rel_addr(x, st->val, (st->val & _PAGE_PRESENT) != 0, &it[0].reloc[1]) : K_VA_SLOT;
+        k = compile_uvm(x, st, it, &h.count);
         break;
     case S_STORE:
     case S_LOAD:
         h.count = 1;
-        it[0].w[0] = st->va;
-        it[0].w[1] = st->val;
-        it[0].w[2] = st->bytes;
-        k = va_slot_ok(st->va) ? rel_addr(x, st->val, false, &it[0].reloc[1]) : K_VA_SLOT;
-        /* A stored value may be data or an entry; one that maps a frame the script gives to someone else is
-           an entry real Xen would see with a different frame number */
-        if (k == K_RUN && st->kind == S_STORE && (st->val & _PAGE_PRESENT) && !it[0].reloc[1] &&
-            declared_elsewhere(x, (st->val & XP_ADDR_MASK) >> 12))
-            k = K_FRAME;
+        k = compile_access(x, st, it);
         break;
     case S_SET_CR3:
         h.count = 1;
