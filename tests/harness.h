@@ -70,6 +70,22 @@ struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn);
 unsigned long tm_audit(struct tm *t);
 #define AUDIT_CLEAN(t) assert_int_equal(tm_audit(t), 0)
 
+/* mmu_update of one entry by v must succeed, and the auditor stay clean. */
+#define TM_SET_OK(t, v, table, slot, val)                          \
+    do {                                                           \
+        assert_int_equal(tm_set((v), (table), (slot), (val)), 0);  \
+        AUDIT_CLEAN(t);                                            \
+    } while (0)
+
+/* mmu_update of one entry by v must fail with rc and change nothing the core keeps; the auditor stays clean. */
+#define TM_SET_REFUSED(t, v, table, slot, val, rc)                   \
+    do {                                                             \
+        void *snap_ = tm_snapshot(t);                                \
+        assert_int_equal(tm_set((v), (table), (slot), (val)), (rc)); \
+        AUDIT_CLEAN(t);                                              \
+        tm_assert_unchanged((t), snap_);                             \
+    } while (0)
+
 /* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot. */
 void *tm_snapshot(struct tm *t);
 /* Expect frame mfn's type_info to read type_info when compared (a failed L2-L4 keeps its type at count 0). */

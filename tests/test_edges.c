@@ -101,8 +101,7 @@ static void domain_slot_collision_and_full_table(void **state)
     assert_int_equal(d9->nr_l4_pages, 1);
     assert_int_equal(d9->tot_pages, 4);
     uint64_t a = tm_frame(t, 9);
-    assert_int_equal(tm_set(v9, l1, 5, pte(a, P | RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, v9, l1, 5, pte(a, P | RW));
     assert_int_equal(tm_state(t, a).type, PVM_TYPE_WRITABLE);
     /* Fill the table: 3 domains now, 5 more fit. */
     for (domid_t id = 20; id < 25; id++)
@@ -515,8 +514,7 @@ static void read_steps(struct tm *t, uint64_t out[2])
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, P)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, P));
     assert_int_equal(pvm_update_va_mapping(t->v, 0x6000, pte(b, P | RW), UVMF_INVLPG), 0);
     AUDIT_CLEAN(t);
     struct pvm_fault f;
@@ -695,8 +693,7 @@ static void platform_xen_l4_slots(void **state)
     assert_int_equal(tm_set(t->v, l4, 256, 0), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_XEN_SLOT);
     /* ... nor reach it through a recursive entry: supervisor-only. */
-    assert_int_equal(tm_set(t->v, l4, 1, pte(l4, P)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l4, 1, pte(l4, P));
     struct pvm_fault f;
     uint64_t maddr;
     assert_int_equal(pvm_translate(t->v, (1ULL << 39) | (256ULL << 30), false, &maddr, &f), PVM_ACCESS_FAULT);
@@ -769,8 +766,7 @@ static void recursive_map_cannot_reach_xen_slot(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4, l1;
     tm_space(t, t->v, &l4, NULL, NULL, &l1);
-    assert_int_equal(tm_set(t->v, l4, 1, pte(l4, P)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l4, 1, pte(l4, P));
     const uint64_t base = 1ULL << 39;   /* L4 slot 1 */
     struct pvm_fault f;
     uint64_t maddr, val;
@@ -907,8 +903,7 @@ static void store_bad_sizes_fault(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, P | RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, P | RW));
     struct pvm_stats s0 = t->m.stats;
     struct pvm_fault f;
     const struct { uint64_t va; unsigned int bytes; } bad[] = { { 0x5000, 0 }, { 0x5000, 3 }, { 0x5000, 16 } };
@@ -968,8 +963,7 @@ static void store_to_io_beyond_memory(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
-    assert_int_equal(tm_set(t->v, l1, 6, pte(IO_MFN, P | RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 6, pte(IO_MFN, P | RW));
     void *snap = tm_snapshot(t);
     uint64_t bytes = hostmem_bytes(&t->h), val = 0;
     struct pvm_fault f;
@@ -991,8 +985,7 @@ static void ptwr_needs_ro_mapping(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, P | RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, P | RW));
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
     assert_int_equal(pvm_ptwr_emulate(t->v, 0x9000, 0, pte(b, P), 8, false), -XEN_EINVAL);
@@ -1015,8 +1008,7 @@ static void ptwr_io_beyond_memory(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(IO_MFN, P)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(IO_MFN, P));
     uint64_t a = tm_frame(t, 1);
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;

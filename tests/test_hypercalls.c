@@ -372,8 +372,7 @@ static void new_baseptr_failure(void **state)
     uint64_t l4, l1;
     tm_space(t, t->v, &l4, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1), l4c = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_baseptr(t->v, l1), -XEN_EINVAL);   /* an L1 in use */
     AUDIT_CLEAN(t);
@@ -1167,14 +1166,12 @@ static void mmu_update_l2_change_flushes_domain(void **state)
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
     struct pvm_stats s0 = t->m.stats;
     /* L1 change: the guest must flush itself. */
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes);
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt);
     /* L2 change (hook the existing L1 a second time, no type change). */
     uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
-    assert_int_equal(tm_set(t->v, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW));
     assert_int_equal(tm_state(t, l1).type_count, 2);
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt + 2);
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 2);

@@ -116,10 +116,8 @@ static void walk_sets_accessed_dirty(void **state)
     uint64_t l3, l2, l1;
     tm_space(t, t->v, NULL, &l3, &l2, &l1);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_set(t->v, l1, 6, pte(b, _PAGE_PRESENT | _PAGE_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
+    TM_SET_OK(t, t->v, l1, 6, pte(b, _PAGE_PRESENT | _PAGE_RW));
     assert_int_equal(pvm_peek(&t->m, l3, 0) & _PAGE_ACCESSED, 0);
     assert_int_equal(pvm_peek(&t->m, l2, 0) & _PAGE_ACCESSED, 0);
     assert_int_equal(pvm_peek(&t->m, l1, 5) & (_PAGE_ACCESSED | _PAGE_DIRTY), 0);
@@ -146,8 +144,7 @@ static void store_after_load_sets_dirty(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW));
     struct pvm_fault f;
     uint64_t val;
     assert_int_equal(pvm_guest_load(t->v, 5ULL << 12, &val, &f), PVM_ACCESS_OK);
@@ -197,15 +194,13 @@ static void make_stale(struct tm *t, uint64_t *pa, uint64_t *pb, uint64_t *pl1)
     assert_int_equal(pvm_poke(&t->m, a, 0, 0xAAAA), 0);
     assert_int_equal(pvm_poke(&t->m, b, 0, 0xBBBB), 0);
     t->m.opt_tlb_check = true;
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
     struct pvm_fault f;
     uint64_t val = 0;
     assert_int_equal(pvm_guest_load(t->v, 5ULL << 12, &val, &f), PVM_ACCESS_OK);
     AUDIT_CLEAN(t);
     assert_int_equal(val, 0xAAAA);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(b, _PAGE_PRESENT)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(b, _PAGE_PRESENT));
     *pa = a;
     *pb = b;
     *pl1 = l1;
@@ -338,16 +333,14 @@ static uint64_t writable_then_unmapped(struct tm *t, uint64_t *pl1)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW));
     struct pvm_fault f;
     assert_int_equal(pvm_guest_store(t->v, 5ULL << 12, 0x40, 8, &f), PVM_ACCESS_OK);
     AUDIT_CLEAN(t);
     const struct pvm_tlb_entry *e = &t->v->tlb[5 % PVM_TLB_ENTRIES];
     assert_true(e->valid && e->rw);
     assert_int_equal(e->mfn, a);
-    assert_int_equal(tm_set(t->v, l1, 5, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, 0);
     assert_int_equal(tm_state(t, a).type_count, 0);
     assert_true(t->v->tlb[5 % PVM_TLB_ENTRIES].valid);   /* nobody flushed yet */
     *pl1 = l1;
@@ -539,8 +532,7 @@ static void ptwr_partial_stores_merge(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
     uint64_t e = pvm_peek(&t->m, l1, 5);
     assert_true(e & _PAGE_GUEST_KERNEL);
     struct pvm_fault f;
@@ -577,8 +569,7 @@ static void ptwr_cmpxchg_mismatch(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
     uint64_t cur = pvm_peek(&t->m, l1, 5);
     struct pvm_frame_state sa = tm_state(t, a), sl1 = tm_state(t, l1);
     assert_int_equal(pvm_ptwr_emulate(t->v, l1_slot_va(5), cur ^ 0x1000, pte(b, _PAGE_PRESENT | _PAGE_RW), 8, true),
@@ -657,14 +648,12 @@ static void tlb_clock_wrap(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 0, pte(d, _PAGE_PRESENT | _PAGE_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 0, pte(d, _PAGE_PRESENT | _PAGE_RW));
     struct pvm_fault f;
     assert_int_equal(pvm_guest_store(t->v, 0, 0x7000, 8, &f), PVM_ACCESS_OK);   /* d1v0 caches va 0; not a present PTE */
     AUDIT_CLEAN(t);
     /* Drop the mapping (d's writable count goes to 0, stamped now), then run the clock to its wrap. */
-    assert_int_equal(tm_set(t->v, l1, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_SET_OK(t, t->v, l1, 0, 0);
     t->m.tlbflush_clock = (1u << PVM_TLBCLOCK_BITS) - 2;
     struct mmuext_op op = { .cmd = MMUEXT_TLB_FLUSH_LOCAL };
     uint64_t flushes = t->m.stats.tlb_flushes;
