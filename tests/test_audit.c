@@ -66,7 +66,7 @@ static void audit_catches_raised_count(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
     t->m.frames[a].count_info++;
     struct issues c;
     assert_int_equal(audit(t, &c), 1);
@@ -116,10 +116,8 @@ static void audit_catches_validated_at_count_zero(void **state)
     (void)state;
     struct tm *t = tm_new(512);
     uint64_t x = tm_frame(t, 1);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_unpin(t->v, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
+    TM_OK(t, tm_unpin(t->v, x));
     struct pvm_frame_state s = tm_state(t, x);
     assert_int_equal(s.type, PVM_TYPE_L1);
     assert_int_equal(s.type_count, 0);
@@ -312,8 +310,7 @@ static void audit_catches_io_without_permission(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t io = 0x1F0;
-    assert_int_equal(pvm_mark_io(&t->m, io), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mark_io(&t->m, io));
     uint64_t e = pte(io, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
     hostmem_page(&t->h, l1)[6] = e;   /* I/O frames take no reference: only the permission is wrong */
     struct issues c;
@@ -323,8 +320,7 @@ static void audit_catches_io_without_permission(void **state)
     assert_int_equal(c.is[0].actual, e);
     assert_non_null(strstr(c.is[0].text, "maps I/O mfn 001f0 without permission"));
     /* The same entry is legitimate once d1 may map that frame. */
-    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, io, io), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_domain_iomem_permit(&t->m, 1, io, io));
     tm_free(t);
 }
 
@@ -335,7 +331,7 @@ static void audit_catches_writable_self_map(void **state)
     struct tm *t = tm_new(512);
     uint64_t l2;
     tm_space(t, t->v, NULL, NULL, &l2, NULL);
-    TM_SET_OK(t, t->v, l2, 7, pte(l2, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l2, 7, pte(l2, _PAGE_PRESENT)));
     hostmem_page(&t->h, l2)[7] |= _PAGE_RW;
     struct issues c;
     assert_int_equal(audit(t, &c), 1);
@@ -373,7 +369,7 @@ static void audit_catches_writable_linear_entry(void **state)
     tm_space(t, t->v, NULL, NULL, &l2, NULL);
     uint64_t l2b = tm_frame(t, 1);
     assert_int_equal(tm_pin(t->v, 2, l2b), 0);
-    TM_SET_OK(t, t->v, l2, 7, pte(l2b, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l2, 7, pte(l2b, _PAGE_PRESENT)));
     assert_int_equal(tm_state(t, l2).linear_pt_count, 1);
     assert_int_equal(tm_state(t, l2b).linear_pt_count, -1);
     hostmem_page(&t->h, l2)[7] |= _PAGE_RW;
@@ -391,8 +387,7 @@ static void audit_catches_table_without_owner(void **state)
     (void)state;
     struct tm *t = tm_new(512);
     uint64_t x = tm_frame(t, 1);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
     struct page_info *pg = &t->m.frames[x];
     pg->count_info = (pg->count_info & ~PGC_owner_mask) | ((uint64_t)(5 + 1) << PGC_owner_shift);   /* d5: none */
     struct issues c;
@@ -750,10 +745,10 @@ static void find_mappings_every_slot(void **state)
     uint64_t l4, l2, l1;
     tm_space(t, t->v, &l4, NULL, &l2, &l1);
     uint64_t a = tm_frame(t, 1), l1b = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
-    TM_SET_OK(t, t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     assert_int_equal(pvm_poke(&t->m, l1b, 7, pte(a, _PAGE_PRESENT)), 0);
-    TM_SET_OK(t, t->v, l2, 1, pte(l1b, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l2, 1, pte(l1b, _PAGE_PRESENT | _PAGE_RW)));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 3);
@@ -781,8 +776,8 @@ static void find_mappings_writable_only(void **state)
     uint64_t l4, l1;
     tm_space(t, t->v, &l4, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
-    TM_SET_OK(t, t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, true, collect_map, &c), 1);
@@ -808,8 +803,7 @@ static void find_mappings_unhooked_l1(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, NULL);
     uint64_t a = tm_frame(t, 1), l1c = tm_frame(t, 1);
     assert_int_equal(pvm_poke(&t->m, l1c, 3, pte(a, _PAGE_PRESENT)), 0);
-    assert_int_equal(tm_pin(t->v, 1, l1c), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, l1c));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 1);
@@ -818,8 +812,7 @@ static void find_mappings_unhooked_l1(void **state)
     assert_int_equal(c.m[0].slot, 3);
     assert_false(c.m[0].va_known);
     /* Once unpinned (demoted), the L1 no longer counts as a mapping. */
-    assert_int_equal(tm_unpin(t->v, l1c), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, l1c));
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 0);
     assert_int_equal(c.n, 0);
@@ -834,8 +827,8 @@ static void find_mappings_two_vas(void **state)
     uint64_t l4, l3, l1;
     tm_space(t, t->v, &l4, &l3, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
-    TM_SET_OK(t, t->v, l4, 272, pte(l3, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, l4, 272, pte(l3, _PAGE_PRESENT | _PAGE_RW)));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 1);

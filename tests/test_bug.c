@@ -77,7 +77,7 @@ static void writable_entry_on_table(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 0, pte(a, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     t->m.frames[a].type_info = (t->m.frames[a].type_info & ~PGT_type_mask) | PGT_l1_page_table;   /* corrupt */
     EXPECT_BUG("names a frame of type", tm_set(t->v, l1, 0, 0));
     tm_free(t);

@@ -30,8 +30,7 @@ static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
 
 static void enable_ptwr(struct tm *t)
 {
-    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables));
 }
 
 /* Is va's translation in v's TLB? */
@@ -101,7 +100,7 @@ static void domain_slot_collision_and_full_table(void **state)
     assert_int_equal(d9->nr_l4_pages, 1);
     assert_int_equal(d9->tot_pages, 4);
     uint64_t a = tm_frame(t, 9);
-    TM_SET_OK(t, v9, l1, 5, pte(a, P | RW));
+    TM_OK(t, tm_set(v9, l1, 5, pte(a, P | RW)));
     assert_int_equal(tm_state(t, a).type, PVM_TYPE_WRITABLE);
     /* Fill the table: 3 domains now, 5 more fit. */
     for (domid_t id = 20; id < 25; id++)
@@ -372,8 +371,7 @@ static void mod_l1_entry_map_failure(void **state)
     assert_int_equal(pvm_peek(&t->m, x, 5), 0);
     /* With storage the same update goes through. */
     tm_map_fail(t, PVM_INVALID_MFN);
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
     assert_int_equal(tm_state(t, a).count, 2);
     assert_int_equal(tm_state(t, a).type_count, 1);
     tm_free(t);
@@ -410,8 +408,7 @@ static void mod_l2_entry_map_failure(void **state)
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt);
     assert_null(hostmem_peek(&t->h, x));
     tm_map_fail(t, PVM_INVALID_MFN);
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
     s = tm_state(t, y);
     assert_int_equal(s.type_count, 1);
     assert_true(s.validated);
@@ -438,8 +435,7 @@ static void pin_l4_map_failure(void **state)
     assert_int_equal(t->m.stats.pins, s0.pins);
     assert_int_equal(tm_log_countf(t, "Error -14 while pinning mfn %05llx", (unsigned long long)x), 1);
     tm_map_fail(t, PVM_INVALID_MFN);
-    assert_int_equal(tm_pin(t->v, 4, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 4, x));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, 1);
     assert_int_equal(pvm_peek(&t->m, x, LINEAR_PT_SLOT) & PTE_FRAME_MASK, x << 12);   /* Xen's self map went in */
     tm_free(t);
@@ -461,8 +457,7 @@ static void clear_page_map_failure(void **state)
     assert_int_equal(tm_state(t, x).type_count, 0);
     assert_null(hostmem_peek(&t->h, x));
     tm_map_fail(t, PVM_INVALID_MFN);
-    assert_int_equal(ext(t->v, MMUEXT_CLEAR_PAGE, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_CLEAR_PAGE, x));
     assert_non_null(hostmem_peek(&t->h, x));
     tm_free(t);
 }
@@ -514,9 +509,8 @@ static void read_steps(struct tm *t, uint64_t out[2])
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, P));
-    assert_int_equal(pvm_update_va_mapping(t->v, 0x6000, pte(b, P | RW), UVMF_INVLPG), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, P)));
+    TM_OK(t, pvm_update_va_mapping(t->v, 0x6000, pte(b, P | RW), UVMF_INVLPG));
     struct pvm_fault f;
     assert_int_equal(pvm_guest_store(t->v, 0x6010, 0x5A5A, 8, &f), PVM_ACCESS_OK);
     assert_int_equal(pvm_guest_load(t->v, 0x5008, &out[0], &f), PVM_ACCESS_OK);   /* a holds no data */
@@ -624,8 +618,7 @@ static void platform_sees_every_flush(void **state)
     uint64_t l4, l2;
     tm_space(t, t->v, &l4, NULL, &l2, NULL);
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
-    assert_int_equal(pvm_set_guest_table(v1, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_set_guest_table(v1, l4));
     memset(&seen, 0, sizeof(seen));
     t->m.ops.tlb_flush = record_flush;
     struct pvm_stats s0 = t->m.stats;
@@ -680,8 +673,7 @@ static void platform_xen_l4_slots(void **state)
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);   /* audits clean with the platform's entries in place */
     uint64_t l4b = tm_frame(t, 1);
-    assert_int_equal(tm_pin(t->v, 4, l4b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 4, l4b));
     const uint64_t tables[2] = { l4, l4b };
     for (int i = 0; i < 2; i++)
         for (unsigned int s = ROOT_PAGETABLE_FIRST_XEN_SLOT; s <= ROOT_PAGETABLE_LAST_XEN_SLOT; s++) {
@@ -693,7 +685,7 @@ static void platform_xen_l4_slots(void **state)
     assert_int_equal(tm_set(t->v, l4, 256, 0), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_XEN_SLOT);
     /* ... nor reach it through a recursive entry: supervisor-only. */
-    TM_SET_OK(t, t->v, l4, 1, pte(l4, P));
+    TM_OK(t, tm_set(t->v, l4, 1, pte(l4, P)));
     struct pvm_fault f;
     uint64_t maddr;
     assert_int_equal(pvm_translate(t->v, (1ULL << 39) | (256ULL << 30), false, &maddr, &f), PVM_ACCESS_FAULT);
@@ -766,7 +758,7 @@ static void recursive_map_cannot_reach_xen_slot(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4, l1;
     tm_space(t, t->v, &l4, NULL, NULL, &l1);
-    TM_SET_OK(t, t->v, l4, 1, pte(l4, P));
+    TM_OK(t, tm_set(t->v, l4, 1, pte(l4, P)));
     const uint64_t base = 1ULL << 39;   /* L4 slot 1 */
     struct pvm_fault f;
     uint64_t maddr, val;
@@ -832,8 +824,7 @@ static void invlpg_bad_address_ignored(void **state)
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
-    assert_int_equal(pvm_set_guest_table(v1, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_set_guest_table(v1, l4));
     struct pvm_fault f;
     uint64_t maddr;
     struct pvm_vcpu *vs[2] = { t->v, v1 };
@@ -851,8 +842,7 @@ static void invlpg_bad_address_ignored(void **state)
     assert_int_equal(t->m.stats.tlb_invlpg, s0.tlb_invlpg);
     for (int i = 0; i < 2; i++)
         assert_true(cached(vs[i], 0x1000) && cached(vs[i], 0x2000));
-    assert_int_equal(flush_op(t->v, MMUEXT_INVLPG_ALL, 0x1000, NULL), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, flush_op(t->v, MMUEXT_INVLPG_ALL, 0x1000, NULL));
     assert_int_equal(t->m.stats.tlb_invlpg, s0.tlb_invlpg + 2);
     for (int i = 0; i < 2; i++) {
         assert_false(cached(vs[i], 0x1000));
@@ -903,7 +893,7 @@ static void store_bad_sizes_fault(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, P | RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, P | RW)));
     struct pvm_stats s0 = t->m.stats;
     struct pvm_fault f;
     const struct { uint64_t va; unsigned int bytes; } bad[] = { { 0x5000, 0 }, { 0x5000, 3 }, { 0x5000, 16 } };
@@ -963,7 +953,7 @@ static void store_to_io_beyond_memory(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
-    TM_SET_OK(t, t->v, l1, 6, pte(IO_MFN, P | RW));
+    TM_OK(t, tm_set(t->v, l1, 6, pte(IO_MFN, P | RW)));
     void *snap = tm_snapshot(t);
     uint64_t bytes = hostmem_bytes(&t->h), val = 0;
     struct pvm_fault f;
@@ -985,7 +975,7 @@ static void ptwr_needs_ro_mapping(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, P | RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, P | RW)));
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
     assert_int_equal(pvm_ptwr_emulate(t->v, 0x9000, 0, pte(b, P), 8, false), -XEN_EINVAL);
@@ -1008,7 +998,7 @@ static void ptwr_io_beyond_memory(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
-    TM_SET_OK(t, t->v, l1, 5, pte(IO_MFN, P));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(IO_MFN, P)));
     uint64_t a = tm_frame(t, 1);
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;

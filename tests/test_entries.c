@@ -53,8 +53,7 @@ static void l1_cache_flags_allowed_privileged(void **state)
 {
     (void)state;
     struct tm *t = tm_new(512);
-    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED));
     struct pvm_vcpu *v3 = pvm_vcpu(&t->m, 3, 0);
     assert_non_null(v3);
     uint64_t l1;
@@ -62,7 +61,7 @@ static void l1_cache_flags_allowed_privileged(void **state)
     uint64_t d = tm_frame(t, 3);
     AUDIT_CLEAN(t);
     uint64_t e = pte(d, PG_P | PG_RW | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT);
-    TM_SET_OK(t, v3, l1, 0, e);
+    TM_OK(t, tm_set(v3, l1, 0, e));
     assert_int_equal(pvm_peek(&t->m, l1, 0), e | PG_US | PG_GK);
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.count, 2);
@@ -82,9 +81,8 @@ static void l1_cache_flags_allowed_with_iomem(void **state)
     AUDIT_CLEAN(t);
     assert_int_equal(tm_set(t->v, l1, 0, pte(d, PG_P | _PAGE_PCD)), -XEN_EINVAL);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, 0x1f0, 0x1f3), 0);
-    AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | _PAGE_PCD));
+    TM_OK(t, pvm_domain_iomem_permit(&t->m, 1, 0x1f0, 0x1f3));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | _PAGE_PCD)));
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(d, PG_P | _PAGE_PCD | PG_US) | PG_GK);
     assert_int_equal(tm_state(t, d).count, 2);
     tm_free(t);
@@ -99,7 +97,7 @@ static void l1_global_allowed(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | _PAGE_GLOBAL));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | _PAGE_GLOBAL)));
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(d, PG_P | _PAGE_GLOBAL | PG_US) | PG_GK);
     assert_int_equal(tm_state(t, d).count, 2);
     tm_free(t);
@@ -144,10 +142,10 @@ static void nx_and_avail_allowed_every_level(void **state)
     uint64_t d = tm_frame(t, 1), f2 = tm_frame(t, 1), f3 = tm_frame(t, 1), f4 = tm_frame(t, 1);
     AUDIT_CLEAN(t);
     const uint64_t extra = _PAGE_NX | _PAGE_AVAIL | AVAIL_HIGH_BIT;
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | PG_RW) | extra);
-    TM_SET_OK(t, t->v, l2, 1, pte(f2, PG_P | PG_RW) | extra);
-    TM_SET_OK(t, t->v, l3, 1, pte(f3, PG_P | PG_RW) | extra);
-    TM_SET_OK(t, t->v, l4, 1, pte(f4, PG_P | PG_RW) | extra);
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW) | extra));
+    TM_OK(t, tm_set(t->v, l2, 1, pte(f2, PG_P | PG_RW) | extra));
+    TM_OK(t, tm_set(t->v, l3, 1, pte(f3, PG_P | PG_RW) | extra));
+    TM_OK(t, tm_set(t->v, l4, 1, pte(f4, PG_P | PG_RW) | extra));
     assert_int_equal(pvm_peek(&t->m, l1, 0) & extra, extra);
     assert_int_equal(pvm_peek(&t->m, l2, 1) & extra, extra);
     assert_int_equal(pvm_peek(&t->m, l3, 1) & extra, extra);
@@ -168,7 +166,7 @@ static void l2_entry_to_writable_frame_refused(void **state)
     tm_space(t, t->v, NULL, NULL, &l2, &l1);
     uint64_t w = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(w, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(w, PG_P | PG_RW)));
     TM_SET_REFUSED(t, t->v, l2, 1, pte(w, PG_P), -XEN_EINVAL);
     assert_int_equal(tm_log_countf(t, "Bad type (saw e400000000000001 != exp 2000000000000000) for mfn %05llx", (unsigned long long)(w)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
@@ -283,8 +281,8 @@ static void l4_xen_slots_refused(void **state)
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, l4, LINEAR_PT_SLOT), self);
     assert_int_equal(pvm_peek(&t->m, l4, 256), 0);
-    TM_SET_OK(t, t->v, l4, 255, pte(f, PG_P | PG_RW));
-    TM_SET_OK(t, t->v, l4, 272, pte(g, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l4, 255, pte(f, PG_P | PG_RW)));
+    TM_OK(t, tm_set(t->v, l4, 272, pte(g, PG_P | PG_RW)));
     assert_int_equal(tm_state(t, f).type, PVM_TYPE_L3);
     assert_int_equal(tm_state(t, g).type, PVM_TYPE_L3);
     tm_free(t);
@@ -297,14 +295,11 @@ static void l4_validation_clobbers_xen_slots(void **state)
     struct tm *t = tm_new(512);
     uint64_t r = tm_frame(t, 1), d = tm_frame(t, 1), x = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, r, 255, pte(x, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, r, 255, pte(x, PG_P | PG_RW)));
     for (unsigned int s = 256; s <= 271; s++) {
-        assert_int_equal(pvm_poke(&t->m, r, s, pte(d, PG_P | PG_RW | PG_US)), 0);
-        AUDIT_CLEAN(t);
+        TM_OK(t, pvm_poke(&t->m, r, s, pte(d, PG_P | PG_RW | PG_US)));
     }
-    assert_int_equal(tm_pin(t->v, 4, r), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 4, r));
     for (unsigned int s = 256; s <= 271; s++) {
         uint64_t e = pvm_peek(&t->m, r, s);
         if (s == LINEAR_PT_SLOT) {
@@ -334,9 +329,9 @@ static void l1_entry_adjustment(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t k = tm_frame(t, 1), u = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(k, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(k, PG_P | PG_RW)));
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(k, PG_P | PG_RW | PG_US) | PG_GK);
-    TM_SET_OK(t, t->v, l1, 5, pte(u, PG_P | PG_US));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(u, PG_P | PG_US)));
     assert_int_equal(pvm_peek(&t->m, l1, 5), pte(u, PG_P | PG_US | _PAGE_GLOBAL));
     /* Entries written at validation were adjusted the same way. */
     assert_int_equal(pvm_peek(&t->m, l1, 1), pte(l1, PG_P | PG_US) | PG_GK);
@@ -355,11 +350,11 @@ static void lN_entry_adjustment(void **state)
     assert_int_equal(pvm_peek(&t->m, l2, 0), pte(l1, PG_P | PG_RW | PG_US));
     assert_int_equal(pvm_peek(&t->m, l3, 0), pte(l2, PG_P | PG_RW | PG_US));
     assert_int_equal(pvm_peek(&t->m, l4, 0), pte(l3, PG_P | PG_RW | PG_US | PG_A));
-    TM_SET_OK(t, t->v, l2, 1, pte(f2, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l2, 1, pte(f2, PG_P | PG_RW)));
     assert_int_equal(pvm_peek(&t->m, l2, 1), pte(f2, PG_P | PG_RW | PG_US));
-    TM_SET_OK(t, t->v, l3, 1, pte(f3, PG_P));
+    TM_OK(t, tm_set(t->v, l3, 1, pte(f3, PG_P)));
     assert_int_equal(pvm_peek(&t->m, l3, 1), pte(f3, PG_P | PG_US));
-    TM_SET_OK(t, t->v, l4, 1, pte(f4, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l4, 1, pte(f4, PG_P | PG_RW)));
     assert_int_equal(pvm_peek(&t->m, l4, 1), pte(f4, PG_P | PG_RW | PG_US | PG_A));
     tm_free(t);
 }
@@ -373,11 +368,11 @@ static void l1_fastpath_ad_avail_nx(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW)));
     uint64_t fp = t->m.stats.fastpath;
     void *snap = tm_snapshot(t);
     uint64_t e = pte(d, PG_P | PG_RW | PG_A | PG_D | _PAGE_AVAIL) | _PAGE_NX;
-    TM_SET_OK(t, t->v, l1, 0, e);
+    TM_OK(t, tm_set(t->v, l1, 0, e));
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.fastpath, fp + 1);
     assert_int_equal(pvm_peek(&t->m, l1, 0), e | PG_US | PG_GK);
@@ -397,7 +392,7 @@ static void l2_fastpath_ad_nx(void **state)
     uint64_t fp = t->m.stats.fastpath;
     void *snap = tm_snapshot(t);
     uint64_t e = pte(l1, PG_P | PG_RW | PG_A | PG_D) | _PAGE_NX;
-    TM_SET_OK(t, t->v, l2, 0, e);
+    TM_OK(t, tm_set(t->v, l2, 0, e));
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.fastpath, fp + 1);
     assert_int_equal(pvm_peek(&t->m, l2, 0), e | PG_US);
@@ -421,10 +416,10 @@ static void l1_rw_flip_not_fastpath(void **state)
     assert_int_equal(pvm_peek(&t->m, l1, 1), old);
     assert_int_equal(t->m.stats.fastpath, fp);
     /* On a data frame the flip goes the slow way and takes (then drops) the writable type. */
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P));
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P)));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW)));
     assert_int_equal(tm_state(t, d).type_count, 1);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P)));
     assert_int_equal(tm_state(t, d).type_count, 0);
     assert_int_equal(tm_state(t, d).count, 2);
     assert_int_equal(t->m.stats.fastpath, fp);
@@ -436,16 +431,15 @@ static void l1_pcd_flip_not_fastpath(void **state)
 {
     (void)state;
     struct tm *t = tm_new(512);
-    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED));
     struct pvm_vcpu *v3 = pvm_vcpu(&t->m, 3, 0);
     uint64_t l1;
     tm_space(t, v3, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 3);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, v3, l1, 0, pte(d, PG_P));
+    TM_OK(t, tm_set(v3, l1, 0, pte(d, PG_P)));
     uint64_t fp = t->m.stats.fastpath;
-    TM_SET_OK(t, v3, l1, 0, pte(d, PG_P | _PAGE_PCD));
+    TM_OK(t, tm_set(v3, l1, 0, pte(d, PG_P | _PAGE_PCD)));
     assert_int_equal(t->m.stats.fastpath, fp);
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(d, PG_P | _PAGE_PCD | PG_US) | PG_GK);
     assert_int_equal(tm_state(t, d).count, 2);
@@ -459,7 +453,7 @@ static void xsa182_rw_onto_ro_self_l4e_refused(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    TM_SET_OK(t, t->v, l4, 5, pte(l4, PG_P));
+    TM_OK(t, tm_set(t->v, l4, 5, pte(l4, PG_P)));
     uint64_t ro = pvm_peek(&t->m, l4, 5), fp = t->m.stats.fastpath;
     TM_SET_REFUSED(t, t->v, l4, 5, pte(l4, PG_P | PG_RW), -XEN_EINVAL);
     assert_int_equal(tm_log_count(t, "Attempt to create linear p.t. with write perms"), 1);
@@ -494,9 +488,9 @@ static void l2_rw_flip_not_fastpath(void **state)
     tm_space(t, t->v, NULL, NULL, &l2, &l1);
     uint64_t fp = t->m.stats.fastpath;
     void *snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, l2, 0, pte(l1, PG_P));
+    TM_OK(t, tm_set(t->v, l2, 0, pte(l1, PG_P)));
     assert_int_equal(pvm_peek(&t->m, l2, 0), pte(l1, PG_P | PG_US));
-    TM_SET_OK(t, t->v, l2, 0, pte(l1, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l2, 0, pte(l1, PG_P | PG_RW)));
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.fastpath, fp);
     assert_int_equal(tm_state(t, l1).type_count, 1);
@@ -512,18 +506,16 @@ static void preserve_ad_keeps_old_ad(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | PG_A | PG_D));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | PG_A | PG_D)));
     unsigned int done = 99;
-    assert_int_equal(update_cmd(t->v, l1, 0, MMU_PT_UPDATE_PRESERVE_AD, pte(d, PG_P | PG_RW), &done), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update_cmd(t->v, l1, 0, MMU_PT_UPDATE_PRESERVE_AD, pte(d, PG_P | PG_RW), &done));
     assert_int_equal(done, 1);
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(d, PG_P | PG_RW | PG_A | PG_D | PG_US) | PG_GK);
     assert_int_equal(tm_state(t, d).type_count, 1);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW)));
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(d, PG_P | PG_RW | PG_US) | PG_GK);
     /* With old A/D clear, PRESERVE_AD adds nothing. */
-    assert_int_equal(update_cmd(t->v, l1, 0, MMU_PT_UPDATE_PRESERVE_AD, pte(d, PG_P), &done), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update_cmd(t->v, l1, 0, MMU_PT_UPDATE_PRESERVE_AD, pte(d, PG_P), &done));
     assert_int_equal(pvm_peek(&t->m, l1, 0), pte(d, PG_P | PG_US) | PG_GK);
     assert_int_equal(tm_state(t, d).type_count, 0);
     tm_free(t);
@@ -539,19 +531,19 @@ static void clearing_entry_drops_its_refs(void **state)
     uint64_t d = tm_frame(t, 1), f = tm_frame(t, 1);
     AUDIT_CLEAN(t);
     struct pvm_frame_state l1s = tm_state(t, l1), l2s = tm_state(t, l2);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, PG_P | PG_RW)));
     assert_int_equal(tm_state(t, d).count, 2);
-    TM_SET_OK(t, t->v, l1, 0, 0);
+    TM_OK(t, tm_set(t->v, l1, 0, 0));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.type_count, 0);
-    TM_SET_OK(t, t->v, l2, 1, pte(f, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l2, 1, pte(f, PG_P | PG_RW)));
     s = tm_state(t, f);
     assert_int_equal(s.type, PVM_TYPE_L1);
     assert_int_equal(s.type_count, 1);
     assert_int_equal(s.count, 2);
     /* A non-present value (junk bits kept, stored as given) drops the refs all the same. */
-    TM_SET_OK(t, t->v, l2, 1, pte(f, PG_RW));
+    TM_OK(t, tm_set(t->v, l2, 1, pte(f, PG_RW)));
     s = tm_state(t, f);
     assert_int_equal(s.type_count, 0);
     assert_false(s.validated);
@@ -578,7 +570,7 @@ static void plain_write_into_untyped_frame(void **state)
     AUDIT_CLEAN(t);
     struct pvm_frame_state before = tm_state(t, l1);
     uint64_t raw = pte(l1, PG_P | PG_RW);
-    TM_SET_OK(t, t->v, f, 3, raw);
+    TM_OK(t, tm_set(t->v, f, 3, raw));
     assert_int_equal(pvm_peek(&t->m, f, 3), raw);   /* not adjusted */
     struct pvm_frame_state s = tm_state(t, f);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
@@ -601,13 +593,11 @@ static void write_into_count0_ex_l1(void **state)
     struct tm *t = tm_new(512);
     uint64_t x = tm_frame(t, 1), d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_unpin(t->v, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
+    TM_OK(t, tm_unpin(t->v, x));
     assert_int_equal(tm_state(t, x).type_info, PGT_l1_page_table);
     uint64_t raw = pte(d, PG_P | PG_RW);
-    TM_SET_OK(t, t->v, x, 2, raw);
+    TM_OK(t, tm_set(t->v, x, 2, raw));
     struct pvm_frame_state s = tm_state(t, x);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
     assert_int_equal(s.type_count, 0);
@@ -616,8 +606,7 @@ static void write_into_count0_ex_l1(void **state)
     s = tm_state(t, d);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.type_count, 0);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
     assert_int_equal(pvm_peek(&t->m, x, 2), raw | PG_US | PG_GK);
     s = tm_state(t, d);
     assert_int_equal(s.count, 2);
@@ -635,9 +624,9 @@ static void write_into_writable_frame(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t w = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, l1, 0, pte(w, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(w, PG_P | PG_RW)));
     void *snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, w, 511, 0x123456789abcdef0ULL);
+    TM_OK(t, tm_set(t->v, w, 511, 0x123456789abcdef0ULL));
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, w, 511), 0x123456789abcdef0ULL);
     assert_int_equal(tm_state(t, w).type_count, 1);

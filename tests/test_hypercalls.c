@@ -217,8 +217,7 @@ static void foreigndom_privileged_pins_foreign_table(void **state)
     struct pvm_vcpu *v3 = priv_dom3(t);
     uint64_t l1 = tm_frame(t, 2), data = tm_frame(t, 2);
     assert_int_equal(pvm_poke(&t->m, l1, 3, pte(data, _PAGE_PRESENT)), 0);
-    assert_int_equal(ext_fd(v3, MMUEXT_PIN_L1_TABLE, l1, 0, 2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext_fd(v3, MMUEXT_PIN_L1_TABLE, l1, 0, 2));
     struct pvm_frame_state s = tm_state(t, l1);
     assert_int_equal(s.owner, 2);
     assert_int_equal(s.type, PVM_TYPE_L1);
@@ -227,8 +226,7 @@ static void foreigndom_privileged_pins_foreign_table(void **state)
     assert_int_equal(s.count, 2);
     assert_int_equal(tm_state(t, data).count, 2);
     /* ...and unpin it the same way. */
-    assert_int_equal(ext_fd(v3, MMUEXT_UNPIN_TABLE, l1, 0, 2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext_fd(v3, MMUEXT_UNPIN_TABLE, l1, 0, 2));
     assert_false(tm_state(t, l1).pinned);
     assert_int_equal(tm_state(t, l1).count, 1);
     assert_int_equal(tm_state(t, data).count, 1);
@@ -247,16 +245,14 @@ static void foreigndom_privileged_maps_foreign_frame(void **state)
     assert_int_equal(set_fd(v3, l1, 5, pte(f2, _PAGE_PRESENT), DOMID_SELF), -XEN_EBUSY);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_state(t, f2).count, 1);
-    assert_int_equal(set_fd(v3, l1, 5, pte(f2, _PAGE_PRESENT | _PAGE_RW), 2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set_fd(v3, l1, 5, pte(f2, _PAGE_PRESENT | _PAGE_RW), 2));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), f2);
     struct pvm_frame_state s = tm_state(t, f2);
     assert_int_equal(s.owner, 2);
     assert_int_equal(s.count, 2);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
     assert_int_equal(s.type_count, 1);
-    assert_int_equal(set_fd(v3, l1, 5, 0, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set_fd(v3, l1, 5, 0, DOMID_SELF));
     assert_int_equal(tm_state(t, f2).count, 1);
     assert_int_equal(tm_state(t, f2).type_count, 0);
     tm_free(t);
@@ -277,8 +273,7 @@ static void foreigndom_l2_update_einval(void **state)
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, l2, 1), 0);
     assert_int_equal(t->m.stats.tlb_flushes, flushes);
-    assert_int_equal(set_fd(v3, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set_fd(v3, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW), DOMID_SELF));
     assert_int_equal(tm_state(t, l1).type_count, 2);
     tm_free(t);
 }
@@ -294,8 +289,7 @@ static void machphys_update(void **state)
     uint64_t m2p2 = tm_state(t, f2).m2p;
     struct mmu_update u = { (a << 12) | 0x18 | MMU_MACHPHYS_UPDATE, 0x4242 };
     unsigned int done = 99;
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
     assert_int_equal(done, 1);
     assert_int_equal(tm_state(t, a).m2p, 0x4242);
     assert_int_equal(tm_state(t, a).count, 1);
@@ -322,8 +316,7 @@ static void new_baseptr_switches_root(void **state)
     assert_int_equal(pvm_poke(&t->m, l4b, 0, pte(l3, _PAGE_PRESENT | _PAGE_RW)), 0);
     assert_int_equal(pvm_poke(&t->m, l4b, 258, 0xdeadULL << 12), 0);   /* junk in a Xen slot */
     uint64_t loads = t->m.stats.baseptr_loads, flushes = t->m.stats.tlb_flushes;
-    assert_int_equal(tm_baseptr(t->v, l4b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_baseptr(t->v, l4b));
     assert_int_equal(t->v->guest_table, l4b);
     assert_int_equal(t->m.stats.baseptr_loads, loads + 1);
     assert_true(t->m.stats.tlb_flushes > flushes);
@@ -354,8 +347,7 @@ static void new_baseptr_same_mfn_reload(void **state)
     uint64_t flushes = t->m.stats.tlb_flushes, loads = t->m.stats.baseptr_loads;
     uint32_t time = t->v->tlbflush_time;
     void *snap = tm_snapshot(t);
-    assert_int_equal(tm_baseptr(t->v, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_baseptr(t->v, l4));
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.tlb_flushes, flushes + 1);
     assert_int_equal(t->m.stats.baseptr_loads, loads);
@@ -372,7 +364,7 @@ static void new_baseptr_failure(void **state)
     uint64_t l4, l1;
     tm_space(t, t->v, &l4, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1), l4c = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_baseptr(t->v, l1), -XEN_EINVAL);   /* an L1 in use */
     AUDIT_CLEAN(t);
@@ -417,17 +409,14 @@ static void new_user_baseptr_and_clear(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4, 0));
     assert_int_equal(t->v->guest_table_user, l4);
     assert_int_equal(tm_state(t, l4).type_count, 3);   /* pin + cr3 + user cr3 */
     assert_int_equal(tm_state(t, l4).count, 5);
     /* Same mfn again: no-op. */
-    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4, 0));
     assert_int_equal(tm_state(t, l4).type_count, 3);
-    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_NEW_USER_BASEPTR, 0, 0));
     assert_int_equal(t->v->guest_table_user, PVM_INVALID_MFN);
     assert_int_equal(tm_state(t, l4).type_count, 2);
     assert_int_equal(tm_state(t, l4).count, 4);
@@ -469,10 +458,8 @@ static void flush_cache_needs_io_rights(void **state)
     AUDIT_CLEAN(t);
     assert_int_equal(t->m.last.why, PVM_WHY_PERM);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, 0x1f0, 0x1f0), 0);
-    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE, 0, 0), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(ext(t->v, MMUEXT_FLUSH_CACHE_GLOBAL, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_FLUSH_CACHE, 0, 0));
+    TM_OK(t, ext(t->v, MMUEXT_FLUSH_CACHE_GLOBAL, 0, 0));
     tm_free(t);
 }
 
@@ -496,8 +483,7 @@ static void set_ldt_args(void **state)
     assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 2);
     assert_int_equal(t->v->ldt_ents, 0);
     op.arg2.nr_ents = 8192;
-    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF));
     assert_int_equal(t->v->ldt_base, 0x10000);
     assert_int_equal(t->v->ldt_ents, 8192);
     assert_int_equal(tm_log_count(t, "Bad args to SET_LDT"), 2);
@@ -519,8 +505,7 @@ static void set_ldt_no_entries_ignores_pointer(void **state)
         assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), i == 3 ? 0 : -XEN_EINVAL);
         AUDIT_CLEAN(t);
         op.arg2.nr_ents = 0;
-        assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
-        AUDIT_CLEAN(t);
+        TM_OK(t, pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF));
         assert_int_equal(t->v->ldt_ents, 0);
         assert_int_equal(t->v->ldt_base, 0);
     }
@@ -538,8 +523,7 @@ static void clear_page(void **state)
     uint64_t a = tm_frame(t, 1);
     assert_int_equal(pvm_poke(&t->m, a, 0, 0x1111), 0);
     assert_int_equal(pvm_poke(&t->m, a, 511, 0x2222), 0);
-    assert_int_equal(ext(t->v, MMUEXT_CLEAR_PAGE, a, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_CLEAR_PAGE, a, 0));
     assert_int_equal(pvm_peek(&t->m, a, 0), 0);
     assert_int_equal(pvm_peek(&t->m, a, 511), 0);
     struct pvm_frame_state s = tm_state(t, a);
@@ -566,8 +550,7 @@ static void copy_page(void **state)
     assert_int_equal(pvm_poke(&t->m, src, 3, 0x3333), 0);
     assert_int_equal(pvm_poke(&t->m, src, 400, 0x4444), 0);
     assert_int_equal(pvm_poke(&t->m, dst, 7, 0x7777), 0);
-    assert_int_equal(ext(t->v, MMUEXT_COPY_PAGE, dst, src), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_COPY_PAGE, dst, src));
     assert_int_equal(pvm_peek(&t->m, dst, 3), 0x3333);
     assert_int_equal(pvm_peek(&t->m, dst, 400), 0x4444);
     assert_int_equal(pvm_peek(&t->m, dst, 7), 0);
@@ -597,15 +580,13 @@ static void uvm_replaces_l1_entry(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT | _PAGE_RW), UVMF_NONE), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT | _PAGE_RW), UVMF_NONE));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
     assert_true(pvm_peek(&t->m, l1, 5) & _PAGE_RW);
     assert_int_equal(tm_state(t, a).count, 2);
     assert_int_equal(tm_state(t, a).type, PVM_TYPE_WRITABLE);
     assert_int_equal(tm_state(t, a).type_count, 1);
-    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 5ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), b);
     assert_int_equal(tm_state(t, a).count, 1);
     assert_int_equal(tm_state(t, a).type_count, 0);
@@ -655,27 +636,23 @@ static void uvm_flush_flags(void **state)
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
     struct pvm_stats s0 = t->m.stats;
-    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT), UVMF_INVLPG), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT), UVMF_INVLPG));
     assert_int_equal(t->m.stats.tlb_invlpg, s0.tlb_invlpg + 1);
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes);
     uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
-    assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_TLB_FLUSH | UVMF_ALL), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_TLB_FLUSH | UVMF_ALL));
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 2);
     assert_true(t->v->tlbflush_time != t0);
     assert_true(v1->tlbflush_time != t1);
     t1 = v1->tlbflush_time;
-    assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, 0, UVMF_TLB_FLUSH | UVMF_LOCAL), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 6ULL << 12, 0, UVMF_TLB_FLUSH | UVMF_LOCAL));
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 3);
     assert_int_equal(v1->tlbflush_time, t1);
     /* A vCPU bitmap (a pointer in the flags) selects vCPU 1 only. */
     static unsigned long mask = 2;
     t0 = t->v->tlbflush_time;
-    assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT),
-                                           tm_guest(t, &mask, sizeof(mask)) | UVMF_TLB_FLUSH), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 6ULL << 12, pte(b, _PAGE_PRESENT),
+                                           tm_guest(t, &mask, sizeof(mask)) | UVMF_TLB_FLUSH));
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 4);
     assert_int_equal(t->v->tlbflush_time, t0);
     assert_true(v1->tlbflush_time != t1);
@@ -692,8 +669,7 @@ static void uvm_otherdomain(void **state)
     tm_space(t, v3, NULL, NULL, NULL, &l1_3);
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t f2 = tm_frame(t, 2);
-    assert_int_equal(pvm_update_va_mapping_otherdomain(v3, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping_otherdomain(v3, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 2));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1_3, 5)), f2);
     assert_int_equal(tm_state(t, f2).count, 2);
     void *snap = tm_snapshot(t);
@@ -726,13 +702,10 @@ static void vm_assist_checks(void **state)
     assert_int_equal(pvm_vm_assist(t->v, 2, VMASST_TYPE_writable_pagetables), -XEN_ENOSYS);
     AUDIT_CLEAN(t);
     assert_int_equal(d->vm_assist, 0);
-    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_m2p_strict), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables));
+    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_m2p_strict));
     assert_int_equal(d->vm_assist, (1UL << VMASST_TYPE_writable_pagetables) | (1UL << VMASST_TYPE_m2p_strict));
-    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_disable, VMASST_TYPE_writable_pagetables), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_disable, VMASST_TYPE_writable_pagetables));
     assert_int_equal(d->vm_assist, 1UL << VMASST_TYPE_m2p_strict);
     assert_int_equal(t->v2->d->vm_assist, 0);
     tm_free(t);
@@ -791,8 +764,7 @@ static void multicall_records_each_result(void **state)
     mc_set(&mc[3], __HYPERVISOR_update_va_mapping, 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE, 0);
     mc_set(&mc[4], 999, 0, 0, 0, 0);
     uint64_t entries = t->m.stats.multicall_entries;
-    assert_int_equal(pvm_multicall(t->v, mc, 5), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_multicall(t->v, mc, 5));
     assert_int_equal((long)mc[0].result, 0);
     assert_int_equal(done, 1);
     assert_int_equal((long)mc[1].result, -XEN_EINVAL);
@@ -816,8 +788,7 @@ static void multicall_nested_refused(void **state)
     mc_set(&inner[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0);
     mc_set(&mc[0], __HYPERVISOR_multicall, (uintptr_t)inner, 1, 0, 0);
     mc_set(&mc[1], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
-    assert_int_equal(pvm_multicall(t->v, mc, 2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_multicall(t->v, mc, 2));
     assert_int_equal((long)mc[0].result, -XEN_EINVAL);
     assert_int_equal(tm_log_count(t, "Multicall reentry is disallowed."), 1);
     assert_true(inner[0].result == SENTINEL);
@@ -844,8 +815,7 @@ static void multicall_iret_stops_batch(void **state)
     assert_false(t->v->in_multicall);
     /* After the aborted batch, a new multicall is accepted (not mistaken for reentry). */
     mc_set(&mc[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
-    assert_int_equal(pvm_multicall(t->v, mc, 1), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_multicall(t->v, mc, 1));
     assert_int_equal((long)mc[0].result, 0);
     tm_free(t);
 }
@@ -865,8 +835,7 @@ static void hypercall_dispatch(void **state)
     struct mmu_update u = { (l1 << 12) | 5 * 8, pte(a, _PAGE_PRESENT) };
     unsigned int done = 99;
     xen_ulong_t args[6] = { tm_guest(t, &u, sizeof(u)), 1, tm_guest(t, &done, sizeof(done)), DOMID_SELF, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args));
     assert_int_equal(done, 1);
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), a);
     assert_int_equal(t->m.stats.hc_mmu_update, s0.hc_mmu_update + 1);
@@ -877,20 +846,17 @@ static void hypercall_dispatch(void **state)
     op.arg1.mfn = x;
     done = 99;
     xen_ulong_t a2[6] = { tm_guest(t, &op, sizeof(op)), 1, tm_guest(t, &done, sizeof(done)), DOMID_SELF, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, a2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_mmuext_op, a2));
     assert_int_equal(done, 1);
     assert_true(tm_state(t, x).pinned);
     assert_int_equal(t->m.stats.hc_mmuext_op, s0.hc_mmuext_op + 1);
 
     xen_ulong_t a3[6] = { 6ULL << 12, pte(b, _PAGE_PRESENT), UVMF_NONE, 0, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping, a3), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping, a3));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), b);
 
     xen_ulong_t a4[6] = { 7ULL << 12, pte(c, _PAGE_PRESENT), UVMF_NONE, DOMID_SELF, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping_otherdomain, a4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping_otherdomain, a4));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 7)), c);
     a4[3] = 2;
     assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_update_va_mapping_otherdomain, a4), -XEN_EPERM);
@@ -898,16 +864,14 @@ static void hypercall_dispatch(void **state)
     assert_int_equal(t->m.stats.hc_update_va_mapping, s0.hc_update_va_mapping + 3);
 
     xen_ulong_t a5[6] = { VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_vm_assist, a5), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_vm_assist, a5));
     assert_int_equal(t->v->d->vm_assist, 1UL << VMASST_TYPE_writable_pagetables);
     assert_int_equal(t->m.stats.hc_vm_assist, s0.hc_vm_assist + 1);
 
     struct multicall_entry mc[1];
     mc_set(&mc[0], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
     xen_ulong_t a6[6] = { tm_guest(t, mc, sizeof(mc)), 1, 0, 0, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, a6), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_multicall, a6));
     assert_int_equal((long)mc[0].result, 0);
     assert_int_equal(t->m.stats.hc_multicall, s0.hc_multicall + 1);
     assert_int_equal(t->m.stats.hc_vm_assist, s0.hc_vm_assist + 2);
@@ -943,8 +907,7 @@ static void uvm_bad_mask_handle(void **state)
         AUDIT_CLEAN(t);
         assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), a);   /* the entry stays written */
         assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
-        assert_int_equal(pvm_update_va_mapping(t->v, 6ULL << 12, 0, UVMF_NONE), 0);
-        AUDIT_CLEAN(t);
+        TM_OK(t, pvm_update_va_mapping(t->v, 6ULL << 12, 0, UVMF_NONE));
     }
     assert_int_equal(t->m.stats.tlb_flushes, flushes);
     /* The same through the dispatcher and inside a multicall. */
@@ -953,8 +916,7 @@ static void uvm_bad_mask_handle(void **state)
     AUDIT_CLEAN(t);
     struct multicall_entry mc[1];
     mc_set(&mc[0], __HYPERVISOR_update_va_mapping, 7ULL << 12, pte(a, _PAGE_PRESENT), 9, 0);
-    assert_int_equal(pvm_multicall(t->v, mc, 1), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_multicall(t->v, mc, 1));
     assert_int_equal((long)mc[0].result, -XEN_EFAULT);
     assert_int_equal(t->m.stats.tlb_flushes, flushes);
     /* A platform without copy callbacks: every handle faults. */
@@ -988,8 +950,7 @@ static void mmuext_bad_mask_handle(void **state)
     static const unsigned long many = ~0UL;
     op.cmd = MMUEXT_TLB_FLUSH_MULTI;
     op.arg2.vcpumask = tm_guest(t, &many, sizeof(many));
-    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF));
     assert_int_equal(t->m.stats.tlb_flushes, flushes + 2);
     tm_free(t);
 }
@@ -1035,8 +996,7 @@ static void dispatcher_guest_handles(void **state)
     tm_guest(t, &u[1], sizeof(u[1]));
     unsigned int elsewhere = 77;
     args[2] = (uintptr_t)&elsewhere;
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args));
     assert_int_equal(elsewhere, 77);
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 6)), b);
     /* A multicall list: 100 entries (no limit), each result written back to guest memory. */
@@ -1044,8 +1004,7 @@ static void dispatcher_guest_handles(void **state)
     for (unsigned int i = 0; i < 100; i++)
         mc_set(&mc[i], __HYPERVISOR_vm_assist, VMASST_CMD_enable, i % 2 ? 6 : VMASST_TYPE_m2p_strict, 0, 0);
     xen_ulong_t ml[6] = { tm_guest(t, mc, sizeof(mc)), 100, 0, 0, 0, 0 };
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, ml), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_multicall, ml));
     for (unsigned int i = 0; i < 100; i++)
         assert_int_equal((long)mc[i].result, i % 2 ? -XEN_EINVAL : 0);
     /* A list that is not guest memory: -EFAULT, nothing run. */
@@ -1060,8 +1019,7 @@ static void dispatcher_guest_handles(void **state)
     mc_set(&mc[0], __HYPERVISOR_mmu_update, (uintptr_t)&stray, 1, 0, DOMID_SELF);
     mc_set(&mc[1], __HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0);
     ml[1] = 2;
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_multicall, ml), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_multicall, ml));
     assert_int_equal((long)mc[0].result, -XEN_EFAULT);
     assert_int_equal((long)mc[1].result, 0);
     assert_int_equal(pvm_peek(&t->m, l1, 7), 0);
@@ -1103,8 +1061,7 @@ static void dispatcher_xen_corners(void **state)
     assert_int_equal(tm_set(t->v, l1, 5, 0), 0);
     done = 7;
     args[1] = MMU_UPDATE_PREEMPTED | 1;
-    assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_hypercall(t->v, __HYPERVISOR_mmu_update, args));
     assert_int_equal(done, 8);
     xen_ulong_t cont[6] = { 0, MMU_UPDATE_PREEMPTED, 0, 5, 0, 0 };
     assert_int_equal(pvm_hypercall(t->v, __HYPERVISOR_mmu_update, cont), 5);
@@ -1143,8 +1100,7 @@ static void machphys_of_io_frame(void **state)
     assert_int_equal(pvm_mark_io(&t->m, io), 0);
     uint64_t ram = tm_frame(t, 1);
     struct mmu_update u = { (io << 12) | MMU_MACHPHYS_UPDATE, 0x1234 };
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, NULL, DOMID_IO), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmu_update(t->v, &u, 1, NULL, DOMID_IO));
     assert_int_equal(tm_state(t, io).m2p, 0x1234);
     /* Not a frame of DOMID_IO: refused as before. */
     u.ptr = (ram << 12) | MMU_MACHPHYS_UPDATE;
@@ -1166,12 +1122,12 @@ static void mmu_update_l2_change_flushes_domain(void **state)
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
     struct pvm_stats s0 = t->m.stats;
     /* L1 change: the guest must flush itself. */
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes);
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt);
     /* L2 change (hook the existing L1 a second time, no type change). */
     uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
-    TM_SET_OK(t, t->v, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l2, 1, pte(l1, _PAGE_PRESENT | _PAGE_RW)));
     assert_int_equal(tm_state(t, l1).type_count, 2);
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt + 2);
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes + 2);

@@ -44,8 +44,7 @@ static void mmio_forced_uncacheable(void **state)
     uint64_t l1;
     struct pvm_vcpu *v = privileged(t, &l1);
     void *snap = tm_snapshot(t);
-    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P | RW), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | RW), DOMID_SELF));
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, l1, 0),
                      pte(IO_MFN, P | RW | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
@@ -59,11 +58,9 @@ static void mmio_uncacheable_kept(void **state)
     struct tm *t = tm_new(512);
     uint64_t l1;
     struct pvm_vcpu *v = privileged(t, &l1);
-    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT), DOMID_SELF));
     assert_int_equal(pvm_peek(&t->m, l1, 0) & (_PAGE_PCD | _PAGE_PWT | _PAGE_PAT), _PAGE_PCD | _PAGE_PWT);
-    assert_int_equal(update(v, l1, 5, pte(IO_MFN, P | _PAGE_PAT), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 5, pte(IO_MFN, P | _PAGE_PAT), DOMID_SELF));
     assert_int_equal(pvm_peek(&t->m, l1, 5) & (_PAGE_PCD | _PAGE_PWT | _PAGE_PAT), _PAGE_PAT);
     tm_free(t);
 }
@@ -76,10 +73,8 @@ static void mmio_flip_at_validation(void **state)
     assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
     struct pvm_vcpu *v = pvm_vcpu(&t->m, 3, 0);
     uint64_t l1 = tm_frame(t, 3);
-    assert_int_equal(pvm_poke(&t->m, l1, 9, pte(IO_MFN, P)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(v, 1, l1), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, l1, 9, pte(IO_MFN, P)));
+    TM_OK(t, tm_pin(v, 1, l1));
     assert_int_equal(pvm_peek(&t->m, l1, 9),
                      pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
     tm_free(t);
@@ -127,8 +122,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     assert_int_equal(t->m.paddr_bits, 40);
     uint64_t l1;
     struct pvm_vcpu *v = privileged(t, &l1);
-    assert_int_equal(update(v, l1, 0, pte((1ULL << 28) - 1, P | _PAGE_PCD), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 0, pte((1ULL << 28) - 1, P | _PAGE_PCD), DOMID_SELF));
     void *snap = tm_snapshot(t);
     const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PADDR_MASK >> PAGE_SHIFT) - 1 };
     for (size_t i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++) {
@@ -150,10 +144,8 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     t = tm_new(512);
     t->m.paddr_bits = 52;
     v = privileged(t, &l1);
-    assert_int_equal(update(v, l1, 0, pte(1ULL << 39, P | _PAGE_PCD), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 0, pte(1ULL << 39, P | _PAGE_PCD), DOMID_SELF));
+    TM_OK(t, update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF));
     tm_free(t);
 }
 
@@ -165,8 +157,7 @@ static void mmio_privileged_range_shrunk(void **state)
     uint64_t l1;
     struct pvm_vcpu *v = privileged(t, &l1);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 3, IO_MFN, IO_MFN), 0);
-    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD), DOMID_SELF));
     assert_int_equal(update(v, l1, 5, pte(IO_MFN + 1, P), DOMID_SELF), -XEN_EPERM);
     AUDIT_CLEAN(t);
     tm_free(t);
@@ -180,8 +171,7 @@ static void mmio_iomem_range(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN + 1), 0);
-    assert_int_equal(update(t->v, l1, 0, pte(IO_MFN + 1, P), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(t->v, l1, 0, pte(IO_MFN + 1, P), DOMID_SELF));
     assert_int_equal(update(t->v, l1, 1, pte(IO_MFN + 2, P), DOMID_SELF), -XEN_EPERM);
     AUDIT_CLEAN(t);
     tm_free(t);
@@ -213,8 +203,7 @@ static void domid_io_maps_no_ram(void **state)
     uint64_t ram = tm_frame(t, 3);
     assert_int_equal(update(v, l1, 0, pte(ram, P), DOMID_IO), -XEN_EBUSY);
     AUDIT_CLEAN(t);
-    assert_int_equal(update(v, l1, 0, pte(IO_MFN, P), DOMID_IO), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN, P), DOMID_IO));
     tm_free(t);
 }
 
@@ -286,8 +275,7 @@ static void domid_io_maps_no_free_frame(void **state)
     assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
     assert_int_equal(pvm_peek(&t->m, l1p, 5), 0);
     /* The frame is still free to give away. */
-    assert_int_equal(pvm_assign_page(&t->m, freemfn, 2, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_assign_page(&t->m, freemfn, 2, 0));
     tm_free(t);
 }
 
@@ -301,8 +289,7 @@ static void privileged_map_transfer(void **state)
     uint64_t f2 = tm_frame(t, 2);
     struct pvm_vcpu *v3 = privileged(t, NULL);
     /* d3 writes into d1's L1 (pfd = d1) a mapping of d2's frame, as pg_owner itself. */
-    assert_int_equal(update(v3, l1, 0, pte(f2, P | RW), ((1u + 1) << 16) | DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(v3, l1, 0, pte(f2, P | RW), ((1u + 1) << 16) | DOMID_SELF));
     struct pvm_frame_state s = tm_state(t, f2);
     assert_int_equal(s.owner, 2);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
@@ -348,10 +335,8 @@ static void foreign_mmuext_limits(void **state)
     }
     tm_assert_unchanged(t, snap);
     /* ... but it may pin and unpin the other domain's tables. */
-    assert_int_equal(ext(v3, MMUEXT_UNPIN_TABLE, l4, 1), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(ext(v3, MMUEXT_PIN_L4_TABLE, l4, 1), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(v3, MMUEXT_UNPIN_TABLE, l4, 1));
+    TM_OK(t, ext(v3, MMUEXT_PIN_L4_TABLE, l4, 1));
     tm_free(t);
 }
 
@@ -363,13 +348,10 @@ static void preserve_ad_at_l2(void **state)
     uint64_t l2, l1;
     tm_space(t, t->v, NULL, NULL, &l2, &l1);
     uint64_t n = tm_frame(t, 1);
-    assert_int_equal(update(t->v, l2, 0, pte(l1, P | RW | _PAGE_ACCESSED | _PAGE_DIRTY), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(update(t->v, l2, 1, pte(n, P | RW), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(t->v, l2, 0, pte(l1, P | RW | _PAGE_ACCESSED | _PAGE_DIRTY), DOMID_SELF));
+    TM_OK(t, update(t->v, l2, 1, pte(n, P | RW), DOMID_SELF));
     struct mmu_update u = { (l2 << 12) | (0 * 8ULL) | MMU_PT_UPDATE_PRESERVE_AD, pte(l1, P | RW) };
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmu_update(t->v, &u, 1, NULL, DOMID_SELF));
     assert_int_equal(pvm_peek(&t->m, l2, 0), pte(l1, P | RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY));
     tm_free(t);
 }
@@ -382,8 +364,7 @@ static void type_count_overflow(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
-    assert_int_equal(update(t->v, l1, 0, pte(d, P | RW), DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, update(t->v, l1, 0, pte(d, P | RW), DOMID_SELF));
     /* Stand in for 2^55-1 mappings: raise the count, try once more, put it back. */
     uint64_t saved = t->m.frames[d].type_info;
     t->m.frames[d].type_info = (saved & ~PGT_count_mask) | PGT_count_mask;

@@ -16,8 +16,7 @@ static uint64_t pinned_table(struct tm *t, unsigned int level)
 {
     uint64_t f = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, level, f), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, level, f));
     return f;
 }
 
@@ -29,14 +28,14 @@ static void ro_self_map_l4_takes_no_refs(void **state)
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);
     void *snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, l4, 5, pte(l4, PG_P));
+    TM_OK(t, tm_set(t->v, l4, 5, pte(l4, PG_P)));
     assert_int_equal(pvm_peek(&t->m, l4, 5), pte(l4, PG_P | PG_US | PG_A));
     struct pvm_frame_state s = tm_state(t, l4);
     assert_int_equal(s.linear_pt_count, 0);
     assert_int_equal(s.type_count, 2);
     tm_assert_unchanged(t, snap);
     snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, l4, 5, 0);
+    TM_OK(t, tm_set(t->v, l4, 5, 0));
     tm_assert_unchanged(t, snap);
     tm_free(t);
 }
@@ -49,8 +48,8 @@ static void ro_self_map_l2_l3_takes_no_refs(void **state)
     uint64_t l3, l2;
     tm_space(t, t->v, NULL, &l3, &l2, NULL);
     void *snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, l2, 9, pte(l2, PG_P));
-    TM_SET_OK(t, t->v, l3, 9, pte(l3, PG_P));
+    TM_OK(t, tm_set(t->v, l2, 9, pte(l2, PG_P)));
+    TM_OK(t, tm_set(t->v, l3, 9, pte(l3, PG_P)));
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, l2, 9), pte(l2, PG_P | PG_US));
     assert_int_equal(pvm_peek(&t->m, l3, 9), pte(l3, PG_P | PG_US));
@@ -87,7 +86,7 @@ static void l2_linear_entry_accounting(void **state)
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2);
     struct pvm_frame_state b0 = tm_state(t, b), a0 = tm_state(t, a);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     struct pvm_frame_state s = tm_state(t, b);
     assert_int_equal(s.type, PVM_TYPE_L2);
     assert_int_equal(s.type_count, b0.type_count + 1);
@@ -109,8 +108,8 @@ static void l3_l4_linear_entry_accounting(void **state)
     uint64_t l4, l3;
     tm_space(t, t->v, &l4, &l3, NULL, NULL);
     uint64_t c = pinned_table(t, 3), r = pinned_table(t, 4);
-    TM_SET_OK(t, t->v, l3, 7, pte(c, PG_P));
-    TM_SET_OK(t, t->v, l4, 7, pte(r, PG_P));
+    TM_OK(t, tm_set(t->v, l3, 7, pte(c, PG_P)));
+    TM_OK(t, tm_set(t->v, l4, 7, pte(r, PG_P)));
     assert_int_equal(tm_state(t, c).type_count, 2);
     assert_int_equal(tm_state(t, c).linear_pt_count, -1);
     assert_int_equal(tm_state(t, l3).linear_pt_count, 1);
@@ -142,7 +141,7 @@ static void xsa240_container_cannot_be_target(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), c = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     TM_SET_REFUSED(t, t->v, c, 3, pte(a, PG_P), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_LINEAR_CHAIN);
     assert_int_equal(tm_state(t, a).linear_pt_count, 1);
@@ -159,13 +158,13 @@ static void xsa240_target_cannot_hold_linear(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), c = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     TM_SET_REFUSED(t, t->v, b, 3, pte(c, PG_P), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_LINEAR_CHAIN);
     assert_int_equal(tm_state(t, b).linear_pt_count, -1);
     assert_int_equal(tm_state(t, c).linear_pt_count, 0);
     /* A self-map in the target is still fine: it is not a linear reference. */
-    TM_SET_OK(t, t->v, b, 4, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, b, 4, pte(b, PG_P)));
     assert_int_equal(tm_state(t, b).linear_pt_count, -1);
     tm_free(t);
 }
@@ -178,9 +177,9 @@ static void many_linear_entries_one_target(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), c = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
-    TM_SET_OK(t, t->v, a, 8, pte(b, PG_P));
-    TM_SET_OK(t, t->v, c, 3, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
+    TM_OK(t, tm_set(t->v, a, 8, pte(b, PG_P)));
+    TM_OK(t, tm_set(t->v, c, 3, pte(b, PG_P)));
     assert_int_equal(tm_state(t, a).linear_pt_count, 2);
     assert_int_equal(tm_state(t, c).linear_pt_count, 1);
     struct pvm_frame_state s = tm_state(t, b);
@@ -227,11 +226,10 @@ static void unvalidated_l2_target_not_linear(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2);
-    assert_int_equal(tm_unpin(t->v, b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, b));
     assert_int_equal(tm_state(t, b).type_info, PGT_l2_page_table);
     uint64_t prom2 = t->m.stats.promotions[2], prom1 = t->m.stats.promotions[1];
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     struct pvm_frame_state s = tm_state(t, b);
     assert_int_equal(s.type, PVM_TYPE_L1);
     assert_int_equal(s.type_count, 1);
@@ -251,10 +249,8 @@ static void unvalidated_l2_target_refused(void **state)
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(tm_unpin(t->v, b), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, b, 9, pte(d, PG_P | _PAGE_PWT)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, b));
+    TM_OK(t, pvm_poke(&t->m, b, 9, pte(d, PG_P | _PAGE_PWT)));
     struct pvm_frame_state a0 = tm_state(t, a), b0 = tm_state(t, b), d0 = tm_state(t, d);
     uint64_t prom2 = t->m.stats.promotions[2];
     assert_int_equal(tm_set(t->v, a, 7, pte(b, PG_P)), -XEN_EINVAL);
@@ -295,7 +291,7 @@ static void linear_feature_disabled(void **state)
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "Attempt to create linear p.t. (feature disabled)"), 2);
     tm_assert_unchanged(t, snap);
-    TM_SET_OK(t, t->v, a, 8, pte(f, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, a, 8, pte(f, PG_P | PG_RW)));
     assert_int_equal(tm_state(t, f).type, PVM_TYPE_L1);
     assert_int_equal(tm_state(t, f).type_count, 1);
     tm_free(t);
@@ -310,12 +306,12 @@ static void removing_linear_entries_restores_counts(void **state)
     tm_space(t, t->v, &l4, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), c = pinned_table(t, 2), r = pinned_table(t, 4);
     void *snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
-    TM_SET_OK(t, t->v, c, 3, pte(b, PG_P));
-    TM_SET_OK(t, t->v, l4, 7, pte(r, PG_P));
-    TM_SET_OK(t, t->v, a, 7, 0);
-    TM_SET_OK(t, t->v, c, 3, 0);
-    TM_SET_OK(t, t->v, l4, 7, 0);
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
+    TM_OK(t, tm_set(t->v, c, 3, pte(b, PG_P)));
+    TM_OK(t, tm_set(t->v, l4, 7, pte(r, PG_P)));
+    TM_OK(t, tm_set(t->v, a, 7, 0));
+    TM_OK(t, tm_set(t->v, c, 3, 0));
+    TM_OK(t, tm_set(t->v, l4, 7, 0));
     tm_assert_unchanged(t, snap);
     tm_free(t);
 }
@@ -329,8 +325,8 @@ static void linear_entry_replaced_by_normal(void **state)
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), f = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
-    TM_SET_OK(t, t->v, a, 7, pte(f, PG_P | PG_RW));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
+    TM_OK(t, tm_set(t->v, a, 7, pte(f, PG_P | PG_RW)));
     assert_int_equal(tm_state(t, a).linear_pt_count, 0);
     struct pvm_frame_state s = tm_state(t, b);
     assert_int_equal(s.linear_pt_count, 0);
@@ -339,7 +335,7 @@ static void linear_entry_replaced_by_normal(void **state)
     assert_int_equal(tm_state(t, f).type, PVM_TYPE_L1);
     /* A table that no longer holds linear entries may become a linear target. */
     uint64_t c = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, c, 1, pte(a, PG_P));
+    TM_OK(t, tm_set(t->v, c, 1, pte(a, PG_P)));
     assert_int_equal(tm_state(t, a).linear_pt_count, -1);
     tm_free(t);
 }
@@ -352,15 +348,14 @@ static void linear_ref_outlives_pin(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
-    assert_int_equal(tm_unpin(t->v, b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
+    TM_OK(t, tm_unpin(t->v, b));
     struct pvm_frame_state s = tm_state(t, b);
     assert_int_equal(s.type_count, 1);
     assert_true(s.validated);
     assert_int_equal(s.linear_pt_count, -1);
     uint64_t dem = t->m.stats.demotions[2];
-    TM_SET_OK(t, t->v, a, 7, 0);
+    TM_OK(t, tm_set(t->v, a, 7, 0));
     s = tm_state(t, b);
     assert_int_equal(s.type_count, 0);
     assert_false(s.validated);
@@ -378,24 +373,18 @@ static void linear_entry_at_validation_time(void **state)
     struct tm *t = tm_new(512);
     uint64_t r = tm_frame(t, 1), x = tm_frame(t, 1), q = tm_frame(t, 1), p = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, r, 0, pte(x, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x, 0, pte(q, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x, 1, pte(p, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 5, pte(q, PG_P)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 4, r), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, r, 0, pte(x, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, x, 0, pte(q, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, x, 1, pte(p, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 5, pte(q, PG_P)));
+    TM_OK(t, tm_pin(t->v, 4, r));
     assert_int_equal(tm_state(t, q).type, PVM_TYPE_L2);
     assert_int_equal(tm_state(t, q).type_count, 2);
     assert_int_equal(tm_state(t, q).linear_pt_count, -1);
     assert_int_equal(tm_state(t, p).type, PVM_TYPE_L2);
     assert_int_equal(tm_state(t, p).linear_pt_count, 1);
     /* Unpinning demotes the whole tree, linear entry included. */
-    assert_int_equal(tm_unpin(t->v, r), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, r));
     const uint64_t all[4] = { r, x, q, p };
     for (unsigned int i = 0; i < 4; i++) {
         struct pvm_frame_state s = tm_state(t, all[i]);
@@ -414,24 +403,16 @@ static void unpin_tree_with_linear_entries(void **state)
     struct tm *t = tm_new(512);
     uint64_t r = tm_frame(t, 1), x = tm_frame(t, 1), p = tm_frame(t, 1), l1 = tm_frame(t, 1);
     uint64_t q = pinned_table(t, 2);
-    assert_int_equal(pvm_poke(&t->m, r, 0, pte(x, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x, 0, pte(p, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x, 1, pte(q, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 0, pte(l1, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 5, pte(q, PG_P)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 4, r), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, r, 0, pte(x, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, x, 0, pte(p, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, x, 1, pte(q, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 0, pte(l1, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 5, pte(q, PG_P)));
+    TM_OK(t, tm_pin(t->v, 4, r));
     assert_int_equal(tm_state(t, q).type_count, 3);   /* pin + x[1] + p[5] */
-    assert_int_equal(tm_unpin(t->v, q), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, q));
     struct pvm_stats before = t->m.stats;
-    assert_int_equal(tm_unpin(t->v, r), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, r));
     assert_int_equal(t->m.stats.demotions[4], before.demotions[4] + 1);
     assert_int_equal(t->m.stats.demotions[3], before.demotions[3] + 1);
     assert_int_equal(t->m.stats.demotions[2], before.demotions[2] + 2);
@@ -457,9 +438,8 @@ static void xsa240_chain_refused_at_validation(void **state)
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2), d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
-    assert_int_equal(pvm_poke(&t->m, d, 2, pte(a, PG_P)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
+    TM_OK(t, pvm_poke(&t->m, d, 2, pte(a, PG_P)));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_pin(t->v, 2, d), -XEN_EINVAL);
     AUDIT_CLEAN(t);
@@ -479,7 +459,7 @@ static void xsa182_rw_onto_ro_linear_l2e_refused(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     uint64_t ro = pvm_peek(&t->m, a, 7), fp = t->m.stats.fastpath;
     TM_SET_REFUSED(t, t->v, a, 7, pte(b, PG_P | PG_RW), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_LINEAR_RW);
@@ -496,10 +476,10 @@ static void linear_entry_ad_fastpath(void **state)
     uint64_t a;
     tm_space(t, t->v, NULL, NULL, &a, NULL);
     uint64_t b = pinned_table(t, 2);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     uint64_t fp = t->m.stats.fastpath;
     void *snap = tm_snapshot(t);
-    TM_SET_OK(t, t->v, a, 7, pte(b, PG_P | PG_A | PG_D));
+    TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P | PG_A | PG_D)));
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.fastpath, fp + 1);
     assert_int_equal(pvm_peek(&t->m, a, 7), pte(b, PG_P | PG_US | PG_A | PG_D));

@@ -29,8 +29,7 @@ static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t arg1)
 
 static void enable_ptwr(struct tm *t)
 {
-    assert_int_equal(pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables));
 }
 
 /* Address of slot s of the L1 through its read-only self mapping. */
@@ -116,8 +115,8 @@ static void walk_sets_accessed_dirty(void **state)
     uint64_t l3, l2, l1;
     tm_space(t, t->v, NULL, &l3, &l2, &l1);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
-    TM_SET_OK(t, t->v, l1, 6, pte(b, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, l1, 6, pte(b, _PAGE_PRESENT | _PAGE_RW)));
     assert_int_equal(pvm_peek(&t->m, l3, 0) & _PAGE_ACCESSED, 0);
     assert_int_equal(pvm_peek(&t->m, l2, 0) & _PAGE_ACCESSED, 0);
     assert_int_equal(pvm_peek(&t->m, l1, 5) & (_PAGE_ACCESSED | _PAGE_DIRTY), 0);
@@ -144,7 +143,7 @@ static void store_after_load_sets_dirty(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     struct pvm_fault f;
     uint64_t val;
     assert_int_equal(pvm_guest_load(t->v, 5ULL << 12, &val, &f), PVM_ACCESS_OK);
@@ -176,8 +175,7 @@ static void tlb_hits_and_misses(void **state)
     assert_int_equal(maddr, (l3 << 12) | 0x18);
     assert_int_equal(t->m.stats.tlb_misses, s0.tlb_misses + 1);
     assert_int_equal(t->m.stats.tlb_hits, s0.tlb_hits + 1);
-    assert_int_equal(ext(t->v, MMUEXT_TLB_FLUSH_LOCAL, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_TLB_FLUSH_LOCAL, 0));
     assert_int_equal(pvm_translate(t->v, 0x3010, false, &maddr, &f), PVM_ACCESS_OK);
     AUDIT_CLEAN(t);
     assert_int_equal(t->m.stats.tlb_misses, s0.tlb_misses + 2);
@@ -194,13 +192,13 @@ static void make_stale(struct tm *t, uint64_t *pa, uint64_t *pb, uint64_t *pl1)
     assert_int_equal(pvm_poke(&t->m, a, 0, 0xAAAA), 0);
     assert_int_equal(pvm_poke(&t->m, b, 0, 0xBBBB), 0);
     t->m.opt_tlb_check = true;
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
     struct pvm_fault f;
     uint64_t val = 0;
     assert_int_equal(pvm_guest_load(t->v, 5ULL << 12, &val, &f), PVM_ACCESS_OK);
     AUDIT_CLEAN(t);
     assert_int_equal(val, 0xAAAA);
-    TM_SET_OK(t, t->v, l1, 5, pte(b, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(b, _PAGE_PRESENT)));
     *pa = a;
     *pb = b;
     *pl1 = l1;
@@ -240,8 +238,7 @@ static void stale_cured_by_invlpg_local(void **state)
     memset(&op, 0, sizeof(op));
     op.cmd = MMUEXT_INVLPG_LOCAL;
     op.arg1.linear_addr = 5ULL << 12;
-    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF));
     assert_int_equal(t->m.stats.tlb_invlpg, invlpg + 1);
     struct pvm_fault f;
     uint64_t val = 0;
@@ -260,8 +257,7 @@ static void stale_cured_by_flush_local(void **state)
     struct tm *t = tm_new(512);
     uint64_t a, b, l1;
     make_stale(t, &a, &b, &l1);
-    assert_int_equal(ext(t->v, MMUEXT_TLB_FLUSH_LOCAL, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_TLB_FLUSH_LOCAL, 0));
     struct pvm_fault f;
     uint64_t val = 0;
     assert_int_equal(pvm_guest_load(t->v, 5ULL << 12, &val, &f), PVM_ACCESS_OK);
@@ -278,10 +274,8 @@ static void uvmf_invlpg_no_stale(void **state)
     struct tm *t = tm_new(512);
     uint64_t a, b, l1;
     make_stale(t, &a, &b, &l1);
-    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT), UVMF_INVLPG), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_update_va_mapping(t->v, 5ULL << 12, pte(b, _PAGE_PRESENT), UVMF_INVLPG), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_update_va_mapping(t->v, 5ULL << 12, pte(a, _PAGE_PRESENT), UVMF_INVLPG));
+    TM_OK(t, pvm_update_va_mapping(t->v, 5ULL << 12, pte(b, _PAGE_PRESENT), UVMF_INVLPG));
     struct pvm_fault f;
     uint64_t val = 0;
     assert_int_equal(pvm_guest_load(t->v, 5ULL << 12, &val, &f), PVM_ACCESS_OK);
@@ -311,8 +305,7 @@ static void flush_multi_bitmap(void **state)
     op.arg2.vcpumask = (xen_ulong_t)(uintptr_t)&mask;
     uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
     uint64_t fl = t->m.stats.tlb_flushes;
-    assert_int_equal(pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmuext_op(t->v, &op, 1, NULL, DOMID_SELF));
     assert_int_equal(t->m.stats.tlb_flushes, fl + 1);
     assert_int_equal(t->v->tlbflush_time, t0);
     assert_true(v1->tlbflush_time != t1);
@@ -333,14 +326,14 @@ static uint64_t writable_then_unmapped(struct tm *t, uint64_t *pl1)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t a = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     struct pvm_fault f;
     assert_int_equal(pvm_guest_store(t->v, 5ULL << 12, 0x40, 8, &f), PVM_ACCESS_OK);
     AUDIT_CLEAN(t);
     const struct pvm_tlb_entry *e = &t->v->tlb[5 % PVM_TLB_ENTRIES];
     assert_true(e->valid && e->rw);
     assert_int_equal(e->mfn, a);
-    TM_SET_OK(t, t->v, l1, 5, 0);
+    TM_OK(t, tm_set(t->v, l1, 5, 0));
     assert_int_equal(tm_state(t, a).type_count, 0);
     assert_true(t->v->tlb[5 % PVM_TLB_ENTRIES].valid);   /* nobody flushed yet */
     *pl1 = l1;
@@ -355,8 +348,7 @@ static void typechange_flushes_stale_writable(void **state)
     uint64_t l1;
     uint64_t a = writable_then_unmapped(t, &l1);
     uint64_t tc = t->m.stats.tlb_flushes_typechange;
-    assert_int_equal(tm_pin(t->v, 1, a), 0);
-    AUDIT_CLEAN(t);   /* no TLB maps the new L1 writable */
+    TM_OK(t, tm_pin(t->v, 1, a));   /* no TLB maps the new L1 writable */
     assert_true(t->m.stats.tlb_flushes_typechange > tc);
     assert_false(t->v->tlb[5 % PVM_TLB_ENTRIES].valid);
     struct pvm_frame_state s = tm_state(t, a);
@@ -382,8 +374,7 @@ static void typechange_flush_filtered_by_clock(void **state)
     AUDIT_CLEAN(t);
     uint32_t t0 = t->v->tlbflush_time, t1 = v1->tlbflush_time;
     uint64_t tc = t->m.stats.tlb_flushes_typechange, fl = t->m.stats.tlb_flushes;
-    assert_int_equal(tm_pin(t->v, 1, a), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, a));
     assert_int_equal(t->v->tlbflush_time, t0);                   /* v0 not flushed again */
     assert_true(v1->tlbflush_time != t1);                        /* v1 had not flushed: flushed now */
     assert_int_equal(t->m.stats.tlb_flushes_typechange, tc + 1);
@@ -398,11 +389,9 @@ static void typechange_no_flush_when_all_flushed(void **state)
     struct tm *t = tm_new(512);
     uint64_t l1;
     uint64_t a = writable_then_unmapped(t, &l1);
-    assert_int_equal(ext(t->v, MMUEXT_TLB_FLUSH_ALL, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, ext(t->v, MMUEXT_TLB_FLUSH_ALL, 0));
     uint64_t tc = t->m.stats.tlb_flushes_typechange, fl = t->m.stats.tlb_flushes;
-    assert_int_equal(tm_pin(t->v, 1, a), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, a));
     assert_int_equal(t->m.stats.tlb_flushes_typechange, tc);
     assert_int_equal(t->m.stats.tlb_flushes, fl);
     tm_free(t);
@@ -532,7 +521,7 @@ static void ptwr_partial_stores_merge(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
     uint64_t e = pvm_peek(&t->m, l1, 5);
     assert_true(e & _PAGE_GUEST_KERNEL);
     struct pvm_fault f;
@@ -569,7 +558,7 @@ static void ptwr_cmpxchg_mismatch(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 5, pte(a, _PAGE_PRESENT));
+    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
     uint64_t cur = pvm_peek(&t->m, l1, 5);
     struct pvm_frame_state sa = tm_state(t, a), sl1 = tm_state(t, l1);
     assert_int_equal(pvm_ptwr_emulate(t->v, l1_slot_va(5), cur ^ 0x1000, pte(b, _PAGE_PRESENT | _PAGE_RW), 8, true),
@@ -583,8 +572,7 @@ static void ptwr_cmpxchg_mismatch(void **state)
     assert_int_equal(tm_state(t, a).type_info, sa.type_info);
     assert_int_equal(tm_state(t, l1).count_info, sl1.count_info);
     assert_int_equal(tm_state(t, l1).type_info, sl1.type_info);
-    assert_int_equal(pvm_ptwr_emulate(t->v, l1_slot_va(5), cur, pte(b, _PAGE_PRESENT | _PAGE_RW), 8, true), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_ptwr_emulate(t->v, l1_slot_va(5), cur, pte(b, _PAGE_PRESENT | _PAGE_RW), 8, true));
     assert_int_equal(frame_of(pvm_peek(&t->m, l1, 5)), b);
     assert_int_equal(tm_state(t, b).count, 2);
     assert_int_equal(tm_state(t, b).type_count, 1);
@@ -648,19 +636,17 @@ static void tlb_clock_wrap(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
-    TM_SET_OK(t, t->v, l1, 0, pte(d, _PAGE_PRESENT | _PAGE_RW));
+    TM_OK(t, tm_set(t->v, l1, 0, pte(d, _PAGE_PRESENT | _PAGE_RW)));
     struct pvm_fault f;
     assert_int_equal(pvm_guest_store(t->v, 0, 0x7000, 8, &f), PVM_ACCESS_OK);   /* d1v0 caches va 0; not a present PTE */
     AUDIT_CLEAN(t);
     /* Drop the mapping (d's writable count goes to 0, stamped now), then run the clock to its wrap. */
-    TM_SET_OK(t, t->v, l1, 0, 0);
+    TM_OK(t, tm_set(t->v, l1, 0, 0));
     t->m.tlbflush_clock = (1u << PVM_TLBCLOCK_BITS) - 2;
     struct mmuext_op op = { .cmd = MMUEXT_TLB_FLUSH_LOCAL };
     uint64_t flushes = t->m.stats.tlb_flushes;
-    assert_int_equal(pvm_mmuext_op(t->v2, &op, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_mmuext_op(t->v2, &op, 1, NULL, DOMID_SELF), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_mmuext_op(t->v2, &op, 1, NULL, DOMID_SELF));
+    TM_OK(t, pvm_mmuext_op(t->v2, &op, 1, NULL, DOMID_SELF));
     assert_int_equal(t->m.tlbflush_clock, 1);
     assert_int_equal(t->m.stats.tlb_flushes, flushes + 2);
     for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++)
@@ -668,8 +654,7 @@ static void tlb_clock_wrap(void **state)
     assert_int_equal(t->v->tlbflush_time, 0);
     /* Retyping d now needs no flush: everyone flushed at the wrap, after d's stamp. */
     uint64_t typechange = t->m.stats.tlb_flushes_typechange;
-    assert_int_equal(tm_pin(t->v, 1, d), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, d));
     assert_int_equal(t->m.stats.tlb_flushes_typechange, typechange);
     tm_free(t);
 }
@@ -694,17 +679,14 @@ static void realloc_flushes_old_owner(void **state)
     assert_int_equal(tm_set(t->v, l1, 0, pte(a, _PAGE_PRESENT | _PAGE_RW)), 0);
     assert_int_equal(pvm_guest_store(t->v, 0, 0x1234, 8, &f), PVM_ACCESS_OK);
     assert_int_equal(tm_set(t->v, l1, 0, 0), 0);
-    assert_int_equal(pvm_release_page(&t->m, 1, a), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_release_page(&t->m, 1, a));
     assert_int_equal(tm_state(t, a).owner, DOMID_INVALID);
     uint32_t v1_before = t->v->tlbflush_time;
     uint64_t alloc = t->m.stats.tlb_flushes_alloc;
-    assert_int_equal(pvm_assign_page(&t->m, a, 2, 7), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_assign_page(&t->m, a, 2, 7));
     assert_true(t->v->tlbflush_time != v1_before);                 /* d1v0 flushed by the allocation */
     assert_int_equal(t->m.stats.tlb_flushes_alloc, alloc + 3);      /* d1v0, d1v1 and d2v0: none flushed since */
-    assert_int_equal(tm_pin(t->v2, 1, a), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v2, 1, a));
     assert_int_equal(pvm_guest_store(t->v, 0, pte(l4, _PAGE_PRESENT | _PAGE_RW), 8, &f), PVM_ACCESS_FAULT);
     AUDIT_CLEAN(t);
     assert_int_equal(pvm_peek(&t->m, a, 0), 0x1234);
@@ -722,8 +704,7 @@ static void realloc_flush_filtered(void **state)
     pvm_tlb_flush_vcpu(t->v);
     pvm_tlb_flush_vcpu(v1);
     uint64_t alloc = t->m.stats.tlb_flushes_alloc;
-    assert_int_equal(pvm_assign_page(&t->m, a, 1, 3), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_assign_page(&t->m, a, 1, 3));
     assert_int_equal(t->m.stats.tlb_flushes_alloc, alloc + 1);      /* d2v0 only */
     /* A frame that was never owned needs no flush. */
     uint64_t fresh = t->next + 5;

@@ -37,14 +37,10 @@ static void poke_tree(struct tm *t, uint64_t *l4, uint64_t *l3, uint64_t *l2, ui
     *l1 = tm_frame(t, 1);
     *data = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, *l4, 0, pte(*l3, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, *l3, 0, pte(*l2, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, *l2, 0, pte(*l1, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, *l1, 0, pte(*data, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, *l4, 0, pte(*l3, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, *l3, 0, pte(*l2, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, *l2, 0, pte(*l1, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, *l1, 0, pte(*data, PG_P | PG_RW)));
 }
 
 /* A frame just assigned to a domain has type none, count 0, and only the allocation reference. */
@@ -76,20 +72,17 @@ static void rw_mapping_takes_writable_type_per_mapping(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
     assert_int_equal(s.type_count, 1);
     assert_int_equal(s.count, 2);
     assert_true(s.validated);
-    assert_int_equal(set1(t, l1, 7, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 7, pte(d, PG_P | PG_RW)));
     s = tm_state(t, d);
     assert_int_equal(s.type_count, 2);
     assert_int_equal(s.count, 3);
-    assert_int_equal(set1(t, l1, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, 0));
     s = tm_state(t, d);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
     assert_int_equal(s.type_count, 1);
@@ -106,17 +99,14 @@ static void ro_mapping_takes_only_general_ref(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 9, pte(d, PG_P)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(d, PG_P)));
+    TM_OK(t, set1(t, l1, 9, pte(d, PG_P)));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.type, PVM_TYPE_NONE);
     assert_int_equal(s.type_count, 0);
     assert_int_equal(s.count, 3);
     /* One RW mapping on top: one type ref, one more general ref. */
-    assert_int_equal(set1(t, l1, 10, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 10, pte(d, PG_P | PG_RW)));
     s = tm_state(t, d);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
     assert_int_equal(s.type_count, 1);
@@ -133,8 +123,7 @@ static void pin_l1_of_rw_mapped_frame_is_bad_type(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_pin(t->v, 1, d), -XEN_EINVAL);
     AUDIT_CLEAN(t);
@@ -159,15 +148,12 @@ static void type_changes_only_at_count_zero(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
     assert_int_equal(tm_pin(t->v, 1, d), -XEN_EINVAL);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, 0));
     assert_int_equal(tm_state(t, d).type_count, 0);
-    assert_int_equal(tm_pin(t->v, 1, d), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, d));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.type, PVM_TYPE_L1);
     assert_int_equal(s.type_count, 1);
@@ -190,10 +176,8 @@ static void writable_keeps_validated_at_count_zero(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
+    TM_OK(t, set1(t, l1, 0, 0));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.type, PVM_TYPE_WRITABLE);
     assert_int_equal(s.type_count, 0);
@@ -211,12 +195,10 @@ static void pagetable_loses_validated_at_count_zero(void **state)
     uint64_t x = tm_frame(t, 1);
     AUDIT_CLEAN(t);
     uint64_t dem = t->m.stats.demotions[1];
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
     struct pvm_frame_state s = tm_state(t, x);
     assert_int_equal(s.type_info, PGT_l1_page_table | PGT_pinned | PGT_validated | 1);
-    assert_int_equal(tm_unpin(t->v, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, x));
     s = tm_state(t, x);
     assert_int_equal(s.type, PVM_TYPE_L1);
     assert_int_equal(s.type_count, 0);
@@ -237,8 +219,7 @@ static void pin_l4_validates_whole_tree(void **state)
     poke_tree(t, &l4, &l3, &l2, &l1, &d);
     struct pvm_stats before = t->m.stats;
     uint64_t nl4 = pvm_domain(&t->m, 1)->nr_l4_pages;
-    assert_int_equal(tm_pin(t->v, 4, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 4, l4));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 + 1);
     for (unsigned int lvl = 1; lvl <= 4; lvl++)
         assert_int_equal(t->m.stats.promotions[lvl], before.promotions[lvl] + 1);
@@ -267,12 +248,10 @@ static void unpin_l4_demotes_whole_tree(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4, l3, l2, l1, d;
     poke_tree(t, &l4, &l3, &l2, &l1, &d);
-    assert_int_equal(tm_pin(t->v, 4, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 4, l4));
     struct pvm_stats before = t->m.stats;
     uint64_t nl4 = pvm_domain(&t->m, 1)->nr_l4_pages;
-    assert_int_equal(tm_unpin(t->v, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, l4));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 - 1);
     for (unsigned int lvl = 1; lvl <= 4; lvl++)
         assert_int_equal(t->m.stats.demotions[lvl], before.demotions[lvl] + 1);
@@ -301,18 +280,15 @@ static void demoted_tables_can_be_mapped_rw(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1v);
     uint64_t l4, l3, l2, l1, d;
     poke_tree(t, &l4, &l3, &l2, &l1, &d);
-    assert_int_equal(tm_pin(t->v, 4, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 4, l4));
     const uint64_t tabs[4] = { l1, l2, l3, l4 };
     for (unsigned int i = 0; i < 4; i++) {
         assert_int_equal(set1(t, l1v, 20 + i, pte(tabs[i], PG_P | PG_RW)), -XEN_EBUSY);
         AUDIT_CLEAN(t);
     }
-    assert_int_equal(tm_unpin(t->v, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, l4));
     for (unsigned int i = 0; i < 4; i++) {
-        assert_int_equal(set1(t, l1v, 20 + i, pte(tabs[i], PG_P | PG_RW)), 0);
-        AUDIT_CLEAN(t);
+        TM_OK(t, set1(t, l1v, 20 + i, pte(tabs[i], PG_P | PG_RW)));
         struct pvm_frame_state s = tm_state(t, tabs[i]);
         assert_int_equal(s.type, PVM_TYPE_WRITABLE);
         assert_int_equal(s.type_count, 1);
@@ -329,28 +305,22 @@ static void shared_child_demoted_by_last_parent(void **state)
     struct tm *t = tm_new(512);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, a, 0, pte(c, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, b, 3, pte(c, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, a, 0, pte(c, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, b, 3, pte(c, PG_P | PG_RW)));
     uint64_t prom = t->m.stats.promotions[1];
-    assert_int_equal(tm_pin(t->v, 2, a), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 2, b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 2, a));
+    TM_OK(t, tm_pin(t->v, 2, b));
     assert_int_equal(t->m.stats.promotions[1], prom + 1);   /* validated once */
     struct pvm_frame_state s = tm_state(t, c);
     assert_int_equal(s.type, PVM_TYPE_L1);
     assert_int_equal(s.type_count, 2);
     assert_int_equal(s.count, 3);
-    assert_int_equal(tm_unpin(t->v, a), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, a));
     s = tm_state(t, c);
     assert_int_equal(s.type_count, 1);
     assert_true(s.validated);
     assert_int_equal(s.count, 2);
-    assert_int_equal(tm_unpin(t->v, b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, b));
     s = tm_state(t, c);
     assert_int_equal(s.type_count, 0);
     assert_false(s.validated);
@@ -365,8 +335,7 @@ static void double_pin_refused_refs_unchanged(void **state)
     struct tm *t = tm_new(512);
     uint64_t x = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
     uint64_t pins = t->m.stats.pins;
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_pin(t->v, 1, x), -XEN_EINVAL);
@@ -420,8 +389,7 @@ static void pin_of_foreign_frame_refused(void **state)
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     tm_assert_unchanged(t, snap);
     /* d2 pins it itself; d1 still cannot unpin it. */
-    assert_int_equal(tm_pin(t->v2, 1, f2), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v2, 1, f2));
     snap = tm_snapshot(t);
     assert_int_equal(tm_unpin(t->v, f2), -XEN_EINVAL);
     AUDIT_CLEAN(t);
@@ -438,8 +406,7 @@ static void pin_at_other_level_refused(void **state)
     struct tm *t = tm_new(512);
     uint64_t x = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_pin(t->v, 2, x), -XEN_EINVAL);
     AUDIT_CLEAN(t);
@@ -462,10 +429,8 @@ static void pin_over_writable_child_refused(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t w = tm_frame(t, 1), p = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(w, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 4, pte(w, PG_P)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(w, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 4, pte(w, PG_P)));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_pin(t->v, 2, p), -XEN_EINVAL);
     AUDIT_CLEAN(t);
@@ -495,25 +460,16 @@ static void failed_validation_rolls_back_everything(void **state)
     uint64_t da = tm_frame(t, 1), db = tm_frame(t, 1);
     AUDIT_CLEAN(t);
     /* a and b are already validated L1s (pinned), each mapping a data frame RW. */
-    assert_int_equal(pvm_poke(&t->m, a, 0, pte(da, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, b, 0, pte(db, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 1, a), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 1, b), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, a, 0, pte(da, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, b, 0, pte(db, PG_P | PG_RW)));
+    TM_OK(t, tm_pin(t->v, 1, a));
+    TM_OK(t, tm_pin(t->v, 1, b));
     /* c maps data RW at slot 0 and the L2 being validated RW at slot 1. */
-    assert_int_equal(pvm_poke(&t->m, c, 0, pte(da, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, c, 1, pte(p, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 0, pte(a, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 1, pte(b, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, p, 2, pte(c, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, c, 0, pte(da, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, c, 1, pte(p, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 0, pte(a, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 1, pte(b, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, p, 2, pte(c, PG_P | PG_RW)));
     void *snap = tm_snapshot(t);
     uint64_t prom1 = t->m.stats.promotions[1], prom2 = t->m.stats.promotions[2];
     assert_int_equal(tm_pin(t->v, 2, p), -XEN_EBUSY);
@@ -545,15 +501,12 @@ static void failed_validation_with_fresh_children(void **state)
     uint64_t p = tm_frame(t, 1), a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, a, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, b, 0, pte(d, PG_P)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, a, 0, pte(d, PG_P | PG_RW)));
+    TM_OK(t, pvm_poke(&t->m, b, 0, pte(d, PG_P)));
     assert_int_equal(pvm_poke(&t->m, c, 5, pte(a, PG_P | PG_RW)), 0);   /* a is an L1 by then */
     AUDIT_CLEAN(t);
     for (unsigned int i = 0; i < 3; i++) {
-        assert_int_equal(pvm_poke(&t->m, p, i, pte(i == 0 ? a : i == 1 ? b : c, PG_P | PG_RW)), 0);
-        AUDIT_CLEAN(t);
+        TM_OK(t, pvm_poke(&t->m, p, i, pte(i == 0 ? a : i == 1 ? b : c, PG_P | PG_RW)));
     }
     assert_int_equal(tm_pin(t->v, 2, p), -XEN_EBUSY);
     AUDIT_CLEAN(t);
@@ -571,10 +524,8 @@ static void failed_validation_with_fresh_children(void **state)
     assert_int_equal(tm_state(t, a).type_info, PGT_l1_page_table);
     assert_int_equal(tm_state(t, b).type_info, PGT_l1_page_table);
     /* With the offending entry removed the same pin now succeeds. */
-    assert_int_equal(pvm_poke(&t->m, c, 5, 0), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 2, p), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, c, 5, 0));
+    TM_OK(t, tm_pin(t->v, 2, p));
     assert_int_equal(tm_state(t, c).type, PVM_TYPE_L1);
     assert_int_equal(tm_state(t, d).type_count, 1);
     assert_int_equal(tm_state(t, d).count, 3);
@@ -586,16 +537,13 @@ static void pin_l1_mapping_foreign_frame_busy(void **state)
 {
     (void)state;
     struct tm *t = tm_new(512);
-    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED));
     struct pvm_vcpu *v3 = pvm_vcpu(&t->m, 3, 0);
     assert_non_null(v3);
     uint64_t x1 = tm_frame(t, 1), x3 = tm_frame(t, 3), f2 = tm_frame(t, 2);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x1, 0, pte(f2, PG_P)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x3, 0, pte(f2, PG_P)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, x1, 0, pte(f2, PG_P)));
+    TM_OK(t, pvm_poke(&t->m, x3, 0, pte(f2, PG_P)));
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_pin(t->v, 1, x1), -XEN_EBUSY);
     AUDIT_CLEAN(t);
@@ -617,11 +565,9 @@ static void release_frees_at_last_ref(void **state)
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
     uint64_t pages = pvm_domain(&t->m, 1)->tot_pages;
-    assert_int_equal(pvm_release_page(&t->m, 1, d), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_release_page(&t->m, 1, d));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.owner, 1);
     assert_false(s.allocated);
@@ -629,15 +575,13 @@ static void release_frees_at_last_ref(void **state)
     assert_int_equal(s.type_count, 1);
     assert_int_equal(pvm_domain(&t->m, 1)->tot_pages, pages);
     /* A second release has nothing to drop: done, as on real Xen, and nothing changes. */
-    assert_int_equal(pvm_release_page(&t->m, 1, d), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_release_page(&t->m, 1, d));
     s = tm_state(t, d);
     assert_int_equal(s.owner, 1);
     assert_false(s.allocated);
     assert_int_equal(s.count, 1);
     assert_int_equal(s.type_count, 1);
-    assert_int_equal(set1(t, l1, 0, 0), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, set1(t, l1, 0, 0));
     s = tm_state(t, d);
     assert_int_equal(s.owner, DOMID_INVALID);
     assert_int_equal(s.count, 0);
@@ -661,8 +605,7 @@ static void release_unmapped_frame_and_foreign_release(void **state)
     assert_int_equal(pvm_release_page(&t->m, 2, d), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(pvm_release_page(&t->m, 1, d), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_release_page(&t->m, 1, d));
     struct pvm_frame_state s = tm_state(t, d);
     assert_int_equal(s.owner, DOMID_INVALID);
     assert_int_equal(s.count_info, PGC_state_free);
@@ -681,19 +624,15 @@ static void release_of_pinned_frame_keeps_pin(void **state)
     struct tm *t = tm_new(512);
     uint64_t x = tm_frame(t, 1), d = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_poke(&t->m, x, 0, pte(d, PG_P | PG_RW)), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_release_page(&t->m, 1, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, pvm_poke(&t->m, x, 0, pte(d, PG_P | PG_RW)));
+    TM_OK(t, tm_pin(t->v, 1, x));
+    TM_OK(t, pvm_release_page(&t->m, 1, x));
     struct pvm_frame_state s = tm_state(t, x);
     assert_int_equal(s.owner, 1);
     assert_true(s.pinned && s.validated);
     assert_int_equal(s.count, 1);
     assert_int_equal(tm_state(t, d).type_count, 1);
-    assert_int_equal(tm_unpin(t->v, x), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, x));
     s = tm_state(t, x);
     assert_int_equal(s.owner, DOMID_INVALID);
     assert_int_equal(s.count_info, PGC_state_free);
@@ -711,8 +650,7 @@ static void root_holds_type_ref(void **state)
     struct tm *t = tm_new(512);
     uint64_t l4, l3, l2, l1;
     tm_space(t, t->v, &l4, &l3, &l2, &l1);
-    assert_int_equal(tm_unpin(t->v, l4), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_unpin(t->v, l4));
     struct pvm_frame_state s = tm_state(t, l4);
     assert_int_equal(s.type_count, 1);
     assert_true(s.validated);
@@ -721,8 +659,7 @@ static void root_holds_type_ref(void **state)
     /* Load another (empty) root: the old tree loses its last holder and is demoted. */
     uint64_t r = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    assert_int_equal(tm_baseptr(t->v, r), 0);
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_baseptr(t->v, r));
     const uint64_t tabs[4] = { l1, l2, l3, l4 };
     for (unsigned int i = 0; i < 4; i++) {
         s = tm_state(t, tabs[i]);
