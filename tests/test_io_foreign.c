@@ -109,7 +109,7 @@ static void mmio_invalid_mfn_einval(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     unsigned long before = tm_log_count(t, "MMIO");
-    assert_int_equal(update(t->v, l1, 0, pte(PADDR_MASK >> PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(update(t->v, l1, 0, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "MMIO"), before);
     tm_free(t);
@@ -130,7 +130,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     assert_int_equal(update(v, l1, 0, pte((1ULL << 28) - 1, P | _PAGE_PCD), DOMID_SELF), 0);
     AUDIT_CLEAN(t);
     void *snap = tm_snapshot(t);
-    const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PADDR_MASK >> PAGE_SHIFT) - 1 };
+    const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PVM_PADDR_MASK >> XEN_PAGE_SHIFT) - 1 };
     for (size_t i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++) {
         assert_int_equal(update(v, l1, 5, pte(eperm[i], P), DOMID_SELF), -XEN_EPERM);
         AUDIT_CLEAN(t);
@@ -138,7 +138,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
                                        (unsigned long long)eperm[i]), 1);
     }
     unsigned long before = tm_log_count(t, "MMIO");
-    assert_int_equal(update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "MMIO"), before);
     assert_int_equal(t->m.last.why, PVM_WHY_MMIO);
@@ -152,7 +152,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     v = privileged(t, &l1);
     assert_int_equal(update(v, l1, 0, pte(1ULL << 39, P | _PAGE_PCD), DOMID_SELF), 0);
     AUDIT_CLEAN(t);
-    assert_int_equal(update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF), 0);
+    assert_int_equal(update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF), 0);
     AUDIT_CLEAN(t);
     tm_free(t);
 }
