@@ -12,7 +12,8 @@ endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASEFLAGS:= -std=c11 $(WARN) -Iinclude -Ilib -g
 OPT      ?= -O2
-CORE_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector
+# -fvisibility=hidden: only the functions pvmmu.h marks PVM_API leave the library (see libpvmmu.a below).
+CORE_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fvisibility=hidden
 HOST_FLAGS := -D_POSIX_C_SOURCE=200809L -Itools -Iguest -Iplatform/host -Iplatform/xen
 SAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h tools/*.h platform/host/*.h platform/xen/*.h)
@@ -57,15 +58,22 @@ $(BUILD)/pic/%.o: %.c $(HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(OPT) $(CORE_FLAGS) -fPIC -c $< -o $@
 
+# The archive holds one object: the core linked together (ld -r) with every hidden symbol made local
+# (objcopy --localize-hidden), so a program's own put_page or refuse neither clashes with nor replaces ours.
 $(BUILD)/libpvmmu.a: $(CORE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	ld -r -o $(BUILD)/obj/libpvmmu-r.o $^
+	objcopy --localize-hidden $(BUILD)/obj/libpvmmu-r.o $(BUILD)/obj/libpvmmu.o
+	ar rcs $@ $(BUILD)/obj/libpvmmu.o
 
+# Soname libpvmmu.so.0: it changes whenever the ABI breaks (policy in include/pvmmu/pvmmu.h).
 $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
 	$(CC) -shared -Wl,-soname,libpvmmu.so.0 -o $@ $^
 
-$(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(BUILD)/libpvmmu.a
-	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(BUILD)/libpvmmu.a
+# The CLI uses the library and lib/'s helpers (fmt_snprintf, the PV builder), which the library keeps hidden.
+LIB_HELPER_OBJ := $(filter $(BUILD)/obj/lib/%,$(CORE_OBJ))
+$(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(LIB_HELPER_OBJ) $(BUILD)/libpvmmu.a
+	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(LIB_HELPER_OBJ) $(BUILD)/libpvmmu.a
 
 VERSION := $(shell sed -n 's/.*PVMMU_VERSION "\(.*\)"/\1/p' include/pvmmu/pvmmu.h)
 

@@ -12,6 +12,17 @@
 
 #include "pvmmu/pvmmu.h"
 
+/* The short names Xen uses inside the hypervisor (the public headers prefix them). */
+#define PAGE_SHIFT           XEN_PAGE_SHIFT
+#define PAGE_SIZE            XEN_PAGE_SIZE
+#define L1_PAGETABLE_ENTRIES PVM_L1_PAGETABLE_ENTRIES
+#define PADDR_BITS           PVM_PADDR_BITS
+#define PADDR_MASK           PVM_PADDR_MASK
+#define PTE_FRAME_MASK       PVM_PTE_FRAME_MASK
+#define ROOT_PAGETABLE_FIRST_XEN_SLOT PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT
+#define ROOT_PAGETABLE_LAST_XEN_SLOT  PVM_ROOT_PAGETABLE_LAST_XEN_SLOT
+#define LINEAR_PT_SLOT       PVM_LINEAR_PT_SLOT
+
 /* Xen's 24-bit flag view. */
 #define F_PRESENT     0x000001u
 #define F_RW          0x000002u

@@ -5,7 +5,7 @@
 set -eu
 
 # Package -> why.  Keep this list the single source of truth.
-PKGS="gcc libc6-dev make pkgconf libcmocka-dev qemu-system-x86 clang libclang-rt-14-dev python3-jsonschema"
+PKGS="gcc g++ libc6-dev make pkgconf libcmocka-dev qemu-system-x86 clang libclang-rt-14-dev python3-jsonschema"
 # `make xen-debug` only: what building Debian's Xen source needs.
 if [ "${1:-}" = "--xen-debug" ]; then
     PKGS="$PKGS bison flex dpkg-dev python3 xz-utils"

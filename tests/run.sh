@@ -81,6 +81,13 @@ printf '%s\n' "$oout" | grep -v '^oom: [0-9]* cases' || true
 oom=$(printf '%s\n' "$oout" | sed -n 's/^oom: \([0-9]* cases.*\)/\1/p')
 ofail=0; [ $orc -eq 0 ] || { ofail=1; failed_list="$failed_list oom"; }
 
+# The library as others embed it: only the PVM_API functions exported, a program's own put_page beside it
+# (.so and .a), the public headers beside <sys/user.h>, a C++ caller.
+eout=$(BUILD=$BUILD ./tests/embed.sh 2>&1); erc=$?
+printf '%s\n' "$eout" | grep -v '^embed: [0-9]* checks' || true
+embed=$(printf '%s\n' "$eout" | sed -n 's/^embed: //p')
+[ $erc -eq 0 ] || failed_list="$failed_list embed"
+
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
 if [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
@@ -161,11 +168,12 @@ echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
 echo "verdicts (exit statuses and verdict lines, a full disk, --json against docs/pvmmu.schema.json): ${verdicts:-not run}"
 echo "host out of memory (ulimit -v sweeps of boot, compare, script; exit 3 or the unlimited result): ${oom:-not run}"
+echo "library as embedded (exports, name clashes with .so and .a, <sys/user.h>, C++): ${embed:-not run}"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $erc -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

@@ -437,7 +437,7 @@ static void pin_l4_map_failure(void **state)
     tm_map_fail(t, PVM_INVALID_MFN);
     TM_OK(t, tm_pin(t->v, 4, x));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, 1);
-    assert_int_equal(pvm_peek(&t->m, x, LINEAR_PT_SLOT) & PTE_FRAME_MASK, x << 12);   /* Xen's self map went in */
+    assert_int_equal(pvm_peek(&t->m, x, PVM_LINEAR_PT_SLOT) & PVM_PTE_FRAME_MASK, x << 12);   /* Xen's self map went in */
     tm_free(t);
 }
 
@@ -497,7 +497,7 @@ static void ptwr_map_failure(void **state)
     assert_int_equal(pvm_guest_store(t->v, 0x6000 + 3 * 8, pte(a, P | RW), 8, &f), PVM_ACCESS_EMULATED);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_state(t, a).count, 2);
-    assert_int_equal(pvm_peek(&t->m, l1b, 3) & PTE_FRAME_MASK, a << 12);
+    assert_int_equal(pvm_peek(&t->m, l1b, 3) & PVM_PTE_FRAME_MASK, a << 12);
     tm_free(t);
 }
 
@@ -676,8 +676,8 @@ static void platform_xen_l4_slots(void **state)
     TM_OK(t, tm_pin(t->v, 4, l4b));
     const uint64_t tables[2] = { l4, l4b };
     for (int i = 0; i < 2; i++)
-        for (unsigned int s = ROOT_PAGETABLE_FIRST_XEN_SLOT; s <= ROOT_PAGETABLE_LAST_XEN_SLOT; s++) {
-            uint64_t want = s == LINEAR_PT_SLOT ? pte(tables[i], P | RW | _PAGE_ACCESSED | _PAGE_DIRTY) | _PAGE_NX
+        for (unsigned int s = PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT; s <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT; s++) {
+            uint64_t want = s == PVM_LINEAR_PT_SLOT ? pte(tables[i], P | RW | _PAGE_ACCESSED | _PAGE_DIRTY) | _PAGE_NX
                           : platform_l4e(NULL, s) ? platform_l4e(NULL, s) | _PAGE_ACCESSED : 0;
             assert_int_equal(pvm_peek(&t->m, tables[i], s), want);
         }
@@ -768,12 +768,12 @@ static void recursive_map_cannot_reach_xen_slot(void **state)
     assert_int_equal(pvm_guest_load(t->v, base + 8, &val, &f), PVM_ACCESS_OK);
     assert_int_equal(val, pvm_peek(&t->m, l1, 1));
     struct pvm_stats s0 = t->m.stats;
-    const uint64_t xen = base | ((uint64_t)LINEAR_PT_SLOT << 30);
+    const uint64_t xen = base | ((uint64_t)PVM_LINEAR_PT_SLOT << 30);
     assert_int_equal(pvm_translate(t->v, xen, false, &maddr, &f), PVM_ACCESS_FAULT);
     assert_int_equal(f.va, xen);
     assert_int_equal(f.level, 3);
     assert_int_equal(f.table_mfn, l4);
-    assert_int_equal(f.entry, pvm_peek(&t->m, l4, LINEAR_PT_SLOT));
+    assert_int_equal(f.entry, pvm_peek(&t->m, l4, PVM_LINEAR_PT_SLOT));
     assert_int_equal(f.entry & _PAGE_USER, 0);
     assert_int_equal(f.error_code, PFEC_page_present | PFEC_user_mode);
     assert_int_equal(pvm_guest_load(t->v, xen, &val, &f), PVM_ACCESS_FAULT);
@@ -884,7 +884,7 @@ static void access_outside_guest_range(void **state)
 }
 
 /* A store of 0, 3 or 16 bytes, or a misaligned one, faults (write, user) and writes nothing; 2 bytes at +2 is fine. */
-static uint64_t pte_mfn_of(uint64_t e) { return (e & PTE_FRAME_MASK) >> 12; }
+static uint64_t pte_mfn_of(uint64_t e) { return (e & PVM_PTE_FRAME_MASK) >> 12; }
 
 static void store_bad_sizes_fault(void **state)
 {

@@ -265,7 +265,7 @@ static void l4_xen_slots_refused(void **state)
     tm_space(t, t->v, &l4, NULL, NULL, NULL);
     uint64_t f = tm_frame(t, 1), g = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    uint64_t self = pvm_peek(&t->m, l4, LINEAR_PT_SLOT);
+    uint64_t self = pvm_peek(&t->m, l4, PVM_LINEAR_PT_SLOT);
     void *snap = tm_snapshot(t);
     assert_int_equal(tm_set(t->v, l4, 256, pte(f, PG_P | PG_RW)), -XEN_EINVAL);
     AUDIT_CLEAN(t);
@@ -275,11 +275,11 @@ static void l4_xen_slots_refused(void **state)
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "L4 update in Xen-private area, slot 0x10f"), 1);
     /* Even clearing Xen's self map is refused. */
-    assert_int_equal(tm_set(t->v, l4, LINEAR_PT_SLOT, 0), -XEN_EINVAL);
+    assert_int_equal(tm_set(t->v, l4, PVM_LINEAR_PT_SLOT, 0), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "L4 update in Xen-private area, slot 0x102"), 1);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(pvm_peek(&t->m, l4, LINEAR_PT_SLOT), self);
+    assert_int_equal(pvm_peek(&t->m, l4, PVM_LINEAR_PT_SLOT), self);
     assert_int_equal(pvm_peek(&t->m, l4, 256), 0);
     TM_OK(t, tm_set(t->v, l4, 255, pte(f, PG_P | PG_RW)));
     TM_OK(t, tm_set(t->v, l4, 272, pte(g, PG_P | PG_RW)));
@@ -302,8 +302,8 @@ static void l4_validation_clobbers_xen_slots(void **state)
     TM_OK(t, tm_pin(t->v, 4, r));
     for (unsigned int s = 256; s <= 271; s++) {
         uint64_t e = pvm_peek(&t->m, r, s);
-        if (s == LINEAR_PT_SLOT) {
-            assert_int_equal(e & PTE_FRAME_MASK, r << PAGE_SHIFT);
+        if (s == PVM_LINEAR_PT_SLOT) {
+            assert_int_equal(e & PVM_PTE_FRAME_MASK, r << XEN_PAGE_SHIFT);
             assert_int_equal(e & (PG_P | PG_RW | PG_US), PG_P | PG_RW);   /* supervisor-only */
         } else {
             assert_int_equal(e, 0);

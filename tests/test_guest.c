@@ -301,7 +301,7 @@ static void bounded_audit_of_a_booted_guest(void **state)
     uint64_t root = b.s->v->guest_table, data = sim_mfn(0x20000);
     b.s->m.frames[data].count_info++;
     b.s->m.frames[root].type_info--;
-    hostmem_page(&b.s->h, root)[300] = (sim_mfn(0x30000) << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW;
+    hostmem_page(&b.s->h, root)[300] = (sim_mfn(0x30000) << XEN_PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW;
     assert_true(audits_agree(b.s, 40000) >= 4);
     done(&b);
 }

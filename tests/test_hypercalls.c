@@ -39,7 +39,7 @@ static int set_fd(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_
     return rc;
 }
 
-static uint64_t frame_of(uint64_t e) { return (e & PTE_FRAME_MASK) >> PAGE_SHIFT; }
+static uint64_t frame_of(uint64_t e) { return (e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT; }
 
 static struct pvm_vcpu *priv_dom3(struct tm *t)
 {

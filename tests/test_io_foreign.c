@@ -104,7 +104,7 @@ static void mmio_invalid_mfn_einval(void **state)
     uint64_t l1;
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     unsigned long before = tm_log_count(t, "MMIO");
-    assert_int_equal(update(t->v, l1, 0, pte(PADDR_MASK >> PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(update(t->v, l1, 0, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "MMIO"), before);
     tm_free(t);
@@ -124,7 +124,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     struct pvm_vcpu *v = privileged(t, &l1);
     TM_OK(t, update(v, l1, 0, pte((1ULL << 28) - 1, P | _PAGE_PCD), DOMID_SELF));
     void *snap = tm_snapshot(t);
-    const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PADDR_MASK >> PAGE_SHIFT) - 1 };
+    const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PVM_PADDR_MASK >> XEN_PAGE_SHIFT) - 1 };
     for (size_t i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++) {
         assert_int_equal(update(v, l1, 5, pte(eperm[i], P), DOMID_SELF), -XEN_EPERM);
         AUDIT_CLEAN(t);
@@ -132,7 +132,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
                                        (unsigned long long)eperm[i]), 1);
     }
     unsigned long before = tm_log_count(t, "MMIO");
-    assert_int_equal(update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
+    assert_int_equal(update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "MMIO"), before);
     assert_int_equal(t->m.last.why, PVM_WHY_MMIO);
@@ -145,7 +145,7 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     t->m.paddr_bits = 52;
     v = privileged(t, &l1);
     TM_OK(t, update(v, l1, 0, pte(1ULL << 39, P | _PAGE_PCD), DOMID_SELF));
-    TM_OK(t, update(v, l1, 5, pte(PADDR_MASK >> PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF));
+    TM_OK(t, update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF));
     tm_free(t);
 }
 

@@ -16,7 +16,7 @@
 #define VA_L4 0x4000ULL
 #define PFEC_RO_WRITE (PFEC_page_present | PFEC_write_access | PFEC_user_mode)
 
-static uint64_t frame_of(uint64_t e) { return (e & PTE_FRAME_MASK) >> PAGE_SHIFT; }
+static uint64_t frame_of(uint64_t e) { return (e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT; }
 
 static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t arg1)
 {
@@ -529,7 +529,7 @@ static void ptwr_partial_stores_merge(void **state)
     uint64_t lo = (pte(b, 0) | (e & 0xFFF)) & 0xFFFFFFFFULL;
     assert_int_equal(pvm_guest_store(t->v, l1_slot_va(5), lo, 4, &f), PVM_ACCESS_EMULATED);
     AUDIT_CLEAN(t);
-    assert_int_equal(pvm_peek(&t->m, l1, 5), (e & ~PTE_FRAME_MASK) | pte(b, 0));
+    assert_int_equal(pvm_peek(&t->m, l1, 5), (e & ~PVM_PTE_FRAME_MASK) | pte(b, 0));
     assert_int_equal(tm_state(t, a).count, 1);
     assert_int_equal(tm_state(t, b).count, 2);
     /* One byte: the flags byte becomes P|RW; Xen's adjustment puts USER back. */

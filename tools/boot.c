@@ -130,7 +130,7 @@ static const char *frame_name(void *ctx, uint64_t mfn)
 static const char *va_owner(void *ctx, uint64_t va)
 {
     (void)ctx;
-    if (va >= GUEST_FIXMAP_BASE && va < GUEST_FIXMAP_BASE + GUEST_FIXMAP_SLOTS * PAGE_SIZE)
+    if (va >= GUEST_FIXMAP_BASE && va < GUEST_FIXMAP_BASE + GUEST_FIXMAP_SLOTS * XEN_PAGE_SIZE)
         return "an early_memremap alias (FIX_BTMAP slot, made by early_memremap / map_low_page)";
     if (va >= GUEST_START_KERNEL_MAP)
         return "the kernel map (Xen's domain builder; RO by set_page_prot)";
@@ -159,7 +159,7 @@ static void explain_run(struct sim *s, struct run *out)
                 s->fault.va, who ? who : "unknown region", s->fault.error_code, s->fault.level, s->fault.entry,
                 s->fault.table_mfn, tn ? tn : "", what);
         if (s->fault.entry & _PAGE_PRESENT)
-            explain_frame(f, &s->m, (s->fault.entry & PTE_FRAME_MASK) >> 12, "    mapped frame: ");
+            explain_frame(f, &s->m, (s->fault.entry & PVM_PTE_FRAME_MASK) >> 12, "    mapped frame: ");
     }
     if (s->m.last_set)
         explain_refusal(f, &s->m, "    ", &names);

@@ -260,7 +260,7 @@ uint64_t *hostmem_page(struct hostmem *h, uint64_t mfn)
 
 uint64_t hostmem_bytes(const struct hostmem *h)
 {
-    return h->backed * PAGE_SIZE;
+    return h->backed * XEN_PAGE_SIZE;
 }
 
 void hostmem_free(struct hostmem *h)

@@ -302,7 +302,7 @@ static uint64_t parse_frame(struct parser *p, const char *what)
     const char *w = expect_word(p, what);
     uint64_t v;
     if (w[0] == '@') {
-        if (!parse_u64(w + 1, &v) || v > (PADDR_MASK >> PAGE_SHIFT))
+        if (!parse_u64(w + 1, &v) || v > (PVM_PADDR_MASK >> XEN_PAGE_SHIFT))
             perr(p, "expected a machine frame number after '@', got '%s'", w);
         return v;
     }
@@ -378,7 +378,7 @@ static uint64_t parse_value(struct parser *p)
             if (frame_seen)
                 perr(p, "an entry value names one frame, got a second one '%s'", t->text);
             frame_seen = true;
-            v |= parse_frame(p, "a frame") << PAGE_SHIFT;
+            v |= parse_frame(p, "a frame") << XEN_PAGE_SHIFT;
         } else if (parse_u64(t->text, &bits)) {
             p->pos++;
             v |= bits;
@@ -419,7 +419,7 @@ static uint64_t parse_slot_ref(struct parser *p, uint64_t *mfn, unsigned int *sl
     expect_punct(p, '[', "after the frame name (NAME[SLOT])");
     *slot = (unsigned int)expect_number(p, "a slot", 511);
     expect_punct(p, ']', "after the slot");
-    return (*mfn << PAGE_SHIFT) | ((uint64_t)*slot << 3);
+    return (*mfn << XEN_PAGE_SHIFT) | ((uint64_t)*slot << 3);
 }
 
 static void parse_rc(struct parser *p, struct step *st)
@@ -584,9 +584,9 @@ static void cmd_frame(struct parser *p, bool io)
             perr(p, "frame '%s' is declared twice", name);
         if (accept_punct(p, '=')) {
             mfn = expect_number(p, "a machine frame number", UINT64_MAX);
-            if (mfn > (PADDR_MASK >> PAGE_SHIFT))   /* the limit of @MFN: what an entry's frame field holds */
+            if (mfn > (PVM_PADDR_MASK >> XEN_PAGE_SHIFT))   /* the limit of @MFN: what an entry's frame field holds */
                 perr(p, "mfn %#" PRIx64 " is beyond what a page-table entry can hold (at most %#llx)", mfn,
-                     (unsigned long long)(PADDR_MASK >> PAGE_SHIFT));
+                     (unsigned long long)(PVM_PADDR_MASK >> XEN_PAGE_SHIFT));
             if (script_frame_at(p->s, mfn))
                 perr(p, "mfn %#" PRIx64 " is already used by another frame", mfn);
         } else {
@@ -677,7 +677,7 @@ static void cmd_mmu_update(struct parser *p, struct step *st)
             cmd = (unsigned int)n;
         }
         if (accept_word(p, "m2p")) {
-            r.ptr = (parse_frame(p, "a frame") << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE;
+            r.ptr = (parse_frame(p, "a frame") << XEN_PAGE_SHIFT) | MMU_MACHPHYS_UPDATE;
             expect_punct(p, '=', "after m2p FRAME");
             r.val = expect_number(p, "a pseudo-physical frame number", UINT64_MAX);
         } else {

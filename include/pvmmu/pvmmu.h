@@ -11,6 +11,18 @@
  * count (count_info) and a type with a type count (type_info); a frame is
  * writable, or an L1..L4 table, never both at once.  Hypercalls take Xen's
  * public structures (pvmmu/xen.h) and return Xen's negative errno values.
+ *
+ * Names: this header defines pvm_/PVM_/PVMMU_ names, plus Xen's own names
+ * for the frame-table record the caller allocates (struct page_info, PGC_*,
+ * PGT_*) and the CPU's page-fault code bits (PFEC_*); pvmmu/xen.h states its
+ * own rule.  Nothing here collides with libc or <sys/user.h>.
+ *
+ * ABI: the shared library is libpvmmu.so.0.  Its soname changes (.so.1, ...)
+ * whenever the ABI breaks: a public function's signature, the layout or size
+ * of a public struct, or the meaning of a constant changes.  Adding a
+ * function keeps it.  Only the functions marked PVM_API below are exported;
+ * everything else the library holds is hidden (local in libpvmmu.a as well),
+ * so a caller may define its own put_page, refuse, fmt_snprintf ...
  */
 #ifndef PVMMU_H
 #define PVMMU_H
@@ -21,9 +33,31 @@
 
 #include "xen.h"
 
+/* Marks the library's exported functions (the core is built with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define PVM_API __attribute__((visibility("default")))
+#else
+#define PVM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define PVMMU_VERSION "0.1.0"
 
-/* Sizes of the state the core keeps inside struct pvm_machine. */
+/*
+ * Fixed limits: the core keeps its state inside struct pvm_machine, sized at
+ * build time (changing them changes the ABI).
+ *   PVM_MAX_DOMAINS  domains alive at once; pvm_domain_create answers -EBUSY
+ *                    for the ninth (any domid below DOMID_FIRST_RESERVED is
+ *                    accepted while a slot is free).
+ *   PVM_MAX_VCPUS    vCPUs per domain; pvm_domain_create answers -EINVAL for
+ *                    0 or more than
+ *                    PVM_MAX_VCPUS.
+ *   PVM_TLB_ENTRIES  software-TLB entries per vCPU (direct-mapped by va);
+ *                    a miss walks the tables again, so it limits speed only.
+ */
 #define PVM_MAX_DOMAINS 8
 #define PVM_MAX_VCPUS   4
 #define PVM_TLB_ENTRIES 64
@@ -172,6 +206,17 @@ struct pvm_tlb_entry {
 struct pvm_machine;
 struct pvm_domain;
 
+/*
+ * Public structs and their fields.  The caller allocates struct pvm_machine
+ * (zeroed or not: pvm_init sets every field) and reaches domains and vCPUs
+ * through pvm_domain()/pvm_vcpu().  Fields marked "API" below may be read at
+ * any time between calls; "API, set" ones may also be set by the caller where
+ * stated.  Every other field is the core's internal state: callers must not
+ * write it, and reading it is at their own risk (its meaning may change
+ * without a soname change, though the struct's layout may not).
+ *
+ * struct pvm_vcpu: API: m, d, id, guest_table, guest_table_user.
+ */
 struct pvm_vcpu {
     struct pvm_machine *m;
     struct pvm_domain *d;
@@ -189,6 +234,7 @@ struct pvm_vcpu {
 
 #define PVM_DOM_PRIVILEGED 0x1u   /* dom0, control and hardware domain: host iomem, foreign maps, ptwr always */
 
+/* struct pvm_domain: API: exists, id, flags, nr_vcpus, vm_assist, iomem_first, iomem_last, vcpu[]. */
 struct pvm_domain {
     bool exists;
     domid_t id;
@@ -276,6 +322,12 @@ struct pvm_refusal {
     uint64_t saw, exp;      /* for BAD_TYPE: type_info seen and type wanted */
 };
 
+/*
+ * struct pvm_machine: API: frames, nr_frames, ops, doms[] (through
+ * pvm_domain()), stats, last, last_set.  API, set after pvm_init and before
+ * the first domain is created: opt_pv_linear_pt, opt_tlb_check, paddr_bits.
+ * Internal: tlbflush_clock, last_weak, current.
+ */
 struct pvm_machine {
     struct page_info *frames;
     uint64_t nr_frames;
@@ -287,7 +339,7 @@ struct pvm_machine {
     struct pvm_domain doms[PVM_MAX_DOMAINS];
     struct pvm_stats stats;
     struct pvm_refusal last;     /* innermost cause of the latest refusal */
-    bool last_set;               /* last already holds this operation's cause */
+    bool last_set;               /* last holds the latest operation's cause (false: it was not refused) */
     bool last_weak;              /* ...but a later, more specific cause may replace it */
     struct pvm_vcpu *current;    /* vCPU whose request is being served */
 };
@@ -300,8 +352,8 @@ struct pvm_machine {
  * re-walk checking is off, paddr_bits is 40 (QEMU's); the caller may change
  * it before creating domains.  Does not keep a copy of ops' pointers' targets.
  */
-void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames,
-              const struct pvm_ops *ops);
+PVM_API void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames,
+                      const struct pvm_ops *ops);
 
 /*
  * Create domain `id` with nr_vcpus vCPUs (online, in kernel mode, no root).
@@ -310,17 +362,17 @@ void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frame
  * replaces the range.  Returns 0, -EINVAL (bad id or vCPU count) or -EBUSY
  * (exists, or table full).
  */
-int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus,
-                      unsigned int flags);
+PVM_API int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus,
+                              unsigned int flags);
 
 /* The domain with this id, or NULL. */
-struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id);
+PVM_API struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id);
 
 /* vCPU vcpu_id of domain id, or NULL. */
-struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_id);
+PVM_API struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_id);
 
 /* Let domain id map I/O frames first..last (inclusive) and no others.  Returns 0 or -ESRCH. */
-int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
+PVM_API int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
 
 /*
  * Give free frame mfn to domain id as Xen's alloc_heap_pages and
@@ -330,7 +382,7 @@ int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, u
  * first (Xen's need_tlbflush and tlbflush_filter).  Sets M2P to gpfn.
  * Returns 0, -EINVAL (mfn out of range), -EBUSY (frame not free), -ESRCH.
  */
-int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn);
+PVM_API int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gpfn);
 
 /*
  * Give the free frames [mfn, mfn+count) to domain id, as pvm_assign_page
@@ -338,7 +390,7 @@ int pvm_assign_page(struct pvm_machine *m, uint64_t mfn, domid_t id, uint64_t gp
  * stamp), but without touching the M2P (the caller keeps it).
  * Returns 0, or the first error with no frame assigned.
  */
-int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id);
+PVM_API int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id);
 
 /*
  * The domain gives frame mfn back (decrease_reservation): drops the
@@ -347,10 +399,10 @@ int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_
  * mfn (a freed frame has no owner).  Releasing a frame again while references
  * keep it alive returns 0 and drops nothing, as real Xen 4.17 does.
  */
-int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn);
+PVM_API int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn);
 
 /* Mark frame mfn as I/O (owner DOMID_IO), as Xen does for non-RAM at boot. */
-int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
+PVM_API int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
 
 /*
  * Write one 8-byte slot of a frame directly, as a domain builder or the
@@ -358,10 +410,10 @@ int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
  * a page table (type L1-L4 in use): validated contents change only through
  * hypercalls.  Returns 0, -EINVAL (bad mfn/slot) or -EFAULT (no storage).
  */
-int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
+PVM_API int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
 
 /* Read one 8-byte slot of a frame (zeros if it holds no data).  No checks. */
-uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot);
+PVM_API uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot);
 
 /*
  * Load mfn as vCPU v's kernel root, as arch_set_info_guest does with
@@ -369,7 +421,7 @@ uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot);
  * tree if needed, and drops the previous root's references.  Returns 0 or
  * the validation error; on error nothing changed.
  */
-int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn);
+PVM_API int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn);
 
 /* ---- hypercalls (the caller is vCPU v; results are Xen's) --------------- */
 
@@ -388,12 +440,12 @@ int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn);
  * completed.  Completed requests are kept.  Flushes the domain's TLBs if any
  * L2-L4 entry changed.
  */
-int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count,
-                   unsigned int *pdone, unsigned int foreigndom);
+PVM_API int pvm_mmu_update(struct pvm_vcpu *v, const struct mmu_update *reqs, unsigned int count,
+                           unsigned int *pdone, unsigned int foreigndom);
 
 /* HYPERVISOR_mmuext_op.  Same batch rules as pvm_mmu_update. */
-int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count,
-                  unsigned int *pdone, unsigned int foreigndom);
+PVM_API int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int count,
+                          unsigned int *pdone, unsigned int foreigndom);
 
 /*
  * HYPERVISOR_update_va_mapping: replace the L1 entry mapping va in v's
@@ -402,11 +454,11 @@ int pvm_mmuext_op(struct pvm_vcpu *v, const struct mmuext_op *ops, unsigned int 
  * bitmap, as in Xen: if it cannot be read the entry stays written, nothing
  * is flushed and the result is -EFAULT.
  */
-int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags);
+PVM_API int pvm_update_va_mapping(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned long flags);
 
 /* HYPERVISOR_update_va_mapping_otherdomain: val maps a frame of domid. */
-int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t val,
-                                      unsigned long flags, domid_t domid);
+PVM_API int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t val,
+                                              unsigned long flags, domid_t domid);
 
 /*
  * HYPERVISOR_multicall over the caller's list: run each entry (its
@@ -417,10 +469,10 @@ int pvm_update_va_mapping_otherdomain(struct pvm_vcpu *v, uint64_t va, uint64_t 
  * mc_exit does.  No limit on nr (Xen preempts long lists; the core runs them
  * to the end).
  */
-int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr);
+PVM_API int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsigned int nr);
 
 /* HYPERVISOR_vm_assist.  Returns 0, -EINVAL (type) or -ENOSYS (cmd). */
-int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type);
+PVM_API int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type);
 
 /*
  * Dispatch hypercall `op` with the guest's register arguments args[0..5],
@@ -430,7 +482,7 @@ int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type);
  * copy that fails, gives -EFAULT as in Xen; a done count that cannot be
  * written is ignored, as in Xen).  Unknown ops return -ENOSYS.
  */
-long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t args[6]);
+PVM_API long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t args[6]);
 
 /* ---- guest memory access through the software MMU ----------------------- */
 
@@ -460,8 +512,8 @@ enum pvm_access {
  * so every level must have _PAGE_USER.  Returns PVM_ACCESS_OK with *maddr, or
  * PVM_ACCESS_FAULT with *f.  Does not emulate anything.
  */
-int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr,
-                  struct pvm_fault *f);
+PVM_API int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr,
+                          struct pvm_fault *f);
 
 /*
  * A guest store of `bytes` (1, 2, 4 or 8) at va, at any alignment (one that
@@ -471,11 +523,11 @@ int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr,
  * emulated (ptwr) when the domain enabled VMASST_TYPE_writable_pagetables;
  * a misaligned one stays a #PF, as in Xen.
  */
-enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
-                                struct pvm_fault *f);
+PVM_API enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
+                                        struct pvm_fault *f);
 
 /* A guest load of 8 bytes at va, at any alignment (across a page boundary too). */
-enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f);
+PVM_API enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, struct pvm_fault *f);
 
 /*
  * ptwr: emulate a write of `bytes` at va (within the page of the faulting
@@ -483,11 +535,11 @@ enum pvm_access pvm_guest_load(struct pvm_vcpu *v, uint64_t va, uint64_t *val, s
  * happens only if the entry equals old.  Returns 0 if emulated, -EINVAL if
  * Xen would leave the fault unhandled (the guest gets the #PF).
  */
-int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val,
-                     unsigned int bytes, bool do_cmpxchg);
+PVM_API int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val,
+                             unsigned int bytes, bool do_cmpxchg);
 
 /* Drop all of v's TLB entries and tick the TLB clock (a full flush). */
-void pvm_tlb_flush_vcpu(struct pvm_vcpu *v);
+PVM_API void pvm_tlb_flush_vcpu(struct pvm_vcpu *v);
 
 /*
  * Switch v between guest kernel and guest user mode (Xen's
@@ -495,7 +547,7 @@ void pvm_tlb_flush_vcpu(struct pvm_vcpu *v);
  * current, non-global TLB entries are dropped, global (user) ones survive,
  * and the TLB clock does not tick.
  */
-void pvm_set_guest_mode(struct pvm_vcpu *v, bool kernel);
+PVM_API void pvm_set_guest_mode(struct pvm_vcpu *v, bool kernel);
 
 /* ---- introspection ------------------------------------------------------- */
 
@@ -520,13 +572,13 @@ struct pvm_frame_state {
 };
 
 /* Fill *out for frame mfn.  Frames beyond the table are reported !valid. */
-void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame_state *out);
+PVM_API void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame_state *out);
 
 /* "none", "l1", ... "writable". */
-const char *pvm_type_name(enum pvm_type t);
+PVM_API const char *pvm_type_name(enum pvm_type t);
 
 /* Short text for a refusal cause ("bad type", "linear entry with RW", ...). */
-const char *pvm_why_name(enum pvm_why why);
+PVM_API const char *pvm_why_name(enum pvm_why why);
 
 /* Where frame mfn is mapped: one L1 slot, and one virtual address reaching it. */
 struct pvm_mapping {
@@ -543,8 +595,8 @@ struct pvm_mapping {
  * writable_only), once per reaching virtual address (at most 8 per slot).
  * Returns the number of L1 slots found.  Scans the whole frame table.
  */
-unsigned long pvm_find_mappings(const struct pvm_machine *m, uint64_t mfn, bool writable_only,
-                                void (*cb)(void *ctx, const struct pvm_mapping *map), void *ctx);
+PVM_API unsigned long pvm_find_mappings(const struct pvm_machine *m, uint64_t mfn, bool writable_only,
+                                        void (*cb)(void *ctx, const struct pvm_mapping *map), void *ctx);
 
 /* ---- the auditor --------------------------------------------------------- */
 
@@ -570,7 +622,7 @@ struct pvm_audit_issue {
 };
 
 /* Bytes of scratch memory pvm_audit needs for machine m: PVM_AUDIT_BYTES_PER_FRAME per frame. */
-size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
+PVM_API size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
 #define PVM_AUDIT_BYTES_PER_FRAME 12
 
 /*
@@ -580,8 +632,8 @@ size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
  * scratch must hold pvm_audit_scratch_bytes(m) bytes.  Returns the number of
  * issues; 0 means clean.  Changes nothing.
  */
-unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
-                        void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
+PVM_API unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
+                                void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
 
 /*
  * pvm_audit within scratch_bytes of scratch (4-byte aligned), however large
@@ -595,7 +647,11 @@ unsigned long pvm_audit(const struct pvm_machine *m, void *scratch,
  * PVM_AUDIT_BYTES_PER_FRAME.  Changes nothing.
  */
 #define PVM_AUDIT_NO_SCRATCH (~0UL)
-unsigned long pvm_audit_bounded(const struct pvm_machine *m, void *scratch, size_t scratch_bytes,
-                                void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
+PVM_API unsigned long pvm_audit_bounded(const struct pvm_machine *m, void *scratch, size_t scratch_bytes,
+                                        void (*cb)(void *ctx, const struct pvm_audit_issue *issue), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PVMMU_H */

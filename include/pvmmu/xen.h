@@ -4,6 +4,16 @@
  * Names, values and argument order follow Xen's public headers (xen.h,
  * arch-x86/xen-x86_64.h, errno.h) so a Xen or Linux developer recognises
  * every one.  This file is freestanding: it needs only <stdint.h>.
+ *
+ * Names: only names of Xen's public ABI, as Xen's public headers spell them
+ * (domid_t, xen_pfn_t, struct mmu_update, struct mmuext_op, struct
+ * multicall_entry, struct start_info, __HYPERVISOR_*, MMU_*, MMUEXT_*,
+ * UVMF_*, VMASST_*, DOMID_*, SIF_*, MAX_GUEST_CMDLINE, HYPERVISOR_VIRT_*,
+ * xen_pfn_to_cr3), the x86 PTE bits as _PAGE_* (as both Xen and Linux name
+ * them), and XEN_/PVM_-prefixed names.  Generic names a system header may
+ * also define (PAGE_SIZE, PAGE_SHIFT in <sys/user.h>, ...) are never defined
+ * here: XEN_PAGE_SIZE and XEN_PAGE_SHIFT as in Linux's Xen headers, and
+ * PVM_ before the names Xen keeps private to the hypervisor.
  */
 #ifndef PVMMU_XEN_H
 #define PVMMU_XEN_H
@@ -149,19 +159,19 @@ typedef struct multicall_entry multicall_entry_t;
 /* Xen-internal marker in PTE bit 52: the mapping belongs to the guest kernel. */
 #define _PAGE_GUEST_KERNEL (1ULL << 52)
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE  4096ULL
-#define L1_PAGETABLE_ENTRIES 512
-#define PADDR_BITS 52
-#define PADDR_MASK ((1ULL << PADDR_BITS) - 1)
-#define PTE_FRAME_MASK (PADDR_MASK & ~(PAGE_SIZE - 1))
+#define XEN_PAGE_SHIFT 12
+#define XEN_PAGE_SIZE  4096ULL
+#define PVM_L1_PAGETABLE_ENTRIES 512      /* entries in a table of any level */
+#define PVM_PADDR_BITS 52
+#define PVM_PADDR_MASK ((1ULL << PVM_PADDR_BITS) - 1)
+#define PVM_PTE_FRAME_MASK (PVM_PADDR_MASK & ~(XEN_PAGE_SIZE - 1))
 
 /* Xen's PML4 slots in every 64-bit PV L4. */
-#define ROOT_PAGETABLE_FIRST_XEN_SLOT 256
-#define ROOT_PAGETABLE_LAST_XEN_SLOT  271
+#define PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT 256
+#define PVM_ROOT_PAGETABLE_LAST_XEN_SLOT  271
 #define HYPERVISOR_VIRT_START 0xFFFF800000000000ULL
 #define HYPERVISOR_VIRT_END   0xFFFF880000000000ULL
-#define LINEAR_PT_SLOT        258
+#define PVM_LINEAR_PT_SLOT 258
 
 /*
  * start_info: what the domain builder hands a PV guest (pointer in rsi).

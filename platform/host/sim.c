@@ -169,7 +169,7 @@ static int plat_clear_page(void *ctx, uint64_t va)
     }
     uint64_t *t = s->m.ops.map(s->m.ops.ctx, maddr >> 12, 0);   /* a frame with no data stays without */
     if (t)
-        memset(t, 0, PAGE_SIZE);
+        memset(t, 0, XEN_PAGE_SIZE);
     return 0;
 }
 
@@ -240,7 +240,7 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     s->progress_ctx = pctx;
     if (mem_bytes % (2ULL << 20) || mem_bytes < (64ULL << 20))
         return fail(err, errlen, "memory must be a multiple of 2 MiB and at least 64 MiB");
-    s->nr_pages = mem_bytes >> PAGE_SHIFT;
+    s->nr_pages = mem_bytes >> XEN_PAGE_SHIFT;
     layout(s, force_separate);
     if (s->lay.v_end_pfn > 512 * 512)   /* the p2m list no longer fits the 1 GiB initial mapping: */
         layout(s, true);                 /* map it on its own, as Xen does with INIT_P2M */
