@@ -343,7 +343,7 @@ static void apply(struct sys *s, struct op *o, bool prefix)
 
 static void put_value(FILE *f, uint64_t v)
 {
-    uint64_t mfn = (v & 0x000FFFFFFFFFF000ULL) >> 12, fl = v & ~0x000FFFFFFFFFF000ULL;
+    uint64_t mfn = (v & PVM_PTE_FRAME_MASK) >> 12, fl = v & ~PVM_PTE_FRAME_MASK;
     static const struct { uint64_t bit; const char *name; } names[] = {
         { _PAGE_PRESENT, "P" }, { _PAGE_RW, "RW" }, { _PAGE_USER, "US" }, { _PAGE_PWT, "PWT" }, { _PAGE_PCD, "PCD" },
         { _PAGE_ACCESSED, "A" }, { _PAGE_DIRTY, "D" }, { _PAGE_PSE, "PSE" }, { 1ULL << 63, "NX" },
@@ -560,7 +560,7 @@ static const char *check(struct sys *a, char *buf, size_t n)
             }
             if (!(e & _PAGE_PRESENT))
                 continue;
-            uint64_t tgt = (e & 0x000FFFFFFFFFF000ULL) >> 12;
+            uint64_t tgt = (e & PVM_PTE_FRAME_MASK) >> 12;
             struct pvm_frame_state ts;
             pvm_frame_query(&a->m, tgt, &ts);
             if (ts.valid && !ts.io && ts.owner != st.owner) {

@@ -8,7 +8,8 @@
  * Names: only names of Xen's public ABI, as Xen's public headers spell them
  * (domid_t, xen_pfn_t, struct mmu_update, struct mmuext_op, struct
  * multicall_entry, struct start_info, __HYPERVISOR_*, MMU_*, MMUEXT_*,
- * UVMF_*, VMASST_*, DOMID_*, SIF_*, MAX_GUEST_CMDLINE, HYPERVISOR_VIRT_*,
+ * UVMF_*, VMASST_*, DOMID_*, SIF_*, CONSOLEIO_*, XENMEM_*, PHYSDEVOP_*,
+ * MAX_GUEST_CMDLINE, HYPERVISOR_VIRT_*,
  * xen_pfn_to_cr3), the x86 PTE bits as _PAGE_* (as both Xen and Linux name
  * them), and XEN_/PVM_-prefixed names.  Generic names a system header may
  * also define (PAGE_SIZE, PAGE_SHIFT in <sys/user.h>, ...) are never defined
@@ -25,16 +26,25 @@ typedef uint64_t xen_pfn_t;
 typedef uint64_t xen_ulong_t;
 
 /* Hypercall numbers. */
+#define __HYPERVISOR_set_trap_table               0
 #define __HYPERVISOR_mmu_update                  1
 #define __HYPERVISOR_set_gdt                     2
 #define __HYPERVISOR_update_descriptor          10
 #define __HYPERVISOR_memory_op                  12
 #define __HYPERVISOR_multicall                  13
 #define __HYPERVISOR_update_va_mapping          14
+#define __HYPERVISOR_xen_version                17
+#define __HYPERVISOR_console_io                 18
 #define __HYPERVISOR_vm_assist                  21
 #define __HYPERVISOR_update_va_mapping_otherdomain 22
 #define __HYPERVISOR_iret                       23
 #define __HYPERVISOR_mmuext_op                  26
+#define __HYPERVISOR_physdev_op                 33
+
+/* Sub-commands of the other hypercalls pvmmu's kernels and hypervisor use. */
+#define CONSOLEIO_write                          0
+#define XENMEM_decrease_reservation              1
+#define PHYSDEVOP_set_iopl                       6
 
 /* Xen's errno values (public/errno.h); hypercalls return their negation. */
 #define XEN_EPERM        1

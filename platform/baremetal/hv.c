@@ -30,13 +30,9 @@
 #include "pvmmu/xen.h"
 
 #define PAGE        4096ULL
-#define EFAULT      14
-#define EINVAL      22
-#define ENOSYS      38
 #define DOMID       1          /* the simulator's domain id, so both report alike */
 #define M2P_SLOT    256        /* Xen's read-only M2P at HYPERVISOR_VIRT_START */
 #define DIRECT_SLOT 262
-#define PTE_FRAME   0x000FFFFFFFFFF000ULL
 
 static void *dm(uint64_t phys) { return (void *)(uintptr_t)(HV_DIRECTMAP + phys); }
 
@@ -401,19 +397,19 @@ static long do_copy(void *arg)
         c->dst[i] = c->src[i];
     return 0;
 }
-/* Copy n bytes from the guest's virtual memory (current tables): 0, or -EFAULT. */
+/* Copy n bytes from the guest's virtual memory (current tables): 0, or -XEN_EFAULT. */
 static long copy_from_guest(void *dst, uint64_t gva, uint64_t n)
 {
     if (!guest_range_ok(gva, n))
-        return -EFAULT;
+        return -XEN_EFAULT;
     struct copy c = { dst, (const volatile uint8_t *)(uintptr_t)gva, n };
     return hv_guarded(do_copy, &c);
 }
-/* Copy n bytes to the guest's virtual memory: 0, or -EFAULT. */
+/* Copy n bytes to the guest's virtual memory: 0, or -XEN_EFAULT. */
 static long copy_to_guest(uint64_t gva, const void *src, uint64_t n)
 {
     if (!guest_range_ok(gva, n))
-        return -EFAULT;
+        return -XEN_EFAULT;
     struct copy c = { (volatile uint8_t *)(uintptr_t)gva, src, n };
     return hv_guarded(do_copy, &c);
 }
@@ -430,7 +426,7 @@ static long set_trap_table(uint64_t list)
     for (unsigned int i = 0; list && i < 256; i++) {
         struct { uint8_t vector, flags; uint16_t cs; uint32_t pad; uint64_t address; } t;
         if (copy_from_guest(&t, list + i * 16, sizeof(t)))
-            return -EFAULT;
+            return -XEN_EFAULT;
         if (!t.address)
             break;
         if (t.vector < 32)
@@ -441,13 +437,13 @@ static long set_trap_table(uint64_t list)
 
 static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
 {
-    if (cmd != 0)   /* CONSOLEIO_write */
-        return -ENOSYS;
+    if (cmd != CONSOLEIO_write)
+        return -XEN_ENOSYS;
     char chunk[128];
     for (uint64_t done = 0; done < count;) {
         uint64_t n = count - done < sizeof(chunk) ? count - done : sizeof(chunk);
         if (copy_from_guest(chunk, buf + done, n))
-            return -EFAULT;
+            return -XEN_EFAULT;
         hv_write(chunk, n);
         done += n;
     }
@@ -461,7 +457,7 @@ static long decrease_reservation(uint64_t arg)
     if (copy_from_guest(&r, arg, sizeof(r)))
         return 0;   /* as Xen: nothing done */
     if (r.extent_order || (r.domid != DOMID_SELF && r.domid != DOMID))
-        return -ENOSYS;
+        return -XEN_ENOSYS;
     long done = 0;
     for (uint64_t i = 0; i < r.nr_extents; i++) {
         uint64_t mfn;
@@ -498,25 +494,25 @@ static void hypercall(struct regs *r)
     struct { unsigned long op; xen_ulong_t args[6]; } c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
     long rc;
     switch (c.op) {
-    case 0:    /* set_trap_table */
+    case __HYPERVISOR_set_trap_table:
         rc = set_trap_table(c.args[0]);
         break;
-    case 17:   /* xen_version: the PV kernel calls it just before its boot proper; count from here */
+    case __HYPERVISOR_xen_version:   /* the PV kernel calls it just before its boot proper; count from here */
         mark = machine.stats;
         marked = true;
         rc = (4 << 16) | 17;
         break;
-    case 18:   /* console_io */
+    case __HYPERVISOR_console_io:
         rc = console_io(c.args[0], c.args[1], c.args[2]);
         break;
-    case 12:   /* memory_op: only XENMEM_decrease_reservation, of single pages */
-        rc = c.args[0] == 1 ? decrease_reservation(c.args[1]) : -ENOSYS;
-        if (audit_each && c.args[0] == 1)
+    case __HYPERVISOR_memory_op:   /* only XENMEM_decrease_reservation, of single pages */
+        rc = c.args[0] == XENMEM_decrease_reservation ? decrease_reservation(c.args[1]) : -XEN_ENOSYS;
+        if (audit_each && c.args[0] == XENMEM_decrease_reservation)
             audit_now("a memory_op");
         break;
-    case 33:   /* physdev_op: only PHYSDEVOP_set_iopl */
-        rc = -ENOSYS;
-        if (c.args[0] == 6)
+    case __HYPERVISOR_physdev_op:   /* only PHYSDEVOP_set_iopl */
+        rc = -XEN_ENOSYS;
+        if (c.args[0] == PHYSDEVOP_set_iopl)
             rc = copy_from_guest(&virtual_iopl, c.args[1], 4);
         break;
     case __HYPERVISOR_mmu_update: case __HYPERVISOR_multicall: case __HYPERVISOR_update_va_mapping:
@@ -526,7 +522,7 @@ static void hypercall(struct regs *r)
             audit_now("a hypercall");
         break;
     default:
-        rc = -ENOSYS;
+        rc = -XEN_ENOSYS;
     }
     r->rax = (uint64_t)rc;
 }

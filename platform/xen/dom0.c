@@ -24,11 +24,6 @@
 #include "xenprog.h"
 
 #define VIRT_BASE 0xffffffff80000000ULL
-#define HYPERVISOR_console_io 18
-#define XENMEM_decrease_reservation 1
-#define HYPERVISOR_physdev_op 33
-#define CONSOLEIO_write 0
-#define PHYSDEVOP_set_iopl 6
 
 /* ELF notes Xen's loader reads, the hypercall page Xen fills, and the entry point. */
 __asm__(".section .note.Xen, \"a\"\n"
@@ -109,7 +104,7 @@ static void print(const char *s)
     uint64_t n = 0;
     while (s[n])
         n++;
-    hcall(HYPERVISOR_console_io, CONSOLEIO_write, n, (uint64_t)(uintptr_t)s, 0, 0);
+    hcall(__HYPERVISOR_console_io, CONSOLEIO_write, n, (uint64_t)(uintptr_t)s, 0, 0);
 }
 
 __attribute__((format(printf, 1, 2))) static void printf_(const char *fmt, ...)
@@ -126,7 +121,7 @@ __attribute__((format(printf, 1, 2))) static void printf_(const char *fmt, ...)
 __attribute__((noreturn)) static void qemu_exit(uint8_t code)
 {
     uint32_t iopl = 1;
-    hcall(HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, (uint64_t)(uintptr_t)&iopl, 0, 0, 0);
+    hcall(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, (uint64_t)(uintptr_t)&iopl, 0, 0, 0);
     __asm__ volatile("outb %0, $0xf4" : : "a"(code));
     for (;;)
         ;
@@ -210,7 +205,7 @@ static uint64_t *table_on_walk(const struct start_info *si, uint64_t va, unsigne
     uint64_t *t = (uint64_t *)(uintptr_t)si->pt_base;
     for (unsigned int l = 4; l > level; l--) {
         uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
-        t = (uint64_t *)(uintptr_t)(VIRT_BASE + (m2p_table[(e & 0x000FFFFFFFFFF000ULL) >> 12] << 12));
+        t = (uint64_t *)(uintptr_t)(VIRT_BASE + (m2p_table[(e & PVM_PTE_FRAME_MASK) >> 12] << 12));
     }
     return t;
 }

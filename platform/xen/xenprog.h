@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pvmmu/xen.h"
+
 #define XP_MAGIC 0x31475250584d5650ULL   /* "PVMXPRG1" */
 
 enum xp_kind {
@@ -60,7 +62,7 @@ enum xp_reloc {
 #define XP_RELOC(frame, how) ((uint64_t)(frame) + 1 + ((uint64_t)(how) << 32))
 #define XP_RELOC_FRAME(r) ((uint32_t)(r) - 1)
 #define XP_RELOC_HOW(r) ((uint32_t)((r) >> 32))
-#define XP_ADDR_MASK 0x000FFFFFFFFFF000ULL
+#define XP_ADDR_MASK PVM_PTE_FRAME_MASK
 
 struct xp_header {
     uint64_t magic, nscen;
