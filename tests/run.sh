@@ -16,11 +16,12 @@ qemu=yes; command -v qemu-system-x86_64 >/dev/null 2>&1 || qemu=""
 # unavailable PART WHY: PART cannot run here; a failure if CHECK_REQUIRE names it.  Sets $why, the summary text.
 unavailable() {
     case " ${CHECK_REQUIRE:-} " in
-        *" $1 "*) nfail=1; failed_list="$failed_list $1(unavailable)"; why="FAILED, required but unavailable: $2" ;;
+        *" $1 "*) nfail=1; why="FAILED, required but unavailable: $2"
+                  case "$failed_list " in *" $1(unavailable) "*) ;; *) failed_list="$failed_list $1(unavailable)" ;; esac ;;
         *) case "$notrun_list " in *" $1 "*) ;; *) notrun_list="$notrun_list $1" ;; esac; why="not run: $2" ;;
     esac
 }
-noqemu="qemu-system-x86_64 is not installed (as root: make deps, or apt-get install -y --no-install-recommends qemu-system-x86)"
+noqemu="qemu-system-x86_64 is not on the PATH (Debian package qemu-system-x86; as root: make deps)"
 
 for t in "$@"; do
     groups=$((groups + 1))
@@ -84,7 +85,8 @@ bad=$((bad + ${cli_n:-0})); bfail=$((bfail + ${cli_f:-1}))
 # What pvmmu says is true: exit statuses and verdict lines (a script's own expectations on every side,
 # nothing to run or compare), a full disk under every printing command, --json against its documentation.
 vnoqemu=""; [ -n "$FAST" ] || [ -z "$qemu" ] && vnoqemu=1
-vout=$(BUILD=$BUILD VERDICTS_NO_QEMU=$vnoqemu PVMMU_XEN="${XEN_CACHE:-$BUILD/xen-cache}/xen" ./tests/verdicts.sh "$CLI" 2>&1); vrc=$?
+vnoxen=""; [ -s "${XEN_CACHE:-$BUILD/xen-cache}/xen" ] || vnoxen=1
+vout=$(BUILD=$BUILD VERDICTS_NO_QEMU=$vnoqemu VERDICTS_NO_XEN=$vnoxen PVMMU_XEN="${XEN_CACHE:-$BUILD/xen-cache}/xen" ./tests/verdicts.sh "$CLI" 2>&1); vrc=$?
 printf '%s\n' "$vout" | grep -v '^verdicts: [0-9]* cases' || true
 verdicts=$(printf '%s\n' "$vout" | sed -n 's/^verdicts: //p')
 [ $vrc -eq 0 ] || failed_list="$failed_list verdicts"

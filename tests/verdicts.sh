@@ -6,7 +6,8 @@
 # and --json output: one document on stdout, valid against docs/pvmmu.schema.json, every field in
 # docs/json.md (tests/json-check.py, Debian's python3-jsonschema).
 # Usage: BUILD=build tests/verdicts.sh PVMMU   (PVMMU_HV, PVMMU_DOM0, PVMMU_XEN default to the build tree's)
-# VERDICTS_NO_QEMU=1 (make check-fast, or no QEMU here) leaves out the cases that run --xen or --baremetal.
+# VERDICTS_NO_QEMU=1 (make check-fast, or no QEMU here) leaves out the cases that run --xen or --baremetal,
+# VERDICTS_NO_XEN=1 (no Xen image here) those that run --xen.
 # Prints one line per failing case and a summary "verdicts: N cases, M failed".
 set -u
 P=$1
@@ -18,11 +19,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0; failed=0; skipped=0
 
-# qemu_case ARG...: true (and counted as skipped) if QEMU is left out and pvmmu ARG... would start it.
+# qemu_case ARG...: true (and counted as skipped) if pvmmu ARG... would start QEMU and QEMU is left out,
+# or real Xen and Xen is left out (VERDICTS_NO_XEN=1: no hypervisor image here).
 qemu_case() {
-    [ -n "${VERDICTS_NO_QEMU:-}" ] || return 1
-    case " $* " in *" --xen "*|*" --baremetal "*) skipped=$((skipped + 1)); return 0 ;; esac
-    return 1
+    case " $* " in
+        *" --baremetal "*) [ -n "${VERDICTS_NO_QEMU:-}" ] || return 1 ;;
+        *" --xen "*) [ -n "${VERDICTS_NO_QEMU:-}${VERDICTS_NO_XEN:-}" ] || return 1 ;;
+        *) return 1 ;;
+    esac
+    skipped=$((skipped + 1))
 }
 
 fail() {
@@ -170,5 +175,5 @@ if ! "$PY" tests/json-check.py docs/pvmmu.schema.json docs/json.md "$tmp/verbose
     fail "output does not match the documentation"
 fi
 
-echo "verdicts: $n cases, $failed failed$( [ $skipped -eq 0 ] || echo " ($skipped more run QEMU: not run)")"
+echo "verdicts: $n cases, $failed failed$( [ $skipped -eq 0 ] || echo " ($skipped more run QEMU or Xen: not run)")"
 [ $failed -eq 0 ]
