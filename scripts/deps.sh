@@ -1,54 +1,97 @@
 #!/bin/sh
-# deps.sh - make sure the Debian packages pvmmu needs are installed.
-# As root it installs what is missing with apt-get; otherwise it prints the
-# exact command to run and fails.  Usage: scripts/deps.sh [--check]
+# deps.sh - make sure the Debian packages a make target needs are installed.
+# Usage: scripts/deps.sh [--check|--have] [GROUP] [--xen-debug] [--afl] [--coverage]
+#   GROUP  build: a C compiler and libc (make run)
+#          fast:  build + cmocka and python3-jsonschema (make check-fast)
+#          check: fast + pkgconf, and what the QEMU, real-Xen and fuzzer runs need (make check,
+#                 make deps, .ci/run; the default)
+#          qemu, fuzz: one of those optional parts alone (for --have)
+# As root it installs what is missing with apt-get.  Otherwise, if a required package is missing,
+# it prints the exact command to run and fails; an optional one (QEMU, clang: make check runs
+# without them and says so) is only reported.  --check fails on anything missing, installing
+# nothing; --have answers quietly (exit 0 if every package of GROUP is installed).
 set -eu
 
-# Package -> why.  Keep this list the single source of truth.
-PKGS="gcc g++ libc6-dev make pkgconf libcmocka-dev qemu-system-x86 clang libclang-rt-14-dev python3-jsonschema"
+# Package lists: the single source of truth.
+BUILD="gcc libc6-dev make"
+FAST="$BUILD g++ libcmocka-dev python3-jsonschema"
+QEMU="qemu-system-x86"
+FUZZ="clang libclang-rt-14-dev"
+
+mode=install
+case "${1:-}" in --check|--have) mode=${1#--}; shift ;; esac
+group=check
+case "${1:-}" in build|fast|check|qemu|fuzz) group=$1; shift ;; esac
+case $group in
+    build) need=$BUILD; optional="" ;;
+    fast)  need=$FAST; optional="" ;;
+    check) need="$FAST pkgconf"; optional="$QEMU $FUZZ" ;;
+    qemu)  need=$QEMU; optional="" ;;
+    fuzz)  need=$FUZZ; optional="" ;;
+esac
 # `make xen-debug` only: what building Debian's Xen source needs.
 if [ "${1:-}" = "--xen-debug" ]; then
-    PKGS="$PKGS bison flex dpkg-dev python3 xz-utils"
+    need="$need $optional bison flex dpkg-dev python3 xz-utils"; optional=""
     shift
 fi
 # `make fuzz-afl` only: AFL++ (the same harnesses, its own driver).
 if [ "${1:-}" = "--afl" ]; then
-    PKGS="$PKGS afl++"
+    need="$need $FUZZ afl++"
     shift
 fi
 # `make coverage` only: the report generator for gcc's gcov data.
 if [ "${1:-}" = "--coverage" ]; then
-    PKGS="$PKGS gcovr"
+    need="$need gcovr"
     shift
 fi
+[ $# -eq 0 ] || { echo "deps: unknown argument '$1'" >&2; exit 2; }
 
-missing=""
-for p in $PKGS; do
-    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    case "$st" in
-        *"install ok installed"*) ;;
-        *) missing="$missing $p" ;;
-    esac
-done
-
-[ -z "$missing" ] && exit 0
-
-if [ "${1:-}" = "--check" ]; then
-    echo "deps: missing Debian packages:$missing" >&2
-    exit 1
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    # Not Debian: nothing to ask.  The build itself says what is missing.
+    [ "$mode" = have ] || echo "deps: no dpkg-query (not Debian?); make sure these are installed: $need $optional" >&2
+    exit 0
 fi
+
+# missing PKG...: print the packages of the list that are not installed.
+missing() {
+    for p in "$@"; do
+        case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+            *"install ok installed"*) ;;
+            *) printf ' %s' "$p" ;;
+        esac
+    done
+}
+# shellcheck disable=SC2086
+miss_need=$(missing $need)
+# shellcheck disable=SC2086
+miss_opt=$(missing $optional)
+all="$miss_need$miss_opt"
+[ -z "$all" ] && exit 0
+
+case $mode in
+have)
+    exit 1 ;;
+check)
+    echo "deps: missing Debian packages:$all" >&2
+    exit 1 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "deps: missing Debian packages:$missing" >&2
-    echo "deps: run as root:  apt-get install -y --no-install-recommends$missing" >&2
-    exit 1
+    if [ -n "$miss_need" ]; then
+        echo "deps: missing Debian packages:$all" >&2
+        echo "deps: run as root:  apt-get install -y --no-install-recommends$all" >&2
+        exit 1
+    fi
+    echo "deps: not installed:$miss_opt; make check runs without what needs them" \
+         "(as root:  apt-get install -y --no-install-recommends$miss_opt)" >&2
+    exit 0
 fi
 
-echo "deps: installing$missing" >&2
+echo "deps: installing$all" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2 || { echo "deps: apt-get update failed" >&2; exit 1; }
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >&2 || {
-    echo "deps: apt-get install failed for:$missing" >&2
+apt-get install -y -qq --no-install-recommends $all >&2 || {
+    echo "deps: apt-get install failed for:$all" >&2
     exit 1
 }
