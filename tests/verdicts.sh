@@ -101,14 +101,14 @@ verdict 2 - "nothing.pvm: nothing to compare on pvmmu's hypervisor: no step can 
 verdict 2 - "nothing.pvm: nothing to compare on real Xen 4.17" script --xen "$tmp/nothing.pvm"
 
 # -- without --mem: boot 1G, compare 8G, compare --baremetal 128M (its 8G would be refused), as the usage says
-verdict 0 "pvmmu compare: 128 MiB guest, every policy on pvmmu's own hypervisor" - compare --baremetal
+verdict 0 "pvmmu compare: 128 MiB guest on pvmmu's hypervisor under QEMU" - compare --baremetal
 verdict 0 "usage: pvmmu boot [--mem SIZE] --policy NAME" - help
 verdict 0 "QEMU (default 128M, at most 2048M)" - help
 
 # -- compare's header says what "ok" means: the auditor ran, or (--no-audit) it did not
-verdict 0 "64 MiB guest, every policy on the simulated PV MMU (ok = booted, auditor clean)" - compare --mem 64M
-verdict 0 "(ok, unaudited = booted; --no-audit: the auditor did not run)" - compare --mem 64M --no-audit
-verdict 0 "real page tables (ok = booted, auditor clean)" - compare --baremetal --mem 64M
+verdict 0 "64 MiB guest on the simulated PV MMU (ok = booted, auditor clean)" - compare --mem 64M
+verdict 0 "(--no-audit: ok = booted, auditor not run)" - compare --mem 64M --no-audit
+verdict 0 "on pvmmu's hypervisor under QEMU (ok = booted, auditor clean)" - compare --baremetal --mem 64M
 
 # -- a full disk: every command that prints
 full compare --mem 128M
