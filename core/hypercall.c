@@ -706,11 +706,9 @@ static long guest_batch(struct pvm_vcpu *v, bool ext, const xen_ulong_t a[6])
     struct batch_src src = { NULL, a[0], true };
     bool report;
     int rc;
+    uint64_t *calls = ext ? &m->stats.hc_mmuext_op : &m->stats.hc_mmu_update;   /* for the returns before the batch */
     if (count == MMU_UPDATE_PREEMPTED && !a[0]) {
-        if (ext)
-            m->stats.hc_mmuext_op++;
-        else
-            m->stats.hc_mmu_update++;
+        ++*calls;
         return (int)(unsigned int)a[3];
     }
     if (count & MMU_UPDATE_PREEMPTED) {
@@ -719,10 +717,7 @@ static long guest_batch(struct pvm_vcpu *v, bool ext, const xen_ulong_t a[6])
             before = 0;
     }
     if (!guest_handle_okay(a[0], count, ext ? sizeof(struct mmuext_op) : sizeof(struct mmu_update))) {
-        if (ext)
-            m->stats.hc_mmuext_op++;
-        else
-            m->stats.hc_mmu_update++;
+        ++*calls;
         m->stats.refusals++;
         return fail(m, -XEN_EFAULT, PVM_WHY_FAULT, PVM_INVALID_MFN);
     }
