@@ -291,16 +291,20 @@ int pvm_ptwr_emulate(struct pvm_vcpu *v, uint64_t va, uint64_t old, uint64_t val
     return 0;
 }
 
-/* One byte of a guest access at machine address maddr (I/O space: nothing to keep). */
-static void store_byte(struct pvm_machine *m, uint64_t maddr, uint8_t b)
+/*
+ * Store `bytes` of val at machine address maddr, within one 8-byte word.
+ * I/O space keeps nothing (the store goes to a device); a zero store to a
+ * frame that holds no data changes nothing, so the frame stays sparse.
+ */
+static void store_in_word(struct pvm_machine *m, uint64_t maddr, uint64_t val, unsigned int bytes)
 {
     uint64_t mfn = maddr >> PAGE_SHIFT;
-    unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3);
-    if (!mfn_valid(m, mfn) || (!b && !frame_map(m, mfn, 0)))   /* a zero into a frame with no data: keep it sparse */
+    unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3), off = (unsigned int)(maddr & 7);
+    if (!mfn_valid(m, mfn) || (!merge(0, off, val, bytes) && !frame_map(m, mfn, 0)))
         return;
     uint64_t *t = frame_map(m, mfn, 1);
     if (t)
-        t[slot] = merge(t[slot], (unsigned int)(maddr & 7), b, 1);
+        t[slot] = merge(t[slot], off, val, bytes);
 }
 
 static uint8_t load_byte(struct pvm_machine *m, uint64_t maddr)
@@ -349,22 +353,13 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
     }
     bool aligned = !(va & (bytes - 1));
     if (aligned && pvm_translate(v, va, true, &maddr, f) == PVM_ACCESS_OK) {
-        uint64_t mfn = maddr >> PAGE_SHIFT;
-        unsigned int slot = (unsigned int)((maddr & (PAGE_SIZE - 1)) >> 3);
-        if (!mfn_valid(m, mfn))
-            return PVM_ACCESS_OK;   /* I/O space: the store goes to a device */
-        /* A zero store to a frame that holds no data changes nothing: keep it sparse. */
-        if (!merge(0, (unsigned int)(va & 7), val, bytes) && !frame_map(m, mfn, 0))
-            return PVM_ACCESS_OK;
-        uint64_t *t = frame_map(m, mfn, 1);
-        if (t)
-            t[slot] = merge(t[slot], (unsigned int)(va & 7), val, bytes);
+        store_in_word(m, maddr, val, bytes);
         return PVM_ACCESS_OK;
     }
     /* Not naturally aligned: the CPU does it, byte by byte here, across a page boundary too. */
     if (!aligned && translate_span(v, va, bytes, true, &maddr, &m2, f) == 0) {
         for (unsigned int i = 0; i < bytes; i++)
-            store_byte(m, span_byte(va, maddr, m2, i), (uint8_t)(val >> (8 * i)));
+            store_in_word(m, span_byte(va, maddr, m2, i), (uint8_t)(val >> (8 * i)), 1);
         return PVM_ACCESS_OK;
     }
     /*
