@@ -16,18 +16,22 @@ BASEFLAGS:= -std=c11 $(WARN) -Iinclude -Ilib -g
 OPT      ?= -O2
 # -fvisibility=hidden: only the functions pvmmu.h marks PVM_API leave the library (see libpvmmu.a below).
 CORE_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fvisibility=hidden
-HOST_FLAGS := -D_POSIX_C_SOURCE=200809L -Itools -Iguest -Iplatform/host -Iplatform/xen
+HOST_FLAGS := -D_POSIX_C_SOURCE=200809L -Icli -Iscript -Ioracle -Iexplain -Iguest -Iplatform/host -Iplatform/xen
+HOST_DIRS  := cli script oracle explain platform/host
 SAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Each object's headers come from the compiler (a .d file beside the .o, included at the end).  HEADERS
 # is for the images built by one compiler call over many sources, which get no usable .d file.
 DEPFLAGS   := -MMD -MP
-HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h tools/*.h platform/host/*.h platform/xen/*.h)
+HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h $(HOST_DIRS:%=%/*.h))
 
 # Freestanding code (no libc): the PV MMU core, the guest kernel, shared helpers.
-CORE_SRC  := $(filter-out core/rt.c,$(wildcard core/*.c)) $(wildcard lib/*.c)
+CORE_SRC  := $(wildcard core/*.c) $(filter-out lib/rt.c,$(wildcard lib/*.c))
 GUEST_SRC := $(wildcard guest/*.c)
-# Host code: the CLI's pieces and the simulated platform.
-TOOL_SRC  := $(filter-out tools/pvmmu.c,$(wildcard tools/*.c)) $(wildcard platform/host/*.c) platform/xen/xenprog.c
+# Host code (docs/architecture.md): the CLI's commands, the script language, the oracles, the explainer,
+# the simulated platform, and the program format shared with our PV kernel.  cli/pvmmu.c holds main().
+TOOL_SRC  := $(filter-out cli/pvmmu.c,$(wildcard $(HOST_DIRS:%=%/*.c))) platform/xen/xenprog.c
+# The script language and what it runs on, without the CLI and the oracles (the script fuzzer's share).
+SCRIPT_SRC := $(wildcard script/*.c explain/*.c) platform/host/hostmem.c platform/xen/xenprog.c
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_COMMON := tests/harness.c
 
@@ -74,8 +78,8 @@ $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
 
 # The CLI uses the library and lib/'s helpers (fmt_snprintf, the PV builder), which the library keeps hidden.
 LIB_HELPER_OBJ := $(filter $(BUILD)/obj/lib/%,$(CORE_OBJ))
-$(BUILD)/pvmmu: $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(LIB_HELPER_OBJ) $(BUILD)/libpvmmu.a
-	$(CC) -o $@ $(BUILD)/obj/tools/pvmmu.o $(APP_OBJ) $(LIB_HELPER_OBJ) $(BUILD)/libpvmmu.a
+$(BUILD)/pvmmu: $(BUILD)/obj/cli/pvmmu.o $(APP_OBJ) $(LIB_HELPER_OBJ) $(BUILD)/libpvmmu.a
+	$(CC) -o $@ $(BUILD)/obj/cli/pvmmu.o $(APP_OBJ) $(LIB_HELPER_OBJ) $(BUILD)/libpvmmu.a
 
 VERSION := $(shell sed -n 's/.*PVMMU_VERSION "\(.*\)"/\1/p' include/pvmmu/pvmmu.h)
 
@@ -88,7 +92,7 @@ $(BUILD)/san/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(DEPFLAGS) $(SAN_FLAGS) $(HOST_FLAGS) -Icore -c $< -o $@
 
-$(BUILD)/san/pvmmu: $(BUILD)/san/tools/pvmmu.o $(SAN_OBJ)
+$(BUILD)/san/pvmmu: $(BUILD)/san/cli/pvmmu.o $(SAN_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/san/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/san/%.o) $(SAN_OBJ)
@@ -142,8 +146,8 @@ install-check: all
 	  && LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/embed >/dev/null && echo "install-check: examples/embed.c builds with pkg-config --cflags --libs pvmmu and runs"
 
 # ---- core and guest without libc ------------------------------------------
-FS_CORE := $(CORE_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/core/rt.o
-FS_GUEST := $(GUEST_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/lib/fmt.o $(BUILD)/fs/core/rt.o
+FS_CORE := $(CORE_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/lib/rt.o
+FS_GUEST := $(GUEST_SRC:%.c=$(BUILD)/fs/%.o) $(BUILD)/fs/lib/fmt.o $(BUILD)/fs/lib/rt.o
 $(BUILD)/fs/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(DEPFLAGS) -O2 $(CORE_FLAGS) -fno-pic -mno-red-zone -c $< -o $@
@@ -160,17 +164,17 @@ $(BUILD)/guest-nostdlib.elf: $(FS_GUEST)
 DOM0_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
               -mno-sse -mno-mmx -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
               -Wl,--no-warn-rwx-segments
-$(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/dom0.ld lib/fmt.c core/rt.c $(GUEST_SRC) \
+$(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/dom0.ld lib/fmt.c lib/rt.c $(GUEST_SRC) \
                       $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -Iguest -Iplatform/xen -O2 $(DOM0_FLAGS) -T platform/xen/dom0.ld -o $@ platform/xen/dom0.c \
-	  platform/xen/xenprog.c lib/fmt.c core/rt.c $(GUEST_SRC)
+	  platform/xen/xenprog.c lib/fmt.c lib/rt.c $(GUEST_SRC)
 
 # ---- pvmmu's own hypervisor under QEMU: the core on hardware page tables -----
 HV_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=large -mno-red-zone \
             -mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static -no-pie -Wl,--build-id=none \
             -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
-HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/hv.c core/rt.c $(CORE_SRC)
+HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/hv.c lib/rt.c $(CORE_SRC)
 $(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platform/baremetal/hv.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
@@ -226,17 +230,15 @@ xen-debug: $(BUILD)/xen/dom0.elf
 # ---- fuzzing (libFuzzer via clang; the harnesses also build for AFL++) -------
 FUZZ_CC    := clang
 FUZZ_FLAGS := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -Iinclude -Ilib -Itools -Iplatform/xen -D_POSIX_C_SOURCE=200809L
+              -Iinclude -Ilib -Iscript -Iexplain -Iplatform/host -Iplatform/xen -D_POSIX_C_SOURCE=200809L
 FUZZERS    := fuzz_hypercalls fuzz_script
 FUZZ_TIME  ?= 60
-$(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC) $(HEADERS)
+$(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC)
-$(BUILD)/fuzz/fuzz_script: fuzz/fuzz_script.c tools/script_parse.c tools/script_run.c tools/explain.c tools/hostmem.c \
-                           platform/xen/xenprog.c $(CORE_SRC) $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC)
+$(BUILD)/fuzz/fuzz_script: fuzz/fuzz_script.c $(SCRIPT_SRC) $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_script.c tools/script_parse.c tools/script_run.c tools/explain.c \
-	  tools/hostmem.c platform/xen/xenprog.c $(CORE_SRC)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_script.c $(SCRIPT_SRC) $(CORE_SRC)
 fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 # Each fuzzer for FUZZ_TIME seconds (default 60), growing build/fuzz/corpus-NAME from the committed seeds.
@@ -250,7 +252,7 @@ COV_TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/cov/tests/%)
 $(BUILD)/cov/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(DEPFLAGS) $(COV_FLAGS) $(if $(call is_free,$<),-fno-builtin,$(HOST_FLAGS)) -c $< -o $@
-$(BUILD)/cov/pvmmu: $(BUILD)/cov/tools/pvmmu.o $(COV_OBJ)
+$(BUILD)/cov/pvmmu: $(BUILD)/cov/cli/pvmmu.o $(COV_OBJ)
 	$(CC) $(COV_FLAGS) -o $@ $^
 $(BUILD)/cov/tests/%: tests/%.c $(TEST_COMMON) tests/harness.h $(COV_OBJ)
 	@mkdir -p $(dir $@)
@@ -264,11 +266,11 @@ coverage:
 	@BUILD=$(BUILD) ./tests/coverage.sh $(COV_TESTS)
 
 # The hypercall fuzzer under AFL++ instead (not part of check): make fuzz-afl FUZZ_TIME=600
-$(BUILD)/afl/fuzz_hypercalls: fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC) $(HEADERS)
+$(BUILD)/afl/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC) $(HEADERS)
 	@./scripts/deps.sh check --afl
 	@mkdir -p $(dir $@)
-	AFL_QUIET=1 afl-clang-fast -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer -Iinclude -Ilib -Itools -Iplatform/xen \
-	  -D_POSIX_C_SOURCE=200809L -o $@ fuzz/fuzz_hypercalls.c tools/hostmem.c $(CORE_SRC)
+	AFL_QUIET=1 afl-clang-fast -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer -Iinclude -Ilib -Iscript -Iexplain -Iplatform/host -Iplatform/xen \
+	  -D_POSIX_C_SOURCE=200809L -o $@ fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC)
 fuzz-afl: $(BUILD)/afl/fuzz_hypercalls
 	@rm -rf $(BUILD)/afl/out
 	@AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
@@ -297,5 +299,5 @@ clean:
 	rm -rf $(BUILD)
 
 # The compiler's header lists for every object built so far (none yet on a clean tree).
--include $(wildcard $(sort $(patsubst %.o,%.d,$(CORE_OBJ) $(CORE_PIC_OBJ) $(APP_OBJ) $(BUILD)/obj/tools/pvmmu.o \
-                    $(SAN_OBJ) $(BUILD)/san/tools/pvmmu.o $(TEST_OBJ) $(FS_CORE) $(FS_GUEST) $(COV_OBJ) $(BUILD)/cov/tools/pvmmu.o)))
+-include $(wildcard $(sort $(patsubst %.o,%.d,$(CORE_OBJ) $(CORE_PIC_OBJ) $(APP_OBJ) $(BUILD)/obj/cli/pvmmu.o \
+                    $(SAN_OBJ) $(BUILD)/san/cli/pvmmu.o $(TEST_OBJ) $(FS_CORE) $(FS_GUEST) $(COV_OBJ) $(BUILD)/cov/cli/pvmmu.o)))

@@ -115,6 +115,11 @@ lout=$(./tests/doc-links.sh 2>&1); lrc=$?
 printf '%s\n' "$lout" | grep -v '^doc-links: [0-9]* links' || true
 links=$(printf '%s\n' "$lout" | sed -n 's/^doc-links: //p')
 [ $lrc -eq 0 ] || failed_list="$failed_list doc-links"
+# Every #include follows docs/architecture.md's table of which folder may include which.
+iout=$(./tests/include-edges.sh 2>&1); irc=$?
+printf '%s\n' "$iout" | grep -v '^include-edges: [0-9]* includes' || true
+edges=$(printf '%s\n' "$iout" | sed -n 's/^include-edges: \([0-9]* includes.*\) (self-check.*/\1/p')
+[ $irc -eq 0 ] || failed_list="$failed_list include-edges"
 
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
@@ -211,12 +216,13 @@ echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
 echo "verdicts (exit statuses and verdict lines, a full disk, --json against docs/pvmmu.schema.json): ${verdicts:-not run}"
 echo "host out of memory (ulimit -v sweeps of boot, compare, script; exit 3 or the unlimited result): ${oom:-not run}"
-echo "library as embedded (exports, name clashes with .so and .a, <sys/user.h>, C++): ${embed:-not run}; documentation: ${links:-not run}"
+echo "library as embedded (exports, name clashes with .so and .a, <sys/user.h>, C++): ${embed:-not run}"
+echo "documentation: ${links:-not run}; layout (docs/architecture.md): ${edges:-not run}"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $nfail -ne 0 ] || [ $erc -ne 0 ] || [ $lrc -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $nfail -ne 0 ] || [ $erc -ne 0 ] || [ $lrc -ne 0 ] || [ $irc -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

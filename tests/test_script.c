@@ -1,5 +1,5 @@
 /*
- * test_script.c - the scenario-script parser and runner API (tools/script.h)
+ * test_script.c - the scenario-script parser and runner API (script/script.h)
  * driven directly: malformed buffers give NULL and exactly one
  * "NAME:LINE: ..." line, valid ones the right number of steps, script_load
  * and script_run report the way the CLI relies on, and random buffers never

@@ -54,7 +54,7 @@ struct script_opts {
     FILE *out;
     unsigned long audit_every;   /* SCRIPT_AUDIT_AUTO (0), N >= 1, or SCRIPT_AUDIT_END */
     /*
-     * Differential runs (tools/script_xen.c): when plan is set, step i is
+     * Differential runs (oracle/script_xen.c): when plan is set, step i is
      * skipped if plan[i] < 0, run if 0, and run with its result passed to
      * record() if > 0; expectations are not checked (only the auditor).
      * Without plan, every step runs, is checked, and goes to record() if set.
