@@ -174,7 +174,7 @@ $(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/d
 HV_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=large -mno-red-zone \
             -mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static -no-pie -Wl,--build-id=none \
             -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
-HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/hv.c lib/rt.c $(CORE_SRC)
+HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S $(wildcard platform/baremetal/*.c) lib/rt.c $(CORE_SRC)
 $(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platform/baremetal/hv.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)

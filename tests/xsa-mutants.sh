@@ -89,7 +89,7 @@ if [ -n "${HV_FLAGS:-}" ] && [ -s "${KERNEL:-build/xen/dom0.elf}" ] && command -
     n=$((n + 1)); d=$out/xsa-401
     # shellcheck disable=SC2086
     if $CC -std=c11 -Iinclude -Ilib -g -O2 $HV_FLAGS -T platform/baremetal/hv.ld -o "$d/hv.elf" \
-           platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/hv.c "$d"/core/*.c lib/*.c &&
+           platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/*.c "$d"/core/*.c lib/*.c &&
        objcopy -O binary "$d/hv.elf" "$d/hv.bin"; then
         res=$(./scripts/baremetal-run.sh "$d/hv.bin" "${KERNEL:-build/xen/dom0.elf} attack" 64 | tr -d '\r')
         if printf '%s\n' "$res" | grep -q '^attack store_through_old_writable_tlb_entry page_fault=0 UNEXPECTED'; then

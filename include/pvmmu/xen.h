@@ -172,6 +172,8 @@ typedef struct multicall_entry multicall_entry_t;
 #define XEN_PAGE_SHIFT 12
 #define XEN_PAGE_SIZE  4096ULL
 #define PVM_L1_PAGETABLE_ENTRIES 512      /* entries in a table of any level */
+#define PVM_L2_PAGETABLE_SHIFT 21         /* an L2 entry maps 2 MiB */
+#define PVM_L4_PAGETABLE_SHIFT 39         /* an L4 entry maps 512 GiB */
 #define PVM_PADDR_BITS 52
 #define PVM_PADDR_MASK ((1ULL << PVM_PADDR_BITS) - 1)
 #define PVM_PTE_FRAME_MASK (PVM_PADDR_MASK & ~(XEN_PAGE_SIZE - 1))
@@ -182,6 +184,11 @@ typedef struct multicall_entry multicall_entry_t;
 #define HYPERVISOR_VIRT_START 0xFFFF800000000000ULL
 #define HYPERVISOR_VIRT_END   0xFFFF880000000000ULL
 #define PVM_LINEAR_PT_SLOT 258
+
+/* ELF note types of a PV kernel's "Xen" notes (public elfnote.h). */
+#define XEN_ELFNOTE_ENTRY          1
+#define XEN_ELFNOTE_HYPERCALL_PAGE 2
+#define XEN_ELFNOTE_VIRT_BASE      3
 
 /*
  * start_info: what the domain builder hands a PV guest (pointer in rsi).

@@ -1,21 +1,68 @@
 /*
- * hv.h - the bare-metal hypervisor's machine-level pieces: the register frame
- * entry.S builds, port I/O, control registers and MSRs.
+ * hv.h - what the bare-metal hypervisor's files share: the machine-level
+ * pieces (the register frame entry.S builds, port I/O, control registers,
+ * MSRs, the symbols of entry.S, boot.S and hv.ld), and every function and
+ * variable one file defines and another uses, grouped by the defining file:
+ *
+ *   console.c       serial console, printf, QEMU's exit port, panic, the core's log and BUG_ON
+ *   cpu.c           GDT, TSS, IDT, the syscall MSRs
+ *   traps.c         every entry from the guest: hypercall or exception; bounce to its handler
+ *   ptwr.c          a store into a read-only L1: decoded, then emulated by the core
+ *   hypercall.c     the hypercalls the PV kernel makes
+ *   guest_access.c  guest memory from the hypervisor: range-checked, with fault recovery
+ *   mm.c            the page allocator, the frame table, Xen's M2P, the core's memory callbacks
+ *   build.c         the domain builder: ELF kernel, hypercall page, start_info, bootstrap tables
+ *   hv.c            start of day, the command line, the auditor, the end of a run
  */
 #ifndef PVMMU_HV_H
 #define PVMMU_HV_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "pvmmu/pvmmu.h"
+#include "pvmmu/xen.h"
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100
+#define DOMID          1                        /* the simulator's domain id, so both report alike */
+#define QEMU_EXIT_PORT 0xf4                     /* QEMU's isa-debug-exit */
 
-/* Segment selectors (the GDT in hv.c): sysret derives user CS/SS from STAR as 0x18 + 16 and + 8. */
+/* Segment selectors (the GDT in cpu.c): sysret derives user CS/SS from STAR as 0x18 + 16 and + 8. */
 #define SEL_KCODE 0x08
 #define SEL_KDATA 0x10
 #define SEL_UDATA 0x23
 #define SEL_UCODE 0x2b
 #define SEL_TSS   0x30
+
+/* RFLAGS bits, with Xen's names. */
+#define X86_EFLAGS_MBS  0x00000002ULL   /* always 1 */
+#define X86_EFLAGS_TF   0x00000100ULL
+#define X86_EFLAGS_IF   0x00000200ULL
+#define X86_EFLAGS_DF   0x00000400ULL
+#define X86_EFLAGS_IOPL 0x00003000ULL
+#define X86_EFLAGS_NT   0x00004000ULL
+#define X86_EFLAGS_RF   0x00010000ULL
+#define X86_EFLAGS_VM   0x00020000ULL
+#define X86_EFLAGS_AC   0x00040000ULL
+
+/* Exception vectors, with Xen's names. */
+#define X86_EXC_NMI  2
+#define X86_EXC_DF   8
+#define X86_EXC_TS  10
+#define X86_EXC_SS  12
+#define X86_EXC_GP  13
+#define X86_EXC_PF  14
+#define X86_EXC_AC  17
+#define X86_EXC_MC  18
+#define X86_EXC_NUM 32   /* vectors the CPU reserves for exceptions */
+#define HV_NR_EXC   22   /* vectors 0 (#DE) to 21 (#CP) have an IDT entry: entry.S's exc_table */
+
+/* MSRs, with Xen's names. */
+#define MSR_STAR         0xc0000081U
+#define MSR_LSTAR        0xc0000082U
+#define MSR_SYSCALL_MASK 0xc0000084U
 
 /* What entry.S saves, lowest address first; the last five words are the CPU's iret frame. */
 struct regs {
@@ -50,19 +97,152 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/* The hypervisor's address of physical address phys (its direct map covers the first 4 GiB). */
+static inline void *dm(uint64_t phys) { return (void *)(uintptr_t)(HV_DIRECTMAP + phys); }
+
+/* Little-endian loads from bytes at any alignment (ELF fields, instruction immediates). */
+static inline uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
 /* entry.S */
 void syscall_entry(void);
 __attribute__((noreturn)) void enter_guest(struct regs *r);
 long hv_guarded(long (*fn)(void *), void *arg);
 void hv_guard_fault(void);
 extern volatile int guard_armed;
-extern void (*const exc_table[22])(void);
+extern void (*const exc_table[HV_NR_EXC])(void);
 extern char hv_stack_top[], hv_ist_top[];
 /* boot.S and hv.ld */
 extern uint64_t boot_pml4[512], boot_pdpt[512];
 extern char _bss_end_phys[], _hv_end[];
 
+/* ---- console.c ---- */
+
+/* Program COM1 for 115200 8n1.  Call before any output. */
+void serial_init(void);
+/* Write s[0..n) to the serial console, waiting for the transmitter; no newline added. */
+void hv_write(const char *s, uint64_t n);
+/* printf to the serial console; output past 511 bytes is cut. */
+__attribute__((format(printf, 1, 2))) void hv_printf(const char *fmt, ...);
+/* Stop QEMU: its process exits with (code << 1) | 1.  Does not print anything. */
+__attribute__((noreturn)) void qemu_exit(uint8_t code);
+/* A hypervisor-side failure: one "pvmmu hv: PANIC:" line, then QEMU exits 5. */
+__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
+/* Print every core log line (set by the command line's "verbose"), not only warnings and errors. */
+extern bool log_verbose;
+/* pvm_ops.log: one "(XEN)" line per core message, as log_verbose says. */
+void op_log(void *ctx, const struct pvm_log_msg *msg);
+/* pvm_ops.bug: the core's BUG_ON, which panics. */
+__attribute__((noreturn)) void op_bug(void *ctx, const char *file, unsigned int line, const char *what);
+
+/* ---- cpu.c ---- */
+
+/* Load the GDT, TSS and IDT, point syscall at entry.S and mask the 8259s.  The hypervisor runs with IF=0. */
+void cpu_init(void);
+
+/* ---- traps.c ---- */
+
+/* Every entry from entry.S (a hypercall or an exception, from the guest or from the hypervisor). */
 void hv_entry(struct regs *r);
+
+/* ---- ptwr.c ---- */
+
+/*
+ * A write fault on a present page at cr2: if the guest's instruction is a
+ * plain mov store the core's ptwr emulation accepts, do it, advance rip and
+ * return true.  false: the fault is the guest's (nothing done).
+ */
+bool pv_ro_page_fault(struct regs *r, uint64_t cr2);
+
+/* ---- hypercall.c ---- */
+
+/* Serve the hypercall in r (number in rax, arguments in rdi rsi rdx r10 r8 r9); the result goes to rax. */
+void do_hypercall(struct regs *r);
+/* The guest's trap table (set_trap_table): its handler per exception vector, 0 for none. */
+extern uint64_t trap_handler[X86_EXC_NUM];
+/* The guest's I/O privilege (PHYSDEVOP_set_iopl): nonzero, its `out` is emulated (traps.c). */
+extern uint32_t virtual_iopl;
+
+/* ---- guest_access.c ---- */
+
+/* Is [va, va + n) guest memory (canonical, no wrap, outside the hypervisor's L4 slots)?  n == 0 checks va alone. */
+bool guest_range_ok(uint64_t va, uint64_t n);
+/* Copy n bytes from the guest's virtual memory (current tables): 0, or -XEN_EFAULT. */
+long copy_from_guest(void *dst, uint64_t gva, uint64_t n);
+/* Copy n bytes to the guest's virtual memory: 0, or -XEN_EFAULT. */
+long copy_to_guest(uint64_t gva, const void *src, uint64_t n);
+/* pvm_ops.copy_from_guest / copy_to_guest: the above, 0 or -1. */
+int op_copy_from_guest(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len);
+int op_copy_to_guest(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t len);
+
+/* ---- mm.c ---- */
+
+/* Start the page allocator on physical memory [start, end). */
+void alloc_init(uint64_t start, uint64_t end);
+/* n zeroed pages, aligned to align (a power of two): their physical address.  Panics when memory runs out. */
+uint64_t alloc_pages(uint64_t n, uint64_t align);
+/*
+ * Allocate the frame table for nr_frames frames and Xen's M2P (all invalid),
+ * mapped read-only for the guest in 2 MiB pages behind L4 slot 256; returns
+ * the frame table.  Call once, after alloc_init.
+ */
+struct page_info *mm_init(uint64_t nr_frames);
+/* Xen's M2P: the gpfn of frame mfn (mfn < nr_frames), and setting it. */
+uint64_t get_gpfn_from_mfn(uint64_t mfn);
+void set_gpfn_from_mfn(uint64_t mfn, uint64_t gpfn);
+/* pvm_ops.map: a frame's contents through the direct map (always storage). */
+uint64_t *op_map(void *ctx, uint64_t mfn, int write);
+/* pvm_ops.m2p_get / m2p_set: the M2P above. */
+uint64_t op_m2p_get(void *ctx, uint64_t mfn);
+void op_m2p_set(void *ctx, uint64_t mfn, uint64_t gpfn);
+/* pvm_ops.xen_l4e: the hypervisor's own L4 entries (256: the M2P, read-only; 262: the direct map). */
+uint64_t op_xen_l4e(void *ctx, unsigned int slot);
+/* pvm_ops.tlb_flush: the core flushed, so does the CPU (invlpg, or a cr3 reload for all). */
+void op_tlb_flush(void *ctx, const struct pvm_vcpu *v, uint64_t va, bool all);
+
+/* ---- build.c ---- */
+
+/* Where the built domain's kernel starts: rip, rsp and rsi (start_info), as Xen's PV builder leaves them. */
+struct domain_start {
+    uint64_t entry, stack, start_info;
+};
+/*
+ * Build the one domain from the ELF kernel elf[0..elf_len) and its initrd
+ * (may be NULL), with mem_mib MiB, the kernel command line cmdline and the
+ * pvm_domain_create flags; pins and sets its L4 and sets vcpu.  Panics on a
+ * malformed kernel or a domain that does not fit.
+ */
+void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
+                  const char *cmdline, uint64_t mem_mib, unsigned int flags, struct domain_start *start);
+/* Tell the guest the faulting address: vcpu_info[0].arch.cr2 in its shared_info page. */
+void arch_set_cr2(uint64_t cr2);
+
+/* ---- hv.c ---- */
+
+/* The machine the core runs, and the one vCPU of the one domain (set by build_domain). */
+extern struct pvm_machine machine;
+extern struct pvm_vcpu *vcpu;
+/* multiboot's entry point, from boot.S in long mode: the whole run.  Does not return. */
 void hv_main(uint32_t magic, uint32_t mbi_phys);
+/* With audit=each: the auditor now, after the operation named by after; issues end the run as panic's do. */
+void audit_after(const char *after);
+/* The counters printed at the end count from this call on (the kernel's xen_version mark). */
+void stats_mark(void);
+/*
+ * End the run: print the counters since the mark (or since the build), the
+ * core's last refusal and the auditor's verdict, then qemu_exit(code), or 1
+ * for the kernel's success (16) if the auditor found issues.
+ */
+__attribute__((noreturn)) void finish(uint8_t code);
 
 #endif

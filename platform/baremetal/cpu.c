@@ -1,0 +1,82 @@
+/*
+ * cpu.c - the CPU's tables and entry points: the GDT (kernel and user
+ * segments, the TSS), the TSS's ring-0 and IST stacks, the IDT (entry.S's
+ * exception stubs) and the syscall MSRs, with the 8259s masked.  One CPU,
+ * no interrupts.
+ */
+#include "hv.h"
+
+#define GATE_INTR64  0x8EULL   /* present, DPL 0, 64-bit interrupt gate */
+#define DESC_TSS64   0x89ULL   /* present, DPL 0, available 64-bit TSS */
+#define PIC1_DATA    0x21
+#define PIC2_DATA    0xa1
+
+static struct __attribute__((packed)) {
+    uint32_t reserved0;
+    uint64_t rsp0, rsp1, rsp2, reserved1, ist[7], reserved2;
+    uint16_t reserved3, iomap;
+} tss;
+static uint64_t gdt[8] __attribute__((aligned(16)));
+static uint64_t idt[2 * 256] __attribute__((aligned(16)));
+
+struct __attribute__((packed)) desc_ptr {
+    uint16_t limit;
+    uint64_t base;
+};
+
+/*
+ * Fill the GDT (selectors as hv.h's SEL_*) and the TSS (rsp0: the hypervisor
+ * stack; IST 1: the NMI/#DF/#MC stack; no I/O bitmap, so every port faults
+ * from ring 3), load both and reload the segment registers.
+ */
+static void gdt_load(void)
+{
+    gdt[1] = 0x00209A0000000000ULL;   /* 0x08 kernel code64 */
+    gdt[2] = 0x0000920000000000ULL;   /* 0x10 kernel data */
+    gdt[3] = 0x00CFFA000000FFFFULL;   /* 0x18 user code32 (sysret's base, unused) */
+    gdt[4] = 0x0000F20000000000ULL;   /* 0x20 user data */
+    gdt[5] = 0x0020FA0000000000ULL;   /* 0x28 user code64 */
+    uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+    tss.rsp0 = (uint64_t)(uintptr_t)hv_stack_top;
+    tss.ist[0] = (uint64_t)(uintptr_t)hv_ist_top;
+    tss.iomap = sizeof(tss);
+    gdt[6] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (DESC_TSS64 << 40) | (((limit >> 16) & 0xF) << 48) |
+             (((base >> 24) & 0xFF) << 56);
+    gdt[7] = base >> 32;
+    struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+    __asm__ volatile("lgdt %0\n"
+                     "pushq $0x08\n"
+                     "movabs $1f, %%rax\n"
+                     "pushq %%rax\n"
+                     "lretq\n"
+                     "1: mov $0x10, %%eax\n"
+                     "mov %%eax, %%ds\n mov %%eax, %%es\n mov %%eax, %%ss\n"
+                     "mov $0x30, %%eax\n ltr %%ax\n"
+                     : : "m"(gdtr) : "rax", "memory");
+}
+
+/* Point every exception vector entry.S handles at its stub (NMI, #DF and #MC on the IST stack) and load the IDT. */
+static void idt_load(void)
+{
+    for (unsigned int v = 0; v < HV_NR_EXC; v++) {
+        uint64_t h = (uint64_t)(uintptr_t)exc_table[v];
+        uint64_t ist = v == X86_EXC_NMI || v == X86_EXC_DF || v == X86_EXC_MC ? 1 : 0;
+        idt[2 * v] = (h & 0xFFFF) | ((uint64_t)SEL_KCODE << 16) | (ist << 32) | (GATE_INTR64 << 40) |
+                     (((h >> 16) & 0xFFFF) << 48);
+        idt[2 * v + 1] = h >> 32;
+    }
+    struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void cpu_init(void)
+{
+    gdt_load();
+    idt_load();
+    wrmsr(MSR_STAR, (0x18ULL << 48) | ((uint64_t)SEL_KCODE << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
+    wrmsr(MSR_SYSCALL_MASK, X86_EFLAGS_TF | X86_EFLAGS_IF | X86_EFLAGS_DF | X86_EFLAGS_IOPL | X86_EFLAGS_NT |
+                                X86_EFLAGS_AC);
+    outb(PIC1_DATA, 0xff);            /* the BIOS's 8259s: all masked */
+    outb(PIC2_DATA, 0xff);
+}
