@@ -22,6 +22,7 @@ struct tm {
     struct pvm_vcpu *v;      /* d1v0 */
     struct pvm_vcpu *v2;     /* d2v0 */
     uint64_t next;           /* next mfn handed out by tm_frame */
+    uint64_t l4, l3, l2, l1; /* d1v0's tables, when tm_setup_space built them */
     /* tm_map_fail: the platform's own map, the frame it cannot give storage to, and how often it said no */
     uint64_t *(*platform_map)(void *ctx, uint64_t mfn, int write);
     uint64_t map_fail_mfn;
@@ -31,6 +32,16 @@ struct tm {
 /* New machine of nr_frames with domains d1 (2 vCPUs) and d2 (1 vCPU), neither privileged. */
 struct tm *tm_new(uint64_t nr_frames);
 void tm_free(struct tm *t);
+
+/* cmocka fixture: *state is tm_new(512). */
+int tm_setup(void **state);
+/* cmocka fixture: tm_setup, then tm_space for d1v0 with its tables in t->l4 .. t->l1. */
+int tm_setup_space(void **state);
+/* cmocka fixture: tm_free(*state), also after a failed test. */
+int tm_teardown(void **state);
+/* A test of name f that starts with struct tm *t = *state (a fresh machine; with TM_SPACE_TEST, d1v0's space built). */
+#define TM_TEST(f)       cmocka_unit_test_setup_teardown(f, tm_setup, tm_teardown)
+#define TM_SPACE_TEST(f) cmocka_unit_test_setup_teardown(f, tm_setup_space, tm_teardown)
 
 /* A fresh frame of domain dom (1 or 2, or any created domain). */
 uint64_t tm_frame(struct tm *t, domid_t dom);
@@ -43,6 +54,13 @@ int tm_set(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_t val);
 int tm_pin(struct pvm_vcpu *v, unsigned int level, uint64_t mfn);
 int tm_unpin(struct pvm_vcpu *v, uint64_t mfn);
 int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn);
+/* One mmuext_op cmd with arg1 mfn by v for itself; returns rc. */
+int tm_ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn);
+
+/* Create domain id, privileged, with one vCPU; returns its vCPU 0.  The auditor stays clean. */
+struct pvm_vcpu *tm_privileged(struct tm *t, domid_t id);
+/* d1 turns on VMASST_TYPE_writable_pagetables (ptwr); the auditor stays clean. */
+void tm_enable_ptwr(struct tm *t);
 
 /*
  * Build a minimal live address space for v: l4 -> l3 -> l2 -> l1, written
@@ -70,21 +88,35 @@ struct pvm_frame_state tm_state(struct tm *t, uint64_t mfn);
 unsigned long tm_audit(struct tm *t);
 #define AUDIT_CLEAN(t) assert_int_equal(tm_audit(t), 0)
 
-/* A call that must return 0, after which the auditor must stay clean. */
-#define TM_OK(t, call)                      \
+/* A call that must return rc, after which the auditor must stay clean. */
+#define TM_RC(t, call, rc)                  \
     do {                                    \
-        assert_int_equal((call), 0);        \
+        assert_int_equal((call), (rc));     \
         AUDIT_CLEAN(t);                     \
     } while (0)
 
-/* mmu_update of one entry by v must fail with rc and change nothing the core keeps; the auditor stays clean. */
-#define TM_SET_REFUSED(t, v, table, slot, val, rc)                   \
-    do {                                                             \
-        void *snap_ = tm_snapshot(t);                                \
-        assert_int_equal(tm_set((v), (table), (slot), (val)), (rc)); \
-        AUDIT_CLEAN(t);                                              \
-        tm_assert_unchanged((t), snap_);                             \
+/* A call that must return 0, after which the auditor must stay clean. */
+#define TM_OK(t, call) TM_RC(t, call, 0)
+
+/* A call that must fail with rc and change nothing the core keeps; the auditor stays clean. */
+#define TM_REFUSED(t, call, rc)                 \
+    do {                                        \
+        void *snap_ = tm_snapshot(t);           \
+        TM_RC(t, call, rc);                     \
+        tm_assert_unchanged((t), snap_);        \
     } while (0)
+
+/* mmu_update of one entry by v must fail with rc and change nothing the core keeps; the auditor stays clean. */
+#define TM_SET_REFUSED(t, v, table, slot, val, rc) TM_REFUSED(t, tm_set((v), (table), (slot), (val)), rc)
+
+/*
+ * Check frame mfn against the words of a printf-style attrs, as a script's expect line names them
+ * (docs/scripts.md): type=T tc=N count=N [!]pinned [!]validated owner=dN|none|io linear=N m2p=N, and
+ * [!]allocated type_info=N count_info=N.  One cmocka check per word, reported at the caller's line.
+ */
+#define TM_FRAME(t, mfn, ...) tm_frame_check((t), (mfn), __FILE__, __LINE__, __VA_ARGS__)
+void tm_frame_check(struct tm *t, uint64_t mfn, const char *file, int line, const char *attrs, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot. */
 void *tm_snapshot(struct tm *t);
