@@ -114,6 +114,22 @@ int tm_pin(struct pvm_vcpu *v, unsigned int level, uint64_t mfn)
 int tm_unpin(struct pvm_vcpu *v, uint64_t mfn) { return tm_ext(v, MMUEXT_UNPIN_TABLE, mfn); }
 int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn) { return tm_ext(v, MMUEXT_NEW_BASEPTR, mfn); }
 
+uint64_t tm_map_frame(struct tm *t, unsigned int slot, uint64_t flags)
+{
+    uint64_t mfn = tm_frame(t, 1);
+    AUDIT_CLEAN(t);
+    TM_OK(t, tm_set(t->v, t->l1, slot, pte(mfn, flags)));
+    return mfn;
+}
+
+uint64_t tm_pinned(struct tm *t, unsigned int level)
+{
+    uint64_t mfn = tm_frame(t, 1);
+    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, level, mfn));
+    return mfn;
+}
+
 struct pvm_vcpu *tm_privileged(struct tm *t, domid_t id)
 {
     TM_OK(t, pvm_domain_create(&t->m, id, 1, PVM_DOM_PRIVILEGED));

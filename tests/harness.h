@@ -57,6 +57,12 @@ int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn);
 /* One mmuext_op cmd with arg1 mfn by v for itself; returns rc. */
 int tm_ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn);
 
+/* A fresh d1 frame mapped with flags at t->l1[slot] by d1v0 (after tm_setup_space); audited after each step. */
+uint64_t tm_map_frame(struct tm *t, unsigned int slot, uint64_t flags);
+
+/* A fresh d1 frame pinned by d1v0 as an (empty) table of level; audited after each step. */
+uint64_t tm_pinned(struct tm *t, unsigned int level);
+
 /* Create domain id, privileged, with one vCPU; returns its vCPU 0.  The auditor stays clean. */
 struct pvm_vcpu *tm_privileged(struct tm *t, domid_t id);
 /* d1 turns on VMASST_TYPE_writable_pagetables (ptwr); the auditor stays clean. */
