@@ -20,21 +20,24 @@ static unsigned long bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uin
 }
 
 /*
- * Poke an untyped 4-level tree of fresh d1 frames: l4[0] -> l3, l3[0] -> l2,
- * l2[0] -> l1, l1[0] -> data (RW).  Nothing is typed yet.
+ * Poke an untyped 4-level tree of fresh d1 frames, allocated in the order l4, l3, l2, l1, data:
+ * tree[4][0] -> tree[3], tree[3][0] -> tree[2], tree[2][0] -> tree[1], tree[1][0] -> tree[0] (RW).
+ * Nothing is typed yet.
  */
-static void poke_tree(struct tm *t, uint64_t *l4, uint64_t *l3, uint64_t *l2, uint64_t *l1, uint64_t *data)
+static void poke_tree(struct tm *t, uint64_t tree[5])
 {
-    *l4 = tm_frame(t, 1);
-    *l3 = tm_frame(t, 1);
-    *l2 = tm_frame(t, 1);
-    *l1 = tm_frame(t, 1);
-    *data = tm_frame(t, 1);
+    for (int lvl = 4; lvl >= 0; lvl--)
+        tree[lvl] = tm_frame(t, 1);
     AUDIT_CLEAN(t);
-    TM_OK(t, pvm_poke(&t->m, *l4, 0, pte(*l3, PG_P | PG_RW)));
-    TM_OK(t, pvm_poke(&t->m, *l3, 0, pte(*l2, PG_P | PG_RW)));
-    TM_OK(t, pvm_poke(&t->m, *l2, 0, pte(*l1, PG_P | PG_RW)));
-    TM_OK(t, pvm_poke(&t->m, *l1, 0, pte(*data, PG_P | PG_RW)));
+    for (unsigned int lvl = 4; lvl >= 1; lvl--)
+        TM_OK(t, pvm_poke(&t->m, tree[lvl], 0, pte(tree[lvl - 1], PG_P | PG_RW)));
+}
+
+/* Each level's counter (promotions, demotions) moved by delta from before, levels 1-4. */
+static void assert_per_level(const uint64_t now[5], const uint64_t before[5], uint64_t delta)
+{
+    for (unsigned int lvl = 1; lvl <= 4; lvl++)
+        assert_int_equal(now[lvl], before[lvl] + delta);
 }
 
 /* A frame just assigned to a domain has type none, count 0, and only the allocation reference. */
@@ -129,55 +132,50 @@ static void pagetable_loses_validated_at_count_zero(void **state)
 static void pin_l4_validates_whole_tree(void **state)
 {
     struct tm *t = *state;
-    uint64_t l4, l3, l2, l1, d;
-    poke_tree(t, &l4, &l3, &l2, &l1, &d);
+    uint64_t tree[5];
+    poke_tree(t, tree);
     struct pvm_stats before = t->m.stats;
     uint64_t nl4 = pvm_domain(&t->m, 1)->nr_l4_pages;
-    TM_OK(t, tm_pin(t->v, 4, l4));
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 + 1);
-    for (unsigned int lvl = 1; lvl <= 4; lvl++)
-        assert_int_equal(t->m.stats.promotions[lvl], before.promotions[lvl] + 1);
+    assert_per_level(t->m.stats.promotions, before.promotions, 1);
     assert_int_equal(t->m.stats.entries_validated, before.entries_validated + 4);
     assert_int_equal(t->m.stats.pins, before.pins + 1);
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
     for (unsigned int lvl = 1; lvl <= 4; lvl++)   /* count: allocation + parent entry (or the pin for l4) */
-        TM_FRAME(t, tabs[lvl - 1], "type=l%u tc=1 validated %spinned count=2", lvl, lvl == 4 ? "" : "!");
-    TM_FRAME(t, d, "type=writable tc=1 count=2");
+        TM_FRAME(t, tree[lvl], "type=l%u tc=1 validated %spinned count=2", lvl, lvl == 4 ? "" : "!");
+    TM_FRAME(t, tree[0], "type=writable tc=1 count=2");
 }
 
 /* Unpinning the only holder of a tree demotes it recursively: every table back to count 0, unvalidated, one demotion per level. */
 static void unpin_l4_demotes_whole_tree(void **state)
 {
     struct tm *t = *state;
-    uint64_t l4, l3, l2, l1, d;
-    poke_tree(t, &l4, &l3, &l2, &l1, &d);
-    TM_OK(t, tm_pin(t->v, 4, l4));
+    uint64_t tree[5];
+    poke_tree(t, tree);
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
     struct pvm_stats before = t->m.stats;
     uint64_t nl4 = pvm_domain(&t->m, 1)->nr_l4_pages;
-    TM_OK(t, tm_unpin(t->v, l4));
+    TM_OK(t, tm_unpin(t->v, tree[4]));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 - 1);
+    assert_per_level(t->m.stats.demotions, before.demotions, 1);
     for (unsigned int lvl = 1; lvl <= 4; lvl++)
-        assert_int_equal(t->m.stats.demotions[lvl], before.demotions[lvl] + 1);
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
-    for (unsigned int lvl = 1; lvl <= 4; lvl++)
-        TM_FRAME(t, tabs[lvl - 1], "type=l%u tc=0 !validated !pinned count=1", lvl);
-    TM_FRAME(t, d, "type=writable tc=0 count=1");
+        TM_FRAME(t, tree[lvl], "type=l%u tc=0 !validated !pinned count=1", lvl);
+    TM_FRAME(t, tree[0], "type=writable tc=0 count=1");
 }
 
 /* After the tree is demoted its former tables can be mapped RW (retyped writable), which was refused while validated. */
 static void demoted_tables_can_be_mapped_rw(void **state)
 {
     struct tm *t = *state;
-    uint64_t l4, l3, l2, l1, d;
-    poke_tree(t, &l4, &l3, &l2, &l1, &d);
-    TM_OK(t, tm_pin(t->v, 4, l4));
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
+    uint64_t tree[5];
+    poke_tree(t, tree);
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
     for (unsigned int i = 0; i < 4; i++)
-        TM_RC(t, tm_set(t->v, t->l1, 20 + i, pte(tabs[i], PG_P | PG_RW)), -XEN_EBUSY);
-    TM_OK(t, tm_unpin(t->v, l4));
+        TM_RC(t, tm_set(t->v, t->l1, 20 + i, pte(tree[i + 1], PG_P | PG_RW)), -XEN_EBUSY);
+    TM_OK(t, tm_unpin(t->v, tree[4]));
     for (unsigned int i = 0; i < 4; i++) {
-        TM_OK(t, tm_set(t->v, t->l1, 20 + i, pte(tabs[i], PG_P | PG_RW)));
-        TM_FRAME(t, tabs[i], "type=writable tc=1 validated count=2");
+        TM_OK(t, tm_set(t->v, t->l1, 20 + i, pte(tree[i + 1], PG_P | PG_RW)));
+        TM_FRAME(t, tree[i + 1], "type=writable tc=1 validated count=2");
     }
 }
 
