@@ -84,7 +84,7 @@ uint64_t tm_frame(struct tm *t, domid_t dom)
 {
     uint64_t mfn = t->next++;
     assert_true(mfn < t->m.nr_frames);
-    assert_int_equal(pvm_assign_page(&t->m, mfn, dom, mfn - 0x10), 0);
+    TM_OK(t, pvm_assign_page(&t->m, mfn, dom, mfn - 0x10));
     return mfn;
 }
 
@@ -117,7 +117,6 @@ int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn) { return tm_ext(v, MMUEXT_NEW_B
 uint64_t tm_map_frame(struct tm *t, unsigned int slot, uint64_t flags)
 {
     uint64_t mfn = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_set(t->v, t->l1, slot, pte(mfn, flags)));
     return mfn;
 }
@@ -125,7 +124,6 @@ uint64_t tm_map_frame(struct tm *t, unsigned int slot, uint64_t flags)
 uint64_t tm_pinned(struct tm *t, unsigned int level)
 {
     uint64_t mfn = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_pin(t->v, level, mfn));
     return mfn;
 }

@@ -43,7 +43,7 @@ int tm_teardown(void **state);
 #define TM_TEST(f)       cmocka_unit_test_setup_teardown(f, tm_setup, tm_teardown)
 #define TM_SPACE_TEST(f) cmocka_unit_test_setup_teardown(f, tm_setup_space, tm_teardown)
 
-/* A fresh frame of domain dom (1 or 2, or any created domain). */
+/* A fresh frame of domain dom (1 or 2, or any created domain); the auditor stays clean. */
 uint64_t tm_frame(struct tm *t, domid_t dom);
 
 /* PTE for frame mfn with flags. */
@@ -57,10 +57,10 @@ int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn);
 /* One mmuext_op cmd with arg1 mfn by v for itself; returns rc. */
 int tm_ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn);
 
-/* A fresh d1 frame mapped with flags at t->l1[slot] by d1v0 (after tm_setup_space); audited after each step. */
+/* A fresh d1 frame mapped with flags at t->l1[slot] by d1v0 (after tm_setup_space); the auditor stays clean. */
 uint64_t tm_map_frame(struct tm *t, unsigned int slot, uint64_t flags);
 
-/* A fresh d1 frame pinned by d1v0 as an (empty) table of level; audited after each step. */
+/* A fresh d1 frame pinned by d1v0 as an (empty) table of level; the auditor stays clean. */
 uint64_t tm_pinned(struct tm *t, unsigned int level);
 
 /* Create domain id, privileged, with one vCPU; returns its vCPU 0.  The auditor stays clean. */

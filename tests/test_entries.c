@@ -28,7 +28,6 @@ static void l1_cache_flags_refused_unprivileged(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     const uint64_t flags[4] = { _PAGE_PWT, _PAGE_PCD, _PAGE_PAT, _PAGE_PWT | _PAGE_PCD };
     void *snap = tm_snapshot(t);
     for (unsigned int i = 0; i < 4; i++) {
@@ -51,7 +50,6 @@ static void l1_cache_flags_allowed_privileged(void **state)
     uint64_t l1;
     tm_space(t, v3, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 3);
-    AUDIT_CLEAN(t);
     uint64_t e = pte(d, PG_P | PG_RW | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT);
     TM_OK(t, tm_set(v3, l1, 0, e));
     assert_int_equal(pvm_peek(&t->m, l1, 0), e | PG_US | PG_GK);
@@ -63,7 +61,6 @@ static void l1_cache_flags_allowed_with_iomem(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_RC(t, tm_set(t->v, t->l1, 0, pte(d, PG_P | _PAGE_PCD)), -XEN_EINVAL);
     TM_OK(t, pvm_domain_iomem_permit(&t->m, 1, 0x1f0, 0x1f3));
     TM_OK(t, tm_set(t->v, t->l1, 0, pte(d, PG_P | _PAGE_PCD)));
@@ -85,7 +82,6 @@ static void lN_disallowed_flags_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     const uint64_t tabs[5] = { 0, 0, t->l2, t->l3, t->l4 };
     const uint64_t flags[4] = { _PAGE_PSE, _PAGE_GLOBAL, _PAGE_PWT, _PAGE_PCD };
     void *snap = tm_snapshot(t);
@@ -109,7 +105,6 @@ static void nx_and_avail_allowed_every_level(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1), f2 = tm_frame(t, 1), f3 = tm_frame(t, 1), f4 = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     const uint64_t extra = _PAGE_NX | _PAGE_AVAIL | AVAIL_HIGH_BIT;
     TM_OK(t, tm_set(t->v, t->l1, 0, pte(d, PG_P | PG_RW) | extra));
     TM_OK(t, tm_set(t->v, t->l2, 1, pte(f2, PG_P | PG_RW) | extra));
@@ -151,7 +146,6 @@ static void l2_entry_to_foreign_frame_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 2);
-    AUDIT_CLEAN(t);
     TM_SET_REFUSED(t, t->v, t->l2, 1, pte(f2, PG_P | PG_RW), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     assert_int_equal(tm_log_countf(t, "Could not get page ref for mfn %05llx", (unsigned long long)(f2)), 1);
@@ -178,7 +172,6 @@ static void l1_to_foreign_frame_busy(void **state)
 {
     struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 2);
-    AUDIT_CLEAN(t);
     TM_SET_REFUSED(t, t->v, t->l1, 0, pte(f2, PG_P), -XEN_EBUSY);
     assert_int_equal(tm_log_count(t, "pg_owner d1 l1e_owner d1, but real_pg_owner d2"), 1);
     assert_int_equal(tm_log_countf(t, "Error getting mfn %05llx", (unsigned long long)(f2)), 1);
@@ -201,7 +194,6 @@ static void l4_xen_slots_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t f = tm_frame(t, 1), g = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     uint64_t self = pvm_peek(&t->m, t->l4, PVM_LINEAR_PT_SLOT);
     void *snap = tm_snapshot(t);
     TM_RC(t, tm_set(t->v, t->l4, 256, pte(f, PG_P | PG_RW)), -XEN_EINVAL);
@@ -226,7 +218,6 @@ static void l4_validation_clobbers_xen_slots(void **state)
 {
     struct tm *t = *state;
     uint64_t r = tm_frame(t, 1), d = tm_frame(t, 1), x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, r, 255, pte(x, PG_P | PG_RW)));
     for (unsigned int s = 256; s <= 271; s++)
         TM_OK(t, pvm_poke(&t->m, r, s, pte(d, PG_P | PG_RW | PG_US)));
@@ -251,7 +242,6 @@ static void l1_entry_adjustment(void **state)
 {
     struct tm *t = *state;
     uint64_t k = tm_frame(t, 1), u = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_set(t->v, t->l1, 0, pte(k, PG_P | PG_RW)));
     assert_int_equal(pvm_peek(&t->m, t->l1, 0), pte(k, PG_P | PG_RW | PG_US) | PG_GK);
     TM_OK(t, tm_set(t->v, t->l1, 5, pte(u, PG_P | PG_US)));
@@ -265,7 +255,6 @@ static void lN_entry_adjustment(void **state)
 {
     struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 1), f3 = tm_frame(t, 1), f4 = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     assert_int_equal(pvm_peek(&t->m, t->l2, 0), pte(t->l1, PG_P | PG_RW | PG_US));
     assert_int_equal(pvm_peek(&t->m, t->l3, 0), pte(t->l2, PG_P | PG_RW | PG_US));
     assert_int_equal(pvm_peek(&t->m, t->l4, 0), pte(t->l3, PG_P | PG_RW | PG_US | PG_A));
@@ -310,7 +299,6 @@ static void l1_rw_flip_not_fastpath(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     uint64_t fp = t->m.stats.fastpath, old = pvm_peek(&t->m, t->l1, 1);
     TM_SET_REFUSED(t, t->v, t->l1, 1, pte(t->l1, PG_P | PG_RW), -XEN_EBUSY);   /* l1[1] maps l1 itself RO */
     assert_int_equal(pvm_peek(&t->m, t->l1, 1), old);
@@ -332,7 +320,6 @@ static void l1_pcd_flip_not_fastpath(void **state)
     uint64_t l1;
     tm_space(t, v3, NULL, NULL, NULL, &l1);
     uint64_t d = tm_frame(t, 3);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_set(v3, l1, 0, pte(d, PG_P)));
     uint64_t fp = t->m.stats.fastpath;
     TM_OK(t, tm_set(v3, l1, 0, pte(d, PG_P | _PAGE_PCD)));
@@ -403,7 +390,6 @@ static void clearing_entry_drops_its_refs(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1), f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     struct pvm_frame_state l1s = tm_state(t, t->l1), l2s = tm_state(t, t->l2);
     TM_OK(t, tm_set(t->v, t->l1, 0, pte(d, PG_P | PG_RW)));
     TM_FRAME(t, d, "count=2");
@@ -427,7 +413,6 @@ static void plain_write_into_untyped_frame(void **state)
 {
     struct tm *t = *state;
     uint64_t f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     struct pvm_frame_state before = tm_state(t, t->l1);
     uint64_t raw = pte(t->l1, PG_P | PG_RW);
     TM_OK(t, tm_set(t->v, f, 3, raw));
@@ -444,7 +429,6 @@ static void write_into_count0_ex_l1(void **state)
 {
     struct tm *t = *state;
     uint64_t x = tm_frame(t, 1), d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_pin(t->v, 1, x));
     TM_OK(t, tm_unpin(t->v, x));
     TM_FRAME(t, x, "type_info=%#llx", (unsigned long long)PGT_l1_page_table);
@@ -475,7 +459,6 @@ static void unknown_mmu_update_cmd_enosys(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     void *snap = tm_snapshot(t);
     for (unsigned int cmd = 4; cmd <= 7; cmd++) {
         unsigned int done = 99;
@@ -494,7 +477,6 @@ static void update_of_foreign_table_refused(void **state)
     uint64_t l1b;
     tm_space(t, t->v2, NULL, NULL, NULL, &l1b);
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_SET_REFUSED(t, t->v, l1b, 0, pte(d, PG_P), -XEN_EINVAL);
     assert_int_equal(tm_log_count(t, "Could not get page for normal update"), 1);
     assert_int_equal(pvm_peek(&t->m, l1b, 0), 0);

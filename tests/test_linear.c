@@ -171,7 +171,6 @@ static void unvalidated_l2_target_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t a = t->l2, b = tm_pinned(t, 2), d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_unpin(t->v, b));
     TM_OK(t, pvm_poke(&t->m, b, 9, pte(d, PG_P | _PAGE_PWT)));
     struct pvm_frame_state a0 = tm_state(t, a), b0 = tm_state(t, b), d0 = tm_state(t, d);
@@ -191,7 +190,6 @@ static void linear_feature_disabled(void **state)
 {
     struct tm *t = *state;
     uint64_t b = tm_pinned(t, 2), f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     t->m.opt_pv_linear_pt = false;
     void *snap = tm_snapshot(t);
     TM_RC(t, tm_set(t->v, t->l4, 5, pte(t->l4, PG_P)), -XEN_EINVAL);
@@ -224,7 +222,6 @@ static void linear_entry_replaced_by_normal(void **state)
 {
     struct tm *t = *state;
     uint64_t a = t->l2, b = tm_pinned(t, 2), f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_set(t->v, a, 7, pte(b, PG_P)));
     TM_OK(t, tm_set(t->v, a, 7, pte(f, PG_P | PG_RW)));
     TM_FRAME(t, a, "linear=0");
@@ -256,7 +253,6 @@ static void linear_entry_at_validation_time(void **state)
 {
     struct tm *t = *state;
     uint64_t r = tm_frame(t, 1), x = tm_frame(t, 1), q = tm_frame(t, 1), p = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, r, 0, pte(x, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, x, 0, pte(q, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, x, 1, pte(p, PG_P | PG_RW)));
@@ -301,7 +297,6 @@ static void xsa240_chain_refused_at_validation(void **state)
 {
     struct tm *t = *state;
     uint64_t b = tm_pinned(t, 2), d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_set(t->v, t->l2, 7, pte(b, PG_P)));
     TM_OK(t, pvm_poke(&t->m, d, 2, pte(t->l2, PG_P)));
     void *snap = tm_snapshot(t);

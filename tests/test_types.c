@@ -28,7 +28,6 @@ static void poke_tree(struct tm *t, uint64_t tree[5])
 {
     for (int lvl = 4; lvl >= 0; lvl--)
         tree[lvl] = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     for (unsigned int lvl = 4; lvl >= 1; lvl--)
         TM_OK(t, pvm_poke(&t->m, tree[lvl], 0, pte(tree[lvl - 1], PG_P | PG_RW)));
 }
@@ -45,7 +44,6 @@ static void fresh_frame_is_untyped(void **state)
 {
     struct tm *t = *state;
     uint64_t f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_FRAME(t, f, "owner=d1 type=none tc=0 count=1 allocated !validated !pinned type_info=0 count_info=%#llx",
              (unsigned long long)(PGC_allocated | 1));
 }
@@ -119,7 +117,6 @@ static void pagetable_loses_validated_at_count_zero(void **state)
 {
     struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     uint64_t dem = t->m.stats.demotions[1];
     TM_OK(t, tm_pin(t->v, 1, x));
     TM_FRAME(t, x, "type_info=%#llx", (unsigned long long)(PGT_l1_page_table | PGT_pinned | PGT_validated | 1));
@@ -184,7 +181,6 @@ static void shared_child_demoted_by_last_parent(void **state)
 {
     struct tm *t = *state;
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, a, 0, pte(c, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, b, 3, pte(c, PG_P | PG_RW)));
     uint64_t prom = t->m.stats.promotions[1];
@@ -216,7 +212,6 @@ static void unpin_of_unpinned_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     void *snap = tm_snapshot(t);
     TM_RC(t, tm_unpin(t->v, x), -XEN_EINVAL);
     assert_int_equal(tm_log_countf(t, "mfn %05llx not pinned", (unsigned long long)(x)), 1);
@@ -233,7 +228,6 @@ static void pin_of_foreign_frame_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 2);
-    AUDIT_CLEAN(t);
     void *snap = tm_snapshot(t);
     TM_RC(t, tm_pin(t->v, 1, f2), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
@@ -264,7 +258,6 @@ static void pin_over_writable_child_refused(void **state)
 {
     struct tm *t = *state;
     uint64_t w = tm_frame(t, 1), p = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_set(t->v, t->l1, 0, pte(w, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, p, 4, pte(w, PG_P)));
     void *snap = tm_snapshot(t);
@@ -288,7 +281,6 @@ static void failed_validation_rolls_back_everything(void **state)
     struct tm *t = *state;
     uint64_t p = tm_frame(t, 1), a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
     uint64_t da = tm_frame(t, 1), db = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     /* a and b are already validated L1s (pinned), each mapping a data frame RW. */
     TM_OK(t, pvm_poke(&t->m, a, 0, pte(da, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, b, 0, pte(db, PG_P | PG_RW)));
@@ -321,7 +313,6 @@ static void failed_validation_with_fresh_children(void **state)
     struct tm *t = *state;
     uint64_t p = tm_frame(t, 1), a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, a, 0, pte(d, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, b, 0, pte(d, PG_P)));
     TM_OK(t, pvm_poke(&t->m, c, 5, pte(a, PG_P | PG_RW)));   /* a is an L1 by then */
@@ -354,7 +345,6 @@ static void pin_l1_mapping_foreign_frame_busy(void **state)
     struct tm *t = *state;
     struct pvm_vcpu *v3 = tm_privileged(t, 3);
     uint64_t x1 = tm_frame(t, 1), x3 = tm_frame(t, 3), f2 = tm_frame(t, 2);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, x1, 0, pte(f2, PG_P)));
     TM_OK(t, pvm_poke(&t->m, x3, 0, pte(f2, PG_P)));
     void *snap = tm_snapshot(t);
@@ -390,7 +380,6 @@ static void release_unmapped_frame_and_foreign_release(void **state)
 {
     struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_REFUSED(t, pvm_release_page(&t->m, 2, d), -XEN_EINVAL);
     TM_OK(t, pvm_release_page(&t->m, 1, d));
     TM_FRAME(t, d, "owner=none count_info=%#llx", (unsigned long long)PGC_state_free);
@@ -405,7 +394,6 @@ static void release_of_pinned_frame_keeps_pin(void **state)
 {
     struct tm *t = *state;
     uint64_t x = tm_frame(t, 1), d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, x, 0, pte(d, PG_P | PG_RW)));
     TM_OK(t, tm_pin(t->v, 1, x));
     TM_OK(t, pvm_release_page(&t->m, 1, x));
@@ -425,7 +413,6 @@ static void root_holds_type_ref(void **state)
     TM_FRAME(t, t->l1, "tc=1");
     /* Load another (empty) root: the old tree loses its last holder and is demoted. */
     uint64_t r = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_baseptr(t->v, r));
     const uint64_t tabs[4] = { t->l1, t->l2, t->l3, t->l4 };
     for (unsigned int i = 0; i < 4; i++)
