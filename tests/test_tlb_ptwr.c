@@ -388,14 +388,21 @@ static void ptwr_not_for_l2(void **state)
     TM_RC(t, pvm_guest_store(t->v, VA_L4 + 8, 0, 8, &f), PVM_ACCESS_FAULT);
 }
 
+/* ptwr on, fresh frames *a (mapped read-only at t->l1[5]) and *b; returns the entry stored at l1[5]. */
+static uint64_t ptwr_with_a_mapped(struct tm *t, uint64_t *a, uint64_t *b)
+{
+    tm_enable_ptwr(t);
+    *a = tm_frame(t, 1);
+    *b = tm_frame(t, 1);
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(*a, _PAGE_PRESENT)));
+    return pvm_peek(&t->m, t->l1, 5);
+}
+
 /* 4-byte and 1-byte ptwr stores are merged into the current 8-byte entry before validation. */
 static void ptwr_partial_stores_merge(void **state)
 {
     struct tm *t = *state;
-    tm_enable_ptwr(t);
-    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)));
-    uint64_t e = pvm_peek(&t->m, t->l1, 5);
+    uint64_t a, b, e = ptwr_with_a_mapped(t, &a, &b);
     assert_true(e & _PAGE_GUEST_KERNEL);
     struct pvm_fault f;
     /* Low half: new frame b, same low flags; the high half (GUEST_KERNEL, bit 52) is kept. */
@@ -419,10 +426,7 @@ static void ptwr_partial_stores_merge(void **state)
 static void ptwr_cmpxchg_mismatch(void **state)
 {
     struct tm *t = *state;
-    tm_enable_ptwr(t);
-    uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)));
-    uint64_t cur = pvm_peek(&t->m, t->l1, 5);
+    uint64_t a, b, cur = ptwr_with_a_mapped(t, &a, &b);
     struct pvm_frame_state sa = tm_state(t, a), sl1 = tm_state(t, t->l1);
     TM_OK(t, pvm_ptwr_emulate(t->v, l1_slot_va(5), cur ^ 0x1000, pte(b, _PAGE_PRESENT | _PAGE_RW), 8, true));
     assert_int_equal(pvm_peek(&t->m, t->l1, 5), cur);
