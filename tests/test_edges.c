@@ -217,6 +217,13 @@ static void why_and_type_names(void **state)
 
 /* ---- NULL guest handles ------------------------------------------------------- */
 
+/* The last refusal was the -EFAULT of a guest handle that names no guest memory. */
+static void last_refusal_is_handle_fault(struct tm *t)
+{
+    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
+    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+}
+
 /* mmu_update with a NULL request list is -EFAULT before any request (done 0); with count 0 there is nothing to read. */
 static void mmu_update_null_requests(void **state)
 {
@@ -226,8 +233,7 @@ static void mmu_update_null_requests(void **state)
     TM_REFUSED(t, pvm_mmu_update(t->v, NULL, 3, &done, DOMID_SELF), -XEN_EFAULT);
     assert_int_equal(done, 0);
     assert_true(t->m.last_set);
-    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
-    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+    last_refusal_is_handle_fault(t);
     assert_int_equal(t->m.last.domid, 1);
     assert_int_equal(t->m.stats.hc_mmu_update, s0.hc_mmu_update + 1);
     assert_int_equal(t->m.stats.mmu_update_reqs, s0.mmu_update_reqs);
@@ -246,8 +252,7 @@ static void mmuext_op_null_ops(void **state)
     unsigned int done = 99;
     TM_REFUSED(t, pvm_mmuext_op(t->v, NULL, 2, &done, DOMID_SELF), -XEN_EFAULT);
     assert_int_equal(done, 0);
-    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
-    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+    last_refusal_is_handle_fault(t);
     assert_int_equal(t->m.stats.mmuext_ops, s0.mmuext_ops);
     assert_int_equal(t->m.stats.refusals, s0.refusals + 1);
     assert_int_equal(pvm_mmuext_op(t->v, NULL, 0, &done, DOMID_SELF), 0);
@@ -260,8 +265,7 @@ static void multicall_null_list(void **state)
     struct tm *t = *state;
     struct pvm_stats s0 = t->m.stats;
     assert_int_equal(pvm_multicall(t->v, NULL, 2), -XEN_EFAULT);
-    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
-    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+    last_refusal_is_handle_fault(t);
     assert_int_equal(t->m.stats.multicall_entries, s0.multicall_entries);
     assert_false(t->v->in_multicall);
     assert_int_equal(pvm_multicall(t->v, NULL, 0), 0);
