@@ -136,6 +136,13 @@ struct pvm_vcpu *tm_privileged(struct tm *t, domid_t id)
     return v;
 }
 
+struct pvm_vcpu *tm_privileged_space(struct tm *t, domid_t id, uint64_t *l1)
+{
+    struct pvm_vcpu *v = tm_privileged(t, id);
+    tm_space(t, v, NULL, NULL, NULL, l1);
+    return v;
+}
+
 void tm_enable_ptwr(struct tm *t)
 {
     TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables));

@@ -65,6 +65,8 @@ uint64_t tm_pinned(struct tm *t, unsigned int level);
 
 /* Create domain id, privileged, with one vCPU; returns its vCPU 0.  The auditor stays clean. */
 struct pvm_vcpu *tm_privileged(struct tm *t, domid_t id);
+/* tm_privileged, then tm_space for its vCPU 0, the L1 in *l1 (may be NULL); returns that vCPU. */
+struct pvm_vcpu *tm_privileged_space(struct tm *t, domid_t id, uint64_t *l1);
 /* d1 turns on VMASST_TYPE_writable_pagetables (ptwr); the auditor stays clean. */
 void tm_enable_ptwr(struct tm *t);
 

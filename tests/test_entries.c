@@ -46,9 +46,8 @@ static void l1_cache_flags_refused_unprivileged(void **state)
 static void l1_cache_flags_allowed_privileged(void **state)
 {
     struct tm *t = *state;
-    struct pvm_vcpu *v3 = tm_privileged(t, 3);
     uint64_t l1;
-    tm_space(t, v3, NULL, NULL, NULL, &l1);
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1);
     uint64_t d = tm_frame(t, 3);
     uint64_t e = pte(d, PG_P | PG_RW | _PAGE_PWT | _PAGE_PCD | _PAGE_PAT);
     TM_OK(t, tm_set(v3, l1, 0, e));
@@ -316,9 +315,8 @@ static void l1_rw_flip_not_fastpath(void **state)
 static void l1_pcd_flip_not_fastpath(void **state)
 {
     struct tm *t = *state;
-    struct pvm_vcpu *v3 = tm_privileged(t, 3);
     uint64_t l1;
-    tm_space(t, v3, NULL, NULL, NULL, &l1);
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1);
     uint64_t d = tm_frame(t, 3);
     TM_OK(t, tm_set(v3, l1, 0, pte(d, PG_P)));
     uint64_t fp = t->m.stats.fastpath;

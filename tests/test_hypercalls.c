@@ -172,9 +172,8 @@ static void foreigndom_privileged_pins_foreign_table(void **state)
 static void foreigndom_privileged_maps_foreign_frame(void **state)
 {
     struct tm *t = *state;
-    struct pvm_vcpu *v3 = tm_privileged(t, 3);
     uint64_t l1;
-    tm_space(t, v3, NULL, NULL, NULL, &l1);
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1);
     uint64_t f2 = tm_frame(t, 2);
     TM_RC(t, set_fd(v3, l1, 5, pte(f2, _PAGE_PRESENT), DOMID_SELF), -XEN_EBUSY);
     TM_FRAME(t, f2, "count=1");
@@ -493,9 +492,8 @@ static void uvm_flush_flags(void **state)
 static void uvm_otherdomain(void **state)
 {
     struct tm *t = *state;
-    struct pvm_vcpu *v3 = tm_privileged(t, 3);
     uint64_t l1_3, l1;
-    tm_space(t, v3, NULL, NULL, NULL, &l1_3);
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1_3);
     tm_space(t, t->v, NULL, NULL, NULL, &l1);
     uint64_t f2 = tm_frame(t, 2);
     TM_OK(t, pvm_update_va_mapping_otherdomain(v3, 5ULL << 12, pte(f2, _PAGE_PRESENT), 0, 2));
