@@ -306,6 +306,13 @@ void tm_assert_unchanged(struct tm *t, void *p)
     free(s);
 }
 
+void tm_keep(void *array, size_t size, unsigned long cap, unsigned long *n, const void *item)
+{
+    if (*n < cap)
+        memcpy((char *)array + *n * size, item, size);
+    (*n)++;
+}
+
 unsigned long tm_log_count(struct tm *t, const char *text)
 {
     (void)t;

@@ -132,6 +132,9 @@ void *tm_snapshot(struct tm *t);
 void tm_snapshot_set_type(void *snap, uint64_t mfn, uint64_t type_info);
 void tm_assert_unchanged(struct tm *t, void *snap);
 
+/* For a callback that collects: item (size bytes) goes to array[*n] if *n < cap; *n counts it either way. */
+void tm_keep(void *array, size_t size, unsigned long cap, unsigned long *n, const void *item);
+
 /* How many log lines (since tm_new) contained text. */
 unsigned long tm_log_count(struct tm *t, const char *text);
 
