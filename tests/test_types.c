@@ -39,6 +39,19 @@ static void assert_per_level(const uint64_t now[5], const uint64_t before[5], ui
         assert_int_equal(now[lvl], before[lvl] + delta);
 }
 
+/*
+ * The tree of poke_tree held by its L4's pin (held 1: every table of its level, validated, only the L4 pinned,
+ * the data frame writable, each with one type ref) or no longer (held 0: type counts 0, not validated, nothing
+ * pinned); each frame's count is its allocation plus held.
+ */
+static void tree_held(struct tm *t, const uint64_t tree[5], unsigned int held)
+{
+    for (unsigned int lvl = 1; lvl <= 4; lvl++)
+        TM_FRAME(t, tree[lvl], "type=l%u tc=%u %svalidated %spinned count=%u", lvl, held, held ? "" : "!",
+                 held && lvl == 4 ? "" : "!", 1 + held);
+    TM_FRAME(t, tree[0], "type=writable tc=%u count=%u", held, 1 + held);
+}
+
 /* A frame just assigned to a domain has type none, count 0, and only the allocation reference. */
 static void fresh_frame_is_untyped(void **state)
 {
@@ -138,9 +151,7 @@ static void pin_l4_validates_whole_tree(void **state)
     assert_per_level(t->m.stats.promotions, before.promotions, 1);
     assert_int_equal(t->m.stats.entries_validated, before.entries_validated + 4);
     assert_int_equal(t->m.stats.pins, before.pins + 1);
-    for (unsigned int lvl = 1; lvl <= 4; lvl++)   /* count: allocation + parent entry (or the pin for l4) */
-        TM_FRAME(t, tree[lvl], "type=l%u tc=1 validated %spinned count=2", lvl, lvl == 4 ? "" : "!");
-    TM_FRAME(t, tree[0], "type=writable tc=1 count=2");
+    tree_held(t, tree, 1);   /* count: allocation + parent entry (or the pin for l4) */
 }
 
 /* Unpinning the only holder of a tree demotes it recursively: every table back to count 0, unvalidated, one demotion per level. */
@@ -155,9 +166,7 @@ static void unpin_l4_demotes_whole_tree(void **state)
     TM_OK(t, tm_unpin(t->v, tree[4]));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 - 1);
     assert_per_level(t->m.stats.demotions, before.demotions, 1);
-    for (unsigned int lvl = 1; lvl <= 4; lvl++)
-        TM_FRAME(t, tree[lvl], "type=l%u tc=0 !validated !pinned count=1", lvl);
-    TM_FRAME(t, tree[0], "type=writable tc=0 count=1");
+    tree_held(t, tree, 0);
 }
 
 /* After the tree is demoted its former tables can be mapped RW (retyped writable), which was refused while validated. */
