@@ -364,7 +364,8 @@ static void audit_changes_nothing(void **state)
 {
     struct tm *t = *state;
     t->m.frames[t->l1].count_info += 2;
-    t->m.frames[t->l4].type_info = (t->m.frames[t->l4].type_info & ~PGT_aux_mask) | ((uint64_t)(uint16_t)-3 << PGT_aux_shift);
+    t->m.frames[t->l4].type_info =
+        (t->m.frames[t->l4].type_info & ~PGT_aux_mask) | ((uint64_t)(uint16_t)-3 << PGT_aux_shift);
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
     const struct issues *c = audit(t);

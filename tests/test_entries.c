@@ -135,7 +135,8 @@ static void l2_entry_to_l3_refused(void **state)
 {
     struct tm *t = *state;
     TM_SET_REFUSED(t, t->v, t->l2, 1, pte(t->l3, PG_P), -XEN_EINVAL);
-    assert_int_equal(tm_log_countf(t, "Bad type (saw 6400000000000001 != exp 2000000000000000) for mfn %05llx", (unsigned long long)(t->l3)), 1);
+    assert_int_equal(tm_log_countf(t, "Bad type (saw 6400000000000001 != exp 2000000000000000) for mfn %05llx",
+                                   (unsigned long long)(t->l3)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(pvm_peek(&t->m, t->l2, 1), 0);
 }

@@ -27,7 +27,7 @@ static const enum guest_fail predicted[POLICY_COUNT] = {
     [POLICY_LINUX_3_9] = GUEST_OK, [POLICY_BATCHED] = GUEST_OK,
 };
 
-/* Build a simulator of bytes with build, boot the guest under pol, and keep its counters and the auditor's issue count. */
+/* Build a simulator of bytes with build, boot the guest under pol; keep its counters and the auditor's issue count. */
 static void boot_with(struct booted *b, int (*build)(struct sim *, uint64_t, char *, size_t), uint64_t bytes,
                       enum guest_policy pol)
 {
@@ -71,7 +71,8 @@ static void boot_ends_in(struct booted *b, enum guest_policy pol, enum guest_fai
 static void outcome_as_predicted(const struct booted *b, enum guest_policy pol)
 {
     if (b->r.outcome != predicted[pol])
-        fail_msg("%s: outcome %d, expected %d (%s)", guest_policy_name(pol), b->r.outcome, predicted[pol], b->r.message);
+        fail_msg("%s: outcome %d, expected %d (%s)", guest_policy_name(pol), b->r.outcome, predicted[pol],
+                 b->r.message);
 }
 
 static void done(struct booted *b)

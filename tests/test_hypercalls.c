@@ -713,8 +713,8 @@ static void uvm_bad_mask_handle(void **state)
     /* A platform without copy callbacks: every handle faults. */
     t->m.ops.copy_from_guest = NULL;
     static const unsigned long two = 2;
-    TM_RC(t, pvm_update_va_mapping(t->v, 8ULL << 12, pte(a, _PAGE_PRESENT), (unsigned long)(uintptr_t)&two | UVMF_TLB_FLUSH),
-          -XEN_EFAULT);
+    const unsigned long flags = (unsigned long)(uintptr_t)&two | UVMF_TLB_FLUSH;
+    TM_RC(t, pvm_update_va_mapping(t->v, 8ULL << 12, pte(a, _PAGE_PRESENT), flags), -XEN_EFAULT);
 }
 
 /* An mmuext_op's vcpumask is a guest handle too: one that names no guest memory is -EINVAL (Xen's answer), no flush. */

@@ -637,7 +637,7 @@ static const char tree[] = "domain d1\n"
 #define LACKS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NOTHING    ((const char *const[]){ NULL })
 
-/* Run script (verbose or not): script_run returns rc and prints every text of has and none of lacks; returns its lines. */
+/* Run script (verbose or not): it returns rc, printing each text of has and none of lacks; returns its lines. */
 static size_t run_expect(const char *script, bool verbose, int rc, const char *const has[], const char *const lacks[])
 {
     struct mem out;
