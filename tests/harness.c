@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void snap_free(struct tm *t, struct snap *s);
+
 struct logbook {
     char **lines;
     size_t n;
@@ -69,6 +71,8 @@ void tm_free(struct tm *t)
     free(book.lines);
     book.lines = NULL;
     book.n = 0;
+    while (t->snaps)
+        snap_free(t, t->snaps);
     free(t->scratch);
     hostmem_free(&t->h);
     free(t);
@@ -267,6 +271,7 @@ unsigned long tm_audit(struct tm *t)
 }
 
 struct snap {
+    struct snap *next;   /* t->snaps */
     size_t n;
     struct page_info frames[];
 };
@@ -277,7 +282,20 @@ void *tm_snapshot(struct tm *t)
     assert_non_null(s);
     s->n = t->m.nr_frames;
     memcpy(s->frames, t->m.frames, s->n * sizeof(struct page_info));
+    s->next = t->snaps;
+    t->snaps = s;
     return s;
+}
+
+/* Take snapshot s off t's list and free it. */
+static void snap_free(struct tm *t, struct snap *s)
+{
+    struct snap **p = &t->snaps;
+    while (*p && *p != s)
+        p = &(*p)->next;
+    if (*p)
+        *p = s->next;
+    free(s);
 }
 
 void tm_snapshot_set_type(void *p, uint64_t mfn, uint64_t type_info)
@@ -303,7 +321,7 @@ void tm_assert_unchanged(struct tm *t, void *p)
                      (unsigned long long)a->count_info, (unsigned long long)b->count_info, (unsigned long long)ta,
                      (unsigned long long)tb);
     }
-    free(s);
+    snap_free(t, s);
 }
 
 void tm_keep(void *array, size_t size, unsigned long cap, unsigned long *n, const void *item)

@@ -23,6 +23,7 @@ struct tm {
     struct pvm_vcpu *v2;     /* d2v0 */
     uint64_t next;           /* next mfn handed out by tm_frame */
     uint64_t l4, l3, l2, l1; /* d1v0's tables, when tm_setup_space built them */
+    struct snap *snaps;      /* tm_snapshot's not yet checked by tm_assert_unchanged (tm_free frees them) */
     /* tm_map_fail: the platform's own map, the frame it cannot give storage to, and how often it said no */
     uint64_t *(*platform_map)(void *ctx, uint64_t mfn, int write);
     uint64_t map_fail_mfn;
@@ -126,7 +127,7 @@ unsigned long tm_audit(struct tm *t);
 void tm_frame_check(struct tm *t, uint64_t mfn, const char *file, int line, const char *attrs, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot. */
+/* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot (freed by the check or tm_free). */
 void *tm_snapshot(struct tm *t);
 /* Expect frame mfn's type_info to read type_info when compared (a failed L2-L4 keeps its type at count 0). */
 void tm_snapshot_set_type(void *snap, uint64_t mfn, uint64_t type_info);
