@@ -197,9 +197,11 @@ static uint64_t attr_value(const char *name, const char *text)
                 return i;
         fail_msg("TM_FRAME: unknown type '%s'", text);
     }
-    if (!strcmp(name, "owner"))
-        return !strcmp(text, "none") ? DOMID_INVALID : !strcmp(text, "io") ? DOMID_IO : strtoull(text + 1, NULL, 10);
-    return strtoull(text, NULL, 0);
+    if (!strcmp(name, "owner") && (!strcmp(text, "none") || !strcmp(text, "io")))
+        return text[0] == 'n' ? DOMID_INVALID : DOMID_IO;
+    if (!strcmp(name, "owner") && text[0] != 'd')
+        fail_msg("TM_FRAME: owner=%s is not dN, none or io", text);
+    return !strcmp(name, "owner") ? strtoull(text + 1, NULL, 10) : strtoull(text, NULL, 0);
 }
 
 /* One TM_FRAME word, name=value or a [!]flag, checked against s at the caller's file:line. */
@@ -207,6 +209,8 @@ static void check_word(const struct pvm_frame_state *s, char *word, const char *
 {
     char *eq = strchr(word, '=');
     bool neg = word[0] == '!';
+    if (eq && neg)
+        fail_msg("TM_FRAME: '%s': only a flag takes '!'", word);
     if (eq)
         *eq = 0;
     uint64_t got = frame_attr(s, word + neg), want = eq ? attr_value(word, eq + 1) : !neg;
@@ -224,8 +228,10 @@ void tm_frame_check(struct tm *t, uint64_t mfn, const char *file, int line, cons
     char buf[256];
     va_list ap;
     va_start(ap, attrs);
-    vsnprintf(buf, sizeof(buf), attrs, ap);
+    int len = vsnprintf(buf, sizeof(buf), attrs, ap);
     va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof(buf))
+        fail_msg("TM_FRAME: attributes longer than %zu characters", sizeof(buf) - 1);
     struct pvm_frame_state s = tm_state(t, mfn);
     for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
         check_word(&s, w, file, line);

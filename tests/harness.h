@@ -1,7 +1,9 @@
 /*
  * harness.h - shared fixture for the cmocka tests: a simulated machine with
- * sparse memory, helpers to build page tables, and the auditor, which every
- * test runs after every operation (AUDIT_CLEAN).
+ * sparse memory (TM_TEST, TM_SPACE_TEST), helpers to build page tables and
+ * check frames (TM_FRAME), and the auditor, which every test runs after every
+ * operation (AUDIT_CLEAN, TM_OK, TM_RC, TM_REFUSED; tm_frame and the other
+ * helpers that change the machine run it too).
  */
 #ifndef PVMMU_TEST_HARNESS_H
 #define PVMMU_TEST_HARNESS_H
@@ -40,7 +42,7 @@ int tm_setup(void **state);
 int tm_setup_space(void **state);
 /* cmocka fixture: tm_free(*state), also after a failed test. */
 int tm_teardown(void **state);
-/* A test of name f that starts with struct tm *t = *state (a fresh machine; with TM_SPACE_TEST, d1v0's space built). */
+/* A test named f that starts with struct tm *t = *state: a fresh machine (TM_SPACE_TEST: d1v0's space built). */
 #define TM_TEST(f)       cmocka_unit_test_setup_teardown(f, tm_setup, tm_teardown)
 #define TM_SPACE_TEST(f) cmocka_unit_test_setup_teardown(f, tm_setup_space, tm_teardown)
 
@@ -127,7 +129,7 @@ unsigned long tm_audit(struct tm *t);
 void tm_frame_check(struct tm *t, uint64_t mfn, const char *file, int line, const char *attrs, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Assert the core's whole bookkeeping of every frame is byte-identical to a snapshot (freed by the check or tm_free). */
+/* Assert the core's bookkeeping of every frame is byte-identical to a snapshot (freed by the check, or tm_free). */
 void *tm_snapshot(struct tm *t);
 /* Expect frame mfn's type_info to read type_info when compared (a failed L2-L4 keeps its type at count 0). */
 void tm_snapshot_set_type(void *snap, uint64_t mfn, uint64_t type_info);
