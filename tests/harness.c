@@ -1,9 +1,12 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void snap_free(struct tm *t, struct snap *s);
 
 struct logbook {
     char **lines;
@@ -41,6 +44,26 @@ struct tm *tm_new(uint64_t nr_frames)
     return t;
 }
 
+int tm_setup(void **state)
+{
+    *state = tm_new(512);
+    return 0;
+}
+
+int tm_setup_space(void **state)
+{
+    struct tm *t = tm_new(512);
+    tm_space(t, t->v, &t->l4, &t->l3, &t->l2, &t->l1);
+    *state = t;
+    return 0;
+}
+
+int tm_teardown(void **state)
+{
+    tm_free(*state);
+    return 0;
+}
+
 void tm_free(struct tm *t)
 {
     for (size_t i = 0; i < book.n; i++)
@@ -48,6 +71,8 @@ void tm_free(struct tm *t)
     free(book.lines);
     book.lines = NULL;
     book.n = 0;
+    while (t->snaps)
+        snap_free(t, t->snaps);
     free(t->scratch);
     hostmem_free(&t->h);
     free(t);
@@ -63,7 +88,7 @@ uint64_t tm_frame(struct tm *t, domid_t dom)
 {
     uint64_t mfn = t->next++;
     assert_true(mfn < t->m.nr_frames);
-    assert_int_equal(pvm_assign_page(&t->m, mfn, dom, mfn - 0x10), 0);
+    TM_OK(t, pvm_assign_page(&t->m, mfn, dom, mfn - 0x10));
     return mfn;
 }
 
@@ -76,7 +101,7 @@ int tm_set(struct pvm_vcpu *v, uint64_t table, unsigned int slot, uint64_t val)
     return rc;
 }
 
-static int ext1(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
+int tm_ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
 {
     struct mmuext_op op;
     memset(&op, 0, sizeof(op));
@@ -87,11 +112,45 @@ static int ext1(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
 
 int tm_pin(struct pvm_vcpu *v, unsigned int level, uint64_t mfn)
 {
-    return ext1(v, MMUEXT_PIN_L1_TABLE + level - 1, mfn);
+    return tm_ext(v, MMUEXT_PIN_L1_TABLE + level - 1, mfn);
 }
 
-int tm_unpin(struct pvm_vcpu *v, uint64_t mfn) { return ext1(v, MMUEXT_UNPIN_TABLE, mfn); }
-int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn) { return ext1(v, MMUEXT_NEW_BASEPTR, mfn); }
+int tm_unpin(struct pvm_vcpu *v, uint64_t mfn) { return tm_ext(v, MMUEXT_UNPIN_TABLE, mfn); }
+int tm_baseptr(struct pvm_vcpu *v, uint64_t mfn) { return tm_ext(v, MMUEXT_NEW_BASEPTR, mfn); }
+
+uint64_t tm_map_frame(struct tm *t, unsigned int slot, uint64_t flags)
+{
+    uint64_t mfn = tm_frame(t, 1);
+    TM_OK(t, tm_set(t->v, t->l1, slot, pte(mfn, flags)));
+    return mfn;
+}
+
+uint64_t tm_pinned(struct tm *t, unsigned int level)
+{
+    uint64_t mfn = tm_frame(t, 1);
+    TM_OK(t, tm_pin(t->v, level, mfn));
+    return mfn;
+}
+
+struct pvm_vcpu *tm_privileged(struct tm *t, domid_t id)
+{
+    TM_OK(t, pvm_domain_create(&t->m, id, 1, PVM_DOM_PRIVILEGED));
+    struct pvm_vcpu *v = pvm_vcpu(&t->m, id, 0);
+    assert_non_null(v);
+    return v;
+}
+
+struct pvm_vcpu *tm_privileged_space(struct tm *t, domid_t id, uint64_t *l1)
+{
+    struct pvm_vcpu *v = tm_privileged(t, id);
+    tm_space(t, v, NULL, NULL, NULL, l1);
+    return v;
+}
+
+void tm_enable_ptwr(struct tm *t)
+{
+    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables));
+}
 
 void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *o4, uint64_t *o3, uint64_t *o2, uint64_t *o1)
 {
@@ -111,6 +170,71 @@ void tm_space(struct tm *t, struct pvm_vcpu *v, uint64_t *o4, uint64_t *o3, uint
     if (o3) *o3 = l3;
     if (o2) *o2 = l2;
     if (o1) *o1 = l1;
+}
+
+/* Frame s's attribute name as a number (TM_FRAME's vocabulary); fails the test for an unknown name. */
+static uint64_t frame_attr(const struct pvm_frame_state *s, const char *name)
+{
+    const struct { const char *name; uint64_t v; } attrs[] = {
+        { "type", s->type }, { "tc", s->type_count }, { "count", s->count }, { "pinned", s->pinned },
+        { "validated", s->validated }, { "allocated", s->allocated }, { "owner", s->owner },
+        { "linear", (uint64_t)(int64_t)s->linear_pt_count }, { "m2p", s->m2p }, { "type_info", s->type_info },
+        { "count_info", s->count_info },
+    };
+    for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+        if (!strcmp(attrs[i].name, name))
+            return attrs[i].v;
+    fail_msg("TM_FRAME: unknown attribute '%s'", name);
+    return 0;
+}
+
+/* The number the text of attribute name stands for: a type name, dN/none/io for owner, else a C number. */
+static uint64_t attr_value(const char *name, const char *text)
+{
+    if (!strcmp(name, "type")) {
+        for (unsigned int i = 0; i < 8; i++)
+            if (!strcmp(pvm_type_name((enum pvm_type)i), text))
+                return i;
+        fail_msg("TM_FRAME: unknown type '%s'", text);
+    }
+    if (!strcmp(name, "owner") && (!strcmp(text, "none") || !strcmp(text, "io")))
+        return text[0] == 'n' ? DOMID_INVALID : DOMID_IO;
+    if (!strcmp(name, "owner") && text[0] != 'd')
+        fail_msg("TM_FRAME: owner=%s is not dN, none or io", text);
+    return !strcmp(name, "owner") ? strtoull(text + 1, NULL, 10) : strtoull(text, NULL, 0);
+}
+
+/* One TM_FRAME word, name=value or a [!]flag, checked against s at the caller's file:line. */
+static void check_word(const struct pvm_frame_state *s, char *word, const char *file, int line)
+{
+    char *eq = strchr(word, '=');
+    bool neg = word[0] == '!';
+    if (eq && neg)
+        fail_msg("TM_FRAME: '%s': only a flag takes '!'", word);
+    if (eq)
+        *eq = 0;
+    uint64_t got = frame_attr(s, word + neg), want = eq ? attr_value(word, eq + 1) : !neg;
+    if (got != want)
+        print_error("mfn %#llx: %s%s%s is %#llx\n", (unsigned long long)s->mfn, word, eq ? "=" : "", eq ? eq + 1 : "",
+                    (unsigned long long)got);
+    if (eq)
+        _assert_int_equal(got, want, file, line);
+    else
+        _assert_true(neg ? !got : got, word, file, line);
+}
+
+void tm_frame_check(struct tm *t, uint64_t mfn, const char *file, int line, const char *attrs, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, attrs);
+    int len = vsnprintf(buf, sizeof(buf), attrs, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof(buf))
+        fail_msg("TM_FRAME: attributes longer than %zu characters", sizeof(buf) - 1);
+    struct pvm_frame_state s = tm_state(t, mfn);
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        check_word(&s, w, file, line);
 }
 
 /* The platform's map, except that it cannot find storage for t->map_fail_mfn. */
@@ -153,6 +277,7 @@ unsigned long tm_audit(struct tm *t)
 }
 
 struct snap {
+    struct snap *next;   /* t->snaps */
     size_t n;
     struct page_info frames[];
 };
@@ -163,7 +288,20 @@ void *tm_snapshot(struct tm *t)
     assert_non_null(s);
     s->n = t->m.nr_frames;
     memcpy(s->frames, t->m.frames, s->n * sizeof(struct page_info));
+    s->next = t->snaps;
+    t->snaps = s;
     return s;
+}
+
+/* Take snapshot s off t's list and free it. */
+static void snap_free(struct tm *t, struct snap *s)
+{
+    struct snap **p = &t->snaps;
+    while (*p && *p != s)
+        p = &(*p)->next;
+    if (*p)
+        *p = s->next;
+    free(s);
 }
 
 void tm_snapshot_set_type(void *p, uint64_t mfn, uint64_t type_info)
@@ -189,7 +327,14 @@ void tm_assert_unchanged(struct tm *t, void *p)
                      (unsigned long long)a->count_info, (unsigned long long)b->count_info, (unsigned long long)ta,
                      (unsigned long long)tb);
     }
-    free(s);
+    snap_free(t, s);
+}
+
+void tm_keep(void *array, size_t size, unsigned long cap, unsigned long *n, const void *item)
+{
+    if (*n < cap)
+        memcpy((char *)array + *n * size, item, size);
+    (*n)++;
 }
 
 unsigned long tm_log_count(struct tm *t, const char *text)

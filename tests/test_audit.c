@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ISSUES 64
+#define MAX_ISSUES 1024
 
+/* What a pvm_audit callback was told: the first MAX_ISSUES issues, and how many there were. */
 struct issues {
     unsigned long n;
     struct pvm_audit_issue is[MAX_ISSUES];
@@ -20,18 +21,27 @@ struct issues {
 static void collect_issue(void *ctx, const struct pvm_audit_issue *is)
 {
     struct issues *c = ctx;
-    if (c->n < MAX_ISSUES)
-        c->is[c->n] = *is;
-    c->n++;
+    tm_keep(c->is, sizeof(*is), MAX_ISSUES, &c->n, is);
 }
 
-/* Run the auditor, collecting every issue; checks that the count returned matches the callbacks. */
-static unsigned long audit(struct tm *t, struct issues *c)
+/* Run the auditor, keeping every issue until the next run; checks the count returned matches the callbacks. */
+static const struct issues *audit(struct tm *t)
 {
-    memset(c, 0, sizeof(*c));
-    unsigned long n = pvm_audit(&t->m, t->scratch, collect_issue, c);
-    assert_int_equal(n, c->n);
-    return n;
+    static struct issues c;
+    memset(&c, 0, sizeof(c));
+    unsigned long n = pvm_audit(&t->m, t->scratch, collect_issue, &c);
+    assert_int_equal(n, c.n);
+    return &c;
+}
+
+/* The auditor reports exactly one issue, of kind about mfn; returns it (valid until the next audit). */
+static const struct pvm_audit_issue *one_issue(struct tm *t, enum pvm_audit_kind kind, uint64_t mfn)
+{
+    const struct issues *c = audit(t);
+    assert_int_equal(c->n, 1);
+    assert_int_equal(c->is[0].kind, kind);
+    assert_int_equal(c->is[0].mfn, mfn);
+    return &c->is[0];
 }
 
 /* How many issues of kind about mfn were reported. */
@@ -49,484 +59,322 @@ static unsigned long count_kind(const struct issues *c, enum pvm_audit_kind kind
 /* A freshly built space audits clean, with and without a callback. */
 static void audit_clean_baseline(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
-    struct issues c;
-    assert_int_equal(audit(t, &c), 0);
+    struct tm *t = *state;
+    const struct issues *c = audit(t);
+    assert_int_equal(c->n, 0);
     assert_int_equal(pvm_audit(&t->m, t->scratch, NULL, NULL), 0);
-    tm_free(t);
 }
 
 /* A general count one too high is reported as PVM_AUDIT_COUNT with expected/actual. */
 static void audit_catches_raised_count(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)));
     t->m.frames[a].count_info++;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_COUNT);
-    assert_int_equal(c.is[0].mfn, a);
-    assert_int_equal(c.is[0].expected, 2);
-    assert_int_equal(c.is[0].actual, 3);
-    assert_non_null(strstr(c.is[0].text, "general count"));
-    tm_free(t);
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_COUNT, a);
+    assert_int_equal(is->expected, 2);
+    assert_int_equal(is->actual, 3);
+    assert_non_null(strstr(is->text, "general count"));
 }
 
 /* A type count one too low (the L4: pin + cr3 = 2) is reported as PVM_AUDIT_TYPE_COUNT. */
 static void audit_catches_lowered_type_count(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4;
-    tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    t->m.frames[l4].type_info--;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_TYPE_COUNT);
-    assert_int_equal(c.is[0].mfn, l4);
-    assert_int_equal(c.is[0].expected, 2);
-    assert_int_equal(c.is[0].actual, 1);
-    tm_free(t);
+    struct tm *t = *state;
+    t->m.frames[t->l4].type_info--;
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_TYPE_COUNT, t->l4);
+    assert_int_equal(is->expected, 2);
+    assert_int_equal(is->actual, 1);
 }
 
 /* A validated L1 whose type bits are flipped to writable is caught: its L2 entry needs an L1 (PVM_AUDIT_TYPE). */
 static void audit_catches_l1_flipped_writable(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    struct page_info *pg = &t->m.frames[l1];
+    struct tm *t = *state;
+    struct page_info *pg = &t->m.frames[t->l1];
     pg->type_info = (pg->type_info & ~PGT_type_mask) | PGT_writable_page;
-    struct issues c;
-    assert_true(audit(t, &c) > 0);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE, l1), 1);
-    tm_free(t);
+    const struct issues *c = audit(t);
+    assert_true(c->n > 0);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, t->l1), 1);
 }
 
 /* PGT_validated on an L1 whose type count is 0 is reported as PVM_AUDIT_VALIDATED (invariant 3). */
 static void audit_catches_validated_at_count_zero(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
     TM_OK(t, tm_pin(t->v, 1, x));
     TM_OK(t, tm_unpin(t->v, x));
-    struct pvm_frame_state s = tm_state(t, x);
-    assert_int_equal(s.type, PVM_TYPE_L1);
-    assert_int_equal(s.type_count, 0);
-    assert_false(s.validated);
+    TM_FRAME(t, x, "type=l1 tc=0 !validated");
     t->m.frames[x].type_info |= PGT_validated;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_VALIDATED);
-    assert_int_equal(c.is[0].mfn, x);
-    tm_free(t);
+    one_issue(t, PVM_AUDIT_VALIDATED, x);
 }
 
 /* An L2 in use but with PGT_validated cleared is reported as PVM_AUDIT_VALIDATED. */
 static void audit_catches_unvalidated_in_use(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2;
-    tm_space(t, t->v, NULL, NULL, &l2, NULL);
-    t->m.frames[l2].type_info &= ~PGT_validated;
-    struct issues c;
-    assert_true(audit(t, &c) > 0);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_VALIDATED, l2), 1);
-    tm_free(t);
+    struct tm *t = *state;
+    t->m.frames[t->l2].type_info &= ~PGT_validated;
+    const struct issues *c = audit(t);
+    assert_true(c->n > 0);
+    assert_int_equal(count_kind(c, PVM_AUDIT_VALIDATED, t->l2), 1);
 }
 
 /* A changed linear_pt_count on a table in use is reported as PVM_AUDIT_LINEAR (XSA-240 accounting). */
 static void audit_catches_linear_count(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2;
-    tm_space(t, t->v, NULL, NULL, &l2, NULL);
-    t->m.frames[l2].type_info = (t->m.frames[l2].type_info & ~PGT_aux_mask) | (1ULL << PGT_aux_shift);
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_LINEAR);
-    assert_int_equal(c.is[0].mfn, l2);
-    assert_int_equal((int64_t)c.is[0].expected, 0);
-    assert_int_equal((int64_t)c.is[0].actual, 1);
-    tm_free(t);
+    struct tm *t = *state;
+    t->m.frames[t->l2].type_info = (t->m.frames[t->l2].type_info & ~PGT_aux_mask) | (1ULL << PGT_aux_shift);
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_LINEAR, t->l2);
+    assert_int_equal((int64_t)is->expected, 0);
+    assert_int_equal((int64_t)is->actual, 1);
 }
 
 /* Junk in an L4 Xen slot (258, the linear self map) is reported as PVM_AUDIT_XEN_SLOT. */
 static void audit_catches_xen_slot_junk(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4;
-    tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    assert_non_null(hostmem_page(&t->h, l4));
-    uint64_t want = hostmem_page(&t->h, l4)[258];
-    hostmem_page(&t->h, l4)[258] = 0;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_XEN_SLOT);
-    assert_int_equal(c.is[0].mfn, l4);
-    assert_int_equal(c.is[0].expected, want);
-    assert_int_equal(c.is[0].actual, 0);
+    struct tm *t = *state;
+    assert_non_null(hostmem_page(&t->h, t->l4));
+    uint64_t want = hostmem_page(&t->h, t->l4)[258];
+    hostmem_page(&t->h, t->l4)[258] = 0;
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_XEN_SLOT, t->l4);
+    assert_int_equal(is->expected, want);
+    assert_int_equal(is->actual, 0);
     /* Junk in another Xen slot too. */
-    hostmem_page(&t->h, l4)[258] = want;
-    hostmem_page(&t->h, l4)[271] = pte(l4, _PAGE_PRESENT | _PAGE_USER);
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_XEN_SLOT);
-    tm_free(t);
+    hostmem_page(&t->h, t->l4)[258] = want;
+    hostmem_page(&t->h, t->l4)[271] = pte(t->l4, _PAGE_PRESENT | _PAGE_USER);
+    one_issue(t, PVM_AUDIT_XEN_SLOT, t->l4);
 }
 
 /* An RW entry to a page-table frame written straight into a validated L1 is reported as PVM_AUDIT_TYPE. */
 static void audit_catches_rw_pagetable_entry(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2, l1;
-    tm_space(t, t->v, NULL, NULL, &l2, &l1);
-    hostmem_page(&t->h, l1)[5] = pte(l2, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER) | _PAGE_GUEST_KERNEL;
-    struct issues c;
-    assert_true(audit(t, &c) > 0);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE, l2), 1);
+    struct tm *t = *state;
+    hostmem_page(&t->h, t->l1)[5] = pte(t->l2, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    const struct issues *c = audit(t);
+    assert_true(c->n > 0);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, t->l2), 1);
     /* ...and the references the entry should hold are missing. */
-    assert_int_equal(count_kind(&c, PVM_AUDIT_COUNT, l2), 1);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_TYPE_COUNT, l2), 1);
-    tm_free(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, t->l2), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, t->l2), 1);
 }
 
 /* A TLB entry writable to a page-table frame is reported as PVM_AUDIT_TLB (the stale-TLB invariant, XSA-401). */
 static void audit_catches_writable_tlb_to_pagetable(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2;
-    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    struct tm *t = *state;
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
-    v1->tlb[9] = (struct pvm_tlb_entry){ .vpn = 9, .mfn = l2, .valid = 1, .rw = 1 };
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_TLB);
-    assert_int_equal(c.is[0].mfn, l2);
+    v1->tlb[9] = (struct pvm_tlb_entry){ .vpn = 9, .mfn = t->l2, .valid = 1, .rw = 1 };
+    one_issue(t, PVM_AUDIT_TLB, t->l2);
     /* The same entry read-only is legitimate. */
     v1->tlb[9].rw = 0;
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /* A vCPU root that is not a validated L4 is reported as PVM_AUDIT_ROOT. */
 static void audit_catches_bad_root(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 2);
     /* Give the frame the references a root holds, so only the root itself is wrong. */
     t->m.frames[a].count_info++;
     t->m.frames[a].type_info = PGT_writable_page | PGT_validated | 1;
     t->v2->guest_table = a;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ROOT);
-    assert_int_equal(c.is[0].mfn, a);
+    one_issue(t, PVM_AUDIT_ROOT, a);
     t->v2->guest_table = PVM_INVALID_MFN;   /* let tm_free run on a sane state */
-    tm_free(t);
 }
 
 /* A validated L1 holding an entry Xen would refuse (PCD without I/O rights) is reported as PVM_AUDIT_ENTRY. */
 static void audit_catches_disallowed_flags(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    hostmem_page(&t->h, l1)[6] = pte(a, _PAGE_PRESENT | _PAGE_USER | _PAGE_PCD) | _PAGE_GUEST_KERNEL;
+    hostmem_page(&t->h, t->l1)[6] = pte(a, _PAGE_PRESENT | _PAGE_USER | _PAGE_PCD) | _PAGE_GUEST_KERNEL;
     t->m.frames[a].count_info++;   /* the reference the entry would hold */
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
-    assert_int_equal(c.is[0].mfn, l1);
-    tm_free(t);
+    one_issue(t, PVM_AUDIT_ENTRY, t->l1);
 }
 
 /* A validated L1 of d1 mapping a frame of d2 (d1 not privileged) is reported as PVM_AUDIT_OWNER. */
 static void audit_catches_foreign_mapping(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 2);
-    hostmem_page(&t->h, l1)[6] = pte(f2, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    hostmem_page(&t->h, t->l1)[6] = pte(f2, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
     t->m.frames[f2].count_info++;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_OWNER);
-    assert_int_equal(c.is[0].mfn, f2);
-    tm_free(t);
+    one_issue(t, PVM_AUDIT_OWNER, f2);
 }
 
 /* A free frame with a reference is reported as PVM_AUDIT_FREE. */
 static void audit_catches_free_frame_with_refs(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    struct tm *t = *state;
     uint64_t freemfn = 0x100;
-    assert_int_equal(tm_state(t, freemfn).owner, DOMID_INVALID);
+    TM_FRAME(t, freemfn, "owner=none");
     t->m.frames[freemfn].count_info = 1;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_FREE);
-    assert_int_equal(c.is[0].mfn, freemfn);
-    tm_free(t);
+    one_issue(t, PVM_AUDIT_FREE, freemfn);
 }
 
 /* An owned frame with no reference at all (not even PGC_allocated) is reported as PVM_AUDIT_FREE. */
 static void audit_catches_owned_frame_without_refs(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     t->m.frames[a].count_info &= PGC_owner_mask;   /* no references, owner still d1 */
-    struct issues c;
-    assert_true(audit(t, &c) > 0);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_FREE, a), 1);
-    tm_free(t);
+    const struct issues *c = audit(t);
+    assert_true(c->n > 0);
+    assert_int_equal(count_kind(c, PVM_AUDIT_FREE, a), 1);
 }
 
 /* An L1 entry mapping an I/O frame the domain has no permission for is reported as PVM_AUDIT_ENTRY (Xen: -EPERM). */
 static void audit_catches_io_without_permission(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t io = 0x1F0;
     TM_OK(t, pvm_mark_io(&t->m, io));
     uint64_t e = pte(io, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
-    hostmem_page(&t->h, l1)[6] = e;   /* I/O frames take no reference: only the permission is wrong */
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
-    assert_int_equal(c.is[0].mfn, l1);
-    assert_int_equal(c.is[0].actual, e);
-    assert_non_null(strstr(c.is[0].text, "maps I/O mfn 001f0 without permission"));
+    hostmem_page(&t->h, t->l1)[6] = e;   /* I/O frames take no reference: only the permission is wrong */
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_ENTRY, t->l1);
+    assert_int_equal(is->actual, e);
+    assert_non_null(strstr(is->text, "maps I/O mfn 001f0 without permission"));
     /* The same entry is legitimate once d1 may map that frame. */
     TM_OK(t, pvm_domain_iomem_permit(&t->m, 1, io, io));
-    tm_free(t);
 }
 
 /* A read-only self map in an L2 is legal; the same entry made writable is reported as PVM_AUDIT_ENTRY. */
 static void audit_catches_writable_self_map(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2;
-    tm_space(t, t->v, NULL, NULL, &l2, NULL);
-    TM_OK(t, tm_set(t->v, l2, 7, pte(l2, _PAGE_PRESENT)));
-    hostmem_page(&t->h, l2)[7] |= _PAGE_RW;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
-    assert_int_equal(c.is[0].mfn, l2);
-    assert_int_equal(c.is[0].actual, pvm_peek(&t->m, l2, 7));
-    assert_non_null(strstr(c.is[0].text, "writable self-map"));
-    tm_free(t);
+    struct tm *t = *state;
+    TM_OK(t, tm_set(t->v, t->l2, 7, pte(t->l2, _PAGE_PRESENT)));
+    hostmem_page(&t->h, t->l2)[7] |= _PAGE_RW;
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_ENTRY, t->l2);
+    assert_int_equal(is->actual, pvm_peek(&t->m, t->l2, 7));
+    assert_non_null(strstr(is->text, "writable self-map"));
 }
 
 /* An L2 entry naming a frame beyond the frame table is reported as PVM_AUDIT_ENTRY (Xen: get_page_from_mfn fails). */
 static void audit_catches_entry_outside_memory(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2;
-    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    struct tm *t = *state;
     uint64_t e = pte(0x1000, _PAGE_PRESENT | _PAGE_RW | _PAGE_USER);
-    hostmem_page(&t->h, l2)[7] = e;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
-    assert_int_equal(c.is[0].mfn, l2);
-    assert_int_equal(c.is[0].actual, e);
-    assert_non_null(strstr(c.is[0].text, "points outside memory (mfn 01000)"));
-    tm_free(t);
+    hostmem_page(&t->h, t->l2)[7] = e;
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_ENTRY, t->l2);
+    assert_int_equal(is->actual, e);
+    assert_non_null(strstr(is->text, "points outside memory (mfn 01000)"));
 }
 
 /* A read-only linear L2 -> L2 entry is legal; made writable it is reported as PVM_AUDIT_ENTRY (Xen's linear rule). */
 static void audit_catches_writable_linear_entry(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2;
-    tm_space(t, t->v, NULL, NULL, &l2, NULL);
+    struct tm *t = *state;
     uint64_t l2b = tm_frame(t, 1);
     assert_int_equal(tm_pin(t->v, 2, l2b), 0);
-    TM_OK(t, tm_set(t->v, l2, 7, pte(l2b, _PAGE_PRESENT)));
-    assert_int_equal(tm_state(t, l2).linear_pt_count, 1);
-    assert_int_equal(tm_state(t, l2b).linear_pt_count, -1);
-    hostmem_page(&t->h, l2)[7] |= _PAGE_RW;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ENTRY);
-    assert_int_equal(c.is[0].mfn, l2);
-    assert_non_null(strstr(c.is[0].text, "writable linear entry to mfn"));
-    tm_free(t);
+    TM_OK(t, tm_set(t->v, t->l2, 7, pte(l2b, _PAGE_PRESENT)));
+    TM_FRAME(t, t->l2, "linear=1");
+    TM_FRAME(t, l2b, "linear=-1");
+    hostmem_page(&t->h, t->l2)[7] |= _PAGE_RW;
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_ENTRY, t->l2);
+    assert_non_null(strstr(is->text, "writable linear entry to mfn"));
 }
 
 /* A validated table whose owner field names no existing domain is reported as PVM_AUDIT_OWNER. */
 static void audit_catches_table_without_owner(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
     TM_OK(t, tm_pin(t->v, 1, x));
     struct page_info *pg = &t->m.frames[x];
     pg->count_info = (pg->count_info & ~PGC_owner_mask) | ((uint64_t)(5 + 1) << PGC_owner_shift);   /* d5: none */
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_OWNER);
-    assert_int_equal(c.is[0].mfn, x);
-    assert_int_equal(c.is[0].actual, 5 + 1);
-    assert_non_null(strstr(c.is[0].text, "has no domain owner"));
-    tm_free(t);
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_OWNER, x);
+    assert_int_equal(is->actual, 5 + 1);
+    assert_non_null(strstr(is->text, "has no domain owner"));
 }
 
 /* A vCPU root beyond the frame table is reported as PVM_AUDIT_ROOT. */
 static void audit_catches_root_outside_memory(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     t->v2->guest_table_user = 0x1000;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ROOT);
-    assert_int_equal(c.is[0].mfn, 0x1000);
-    assert_non_null(strstr(c.is[0].text, "d2v0 user root 01000 is outside memory"));
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_ROOT, 0x1000);
+    assert_non_null(strstr(is->text, "d2v0 user root 01000 is outside memory"));
     t->v2->guest_table_user = PVM_INVALID_MFN;
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /* A vCPU whose root is another domain's validated L4 is reported as PVM_AUDIT_ROOT. */
 static void audit_catches_root_of_other_domain(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4;
-    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    struct tm *t = *state;
     /* The references d2v0's root would hold are there: only whose L4 it is is wrong. */
-    t->m.frames[l4].count_info++;
-    t->m.frames[l4].type_info++;
-    t->v2->guest_table = l4;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_ROOT);
-    assert_int_equal(c.is[0].mfn, l4);
-    assert_non_null(strstr(c.is[0].text, "d2v0 kernel root"));
-    assert_non_null(strstr(c.is[0].text, "is not a validated L4 of the domain"));
-    tm_free(t);
+    t->m.frames[t->l4].count_info++;
+    t->m.frames[t->l4].type_info++;
+    t->v2->guest_table = t->l4;
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_ROOT, t->l4);
+    assert_non_null(strstr(is->text, "d2v0 kernel root"));
+    assert_non_null(strstr(is->text, "is not a validated L4 of the domain"));
 }
 
 /* An L1 entry mapping a free frame is reported twice: no owner (PVM_AUDIT_OWNER) and a referenced free frame (FREE). */
 static void audit_catches_mapping_of_free_frame(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     const uint64_t freemfn = 0x100;
-    assert_int_equal(tm_state(t, freemfn).owner, DOMID_INVALID);
-    hostmem_page(&t->h, l1)[6] = pte(freemfn, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 2);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_OWNER, freemfn), 1);
-    assert_int_equal(count_kind(&c, PVM_AUDIT_FREE, freemfn), 1);
-    for (unsigned long i = 0; i < c.n; i++)
-        if (c.is[i].kind == PVM_AUDIT_FREE) {
-            assert_int_equal(c.is[i].expected, 1);   /* references found */
-            assert_int_equal(c.is[i].actual, 0);     /* count_info */
+    TM_FRAME(t, freemfn, "owner=none");
+    hostmem_page(&t->h, t->l1)[6] = pte(freemfn, _PAGE_PRESENT | _PAGE_USER) | _PAGE_GUEST_KERNEL;
+    const struct issues *c = audit(t);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(count_kind(c, PVM_AUDIT_OWNER, freemfn), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_FREE, freemfn), 1);
+    for (unsigned long i = 0; i < c->n; i++)
+        if (c->is[i].kind == PVM_AUDIT_FREE) {
+            assert_int_equal(c->is[i].expected, 1);   /* references found */
+            assert_int_equal(c->is[i].actual, 0);     /* count_info */
         } else {
-            assert_int_equal(c.is[i].actual, DOMID_INVALID);
-            assert_non_null(strstr(c.is[i].text, "owned by -1"));
+            assert_int_equal(c->is[i].actual, DOMID_INVALID);
+            assert_non_null(strstr(c->is[i].text, "owned by -1"));
         }
-    tm_free(t);
 }
 
 /* PGT_pinned on a frame of a non-table type is reported as PVM_AUDIT_VALIDATED (only page tables can be pinned). */
 static void audit_catches_pinned_non_table(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     /* The references a pin holds are there: only the type is wrong. */
     t->m.frames[a].count_info++;
     t->m.frames[a].type_info = PGT_writable_page | PGT_validated | PGT_pinned | 1;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 1);
-    assert_int_equal(c.is[0].kind, PVM_AUDIT_VALIDATED);
-    assert_int_equal(c.is[0].mfn, a);
-    assert_int_equal(c.is[0].actual, t->m.frames[a].type_info);
-    assert_non_null(strstr(c.is[0].text, "is pinned but of type writable"));
-    tm_free(t);
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_VALIDATED, a);
+    assert_int_equal(is->actual, t->m.frames[a].type_info);
+    assert_non_null(strstr(is->text, "is pinned but of type writable"));
 }
 
 /* Without a callback the auditor still counts every issue: the same number as with one. */
 static void audit_counts_without_callback(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l1;
-    tm_space(t, t->v, &l4, NULL, NULL, &l1);
-    t->m.frames[l1].count_info++;
-    t->m.frames[l4].type_info--;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 2);
+    struct tm *t = *state;
+    t->m.frames[t->l1].count_info++;
+    t->m.frames[t->l4].type_info--;
+    const struct issues *c = audit(t);
+    assert_int_equal(c->n, 2);
     assert_int_equal(pvm_audit(&t->m, t->scratch, NULL, NULL), 2);
-    tm_free(t);
 }
 
 /* The auditor only reads: the corrupted bookkeeping is left exactly as it was. */
 static void audit_changes_nothing(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l1;
-    tm_space(t, t->v, &l4, NULL, NULL, &l1);
-    t->m.frames[l1].count_info += 2;
-    t->m.frames[l4].type_info = (t->m.frames[l4].type_info & ~PGT_aux_mask) | ((uint64_t)(uint16_t)-3 << PGT_aux_shift);
+    struct tm *t = *state;
+    t->m.frames[t->l1].count_info += 2;
+    t->m.frames[t->l4].type_info =
+        (t->m.frames[t->l4].type_info & ~PGT_aux_mask) | ((uint64_t)(uint16_t)-3 << PGT_aux_shift);
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
-    struct issues c;
-    assert_int_equal(audit(t, &c), 2);
+    const struct issues *c = audit(t);
+    assert_int_equal(c->n, 2);
     tm_assert_unchanged(t, snap);
     assert_memory_equal(&s0, &t->m.stats, sizeof(s0));
-    tm_free(t);
 }
 
 /* ---- the auditor region by region (pvm_audit_bounded) ---------------------------- */
-
-#define MANY_ISSUES 1024
-
-struct all_issues {
-    unsigned long n;
-    struct pvm_audit_issue is[MANY_ISSUES];
-};
-
-static void collect_all(void *ctx, const struct pvm_audit_issue *is)
-{
-    struct all_issues *c = ctx;
-    if (c->n < MANY_ISSUES)
-        c->is[c->n] = *is;
-    c->n++;
-}
 
 static int issue_cmp(const void *x, const void *y)
 {
@@ -550,11 +398,11 @@ static int issue_cmp(const void *x, const void *y)
  */
 static unsigned long assert_regions_agree(struct tm *t)
 {
-    static struct all_issues whole, part, sorted;
+    static struct issues whole, part, sorted;
     memset(&whole, 0, sizeof(whole));
-    unsigned long n = pvm_audit(&t->m, t->scratch, collect_all, &whole);
+    unsigned long n = pvm_audit(&t->m, t->scratch, collect_issue, &whole);
     assert_int_equal(n, whole.n);
-    assert_true(n <= MANY_ISSUES);
+    assert_true(n <= MAX_ISSUES);
     sorted = whole;
     qsort(sorted.is, n, sizeof(sorted.is[0]), issue_cmp);
     const uint64_t nr = t->m.nr_frames;
@@ -565,7 +413,7 @@ static unsigned long assert_regions_agree(struct tm *t)
         void *scratch = malloc(regions[r] * PVM_AUDIT_BYTES_PER_FRAME + 5);
         assert_non_null(scratch);
         unsigned long got = pvm_audit_bounded(&t->m, scratch, regions[r] * PVM_AUDIT_BYTES_PER_FRAME + 5,
-                                              collect_all, &part);
+                                              collect_issue, &part);
         free(scratch);
         if (got != n)
             fail_msg("region of %llu frames: %lu issues, the whole audit %lu", (unsigned long long)regions[r], got, n);
@@ -723,38 +571,34 @@ static void audit_regions_agree_on_random_damage(void **state)
 
 /* ---- pvm_find_mappings ----------------------------------------------------------- */
 
+/* What a pvm_find_mappings callback was told: the first MAX_MAPS mappings, and how many there were. */
 #define MAX_MAPS 16
 struct maps {
-    unsigned int n;
+    unsigned long n;
     struct pvm_mapping m[MAX_MAPS];
 };
 
 static void collect_map(void *ctx, const struct pvm_mapping *map)
 {
     struct maps *c = ctx;
-    if (c->n < MAX_MAPS)
-        c->m[c->n] = *map;
-    c->n++;
+    tm_keep(c->m, sizeof(*map), MAX_MAPS, &c->n, map);
 }
 
 /* find_mappings reports every L1 slot mapping a frame, with the va reached through the L4 chain. */
 static void find_mappings_every_slot(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l2, l1;
-    tm_space(t, t->v, &l4, NULL, &l2, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1), l1b = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
-    TM_OK(t, tm_set(t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, t->l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     assert_int_equal(pvm_poke(&t->m, l1b, 7, pte(a, _PAGE_PRESENT)), 0);
-    TM_OK(t, tm_set(t->v, l2, 1, pte(l1b, _PAGE_PRESENT | _PAGE_RW)));
+    TM_OK(t, tm_set(t->v, t->l2, 1, pte(l1b, _PAGE_PRESENT | _PAGE_RW)));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 3);
     assert_int_equal(c.n, 3);
     const struct { uint64_t l1; unsigned int slot; uint64_t va; bool rw; } want[3] = {
-        { l1, 5, 0x5000, false }, { l1, 6, 0x6000, true }, { l1b, 7, (1ULL << 21) | 0x7000, false },
+        { t->l1, 5, 0x5000, false }, { t->l1, 6, 0x6000, true }, { l1b, 7, (1ULL << 21) | 0x7000, false },
     };
     for (unsigned int i = 0; i < 3; i++) {
         assert_int_equal(c.m[i].l1_mfn, want[i].l1);
@@ -763,44 +607,37 @@ static void find_mappings_every_slot(void **state)
         assert_int_equal((c.m[i].pte & _PAGE_RW) != 0, want[i].rw);
         assert_true(c.m[i].va_known);
         assert_int_equal(c.m[i].va, want[i].va);
-        assert_int_equal(c.m[i].root_mfn, l4);
+        assert_int_equal(c.m[i].root_mfn, t->l4);
     }
-    tm_free(t);
 }
 
 /* With writable_only, only the RW mapping is reported. */
 static void find_mappings_writable_only(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l1;
-    tm_space(t, t->v, &l4, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
-    TM_OK(t, tm_set(t->v, l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, t->l1, 6, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, true, collect_map, &c), 1);
     assert_int_equal(c.n, 1);
-    assert_int_equal(c.m[0].l1_mfn, l1);
+    assert_int_equal(c.m[0].l1_mfn, t->l1);
     assert_int_equal(c.m[0].slot, 6);
     assert_int_equal(c.m[0].va, 0x6000);
     /* The page tables themselves are mapped read-only only. */
     memset(&c, 0, sizeof(c));
-    assert_int_equal(pvm_find_mappings(&t->m, l1, true, collect_map, &c), 0);
+    assert_int_equal(pvm_find_mappings(&t->m, t->l1, true, collect_map, &c), 0);
     assert_int_equal(c.n, 0);
-    assert_int_equal(pvm_find_mappings(&t->m, l1, false, collect_map, &c), 1);
+    assert_int_equal(pvm_find_mappings(&t->m, t->l1, false, collect_map, &c), 1);
     assert_int_equal(c.m[0].slot, 1);
     assert_int_equal(c.m[0].va, 0x1000);
-    tm_free(t);
 }
 
 /* A pinned L1 that no L2 references yields the mapping with va_known false. */
 static void find_mappings_unhooked_l1(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1), l1c = tm_frame(t, 1);
     assert_int_equal(pvm_poke(&t->m, l1c, 3, pte(a, _PAGE_PRESENT)), 0);
     TM_OK(t, tm_pin(t->v, 1, l1c));
@@ -816,19 +653,15 @@ static void find_mappings_unhooked_l1(void **state)
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 0);
     assert_int_equal(c.n, 0);
-    tm_free(t);
 }
 
 /* An L3 hooked under two L4 slots gives one report per va, the upper one sign-extended. */
 static void find_mappings_two_vas(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l3, l1;
-    tm_space(t, t->v, &l4, &l3, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)));
-    TM_OK(t, tm_set(t->v, l4, 272, pte(l3, _PAGE_PRESENT | _PAGE_RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)));
+    TM_OK(t, tm_set(t->v, t->l4, 272, pte(t->l3, _PAGE_PRESENT | _PAGE_RW)));
     struct maps c;
     memset(&c, 0, sizeof(c));
     assert_int_equal(pvm_find_mappings(&t->m, a, false, collect_map, &c), 1);
@@ -836,46 +669,45 @@ static void find_mappings_two_vas(void **state)
     assert_true(c.m[0].va_known && c.m[1].va_known);
     assert_int_equal(c.m[0].va, 0x5000);
     assert_int_equal(c.m[1].va, 0xFFFF880000005000ULL);
-    assert_int_equal(c.m[0].root_mfn, l4);
-    assert_int_equal(c.m[1].root_mfn, l4);
-    tm_free(t);
+    assert_int_equal(c.m[0].root_mfn, t->l4);
+    assert_int_equal(c.m[1].root_mfn, t->l4);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(audit_clean_baseline),
-        cmocka_unit_test(audit_catches_raised_count),
-        cmocka_unit_test(audit_catches_lowered_type_count),
-        cmocka_unit_test(audit_catches_l1_flipped_writable),
-        cmocka_unit_test(audit_catches_validated_at_count_zero),
-        cmocka_unit_test(audit_catches_unvalidated_in_use),
-        cmocka_unit_test(audit_catches_linear_count),
-        cmocka_unit_test(audit_catches_xen_slot_junk),
-        cmocka_unit_test(audit_catches_rw_pagetable_entry),
-        cmocka_unit_test(audit_catches_writable_tlb_to_pagetable),
-        cmocka_unit_test(audit_catches_bad_root),
-        cmocka_unit_test(audit_catches_disallowed_flags),
-        cmocka_unit_test(audit_catches_foreign_mapping),
-        cmocka_unit_test(audit_catches_free_frame_with_refs),
-        cmocka_unit_test(audit_catches_owned_frame_without_refs),
-        cmocka_unit_test(audit_catches_io_without_permission),
-        cmocka_unit_test(audit_catches_writable_self_map),
-        cmocka_unit_test(audit_catches_entry_outside_memory),
-        cmocka_unit_test(audit_catches_writable_linear_entry),
-        cmocka_unit_test(audit_catches_table_without_owner),
-        cmocka_unit_test(audit_catches_root_outside_memory),
-        cmocka_unit_test(audit_catches_pinned_non_table),
-        cmocka_unit_test(audit_catches_root_of_other_domain),
-        cmocka_unit_test(audit_catches_mapping_of_free_frame),
-        cmocka_unit_test(audit_counts_without_callback),
-        cmocka_unit_test(audit_changes_nothing),
+        TM_SPACE_TEST(audit_clean_baseline),
+        TM_SPACE_TEST(audit_catches_raised_count),
+        TM_SPACE_TEST(audit_catches_lowered_type_count),
+        TM_SPACE_TEST(audit_catches_l1_flipped_writable),
+        TM_TEST(audit_catches_validated_at_count_zero),
+        TM_SPACE_TEST(audit_catches_unvalidated_in_use),
+        TM_SPACE_TEST(audit_catches_linear_count),
+        TM_SPACE_TEST(audit_catches_xen_slot_junk),
+        TM_SPACE_TEST(audit_catches_rw_pagetable_entry),
+        TM_SPACE_TEST(audit_catches_writable_tlb_to_pagetable),
+        TM_TEST(audit_catches_bad_root),
+        TM_SPACE_TEST(audit_catches_disallowed_flags),
+        TM_SPACE_TEST(audit_catches_foreign_mapping),
+        TM_SPACE_TEST(audit_catches_free_frame_with_refs),
+        TM_TEST(audit_catches_owned_frame_without_refs),
+        TM_SPACE_TEST(audit_catches_io_without_permission),
+        TM_SPACE_TEST(audit_catches_writable_self_map),
+        TM_SPACE_TEST(audit_catches_entry_outside_memory),
+        TM_SPACE_TEST(audit_catches_writable_linear_entry),
+        TM_TEST(audit_catches_table_without_owner),
+        TM_TEST(audit_catches_root_outside_memory),
+        TM_TEST(audit_catches_pinned_non_table),
+        TM_SPACE_TEST(audit_catches_root_of_other_domain),
+        TM_SPACE_TEST(audit_catches_mapping_of_free_frame),
+        TM_SPACE_TEST(audit_counts_without_callback),
+        TM_SPACE_TEST(audit_changes_nothing),
         cmocka_unit_test(audit_regions_report_the_same),
         cmocka_unit_test(audit_regions_agree_on_random_damage),
-        cmocka_unit_test(find_mappings_every_slot),
-        cmocka_unit_test(find_mappings_writable_only),
-        cmocka_unit_test(find_mappings_unhooked_l1),
-        cmocka_unit_test(find_mappings_two_vas),
+        TM_SPACE_TEST(find_mappings_every_slot),
+        TM_SPACE_TEST(find_mappings_writable_only),
+        TM_SPACE_TEST(find_mappings_unhooked_l1),
+        TM_SPACE_TEST(find_mappings_two_vas),
     };
     return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
 }

@@ -26,13 +26,27 @@ static void catch_bug(void *ctx, const char *file, unsigned int line, const char
     longjmp(bug_jmp, 1);
 }
 
-static struct tm *bug_machine(void)
+/* The machine's BUG_ON goes to catch_bug, which has not been called yet. */
+static void catch_bugs(struct tm *t)
 {
-    struct tm *t = tm_new(512);
     t->m.ops.bug = catch_bug;
     bug_calls = 0;
     bug_text[0] = 0;
-    return t;
+}
+
+/* cmocka fixtures: tm_setup or tm_setup_space, then catch_bugs. */
+static int bug_setup(void **state)
+{
+    tm_setup(state);
+    catch_bugs(*state);
+    return 0;
+}
+
+static int bug_setup_space(void **state)
+{
+    tm_setup_space(state);
+    catch_bugs(*state);
+    return 0;
 }
 
 /* Run body; true if it hit BUG_ON (and the hook's text contains want). */
@@ -49,63 +63,51 @@ static struct tm *bug_machine(void)
 /* A general count that would go below zero would borrow from the owner bits: BUG, not a silent new owner. */
 static void put_page_underflow(void **state)
 {
-    (void)state;
-    struct tm *t = bug_machine();
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     struct page_info *pg = &t->m.frames[a];
     pg->count_info &= ~PGC_count_mask;   /* corrupt: owned by d1, count 0 */
     EXPECT_BUG("general count underflow", put_page(&t->m, pg));
     assert_non_null(strstr(bug_text, "core/page.c"));
-    tm_free(t);
 }
 
 /* A type reference dropped from a frame whose type count is 0. */
 static void put_page_type_underflow(void **state)
 {
-    (void)state;
-    struct tm *t = bug_machine();
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     EXPECT_BUG("type count underflow", put_page_type(&t->m, &t->m.frames[a], NULL));
-    tm_free(t);
 }
 
 /* A writable L1 entry must hold a writable type reference: dropping it from a frame of another type is a BUG. */
 static void writable_entry_on_table(void **state)
 {
-    (void)state;
-    struct tm *t = bug_machine();
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 0, pte(a, _PAGE_PRESENT | _PAGE_RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 0, pte(a, _PAGE_PRESENT | _PAGE_RW)));
     t->m.frames[a].type_info = (t->m.frames[a].type_info & ~PGT_type_mask) | PGT_l1_page_table;   /* corrupt */
-    EXPECT_BUG("names a frame of type", tm_set(t->v, l1, 0, 0));
-    tm_free(t);
+    EXPECT_BUG("names a frame of type", tm_set(t->v, t->l1, 0, 0));
 }
 
 /* A linear entry that was never counted cannot be uncounted. */
 static void linear_never_counted(void **state)
 {
-    (void)state;
-    struct tm *t = bug_machine();
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
     struct page_info *pa = &t->m.frames[a], *pb = &t->m.frames[b];
     pa->type_info = PGT_l2_page_table | PGT_validated | 1;
     pb->type_info = PGT_l2_page_table | PGT_validated | 1;
     EXPECT_BUG("was never counted", put_page_type(&t->m, pb, pa));
-    tm_free(t);
 }
 
 /* A type reference held by an entry two levels up is impossible: BUG. */
 static void type_held_by_wrong_level(void **state)
 {
-    (void)state;
-    struct tm *t = bug_machine();
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
     t->m.frames[a].type_info = PGT_l4_page_table | PGT_validated | 1;
     t->m.frames[b].type_info = PGT_l1_page_table | PGT_validated | 1;
     EXPECT_BUG("held by an entry of mfn", put_page_type(&t->m, &t->m.frames[b], &t->m.frames[a]));
-    tm_free(t);
 }
 
 /* Without a hook the core does not go on: it traps. */
@@ -168,31 +170,27 @@ static void simulator_hook_exits_3(void **state)
 /* A mapping whose general reference would overflow the count (into the owner bits) is refused as Xen does (-EBUSY), not taken. */
 static void l1_mapping_count_overflow_refused(void **state)
 {
-    (void)state;
-    struct tm *t = bug_machine();
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     struct page_info *pg = &t->m.frames[a];
     uint64_t full = (pg->count_info & ~PGC_count_mask) | (PGC_count_mask - 2);
     pg->count_info = full;
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, _PAGE_PRESENT)), -XEN_EBUSY);
+    assert_int_equal(tm_set(t->v, t->l1, 5, pte(a, _PAGE_PRESENT)), -XEN_EBUSY);
     assert_int_equal(pg->count_info, full);
-    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    assert_int_equal(pvm_peek(&t->m, t->l1, 5), 0);
     assert_int_equal(bug_calls, 0);
     pg->count_info = (full & ~PGC_count_mask) | 1;
-    tm_free(t);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(put_page_underflow),
-        cmocka_unit_test(put_page_type_underflow),
-        cmocka_unit_test(writable_entry_on_table),
-        cmocka_unit_test(linear_never_counted),
-        cmocka_unit_test(type_held_by_wrong_level),
-        cmocka_unit_test(l1_mapping_count_overflow_refused),
+        cmocka_unit_test_setup_teardown(put_page_underflow, bug_setup, tm_teardown),
+        cmocka_unit_test_setup_teardown(put_page_type_underflow, bug_setup, tm_teardown),
+        cmocka_unit_test_setup_teardown(writable_entry_on_table, bug_setup_space, tm_teardown),
+        cmocka_unit_test_setup_teardown(linear_never_counted, bug_setup, tm_teardown),
+        cmocka_unit_test_setup_teardown(type_held_by_wrong_level, bug_setup, tm_teardown),
+        cmocka_unit_test_setup_teardown(l1_mapping_count_overflow_refused, bug_setup_space, tm_teardown),
         cmocka_unit_test(no_hook_traps),
         cmocka_unit_test(simulator_hook_exits_3),
     };

@@ -19,19 +19,21 @@
 #define IO_MFN 0x1000ULL   /* beyond the 512 frames of every machine here: I/O space */
 #define PFEC_RO_WRITE (PFEC_page_present | PFEC_write_access | PFEC_user_mode)
 
-static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
-{
-    struct mmuext_op op;
-    memset(&op, 0, sizeof(op));
-    op.cmd = cmd;
-    op.arg1.mfn = mfn;
-    return pvm_mmuext_op(v, &op, 1, NULL, DOMID_SELF);
-}
-
-static void enable_ptwr(struct tm *t)
-{
-    TM_OK(t, pvm_vm_assist(t->v, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables));
-}
+/*
+ * call, made while the platform cannot give frame nomem storage, fails with -EFAULT after one map failure and leaves
+ * nothing the core keeps changed, but for frame retyped (if not PVM_INVALID_MFN) typed type_info at count 0; the
+ * auditor stays clean.
+ */
+#define REFUSED_WITHOUT_STORAGE(t, nomem, retyped, type_info, call)     \
+    do {                                                                \
+        tm_map_fail((t), (nomem));                                      \
+        void *snap_ = tm_snapshot(t);                                   \
+        if ((retyped) != PVM_INVALID_MFN)                               \
+            tm_snapshot_set_type(snap_, (retyped), (type_info));        \
+        TM_RC(t, call, -XEN_EFAULT);                                    \
+        tm_assert_unchanged((t), snap_);                                \
+        assert_int_equal((t)->map_failures, 1);                         \
+    } while (0)
 
 /* Is va's translation in v's TLB? */
 static bool cached(const struct pvm_vcpu *v, uint64_t va)
@@ -57,8 +59,7 @@ static int flush_op(struct pvm_vcpu *v, unsigned int cmd, uint64_t va, const uns
 /* pvm_domain_create refuses reserved ids and bad vCPU counts (-EINVAL), an existing id (-EBUSY); creates nothing. */
 static void domain_create_bad_args(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     assert_int_equal(pvm_domain_create(&t->m, DOMID_FIRST_RESERVED, 1, 0), -XEN_EINVAL);
     assert_int_equal(pvm_domain_create(&t->m, DOMID_IO, 1, 0), -XEN_EINVAL);
     assert_int_equal(pvm_domain_create(&t->m, 3, 0, 0), -XEN_EINVAL);
@@ -72,7 +73,6 @@ static void domain_create_bad_args(void **state)
     assert_int_equal(d1->nr_vcpus, 2);
     assert_int_equal(d1->flags, 0);
     assert_non_null(pvm_vcpu(&t->m, 1, 1));
-    tm_free(t);
 }
 
 /*
@@ -81,8 +81,7 @@ static void domain_create_bad_args(void **state)
  */
 static void domain_slot_collision_and_full_table(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     /* d9 prefers slot 1 (d1), then slot 2 (d2): it gets slot 3. */
     assert_int_equal(pvm_domain_create(&t->m, 9, 1, 0), 0);
     struct pvm_domain *d9 = pvm_domain(&t->m, 9);
@@ -96,12 +95,12 @@ static void domain_slot_collision_and_full_table(void **state)
     assert_null(pvm_domain(&t->m, 17));   /* prefers slot 1 too, exists nowhere */
     uint64_t l4, l1;
     tm_space(t, v9, &l4, NULL, NULL, &l1);
-    assert_int_equal(tm_state(t, l4).owner, 9);
+    TM_FRAME(t, l4, "owner=d9");
     assert_int_equal(d9->nr_l4_pages, 1);
     assert_int_equal(d9->tot_pages, 4);
     uint64_t a = tm_frame(t, 9);
     TM_OK(t, tm_set(v9, l1, 5, pte(a, P | RW)));
-    assert_int_equal(tm_state(t, a).type, PVM_TYPE_WRITABLE);
+    TM_FRAME(t, a, "type=writable");
     /* Fill the table: 3 domains now, 5 more fit. */
     for (domid_t id = 20; id < 25; id++)
         assert_int_equal(pvm_domain_create(&t->m, id, 1, 0), 0);
@@ -110,27 +109,23 @@ static void domain_slot_collision_and_full_table(void **state)
     for (domid_t id = 20; id < 25; id++)
         assert_int_equal(pvm_domain(&t->m, id)->id, id);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /* pvm_domain_iomem_permit on a domain that does not exist is -ESRCH and touches no other domain. */
 static void iomem_permit_unknown_domain(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 7, 0x100, 0x1FF), -XEN_ESRCH);
     for (domid_t id = 1; id <= 2; id++) {
         const struct pvm_domain *d = pvm_domain(&t->m, id);
         assert_true(d->iomem_first > d->iomem_last);   /* still no I/O range */
     }
-    tm_free(t);
 }
 
 /* pvm_assign_pages: unknown domain -ESRCH, a range off the end (or wrapping) -EINVAL, a busy frame -EBUSY; atomic. */
 static void assign_pages_errors(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);   /* 0x10 */
     struct pvm_domain *d2 = pvm_domain(&t->m, 2);
     uint64_t tot = d2->tot_pages;
@@ -141,48 +136,39 @@ static void assign_pages_errors(void **state)
     /* 0x0E..0x11 includes d1's frame 0x10: nothing of the range is taken. */
     assert_int_equal(pvm_assign_pages(&t->m, a - 2, 4, 2), -XEN_EBUSY);
     for (uint64_t f = a - 2; f < a + 2; f++)
-        assert_int_equal(tm_state(t, f).owner, f == a ? 1 : DOMID_INVALID);
-    assert_int_equal(tm_state(t, a).count, 1);
+        TM_FRAME(t, f, "owner=%s", f == a ? "d1" : "none");
+    TM_FRAME(t, a, "count=1");
     assert_int_equal(d2->tot_pages, tot);
     /* pvm_assign_page fails the same way and leaves the M2P alone. */
     assert_int_equal(pvm_assign_page(&t->m, a, 2, 77), -XEN_EBUSY);
-    assert_int_equal(tm_state(t, a).m2p, 0);
-    assert_int_equal(pvm_assign_page(&t->m, 512, 2, 77), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_FRAME(t, a, "m2p=0");
+    TM_RC(t, pvm_assign_page(&t->m, 512, 2, 77), -XEN_EINVAL);
     /* The range just short of the end is fine. */
     assert_int_equal(pvm_assign_pages(&t->m, 500, 12, 2), 0);
     assert_int_equal(d2->tot_pages, tot + 12);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /* pvm_mark_io: a frame beyond the table is -EINVAL; a frame owned by a domain, or already by DOMID_IO, -EBUSY. */
 static void mark_io_errors(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     assert_int_equal(pvm_mark_io(&t->m, 512), -XEN_EINVAL);
     assert_int_equal(pvm_mark_io(&t->m, a), -XEN_EBUSY);
     struct pvm_frame_state s = tm_state(t, a);
     assert_false(s.io);
-    assert_int_equal(s.owner, 1);
-    assert_int_equal(s.count, 1);
-    assert_int_equal(s.type, PVM_TYPE_NONE);
+    TM_FRAME(t, a, "owner=d1 count=1 type=none");
     assert_int_equal(pvm_mark_io(&t->m, 0x1F0), 0);
-    assert_int_equal(pvm_mark_io(&t->m, 0x1F0), -XEN_EBUSY);
-    s = tm_state(t, 0x1F0);
-    assert_true(s.io);
-    assert_int_equal(s.count, 1);
-    AUDIT_CLEAN(t);
-    tm_free(t);
+    TM_RC(t, pvm_mark_io(&t->m, 0x1F0), -XEN_EBUSY);
+    assert_true(tm_state(t, 0x1F0).io);
+    TM_FRAME(t, 0x1F0, "count=1");
 }
 
 /* pvm_poke refuses a frame beyond the table or a slot past 511 (-EINVAL, no storage taken); pvm_peek reads 0 there. */
 static void poke_peek_bad_args(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     assert_int_equal(pvm_poke(&t->m, a, 511, 0xABC), 0);
     uint64_t bytes = hostmem_bytes(&t->h);
@@ -193,24 +179,20 @@ static void poke_peek_bad_args(void **state)
     assert_int_equal(pvm_peek(&t->m, a, 512), 0);
     assert_int_equal(pvm_peek(&t->m, 512, 0), 0);
     assert_int_equal(pvm_peek(&t->m, UINT64_MAX, 0), 0);
-    tm_free(t);
 }
 
 /* pvm_release_page of a frame beyond the table, an I/O frame or another domain's frame: -EINVAL, nothing changed. */
 static void release_page_bad_args(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     assert_int_equal(pvm_mark_io(&t->m, 0x1F0), 0);
     void *snap = tm_snapshot(t);
     assert_int_equal(pvm_release_page(&t->m, 1, 512), -XEN_EINVAL);
     assert_int_equal(pvm_release_page(&t->m, 1, 0x1F0), -XEN_EINVAL);
-    assert_int_equal(pvm_release_page(&t->m, 2, a), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, pvm_release_page(&t->m, 2, a), -XEN_EINVAL);
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_domain(&t->m, 1)->tot_pages, 1);
-    tm_free(t);
 }
 
 /* Every refusal cause and every frame type has its own name; values past the end read "unknown" and "?". */
@@ -235,22 +217,23 @@ static void why_and_type_names(void **state)
 
 /* ---- NULL guest handles ------------------------------------------------------- */
 
+/* The last refusal was the -EFAULT of a guest handle that names no guest memory. */
+static void last_refusal_is_handle_fault(struct tm *t)
+{
+    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
+    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+}
+
 /* mmu_update with a NULL request list is -EFAULT before any request (done 0); with count 0 there is nothing to read. */
 static void mmu_update_null_requests(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
-    void *snap = tm_snapshot(t);
+    struct tm *t = *state;
     struct pvm_stats s0 = t->m.stats;
     unsigned int done = 99;
-    assert_int_equal(pvm_mmu_update(t->v, NULL, 3, &done, DOMID_SELF), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    TM_REFUSED(t, pvm_mmu_update(t->v, NULL, 3, &done, DOMID_SELF), -XEN_EFAULT);
     assert_int_equal(done, 0);
     assert_true(t->m.last_set);
-    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
-    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+    last_refusal_is_handle_fault(t);
     assert_int_equal(t->m.last.domid, 1);
     assert_int_equal(t->m.stats.hc_mmu_update, s0.hc_mmu_update + 1);
     assert_int_equal(t->m.stats.mmu_update_reqs, s0.mmu_update_reqs);
@@ -259,40 +242,30 @@ static void mmu_update_null_requests(void **state)
     assert_int_equal(pvm_mmu_update(t->v, NULL, 0, &done, DOMID_SELF), 0);
     assert_int_equal(done, 0);
     assert_int_equal(t->m.stats.refusals, s0.refusals + 1);
-    tm_free(t);
 }
 
 /* mmuext_op with a NULL op list is -EFAULT with nothing done. */
 static void mmuext_op_null_ops(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
-    void *snap = tm_snapshot(t);
+    struct tm *t = *state;
     struct pvm_stats s0 = t->m.stats;
     unsigned int done = 99;
-    assert_int_equal(pvm_mmuext_op(t->v, NULL, 2, &done, DOMID_SELF), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    TM_REFUSED(t, pvm_mmuext_op(t->v, NULL, 2, &done, DOMID_SELF), -XEN_EFAULT);
     assert_int_equal(done, 0);
-    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
-    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+    last_refusal_is_handle_fault(t);
     assert_int_equal(t->m.stats.mmuext_ops, s0.mmuext_ops);
     assert_int_equal(t->m.stats.refusals, s0.refusals + 1);
     assert_int_equal(pvm_mmuext_op(t->v, NULL, 0, &done, DOMID_SELF), 0);
     assert_int_equal(done, 0);
-    tm_free(t);
 }
 
 /* multicall with a NULL list is -EFAULT, runs nothing and leaves the vCPU free to make the next multicall. */
 static void multicall_null_list(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     struct pvm_stats s0 = t->m.stats;
     assert_int_equal(pvm_multicall(t->v, NULL, 2), -XEN_EFAULT);
-    assert_int_equal(t->m.last.rc, -XEN_EFAULT);
-    assert_int_equal(t->m.last.why, PVM_WHY_FAULT);
+    last_refusal_is_handle_fault(t);
     assert_int_equal(t->m.stats.multicall_entries, s0.multicall_entries);
     assert_false(t->v->in_multicall);
     assert_int_equal(pvm_multicall(t->v, NULL, 0), 0);
@@ -301,27 +274,21 @@ static void multicall_null_list(void **state)
     assert_int_equal(pvm_multicall(t->v, &mc, 1), 0);
     assert_int_equal(mc.result, 0);
     assert_true(pvm_domain(&t->m, 1)->vm_assist & (1UL << VMASST_TYPE_writable_pagetables));
-    tm_free(t);
 }
 
 /* MMU_MACHPHYS_UPDATE with DOMID_IO as owner: no RAM frame is DOMID_IO's, so -EINVAL and the M2P stays. */
 static void machphys_update_domid_io(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    void *snap = tm_snapshot(t);
     struct mmu_update u = { (a << 12) | MMU_MACHPHYS_UPDATE, 0x4242 };
     unsigned int done = 99;
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_IO), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    TM_REFUSED(t, pvm_mmu_update(t->v, &u, 1, &done, DOMID_IO), -XEN_EINVAL);
     assert_int_equal(done, 0);
     assert_int_equal(t->m.last.why, PVM_WHY_NO_PAGE);
     assert_int_equal(t->m.last.mfn, a);
-    assert_int_equal(tm_state(t, a).m2p, a - 0x10);
+    TM_FRAME(t, a, "m2p=%llu", (unsigned long long)(a - 0x10));
     assert_int_equal(tm_log_count(t, "Could not get page for mach->phys update"), 1);
-    tm_free(t);
 }
 
 /* ---- a platform that cannot give a frame storage ------------------------------ */
@@ -329,8 +296,7 @@ static void machphys_update_domid_io(void **state)
 /* pvm_poke into a frame the platform has no storage for is -EFAULT and leaves it without data. */
 static void poke_map_failure(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
     tm_map_fail(t, a);
     assert_int_equal(pvm_poke(&t->m, a, 3, 0x1234), -XEN_EFAULT);
@@ -340,7 +306,6 @@ static void poke_map_failure(void **state)
     tm_map_fail(t, PVM_INVALID_MFN);
     assert_int_equal(pvm_poke(&t->m, a, 3, 0x1234), 0);
     assert_int_equal(pvm_peek(&t->m, a, 3), 0x1234);
-    tm_free(t);
 }
 
 /*
@@ -349,32 +314,22 @@ static void poke_map_failure(void **state)
  */
 static void mod_l1_entry_map_failure(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1), a = tm_frame(t, 1);
-    assert_int_equal(tm_pin(t->v, 1, x), 0);   /* an empty L1: no data yet */
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_pin(t->v, 1, x));   /* an empty L1: no data yet */
     assert_null(hostmem_peek(&t->h, x));
-    tm_map_fail(t, x);
-    void *snap = tm_snapshot(t);
-    tm_snapshot_set_type(snap, a, PGT_writable_page | PGT_validated);
     struct pvm_stats s0 = t->m.stats;
     struct mmu_update u = { (x << 12) | (5 * 8), pte(a, P | RW) };
     unsigned int done = 99;
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    REFUSED_WITHOUT_STORAGE(t, x, a, PGT_writable_page | PGT_validated, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
     assert_int_equal(done, 0);
-    assert_int_equal(t->map_failures, 1);
     assert_false(t->m.last_set);   /* a platform failure, not a refusal of Xen's */
     assert_int_equal(t->m.stats.refusals, s0.refusals + 1);
     assert_int_equal(pvm_peek(&t->m, x, 5), 0);
     /* With storage the same update goes through. */
     tm_map_fail(t, PVM_INVALID_MFN);
     TM_OK(t, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
-    assert_int_equal(tm_state(t, a).count, 2);
-    assert_int_equal(tm_state(t, a).type_count, 1);
-    tm_free(t);
+    TM_FRAME(t, a, "count=2 tc=1");
 }
 
 /*
@@ -383,53 +338,33 @@ static void mod_l1_entry_map_failure(void **state)
  */
 static void mod_l2_entry_map_failure(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1), y = tm_frame(t, 1);
-    assert_int_equal(tm_pin(t->v, 2, x), 0);   /* an empty L2: no data yet */
-    AUDIT_CLEAN(t);
-    tm_map_fail(t, x);
-    void *snap = tm_snapshot(t);
-    tm_snapshot_set_type(snap, y, PGT_l1_page_table);
+    TM_OK(t, tm_pin(t->v, 2, x));   /* an empty L2: no data yet */
     struct pvm_stats s0 = t->m.stats;
     struct mmu_update u = { x << 12, pte(y, P | RW) };
     unsigned int done = 99;
-    assert_int_equal(pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    REFUSED_WITHOUT_STORAGE(t, x, y, PGT_l1_page_table, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
     assert_int_equal(done, 0);
-    assert_int_equal(t->map_failures, 1);
-    struct pvm_frame_state s = tm_state(t, y);
-    assert_int_equal(s.type, PVM_TYPE_L1);
-    assert_int_equal(s.type_count, 0);
-    assert_false(s.validated);
+    TM_FRAME(t, y, "type=l1 tc=0 !validated");
     assert_int_equal(t->m.stats.promotions[1], s0.promotions[1] + 1);
     assert_int_equal(t->m.stats.demotions[1], s0.demotions[1] + 1);
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt);
     assert_null(hostmem_peek(&t->h, x));
     tm_map_fail(t, PVM_INVALID_MFN);
     TM_OK(t, pvm_mmu_update(t->v, &u, 1, &done, DOMID_SELF));
-    s = tm_state(t, y);
-    assert_int_equal(s.type_count, 1);
-    assert_true(s.validated);
+    TM_FRAME(t, y, "tc=1 validated");
     assert_int_equal(t->m.stats.tlb_flushes_linear_pt, s0.tlb_flushes_linear_pt + 2);   /* d1's two vCPUs */
-    tm_free(t);
 }
 
 /* Pinning an L4 whose frame cannot be written (Xen's slots go in) is -EFAULT; the frame is left untyped. */
 static void pin_l4_map_failure(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
-    tm_map_fail(t, x);
-    void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
-    assert_int_equal(tm_pin(t->v, 4, x), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
-    assert_int_equal(t->map_failures, 1);
-    assert_int_equal(tm_state(t, x).type, PVM_TYPE_NONE);
+    REFUSED_WITHOUT_STORAGE(t, x, PVM_INVALID_MFN, 0, tm_pin(t->v, 4, x));
+    TM_FRAME(t, x, "type=none");
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, 0);
     assert_int_equal(t->m.stats.promotions[4], s0.promotions[4]);
     assert_int_equal(t->m.stats.pins, s0.pins);
@@ -438,28 +373,19 @@ static void pin_l4_map_failure(void **state)
     TM_OK(t, tm_pin(t->v, 4, x));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, 1);
     assert_int_equal(pvm_peek(&t->m, x, PVM_LINEAR_PT_SLOT) & PVM_PTE_FRAME_MASK, x << 12);   /* Xen's self map went in */
-    tm_free(t);
 }
 
 /* MMUEXT_CLEAR_PAGE of a frame that cannot be given storage is -EFAULT; its temporary writable type is dropped. */
 static void clear_page_map_failure(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
-    tm_map_fail(t, x);
-    void *snap = tm_snapshot(t);
-    tm_snapshot_set_type(snap, x, PGT_writable_page | PGT_validated);
-    assert_int_equal(ext(t->v, MMUEXT_CLEAR_PAGE, x), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
-    assert_int_equal(t->map_failures, 1);
-    assert_int_equal(tm_state(t, x).type_count, 0);
+    REFUSED_WITHOUT_STORAGE(t, x, x, PGT_writable_page | PGT_validated, tm_ext(t->v, MMUEXT_CLEAR_PAGE, x));
+    TM_FRAME(t, x, "tc=0");
     assert_null(hostmem_peek(&t->h, x));
     tm_map_fail(t, PVM_INVALID_MFN);
-    TM_OK(t, ext(t->v, MMUEXT_CLEAR_PAGE, x));
+    TM_OK(t, tm_ext(t->v, MMUEXT_CLEAR_PAGE, x));
     assert_non_null(hostmem_peek(&t->h, x));
-    tm_free(t);
 }
 
 /*
@@ -468,24 +394,19 @@ static void clear_page_map_failure(void **state)
  */
 static void ptwr_map_failure(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2, l1;
-    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    struct tm *t = *state;
     uint64_t l1b = tm_frame(t, 1), a = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l2, 1, pte(l1b, P | RW)), 0);
-    assert_int_equal(tm_set(t->v, l1, 6, pte(l1b, P)), 0);
-    enable_ptwr(t);
+    assert_int_equal(tm_set(t->v, t->l2, 1, pte(l1b, P | RW)), 0);
+    assert_int_equal(tm_set(t->v, t->l1, 6, pte(l1b, P)), 0);
+    tm_enable_ptwr(t);
     assert_null(hostmem_peek(&t->h, l1b));
     tm_map_fail(t, l1b);
     void *snap = tm_snapshot(t);
     tm_snapshot_set_type(snap, a, PGT_writable_page | PGT_validated);
     struct pvm_stats s0 = t->m.stats;
-    assert_int_equal(pvm_ptwr_emulate(t->v, 0x6000 + 3 * 8, 0, pte(a, P | RW), 8, false), -XEN_EFAULT);
-    AUDIT_CLEAN(t);
+    TM_RC(t, pvm_ptwr_emulate(t->v, 0x6000 + 3 * 8, 0, pte(a, P | RW), 8, false), -XEN_EFAULT);
     struct pvm_fault f;
-    assert_int_equal(pvm_guest_store(t->v, 0x6000 + 3 * 8, pte(a, P | RW), 8, &f), PVM_ACCESS_FAULT);
-    AUDIT_CLEAN(t);
+    TM_RC(t, pvm_guest_store(t->v, 0x6000 + 3 * 8, pte(a, P | RW), 8, &f), PVM_ACCESS_FAULT);
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->map_failures, 2);
     assert_int_equal(f.error_code, PFEC_RO_WRITE);
@@ -494,11 +415,9 @@ static void ptwr_map_failure(void **state)
     assert_int_equal(t->m.stats.page_faults, s0.page_faults + 1);
     assert_int_equal(pvm_peek(&t->m, l1b, 3), 0);
     tm_map_fail(t, PVM_INVALID_MFN);
-    assert_int_equal(pvm_guest_store(t->v, 0x6000 + 3 * 8, pte(a, P | RW), 8, &f), PVM_ACCESS_EMULATED);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_state(t, a).count, 2);
+    TM_RC(t, pvm_guest_store(t->v, 0x6000 + 3 * 8, pte(a, P | RW), 8, &f), PVM_ACCESS_EMULATED);
+    TM_FRAME(t, a, "count=2");
     assert_int_equal(pvm_peek(&t->m, l1b, 3) & PVM_PTE_FRAME_MASK, a << 12);
-    tm_free(t);
 }
 
 /* ---- optional platform callbacks ---------------------------------------------- */
@@ -514,15 +433,13 @@ static void read_steps(struct tm *t, uint64_t out[2])
     struct pvm_fault f;
     assert_int_equal(pvm_guest_store(t->v, 0x6010, 0x5A5A, 8, &f), PVM_ACCESS_OK);
     assert_int_equal(pvm_guest_load(t->v, 0x5008, &out[0], &f), PVM_ACCESS_OK);   /* a holds no data */
-    assert_int_equal(pvm_guest_load(t->v, 0x6010, &out[1], &f), PVM_ACCESS_OK);
-    AUDIT_CLEAN(t);
+    TM_RC(t, pvm_guest_load(t->v, 0x6010, &out[1], &f), PVM_ACCESS_OK);
 }
 
 /* pvm_ops.read is optional: without it the core reads entries through map(), a frame with no data as zeros. */
 static void no_read_callback(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512), *u = tm_new(512);
+    struct tm *t = *state, *u = tm_new(512);
     u->m.ops.read = NULL;
     uint64_t rt[2], ru[2];
     read_steps(t, rt);
@@ -533,21 +450,16 @@ static void no_read_callback(void **state)
     assert_memory_equal(t->m.frames, u->m.frames, 512 * sizeof(struct page_info));
     assert_memory_equal(&t->m.stats, &u->m.stats, sizeof(t->m.stats));
     tm_free(u);
-    tm_free(t);
 }
 
 /* pvm_ops.log is optional: without a sink a refusal is the same (rc, recorded cause), only the line is gone. */
 static void no_log_sink(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t b = tm_frame(t, 2);
     void (*sink)(void *, const struct pvm_log_msg *) = t->m.ops.log;
     t->m.ops.log = NULL;
-    void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 1, b), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    TM_REFUSED(t, tm_pin(t->v, 1, b), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     assert_int_equal(t->m.last.mfn, b);
     assert_int_equal(tm_log_count(t, "Error mfn"), 0);
@@ -555,27 +467,19 @@ static void no_log_sink(void **state)
     assert_int_equal(tm_pin(t->v, 1, b), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     assert_int_equal(tm_log_countf(t, "Error mfn %05llx: rd=d1 od=d2", (unsigned long long)b), 1);
-    tm_free(t);
 }
 
 /* NEW_BASEPTR naming an I/O frame is refused (-EINVAL) with Xen's get_page line naming its owner d[IO]. */
 static void baseptr_to_io_frame(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4;
-    tm_space(t, t->v, &l4, NULL, NULL, NULL);
+    struct tm *t = *state;
     assert_int_equal(pvm_mark_io(&t->m, 0x1F0), 0);
-    void *snap = tm_snapshot(t);
-    assert_int_equal(ext(t->v, MMUEXT_NEW_BASEPTR, 0x1F0), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
-    assert_int_equal(t->v->guest_table, l4);
+    TM_REFUSED(t, tm_ext(t->v, MMUEXT_NEW_BASEPTR, 0x1F0), -XEN_EINVAL);
+    assert_int_equal(t->v->guest_table, t->l4);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     assert_int_equal(t->m.last.mfn, 0x1F0);
     assert_int_equal(tm_log_count(t, "Error mfn 001f0: rd=d1 od=d[IO] caf=00000001"), 1);
     assert_int_equal(tm_log_count(t, "Error while installing new baseptr 001f0"), 1);
-    tm_free(t);
 }
 
 /* What the platform's tlb_flush hook was told, in order. */
@@ -606,6 +510,14 @@ static unsigned int seen_count(bool all)
     return k;
 }
 
+/* d1v1 loads d1v0's root (tm_setup_space's L4); returns d1v1. */
+static struct pvm_vcpu *second_vcpu_on_root(struct tm *t)
+{
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
+    TM_OK(t, pvm_set_guest_table(v1, t->l4));
+    return v1;
+}
+
 /*
  * pvm_ops.tlb_flush is told of every flush the core does, full or one page, for the vCPU it does it on:
  * as many full flushes as stats.tlb_flushes counts and one-page ones as tlb_invlpg, and nothing for an
@@ -613,12 +525,8 @@ static unsigned int seen_count(bool all)
  */
 static void platform_sees_every_flush(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l2;
-    tm_space(t, t->v, &l4, NULL, &l2, NULL);
-    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
-    TM_OK(t, pvm_set_guest_table(v1, l4));
+    struct tm *t = *state;
+    struct pvm_vcpu *v1 = second_vcpu_on_root(t);
     memset(&seen, 0, sizeof(seen));
     t->m.ops.tlb_flush = record_flush;
     struct pvm_stats s0 = t->m.stats;
@@ -643,15 +551,13 @@ static void platform_sees_every_flush(void **state)
     assert_int_equal(pvm_update_va_mapping(t->v, 0x5000, pte(a, P), UVMF_INVLPG), 0);
     assert_int_equal(seen.n, 6);
     assert_true(seen.v[5] == t->v && seen.va[5] == 0x5000 && !seen.all[5]);
-    assert_int_equal(tm_set(t->v, l2, 1, pte(l1b, P | RW)), 0);   /* an L2 change flushes both vCPUs */
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_set(t->v, t->l2, 1, pte(l1b, P | RW)));   /* an L2 change flushes both vCPUs */
     pvm_tlb_flush_vcpu(v1);
     assert_true(seen.v[seen.n - 1] == v1 && seen.all[seen.n - 1]);
     assert_true(seen.n <= MAX_FLUSHES);
     assert_int_equal(seen_count(true), t->m.stats.tlb_flushes - s0.tlb_flushes);
     assert_int_equal(seen_count(false), t->m.stats.tlb_invlpg - s0.tlb_invlpg);
     assert_true(t->m.stats.tlb_flushes_linear_pt - s0.tlb_flushes_linear_pt == 2);
-    tm_free(t);
 }
 
 /* Xen's L4 slots as the platform defines them (supervisor mappings of hypervisor memory), for slot 256-271. */
@@ -667,8 +573,7 @@ static uint64_t platform_l4e(void *ctx, unsigned int slot)
  */
 static void platform_xen_l4_slots(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     t->m.ops.xen_l4e = platform_l4e;
     uint64_t l4;
     tm_space(t, t->v, &l4, NULL, NULL, NULL);   /* audits clean with the platform's entries in place */
@@ -694,23 +599,26 @@ static void platform_xen_l4_slots(void **state)
     /* The auditor holds the slots to the platform's values. */
     hostmem_page(&t->h, l4b)[261] = 0;
     assert_int_equal(pvm_audit(&t->m, t->scratch, NULL, NULL), 1);
-    tm_free(t);
 }
 
 /* ---- guest accesses ------------------------------------------------------------ */
 
+/* d1v0 translates va (the walk may only succeed). */
+static void translate_ok(struct tm *t, uint64_t va)
+{
+    struct pvm_fault f;
+    uint64_t maddr;
+    assert_int_equal(pvm_translate(t->v, va, false, &maddr, &f), PVM_ACCESS_OK);
+}
+
 /* pvm_tlb_flush_vcpu drops every translation of that vCPU and stamps it with a new clock tick. */
 static void tlb_flush_vcpu_api(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
-    struct pvm_fault f;
-    uint64_t maddr;
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    struct tm *t = *state;
+    translate_ok(t, 0x1000);
     struct pvm_stats s0 = t->m.stats;
     uint32_t clock = t->m.tlbflush_clock;
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    translate_ok(t, 0x1000);
     assert_int_equal(t->m.stats.tlb_hits, s0.tlb_hits + 1);
     pvm_tlb_flush_vcpu(t->v);
     AUDIT_CLEAN(t);
@@ -719,33 +627,27 @@ static void tlb_flush_vcpu_api(void **state)
     assert_int_equal(t->v->tlbflush_time, clock + 1);
     for (unsigned int i = 0; i < PVM_TLB_ENTRIES; i++)
         assert_false(t->v->tlb[i].valid);
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    translate_ok(t, 0x1000);
     assert_int_equal(t->m.stats.tlb_misses, s0.tlb_misses + 1);
-    tm_free(t);
 }
 
 /* Switching a vCPU to the mode it is already in is no switch: its non-global translations survive. */
 static void guest_mode_same_mode(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
-    struct pvm_fault f;
-    uint64_t maddr;
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    struct tm *t = *state;
+    translate_ok(t, 0x1000);
     assert_false(t->v->tlb[1].global);   /* a kernel mapping */
     struct pvm_stats s0 = t->m.stats;
     pvm_set_guest_mode(t->v, true);
     assert_true(t->v->kernel_mode);
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    translate_ok(t, 0x1000);
     assert_int_equal(t->m.stats.tlb_hits, s0.tlb_hits + 1);
     assert_int_equal(t->m.stats.tlb_misses, s0.tlb_misses);
     /* A real switch drops it. */
     pvm_set_guest_mode(t->v, false);
     pvm_set_guest_mode(t->v, true);
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    translate_ok(t, 0x1000);
     assert_int_equal(t->m.stats.tlb_misses, s0.tlb_misses + 1);
-    tm_free(t);
 }
 
 /*
@@ -754,49 +656,41 @@ static void guest_mode_same_mode(void **state)
  */
 static void recursive_map_cannot_reach_xen_slot(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l1;
-    tm_space(t, t->v, &l4, NULL, NULL, &l1);
-    TM_OK(t, tm_set(t->v, l4, 1, pte(l4, P)));
+    struct tm *t = *state;
+    TM_OK(t, tm_set(t->v, t->l4, 1, pte(t->l4, P)));
     const uint64_t base = 1ULL << 39;   /* L4 slot 1 */
     struct pvm_fault f;
     uint64_t maddr, val;
     /* base + 8 is slot 1 of the L1 reached through l4[1] -> l4[0] -> l3[0] -> l2[0]. */
     assert_int_equal(pvm_translate(t->v, base + 8, false, &maddr, &f), PVM_ACCESS_OK);
-    assert_int_equal(maddr, (l1 << 12) | 8);
+    assert_int_equal(maddr, (t->l1 << 12) | 8);
     assert_int_equal(pvm_guest_load(t->v, base + 8, &val, &f), PVM_ACCESS_OK);
-    assert_int_equal(val, pvm_peek(&t->m, l1, 1));
+    assert_int_equal(val, pvm_peek(&t->m, t->l1, 1));
     struct pvm_stats s0 = t->m.stats;
     const uint64_t xen = base | ((uint64_t)PVM_LINEAR_PT_SLOT << 30);
     assert_int_equal(pvm_translate(t->v, xen, false, &maddr, &f), PVM_ACCESS_FAULT);
     assert_int_equal(f.va, xen);
     assert_int_equal(f.level, 3);
-    assert_int_equal(f.table_mfn, l4);
-    assert_int_equal(f.entry, pvm_peek(&t->m, l4, PVM_LINEAR_PT_SLOT));
+    assert_int_equal(f.table_mfn, t->l4);
+    assert_int_equal(f.entry, pvm_peek(&t->m, t->l4, PVM_LINEAR_PT_SLOT));
     assert_int_equal(f.entry & _PAGE_USER, 0);
     assert_int_equal(f.error_code, PFEC_page_present | PFEC_user_mode);
     assert_int_equal(pvm_guest_load(t->v, xen, &val, &f), PVM_ACCESS_FAULT);
     assert_int_equal(t->m.stats.page_faults, s0.page_faults + 1);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /* Global (user) translations survive a switch between kernel and user mode; kernel ones do not (toggle_guest_mode). */
 static void global_translation_survives_mode_switch(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l1;
-    tm_space(t, t->v, &l4, NULL, NULL, &l1);
-    assert_int_equal(ext(t->v, MMUEXT_NEW_USER_BASEPTR, l4), 0);   /* the same tables in user mode */
+    struct tm *t = *state;
+    assert_int_equal(tm_ext(t->v, MMUEXT_NEW_USER_BASEPTR, t->l4), 0);   /* the same tables in user mode */
     uint64_t a = tm_frame(t, 1);
-    assert_int_equal(tm_set(t->v, l1, 5, pte(a, P | _PAGE_USER)), 0);   /* a user mapping: Xen makes it global */
-    AUDIT_CLEAN(t);
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, P | _PAGE_USER)));   /* a user mapping: Xen makes it global */
     struct pvm_fault f;
     uint64_t maddr;
-    assert_int_equal(pvm_translate(t->v, 0x5000, false, &maddr, &f), PVM_ACCESS_OK);
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    translate_ok(t, 0x5000);
+    translate_ok(t, 0x1000);
     assert_true(cached(t->v, 0x5000) && t->v->tlb[5].global);
     assert_true(cached(t->v, 0x1000) && !t->v->tlb[1].global);
     pvm_set_guest_mode(t->v, false);
@@ -810,7 +704,6 @@ static void global_translation_survives_mode_switch(void **state)
     assert_int_equal(t->m.stats.tlb_flushes, s0.tlb_flushes);   /* a mode switch is no flush */
     pvm_set_guest_mode(t->v, true);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /*
@@ -819,12 +712,8 @@ static void global_translation_survives_mode_switch(void **state)
  */
 static void invlpg_bad_address_ignored(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4;
-    tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);
-    TM_OK(t, pvm_set_guest_table(v1, l4));
+    struct tm *t = *state;
+    struct pvm_vcpu *v1 = second_vcpu_on_root(t);
     struct pvm_fault f;
     uint64_t maddr;
     struct pvm_vcpu *vs[2] = { t->v, v1 };
@@ -848,7 +737,6 @@ static void invlpg_bad_address_ignored(void **state)
         assert_false(cached(vs[i], 0x1000));
         assert_true(cached(vs[i], 0x2000));
     }
-    tm_free(t);
 }
 
 /*
@@ -857,12 +745,10 @@ static void invlpg_bad_address_ignored(void **state)
  */
 static void access_outside_guest_range(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    tm_space(t, t->v, NULL, NULL, NULL, NULL);
+    struct tm *t = *state;
     struct pvm_fault f;
-    uint64_t maddr, val = 0x77;
-    assert_int_equal(pvm_translate(t->v, 0x1000, false, &maddr, &f), PVM_ACCESS_OK);
+    uint64_t val = 0x77;
+    translate_ok(t, 0x1000);
     assert_true(cached(t->v, 0x1000));
     struct pvm_stats s0 = t->m.stats;
     const uint64_t bad[] = { 0xFFFF000000001000ULL, 0x0000800000000000ULL, HYPERVISOR_VIRT_START + 0x1000,
@@ -880,7 +766,6 @@ static void access_outside_guest_range(void **state)
     assert_int_equal(t->m.stats.tlb_hits, s0.tlb_hits);
     assert_int_equal(t->m.stats.page_faults, s0.page_faults + 8);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /* A store of 0, 3 or 16 bytes, or a misaligned one, faults (write, user) and writes nothing; 2 bytes at +2 is fine. */
@@ -888,12 +773,9 @@ static uint64_t pte_mfn_of(uint64_t e) { return (e & PVM_PTE_FRAME_MASK) >> 12; 
 
 static void store_bad_sizes_fault(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(a, P | RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, P | RW)));
     struct pvm_stats s0 = t->m.stats;
     struct pvm_fault f;
     const struct { uint64_t va; unsigned int bytes; } bad[] = { { 0x5000, 0 }, { 0x5000, 3 }, { 0x5000, 16 } };
@@ -914,7 +796,6 @@ static void store_bad_sizes_fault(void **state)
     assert_int_equal(pvm_peek(&t->m, a, 0) >> 48, 0x3344);
     assert_int_equal(pvm_peek(&t->m, a, 1), 0x1122);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /*
@@ -923,15 +804,12 @@ static void store_bad_sizes_fault(void **state)
  */
 static void load_misaligned(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);   /* va 0x1000-0x4fff map the four tables, read-only */
-    uint64_t before = pvm_peek(&t->m, l1, 1), val = 0x77;
+    struct tm *t = *state;   /* va 0x1000-0x4fff map the four tables, read-only */
+    uint64_t before = pvm_peek(&t->m, t->l1, 1), val = 0x77;
     struct pvm_fault f;
     assert_int_equal(pvm_guest_load(t->v, 0x5004 - 0x4000, &val, &f), PVM_ACCESS_OK);
-    uint64_t w0 = pvm_peek(&t->m, pte_mfn_of(pvm_peek(&t->m, l1, 1)), 0);
-    uint64_t w1 = pvm_peek(&t->m, pte_mfn_of(pvm_peek(&t->m, l1, 1)), 1);
+    uint64_t w0 = pvm_peek(&t->m, pte_mfn_of(pvm_peek(&t->m, t->l1, 1)), 0);
+    uint64_t w1 = pvm_peek(&t->m, pte_mfn_of(pvm_peek(&t->m, t->l1, 1)), 1);
     assert_int_equal(val, (w0 >> 32) | (w1 << 32));
     AUDIT_CLEAN(t);
     struct pvm_stats s0 = t->m.stats;
@@ -940,42 +818,39 @@ static void load_misaligned(void **state)
     assert_int_equal(f.va, 0x5000);
     assert_int_equal(val, 0x77);
     assert_int_equal(t->m.stats.page_faults, s0.page_faults + 1);
-    assert_int_equal(pvm_peek(&t->m, l1, 1) & ~(uint64_t)_PAGE_ACCESSED, before & ~(uint64_t)_PAGE_ACCESSED);
+    assert_int_equal(pvm_peek(&t->m, t->l1, 1) & ~(uint64_t)_PAGE_ACCESSED, before & ~(uint64_t)_PAGE_ACCESSED);
     AUDIT_CLEAN(t);
-    tm_free(t);
+}
+
+/* d1 may map the I/O frame IO_MFN beyond memory, and does at t->l1[slot] with flags. */
+static void io_mapped(struct tm *t, unsigned int slot, uint64_t flags)
+{
+    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
+    TM_OK(t, tm_set(t->v, t->l1, slot, pte(IO_MFN, flags)));
 }
 
 /* A store through a writable mapping of I/O space beyond memory goes to the device: no frame changes or gains data. */
 static void store_to_io_beyond_memory(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
-    TM_OK(t, tm_set(t->v, l1, 6, pte(IO_MFN, P | RW)));
+    struct tm *t = *state;
+    io_mapped(t, 6, P | RW);
     void *snap = tm_snapshot(t);
     uint64_t bytes = hostmem_bytes(&t->h), val = 0;
     struct pvm_fault f;
-    assert_int_equal(pvm_guest_store(t->v, 0x6008, 0xDEAD, 8, &f), PVM_ACCESS_OK);
-    AUDIT_CLEAN(t);
+    TM_RC(t, pvm_guest_store(t->v, 0x6008, 0xDEAD, 8, &f), PVM_ACCESS_OK);
     tm_assert_unchanged(t, snap);
     assert_int_equal(hostmem_bytes(&t->h), bytes);
     assert_int_equal(pvm_guest_load(t->v, 0x6008, &val, &f), PVM_ACCESS_OK);
     assert_int_equal(val, ~0ULL);   /* nothing answers: all ones */
-    tm_free(t);
 }
 
 /* ptwr declines (-EINVAL, "not a table") an unmapped address or a writable mapping: Xen leaves those #PFs alone. */
 static void ptwr_needs_ro_mapping(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    enable_ptwr(t);
+    struct tm *t = *state;
+    tm_enable_ptwr(t);
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(a, P | RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 5, pte(a, P | RW)));
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
     assert_int_equal(pvm_ptwr_emulate(t->v, 0x9000, 0, pte(b, P), 8, false), -XEN_EINVAL);
@@ -986,19 +861,14 @@ static void ptwr_needs_ro_mapping(void **state)
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, a, 0), 0);
     assert_int_equal(t->m.stats.ptwr_emulations, s0.ptwr_emulations);
-    tm_free(t);
 }
 
 /* ptwr through a read-only mapping of I/O space beyond memory: no frame there to be an L1 (-EINVAL, no page). */
 static void ptwr_io_beyond_memory(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    enable_ptwr(t);
-    assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN), 0);
-    TM_OK(t, tm_set(t->v, l1, 5, pte(IO_MFN, P)));
+    struct tm *t = *state;
+    tm_enable_ptwr(t);
+    io_mapped(t, 5, P);
     uint64_t a = tm_frame(t, 1);
     void *snap = tm_snapshot(t);
     struct pvm_stats s0 = t->m.stats;
@@ -1012,46 +882,45 @@ static void ptwr_io_beyond_memory(void **state)
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.ptwr_emulations, s0.ptwr_emulations);
     assert_int_equal(t->m.stats.page_faults, s0.page_faults + 1);
-    tm_free(t);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(domain_create_bad_args),
-        cmocka_unit_test(domain_slot_collision_and_full_table),
-        cmocka_unit_test(iomem_permit_unknown_domain),
-        cmocka_unit_test(assign_pages_errors),
-        cmocka_unit_test(mark_io_errors),
-        cmocka_unit_test(poke_peek_bad_args),
-        cmocka_unit_test(release_page_bad_args),
+        TM_TEST(domain_create_bad_args),
+        TM_TEST(domain_slot_collision_and_full_table),
+        TM_TEST(iomem_permit_unknown_domain),
+        TM_TEST(assign_pages_errors),
+        TM_TEST(mark_io_errors),
+        TM_TEST(poke_peek_bad_args),
+        TM_TEST(release_page_bad_args),
         cmocka_unit_test(why_and_type_names),
-        cmocka_unit_test(mmu_update_null_requests),
-        cmocka_unit_test(mmuext_op_null_ops),
-        cmocka_unit_test(multicall_null_list),
-        cmocka_unit_test(machphys_update_domid_io),
-        cmocka_unit_test(poke_map_failure),
-        cmocka_unit_test(mod_l1_entry_map_failure),
-        cmocka_unit_test(mod_l2_entry_map_failure),
-        cmocka_unit_test(pin_l4_map_failure),
-        cmocka_unit_test(clear_page_map_failure),
-        cmocka_unit_test(ptwr_map_failure),
-        cmocka_unit_test(no_read_callback),
-        cmocka_unit_test(no_log_sink),
-        cmocka_unit_test(baseptr_to_io_frame),
-        cmocka_unit_test(platform_sees_every_flush),
-        cmocka_unit_test(platform_xen_l4_slots),
-        cmocka_unit_test(tlb_flush_vcpu_api),
-        cmocka_unit_test(guest_mode_same_mode),
-        cmocka_unit_test(recursive_map_cannot_reach_xen_slot),
-        cmocka_unit_test(global_translation_survives_mode_switch),
-        cmocka_unit_test(invlpg_bad_address_ignored),
-        cmocka_unit_test(access_outside_guest_range),
-        cmocka_unit_test(store_bad_sizes_fault),
-        cmocka_unit_test(load_misaligned),
-        cmocka_unit_test(store_to_io_beyond_memory),
-        cmocka_unit_test(ptwr_needs_ro_mapping),
-        cmocka_unit_test(ptwr_io_beyond_memory),
+        TM_SPACE_TEST(mmu_update_null_requests),
+        TM_SPACE_TEST(mmuext_op_null_ops),
+        TM_TEST(multicall_null_list),
+        TM_TEST(machphys_update_domid_io),
+        TM_TEST(poke_map_failure),
+        TM_TEST(mod_l1_entry_map_failure),
+        TM_TEST(mod_l2_entry_map_failure),
+        TM_TEST(pin_l4_map_failure),
+        TM_TEST(clear_page_map_failure),
+        TM_SPACE_TEST(ptwr_map_failure),
+        TM_TEST(no_read_callback),
+        TM_TEST(no_log_sink),
+        TM_SPACE_TEST(baseptr_to_io_frame),
+        TM_SPACE_TEST(platform_sees_every_flush),
+        TM_TEST(platform_xen_l4_slots),
+        TM_SPACE_TEST(tlb_flush_vcpu_api),
+        TM_SPACE_TEST(guest_mode_same_mode),
+        TM_SPACE_TEST(recursive_map_cannot_reach_xen_slot),
+        TM_SPACE_TEST(global_translation_survives_mode_switch),
+        TM_SPACE_TEST(invlpg_bad_address_ignored),
+        TM_SPACE_TEST(access_outside_guest_range),
+        TM_SPACE_TEST(store_bad_sizes_fault),
+        TM_SPACE_TEST(load_misaligned),
+        TM_SPACE_TEST(store_to_io_beyond_memory),
+        TM_SPACE_TEST(ptwr_needs_ro_mapping),
+        TM_SPACE_TEST(ptwr_io_beyond_memory),
     };
     return cmocka_run_group_tests_name("edges", tests, NULL, NULL);
 }

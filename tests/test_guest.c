@@ -20,18 +20,59 @@ struct booted {
     unsigned long audit;
 };
 
-static void boot(struct booted *b, uint64_t bytes, enum guest_policy pol)
+/* The outcome the 2011 thread predicts for each policy, at every size. */
+static const enum guest_fail predicted[POLICY_COUNT] = {
+    [POLICY_LINUX_2_6_39] = GUEST_PAGE_FAULT, [POLICY_LINUX_3_0] = GUEST_OK, [POLICY_NO_RESERVE] = GUEST_PAGE_FAULT,
+    [POLICY_DEFER_CR3] = GUEST_BUG, [POLICY_DEFER_TABLE] = GUEST_BUG, [POLICY_DEFER_POSTALLOC] = GUEST_BUG,
+    [POLICY_LINUX_3_9] = GUEST_OK, [POLICY_BATCHED] = GUEST_OK,
+};
+
+/* Build a simulator of bytes with build, boot the guest under pol; keep its counters and the auditor's issue count. */
+static void boot_with(struct booted *b, int (*build)(struct sim *, uint64_t, char *, size_t), uint64_t bytes,
+                      enum guest_policy pol)
 {
     char err[128];
     b->s = calloc(1, sizeof(*b->s));
     assert_non_null(b->s);
-    assert_int_equal(sim_build(b->s, bytes, err, sizeof(err)), 0);
+    assert_int_equal(build(b->s, bytes, err, sizeof(err)), 0);
     guest_boot(&b->s->plat, b->s->si_va, pol, &b->r);
     sim_guest_stats(b->s, &b->st);
     void *scratch = malloc(pvm_audit_scratch_bytes(&b->s->m));
     assert_non_null(scratch);
     b->audit = pvm_audit(&b->s->m, scratch, NULL, NULL);
     free(scratch);
+}
+
+/* boot_with the standard layout (sim_build). */
+static void boot(struct booted *b, uint64_t bytes, enum guest_policy pol)
+{
+    boot_with(b, sim_build, bytes, pol);
+}
+
+/* boot, and the guest ended as outcome with the auditor clean. */
+static void boot_ends(struct booted *b, uint64_t bytes, enum guest_policy pol, enum guest_fail outcome)
+{
+    boot(b, bytes, pol);
+    assert_int_equal(b->r.outcome, outcome);
+    assert_int_equal(b->audit, 0);
+}
+
+/* boot_ends (6 GiB) with outcome, in phase and (unless NULL) function of the guest. */
+static void boot_ends_in(struct booted *b, enum guest_policy pol, enum guest_fail outcome, const char *phase,
+                         const char *function)
+{
+    boot_ends(b, 6 * GIB, pol, outcome);
+    assert_string_equal(b->r.phase, phase);
+    if (function)
+        assert_string_equal(b->r.function, function);
+}
+
+/* Does the boot's outcome match predicted[pol]?  If not, fail naming the policy and the guest's message. */
+static void outcome_as_predicted(const struct booted *b, enum guest_policy pol)
+{
+    if (b->r.outcome != predicted[pol])
+        fail_msg("%s: outcome %d, expected %d (%s)", guest_policy_name(pol), b->r.outcome, predicted[pol],
+                 b->r.message);
 }
 
 static void done(struct booted *b)
@@ -45,9 +86,7 @@ static void linux_3_0_boots(void **state)
 {
     (void)state;
     struct booted b;
-    boot(&b, 6 * GIB, POLICY_LINUX_3_0);
-    assert_int_equal(b.r.outcome, GUEST_OK);
-    assert_int_equal(b.audit, 0);
+    boot_ends(&b, 6 * GIB, POLICY_LINUX_3_0, GUEST_OK);
     assert_int_equal(b.r.mapped_pages, b.r.max_pfn - 4096);   /* all but Xen's 16 MiB initial mapping */
     assert_true(b.st.pins >= b.r.pt_pages[1]);                /* every L1 pinned by xen_alloc_pte_init */
     assert_true(b.st.ptwr_emulations > 0);                    /* early_memremap stores into bm_pte */
@@ -59,9 +98,7 @@ static void linux_3_9_boots(void **state)
 {
     (void)state;
     struct booted b;
-    boot(&b, 6 * GIB, POLICY_LINUX_3_9);
-    assert_int_equal(b.r.outcome, GUEST_OK);
-    assert_int_equal(b.audit, 0);
+    boot_ends(&b, 6 * GIB, POLICY_LINUX_3_9, GUEST_OK);
     assert_int_equal(b.r.mapped_pages, b.r.max_pfn - 4096);
     done(&b);
 }
@@ -71,14 +108,10 @@ static void linux_2_6_39_fails_at_first_alias(void **state)
 {
     (void)state;
     struct booted b;
-    boot(&b, 6 * GIB, POLICY_LINUX_2_6_39);
-    assert_int_equal(b.r.outcome, GUEST_PAGE_FAULT);
-    assert_string_equal(b.r.phase, "init_memory_mapping");
-    assert_string_equal(b.r.function, "early_memremap");
+    boot_ends_in(&b, POLICY_LINUX_2_6_39, GUEST_PAGE_FAULT, "init_memory_mapping", "early_memremap");
     assert_int_equal(b.s->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(b.s->m.last.saw & PGT_type_mask, PGT_l3_page_table);   /* level3_ident_pgt */
     assert_int_equal(b.s->m.last.mfn, sim_mfn(GUEST_PFN_L3_IDENT));
-    assert_int_equal(b.audit, 0);
     done(&b);
 }
 
@@ -87,13 +120,10 @@ static void no_reserve_fails_at_reuse(void **state)
 {
     (void)state;
     struct booted b;
-    boot(&b, 6 * GIB, POLICY_NO_RESERVE);
-    assert_int_equal(b.r.outcome, GUEST_PAGE_FAULT);
-    assert_string_equal(b.r.phase, "setup_arch");
+    boot_ends_in(&b, POLICY_NO_RESERVE, GUEST_PAGE_FAULT, "setup_arch", NULL);
     uint64_t pfn = b.r.pfn;
     assert_true(pfn >= b.r.pgt_buf_end && pfn < b.r.pgt_buf_top);
     assert_int_equal(b.s->m.last.why, PVM_WHY_RO_MAPPING);
-    assert_int_equal(b.audit, 0);
     done(&b);
 }
 
@@ -104,16 +134,12 @@ static void deferred_proposals_fail_at_hook(void **state)
     const enum guest_policy pols[] = { POLICY_DEFER_CR3, POLICY_DEFER_TABLE, POLICY_DEFER_POSTALLOC };
     for (size_t i = 0; i < 3; i++) {
         struct booted b;
-        boot(&b, 6 * GIB, pols[i]);
-        assert_int_equal(b.r.outcome, GUEST_BUG);
-        assert_string_equal(b.r.phase, "init_memory_mapping");
-        assert_string_equal(b.r.function, "pin_pagetable_pfn");
+        boot_ends_in(&b, pols[i], GUEST_BUG, "init_memory_mapping", "pin_pagetable_pfn");
         assert_int_equal(b.r.rc, -XEN_EBUSY);
         assert_int_equal(b.s->m.last.why, PVM_WHY_BAD_TYPE);
         assert_int_equal(b.s->m.last.saw & PGT_type_mask, PGT_l1_page_table);
         assert_int_equal(b.s->m.last.exp, PGT_writable_page);
         assert_int_equal(b.s->m.last.level, 1);
-        assert_int_equal(b.audit, 0);
         done(&b);
     }
 }
@@ -123,9 +149,7 @@ static void batched_exact_counters(void **state)
 {
     (void)state;
     struct booted b;
-    boot(&b, 6 * GIB, POLICY_BATCHED);
-    assert_int_equal(b.r.outcome, GUEST_OK);
-    assert_int_equal(b.audit, 0);
+    boot_ends(&b, 6 * GIB, POLICY_BATCHED, GUEST_OK);
     assert_int_equal(pvm_stats_hypercalls(&b.st), 7);
     assert_int_equal(b.st.hc_mmu_update, 5);
     assert_int_equal(b.st.hc_mmuext_op, 1);
@@ -166,17 +190,10 @@ static void batched_fewest_hypercalls(void **state)
 static void small_guest_outcomes(void **state)
 {
     (void)state;
-    const enum guest_fail want[POLICY_COUNT] = {
-        [POLICY_LINUX_2_6_39] = GUEST_PAGE_FAULT, [POLICY_LINUX_3_0] = GUEST_OK, [POLICY_NO_RESERVE] = GUEST_PAGE_FAULT,
-        [POLICY_DEFER_CR3] = GUEST_BUG, [POLICY_DEFER_TABLE] = GUEST_BUG, [POLICY_DEFER_POSTALLOC] = GUEST_BUG,
-        [POLICY_LINUX_3_9] = GUEST_OK, [POLICY_BATCHED] = GUEST_OK,
-    };
     for (int p = 0; p < POLICY_COUNT; p++) {
         struct booted b;
         boot(&b, 256ULL << 20, (enum guest_policy)p);
-        if (b.r.outcome != want[p])
-            fail_msg("%s: outcome %d, expected %d (%s)", guest_policy_name((enum guest_policy)p), b.r.outcome, want[p],
-                     b.r.message);
+        outcome_as_predicted(&b, (enum guest_policy)p);
         assert_int_equal(b.audit, 0);
         done(&b);
     }
@@ -186,26 +203,12 @@ static void small_guest_outcomes(void **state)
 static void separate_p2m_layout(void **state)
 {
     (void)state;
-    const enum guest_fail want[POLICY_COUNT] = {
-        [POLICY_LINUX_2_6_39] = GUEST_PAGE_FAULT, [POLICY_LINUX_3_0] = GUEST_OK, [POLICY_NO_RESERVE] = GUEST_PAGE_FAULT,
-        [POLICY_DEFER_CR3] = GUEST_BUG, [POLICY_DEFER_TABLE] = GUEST_BUG, [POLICY_DEFER_POSTALLOC] = GUEST_BUG,
-        [POLICY_LINUX_3_9] = GUEST_OK, [POLICY_BATCHED] = GUEST_OK,
-    };
-    char err[128];
     for (int p = 0; p < POLICY_COUNT; p++) {
         struct booted b;
-        b.s = calloc(1, sizeof(*b.s));
-        assert_non_null(b.s);
-        assert_int_equal(sim_build_p2m_separate(b.s, 2 * GIB, err, sizeof(err)), 0);
+        boot_with(&b, sim_build_p2m_separate, 2 * GIB, (enum guest_policy)p);
         assert_true(b.s->lay.p2m_separate);
-        guest_boot(&b.s->plat, b.s->si_va, (enum guest_policy)p, &b.r);
-        if (b.r.outcome != want[p])
-            fail_msg("%s: outcome %d, expected %d (%s)", guest_policy_name((enum guest_policy)p), b.r.outcome, want[p],
-                     b.r.message);
-        void *scratch = malloc(pvm_audit_scratch_bytes(&b.s->m));
-        assert_non_null(scratch);
-        assert_int_equal(pvm_audit(&b.s->m, scratch, NULL, NULL), 0);
-        free(scratch);
+        outcome_as_predicted(&b, (enum guest_policy)p);
+        assert_int_equal(b.audit, 0);
         done(&b);
     }
 }
@@ -256,9 +259,7 @@ struct found {
 static void keep_issue(void *ctx, const struct pvm_audit_issue *is)
 {
     struct found *f = ctx;
-    if (f->n < 64)
-        f->is[f->n] = *is;
-    f->n++;
+    tm_keep(f->is, sizeof(*is), 64, &f->n, is);
 }
 
 static int by_text(const void *x, const void *y)

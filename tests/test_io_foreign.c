@@ -27,87 +27,59 @@ static int ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn, unsigned int 
     return pvm_mmuext_op(v, &op, 1, NULL, fd);
 }
 
-/* A privileged domain d3 with its own address space. */
-static struct pvm_vcpu *privileged(struct tm *t, uint64_t *l1)
-{
-    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
-    struct pvm_vcpu *v = pvm_vcpu(&t->m, 3, 0);
-    tm_space(t, v, NULL, NULL, NULL, l1);
-    return v;
-}
-
 /* MMIO mapped write-back is forced to UC (PCD|PWT) and takes no reference (Xen: XEN_MSR_PAT check, XSA-154). */
 static void mmio_forced_uncacheable(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t l1;
-    struct pvm_vcpu *v = privileged(t, &l1);
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
     void *snap = tm_snapshot(t);
     TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | RW), DOMID_SELF));
     tm_assert_unchanged(t, snap);
     assert_int_equal(pvm_peek(&t->m, l1, 0),
                      pte(IO_MFN, P | RW | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
-    tm_free(t);
 }
 
 /* An uncacheable (UC, PCD|PWT) or WC (PAT index 4 = PAT bit) MMIO mapping is stored as asked. */
 static void mmio_uncacheable_kept(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t l1;
-    struct pvm_vcpu *v = privileged(t, &l1);
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
     TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT), DOMID_SELF));
     assert_int_equal(pvm_peek(&t->m, l1, 0) & (_PAGE_PCD | _PAGE_PWT | _PAGE_PAT), _PAGE_PCD | _PAGE_PWT);
     TM_OK(t, update(v, l1, 5, pte(IO_MFN, P | _PAGE_PAT), DOMID_SELF));
     assert_int_equal(pvm_peek(&t->m, l1, 5) & (_PAGE_PCD | _PAGE_PWT | _PAGE_PAT), _PAGE_PAT);
-    tm_free(t);
 }
 
 /* Validation applies the same flip: an L1 pinned with a write-back MMIO entry stores it UC. */
 static void mmio_flip_at_validation(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    assert_int_equal(pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED), 0);
-    struct pvm_vcpu *v = pvm_vcpu(&t->m, 3, 0);
+    struct tm *t = *state;
+    struct pvm_vcpu *v = tm_privileged(t, 3);
     uint64_t l1 = tm_frame(t, 3);
     TM_OK(t, pvm_poke(&t->m, l1, 9, pte(IO_MFN, P)));
     TM_OK(t, tm_pin(v, 1, l1));
     assert_int_equal(pvm_peek(&t->m, l1, 9),
                      pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
-    tm_free(t);
 }
 
 /* An unprivileged domain mapping MMIO gets -EPERM and Xen's "non-privileged attempt" line. */
 static void mmio_unprivileged_eperm(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    void *snap = tm_snapshot(t);
-    assert_int_equal(update(t->v, l1, 0, pte(IO_MFN, P), DOMID_SELF), -XEN_EPERM);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    struct tm *t = *state;
+    TM_REFUSED(t, update(t->v, t->l1, 0, pte(IO_MFN, P), DOMID_SELF), -XEN_EPERM);
     assert_int_equal(tm_log_count(t, "d1 non-privileged attempt to map MMIO space 01000"), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_MMIO);
-    tm_free(t);
 }
 
 /* The all-ones frame number (INVALID_MFN's pattern) is -EINVAL, not -EPERM, and logs nothing. */
 static void mmio_invalid_mfn_einval(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     unsigned long before = tm_log_count(t, "MMIO");
-    assert_int_equal(update(t->v, l1, 0, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(t->v, t->l1, 0, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P), DOMID_SELF), -XEN_EINVAL);
     assert_int_equal(tm_log_count(t, "MMIO"), before);
-    tm_free(t);
 }
 
 /*
@@ -117,23 +89,20 @@ static void mmio_invalid_mfn_einval(void **state)
  */
 static void mmio_privileged_bounded_by_paddr_bits(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     assert_int_equal(t->m.paddr_bits, 40);
     uint64_t l1;
-    struct pvm_vcpu *v = privileged(t, &l1);
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
     TM_OK(t, update(v, l1, 0, pte((1ULL << 28) - 1, P | _PAGE_PCD), DOMID_SELF));
     void *snap = tm_snapshot(t);
     const uint64_t eperm[] = { 1ULL << 28, 1ULL << 39, (PVM_PADDR_MASK >> XEN_PAGE_SHIFT) - 1 };
     for (size_t i = 0; i < sizeof(eperm) / sizeof(eperm[0]); i++) {
-        assert_int_equal(update(v, l1, 5, pte(eperm[i], P), DOMID_SELF), -XEN_EPERM);
-        AUDIT_CLEAN(t);
+        TM_RC(t, update(v, l1, 5, pte(eperm[i], P), DOMID_SELF), -XEN_EPERM);
         assert_int_equal(tm_log_countf(t, "d3 non-privileged attempt to map MMIO space %05llx",
                                        (unsigned long long)eperm[i]), 1);
     }
     unsigned long before = tm_log_count(t, "MMIO");
-    assert_int_equal(update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | RW), DOMID_SELF), -XEN_EINVAL);
     assert_int_equal(tm_log_count(t, "MMIO"), before);
     assert_int_equal(t->m.last.why, PVM_WHY_MMIO);
     tm_assert_unchanged(t, snap);
@@ -141,70 +110,51 @@ static void mmio_privileged_bounded_by_paddr_bits(void **state)
     tm_free(t);
 
     /* paddr_bits 52 (set before the domain is created): 2^39 is host address space now, and so is INVALID_MFN. */
-    t = tm_new(512);
+    *state = t = tm_new(512);
     t->m.paddr_bits = 52;
-    v = privileged(t, &l1);
+    v = tm_privileged_space(t, 3, &l1);
     TM_OK(t, update(v, l1, 0, pte(1ULL << 39, P | _PAGE_PCD), DOMID_SELF));
     TM_OK(t, update(v, l1, 5, pte(PVM_PADDR_MASK >> XEN_PAGE_SHIFT, P | _PAGE_PCD), DOMID_SELF));
-    tm_free(t);
 }
 
 /* The toolstack may shrink a privileged domain's I/O range (Xen: iomem_deny_access on dom0); it then gets -EPERM. */
 static void mmio_privileged_range_shrunk(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t l1;
-    struct pvm_vcpu *v = privileged(t, &l1);
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 3, IO_MFN, IO_MFN), 0);
     TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD), DOMID_SELF));
-    assert_int_equal(update(v, l1, 5, pte(IO_MFN + 1, P), DOMID_SELF), -XEN_EPERM);
-    AUDIT_CLEAN(t);
-    tm_free(t);
+    TM_RC(t, update(v, l1, 5, pte(IO_MFN + 1, P), DOMID_SELF), -XEN_EPERM);
 }
 
 /* A domain with an iomem range may map exactly that range. */
 static void mmio_iomem_range(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     assert_int_equal(pvm_domain_iomem_permit(&t->m, 1, IO_MFN, IO_MFN + 1), 0);
-    TM_OK(t, update(t->v, l1, 0, pte(IO_MFN + 1, P), DOMID_SELF));
-    assert_int_equal(update(t->v, l1, 1, pte(IO_MFN + 2, P), DOMID_SELF), -XEN_EPERM);
-    AUDIT_CLEAN(t);
-    tm_free(t);
+    TM_OK(t, update(t->v, t->l1, 0, pte(IO_MFN + 1, P), DOMID_SELF));
+    TM_RC(t, update(t->v, t->l1, 1, pte(IO_MFN + 2, P), DOMID_SELF), -XEN_EPERM);
 }
 
 /* A privileged domain writing MMIO into an unprivileged domain's L1 is refused: "attempted to map MMIO space ... in d3 to d1". */
 static void mmio_into_other_domain(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    struct pvm_vcpu *v3 = privileged(t, NULL);
-    void *snap = tm_snapshot(t);
-    assert_int_equal(update(v3, l1, 0, pte(IO_MFN, P), ((1u + 1) << 16) | DOMID_IO), -XEN_EPERM);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    struct tm *t = *state;
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, NULL);
+    TM_REFUSED(t, update(v3, t->l1, 0, pte(IO_MFN, P), ((1u + 1) << 16) | DOMID_IO), -XEN_EPERM);
     assert_int_equal(tm_log_count(t, "d3 attempted to map MMIO space 01000 in d3 to d1"), 1);
-    tm_free(t);
 }
 
 /* With DOMID_IO as foreign domain only I/O frames can be mapped: a RAM frame is -EBUSY. */
 static void domid_io_maps_no_ram(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t l1;
-    struct pvm_vcpu *v = privileged(t, &l1);
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
     uint64_t ram = tm_frame(t, 3);
-    assert_int_equal(update(v, l1, 0, pte(ram, P), DOMID_IO), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(v, l1, 0, pte(ram, P), DOMID_IO), -XEN_EBUSY);
     TM_OK(t, update(v, l1, 0, pte(IO_MFN, P), DOMID_IO));
-    tm_free(t);
 }
 
 /*
@@ -214,11 +164,9 @@ static void domid_io_maps_no_ram(void **state)
  */
 static void domid_io_needs_privilege_outside_mmu_update(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1, l1p;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    struct pvm_vcpu *v3 = privileged(t, &l1p);
+    struct tm *t = *state;
+    uint64_t l1p;
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1p);
     uint64_t f = tm_frame(t, 1);
     void *snap = tm_snapshot(t);
     struct mmuext_op op = { .cmd = MMUEXT_CLEAR_PAGE };
@@ -234,13 +182,12 @@ static void domid_io_needs_privilege_outside_mmu_update(void **state)
     AUDIT_CLEAN(t);
     tm_assert_unchanged(t, snap);
     /* mmu_update's hook exempts DOMID_IO: the same domain gets past it (and is stopped by the frame check). */
-    assert_int_equal(update(t->v, l1, 5, pte(0x100, P), DOMID_IO), -XEN_EBUSY);
+    assert_int_equal(update(t->v, t->l1, 5, pte(0x100, P), DOMID_IO), -XEN_EBUSY);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     /* The control domain passes the check: CLEAR_PAGE of a frame DOMID_IO does not own is -EINVAL. */
     assert_int_equal(pvm_mmuext_op(v3, &op, 1, &done, DOMID_IO), -XEN_EINVAL);
     assert_int_not_equal(t->m.last.why, PVM_WHY_PERM);
     AUDIT_CLEAN(t);
-    tm_free(t);
 }
 
 /*
@@ -249,154 +196,118 @@ static void domid_io_needs_privilege_outside_mmu_update(void **state)
  */
 static void domid_io_maps_no_free_frame(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1, l1p;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    struct pvm_vcpu *v3 = privileged(t, &l1p);
+    struct tm *t = *state;
+    uint64_t l1p;
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1p);
     const uint64_t freemfn = 0x100;
-    assert_int_equal(tm_state(t, freemfn).owner, DOMID_INVALID);
+    TM_FRAME(t, freemfn, "owner=none");
     void *snap = tm_snapshot(t);
-    assert_int_equal(update(t->v, l1, 5, pte(freemfn, P | RW), DOMID_IO), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(t->v, t->l1, 5, pte(freemfn, P | RW), DOMID_IO), -XEN_EBUSY);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     assert_int_equal(t->m.last.mfn, freemfn);
     assert_int_equal(tm_log_count(t, "pg_owner d32753 l1e_owner d1, but real_pg_owner d-1"), 1);
-    assert_int_equal(update(t->v, l1, 5, pte(freemfn, P), DOMID_IO), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(t->v, t->l1, 5, pte(freemfn, P), DOMID_IO), -XEN_EBUSY);
     /* Privilege does not help: a privileged domain may map I/O frames, not free RAM. */
-    assert_int_equal(update(v3, l1p, 5, pte(freemfn, P), DOMID_IO), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
-    assert_int_equal(pvm_update_va_mapping_otherdomain(v3, 0x5000, pte(freemfn, P), UVMF_NONE, DOMID_IO),
-                     -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(v3, l1p, 5, pte(freemfn, P), DOMID_IO), -XEN_EBUSY);
+    TM_RC(t, pvm_update_va_mapping_otherdomain(v3, 0x5000, pte(freemfn, P), UVMF_NONE, DOMID_IO), -XEN_EBUSY);
     assert_int_equal(tm_log_count(t, "pg_owner d32753 l1e_owner d3, but real_pg_owner d-1"), 2);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(pvm_peek(&t->m, l1, 5), 0);
+    assert_int_equal(pvm_peek(&t->m, t->l1, 5), 0);
     assert_int_equal(pvm_peek(&t->m, l1p, 5), 0);
     /* The frame is still free to give away. */
     TM_OK(t, pvm_assign_page(&t->m, freemfn, 2, 0));
-    tm_free(t);
 }
 
 /* A privileged pg_owner may hand the right to map its target's frame to another domain's table (Xen's stub-domain rule). */
 static void privileged_map_transfer(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 2);
-    struct pvm_vcpu *v3 = privileged(t, NULL);
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, NULL);
     /* d3 writes into d1's L1 (pfd = d1) a mapping of d2's frame, as pg_owner itself. */
-    TM_OK(t, update(v3, l1, 0, pte(f2, P | RW), ((1u + 1) << 16) | DOMID_SELF));
-    struct pvm_frame_state s = tm_state(t, f2);
-    assert_int_equal(s.owner, 2);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 1);
-    assert_int_equal(s.count, 2);
+    TM_OK(t, update(v3, t->l1, 0, pte(f2, P | RW), ((1u + 1) << 16) | DOMID_SELF));
+    TM_FRAME(t, f2, "owner=d2 type=writable tc=1 count=2");
     /* d1 itself cannot do that. */
-    assert_int_equal(update(t->v, l1, 1, pte(f2, P), DOMID_SELF), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, update(t->v, t->l1, 1, pte(f2, P), DOMID_SELF), -XEN_EBUSY);
     assert_int_equal(tm_log_count(t, "pg_owner d1 l1e_owner d1, but real_pg_owner d2"), 1);
-    tm_free(t);
 }
 
 /* An unprivileged domain naming DOMID_XEN gets -EPERM; Xen-owned frames are not modelled (-ESRCH when privileged). */
 static void domid_xen(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1, l1p;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    assert_int_equal(update(t->v, l1, 0, 0, DOMID_XEN), -XEN_EPERM);
-    AUDIT_CLEAN(t);
-    struct pvm_vcpu *v3 = privileged(t, &l1p);
-    assert_int_equal(update(v3, l1p, 0, 0, DOMID_XEN), -XEN_ESRCH);
-    AUDIT_CLEAN(t);
-    tm_free(t);
+    struct tm *t = *state;
+    uint64_t l1p;
+    TM_RC(t, update(t->v, t->l1, 0, 0, DOMID_XEN), -XEN_EPERM);
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, &l1p);
+    TM_RC(t, update(v3, l1p, 0, 0, DOMID_XEN), -XEN_ESRCH);
 }
 
 /* Even a privileged caller may not flush, load a root or set an LDT for another domain: -EPERM for each. */
 static void foreign_mmuext_limits(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4;
-    tm_space(t, t->v, &l4, NULL, NULL, NULL);
-    struct pvm_vcpu *v3 = privileged(t, NULL);
+    struct tm *t = *state;
+    struct pvm_vcpu *v3 = tm_privileged_space(t, 3, NULL);
     const unsigned int cmds[] = { MMUEXT_NEW_BASEPTR, MMUEXT_NEW_USER_BASEPTR, MMUEXT_TLB_FLUSH_LOCAL,
                                   MMUEXT_INVLPG_LOCAL, MMUEXT_TLB_FLUSH_MULTI, MMUEXT_INVLPG_MULTI,
                                   MMUEXT_TLB_FLUSH_ALL, MMUEXT_INVLPG_ALL, MMUEXT_FLUSH_CACHE, MMUEXT_SET_LDT };
     void *snap = tm_snapshot(t);
-    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        assert_int_equal(ext(v3, cmds[i], l4, 1), -XEN_EPERM);
-        AUDIT_CLEAN(t);
-    }
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        TM_RC(t, ext(v3, cmds[i], t->l4, 1), -XEN_EPERM);
     tm_assert_unchanged(t, snap);
     /* ... but it may pin and unpin the other domain's tables. */
-    TM_OK(t, ext(v3, MMUEXT_UNPIN_TABLE, l4, 1));
-    TM_OK(t, ext(v3, MMUEXT_PIN_L4_TABLE, l4, 1));
-    tm_free(t);
+    TM_OK(t, ext(v3, MMUEXT_UNPIN_TABLE, t->l4, 1));
+    TM_OK(t, ext(v3, MMUEXT_PIN_L4_TABLE, t->l4, 1));
 }
 
 /* MMU_PT_UPDATE_PRESERVE_AD on an L2 entry keeps the accessed and dirty bits already there. */
 static void preserve_ad_at_l2(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2, l1;
-    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    struct tm *t = *state;
     uint64_t n = tm_frame(t, 1);
-    TM_OK(t, update(t->v, l2, 0, pte(l1, P | RW | _PAGE_ACCESSED | _PAGE_DIRTY), DOMID_SELF));
-    TM_OK(t, update(t->v, l2, 1, pte(n, P | RW), DOMID_SELF));
-    struct mmu_update u = { (l2 << 12) | (0 * 8ULL) | MMU_PT_UPDATE_PRESERVE_AD, pte(l1, P | RW) };
+    TM_OK(t, update(t->v, t->l2, 0, pte(t->l1, P | RW | _PAGE_ACCESSED | _PAGE_DIRTY), DOMID_SELF));
+    TM_OK(t, update(t->v, t->l2, 1, pte(n, P | RW), DOMID_SELF));
+    struct mmu_update u = { (t->l2 << 12) | (0 * 8ULL) | MMU_PT_UPDATE_PRESERVE_AD, pte(t->l1, P | RW) };
     TM_OK(t, pvm_mmu_update(t->v, &u, 1, NULL, DOMID_SELF));
-    assert_int_equal(pvm_peek(&t->m, l2, 0), pte(l1, P | RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY));
-    tm_free(t);
+    assert_int_equal(pvm_peek(&t->m, t->l2, 0), pte(t->l1, P | RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY));
 }
 
 /* A type count at its 55-bit limit refuses one more reference: "Type count overflow", -EBUSY from an RW mapping. */
 static void type_count_overflow(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    TM_OK(t, update(t->v, l1, 0, pte(d, P | RW), DOMID_SELF));
+    TM_OK(t, update(t->v, t->l1, 0, pte(d, P | RW), DOMID_SELF));
     /* Stand in for 2^55-1 mappings: raise the count, try once more, put it back. */
     uint64_t saved = t->m.frames[d].type_info;
     t->m.frames[d].type_info = (saved & ~PGT_count_mask) | PGT_count_mask;
-    assert_int_equal(update(t->v, l1, 7, pte(d, P | RW), DOMID_SELF), -XEN_EBUSY);
+    assert_int_equal(update(t->v, t->l1, 7, pte(d, P | RW), DOMID_SELF), -XEN_EBUSY);
     assert_int_equal(t->m.frames[d].type_info, (saved & ~PGT_count_mask) | PGT_count_mask);
     t->m.frames[d].type_info = saved;
     AUDIT_CLEAN(t);
     assert_int_equal(tm_log_count(t, "Type count overflow on mfn"), 1);
-    assert_int_equal(pvm_peek(&t->m, l1, 7), 0);
-    tm_free(t);
+    assert_int_equal(pvm_peek(&t->m, t->l1, 7), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(mmio_forced_uncacheable),
-        cmocka_unit_test(mmio_uncacheable_kept),
-        cmocka_unit_test(mmio_flip_at_validation),
-        cmocka_unit_test(mmio_unprivileged_eperm),
-        cmocka_unit_test(mmio_invalid_mfn_einval),
-        cmocka_unit_test(mmio_privileged_bounded_by_paddr_bits),
-        cmocka_unit_test(mmio_privileged_range_shrunk),
-        cmocka_unit_test(mmio_iomem_range),
-        cmocka_unit_test(mmio_into_other_domain),
-        cmocka_unit_test(domid_io_maps_no_ram),
-        cmocka_unit_test(domid_io_maps_no_free_frame),
-        cmocka_unit_test(privileged_map_transfer),
-        cmocka_unit_test(domid_xen),
-        cmocka_unit_test(foreign_mmuext_limits),
-        cmocka_unit_test(domid_io_needs_privilege_outside_mmu_update),
-        cmocka_unit_test(preserve_ad_at_l2),
-        cmocka_unit_test(type_count_overflow),
+        TM_TEST(mmio_forced_uncacheable),
+        TM_TEST(mmio_uncacheable_kept),
+        TM_TEST(mmio_flip_at_validation),
+        TM_SPACE_TEST(mmio_unprivileged_eperm),
+        TM_SPACE_TEST(mmio_invalid_mfn_einval),
+        TM_TEST(mmio_privileged_bounded_by_paddr_bits),
+        TM_TEST(mmio_privileged_range_shrunk),
+        TM_SPACE_TEST(mmio_iomem_range),
+        TM_SPACE_TEST(mmio_into_other_domain),
+        TM_TEST(domid_io_maps_no_ram),
+        TM_SPACE_TEST(domid_io_maps_no_free_frame),
+        TM_SPACE_TEST(privileged_map_transfer),
+        TM_SPACE_TEST(domid_xen),
+        TM_SPACE_TEST(foreign_mmuext_limits),
+        TM_SPACE_TEST(domid_io_needs_privilege_outside_mmu_update),
+        TM_SPACE_TEST(preserve_ad_at_l2),
+        TM_SPACE_TEST(type_count_overflow),
     };
     return cmocka_run_group_tests_name("io_foreign", tests, NULL, NULL);
 }

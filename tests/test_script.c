@@ -566,17 +566,23 @@ static void parse_time_is_linear_in_frames(void **state)
 
 /* ---- script_load ---- */
 
-static void load_missing_file(void **state)
+/* script_load of path gives NULL and one line, holding fragment. */
+static void load_refused(const char *path, const char *fragment)
 {
-    (void)state;
     struct mem err;
     mem_open(&err);
-    struct script *s = script_load("/nonexistent/dir/none.pvm", err.f);
+    struct script *s = script_load(path, err.f);
     mem_close(&err);
     assert_null(s);
     assert_int_equal(count_lines(err.buf, err.len), 1);
-    assert_non_null(strstr(err.buf, "/nonexistent/dir/none.pvm: cannot open"));
+    assert_non_null(strstr(err.buf, fragment));
     mem_free(&err);
+}
+
+static void load_missing_file(void **state)
+{
+    (void)state;
+    load_refused("/nonexistent/dir/none.pvm", "/nonexistent/dir/none.pvm: cannot open");
 }
 
 static void load_real_file(void **state)
@@ -588,24 +594,18 @@ static void load_real_file(void **state)
     static const char text[] = "domain d1\nframe d1 a\n\nbogus line\n";
     assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
     close(fd);
-    struct mem err;
-    mem_open(&err);
-    struct script *s = script_load(path, err.f);
-    mem_close(&err);
-    assert_null(s);
     char want[128];
     snprintf(want, sizeof(want), "%s:4: expected a command", path);
-    assert_int_equal(count_lines(err.buf, err.len), 1);
-    assert_non_null(strstr(err.buf, want));
-    mem_free(&err);
+    load_refused(path, want);
 
     /* Rewrite it valid: it loads with the steps counted. */
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("domain d1\nframe d1 a b\n", f);
     fclose(f);
+    struct mem err;
     mem_open(&err);
-    s = script_load(path, err.f);
+    struct script *s = script_load(path, err.f);
     mem_close(&err);
     assert_non_null(s);
     assert_int_equal(err.len, 0);
@@ -619,14 +619,7 @@ static void load_real_file(void **state)
 static void load_directory(void **state)
 {
     (void)state;
-    struct mem err;
-    mem_open(&err);
-    struct script *s = script_load("/tmp", err.f);
-    mem_close(&err);
-    assert_null(s);
-    assert_int_equal(count_lines(err.buf, err.len), 1);
-    assert_non_null(strstr(err.buf, "/tmp: cannot"));
-    mem_free(&err);
+    load_refused("/tmp", "/tmp: cannot");
 }
 
 /* ---- script_run ---- */
@@ -639,55 +632,72 @@ static const char tree[] = "domain d1\n"
                            "set l4[0] = l3|P|RW\n"
                            "mmuext d1 pin_l4 l4\n";
 
+/* The texts a run's output must hold (HAS) or must not hold (LACKS). */
+#define HAS(...)   ((const char *const[]){ __VA_ARGS__, NULL })
+#define LACKS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NOTHING    ((const char *const[]){ NULL })
+
+/* Run script (verbose or not): it returns rc, printing each text of has and none of lacks; returns its lines. */
+static size_t run_expect(const char *script, bool verbose, int rc, const char *const has[], const char *const lacks[])
+{
+    struct mem out;
+    assert_int_equal(run_str(script, verbose, &out), rc);
+    for (size_t i = 0; has[i]; i++) {
+        if (!strstr(out.buf, has[i]))
+            print_error("the output lacks \"%s\":\n%s", has[i], out.buf);
+        assert_non_null(strstr(out.buf, has[i]));
+    }
+    for (size_t i = 0; lacks[i]; i++) {
+        if (strstr(out.buf, lacks[i]))
+            print_error("the output has \"%s\":\n%s", lacks[i], out.buf);
+        assert_null(strstr(out.buf, lacks[i]));
+    }
+    size_t lines = count_lines(out.buf, out.len);
+    mem_free(&out);
+    return lines;
+}
+
+/* run_expect of tree followed by rest. */
+static size_t run_tree(const char *rest, bool verbose, int rc, const char *const has[], const char *const lacks[])
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s%s", tree, rest);
+    return run_expect(buf, verbose, rc, has, lacks);
+}
+
 static void run_correct_script_returns_0(void **state)
 {
     (void)state;
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%sexpect l4 type=l4 tc=1 count=2 pinned validated\n"
-                               "expect a type=writable tc=1 count=2\n"
-                               "mmu_update d1 l1[1] = l2|P|RW -> -EBUSY\n"
-                               "expect why bad_type l2\n",
-             tree);
-    struct mem out;
-    assert_int_equal(run_str(buf, false, &out), 0);
-    assert_null(strstr(out.buf, "FAIL"));
-    assert_non_null(strstr(out.buf, "t.pvm: 15 steps, 15 passed, 0 failed; auditor clean after every step"));
-    assert_int_equal(count_lines(out.buf, out.len), 1);
-    mem_free(&out);
-
+    const char *rest = "expect l4 type=l4 tc=1 count=2 pinned validated\n"
+                       "expect a type=writable tc=1 count=2\n"
+                       "mmu_update d1 l1[1] = l2|P|RW -> -EBUSY\n"
+                       "expect why bad_type l2\n";
+    size_t lines = run_tree(rest, false, 0, HAS("t.pvm: 15 steps, 15 passed, 0 failed; auditor clean after every step"),
+                            LACKS("FAIL"));
+    assert_int_equal(lines, 1);
     /* Verbose: one line per step, and the Xen log lines of the refusal. */
-    assert_int_equal(run_str(buf, true, &out), 0);
-    assert_non_null(strstr(out.buf, "t.pvm:10: mmu_update\n"));
-    assert_non_null(strstr(out.buf, "Could not get page type PGT_writable_page"));
-    assert_non_null(strstr(out.buf, "t.pvm:11: expect why\n"));
-    mem_free(&out);
+    run_tree(rest, true, 0,
+             HAS("t.pvm:10: mmu_update\n", "Could not get page type PGT_writable_page", "t.pvm:11: expect why\n"),
+             NOTHING);
 }
 
 static void run_wrong_expectation_returns_1(void **state)
 {
     (void)state;
-    char buf[1024];
     /* Line 8: wrong type count; line 9: wrong rc; line 10 is right. */
-    snprintf(buf, sizeof(buf), "%sexpect l4 tc=5\nmmu_update d1 l1[1] = a|P -> -EINVAL\nexpect a count=3\n", tree);
-    struct mem out;
-    assert_int_equal(run_str(buf, false, &out), 1);
-    assert_non_null(strstr(out.buf, "t.pvm:8: FAIL expect: l4 (mfn 0x100) has type count 1, expected 5"));
-    assert_non_null(strstr(out.buf, "t.pvm:9: FAIL mmu_update: mmu_update returned 0, expected -EINVAL"));
-    assert_null(strstr(out.buf, "t.pvm:10: FAIL"));
-    assert_non_null(strstr(out.buf, "2 failed"));
-    mem_free(&out);
-
+    run_tree("expect l4 tc=5\nmmu_update d1 l1[1] = a|P -> -EINVAL\nexpect a count=3\n", false, 1,
+             HAS("t.pvm:8: FAIL expect: l4 (mfn 0x100) has type count 1, expected 5",
+                 "t.pvm:9: FAIL mmu_update: mmu_update returned 0, expected -EINVAL", "2 failed"),
+             LACKS("t.pvm:10: FAIL"));
     /* A wrong log expectation and a wrong refusal cause. */
-    snprintf(buf, sizeof(buf), "%smmu_update d1 l1[1] = l2|P|RW -> -EBUSY\nexpect log \"no such text\"\n"
-                               "expect why not_owner\nexpect stat pins=2\nexpect l4[258] = 0\n",
-             tree);
-    assert_int_equal(run_str(buf, false, &out), 1);
-    assert_non_null(strstr(out.buf, "t.pvm:9: FAIL expect log"));
-    assert_non_null(strstr(out.buf, "t.pvm:10: FAIL expect why: last refusal cause is bad_type, expected not_owner"));
-    assert_non_null(strstr(out.buf, "t.pvm:11: FAIL expect stat: counter pins is 1, expected 2"));
-    assert_non_null(strstr(out.buf, "t.pvm:12: FAIL expect: entry 258 of mfn 0x100"));
-    assert_non_null(strstr(out.buf, "4 failed"));
-    mem_free(&out);
+    run_tree("mmu_update d1 l1[1] = l2|P|RW -> -EBUSY\nexpect log \"no such text\"\n"
+             "expect why not_owner\nexpect stat pins=2\nexpect l4[258] = 0\n",
+             false, 1,
+             HAS("t.pvm:9: FAIL expect log",
+                 "t.pvm:10: FAIL expect why: last refusal cause is bad_type, expected not_owner",
+                 "t.pvm:11: FAIL expect stat: counter pins is 1, expected 2",
+                 "t.pvm:12: FAIL expect: entry 258 of mfn 0x100", "4 failed"),
+             NOTHING);
 }
 
 /*
@@ -697,19 +707,10 @@ static void run_wrong_expectation_returns_1(void **state)
 static void pin_refusal_names_no_invented_slot(void **state)
 {
     (void)state;
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%smmuext d1 pin_l2 l1 -> -EINVAL\n", tree);
-    struct mem out;
-    assert_int_equal(run_str(buf, true, &out), 0);
-    assert_non_null(strstr(out.buf, "why: -EINVAL: frame already in use with another type"));
-    assert_non_null(strstr(out.buf, "wanted l2"));
-    assert_null(strstr(out.buf, "where:"));
-    mem_free(&out);
-
-    snprintf(buf, sizeof(buf), "%sframe d1 p\nset p[3] = a|P\nmmuext d1 pin_l2 p -> -EINVAL\n", tree);
-    assert_int_equal(run_str(buf, true, &out), 0);
-    assert_non_null(strstr(out.buf, "where: L2 table mfn 0x105 p, slot 3, entry 0000000000104001"));
-    mem_free(&out);
+    run_tree("mmuext d1 pin_l2 l1 -> -EINVAL\n", true, 0,
+             HAS("why: -EINVAL: frame already in use with another type", "wanted l2"), LACKS("where:"));
+    run_tree("frame d1 p\nset p[3] = a|P\nmmuext d1 pin_l2 p -> -EINVAL\n", true, 0,
+             HAS("where: L2 table mfn 0x105 p, slot 3, entry 0000000000104001"), NOTHING);
 }
 
 /*
@@ -719,45 +720,33 @@ static void pin_refusal_names_no_invented_slot(void **state)
 static void run_owner_expectations(void **state)
 {
     (void)state;
-    const char *ok = "domain d1\nframe d1 a\nio hi=0x5000 m\nexpect hi owner=io\nexpect @0x6000 owner=io\n"
-                     "expect m owner=io\nexpect a owner=d1\nrelease d1 a\nexpect a owner=none\n";
-    struct mem out;
-    assert_int_equal(run_str(ok, false, &out), 0);
-    mem_free(&out);
-    const char *bad = "domain d1\nframe d1 a\nio hi=0x5000 m\nexpect hi owner=none\nexpect @0x6000 owner=none\n"
-                      "expect m owner=d1\nexpect a owner=io\nrelease d1 a\nexpect a owner=d1\n";
-    assert_int_equal(run_str(bad, false, &out), 1);
-    assert_non_null(strstr(out.buf, "t.pvm:4: FAIL expect: hi (mfn 0x5000) is owned by io (above machine memory: "
-                                    "implicitly I/O), expected none\n"));
-    assert_non_null(strstr(out.buf, "t.pvm:5: FAIL expect: frame (mfn 0x6000) is owned by io (above machine memory"));
-    assert_non_null(strstr(out.buf, "t.pvm:6: FAIL expect: m (mfn 0x101) is owned by io, expected d1\n"));
-    assert_non_null(strstr(out.buf, "t.pvm:7: FAIL expect: a (mfn 0x100) is owned by d1, expected io\n"));
-    assert_non_null(strstr(out.buf, "t.pvm:9: FAIL expect: a (mfn 0x100) is owned by none, expected d1\n"));
-    assert_non_null(strstr(out.buf, "5 failed"));
-    mem_free(&out);
+    run_expect("domain d1\nframe d1 a\nio hi=0x5000 m\nexpect hi owner=io\nexpect @0x6000 owner=io\n"
+               "expect m owner=io\nexpect a owner=d1\nrelease d1 a\nexpect a owner=none\n",
+               false, 0, NOTHING, NOTHING);
+    run_expect("domain d1\nframe d1 a\nio hi=0x5000 m\nexpect hi owner=none\nexpect @0x6000 owner=none\n"
+               "expect m owner=d1\nexpect a owner=io\nrelease d1 a\nexpect a owner=d1\n",
+               false, 1,
+               HAS("t.pvm:4: FAIL expect: hi (mfn 0x5000) is owned by io (above machine memory: implicitly I/O), "
+                   "expected none\n",
+                   "t.pvm:5: FAIL expect: frame (mfn 0x6000) is owned by io (above machine memory",
+                   "t.pvm:6: FAIL expect: m (mfn 0x101) is owned by io, expected d1\n",
+                   "t.pvm:7: FAIL expect: a (mfn 0x100) is owned by d1, expected io\n",
+                   "t.pvm:9: FAIL expect: a (mfn 0x100) is owned by none, expected d1\n", "5 failed"),
+               NOTHING);
 }
 
 /* A multicall entry's own result is checked, with the entry's line. */
 static void run_multicall_entry_failure(void **state)
 {
     (void)state;
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%smulticall d1\n  mmuext pin_l4 l4\n  op 99 -> -ENOSYS\nend\n", tree);
-    struct mem out;
-    assert_int_equal(run_str(buf, false, &out), 1);
-    assert_non_null(strstr(out.buf, "t.pvm:9: FAIL multicall entry 0 (mmuext): result -EINVAL, expected 0"));
-    assert_null(strstr(out.buf, "t.pvm:10: FAIL"));
-    mem_free(&out);
-
+    run_tree("multicall d1\n  mmuext pin_l4 l4\n  op 99 -> -ENOSYS\nend\n", false, 1,
+             HAS("t.pvm:9: FAIL multicall entry 0 (mmuext): result -EINVAL, expected 0"), LACKS("t.pvm:10: FAIL"));
     /* An entry after an iret never runs: said so, not as its result field's poison value (3735928559). */
-    snprintf(buf, sizeof(buf), "%smulticall d1\n  iret -> -ENOSYS\n  mmuext tlb_flush_local\n"
-                               "  mmuext tlb_flush_local -> 0xDEADBEEF\nend -> -ENOSYS\n", tree);
-    assert_int_equal(run_str(buf, false, &out), 1);
-    assert_non_null(strstr(out.buf, "t.pvm:10: FAIL multicall entry 1 (mmuext): did not run (the batch stopped "
-                                    "before it), expected 0\n"));
-    assert_null(strstr(out.buf, "3735928559"));
-    assert_null(strstr(out.buf, "t.pvm:11: FAIL"));   /* -> 0xDEADBEEF: expected not to run */
-    mem_free(&out);
+    run_tree("multicall d1\n  iret -> -ENOSYS\n  mmuext tlb_flush_local\n"
+             "  mmuext tlb_flush_local -> 0xDEADBEEF\nend -> -ENOSYS\n",
+             false, 1,
+             HAS("t.pvm:10: FAIL multicall entry 1 (mmuext): did not run (the batch stopped before it), expected 0\n"),
+             LACKS("3735928559", "t.pvm:11: FAIL"));   /* -> 0xDEADBEEF: expected not to run */
 }
 
 /* ---- random buffers ---- */

@@ -10,12 +10,6 @@
 #define PG_P  _PAGE_PRESENT
 #define PG_RW _PAGE_RW
 
-/* mmu_update NORMAL_PT_UPDATE of table[slot] by d1v0. */
-static int set1(struct tm *t, uint64_t table, unsigned int slot, uint64_t val)
-{
-    return tm_set(t->v, table, slot, val);
-}
-
 /* Exact "Bad type" line, without the pfn part. */
 static unsigned long bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_t mfn)
 {
@@ -26,414 +20,257 @@ static unsigned long bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uin
 }
 
 /*
- * Poke an untyped 4-level tree of fresh d1 frames: l4[0] -> l3, l3[0] -> l2,
- * l2[0] -> l1, l1[0] -> data (RW).  Nothing is typed yet.
+ * Poke an untyped 4-level tree of fresh d1 frames, allocated in the order l4, l3, l2, l1, data:
+ * tree[4][0] -> tree[3], tree[3][0] -> tree[2], tree[2][0] -> tree[1], tree[1][0] -> tree[0] (RW).
+ * Nothing is typed yet.
  */
-static void poke_tree(struct tm *t, uint64_t *l4, uint64_t *l3, uint64_t *l2, uint64_t *l1, uint64_t *data)
+static void poke_tree(struct tm *t, uint64_t tree[5])
 {
-    *l4 = tm_frame(t, 1);
-    *l3 = tm_frame(t, 1);
-    *l2 = tm_frame(t, 1);
-    *l1 = tm_frame(t, 1);
-    *data = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, pvm_poke(&t->m, *l4, 0, pte(*l3, PG_P | PG_RW)));
-    TM_OK(t, pvm_poke(&t->m, *l3, 0, pte(*l2, PG_P | PG_RW)));
-    TM_OK(t, pvm_poke(&t->m, *l2, 0, pte(*l1, PG_P | PG_RW)));
-    TM_OK(t, pvm_poke(&t->m, *l1, 0, pte(*data, PG_P | PG_RW)));
+    for (int lvl = 4; lvl >= 0; lvl--)
+        tree[lvl] = tm_frame(t, 1);
+    for (unsigned int lvl = 4; lvl >= 1; lvl--)
+        TM_OK(t, pvm_poke(&t->m, tree[lvl], 0, pte(tree[lvl - 1], PG_P | PG_RW)));
+}
+
+/* Each level's counter (promotions, demotions) moved by delta from before, levels 1-4. */
+static void assert_per_level(const uint64_t now[5], const uint64_t before[5], uint64_t delta)
+{
+    for (unsigned int lvl = 1; lvl <= 4; lvl++)
+        assert_int_equal(now[lvl], before[lvl] + delta);
+}
+
+/*
+ * The tree of poke_tree held by its L4's pin (held 1: every table of its level, validated, only the L4 pinned,
+ * the data frame writable, each with one type ref) or no longer (held 0: type counts 0, not validated, nothing
+ * pinned); each frame's count is its allocation plus held.
+ */
+static void tree_held(struct tm *t, const uint64_t tree[5], unsigned int held)
+{
+    for (unsigned int lvl = 1; lvl <= 4; lvl++)
+        TM_FRAME(t, tree[lvl], "type=l%u tc=%u %svalidated %spinned count=%u", lvl, held, held ? "" : "!",
+                 held && lvl == 4 ? "" : "!", 1 + held);
+    TM_FRAME(t, tree[0], "type=writable tc=%u count=%u", held, 1 + held);
 }
 
 /* A frame just assigned to a domain has type none, count 0, and only the allocation reference. */
 static void fresh_frame_is_untyped(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t f = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    struct pvm_frame_state s = tm_state(t, f);
-    assert_int_equal(s.owner, 1);
-    assert_int_equal(s.type, PVM_TYPE_NONE);
-    assert_int_equal(s.type_count, 0);
-    assert_int_equal(s.count, 1);
-    assert_true(s.allocated);
-    assert_false(s.validated);
-    assert_false(s.pinned);
-    assert_int_equal(s.type_info, 0);
-    assert_int_equal(s.count_info, PGC_allocated | 1);
-    tm_free(t);
+    TM_FRAME(t, f, "owner=d1 type=none tc=0 count=1 allocated !validated !pinned type_info=0 count_info=%#llx",
+             (unsigned long long)(PGC_allocated | 1));
 }
 
 /* Each RW L1 mapping takes one writable type ref and one general ref; dropping one gives back exactly one of each. */
 static void rw_mapping_takes_writable_type_per_mapping(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 1);
-    assert_int_equal(s.count, 2);
-    assert_true(s.validated);
-    TM_OK(t, set1(t, l1, 7, pte(d, PG_P | PG_RW)));
-    s = tm_state(t, d);
-    assert_int_equal(s.type_count, 2);
-    assert_int_equal(s.count, 3);
-    TM_OK(t, set1(t, l1, 0, 0));
-    s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 1);
-    assert_int_equal(s.count, 2);
-    tm_free(t);
+    struct tm *t = *state;
+    uint64_t d = tm_map_frame(t, 0, PG_P | PG_RW);
+    TM_FRAME(t, d, "type=writable tc=1 count=2 validated");
+    TM_OK(t, tm_set(t->v, t->l1, 7, pte(d, PG_P | PG_RW)));
+    TM_FRAME(t, d, "tc=2 count=3");
+    TM_OK(t, tm_set(t->v, t->l1, 0, 0));
+    TM_FRAME(t, d, "type=writable tc=1 count=2");
 }
 
 /* A read-only L1 mapping takes a general ref only: the frame stays type none, count 0. */
 static void ro_mapping_takes_only_general_ref(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(d, PG_P)));
-    TM_OK(t, set1(t, l1, 9, pte(d, PG_P)));
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_NONE);
-    assert_int_equal(s.type_count, 0);
-    assert_int_equal(s.count, 3);
+    struct tm *t = *state;
+    uint64_t d = tm_map_frame(t, 0, PG_P);
+    TM_OK(t, tm_set(t->v, t->l1, 9, pte(d, PG_P)));
+    TM_FRAME(t, d, "type=none tc=0 count=3");
     /* One RW mapping on top: one type ref, one more general ref. */
-    TM_OK(t, set1(t, l1, 10, pte(d, PG_P | PG_RW)));
-    s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 1);
-    assert_int_equal(s.count, 4);
-    tm_free(t);
+    TM_OK(t, tm_set(t->v, t->l1, 10, pte(d, PG_P | PG_RW)));
+    TM_FRAME(t, d, "type=writable tc=1 count=4");
 }
 
 /* Pinning as L1 a frame mapped RW fails with -EINVAL and Xen's exact "Bad type" line; nothing changes. */
 static void pin_l1_of_rw_mapped_frame_is_bad_type(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
-    void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 1, d), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    struct tm *t = *state;
+    uint64_t d = tm_map_frame(t, 0, PG_P | PG_RW);
+    TM_REFUSED(t, tm_pin(t->v, 1, d), -XEN_EINVAL);
     assert_int_equal(bad_type_logs(t, 0xe400000000000001ULL, 0x2000000000000000ULL, d), 1);
     assert_int_equal(tm_log_countf(t, "Error -22 while pinning mfn %05llx", (unsigned long long)(d)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(t->m.last.saw, 0xe400000000000001ULL);
     assert_int_equal(t->m.last.exp, PGT_l1_page_table);
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_false(s.pinned);
-    tm_free(t);
+    TM_FRAME(t, d, "type=writable !pinned");
 }
 
 /* The type changes only at type count 0: once the RW mapping is gone the same frame pins as L1, and then cannot be mapped RW. */
 static void type_changes_only_at_count_zero(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
-    assert_int_equal(tm_pin(t->v, 1, d), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, 0));
-    assert_int_equal(tm_state(t, d).type_count, 0);
+    struct tm *t = *state;
+    uint64_t d = tm_map_frame(t, 0, PG_P | PG_RW);
+    TM_RC(t, tm_pin(t->v, 1, d), -XEN_EINVAL);
+    TM_OK(t, tm_set(t->v, t->l1, 0, 0));
+    TM_FRAME(t, d, "tc=0");
     TM_OK(t, tm_pin(t->v, 1, d));
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_L1);
-    assert_int_equal(s.type_count, 1);
-    assert_true(s.validated && s.pinned);
-    assert_int_equal(s.count, 2);
+    TM_FRAME(t, d, "type=l1 tc=1 validated pinned count=2");
     /* Now the other direction is refused. */
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P | PG_RW)), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_set(t->v, t->l1, 0, pte(d, PG_P | PG_RW)), -XEN_EBUSY);
     assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_writable_page, d), 1);
-    assert_int_equal(tm_state(t, d).count, 2);
-    tm_free(t);
+    TM_FRAME(t, d, "count=2");
 }
 
 /* At type count 0 a writable frame keeps PGT_validated (the next writable get is free), unlike a page table. */
 static void writable_keeps_validated_at_count_zero(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
-    TM_OK(t, set1(t, l1, 0, 0));
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 0);
-    assert_true(s.validated);
-    assert_int_equal(s.type_info, PGT_writable_page | PGT_validated);
-    assert_int_equal(s.count, 1);
-    tm_free(t);
+    struct tm *t = *state;
+    uint64_t d = tm_map_frame(t, 0, PG_P | PG_RW);
+    TM_OK(t, tm_set(t->v, t->l1, 0, 0));
+    TM_FRAME(t, d, "type=writable tc=0 validated type_info=%#llx count=1",
+             (unsigned long long)(PGT_writable_page | PGT_validated));
 }
 
 /* A page-table type loses PGT_validated when its count drops to 0 (demotion), keeping the type bits. */
 static void pagetable_loses_validated_at_count_zero(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     uint64_t dem = t->m.stats.demotions[1];
     TM_OK(t, tm_pin(t->v, 1, x));
-    struct pvm_frame_state s = tm_state(t, x);
-    assert_int_equal(s.type_info, PGT_l1_page_table | PGT_pinned | PGT_validated | 1);
+    TM_FRAME(t, x, "type_info=%#llx", (unsigned long long)(PGT_l1_page_table | PGT_pinned | PGT_validated | 1));
     TM_OK(t, tm_unpin(t->v, x));
-    s = tm_state(t, x);
-    assert_int_equal(s.type, PVM_TYPE_L1);
-    assert_int_equal(s.type_count, 0);
-    assert_false(s.validated);
-    assert_false(s.pinned);
-    assert_int_equal(s.type_info, PGT_l1_page_table);
-    assert_int_equal(s.count, 1);
+    TM_FRAME(t, x, "type=l1 tc=0 !validated !pinned type_info=%#llx count=1", (unsigned long long)PGT_l1_page_table);
     assert_int_equal(t->m.stats.demotions[1], dem + 1);
-    tm_free(t);
 }
 
 /* Pinning an L4 validates the whole tree L4->L3->L2->L1, one promotion per level, each child holding one type ref. */
 static void pin_l4_validates_whole_tree(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l3, l2, l1, d;
-    poke_tree(t, &l4, &l3, &l2, &l1, &d);
+    struct tm *t = *state;
+    uint64_t tree[5];
+    poke_tree(t, tree);
     struct pvm_stats before = t->m.stats;
     uint64_t nl4 = pvm_domain(&t->m, 1)->nr_l4_pages;
-    TM_OK(t, tm_pin(t->v, 4, l4));
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 + 1);
-    for (unsigned int lvl = 1; lvl <= 4; lvl++)
-        assert_int_equal(t->m.stats.promotions[lvl], before.promotions[lvl] + 1);
+    assert_per_level(t->m.stats.promotions, before.promotions, 1);
     assert_int_equal(t->m.stats.entries_validated, before.entries_validated + 4);
     assert_int_equal(t->m.stats.pins, before.pins + 1);
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
-    for (unsigned int lvl = 1; lvl <= 4; lvl++) {
-        struct pvm_frame_state s = tm_state(t, tabs[lvl - 1]);
-        assert_int_equal(s.type, (enum pvm_type)lvl);
-        assert_int_equal(s.type_count, 1);
-        assert_true(s.validated);
-        assert_int_equal(s.pinned, lvl == 4);
-        assert_int_equal(s.count, 2);   /* allocation + parent entry (or the pin for l4) */
-    }
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 1);
-    assert_int_equal(s.count, 2);
-    tm_free(t);
+    tree_held(t, tree, 1);   /* count: allocation + parent entry (or the pin for l4) */
 }
 
 /* Unpinning the only holder of a tree demotes it recursively: every table back to count 0, unvalidated, one demotion per level. */
 static void unpin_l4_demotes_whole_tree(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l3, l2, l1, d;
-    poke_tree(t, &l4, &l3, &l2, &l1, &d);
-    TM_OK(t, tm_pin(t->v, 4, l4));
+    struct tm *t = *state;
+    uint64_t tree[5];
+    poke_tree(t, tree);
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
     struct pvm_stats before = t->m.stats;
     uint64_t nl4 = pvm_domain(&t->m, 1)->nr_l4_pages;
-    TM_OK(t, tm_unpin(t->v, l4));
+    TM_OK(t, tm_unpin(t->v, tree[4]));
     assert_int_equal(pvm_domain(&t->m, 1)->nr_l4_pages, nl4 - 1);
-    for (unsigned int lvl = 1; lvl <= 4; lvl++)
-        assert_int_equal(t->m.stats.demotions[lvl], before.demotions[lvl] + 1);
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
-    for (unsigned int lvl = 1; lvl <= 4; lvl++) {
-        struct pvm_frame_state s = tm_state(t, tabs[lvl - 1]);
-        assert_int_equal(s.type, (enum pvm_type)lvl);
-        assert_int_equal(s.type_count, 0);
-        assert_false(s.validated);
-        assert_false(s.pinned);
-        assert_int_equal(s.count, 1);
-    }
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-    assert_int_equal(s.type_count, 0);
-    assert_int_equal(s.count, 1);
-    tm_free(t);
+    assert_per_level(t->m.stats.demotions, before.demotions, 1);
+    tree_held(t, tree, 0);
 }
 
 /* After the tree is demoted its former tables can be mapped RW (retyped writable), which was refused while validated. */
 static void demoted_tables_can_be_mapped_rw(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1v;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1v);
-    uint64_t l4, l3, l2, l1, d;
-    poke_tree(t, &l4, &l3, &l2, &l1, &d);
-    TM_OK(t, tm_pin(t->v, 4, l4));
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
+    struct tm *t = *state;
+    uint64_t tree[5];
+    poke_tree(t, tree);
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
+    for (unsigned int i = 0; i < 4; i++)
+        TM_RC(t, tm_set(t->v, t->l1, 20 + i, pte(tree[i + 1], PG_P | PG_RW)), -XEN_EBUSY);
+    TM_OK(t, tm_unpin(t->v, tree[4]));
     for (unsigned int i = 0; i < 4; i++) {
-        assert_int_equal(set1(t, l1v, 20 + i, pte(tabs[i], PG_P | PG_RW)), -XEN_EBUSY);
-        AUDIT_CLEAN(t);
+        TM_OK(t, tm_set(t->v, t->l1, 20 + i, pte(tree[i + 1], PG_P | PG_RW)));
+        TM_FRAME(t, tree[i + 1], "type=writable tc=1 validated count=2");
     }
-    TM_OK(t, tm_unpin(t->v, l4));
-    for (unsigned int i = 0; i < 4; i++) {
-        TM_OK(t, set1(t, l1v, 20 + i, pte(tabs[i], PG_P | PG_RW)));
-        struct pvm_frame_state s = tm_state(t, tabs[i]);
-        assert_int_equal(s.type, PVM_TYPE_WRITABLE);
-        assert_int_equal(s.type_count, 1);
-        assert_true(s.validated);
-        assert_int_equal(s.count, 2);
-    }
-    tm_free(t);
 }
 
 /* A child shared by two parents is demoted only when the last parent lets go. */
 static void shared_child_demoted_by_last_parent(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, a, 0, pte(c, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, b, 3, pte(c, PG_P | PG_RW)));
     uint64_t prom = t->m.stats.promotions[1];
     TM_OK(t, tm_pin(t->v, 2, a));
     TM_OK(t, tm_pin(t->v, 2, b));
     assert_int_equal(t->m.stats.promotions[1], prom + 1);   /* validated once */
-    struct pvm_frame_state s = tm_state(t, c);
-    assert_int_equal(s.type, PVM_TYPE_L1);
-    assert_int_equal(s.type_count, 2);
-    assert_int_equal(s.count, 3);
+    TM_FRAME(t, c, "type=l1 tc=2 count=3");
     TM_OK(t, tm_unpin(t->v, a));
-    s = tm_state(t, c);
-    assert_int_equal(s.type_count, 1);
-    assert_true(s.validated);
-    assert_int_equal(s.count, 2);
+    TM_FRAME(t, c, "tc=1 validated count=2");
     TM_OK(t, tm_unpin(t->v, b));
-    s = tm_state(t, c);
-    assert_int_equal(s.type_count, 0);
-    assert_false(s.validated);
-    assert_int_equal(s.count, 1);
-    tm_free(t);
+    TM_FRAME(t, c, "tc=0 !validated count=1");
 }
 
 /* A second pin of a pinned frame is -EINVAL "already pinned" and leaves every count as it was. */
 static void double_pin_refused_refs_unchanged(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, tm_pin(t->v, 1, x));
+    struct tm *t = *state;
+    uint64_t x = tm_pinned(t, 1);
     uint64_t pins = t->m.stats.pins;
-    void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 1, x), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    TM_REFUSED(t, tm_pin(t->v, 1, x), -XEN_EINVAL);
     assert_int_equal(tm_log_countf(t, "mfn %05llx already pinned", (unsigned long long)(x)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_ALREADY_PINNED);
     assert_int_equal(t->m.stats.pins, pins);
-    struct pvm_frame_state s = tm_state(t, x);
-    assert_int_equal(s.type_count, 1);
-    assert_int_equal(s.count, 2);
-    assert_true(s.pinned);
-    tm_free(t);
+    TM_FRAME(t, x, "tc=1 count=2 pinned");
 }
 
 /* Unpinning a frame that is not pinned is -EINVAL "not pinned", even while it is a validated table in use. */
 static void unpin_of_unpinned_refused(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l2, l1;
-    tm_space(t, t->v, NULL, NULL, &l2, &l1);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     void *snap = tm_snapshot(t);
-    assert_int_equal(tm_unpin(t->v, x), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_unpin(t->v, x), -XEN_EINVAL);
     assert_int_equal(tm_log_countf(t, "mfn %05llx not pinned", (unsigned long long)(x)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_PINNED);
     /* l1 is a validated L1 held by l2's entry, but nobody pinned it. */
-    assert_int_equal(tm_unpin(t->v, l1), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    assert_int_equal(tm_log_countf(t, "mfn %05llx not pinned", (unsigned long long)(l1)), 1);
+    TM_RC(t, tm_unpin(t->v, t->l1), -XEN_EINVAL);
+    assert_int_equal(tm_log_countf(t, "mfn %05llx not pinned", (unsigned long long)(t->l1)), 1);
     tm_assert_unchanged(t, snap);
-    struct pvm_frame_state s = tm_state(t, l1);
-    assert_int_equal(s.type_count, 1);
-    assert_true(s.validated);
-    tm_free(t);
+    TM_FRAME(t, t->l1, "tc=1 validated");
 }
 
 /* A domain cannot pin (or unpin) another domain's frame: -EINVAL and the frame is untouched. */
 static void pin_of_foreign_frame_refused(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t f2 = tm_frame(t, 2);
-    AUDIT_CLEAN(t);
     void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 1, f2), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(t->v, 1, f2), -XEN_EINVAL);
     assert_int_equal(t->m.last.why, PVM_WHY_NOT_OWNER);
     tm_assert_unchanged(t, snap);
     /* d2 pins it itself; d1 still cannot unpin it. */
     TM_OK(t, tm_pin(t->v2, 1, f2));
-    snap = tm_snapshot(t);
-    assert_int_equal(tm_unpin(t->v, f2), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_REFUSED(t, tm_unpin(t->v, f2), -XEN_EINVAL);
     assert_int_equal(tm_log_countf(t, "mfn %05llx bad, or bad owner d1", (unsigned long long)(f2)), 1);
-    tm_assert_unchanged(t, snap);
-    assert_true(tm_state(t, f2).pinned);
-    tm_free(t);
+    TM_FRAME(t, f2, "pinned");
 }
 
 /* Pinning a validated L1 as an L2 is a type clash: -EINVAL with the "Bad type" line, counts unchanged. */
 static void pin_at_other_level_refused(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t x = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, tm_pin(t->v, 1, x));
-    void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 2, x), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    struct tm *t = *state;
+    uint64_t x = tm_pinned(t, 1);
+    TM_REFUSED(t, tm_pin(t->v, 2, x), -XEN_EINVAL);
     assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_l2_page_table, x), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     /* The cause is the frame's own type: no table, slot or entry played a part, so none is named. */
     assert_int_equal(t->m.last.mfn, x);
     assert_int_equal(t->m.last.table_mfn, PVM_INVALID_MFN);
     assert_int_equal(t->m.last.level, 0);
-    tm_free(t);
 }
 
 /* Validation stops at a writable-typed child: pinning an L2 whose entry points at an RW-mapped frame is -EINVAL, no reference kept. */
 static void pin_over_writable_child_refused(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
+    struct tm *t = *state;
     uint64_t w = tm_frame(t, 1), p = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(w, PG_P | PG_RW)));
+    TM_OK(t, tm_set(t->v, t->l1, 0, pte(w, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, p, 4, pte(w, PG_P)));
     void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 2, p), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(t->v, 2, p), -XEN_EINVAL);
     /* Failing at slot 4 (after slot 0), Xen tears p down as a partial page: type l2, count 0. */
     tm_snapshot_set_type(snap, p, PGT_l2_page_table);
     tm_assert_unchanged(t, snap);
@@ -444,21 +281,15 @@ static void pin_over_writable_child_refused(void **state)
     assert_int_equal(t->m.last.level, 2);
     assert_int_equal(t->m.last.slot, 4);
     assert_int_equal(t->m.last.entry, pte(w, PG_P));
-    struct pvm_frame_state s = tm_state(t, p);
-    assert_int_equal(s.type, PVM_TYPE_L2);
-    assert_false(s.validated);
-    assert_int_equal(s.type_count, 0);
-    tm_free(t);
+    TM_FRAME(t, p, "type=l2 !validated tc=0");
 }
 
 /* A validation failing half-way (3rd L1 under an L2 maps a page table RW) restores every count; the L2 keeps type l2 at count 0 (Xen's partial teardown). */
 static void failed_validation_rolls_back_everything(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t p = tm_frame(t, 1), a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
     uint64_t da = tm_frame(t, 1), db = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     /* a and b are already validated L1s (pinned), each mapping a data frame RW. */
     TM_OK(t, pvm_poke(&t->m, a, 0, pte(da, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, b, 0, pte(db, PG_P | PG_RW)));
@@ -472,8 +303,7 @@ static void failed_validation_rolls_back_everything(void **state)
     TM_OK(t, pvm_poke(&t->m, p, 2, pte(c, PG_P | PG_RW)));
     void *snap = tm_snapshot(t);
     uint64_t prom1 = t->m.stats.promotions[1], prom2 = t->m.stats.promotions[2];
-    assert_int_equal(tm_pin(t->v, 2, p), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(t->v, 2, p), -XEN_EBUSY);
     tm_snapshot_set_type(snap, p, PGT_l2_page_table);
     tm_assert_unchanged(t, snap);
     assert_int_equal(t->m.stats.promotions[1], prom1);
@@ -482,34 +312,22 @@ static void failed_validation_rolls_back_everything(void **state)
     assert_int_equal(tm_log_count(t, "Failure -16 in promote_l1_table: slot 0x1"), 1);
     assert_int_equal(tm_log_count(t, "Failure -16 in promote_l2_table: slot 0x2"), 1);
     assert_int_equal(tm_log_countf(t, "Error -16 while pinning mfn %05llx", (unsigned long long)(p)), 1);
-    struct pvm_frame_state s = tm_state(t, p);
-    assert_int_equal(s.type, PVM_TYPE_L2);
-    assert_int_equal(s.type_count, 0);
-    assert_int_equal(s.type_info, PGT_l2_page_table);
-    assert_int_equal(s.count, 1);
-    s = tm_state(t, da);
-    assert_int_equal(s.type_count, 1);    /* only a's mapping, c's was undone */
-    assert_int_equal(s.count, 2);
-    tm_free(t);
+    TM_FRAME(t, p, "type=l2 tc=0 type_info=%#llx count=1", (unsigned long long)PGT_l2_page_table);
+    TM_FRAME(t, da, "tc=1 count=2");   /* only a's mapping, c's was undone */
 }
 
 /* Same half-way failure over fresh children: all counts restored, the failed L1 untyped, the L2 typed at count 0, validated siblings demoted as in Xen. */
 static void failed_validation_with_fresh_children(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t p = tm_frame(t, 1), a = tm_frame(t, 1), b = tm_frame(t, 1), c = tm_frame(t, 1);
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, a, 0, pte(d, PG_P | PG_RW)));
     TM_OK(t, pvm_poke(&t->m, b, 0, pte(d, PG_P)));
-    assert_int_equal(pvm_poke(&t->m, c, 5, pte(a, PG_P | PG_RW)), 0);   /* a is an L1 by then */
-    AUDIT_CLEAN(t);
-    for (unsigned int i = 0; i < 3; i++) {
+    TM_OK(t, pvm_poke(&t->m, c, 5, pte(a, PG_P | PG_RW)));   /* a is an L1 by then */
+    for (unsigned int i = 0; i < 3; i++)
         TM_OK(t, pvm_poke(&t->m, p, i, pte(i == 0 ? a : i == 1 ? b : c, PG_P | PG_RW)));
-    }
-    assert_int_equal(tm_pin(t->v, 2, p), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(t->v, 2, p), -XEN_EBUSY);
     assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_validated | 1, PGT_writable_page, a), 1);
     const uint64_t all[5] = { p, a, b, c, d };
     for (unsigned int i = 0; i < 5; i++) {
@@ -519,185 +337,124 @@ static void failed_validation_with_fresh_children(void **state)
         assert_false(s.validated && s.type != PVM_TYPE_WRITABLE);
         assert_int_equal(s.linear_pt_count, 0);
     }
-    assert_int_equal(tm_state(t, p).type_info, PGT_l2_page_table);
-    assert_int_equal(tm_state(t, c).type_info, 0);
-    assert_int_equal(tm_state(t, a).type_info, PGT_l1_page_table);
-    assert_int_equal(tm_state(t, b).type_info, PGT_l1_page_table);
+    TM_FRAME(t, p, "type_info=%#llx", (unsigned long long)PGT_l2_page_table);
+    TM_FRAME(t, c, "type_info=0");
+    TM_FRAME(t, a, "type_info=%#llx", (unsigned long long)PGT_l1_page_table);
+    TM_FRAME(t, b, "type_info=%#llx", (unsigned long long)PGT_l1_page_table);
     /* With the offending entry removed the same pin now succeeds. */
     TM_OK(t, pvm_poke(&t->m, c, 5, 0));
     TM_OK(t, tm_pin(t->v, 2, p));
-    assert_int_equal(tm_state(t, c).type, PVM_TYPE_L1);
-    assert_int_equal(tm_state(t, d).type_count, 1);
-    assert_int_equal(tm_state(t, d).count, 3);
-    tm_free(t);
+    TM_FRAME(t, c, "type=l1");
+    TM_FRAME(t, d, "tc=1 count=3");
 }
 
 /* At validation an L1 may map only its owner's frames: a foreign frame fails the pin with -EBUSY, even for a privileged owner. */
 static void pin_l1_mapping_foreign_frame_busy(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    TM_OK(t, pvm_domain_create(&t->m, 3, 1, PVM_DOM_PRIVILEGED));
-    struct pvm_vcpu *v3 = pvm_vcpu(&t->m, 3, 0);
-    assert_non_null(v3);
+    struct tm *t = *state;
+    struct pvm_vcpu *v3 = tm_privileged(t, 3);
     uint64_t x1 = tm_frame(t, 1), x3 = tm_frame(t, 3), f2 = tm_frame(t, 2);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, x1, 0, pte(f2, PG_P)));
     TM_OK(t, pvm_poke(&t->m, x3, 0, pte(f2, PG_P)));
     void *snap = tm_snapshot(t);
-    assert_int_equal(tm_pin(t->v, 1, x1), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(t->v, 1, x1), -XEN_EBUSY);
     assert_int_equal(tm_log_count(t, "pg_owner d1 l1e_owner d1, but real_pg_owner d2"), 1);
-    assert_int_equal(tm_pin(v3, 1, x3), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(v3, 1, x3), -XEN_EBUSY);
     assert_int_equal(tm_log_count(t, "pg_owner d3 l1e_owner d3, but real_pg_owner d2"), 1);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(tm_state(t, f2).count, 1);
-    tm_free(t);
+    TM_FRAME(t, f2, "count=1");
 }
 
 /* Releasing a mapped frame drops only the allocation ref; the frame is freed when the last mapping goes. */
 static void release_frees_at_last_ref(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l1;
-    tm_space(t, t->v, NULL, NULL, NULL, &l1);
-    uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    TM_OK(t, set1(t, l1, 0, pte(d, PG_P | PG_RW)));
+    struct tm *t = *state;
+    uint64_t d = tm_map_frame(t, 0, PG_P | PG_RW);
     uint64_t pages = pvm_domain(&t->m, 1)->tot_pages;
     TM_OK(t, pvm_release_page(&t->m, 1, d));
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.owner, 1);
-    assert_false(s.allocated);
-    assert_int_equal(s.count, 1);
-    assert_int_equal(s.type_count, 1);
+    TM_FRAME(t, d, "owner=d1 !allocated count=1 tc=1");
     assert_int_equal(pvm_domain(&t->m, 1)->tot_pages, pages);
     /* A second release has nothing to drop: done, as on real Xen, and nothing changes. */
     TM_OK(t, pvm_release_page(&t->m, 1, d));
-    s = tm_state(t, d);
-    assert_int_equal(s.owner, 1);
-    assert_false(s.allocated);
-    assert_int_equal(s.count, 1);
-    assert_int_equal(s.type_count, 1);
-    TM_OK(t, set1(t, l1, 0, 0));
-    s = tm_state(t, d);
-    assert_int_equal(s.owner, DOMID_INVALID);
-    assert_int_equal(s.count, 0);
-    assert_int_equal(s.count_info, PGC_state_free);
-    assert_int_equal(s.type_info, 0);
+    TM_FRAME(t, d, "owner=d1 !allocated count=1 tc=1");
+    TM_OK(t, tm_set(t->v, t->l1, 0, 0));
+    TM_FRAME(t, d, "owner=none count=0 count_info=%#llx type_info=0", (unsigned long long)PGC_state_free);
     assert_int_equal(pvm_domain(&t->m, 1)->tot_pages, pages - 1);
     /* The freed frame can no longer be mapped. */
-    assert_int_equal(set1(t, l1, 0, pte(d, PG_P)), -XEN_EBUSY);
-    AUDIT_CLEAN(t);
-    tm_free(t);
+    TM_RC(t, tm_set(t->v, t->l1, 0, pte(d, PG_P)), -XEN_EBUSY);
 }
 
 /* An unmapped frame is freed at once on release; another domain cannot release it (-EINVAL, untouched). */
 static void release_unmapped_frame_and_foreign_release(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
-    void *snap = tm_snapshot(t);
-    assert_int_equal(pvm_release_page(&t->m, 2, d), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
-    tm_assert_unchanged(t, snap);
+    TM_REFUSED(t, pvm_release_page(&t->m, 2, d), -XEN_EINVAL);
     TM_OK(t, pvm_release_page(&t->m, 1, d));
-    struct pvm_frame_state s = tm_state(t, d);
-    assert_int_equal(s.owner, DOMID_INVALID);
-    assert_int_equal(s.count_info, PGC_state_free);
+    TM_FRAME(t, d, "owner=none count_info=%#llx", (unsigned long long)PGC_state_free);
     /* Naming the free frame: Xen's get_page line shows a free frame's count_info, PGC_state_free (as 4.17.7 prints). */
-    assert_int_equal(tm_pin(t->v, 1, d), -XEN_EINVAL);
-    AUDIT_CLEAN(t);
+    TM_RC(t, tm_pin(t->v, 1, d), -XEN_EINVAL);
     assert_int_equal(tm_log_countf(t, "Error mfn %05llx: rd=d1 od=NULL caf=c00000000000000 taf=0000000000000000",
                                    (unsigned long long)d), 1);
-    tm_free(t);
 }
 
 /* Releasing a pinned table does not unpin it (XSA-252): it stays validated until unpinned, then is freed. */
 static void release_of_pinned_frame_keeps_pin(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
+    struct tm *t = *state;
     uint64_t x = tm_frame(t, 1), d = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, pvm_poke(&t->m, x, 0, pte(d, PG_P | PG_RW)));
     TM_OK(t, tm_pin(t->v, 1, x));
     TM_OK(t, pvm_release_page(&t->m, 1, x));
-    struct pvm_frame_state s = tm_state(t, x);
-    assert_int_equal(s.owner, 1);
-    assert_true(s.pinned && s.validated);
-    assert_int_equal(s.count, 1);
-    assert_int_equal(tm_state(t, d).type_count, 1);
+    TM_FRAME(t, x, "owner=d1 pinned validated count=1");
+    TM_FRAME(t, d, "tc=1");
     TM_OK(t, tm_unpin(t->v, x));
-    s = tm_state(t, x);
-    assert_int_equal(s.owner, DOMID_INVALID);
-    assert_int_equal(s.count_info, PGC_state_free);
-    assert_int_equal(s.type_info, 0);
-    s = tm_state(t, d);
-    assert_int_equal(s.type_count, 0);
-    assert_int_equal(s.count, 1);
-    tm_free(t);
+    TM_FRAME(t, x, "owner=none count_info=%#llx type_info=0", (unsigned long long)PGC_state_free);
+    TM_FRAME(t, d, "tc=0 count=1");
 }
 
 /* A vCPU root holds its own L4 type ref: unpinning a loaded root does not demote it, replacing the root does. */
 static void root_holds_type_ref(void **state)
 {
-    (void)state;
-    struct tm *t = tm_new(512);
-    uint64_t l4, l3, l2, l1;
-    tm_space(t, t->v, &l4, &l3, &l2, &l1);
-    TM_OK(t, tm_unpin(t->v, l4));
-    struct pvm_frame_state s = tm_state(t, l4);
-    assert_int_equal(s.type_count, 1);
-    assert_true(s.validated);
-    assert_false(s.pinned);
-    assert_int_equal(tm_state(t, l1).type_count, 1);
+    struct tm *t = *state;
+    TM_OK(t, tm_unpin(t->v, t->l4));
+    TM_FRAME(t, t->l4, "tc=1 validated !pinned");
+    TM_FRAME(t, t->l1, "tc=1");
     /* Load another (empty) root: the old tree loses its last holder and is demoted. */
     uint64_t r = tm_frame(t, 1);
-    AUDIT_CLEAN(t);
     TM_OK(t, tm_baseptr(t->v, r));
-    const uint64_t tabs[4] = { l1, l2, l3, l4 };
-    for (unsigned int i = 0; i < 4; i++) {
-        s = tm_state(t, tabs[i]);
-        assert_int_equal(s.type_count, 0);
-        assert_false(s.validated);
-    }
-    s = tm_state(t, r);
-    assert_int_equal(s.type, PVM_TYPE_L4);
-    assert_int_equal(s.type_count, 1);
-    tm_free(t);
+    const uint64_t tabs[4] = { t->l1, t->l2, t->l3, t->l4 };
+    for (unsigned int i = 0; i < 4; i++)
+        TM_FRAME(t, tabs[i], "tc=0 !validated");
+    TM_FRAME(t, r, "type=l4 tc=1");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fresh_frame_is_untyped),
-        cmocka_unit_test(rw_mapping_takes_writable_type_per_mapping),
-        cmocka_unit_test(ro_mapping_takes_only_general_ref),
-        cmocka_unit_test(pin_l1_of_rw_mapped_frame_is_bad_type),
-        cmocka_unit_test(type_changes_only_at_count_zero),
-        cmocka_unit_test(writable_keeps_validated_at_count_zero),
-        cmocka_unit_test(pagetable_loses_validated_at_count_zero),
-        cmocka_unit_test(pin_l4_validates_whole_tree),
-        cmocka_unit_test(unpin_l4_demotes_whole_tree),
-        cmocka_unit_test(demoted_tables_can_be_mapped_rw),
-        cmocka_unit_test(shared_child_demoted_by_last_parent),
-        cmocka_unit_test(double_pin_refused_refs_unchanged),
-        cmocka_unit_test(unpin_of_unpinned_refused),
-        cmocka_unit_test(pin_of_foreign_frame_refused),
-        cmocka_unit_test(pin_at_other_level_refused),
-        cmocka_unit_test(pin_over_writable_child_refused),
-        cmocka_unit_test(failed_validation_rolls_back_everything),
-        cmocka_unit_test(failed_validation_with_fresh_children),
-        cmocka_unit_test(pin_l1_mapping_foreign_frame_busy),
-        cmocka_unit_test(release_frees_at_last_ref),
-        cmocka_unit_test(release_unmapped_frame_and_foreign_release),
-        cmocka_unit_test(release_of_pinned_frame_keeps_pin),
-        cmocka_unit_test(root_holds_type_ref),
+        TM_TEST(fresh_frame_is_untyped),
+        TM_SPACE_TEST(rw_mapping_takes_writable_type_per_mapping),
+        TM_SPACE_TEST(ro_mapping_takes_only_general_ref),
+        TM_SPACE_TEST(pin_l1_of_rw_mapped_frame_is_bad_type),
+        TM_SPACE_TEST(type_changes_only_at_count_zero),
+        TM_SPACE_TEST(writable_keeps_validated_at_count_zero),
+        TM_TEST(pagetable_loses_validated_at_count_zero),
+        TM_TEST(pin_l4_validates_whole_tree),
+        TM_TEST(unpin_l4_demotes_whole_tree),
+        TM_SPACE_TEST(demoted_tables_can_be_mapped_rw),
+        TM_TEST(shared_child_demoted_by_last_parent),
+        TM_TEST(double_pin_refused_refs_unchanged),
+        TM_SPACE_TEST(unpin_of_unpinned_refused),
+        TM_TEST(pin_of_foreign_frame_refused),
+        TM_TEST(pin_at_other_level_refused),
+        TM_SPACE_TEST(pin_over_writable_child_refused),
+        TM_TEST(failed_validation_rolls_back_everything),
+        TM_TEST(failed_validation_with_fresh_children),
+        TM_TEST(pin_l1_mapping_foreign_frame_busy),
+        TM_SPACE_TEST(release_frees_at_last_ref),
+        TM_TEST(release_unmapped_frame_and_foreign_release),
+        TM_TEST(release_of_pinned_frame_keeps_pin),
+        TM_SPACE_TEST(root_holds_type_ref),
     };
     return cmocka_run_group_tests_name("types", tests, NULL, NULL);
 }
