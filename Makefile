@@ -134,7 +134,7 @@ check-build: all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUI
 # advisories' mutants), bad input, the verdicts that run no QEMU.  Needs cmocka (deps.sh fast).
 check-fast:
 	@./scripts/deps.sh fast
-	@$(MAKE) --no-print-directory $(TEST_BIN) $(BUILD)/san/pvmmu $(BUILD)/xen/dom0.elf $(BUILD)/baremetal/hv.bin
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(BUILD)/san/pvmmu $(BUILD)/xen/dom0.elf $(BUILD)/baremetal/hv.bin
 	@BUILD=$(BUILD) CHECK_FAST=1 ./tests/run.sh $(TEST_BIN)
 
 # Install into a staging prefix and build examples/embed.c with pkg-config, as a user would.
