@@ -444,45 +444,37 @@ struct opts {
     bool json, verbose, no_audit, baremetal;
 };
 
-static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
+/* "unknown policy" and the list of policies, as one line on stderr. */
+static void unknown_policy(const char *cmd, const char *v)
+{
+    fprintf(stderr, "pvmmu %s: unknown policy '%s' (expected one of:", cmd, v);
+    for (int p = 0; p < POLICY_COUNT; p++)
+        fprintf(stderr, " %s", guest_policy_name((enum guest_policy)p));
+    fprintf(stderr, ")\n");
+}
+
+/* --mem or --policy (option a) with its value v into o: 0, or 2 after one error line. */
+static int parse_valued(const char *cmd, const char *a, const char *v, struct opts *o, bool want_policy)
 {
     char err[256] = "";
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--no-audit")) {
-            o->no_audit = true;
-        } else if (!strcmp(a, "--baremetal") && !want_policy) {
-            o->baremetal = true;
-        } else if ((!strcmp(a, "-v") || !strcmp(a, "--verbose")) && want_policy) {
-            o->verbose = true;   /* compare has no -v: one guest's log at a time (boot -v) */
-        } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--mem")) {
-                if (parse_size(v, &o->bytes, err, sizeof(err))) {
-                    fprintf(stderr, "pvmmu %s: %s\n", cmd, err);
-                    return 2;
-                }
-            } else if (!want_policy) {
-                fprintf(stderr, "pvmmu %s: --policy is not an option here (compare runs every policy)\n", cmd);
-                return 2;
-            } else if ((o->policy = guest_policy_parse(v)) < 0) {
-                fprintf(stderr, "pvmmu %s: unknown policy '%s' (expected one of:", cmd, v);
-                for (int p = 0; p < POLICY_COUNT; p++)
-                    fprintf(stderr, " %s", guest_policy_name((enum guest_policy)p));
-                fprintf(stderr, ")\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "pvmmu %s: unknown argument '%s'\n", cmd, a);
+    if (!strcmp(a, "--mem")) {
+        if (parse_size(v, &o->bytes, err, sizeof(err))) {
+            fprintf(stderr, "pvmmu %s: %s\n", cmd, err);
             return 2;
         }
+    } else if (!want_policy) {
+        fprintf(stderr, "pvmmu %s: --policy is not an option here (compare runs every policy)\n", cmd);
+        return 2;
+    } else if ((o->policy = guest_policy_parse(v)) < 0) {
+        unknown_policy(cmd, v);
+        return 2;
     }
+    return 0;
+}
+
+/* The options together: --baremetal's limits and images, compare's default size, boot's --policy.  0 or 2. */
+static int check_opts(const char *cmd, struct opts *o, bool want_policy)
+{
     if (o->baremetal && o->no_audit) {   /* accepted and ignored, it would let the header promise nothing */
         fprintf(stderr, "pvmmu %s: --no-audit is not an option with --baremetal (pvmmu's hypervisor audits every "
                         "boot)\n", cmd);
@@ -508,6 +500,37 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
     return 0;
 }
 
+/*
+ * The arguments of `pvmmu cmd` (boot when want_policy, else compare) into o.  Returns 0, or 2 after one
+ * line on stderr naming the bad argument or combination.
+ */
+static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "--no-audit")) {
+            o->no_audit = true;
+        } else if (!strcmp(a, "--baremetal") && !want_policy) {
+            o->baremetal = true;
+        } else if ((!strcmp(a, "-v") || !strcmp(a, "--verbose")) && want_policy) {
+            o->verbose = true;   /* compare has no -v: one guest's log at a time (boot -v) */
+        } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
+                return 2;
+            }
+            if (parse_valued(cmd, a, argv[++i], o, want_policy))
+                return 2;
+        } else {
+            fprintf(stderr, "pvmmu %s: unknown argument '%s'\n", cmd, a);
+            return 2;
+        }
+    }
+    return check_opts(cmd, o, want_policy);
+}
+
 int cmd_boot(int argc, char **argv)
 {
     struct opts o = { .bytes = 1ULL << 30, .policy = -1 };
@@ -530,42 +553,42 @@ int cmd_boot(int argc, char **argv)
     return rc;
 }
 
-int cmd_compare(int argc, char **argv)
+/* Every policy at o->bytes on the simulator or, with --baremetal, the hypervisor, into runs[]: 0, or 2. */
+static int run_all(const struct opts *o, struct run *runs)
 {
-    struct opts o = { .bytes = 0, .policy = -1 };
-    int rc = parse_opts("compare", argc, argv, &o, false);
-    if (rc)
-        return rc;
-    struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
+    int rc = 0;
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
-        rc = o.baremetal ? run_baremetal(o.bytes, (enum guest_policy)p, &runs[p])
-                         : run_one(o.bytes, (enum guest_policy)p, NULL, isatty(2), !o.no_audit, &runs[p]);
-    if (rc) {
-        free(runs);
-        return rc;
+        rc = o->baremetal ? run_baremetal(o->bytes, (enum guest_policy)p, &runs[p])
+                          : run_one(o->bytes, (enum guest_policy)p, NULL, isatty(2), !o->no_audit, &runs[p]);
+    return rc;
+}
+
+/* compare --json: one document, every policy's run (docs/json.md). */
+static void print_compare_json(const struct run *runs, uint64_t bytes)
+{
+    printf("{\"schema_version\":%d,\"mem_bytes\":%" PRIu64 ",\"policies\":[", JSON_SCHEMA_VERSION, bytes);
+    for (int p = 0; p < POLICY_COUNT; p++) {
+        printf(p ? "," : "");
+        print_json(&runs[p], bytes, false);
     }
-    double gib = (double)o.bytes / (1ULL << 30);
-    int worst = 0;   /* the exit status: 1 if the auditor found something after any boot, whatever the format */
-    for (int p = 0; p < POLICY_COUNT; p++)
-        if (runs[p].audit_issues)
-            worst = 1;
-    if (o.json) {
-        printf("{\"schema_version\":%d,\"mem_bytes\":%" PRIu64 ",\"policies\":[", JSON_SCHEMA_VERSION, o.bytes);
-        for (int p = 0; p < POLICY_COUNT; p++) {
-            printf(p ? "," : "");
-            print_json(&runs[p], o.bytes, false);
-        }
-        printf("]}\n");
-        free(runs);
-        return worst;
-    }
+    printf("]}\n");
+}
+
+/* compare's first line: the guest's size, where it ran, and what "ok" means (audited or not). */
+static void print_compare_header(const struct opts *o, const struct run *runs)
+{
     bool audited = true;   /* what "ok" means: every run audited (the hypervisor always audits), or none */
     for (int p = 0; p < POLICY_COUNT; p++)
         audited = audited && runs[p].audited;
-    printf("pvmmu compare: %.0f MiB guest %s %s\n\n", (double)o.bytes / (1 << 20),
-           o.baremetal ? "on pvmmu's hypervisor under QEMU" : "on the simulated PV MMU",
+    printf("pvmmu compare: %.0f MiB guest %s %s\n\n", (double)o->bytes / (1 << 20),
+           o->baremetal ? "on pvmmu's hypervisor under QEMU" : "on the simulated PV MMU",
            audited ? "(ok = booted, auditor clean)" : "(--no-audit: ok = booted, auditor not run)");
-    /* Two tables that fit 100 columns: the hypercalls, then the page tables; where a policy failed is below. */
+}
+
+/* The first table: each policy's outcome and hypercalls, in all and per GiB of a guest of bytes. */
+static void print_hypercall_table(const struct run *runs, uint64_t bytes)
+{
+    double gib = (double)bytes / (1ULL << 30);
     printf("%-16s %-13s %10s %8s %10s %8s %8s %7s\n", "policy", "outcome", "hypercalls", "all/GiB", "mmu_update",
            "mmuext", "uva_map", "ptwr");
     for (int p = 0; p < POLICY_COUNT; p++) {
@@ -578,12 +601,22 @@ int cmd_compare(int argc, char **argv)
                hc, (double)hc / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op, u->st.hc_update_va_mapping,
                u->st.ptwr_emulations);
     }
+}
+
+/* The second table: each policy's pins, validations, flushes and page-table pages. */
+static void print_page_table_counts(const struct run *runs)
+{
     printf("\n%-16s %8s %11s %9s %9s\n", "policy", "pins", "validated", "flushes", "pt pages");
     for (int p = 0; p < POLICY_COUNT; p++) {
         const struct run *u = &runs[p];
         printf("%-16s %8" PRIu64 " %11" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", guest_policy_name(u->pol), u->st.pins,
                u->st.entries_validated, u->st.tlb_flushes, guest_pt_pages(&u->r));
     }
+}
+
+/* Below the tables, each policy that failed: where, Xen's log lines, why, and what it should have done. */
+static void print_failures(const struct run *runs)
+{
     for (int p = 0; p < POLICY_COUNT; p++) {
         const struct run *u = &runs[p];
         if (u->r.outcome == GUEST_OK)
@@ -594,6 +627,33 @@ int cmd_compare(int argc, char **argv)
         printf("%s", u->explanation);
         if (u->r.advice[0])
             printf("  should have: %s\n", u->r.advice);
+    }
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    struct opts o = { .bytes = 0, .policy = -1 };
+    int rc = parse_opts("compare", argc, argv, &o, false);
+    if (rc)
+        return rc;
+    struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
+    rc = run_all(&o, runs);
+    if (rc) {
+        free(runs);
+        return rc;
+    }
+    int worst = 0;   /* the exit status: 1 if the auditor found something after any boot, whatever the format */
+    for (int p = 0; p < POLICY_COUNT; p++)
+        if (runs[p].audit_issues)
+            worst = 1;
+    if (o.json) {
+        print_compare_json(runs, o.bytes);
+    } else {
+        print_compare_header(&o, runs);
+        /* Two tables that fit 100 columns: the hypercalls, then the page tables; where a policy failed is below. */
+        print_hypercall_table(runs, o.bytes);
+        print_page_table_counts(runs);
+        print_failures(runs);
     }
     free(runs);
     return worst;
