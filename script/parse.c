@@ -987,15 +987,6 @@ static void expect_entry_line(struct parser *p, uint64_t mfn)
     end_of_line(p);
 }
 
-/* A count attribute (tc=, count=, m2p=): its value, or one error line naming it. */
-static uint64_t attr_number(struct parser *p, const char *key, const char *v)
-{
-    uint64_t n;
-    if (!parse_u64(v, &n))
-        perr(p, "expected %s=N, got '%s'", key, v);
-    return n;
-}
-
 /* owner=dN|none|io */
 static domid_t attr_owner(struct parser *p, const char *v)
 {
@@ -1038,6 +1029,19 @@ static bool key_attr(struct parser *p, const char *key, unsigned int bit, unsign
     return true;
 }
 
+/* A count attribute KEY=N (tc, count, m2p) as the next one: true with *has set and N in *n, once per line. */
+static bool count_attr(struct parser *p, const char *key, unsigned int bit, unsigned int *seen, bool *has,
+                       uint64_t *n)
+{
+    const char *v;
+    if (!key_attr(p, key, bit, seen, &v))
+        return false;
+    if (!parse_u64(v, n))
+        perr(p, "expected %s=N, got '%s'", key, v);
+    *has = true;
+    return true;
+}
+
 /* NAME or !NAME (pinned, validated) as the next attribute: true with *want 1 or -1, once per line (bit). */
 static bool flag_attr(struct parser *p, const char *name, unsigned int bit, unsigned int *seen, int *want)
 {
@@ -1058,47 +1062,39 @@ static void frame_attr(struct parser *p, struct frame_expect *fe, unsigned int *
     if (key_attr(p, "type", 1u << 0, seen, &v)) {
         fe->has_type = true;
         fe->type = attr_type(p, v);
-    } else if (key_attr(p, "tc", 1u << 1, seen, &v)) {
-        fe->has_tc = true;
-        fe->tc = attr_number(p, "tc", v);
-    } else if (key_attr(p, "count", 1u << 2, seen, &v)) {
-        fe->has_count = true;
-        fe->count = attr_number(p, "count", v);
     } else if (key_attr(p, "linear", 1u << 3, seen, &v)) {
         fe->has_linear = true;
         fe->linear = attr_linear(p, v);
-    } else if (key_attr(p, "m2p", 1u << 4, seen, &v)) {
-        fe->has_m2p = true;
-        fe->m2p = attr_number(p, "m2p", v);
     } else if (key_attr(p, "owner", 1u << 5, seen, &v)) {
         fe->has_owner = true;
         fe->owner = attr_owner(p, v);
-    } else if (!flag_attr(p, "pinned", 1u << 6, seen, &fe->pinned) &&
+    } else if (!count_attr(p, "tc", 1u << 1, seen, &fe->has_tc, &fe->tc) &&
+               !count_attr(p, "count", 1u << 2, seen, &fe->has_count, &fe->count) &&
+               !count_attr(p, "m2p", 1u << 4, seen, &fe->has_m2p, &fe->m2p) &&
+               !flag_attr(p, "pinned", 1u << 6, seen, &fe->pinned) &&
                !flag_attr(p, "validated", 1u << 7, seen, &fe->validated)) {
         perr(p, "expected a frame attribute (type=, tc=, count=, pinned, !pinned, validated, !validated, "
                 "owner=, linear=, m2p=), got '%s'", peek(p)->text);
     }
 }
 
+/* The expect lines that start with a keyword instead of a frame. */
+static const struct {
+    const char *word;
+    void (*parse)(struct parser *p);
+} expect_keywords[] = {
+    { "stat", expect_stat_line }, { "log", expect_log_line }, { "why", expect_why_line },
+    { "mappings", expect_mappings_line },
+};
+
 /* expect stat|log|why|mappings ..., expect NAME[SLOT] = VALUE, or expect NAME ATTR... */
 static void cmd_expect(struct parser *p)
 {
-    if (accept_word(p, "stat")) {
-        expect_stat_line(p);
-        return;
-    }
-    if (accept_word(p, "log")) {
-        expect_log_line(p);
-        return;
-    }
-    if (accept_word(p, "why")) {
-        expect_why_line(p);
-        return;
-    }
-    if (accept_word(p, "mappings")) {
-        expect_mappings_line(p);
-        return;
-    }
+    for (size_t i = 0; i < sizeof(expect_keywords) / sizeof(expect_keywords[0]); i++)
+        if (accept_word(p, expect_keywords[i].word)) {
+            expect_keywords[i].parse(p);
+            return;
+        }
     uint64_t mfn = parse_frame(p, "a frame, stat, log, why or mappings");
     if (accept_punct(p, '[')) {
         expect_entry_line(p, mfn);
