@@ -318,47 +318,68 @@ static const char *outcome_name(enum guest_fail f)
     }
 }
 
-static void print_text(const struct run *u, uint64_t bytes)
+/*
+ * Where and why the guest of run u failed, for a person (boot and compare): Xen's log lines (under
+ * xen_head, if not NULL), the explanation (under why_head, if not NULL) and the policy's advice after
+ * advice_head.  The prose goes through explain_wrap; the quoted Xen lines stay whole.
+ */
+static void print_account(const struct run *u, const char *xen_head, const char *why_head, const char *advice_head)
+{
+    if (u->nlog && xen_head)
+        printf("%s", xen_head);
+    for (unsigned int i = 0; i < u->nlog; i++)
+        explain_printf(stdout, "    %s\n", u->xen_log[i]);
+    if (u->explanation[0] && why_head)
+        printf("%s", why_head);
+    explain_wrap(stdout, u->explanation);
+    if (u->r.advice[0])
+        explain_printf(stdout, "%s%s\n", advice_head, u->r.advice);
+}
+
+/* boot's counters: hypercalls, requests, validation, ptwr, TLB flushes, page tables, times. */
+static void print_counters(const struct run *u)
 {
     const struct pvm_stats *st = &u->st;
     const struct guest_result *r = &u->r;
-    printf("pvmmu boot: %.0f MiB guest (%" PRIu64 " pages), policy %s: %s\n", (double)bytes / (1 << 20),
-           r->max_pfn, guest_policy_name(u->pol), guest_policy_summary(u->pol));
+    printf("counters:\n");
+    explain_printf(stdout, "  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64
+                   ", update_va_mapping %" PRIu64 ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
+                   pvm_stats_hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping,
+                   st->hc_multicall, st->hc_vm_assist, st->hc_other);
+    explain_printf(stdout, "  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
+                   st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
+    explain_printf(stdout, "  validation          %" PRIu64 " entries; promotions L1 %" PRIu64 " L2 %" PRIu64 " L3 %" PRIu64
+                   " L4 %" PRIu64 "; pins %" PRIu64 ", unpins %" PRIu64 "\n",
+                   st->entries_validated, st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4],
+                   st->pins, st->unpins);
+    explain_printf(stdout, "  ptwr emulations     %" PRIu64 "\n", st->ptwr_emulations);
+    explain_printf(stdout, "  TLB flushes         %" PRIu64 " (type change %" PRIu64 ", after L2+ updates %" PRIu64
+                   "), invlpg %" PRIu64 "\n",
+                   st->tlb_flushes, st->tlb_flushes_typechange, st->tlb_flushes_linear_pt, st->tlb_invlpg);
+    explain_printf(stdout, "  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n",
+                   guest_pt_pages(r), r->pt_pages[1], r->pt_pages[2], r->pt_pages[3]);
+    explain_printf(stdout, "  PTEs stored         %" PRIu64 "\n", r->pte_stores);
+    explain_printf(stdout, "  wall time           %.3f s\n", u->seconds);
+    if (u->audited)
+        explain_printf(stdout, "  audit               %.3f s, %zu MiB of scratch%s\n", u->audit_seconds,
+                       u->audit_scratch >> 20,
+                       u->audit_scratch < u->audit_need ? " (region by region: one pass would need more)" : "");
+}
+
+/* boot's report for a person: the guest, the outcome, where and why it failed, the counters. */
+static void print_text(const struct run *u, uint64_t bytes)
+{
+    const struct guest_result *r = &u->r;
+    explain_printf(stdout, "pvmmu boot: %.0f MiB guest (%" PRIu64 " pages), policy %s: %s\n", (double)bytes / (1 << 20),
+                   r->max_pfn, guest_policy_name(u->pol), guest_policy_summary(u->pol));
     if (r->outcome == GUEST_OK) {
         printf("outcome: ok, auditor %s\n", !u->audited ? "not run (--no-audit)" : u->audit_issues ? "FOUND ISSUES" : "clean");
     } else {
-        printf("outcome: FAILED (%s) in %s, %s\n", outcome_name(r->outcome), r->phase, r->function);
-        printf("  guest: %s\n", r->message);
-        if (u->nlog) {
-            printf("  Xen said:\n");
-            for (unsigned int i = 0; i < u->nlog; i++)
-                printf("    %s\n", u->xen_log[i]);
-        }
-        if (u->explanation[0])
-            printf("  why:\n%s", u->explanation);
-        printf("  the policy should have: %s\n", r->advice);
+        explain_printf(stdout, "outcome: FAILED (%s) in %s, %s\n", outcome_name(r->outcome), r->phase, r->function);
+        explain_printf(stdout, "  guest: %s\n", r->message);
+        print_account(u, "  Xen said:\n", "  why:\n", "  the policy should have: ");
     }
-    printf("counters:\n");
-    printf("  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64 ", update_va_mapping %" PRIu64
-           ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
-           pvm_stats_hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
-           st->hc_vm_assist, st->hc_other);
-    printf("  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
-           st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
-    printf("  validation          %" PRIu64 " entries; promotions L1 %" PRIu64 " L2 %" PRIu64 " L3 %" PRIu64 " L4 %" PRIu64
-           "; pins %" PRIu64 ", unpins %" PRIu64 "\n",
-           st->entries_validated, st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4], st->pins,
-           st->unpins);
-    printf("  ptwr emulations     %" PRIu64 "\n", st->ptwr_emulations);
-    printf("  TLB flushes         %" PRIu64 " (type change %" PRIu64 ", after L2+ updates %" PRIu64 "), invlpg %" PRIu64 "\n",
-           st->tlb_flushes, st->tlb_flushes_typechange, st->tlb_flushes_linear_pt, st->tlb_invlpg);
-    printf("  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n", guest_pt_pages(r), r->pt_pages[1],
-           r->pt_pages[2], r->pt_pages[3]);
-    printf("  PTEs stored         %" PRIu64 "\n", r->pte_stores);
-    printf("  wall time           %.3f s\n", u->seconds);
-    if (u->audited)
-        printf("  audit               %.3f s, %zu MiB of scratch%s\n", u->audit_seconds, u->audit_scratch >> 20,
-               u->audit_scratch < u->audit_need ? " (region by region: one pass would need more)" : "");
+    print_counters(u);
 }
 
 static void json_str(const char *s)
@@ -621,12 +642,9 @@ static void print_failures(const struct run *runs)
         const struct run *u = &runs[p];
         if (u->r.outcome == GUEST_OK)
             continue;
-        printf("\n%s, in %s/%s: %s\n", guest_policy_name(u->pol), u->r.phase, u->r.function, u->r.message);
-        for (unsigned int i = 0; i < u->nlog; i++)
-            printf("    %s\n", u->xen_log[i]);
-        printf("%s", u->explanation);
-        if (u->r.advice[0])
-            printf("  should have: %s\n", u->r.advice);
+        explain_printf(stdout, "\n%s, in %s/%s: %s\n", guest_policy_name(u->pol), u->r.phase, u->r.function,
+                       u->r.message);
+        print_account(u, NULL, NULL, "  should have: ");
     }
 }
 

@@ -238,6 +238,25 @@ bool script_result_meets(const struct step *st, const struct xp_result *res, cha
     }
 }
 
+/*
+ * The core's account of its latest refusal (explain_refusal), indented under the step, through
+ * explain_wrap so that it fits 100 columns as boot's and compare's do.  Without host memory for the
+ * text it does not return (host_out_of_memory).
+ */
+static void print_refusal(struct runner *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        host_out_of_memory(sizeof(FILE), "a stream for an explanation");
+    explain_refusal(f, &r->m, "    ", &r->names);
+    if (fclose(f))
+        host_out_of_memory(len, "an explanation");
+    explain_wrap(r->out, text);
+    free(text);
+}
+
 static void check_rc(struct runner *r, const struct step *st, long rc, const char *what)
 {
     long want = want_rc(st);
@@ -249,10 +268,10 @@ static void check_rc(struct runner *r, const struct step *st, long rc, const cha
         snprintf(w, sizeof(w), "%s", xen_errno_name(want));
         step_fail(r, "%s returned %s, expected %s", what, xen_errno_name(rc), w);
         if (rc && !r->o->verbose)
-            explain_refusal(r->out, &r->m, "    ", &r->names);
+            print_refusal(r);
     }
     if (rc && r->o->verbose)
-        explain_refusal(r->out, &r->m, "    ", &r->names);
+        print_refusal(r);
 }
 
 static void check_done(struct runner *r, const struct step *st, long rc, unsigned int done)
@@ -614,10 +633,10 @@ static void run_store(struct runner *r, const struct step *st, struct pvm_vcpu *
                   st->has_expect ? access_name(st->expect_access) : "ok or emulated");
     if (a != PVM_ACCESS_FAULT || r->quiet || (ok && !r->o->verbose))
         return;
-    fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64 ")\n",
-            f.va, f.error_code, f.level, f.table_mfn, f.entry);
+    explain_printf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64 ")\n",
+                   f.va, f.error_code, f.level, f.table_mfn, f.entry);
     if (r->m.last_set)
-        explain_refusal(r->out, &r->m, "    ", &r->names);
+        print_refusal(r);
 }
 
 /* A guest load: the access and the value it read, against the step's expectation. */
