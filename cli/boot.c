@@ -318,47 +318,68 @@ static const char *outcome_name(enum guest_fail f)
     }
 }
 
-static void print_text(const struct run *u, uint64_t bytes)
+/*
+ * Where and why the guest of run u failed, for a person (boot and compare): Xen's log lines (under
+ * xen_head, if not NULL), the explanation (under why_head, if not NULL) and the policy's advice after
+ * advice_head.  The prose goes through explain_wrap; the quoted Xen lines stay whole.
+ */
+static void print_account(const struct run *u, const char *xen_head, const char *why_head, const char *advice_head)
+{
+    if (u->nlog && xen_head)
+        printf("%s", xen_head);
+    for (unsigned int i = 0; i < u->nlog; i++)
+        explain_printf(stdout, "    %s\n", u->xen_log[i]);
+    if (u->explanation[0] && why_head)
+        printf("%s", why_head);
+    explain_wrap(stdout, u->explanation);
+    if (u->r.advice[0])
+        explain_printf(stdout, "%s%s\n", advice_head, u->r.advice);
+}
+
+/* boot's counters: hypercalls, requests, validation, ptwr, TLB flushes, page tables, times. */
+static void print_counters(const struct run *u)
 {
     const struct pvm_stats *st = &u->st;
     const struct guest_result *r = &u->r;
-    printf("pvmmu boot: %.0f MiB guest (%" PRIu64 " pages), policy %s: %s\n", (double)bytes / (1 << 20),
-           r->max_pfn, guest_policy_name(u->pol), guest_policy_summary(u->pol));
+    printf("counters:\n");
+    explain_printf(stdout, "  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64
+                   ", update_va_mapping %" PRIu64 ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
+                   pvm_stats_hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping,
+                   st->hc_multicall, st->hc_vm_assist, st->hc_other);
+    explain_printf(stdout, "  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
+                   st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
+    explain_printf(stdout, "  validation          %" PRIu64 " entries; promotions L1 %" PRIu64 " L2 %" PRIu64 " L3 %" PRIu64
+                   " L4 %" PRIu64 "; pins %" PRIu64 ", unpins %" PRIu64 "\n",
+                   st->entries_validated, st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4],
+                   st->pins, st->unpins);
+    explain_printf(stdout, "  ptwr emulations     %" PRIu64 "\n", st->ptwr_emulations);
+    explain_printf(stdout, "  TLB flushes         %" PRIu64 " (type change %" PRIu64 ", after L2+ updates %" PRIu64
+                   "), invlpg %" PRIu64 "\n",
+                   st->tlb_flushes, st->tlb_flushes_typechange, st->tlb_flushes_linear_pt, st->tlb_invlpg);
+    explain_printf(stdout, "  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n",
+                   guest_pt_pages(r), r->pt_pages[1], r->pt_pages[2], r->pt_pages[3]);
+    explain_printf(stdout, "  PTEs stored         %" PRIu64 "\n", r->pte_stores);
+    explain_printf(stdout, "  wall time           %.3f s\n", u->seconds);
+    if (u->audited)
+        explain_printf(stdout, "  audit               %.3f s, %zu MiB of scratch%s\n", u->audit_seconds,
+                       u->audit_scratch >> 20,
+                       u->audit_scratch < u->audit_need ? " (region by region: one pass would need more)" : "");
+}
+
+/* boot's report for a person: the guest, the outcome, where and why it failed, the counters. */
+static void print_text(const struct run *u, uint64_t bytes)
+{
+    const struct guest_result *r = &u->r;
+    explain_printf(stdout, "pvmmu boot: %.0f MiB guest (%" PRIu64 " pages), policy %s: %s\n", (double)bytes / (1 << 20),
+                   r->max_pfn, guest_policy_name(u->pol), guest_policy_summary(u->pol));
     if (r->outcome == GUEST_OK) {
         printf("outcome: ok, auditor %s\n", !u->audited ? "not run (--no-audit)" : u->audit_issues ? "FOUND ISSUES" : "clean");
     } else {
-        printf("outcome: FAILED (%s) in %s, %s\n", outcome_name(r->outcome), r->phase, r->function);
-        printf("  guest: %s\n", r->message);
-        if (u->nlog) {
-            printf("  Xen said:\n");
-            for (unsigned int i = 0; i < u->nlog; i++)
-                printf("    %s\n", u->xen_log[i]);
-        }
-        if (u->explanation[0])
-            printf("  why:\n%s", u->explanation);
-        printf("  the policy should have: %s\n", r->advice);
+        explain_printf(stdout, "outcome: FAILED (%s) in %s, %s\n", outcome_name(r->outcome), r->phase, r->function);
+        explain_printf(stdout, "  guest: %s\n", r->message);
+        print_account(u, "  Xen said:\n", "  why:\n", "  the policy should have: ");
     }
-    printf("counters:\n");
-    printf("  hypercalls          %" PRIu64 " (mmu_update %" PRIu64 ", mmuext_op %" PRIu64 ", update_va_mapping %" PRIu64
-           ", multicall %" PRIu64 ", vm_assist %" PRIu64 ", other %" PRIu64 ")\n",
-           pvm_stats_hypercalls(st), st->hc_mmu_update, st->hc_mmuext_op, st->hc_update_va_mapping, st->hc_multicall,
-           st->hc_vm_assist, st->hc_other);
-    printf("  requests            mmu_update %" PRIu64 ", mmuext %" PRIu64 ", multicall entries %" PRIu64 "\n",
-           st->mmu_update_reqs, st->mmuext_ops, st->multicall_entries);
-    printf("  validation          %" PRIu64 " entries; promotions L1 %" PRIu64 " L2 %" PRIu64 " L3 %" PRIu64 " L4 %" PRIu64
-           "; pins %" PRIu64 ", unpins %" PRIu64 "\n",
-           st->entries_validated, st->promotions[1], st->promotions[2], st->promotions[3], st->promotions[4], st->pins,
-           st->unpins);
-    printf("  ptwr emulations     %" PRIu64 "\n", st->ptwr_emulations);
-    printf("  TLB flushes         %" PRIu64 " (type change %" PRIu64 ", after L2+ updates %" PRIu64 "), invlpg %" PRIu64 "\n",
-           st->tlb_flushes, st->tlb_flushes_typechange, st->tlb_flushes_linear_pt, st->tlb_invlpg);
-    printf("  page-table pages    %" PRIu64 " (L1 %" PRIu64 ", L2 %" PRIu64 ", L3 %" PRIu64 ")\n", guest_pt_pages(r), r->pt_pages[1],
-           r->pt_pages[2], r->pt_pages[3]);
-    printf("  PTEs stored         %" PRIu64 "\n", r->pte_stores);
-    printf("  wall time           %.3f s\n", u->seconds);
-    if (u->audited)
-        printf("  audit               %.3f s, %zu MiB of scratch%s\n", u->audit_seconds, u->audit_scratch >> 20,
-               u->audit_scratch < u->audit_need ? " (region by region: one pass would need more)" : "");
+    print_counters(u);
 }
 
 static void json_str(const char *s)
@@ -444,45 +465,37 @@ struct opts {
     bool json, verbose, no_audit, baremetal;
 };
 
-static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
+/* "unknown policy" and the list of policies, as one line on stderr. */
+static void unknown_policy(const char *cmd, const char *v)
+{
+    fprintf(stderr, "pvmmu %s: unknown policy '%s' (expected one of:", cmd, v);
+    for (int p = 0; p < POLICY_COUNT; p++)
+        fprintf(stderr, " %s", guest_policy_name((enum guest_policy)p));
+    fprintf(stderr, ")\n");
+}
+
+/* --mem or --policy (option a) with its value v into o: 0, or 2 after one error line. */
+static int parse_valued(const char *cmd, const char *a, const char *v, struct opts *o, bool want_policy)
 {
     char err[256] = "";
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--no-audit")) {
-            o->no_audit = true;
-        } else if (!strcmp(a, "--baremetal") && !want_policy) {
-            o->baremetal = true;
-        } else if ((!strcmp(a, "-v") || !strcmp(a, "--verbose")) && want_policy) {
-            o->verbose = true;   /* compare has no -v: one guest's log at a time (boot -v) */
-        } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--mem")) {
-                if (parse_size(v, &o->bytes, err, sizeof(err))) {
-                    fprintf(stderr, "pvmmu %s: %s\n", cmd, err);
-                    return 2;
-                }
-            } else if (!want_policy) {
-                fprintf(stderr, "pvmmu %s: --policy is not an option here (compare runs every policy)\n", cmd);
-                return 2;
-            } else if ((o->policy = guest_policy_parse(v)) < 0) {
-                fprintf(stderr, "pvmmu %s: unknown policy '%s' (expected one of:", cmd, v);
-                for (int p = 0; p < POLICY_COUNT; p++)
-                    fprintf(stderr, " %s", guest_policy_name((enum guest_policy)p));
-                fprintf(stderr, ")\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "pvmmu %s: unknown argument '%s'\n", cmd, a);
+    if (!strcmp(a, "--mem")) {
+        if (parse_size(v, &o->bytes, err, sizeof(err))) {
+            fprintf(stderr, "pvmmu %s: %s\n", cmd, err);
             return 2;
         }
+    } else if (!want_policy) {
+        fprintf(stderr, "pvmmu %s: --policy is not an option here (compare runs every policy)\n", cmd);
+        return 2;
+    } else if ((o->policy = guest_policy_parse(v)) < 0) {
+        unknown_policy(cmd, v);
+        return 2;
     }
+    return 0;
+}
+
+/* The options together: --baremetal's limits and images, compare's default size, boot's --policy.  0 or 2. */
+static int check_opts(const char *cmd, struct opts *o, bool want_policy)
+{
     if (o->baremetal && o->no_audit) {   /* accepted and ignored, it would let the header promise nothing */
         fprintf(stderr, "pvmmu %s: --no-audit is not an option with --baremetal (pvmmu's hypervisor audits every "
                         "boot)\n", cmd);
@@ -508,6 +521,37 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
     return 0;
 }
 
+/*
+ * The arguments of `pvmmu cmd` (boot when want_policy, else compare) into o.  Returns 0, or 2 after one
+ * line on stderr naming the bad argument or combination.
+ */
+static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool want_policy)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "--no-audit")) {
+            o->no_audit = true;
+        } else if (!strcmp(a, "--baremetal") && !want_policy) {
+            o->baremetal = true;
+        } else if ((!strcmp(a, "-v") || !strcmp(a, "--verbose")) && want_policy) {
+            o->verbose = true;   /* compare has no -v: one guest's log at a time (boot -v) */
+        } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
+                return 2;
+            }
+            if (parse_valued(cmd, a, argv[++i], o, want_policy))
+                return 2;
+        } else {
+            fprintf(stderr, "pvmmu %s: unknown argument '%s'\n", cmd, a);
+            return 2;
+        }
+    }
+    return check_opts(cmd, o, want_policy);
+}
+
 int cmd_boot(int argc, char **argv)
 {
     struct opts o = { .bytes = 1ULL << 30, .policy = -1 };
@@ -530,42 +574,42 @@ int cmd_boot(int argc, char **argv)
     return rc;
 }
 
-int cmd_compare(int argc, char **argv)
+/* Every policy at o->bytes on the simulator or, with --baremetal, the hypervisor, into runs[]: 0, or 2. */
+static int run_all(const struct opts *o, struct run *runs)
 {
-    struct opts o = { .bytes = 0, .policy = -1 };
-    int rc = parse_opts("compare", argc, argv, &o, false);
-    if (rc)
-        return rc;
-    struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
+    int rc = 0;
     for (int p = 0; p < POLICY_COUNT && !rc; p++)
-        rc = o.baremetal ? run_baremetal(o.bytes, (enum guest_policy)p, &runs[p])
-                         : run_one(o.bytes, (enum guest_policy)p, NULL, isatty(2), !o.no_audit, &runs[p]);
-    if (rc) {
-        free(runs);
-        return rc;
+        rc = o->baremetal ? run_baremetal(o->bytes, (enum guest_policy)p, &runs[p])
+                          : run_one(o->bytes, (enum guest_policy)p, NULL, isatty(2), !o->no_audit, &runs[p]);
+    return rc;
+}
+
+/* compare --json: one document, every policy's run (docs/json.md). */
+static void print_compare_json(const struct run *runs, uint64_t bytes)
+{
+    printf("{\"schema_version\":%d,\"mem_bytes\":%" PRIu64 ",\"policies\":[", JSON_SCHEMA_VERSION, bytes);
+    for (int p = 0; p < POLICY_COUNT; p++) {
+        printf(p ? "," : "");
+        print_json(&runs[p], bytes, false);
     }
-    double gib = (double)o.bytes / (1ULL << 30);
-    int worst = 0;   /* the exit status: 1 if the auditor found something after any boot, whatever the format */
-    for (int p = 0; p < POLICY_COUNT; p++)
-        if (runs[p].audit_issues)
-            worst = 1;
-    if (o.json) {
-        printf("{\"schema_version\":%d,\"mem_bytes\":%" PRIu64 ",\"policies\":[", JSON_SCHEMA_VERSION, o.bytes);
-        for (int p = 0; p < POLICY_COUNT; p++) {
-            printf(p ? "," : "");
-            print_json(&runs[p], o.bytes, false);
-        }
-        printf("]}\n");
-        free(runs);
-        return worst;
-    }
+    printf("]}\n");
+}
+
+/* compare's first line: the guest's size, where it ran, and what "ok" means (audited or not). */
+static void print_compare_header(const struct opts *o, const struct run *runs)
+{
     bool audited = true;   /* what "ok" means: every run audited (the hypervisor always audits), or none */
     for (int p = 0; p < POLICY_COUNT; p++)
         audited = audited && runs[p].audited;
-    printf("pvmmu compare: %.0f MiB guest %s %s\n\n", (double)o.bytes / (1 << 20),
-           o.baremetal ? "on pvmmu's hypervisor under QEMU" : "on the simulated PV MMU",
+    printf("pvmmu compare: %.0f MiB guest %s %s\n\n", (double)o->bytes / (1 << 20),
+           o->baremetal ? "on pvmmu's hypervisor under QEMU" : "on the simulated PV MMU",
            audited ? "(ok = booted, auditor clean)" : "(--no-audit: ok = booted, auditor not run)");
-    /* Two tables that fit 100 columns: the hypercalls, then the page tables; where a policy failed is below. */
+}
+
+/* The first table: each policy's outcome and hypercalls, in all and per GiB of a guest of bytes. */
+static void print_hypercall_table(const struct run *runs, uint64_t bytes)
+{
+    double gib = (double)bytes / (1ULL << 30);
     printf("%-16s %-13s %10s %8s %10s %8s %8s %7s\n", "policy", "outcome", "hypercalls", "all/GiB", "mmu_update",
            "mmuext", "uva_map", "ptwr");
     for (int p = 0; p < POLICY_COUNT; p++) {
@@ -578,22 +622,56 @@ int cmd_compare(int argc, char **argv)
                hc, (double)hc / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op, u->st.hc_update_va_mapping,
                u->st.ptwr_emulations);
     }
+}
+
+/* The second table: each policy's pins, validations, flushes and page-table pages. */
+static void print_page_table_counts(const struct run *runs)
+{
     printf("\n%-16s %8s %11s %9s %9s\n", "policy", "pins", "validated", "flushes", "pt pages");
     for (int p = 0; p < POLICY_COUNT; p++) {
         const struct run *u = &runs[p];
         printf("%-16s %8" PRIu64 " %11" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", guest_policy_name(u->pol), u->st.pins,
                u->st.entries_validated, u->st.tlb_flushes, guest_pt_pages(&u->r));
     }
+}
+
+/* Below the tables, each policy that failed: where, Xen's log lines, why, and what it should have done. */
+static void print_failures(const struct run *runs)
+{
     for (int p = 0; p < POLICY_COUNT; p++) {
         const struct run *u = &runs[p];
         if (u->r.outcome == GUEST_OK)
             continue;
-        printf("\n%s, in %s/%s: %s\n", guest_policy_name(u->pol), u->r.phase, u->r.function, u->r.message);
-        for (unsigned int i = 0; i < u->nlog; i++)
-            printf("    %s\n", u->xen_log[i]);
-        printf("%s", u->explanation);
-        if (u->r.advice[0])
-            printf("  should have: %s\n", u->r.advice);
+        explain_printf(stdout, "\n%s, in %s/%s: %s\n", guest_policy_name(u->pol), u->r.phase, u->r.function,
+                       u->r.message);
+        print_account(u, NULL, NULL, "  should have: ");
+    }
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    struct opts o = { .bytes = 0, .policy = -1 };
+    int rc = parse_opts("compare", argc, argv, &o, false);
+    if (rc)
+        return rc;
+    struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
+    rc = run_all(&o, runs);
+    if (rc) {
+        free(runs);
+        return rc;
+    }
+    int worst = 0;   /* the exit status: 1 if the auditor found something after any boot, whatever the format */
+    for (int p = 0; p < POLICY_COUNT; p++)
+        if (runs[p].audit_issues)
+            worst = 1;
+    if (o.json) {
+        print_compare_json(runs, o.bytes);
+    } else {
+        print_compare_header(&o, runs);
+        /* Two tables that fit 100 columns: the hypercalls, then the page tables; where a policy failed is below. */
+        print_hypercall_table(runs, o.bytes);
+        print_page_table_counts(runs);
+        print_failures(runs);
     }
     free(runs);
     return worst;

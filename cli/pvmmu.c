@@ -42,12 +42,14 @@ static void usage(FILE *f)
             "                                   2^28 frames x operations (the summary line says which ran)\n"
             "       pvmmu script --xen [-v] [--xen-image PATH] [--dom0 PATH] FILE...\n"
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
-            "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor under QEMU\n"
+            "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor\n"
+            "                                   under QEMU\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
             "exit status: 0  all passed: boot booted, auditor clean; compare ran every policy, auditor clean\n"
             "                (a policy that fails to boot is a result, not a failure); script met every\n"
-            "                expectation (with --xen or --baremetal: on every side, and every compared step agreed)\n"
+            "                expectation (with --xen or --baremetal: on every side, and every compared step\n"
+            "                agreed)\n"
             "             1  a failure or a disagreement\n"
             "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
             "                compare), a run that could not be done (QEMU, an image), or output that could not\n"
@@ -80,6 +82,58 @@ static int parse_audit(const char *v, unsigned long *every)
     return 0;
 }
 
+/*
+ * The options of `pvmmu script` (argv[0..argc), up to the first file) into o and xo, and whether to run
+ * on real Xen or the hypervisor (*xen).  Returns the index of the first file, or -1 after one error line.
+ */
+static int script_options(int argc, char **argv, struct script_opts *o, struct script_xen_opts *xo, bool *xen)
+{
+    int first = 0;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+        const char *a = argv[first];
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            o->verbose = xo->verbose = true;
+        else if (!strcmp(a, "--xen"))
+            *xen = true;
+        else if (!strcmp(a, "--baremetal"))
+            *xen = xo->baremetal = true;
+        else if (!strncmp(a, "--audit=", 8) && parse_audit(a + 8, &o->audit_every))
+            return -1;
+        else if (!strncmp(a, "--audit=", 8))
+            xo->audit_every = o->audit_every;
+        else if ((!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) && first + 1 < argc)
+            *(a[2] == 'x' ? &xo->xen_image : &xo->dom0) = argv[++first];
+        else if (!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) {
+            fprintf(stderr, "pvmmu script: %s expects a path\n", a);
+            return -1;
+        } else if (!strcmp(a, "--"))
+            return first + 1;
+        else {
+            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --audit=each|end|N, --xen, --baremetal, "
+                            "--xen-image PATH, --dom0 PATH)\n", a);
+            return -1;
+        }
+    }
+    return first;
+}
+
+/* Load and parse the n scripts at paths[] into s[] (NULL where one fails): 0, or 2 if any is bad or empty. */
+static int load_scripts(char **paths, int n, struct script **s)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(s[i] = script_load(paths[i], stderr))) {
+            rc = 2;
+        } else if (!script_steps(s[i])) {   /* nothing run is not a pass */
+            fprintf(stderr, "%s: no steps to run (the file is empty, or holds only comments, blank lines and "
+                            "a machine line)\n", paths[i]);
+            rc = 2;
+        }
+    }
+    return rc;
+}
+
+/* pvmmu script [OPTIONS] FILE...: each script on the simulator, or the differential (--xen, --baremetal). */
 static int cmd_script(int argc, char **argv)
 {
     struct script_opts o = { .verbose = false, .out = stdout };
@@ -87,49 +141,16 @@ static int cmd_script(int argc, char **argv)
                                   .dom0 = baremetal_kernel(), .dom0_mib = 64,
                                   .timeout_s = 120, .out = stdout };
     bool xen = false;
-    int first = 0;
-    for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
-        if (!strcmp(argv[first], "-v") || !strcmp(argv[first], "--verbose"))
-            o.verbose = xo.verbose = true;
-        else if (!strcmp(argv[first], "--xen"))
-            xen = true;
-        else if (!strcmp(argv[first], "--baremetal"))
-            xen = xo.baremetal = true;
-        else if (!strncmp(argv[first], "--audit=", 8) && parse_audit(argv[first] + 8, &o.audit_every))
-            return 2;
-        else if (!strncmp(argv[first], "--audit=", 8))
-            xo.audit_every = o.audit_every;
-        else if ((!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) && first + 1 < argc) {
-            *(argv[first][2] == 'x' ? &xo.xen_image : &xo.dom0) = argv[first + 1];
-            first++;
-        } else if (!strcmp(argv[first], "--xen-image") || !strcmp(argv[first], "--dom0")) {
-            fprintf(stderr, "pvmmu script: %s expects a path\n", argv[first]);
-            return 2;
-        } else if (!strcmp(argv[first], "--")) {
-            first++;
-            break;
-        } else {
-            fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --audit=each|end|N, --xen, --baremetal, "
-                            "--xen-image PATH, --dom0 PATH)\n", argv[first]);
-            return 2;
-        }
-    }
+    int first = script_options(argc, argv, &o, &xo, &xen);
+    if (first < 0)
+        return 2;
     if (first >= argc) {
         fprintf(stderr, "pvmmu script: expected at least one script file\n");
         return 2;
     }
     int n = argc - first;
     struct script **s = host_calloc((size_t)n, sizeof(*s), "the list of scripts");
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        if (!(s[i] = script_load(argv[first + i], stderr))) {
-            rc = 2;
-        } else if (!script_steps(s[i])) {   /* nothing run is not a pass */
-            fprintf(stderr, "%s: no steps to run (the file is empty, or holds only comments, blank lines and "
-                            "a machine line)\n", argv[first + i]);
-            rc = 2;
-        }
-    }
+    int rc = load_scripts(argv + first, n, s);
     if (xen && rc != 2)
         rc = script_xen(s, (size_t)n, &xo);
     for (int i = 0; i < n && rc != 2 && !xen; i++) {

@@ -42,4 +42,26 @@ struct explain_names {
  */
 void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent, const struct explain_names *names);
 
+/* The width prose is wrapped to: a 100-column terminal. */
+#define EXPLAIN_COLUMNS 100
+
+/*
+ * Print text (lines ended by '\n') to out with every line longer than EXPLAIN_COLUMNS broken at
+ * spaces into lines that fit, each continuation indented two more than the line it continues; a line
+ * that fits is printed unchanged.  A word (a hex number, an identifier, a path) is never broken: one
+ * wider than the room stays whole on a line of its own.  A quoted Xen log line ("(XEN) ..." after its
+ * indentation) is printed whole, however long.  The one way pvmmu prints prose for a person: the
+ * accounts of refusals, hints, "should have" lines, page faults, frames, counters (--json keeps
+ * the text unbroken).
+ */
+void explain_wrap(FILE *out, const char *text);
+
+/*
+ * explain_wrap of what printf(fmt, ...) would print, up to EXPLAIN_PRINTF_MAX - 1 bytes of it (the rest
+ * is cut, as a boot's stored explanation is; every caller's text is far shorter).  Allocates nothing.
+ */
+#define EXPLAIN_PRINTF_MAX 4096
+__attribute__((format(printf, 2, 3)))
+void explain_printf(FILE *out, const char *fmt, ...);
+
 #endif

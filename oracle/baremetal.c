@@ -45,10 +45,13 @@ static uint64_t field(const char *line, const char *name)
     return 0;
 }
 
-int baremetal_boot(uint64_t mem_mib, const char *policy, struct bm_run *r, char *err, size_t errlen)
+/*
+ * Boot policy at mem_mib MiB under QEMU and time it (r->seconds, r->qemu_status).  Returns what it
+ * printed (the caller frees it), or NULL with a message in err if QEMU could not run it to the end.
+ */
+static char *boot_qemu(uint64_t mem_mib, const char *policy, struct bm_run *r, char *err, size_t errlen)
 {
-    char ram[32], append[64], kernel[600], prefix[96], line[600];
-    memset(r, 0, sizeof(*r));
+    char ram[32], append[64], kernel[600];
     snprintf(ram, sizeof(ram), "%" PRIu64 "M", mem_mib + 128);
     snprintf(append, sizeof(append), "mem=%" PRIu64, mem_mib);
     snprintf(kernel, sizeof(kernel), "%s guest=%s", baremetal_kernel(), policy);
@@ -65,18 +68,14 @@ int baremetal_boot(uint64_t mem_mib, const char *policy, struct bm_run *r, char 
     r->qemu_status = st;
     if (st < 0) {
         free(text);
-        return -1;
+        return NULL;
     }
-    snprintf(prefix, sizeof(prefix), "guest %s outcome=", policy);
-    const char *g = line_after(text, prefix, line, sizeof(line));
-    char stats[600];
-    const char *hs = line_after(text, "hv stats ", stats, sizeof(stats));
-    if (!g || !hs) {
-        const char *why = line_after(text, "pvmmu hv: PANIC: ", line, sizeof(line));
-        snprintf(err, errlen, "the boot gave no complete report (QEMU exit %d)%s%s", st, why ? ": " : "", why ? why : "");
-        free(text);
-        return -1;
-    }
+    return text;
+}
+
+/* The kernel's outcome line after its prefix (g): the outcome, and where and with what rc it failed. */
+static void read_outcome(const char *g, struct bm_run *r)
+{
     r->outcome = atoi(g);
     const char *ph = strstr(g, "phase="), *fn = strstr(g, "function="), *rc = strstr(g, " rc=");
     if (ph)
@@ -84,7 +83,11 @@ int baremetal_boot(uint64_t mem_mib, const char *policy, struct bm_run *r, char 
     if (fn)
         sscanf(fn, "function=%63s", r->function);
     r->rc = rc ? strtol(rc + 4, NULL, 10) : 0;
-    struct pvm_stats *s = &r->st;
+}
+
+/* The hypervisor's "hv stats" line (hs, after its prefix) into the core's counters. */
+static void read_hv_stats(const char *hs, struct pvm_stats *s)
+{
     s->hc_mmu_update = field(hs, "mmu_update");
     s->hc_mmuext_op = field(hs, "mmuext_op");
     s->hc_update_va_mapping = field(hs, "update_va_mapping");
@@ -102,6 +105,13 @@ int baremetal_boot(uint64_t mem_mib, const char *policy, struct bm_run *r, char 
     if (pr)
         sscanf(pr, "promotions=%" SCNu64 ",%" SCNu64 ",%" SCNu64 ",%" SCNu64, &s->promotions[1], &s->promotions[2],
                &s->promotions[3], &s->promotions[4]);
+}
+
+/* The optional lines of a boot: the guest's table counts, message, page fault, the refusal, the audit. */
+static void read_details(const char *text, const char *policy, struct bm_run *r)
+{
+    char prefix[96], line[600];
+    const char *g;
     snprintf(prefix, sizeof(prefix), "guest %s hypercalls ", policy);
     if ((g = line_after(text, prefix, line, sizeof(line)))) {
         r->pt_pages = field(g, "pt_pages");
@@ -116,6 +126,28 @@ int baremetal_boot(uint64_t mem_mib, const char *policy, struct bm_run *r, char 
     if ((g = line_after(text, "hv refusal ", line, sizeof(line))))
         snprintf(r->refusal, sizeof(r->refusal), "%s", g);
     r->audit_clean = line_after(text, "hv audit clean", line, sizeof(line)) != NULL;
+}
+
+int baremetal_boot(uint64_t mem_mib, const char *policy, struct bm_run *r, char *err, size_t errlen)
+{
+    char prefix[96], line[600], stats[600];
+    memset(r, 0, sizeof(*r));
+    char *text = boot_qemu(mem_mib, policy, r, err, errlen);
+    if (!text)
+        return -1;
+    snprintf(prefix, sizeof(prefix), "guest %s outcome=", policy);
+    const char *g = line_after(text, prefix, line, sizeof(line));
+    const char *hs = line_after(text, "hv stats ", stats, sizeof(stats));
+    if (!g || !hs) {
+        const char *why = line_after(text, "pvmmu hv: PANIC: ", line, sizeof(line));
+        snprintf(err, errlen, "the boot gave no complete report (QEMU exit %d)%s%s", r->qemu_status, why ? ": " : "",
+                 why ? why : "");
+        free(text);
+        return -1;
+    }
+    read_outcome(g, r);
+    read_hv_stats(hs, &r->st);
+    read_details(text, policy, r);
     free(text);
     return 0;
 }

@@ -714,7 +714,89 @@ static const struct {
     { "unmark_super", MMUEXT_UNMARK_SUPER, A_MFN },
 };
 
-/* mmuext [fd=X] OP ARGS (',' OP ARGS)* ; a vcpumask is "mask=BITS". */
+/* The vCPU mask of a *_multi operation: mask=BITS into *mask (true), or nomask (false). */
+static bool parse_ext_mask(struct parser *p, unsigned long *mask)
+{
+    const char *v;
+    uint64_t bits;
+    if (accept_word(p, "nomask"))
+        return false;
+    if (!accept_key(p, "mask", &v))
+        perr(p, "expected mask=BITS (a vCPU bitmap) or nomask, got '%s'", shown(peek(p)));
+    if (!parse_u64(v, &bits))
+        perr(p, "expected mask=BITS (a vCPU bitmap), got '%s'", v);
+    *mask = (unsigned long)bits;
+    return true;
+}
+
+/*
+ * The operation word w of an mmuext: a name from ext_ops, or `cmd = N` (any
+ * command number, with an optional frame).  Sets op->cmd (and that frame);
+ * returns the kind of arguments that follow.
+ */
+static int parse_ext_name(struct parser *p, const char *w, struct mmuext_op *op)
+{
+    if (!strcmp(w, "cmd")) {
+        expect_punct(p, '=', "after cmd");
+        op->cmd = (unsigned int)expect_number(p, "a command number", UINT32_MAX);
+        if (!at_end(p) && peek(p)->kind == T_WORD && (find_frame(p->s, peek(p)->text) || peek(p)->text[0] == '@'))
+            op->arg1.mfn = parse_frame(p, "a frame");
+        return A_NONE;
+    }
+    for (size_t i = 0; i < sizeof(ext_ops) / sizeof(ext_ops[0]); i++)
+        if (!strcmp(w, ext_ops[i].name)) {
+            op->cmd = ext_ops[i].cmd;
+            return ext_ops[i].args;
+        }
+    perr(p, "expected an mmuext operation (pin_l1..pin_l4, unpin, new_baseptr, new_user_baseptr, "
+            "tlb_flush_local, invlpg_local, tlb_flush_multi, invlpg_multi, tlb_flush_all, invlpg_all, "
+            "flush_cache, set_ldt, clear_page, copy_page, mark_super, cmd = N), got '%s'", w);
+}
+
+/* The arguments of one mmuext operation, as args says, into op; a vCPU mask into *mask (returns true). */
+static bool parse_ext_args(struct parser *p, int args, struct mmuext_op *op, unsigned long *mask)
+{
+    switch (args) {
+    case A_MFN:
+        op->arg1.mfn = parse_frame(p, "a frame");
+        return false;
+    case A_MFN0:
+        op->arg1.mfn = accept_word(p, "0") ? 0 : parse_frame(p, "a frame (or 0)");
+        return false;
+    case A_VA:
+        op->arg1.linear_addr = (unsigned long)parse_va(p);
+        return false;
+    case A_VA_MASK:
+        op->arg1.linear_addr = (unsigned long)parse_va(p);
+        return parse_ext_mask(p, mask);
+    case A_MASK:
+        return parse_ext_mask(p, mask);
+    case A_VA_N:
+        op->arg1.linear_addr = (unsigned long)parse_va(p);
+        op->arg2.nr_ents = (unsigned int)expect_number(p, "an entry count", UINT32_MAX);
+        return false;
+    case A_TWO:
+        op->arg1.mfn = parse_frame(p, "a destination frame");
+        op->arg2.src_mfn = parse_frame(p, "a source frame");
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Append op, its vCPU mask and whether the mask is used to the batch of st. */
+static void add_ext_op(struct step *st, const struct mmuext_op *op, unsigned long mask, bool has_mask)
+{
+    st->ops = grow(st->ops, st->count, sizeof(*st->ops));
+    st->masks = grow(st->masks, st->count, sizeof(*st->masks));
+    st->mask_used = grow(st->mask_used, st->count, sizeof(*st->mask_used));
+    st->ops[st->count] = *op;
+    st->masks[st->count] = mask;
+    st->mask_used[st->count] = has_mask;
+    st->count++;
+}
+
+/* mmuext [fd=X] OP ARGS (',' OP ARGS)* [-> RC] ; a vcpumask is "mask=BITS". */
 static void cmd_mmuext(struct parser *p, struct step *st)
 {
     const char *v;
@@ -725,72 +807,10 @@ static void cmd_mmuext(struct parser *p, struct step *st)
         struct mmuext_op op;
         memset(&op, 0, sizeof(op));
         unsigned long mask = 0;
-        bool has_mask = false;
         const char *w = expect_word(p, "an mmuext operation (pin_l1 ... unpin, new_baseptr, tlb_flush_local, ...)");
-        size_t i;
-        int args = A_MFN;
-        if (!strcmp(w, "cmd")) {
-            expect_punct(p, '=', "after cmd");
-            op.cmd = (unsigned int)expect_number(p, "a command number", UINT32_MAX);
-            args = A_NONE;
-            if (!at_end(p) && peek(p)->kind == T_WORD && (find_frame(p->s, peek(p)->text) || peek(p)->text[0] == '@'))
-                op.arg1.mfn = parse_frame(p, "a frame");
-        } else {
-            for (i = 0; i < sizeof(ext_ops) / sizeof(ext_ops[0]); i++)
-                if (!strcmp(w, ext_ops[i].name))
-                    break;
-            if (i == sizeof(ext_ops) / sizeof(ext_ops[0]))
-                perr(p, "expected an mmuext operation (pin_l1..pin_l4, unpin, new_baseptr, new_user_baseptr, "
-                        "tlb_flush_local, invlpg_local, tlb_flush_multi, invlpg_multi, tlb_flush_all, invlpg_all, "
-                        "flush_cache, set_ldt, clear_page, copy_page, mark_super, cmd = N), got '%s'", w);
-            op.cmd = ext_ops[i].cmd;
-            args = ext_ops[i].args;
-        }
-        switch (args) {
-        case A_MFN:
-            op.arg1.mfn = parse_frame(p, "a frame");
-            break;
-        case A_MFN0:
-            if (accept_word(p, "0"))
-                op.arg1.mfn = 0;
-            else
-                op.arg1.mfn = parse_frame(p, "a frame (or 0)");
-            break;
-        case A_VA:
-            op.arg1.linear_addr = (unsigned long)parse_va(p);
-            break;
-        case A_VA_MASK:
-            op.arg1.linear_addr = (unsigned long)parse_va(p);
-            /* fall through */
-        case A_MASK:
-            if (accept_word(p, "nomask"))
-                break;
-            if (!accept_key(p, "mask", &v))
-                perr(p, "expected mask=BITS (a vCPU bitmap) or nomask, got '%s'", shown(peek(p)));
-            uint64_t bits;
-            if (!parse_u64(v, &bits))
-                perr(p, "expected mask=BITS (a vCPU bitmap), got '%s'", v);
-            mask = (unsigned long)bits;
-            has_mask = true;
-            break;
-        case A_VA_N:
-            op.arg1.linear_addr = (unsigned long)parse_va(p);
-            op.arg2.nr_ents = (unsigned int)expect_number(p, "an entry count", UINT32_MAX);
-            break;
-        case A_TWO:
-            op.arg1.mfn = parse_frame(p, "a destination frame");
-            op.arg2.src_mfn = parse_frame(p, "a source frame");
-            break;
-        default:
-            break;
-        }
-        st->ops = grow(st->ops, st->count, sizeof(*st->ops));
-        st->masks = grow(st->masks, st->count, sizeof(*st->masks));
-        st->mask_used = grow(st->mask_used, st->count, sizeof(*st->mask_used));
-        st->ops[st->count] = op;
-        st->masks[st->count] = mask;
-        st->mask_used[st->count] = has_mask;
-        st->count++;
+        int args = parse_ext_name(p, w, &op);
+        bool has_mask = parse_ext_args(p, args, &op, &mask);
+        add_ext_op(st, &op, mask, has_mask);
     } while (accept_punct(p, ','));
     parse_rc(p, st);
 }
@@ -967,15 +987,6 @@ static void expect_entry_line(struct parser *p, uint64_t mfn)
     end_of_line(p);
 }
 
-/* A count attribute (tc=, count=, m2p=): its value, or one error line naming it. */
-static uint64_t attr_number(struct parser *p, const char *key, const char *v)
-{
-    uint64_t n;
-    if (!parse_u64(v, &n))
-        perr(p, "expected %s=N, got '%s'", key, v);
-    return n;
-}
-
 /* owner=dN|none|io */
 static domid_t attr_owner(struct parser *p, const char *v)
 {
@@ -989,77 +1000,101 @@ static domid_t attr_owner(struct parser *p, const char *v)
     perr(p, "expected owner=dN, none or io, got '%s'", v);
 }
 
+/* type=NAME: the type's index in type_names, or one error line. */
+static int attr_type(struct parser *p, const char *v)
+{
+    for (int i = 0; i < 8; i++)
+        if (!strcmp(v, type_names[i]))
+            return i;
+    perr(p, "expected type=none|l1|l2|l3|l4|seg_desc|shared|writable, got '%s'", v);
+}
+
+/* linear=N: the core's linear count is a signed 16-bit value. */
+static int attr_linear(struct parser *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    long l = strtol(v, &end, 0);
+    if (*end || !*v || errno || l < INT16_MIN || l > INT16_MAX)
+        perr(p, "expected linear=N with %d <= N <= %d, got '%s'", INT16_MIN, INT16_MAX, v);
+    return (int)l;
+}
+
+/* KEY=VALUE as the next attribute: true with its value in *v, refused if the line gave KEY before (bit). */
+static bool key_attr(struct parser *p, const char *key, unsigned int bit, unsigned int *seen, const char **v)
+{
+    if (!accept_key(p, key, v))
+        return false;
+    attr_once(p, seen, bit, key, key, *v);
+    return true;
+}
+
+/* A count attribute KEY=N (tc, count, m2p) as the next one: true with *has set and N in *n, once per line. */
+static bool count_attr(struct parser *p, const char *key, unsigned int bit, unsigned int *seen, bool *has,
+                       uint64_t *n)
+{
+    const char *v;
+    if (!key_attr(p, key, bit, seen, &v))
+        return false;
+    if (!parse_u64(v, n))
+        perr(p, "expected %s=N, got '%s'", key, v);
+    *has = true;
+    return true;
+}
+
+/* NAME or !NAME (pinned, validated) as the next attribute: true with *want 1 or -1, once per line (bit). */
+static bool flag_attr(struct parser *p, const char *name, unsigned int bit, unsigned int *seen, int *want)
+{
+    const struct tok *t = peek(p);
+    bool negated = t->text[0] == '!';
+    if (t->kind != T_WORD || strcmp(t->text + negated, name))
+        return false;
+    p->pos++;
+    attr_once(p, seen, bit, name, t->text, NULL);
+    *want = negated ? -1 : 1;
+    return true;
+}
+
 /* One frame attribute of an `expect NAME ...` line into fe; each attribute once per line (seen). */
 static void frame_attr(struct parser *p, struct frame_expect *fe, unsigned int *seen)
 {
     const char *v;
-    if (accept_key(p, "type", &v)) {
-        attr_once(p, seen, 1u << 0, "type", "type", v);
-        size_t i;
-        for (i = 0; i < 8 && strcmp(v, type_names[i]); i++)
-            ;
-        if (i == 8)
-            perr(p, "expected type=none|l1|l2|l3|l4|seg_desc|shared|writable, got '%s'", v);
+    if (key_attr(p, "type", 1u << 0, seen, &v)) {
         fe->has_type = true;
-        fe->type = (int)i;
-    } else if (accept_key(p, "tc", &v)) {
-        attr_once(p, seen, 1u << 1, "tc", "tc", v);
-        fe->has_tc = true;
-        fe->tc = attr_number(p, "tc", v);
-    } else if (accept_key(p, "count", &v)) {
-        attr_once(p, seen, 1u << 2, "count", "count", v);
-        fe->has_count = true;
-        fe->count = attr_number(p, "count", v);
-    } else if (accept_key(p, "linear", &v)) {
-        attr_once(p, seen, 1u << 3, "linear", "linear", v);
-        char *end;
-        errno = 0;
-        long l = strtol(v, &end, 0);   /* the core's linear count is a signed 16-bit value */
-        if (*end || !*v || errno || l < INT16_MIN || l > INT16_MAX)
-            perr(p, "expected linear=N with %d <= N <= %d, got '%s'", INT16_MIN, INT16_MAX, v);
+        fe->type = attr_type(p, v);
+    } else if (key_attr(p, "linear", 1u << 3, seen, &v)) {
         fe->has_linear = true;
-        fe->linear = (int)l;
-    } else if (accept_key(p, "m2p", &v)) {
-        attr_once(p, seen, 1u << 4, "m2p", "m2p", v);
-        fe->has_m2p = true;
-        fe->m2p = attr_number(p, "m2p", v);
-    } else if (accept_key(p, "owner", &v)) {
-        attr_once(p, seen, 1u << 5, "owner", "owner", v);
+        fe->linear = attr_linear(p, v);
+    } else if (key_attr(p, "owner", 1u << 5, seen, &v)) {
         fe->has_owner = true;
         fe->owner = attr_owner(p, v);
-    } else if (accept_word(p, "pinned") || accept_word(p, "!pinned")) {
-        const char *w = p->toks[p->pos - 1].text;
-        attr_once(p, seen, 1u << 6, "pinned", w, NULL);
-        fe->pinned = w[0] == '!' ? -1 : 1;
-    } else if (accept_word(p, "validated") || accept_word(p, "!validated")) {
-        const char *w = p->toks[p->pos - 1].text;
-        attr_once(p, seen, 1u << 7, "validated", w, NULL);
-        fe->validated = w[0] == '!' ? -1 : 1;
-    } else {
+    } else if (!count_attr(p, "tc", 1u << 1, seen, &fe->has_tc, &fe->tc) &&
+               !count_attr(p, "count", 1u << 2, seen, &fe->has_count, &fe->count) &&
+               !count_attr(p, "m2p", 1u << 4, seen, &fe->has_m2p, &fe->m2p) &&
+               !flag_attr(p, "pinned", 1u << 6, seen, &fe->pinned) &&
+               !flag_attr(p, "validated", 1u << 7, seen, &fe->validated)) {
         perr(p, "expected a frame attribute (type=, tc=, count=, pinned, !pinned, validated, !validated, "
                 "owner=, linear=, m2p=), got '%s'", peek(p)->text);
     }
 }
 
+/* The expect lines that start with a keyword instead of a frame. */
+static const struct {
+    const char *word;
+    void (*parse)(struct parser *p);
+} expect_keywords[] = {
+    { "stat", expect_stat_line }, { "log", expect_log_line }, { "why", expect_why_line },
+    { "mappings", expect_mappings_line },
+};
+
 /* expect stat|log|why|mappings ..., expect NAME[SLOT] = VALUE, or expect NAME ATTR... */
 static void cmd_expect(struct parser *p)
 {
-    if (accept_word(p, "stat")) {
-        expect_stat_line(p);
-        return;
-    }
-    if (accept_word(p, "log")) {
-        expect_log_line(p);
-        return;
-    }
-    if (accept_word(p, "why")) {
-        expect_why_line(p);
-        return;
-    }
-    if (accept_word(p, "mappings")) {
-        expect_mappings_line(p);
-        return;
-    }
+    for (size_t i = 0; i < sizeof(expect_keywords) / sizeof(expect_keywords[0]); i++)
+        if (accept_word(p, expect_keywords[i].word)) {
+            expect_keywords[i].parse(p);
+            return;
+        }
     uint64_t mfn = parse_frame(p, "a frame, stat, log, why or mappings");
     if (accept_punct(p, '[')) {
         expect_entry_line(p, mfn);
@@ -1103,101 +1138,137 @@ static bool hypercall_line(struct parser *p, const char *w)
     return true;
 }
 
+/* Inside a multicall block: `end [-> RC]`, `iret`, `op N`, or one of the hypercalls a multicall carries. */
+static void multicall_line(struct parser *p, const char *w)
+{
+    if (!strcmp(w, "end")) {
+        parse_rc(p, p->mc);
+        end_of_line(p);
+        p->mc = NULL;
+        return;
+    }
+    if (!strcmp(w, "iret") || !strcmp(w, "op")) {
+        struct step *st = new_step(p, S_RAW_OP);
+        st->cmd = !strcmp(w, "iret") ? __HYPERVISOR_iret
+                                     : (unsigned int)expect_number(p, "a hypercall number", UINT32_MAX);
+        parse_rc(p, st);
+        end_of_line(p);
+        return;
+    }
+    if (!hypercall_line(p, w))
+        perr(p, "expected a hypercall inside the multicall (mmu_update, mmuext, update_va_mapping, "
+                "update_va_mapping_otherdomain, vm_assist, iret, op N) or 'end', got '%s'", w);
+}
+
+/*
+ * KIND dN[vM] FRAME [-> RC]: set_cr3, release and assign, a step of kind k
+ * on one frame.  An assigned frame takes the next pseudo-physical number, as
+ * a declared one does.
+ */
+static void frame_op_line(struct parser *p, enum step_kind k)
+{
+    struct step *st = new_step(p, k);
+    parse_live_dom(p, &st->dom, &st->vcpu);
+    st->mfn = parse_frame(p, "a frame");
+    if (k == S_ASSIGN)
+        st->val = p->s->next_gpfn++;
+    parse_rc(p, st);
+    end_of_line(p);
+}
+
+static void cmd_frame_line(struct parser *p) { cmd_frame(p, false); }
+static void cmd_io_line(struct parser *p) { cmd_frame(p, true); }
+static void cmd_set_cr3(struct parser *p) { frame_op_line(p, S_SET_CR3); }
+static void cmd_release(struct parser *p) { frame_op_line(p, S_RELEASE); }
+static void cmd_assign(struct parser *p) { frame_op_line(p, S_ASSIGN); }
+
+/* set NAME[SLOT] = VALUE [-> RC] */
+static void cmd_set_line(struct parser *p)
+{
+    cmd_set(p);
+    end_of_line(p);
+}
+
+/* mode dN[vM] kernel|user */
+static void cmd_mode(struct parser *p)
+{
+    struct step *st = new_step(p, S_MODE);
+    parse_live_dom(p, &st->dom, &st->vcpu);
+    const char *m = expect_word(p, "kernel or user");
+    if (strcmp(m, "kernel") && strcmp(m, "user"))
+        perr(p, "expected kernel or user, got '%s'", m);
+    st->cmd = !strcmp(m, "kernel");
+    end_of_line(p);
+}
+
+/* store dN[vM] VA VALUE [bytes=N] [-> ok|emulated|#PF] */
+static void cmd_store_line(struct parser *p)
+{
+    struct step *st = new_step(p, S_STORE);
+    parse_live_dom(p, &st->dom, &st->vcpu);
+    cmd_store(p, st);
+    end_of_line(p);
+}
+
+/* load dN[vM] VA [-> VALUE|#PF] */
+static void cmd_load(struct parser *p)
+{
+    struct step *st = new_step(p, S_LOAD);
+    parse_live_dom(p, &st->dom, &st->vcpu);
+    st->va = parse_va(p);
+    parse_access_result(p, st, true);
+    end_of_line(p);
+}
+
+/* multicall dN[vM]: opens a block that an `end` line closes. */
+static void cmd_multicall(struct parser *p)
+{
+    struct step *st = new_step(p, S_MULTICALL);
+    parse_live_dom(p, &st->dom, &st->vcpu);
+    end_of_line(p);
+    p->mc = st;
+    p->s->open_line = p->line;
+}
+
+static void cmd_audit(struct parser *p)
+{
+    new_step(p, S_AUDIT);
+    end_of_line(p);
+}
+
+static void cmd_end(struct parser *p) { perr(p, "'end' without an open 'multicall'"); }
+
+/* The commands of a top-level line other than the hypercalls (hypercall_line), by their first word. */
+static const struct {
+    const char *name;
+    void (*parse)(struct parser *p);
+} commands[] = {
+    { "machine", cmd_machine }, { "domain", cmd_domain },   { "frame", cmd_frame_line },  { "io", cmd_io_line },
+    { "set", cmd_set_line },    { "set_cr3", cmd_set_cr3 }, { "release", cmd_release },   { "assign", cmd_assign },
+    { "mode", cmd_mode },       { "store", cmd_store_line }, { "load", cmd_load },         { "multicall", cmd_multicall },
+    { "expect", cmd_expect },   { "audit", cmd_audit },     { "end", cmd_end },
+};
+
+/* One lexed line: nothing for a blank one, else its command; one error line (perr) if it is malformed. */
 static void parse_line(struct parser *p)
 {
     if (at_end(p))
         return;
     const char *w = expect_word(p, "a command");
     if (p->mc) {
-        if (!strcmp(w, "end")) {
-            parse_rc(p, p->mc);
-            end_of_line(p);
-            p->mc = NULL;
-            return;
-        }
-        if (!strcmp(w, "iret") || !strcmp(w, "op")) {
-            struct step *st = new_step(p, S_RAW_OP);
-            st->cmd = !strcmp(w, "iret") ? __HYPERVISOR_iret
-                                         : (unsigned int)expect_number(p, "a hypercall number", UINT32_MAX);
-            parse_rc(p, st);
-            end_of_line(p);
-            return;
-        }
-        if (!hypercall_line(p, w))
-            perr(p, "expected a hypercall inside the multicall (mmu_update, mmuext, update_va_mapping, "
-                    "update_va_mapping_otherdomain, vm_assist, iret, op N) or 'end', got '%s'", w);
+        multicall_line(p, w);
         return;
     }
     if (hypercall_line(p, w))
         return;
-    struct step *st;
-    if (!strcmp(w, "machine")) {
-        cmd_machine(p);
-    } else if (!strcmp(w, "domain")) {
-        cmd_domain(p);
-    } else if (!strcmp(w, "frame")) {
-        cmd_frame(p, false);
-    } else if (!strcmp(w, "io")) {
-        cmd_frame(p, true);
-    } else if (!strcmp(w, "set")) {
-        cmd_set(p);
-        end_of_line(p);
-    } else if (!strcmp(w, "set_cr3")) {
-        st = new_step(p, S_SET_CR3);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        st->mfn = parse_frame(p, "a frame");
-        parse_rc(p, st);
-        end_of_line(p);
-    } else if (!strcmp(w, "release")) {
-        st = new_step(p, S_RELEASE);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        st->mfn = parse_frame(p, "a frame");
-        parse_rc(p, st);
-        end_of_line(p);
-    } else if (!strcmp(w, "assign")) {
-        st = new_step(p, S_ASSIGN);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        st->mfn = parse_frame(p, "a frame");
-        st->val = p->s->next_gpfn++;
-        parse_rc(p, st);
-        end_of_line(p);
-    } else if (!strcmp(w, "mode")) {
-        st = new_step(p, S_MODE);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        const char *m = expect_word(p, "kernel or user");
-        if (strcmp(m, "kernel") && strcmp(m, "user"))
-            perr(p, "expected kernel or user, got '%s'", m);
-        st->cmd = !strcmp(m, "kernel");
-        end_of_line(p);
-    } else if (!strcmp(w, "store")) {
-        st = new_step(p, S_STORE);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        cmd_store(p, st);
-        end_of_line(p);
-    } else if (!strcmp(w, "load")) {
-        st = new_step(p, S_LOAD);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        st->va = parse_va(p);
-        parse_access_result(p, st, true);
-        end_of_line(p);
-    } else if (!strcmp(w, "multicall")) {
-        st = new_step(p, S_MULTICALL);
-        parse_live_dom(p, &st->dom, &st->vcpu);
-        end_of_line(p);
-        p->mc = st;
-        p->s->open_line = p->line;
-    } else if (!strcmp(w, "expect")) {
-        cmd_expect(p);
-    } else if (!strcmp(w, "audit")) {
-        new_step(p, S_AUDIT);
-        end_of_line(p);
-    } else if (!strcmp(w, "end")) {
-        perr(p, "'end' without an open 'multicall'");
-    } else {
-        perr(p, "expected a command (machine, domain, frame, io, set, set_cr3, release, assign, mode, mmu_update, "
-                "mmuext, update_va_mapping, update_va_mapping_otherdomain, vm_assist, store, load, multicall, "
-                "expect, audit), got '%s'", w);
-    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(w, commands[i].name)) {
+            commands[i].parse(p);
+            return;
+        }
+    perr(p, "expected a command (machine, domain, frame, io, set, set_cr3, release, assign, mode, mmu_update, "
+            "mmuext, update_va_mapping, update_va_mapping_otherdomain, vm_assist, store, load, multicall, "
+            "expect, audit), got '%s'", w);
 }
 
 struct script *script_parse(const char *name, const char *buf, size_t len, FILE *err)

@@ -238,6 +238,25 @@ bool script_result_meets(const struct step *st, const struct xp_result *res, cha
     }
 }
 
+/*
+ * The core's account of its latest refusal (explain_refusal), indented under the step, through
+ * explain_wrap so that it fits 100 columns as boot's and compare's do.  Without host memory for the
+ * text it does not return (host_out_of_memory).
+ */
+static void print_refusal(struct runner *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        host_out_of_memory(sizeof(FILE), "a stream for an explanation");
+    explain_refusal(f, &r->m, "    ", &r->names);
+    if (fclose(f))
+        host_out_of_memory(len, "an explanation");
+    explain_wrap(r->out, text);
+    free(text);
+}
+
 static void check_rc(struct runner *r, const struct step *st, long rc, const char *what)
 {
     long want = want_rc(st);
@@ -249,10 +268,10 @@ static void check_rc(struct runner *r, const struct step *st, long rc, const cha
         snprintf(w, sizeof(w), "%s", xen_errno_name(want));
         step_fail(r, "%s returned %s, expected %s", what, xen_errno_name(rc), w);
         if (rc && !r->o->verbose)
-            explain_refusal(r->out, &r->m, "    ", &r->names);
+            print_refusal(r);
     }
     if (rc && r->o->verbose)
-        explain_refusal(r->out, &r->m, "    ", &r->names);
+        print_refusal(r);
 }
 
 static void check_done(struct runner *r, const struct step *st, long rc, unsigned int done)
@@ -297,84 +316,113 @@ static unsigned long uvm_flags(struct runner *r, const struct step *st)
     return f;
 }
 
+/* The guest memory of a multicall in progress: its entries, each batch's done count and mmuext list. */
+struct mc_call {
+    const struct step *st;        /* the multicall: its entries are st->sub */
+    size_t n;
+    struct multicall_entry *mc;
+    unsigned int *done;           /* ~0u until the batch writes it */
+    struct mmuext_op **ops;
+};
+
+/* A batch entry (mmu_update or mmuext_op, hypercall op): its list, count, done count and foreign domain. */
+static void mc_batch(struct runner *r, struct mc_call *c, size_t i, unsigned int op, xen_ulong_t list)
+{
+    const struct step *e = &c->st->sub[i];
+    c->mc[i].op = op;
+    c->mc[i].args[0] = list;
+    c->mc[i].args[1] = e->count;
+    c->mc[i].args[2] = guest_buf(r, &c->done[i], sizeof(c->done[i]));
+    c->mc[i].args[3] = e->foreigndom;
+}
+
+/* Entry i of the multicall as the hypercall its line names, its result not yet written. */
+static void mc_entry(struct runner *r, struct mc_call *c, size_t i)
+{
+    const struct step *e = &c->st->sub[i];
+    struct multicall_entry *m = &c->mc[i];
+    c->done[i] = ~0u;
+    switch (e->kind) {
+    case S_MMU_UPDATE:
+        mc_batch(r, c, i, __HYPERVISOR_mmu_update, e->count ? guest_buf(r, e->reqs, e->count * sizeof(*e->reqs)) : 0);
+        break;
+    case S_MMUEXT:
+        c->ops[i] = host_calloc(e->count ? e->count : 1, sizeof(**c->ops), "an mmuext list");
+        fill_mmuext(r, e, c->ops[i]);
+        mc_batch(r, c, i, __HYPERVISOR_mmuext_op, guest_buf(r, c->ops[i], (e->count ? e->count : 1) * sizeof(**c->ops)));
+        break;
+    case S_UVM:
+    case S_UVM_OTHER:
+        m->op = e->kind == S_UVM ? __HYPERVISOR_update_va_mapping : __HYPERVISOR_update_va_mapping_otherdomain;
+        m->args[0] = e->va;
+        m->args[1] = e->val;
+        m->args[2] = uvm_flags(r, e);
+        m->args[3] = e->foreigndom;
+        break;
+    case S_VM_ASSIST:
+        m->op = __HYPERVISOR_vm_assist;
+        m->args[0] = e->cmd;
+        m->args[1] = e->type;
+        break;
+    default:
+        m->op = e->cmd;
+        break;
+    }
+    m->result = (xen_ulong_t)MC_NOT_RUN;
+}
+
+/* Each entry's result and done count into r->res (what a differential records). */
+static void mc_record(struct runner *r, const struct mc_call *c)
+{
+    for (size_t i = 0; i < c->n && i < XP_MAX_BATCH; i++) {
+        r->res.sub_rc[i] = (long)c->mc[i].result;
+        r->res.sub_done[i] = c->done[i] == ~0u ? 0 : c->done[i];
+    }
+    r->res.n = (unsigned int)c->n;
+}
+
+/* Entry i's result and done count against its line's expectations: a FAIL line or a note on a mismatch. */
+static void mc_check_entry(struct runner *r, const struct mc_call *c, size_t i)
+{
+    const struct step *e = &c->st->sub[i];
+    long res = (long)c->mc[i].result;
+    if (res != want_rc(e)) {
+        char m[112];
+        fprintf(r->out, "%s:%d: FAIL multicall entry %zu (%s): %s\n", r->s->name, e->line, i, kind_name(e->kind),
+                entry_mismatch(e, res, m, sizeof(m)));
+        r->cur_failed = true;
+    } else if (res == MC_NOT_RUN && (!r->o->terse || r->o->verbose)) {
+        fprintf(r->out, "%s:%d: note: entry not run (the batch stopped before it)\n", r->s->name, e->line);
+    }
+    if ((e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && c->done[i] != ~0u) {
+        unsigned int wd = want_done(e, res, c->done[i]);
+        if (c->done[i] != wd) {
+            fprintf(r->out, "%s:%d: FAIL multicall entry %zu: done %u, expected %u\n", r->s->name, e->line, i,
+                    c->done[i], wd);
+            r->cur_failed = true;
+        }
+    }
+}
+
+/* A multicall step: its entries built in guest memory, issued, recorded and checked. */
 static void run_multicall(struct runner *r, const struct step *st, struct pvm_vcpu *v)
 {
-    size_t n = st->nsub;
-    struct multicall_entry *mc = host_calloc(n, sizeof(*mc), "a multicall's entries");
-    unsigned int *done = host_calloc(n, sizeof(*done), "a multicall's done counts");
-    struct mmuext_op **ops = host_calloc(n, sizeof(*ops), "a multicall's mmuext lists");
-    for (size_t i = 0; i < n; i++) {
-        const struct step *e = &st->sub[i];
-        done[i] = ~0u;
-        switch (e->kind) {
-        case S_MMU_UPDATE:
-            mc[i].op = __HYPERVISOR_mmu_update;
-            mc[i].args[0] = e->count ? guest_buf(r, e->reqs, e->count * sizeof(*e->reqs)) : 0;
-            mc[i].args[1] = e->count;
-            mc[i].args[2] = guest_buf(r, &done[i], sizeof(done[i]));
-            mc[i].args[3] = e->foreigndom;
-            break;
-        case S_MMUEXT:
-            ops[i] = host_calloc(e->count ? e->count : 1, sizeof(**ops), "an mmuext list");
-            fill_mmuext(r, e, ops[i]);
-            mc[i].op = __HYPERVISOR_mmuext_op;
-            mc[i].args[0] = guest_buf(r, ops[i], (e->count ? e->count : 1) * sizeof(**ops));
-            mc[i].args[1] = e->count;
-            mc[i].args[2] = guest_buf(r, &done[i], sizeof(done[i]));
-            mc[i].args[3] = e->foreigndom;
-            break;
-        case S_UVM:
-        case S_UVM_OTHER:
-            mc[i].op = e->kind == S_UVM ? __HYPERVISOR_update_va_mapping : __HYPERVISOR_update_va_mapping_otherdomain;
-            mc[i].args[0] = e->va;
-            mc[i].args[1] = e->val;
-            mc[i].args[2] = uvm_flags(r, e);
-            mc[i].args[3] = e->foreigndom;
-            break;
-        case S_VM_ASSIST:
-            mc[i].op = __HYPERVISOR_vm_assist;
-            mc[i].args[0] = e->cmd;
-            mc[i].args[1] = e->type;
-            break;
-        default:
-            mc[i].op = e->cmd;
-            break;
-        }
-        mc[i].result = (xen_ulong_t)MC_NOT_RUN;
-    }
-    long rc = pvm_multicall(v, mc, (unsigned int)n);
+    struct mc_call c = { .st = st, .n = st->nsub };
+    c.mc = host_calloc(c.n, sizeof(*c.mc), "a multicall's entries");
+    c.done = host_calloc(c.n, sizeof(*c.done), "a multicall's done counts");
+    c.ops = host_calloc(c.n, sizeof(*c.ops), "a multicall's mmuext lists");
+    for (size_t i = 0; i < c.n; i++)
+        mc_entry(r, &c, i);
+    long rc = pvm_multicall(v, c.mc, (unsigned int)c.n);
     check_rc(r, st, rc, "multicall");
-    for (size_t i = 0; i < n && i < XP_MAX_BATCH; i++) {
-        r->res.sub_rc[i] = (long)mc[i].result;
-        r->res.sub_done[i] = done[i] == ~0u ? 0 : done[i];
-    }
-    r->res.n = (unsigned int)n;
-    for (size_t i = 0; i < n && !r->quiet; i++) {
-        const struct step *e = &st->sub[i];
-        long res = (long)mc[i].result;
-        long want = want_rc(e);
-        if (res != want) {
-            char m[112];
-            fprintf(r->out, "%s:%d: FAIL multicall entry %zu (%s): %s\n", r->s->name, e->line, i, kind_name(e->kind),
-                    entry_mismatch(e, res, m, sizeof(m)));
-            r->cur_failed = true;
-        } else if (res == MC_NOT_RUN && (!r->o->terse || r->o->verbose)) {
-            fprintf(r->out, "%s:%d: note: entry not run (the batch stopped before it)\n", r->s->name, e->line);
-        }
-        if ((e->kind == S_MMU_UPDATE || e->kind == S_MMUEXT) && done[i] != ~0u) {
-            unsigned int wd = want_done(e, res, done[i]);
-            if (done[i] != wd) {
-                fprintf(r->out, "%s:%d: FAIL multicall entry %zu: done %u, expected %u\n", r->s->name, e->line, i,
-                        done[i], wd);
-                r->cur_failed = true;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(ops[i]);
-    free(ops);
-    free(done);
-    free(mc);
+    mc_record(r, &c);
+    for (size_t i = 0; i < c.n && !r->quiet; i++)
+        mc_check_entry(r, &c, i);
+    for (size_t i = 0; i < c.n; i++)
+        free(c.ops[i]);
+    free(c.ops);
+    free(c.done);
+    free(c.mc);
 }
 
 /* An owner as a script writes it (dN, io, none; xen or the number for other reserved ids) into buf. */
@@ -585,10 +633,10 @@ static void run_store(struct runner *r, const struct step *st, struct pvm_vcpu *
                   st->has_expect ? access_name(st->expect_access) : "ok or emulated");
     if (a != PVM_ACCESS_FAULT || r->quiet || (ok && !r->o->verbose))
         return;
-    fprintf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64 ")\n",
-            f.va, f.error_code, f.level, f.table_mfn, f.entry);
+    explain_printf(r->out, "    #PF va %#" PRIx64 " error code %#x at L%u (table mfn %#" PRIx64 " entry %016" PRIx64 ")\n",
+                   f.va, f.error_code, f.level, f.table_mfn, f.entry);
     if (r->m.last_set)
-        explain_refusal(r->out, &r->m, "    ", &r->names);
+        print_refusal(r);
 }
 
 /* A guest load: the access and the value it read, against the step's expectation. */
@@ -698,14 +746,14 @@ static void run_step(struct runner *r, const struct step *st)
     }
 }
 
-int script_run(const struct script *s, const struct script_opts *o)
+/* A runner for s on a fresh simulated machine (the script's machine line), its auditor's scratch taken. */
+static struct runner *runner_new(const struct script *s, const struct script_opts *o)
 {
     struct runner *r = host_calloc(1, sizeof(*r), "the script runner");
-    FILE *out = o->out ? o->out : stdout;
+    r->out = o->out ? o->out : stdout;
     hostmem_init(&r->h, &r->m, s->nr_frames);
     r->s = s;
     r->o = o;
-    r->out = out;
     r->quiet = o->plan != NULL;
     r->names = (struct explain_names){ .frame = frame_label, .ctx = (void *)s };
     r->m.opt_pv_linear_pt = s->linear_pt;
@@ -713,47 +761,68 @@ int script_run(const struct script *s, const struct script_opts *o)
     r->m.paddr_bits = s->paddr_bits;
     r->scratch = host_malloc(pvm_audit_scratch_bytes(&r->m), "the auditor's scratch");
     r->every = script_audit_cadence(s->nr_frames, count_operations(s, o), o->audit_every);
-    unsigned long since = 0;   /* operations since the last audit */
     if (o->verbose) {
-        r->h.log = out;
+        r->h.log = r->out;
         r->h.log_prefix = "    ";
     }
-    for (size_t i = 0; i < s->nsteps; i++) {
-        const struct step *st = &s->steps[i];
-        if (o->plan && o->plan[i] < 0)
-            continue;
-        r->cur = st;
-        r->cur_failed = false;
-        memset(&r->res, 0, sizeof(r->res));
-        /* dom0 reaches a script's tables by linking them into its own L4, which flushes its TLB (xenprog.h) */
-        if (o->plan && o->plan[i] > 0 && (st->kind == S_UVM || st->kind == S_STORE || st->kind == S_LOAD) &&
-            vcpu_of(r, st))
-            pvm_tlb_flush_vcpu(vcpu_of(r, st));
-        if (is_operation(st->kind))
-            r->log_mark = r->h.log_lines;
-        if (o->verbose)
-            fprintf(out, "%s:%d: %s\n", s->name, st->line, kind_name(st->kind));
-        run_step(r, st);
-        if (o->record && (!o->plan || o->plan[i] > 0))
-            o->record(o->record_ctx, i, &r->res);
-        if (is_operation(st->kind) && (++since >= r->every || st->kind == S_AUDIT)) {
-            audit_now(r);
-            since = 0;
-        }
-        r->steps++;
-        if (r->cur_failed)
-            r->failed++;
+    return r;
+}
+
+/*
+ * Step i of the script: run and checked (or recorded, as the plan says), the
+ * auditor after it when the cadence calls for it.  *since counts the
+ * operations since the last audit.
+ */
+static void run_step_at(struct runner *r, size_t i, unsigned long *since)
+{
+    const struct script_opts *o = r->o;
+    const struct step *st = &r->s->steps[i];
+    r->cur = st;
+    r->cur_failed = false;
+    memset(&r->res, 0, sizeof(r->res));
+    /* dom0 reaches a script's tables by linking them into its own L4, which flushes its TLB (xenprog.h) */
+    if (o->plan && o->plan[i] > 0 && (st->kind == S_UVM || st->kind == S_STORE || st->kind == S_LOAD) &&
+        vcpu_of(r, st))
+        pvm_tlb_flush_vcpu(vcpu_of(r, st));
+    if (is_operation(st->kind))
+        r->log_mark = r->h.log_lines;
+    if (o->verbose)
+        fprintf(r->out, "%s:%d: %s\n", r->s->name, st->line, kind_name(st->kind));
+    run_step(r, st);
+    if (o->record && (!o->plan || o->plan[i] > 0))
+        o->record(o->record_ctx, i, &r->res);
+    if (is_operation(st->kind) && (++*since >= r->every || st->kind == S_AUDIT)) {
+        audit_now(r);
+        *since = 0;
     }
+    r->steps++;
+    if (r->cur_failed)
+        r->failed++;
+}
+
+/* The summary line (unless terse and all passed, or a quiet run the auditor found nothing in). */
+static void print_summary(const struct runner *r)
+{
+    char cadence[200];
+    cadence_text(r, cadence, sizeof(cadence));
+    if ((!r->quiet && (!r->o->terse || r->failed)) || r->audit_issues)
+        fprintf(r->out, "%s%s: %lu steps, %lu passed, %lu failed; auditor %s %s\n", r->s->name,
+                r->quiet ? " (steps run as dom0)" : "", r->steps, r->steps - r->failed, r->failed,
+                r->audit_issues ? "found issues, audited" : "clean", cadence);
+}
+
+int script_run(const struct script *s, const struct script_opts *o)
+{
+    struct runner *r = runner_new(s, o);
+    unsigned long since = 0;   /* operations since the last audit */
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (!(o->plan && o->plan[i] < 0))
+            run_step_at(r, i, &since);
     if (since) {
         r->at_end = true;
         audit_now(r);
     }
-    char cadence[200];
-    cadence_text(r, cadence, sizeof(cadence));
-    if ((!r->quiet && (!o->terse || r->failed)) || r->audit_issues)
-        fprintf(out, "%s%s: %lu steps, %lu passed, %lu failed; auditor %s %s\n", s->name,
-                r->quiet ? " (steps run as dom0)" : "", r->steps, r->steps - r->failed, r->failed,
-                r->audit_issues ? "found issues, audited" : "clean", cadence);
+    print_summary(r);
     int rc = r->failed || r->audit_issues ? 1 : 0;
     free(r->scratch);
     hostmem_free(&r->h);

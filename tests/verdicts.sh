@@ -110,6 +110,47 @@ verdict 0 "64 MiB guest on the simulated PV MMU (ok = booted, auditor clean)" - 
 verdict 0 "(--no-audit: ok = booted, auditor not run)" - compare --mem 64M --no-audit
 verdict 0 "on pvmmu's hypervisor under QEMU (ok = booted, auditor clean)" - compare --baremetal --mem 64M
 
+# narrow WHICH ARG...: pvmmu ARG... fits a 100-column terminal: no line of its stdout (WHICH=all), or no
+# indented line (WHICH=indented: a script's explanations, not its NAME:LINE verdicts), is longer than 100
+# columns, except quotations of Xen's log ("(XEN) ..."), which stay whole.
+narrow() {
+    which=$1; shift
+    qemu_case "$@" && return
+    n=$((n + 1)); args="$*"
+    "$P" "$@" >"$tmp/all" 2>"$tmp/err" </dev/null
+    LC_ALL=C awk -v which="$which" 'length > 100 && !/^ *\(XEN\) / && (which == "all" || /^ /)' "$tmp/all" >"$tmp/out"
+    [ -s "$tmp/out" ] && fail "$(grep -c '' "$tmp/out") line(s) longer than 100 columns:"
+}
+
+# -- a 100-column terminal: make run (compare), a failing boot (every kind of failure), the account of a
+#    failed script step, plain and -v
+printf 'domain d1\nframe d1 l1 data\nset l1[1] = l1|P|RW\nmmuext d1 pin_l1 l1 -> -EINVAL\n' >"$tmp/wrong-pin.pvm"
+cat >"$tmp/wrong-store.pvm" <<'EOF'
+# a store through a read-only mapping of an L4, then one that would map the pinned L4 writable
+domain d1
+frame d1 l4 l3 l2 l1 f
+set l4[0] = l3|P|RW
+set l3[0] = l2|P|RW
+set l2[0] = l1|P|RW
+set l1[0] = f|P
+set l1[1] = l4|P
+set l1[2] = l1|P
+mmuext d1 pin_l4 l4
+mmuext d1 new_baseptr l4
+vm_assist d1 enable writable_pagetables
+store d1 va(0,0,0,1) 7
+store d1 va(0,0,0,2)+8 l4|P|RW
+EOF
+narrow all compare
+narrow all help
+narrow all boot --policy linux-2.6.39 --mem 1G
+narrow all boot --policy no-reserve --mem 8G
+narrow all boot --policy defer-table
+narrow all compare --baremetal --mem 64M
+narrow indented script "$tmp/wrong-pin.pvm"
+narrow indented script -v "$tmp/wrong-pin.pvm"
+narrow indented script "$tmp/wrong-store.pvm"
+
 # -- a full disk: every command that prints
 full compare --mem 128M
 full compare --mem 128M --json
