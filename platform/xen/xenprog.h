@@ -2,7 +2,7 @@
  * xenprog.h - the compact form of scenario scripts that pvmmu hands to its
  * own PV kernel (platform/xen/dom0.c) as a second multiboot module, and the
  * result lines both sides print for each step.  Shared by the host tool
- * (oracle/script_xen.c), which writes programs and runs the same steps on the
+ * (oracle/compile.c), which writes programs and runs the same steps on the
  * simulator, and by the dom0 kernel, which runs them on real Xen.
  *
  * Layout (little-endian, every field 64-bit):
