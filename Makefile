@@ -22,7 +22,7 @@ SAN_FLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 # Each object's headers come from the compiler (a .d file beside the .o, included at the end).  HEADERS
 # is for the images built by one compiler call over many sources, which get no usable .d file.
 DEPFLAGS   := -MMD -MP
-HEADERS    := $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h $(HOST_DIRS:%=%/*.h))
+HEADERS    := $(sort $(wildcard include/pvmmu/*.h lib/*.h core/*.h guest/*.h platform/*/*.h $(HOST_DIRS:%=%/*.h)))
 
 # Freestanding code (no libc): the PV MMU core, the guest kernel, shared helpers.
 CORE_SRC  := $(wildcard core/*.c) $(filter-out lib/rt.c,$(wildcard lib/*.c))
@@ -103,7 +103,7 @@ $(BUILD)/tests/%: $(BUILD)/san/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/san/%.o) $(S
 # deps.sh first (as root on a fresh machine it installs the compiler), then the build in a second make.
 run:
 	@./scripts/deps.sh build
-	@$(MAKE) --no-print-directory $(BUILD)/pvmmu
+	@$(MAKE) -s --no-print-directory $(BUILD)/pvmmu
 	$(BUILD)/pvmmu compare
 
 # Median wall time and peak RSS of `pvmmu boot` from 1 GiB to 1 TiB (BENCH_ARGS to choose).
