@@ -112,7 +112,7 @@ $(BUILD)/bootbench: bench/bootbench.c
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
 # Boot-to-exit time of every policy on pvmmu's own hypervisor under QEMU (medians): make bench-baremetal MEM=128
-bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf
+bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf $(BUILD)/pvmmu
 	@BUILD=$(BUILD) ./bench/baremetal-bench.sh $(patsubst %M,%,$(MEM)) $(or $(REPEAT),5)
 
 # make check: deps.sh (as root it installs everything; as another user it fails only for what every test

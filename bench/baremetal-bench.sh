@@ -9,7 +9,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 printf 'pvmmu hypervisor under QEMU (TCG), %s MiB guest, median of %s boots\n' "$MEM" "$REPEAT"
 printf '%-16s %10s %10s %10s\n' policy "median ms" "min ms" "max ms"
 sum=0
-for p in linux-2.6.39 linux-3.0 no-reserve defer-cr3 defer-table defer-postalloc linux-3.9 batched attack; do
+# Every policy the CLI knows (pvmmu policies), then the hardware attacks.
+for p in $("$BUILD/pvmmu" policies | cut -f1) attack; do
     arg="guest=$p"; [ $p = attack ] && arg=attack
     times=""
     for i in $(seq "$REPEAT"); do

@@ -3,7 +3,7 @@
  *
  *   pvmmu script [-v] FILE...   run scenario scripts on the simulated PV MMU
  *   pvmmu script --xen [-v] FILE...   and on real Xen 4.17 under QEMU, side by side
- *   pvmmu version | help
+ *   pvmmu policies | version | help
  *
  * Exit status: 0 everything passed (and, with --xen or --baremetal, agreed),
  * 1 a failure or a disagreement, 2 bad usage, bad input (a malformed script,
@@ -25,6 +25,7 @@
 #include "baremetal.h"
 #include "boot.h"
 #include "hostmem.h"
+#include "guest.h"
 #include "script.h"
 #include "script_xen.h"
 
@@ -44,6 +45,7 @@ static void usage(FILE *f)
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor\n"
             "                                   under QEMU\n"
+            "       pvmmu policies              every policy, one per line: its name, a tab, what it does\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
             "exit status: 0  all passed: boot booted, auditor clean; compare ran every policy, auditor clean\n"
@@ -164,11 +166,19 @@ static int cmd_script(int argc, char **argv)
     return rc;
 }
 
+/* `pvmmu policies`: each policy's name, a tab and its summary, one per line, in compare's order. */
+static void print_policies(void)
+{
+    for (int p = 0; p < POLICY_COUNT; p++)
+        printf("%s\t%s\n", guest_policy_name((enum guest_policy)p), guest_policy_summary((enum guest_policy)p));
+}
+
 /* Run the command argv[1] names; its exit status. */
 static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "pvmmu: expected a command: boot, compare, script, version or help ('pvmmu help' explains them)\n");
+        fprintf(stderr, "pvmmu: expected a command: boot, compare, script, policies, version or help ('pvmmu help' "
+                        "explains them)\n");
         return 2;
     }
     if (!strcmp(argv[1], "boot"))
@@ -179,7 +189,8 @@ static int run_command(int argc, char **argv)
         return cmd_script(argc - 2, argv + 2);
     bool version = !strcmp(argv[1], "version") || !strcmp(argv[1], "--version");
     bool help = !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
-    if ((version || help) && argc > 2) {   /* they take nothing: an extra word is a mistake, not ignored */
+    bool policies = !strcmp(argv[1], "policies");
+    if ((version || help || policies) && argc > 2) {   /* they take nothing: an extra word is a mistake, not ignored */
         fprintf(stderr, "pvmmu %s: unknown argument '%s' (%s takes none)\n", argv[1], argv[2], argv[1]);
         return 2;
     }
@@ -191,7 +202,12 @@ static int run_command(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "pvmmu: unknown command '%s' (expected boot, compare, script, version or help)\n", argv[1]);
+    if (policies) {
+        print_policies();
+        return 0;
+    }
+    fprintf(stderr, "pvmmu: unknown command '%s' (expected boot, compare, script, policies, version or help)\n",
+            argv[1]);
     return 2;
 }
 

@@ -32,6 +32,7 @@ bad "unknown command ''"                  ""
 bad "pvmmu version: unknown argument 'extra' (version takes none)"  version extra
 bad "pvmmu help: unknown argument 'extra' (help takes none)"        help extra
 bad "pvmmu --version: unknown argument ''"                           --version ""
+bad "pvmmu policies: unknown argument 'x' (policies takes none)"   policies x
 # -- sizes
 bad "bad size '0': must be more than zero"            boot --mem 0 --policy batched
 bad "bad size '0G': must be more than zero"           boot --mem 0G --policy batched

@@ -11,7 +11,7 @@ FREESTANDING_FOLDERS = {"include/pvmmu", "lib", "core", "guest", "platform/barem
 # The headers a freestanding C11 implementation provides (C11 4p6), plus <stdatomic.h>'s absence.
 FREESTANDING_HEADERS = {"float.h", "iso646.h", "limits.h", "stdalign.h", "stdarg.h", "stdbool.h",
                         "stddef.h", "stdint.h", "stdnoreturn.h"}
-SOURCE = re.compile(r".*\.(c|h|S)$")
+SOURCE = re.compile(r".*\.(c|h|S|s|cc|cpp|inc)$")
 
 def read_table(root):
     """The folder -> allowed folders table from docs/architecture.md, or exit 2."""
@@ -49,9 +49,28 @@ def sources(root):
             if SOURCE.match(name):
                 yield os.path.normpath(os.path.join(rel, name))
 
+def resolve(root, p, name, quoted, search):
+    """The tree path an include of name from p reaches, as the compiler finds it: for "name" the
+    including file's own folder first, then the -I folders (every folder of the table, and include/).
+    Returns (path, None), (None, why) when it escapes the tree or is ambiguous, or (None, None)
+    when nothing in the tree has that name (a system header)."""
+    if quoted:
+        own = os.path.normpath(os.path.join(os.path.dirname(p), name))
+        if os.path.isfile(os.path.join(root, own)):
+            if own.startswith(".."):
+                return None, f"{name} leaves the tree"
+            return own, None
+    hits = sorted({os.path.normpath(os.path.join(d, name)) for d in search
+                   if os.path.isfile(os.path.join(root, d, name))})
+    hits = [h for h in hits if not h.startswith("..")]
+    if len(hits) > 1:
+        return None, f"{name} could be any of {', '.join(hits)}"
+    return (hits[0], None) if hits else (None, None)
+
 def check(root):
     """The violations in the tree at root, as lines, and how many includes were read."""
     table = read_table(root)
+    search = sorted(set(table) | {"include"})
     bad, headers, files, n = [], {}, [], 0
     for p in sources(root):
         f = folder_of(p, table)
@@ -66,54 +85,63 @@ def check(root):
             bad.append(f"header {name} is defined in {', '.join(sorted(where))}: an include of it is ambiguous")
     for p, f in files:
         for ln, line in enumerate(open(os.path.join(root, p), encoding="utf-8", errors="replace"), 1):
-            m = re.match(r'\s*#\s*include\s*([<"])([^>"]+)[>"]', line)
-            if not m:
+            if not re.match(r"\s*#\s*include(_next)?\b", line):
                 continue
             n += 1
+            m = re.match(r'\s*#\s*include\s*([<"])([^>"]+)[>"]', line)
+            if not m:
+                bad.append(f"{p}:{ln}: a computed or #include_next include cannot be checked")
+                continue
             quote, name = m.groups()
-            if quote == "<":
-                if f in FREESTANDING_FOLDERS and name not in FREESTANDING_HEADERS:
+            path, why = resolve(root, p, name, quote == '"', search)
+            if why:
+                bad.append(f"{p}:{ln}: {why}")
+                continue
+            if path is None:
+                if quote == '"':
+                    bad.append(f'{p}:{ln}: "{name}" is no header of any folder in the table')
+                elif f in FREESTANDING_FOLDERS and name not in FREESTANDING_HEADERS:
                     bad.append(f"{p}:{ln}: <{name}> is not a freestanding header, and {f}/ is freestanding")
                 continue
-            if name.startswith("pvmmu/"):
-                target = "include/pvmmu"
-            elif os.path.exists(os.path.join(root, os.path.dirname(p), name)):
-                continue                  # its own folder
-            else:
-                where = headers.get(os.path.basename(name), set())
-                if not where:
-                    bad.append(f'{p}:{ln}: "{name}" is no header of any folder in the table')
-                    continue
-                if len(where) > 1:
-                    continue              # reported once above, as ambiguous
-                target = next(iter(where))
+            target = folder_of(path, table)
             allowed = table[f]
-            if target != f and allowed is not None and target not in allowed:
+            if target is None:
+                bad.append(f'{p}:{ln}: "{name}" is {path}, in no folder of the table')
+            elif target != f and allowed is not None and target not in allowed:
                 bad.append(f'{p}:{ln}: "{name}" is in {target}/, which {f}/ may not include (docs/architecture.md)')
     return bad, n, len(files)
 
 def plant(tmp):
-    """A small tree with one violation of each kind; returns how many check() must report."""
+    """A small tree with one violation of each kind; returns the places check() must report."""
     def w(path, text):
         os.makedirs(os.path.join(tmp, os.path.dirname(path)), exist_ok=True)
         open(os.path.join(tmp, path), "w").write(text)
     w("docs/architecture.md", "## What each folder may include\n| folder | may include from |\n|---|---|\n"
-      "| `core/` | `lib/` |\n| `lib/` | (nothing else) |\n| `cli/` | `core/`, `lib/` |\n")
+      "| `include/pvmmu/` | (nothing else) |\n"
+      "| `core/` | `lib/`, `include/pvmmu/` |\n| `lib/` | (nothing else) |\n| `cli/` | `core/`, `lib/` |\n"
+      "| `script/` | `lib/` |\n")
+    w("include/pvmmu/api.h", "")
     w("lib/fmt.h", "")
-    w("core/page.c", '#include "fmt.h"\n#include "run.h"\n#include <stdio.h>\n')   # 2: cli edge, libc
+    w("core/internal.h", "")
+    w("core/page.c", '#include "fmt.h"\n#include "run.h"\n#include <stdio.h>\n#include "pvmmu/api.h"\n')
     w("cli/run.h", "")
-    w("cli/fmt.h", "")                                                             # 1: ambiguous
-    w("cli/main.c", '#include "run.h"\n#include "page.h"\n')                        # 1: no such header
-    w("other/x.c", "")                                                             # 1: folder not listed
-    return 5
+    w("cli/fmt.h", "")
+    w("cli/main.c", '#include "run.h"\n#include "page.h"\n#include "../core/internal.h"\n')
+    w("script/parse.c", '#include "../core/internal.h"\n#include <run.h>\n#include "pvmmu/../../core/internal.h"\n'
+      '#include HEADER\n#include <stdio.h>\n')
+    w("other/x.c", "")
+    return {"other/x.c", "header fmt.h", "core/page.c:1", "core/page.c:2", "core/page.c:3", "cli/main.c:2",
+            "script/parse.c:1", "script/parse.c:2", "script/parse.c:3", "script/parse.c:4"}
 
 with tempfile.TemporaryDirectory() as tmp:
     want = plant(tmp)
     got, _, _ = check(tmp)
-    if len(got) != want:
-        print(f"include-edges: the self-check found {len(got)} of {want} planted violations:")
+    places = {g.split(": ")[0] if g[0] != "h" else " ".join(g.split()[:2]) for g in got}
+    if places != want:
+        print(f"include-edges: the self-check found {sorted(places)}, planted {sorted(want)}:")
         print("\n".join("  " + g for g in got))
         sys.exit(1)
+    want = len(want)
 bad, n, nfiles = check(sys.argv[1])
 for b in bad:
     print("include-edges: " + b)

@@ -216,5 +216,12 @@ if ! "$PY" tests/json-check.py docs/pvmmu.schema.json docs/json.md "$tmp/verbose
     fail "output does not match the documentation"
 fi
 
+# `pvmmu policies` names the policies compare runs, in compare's order (the differentials loop over it).
+n=$((n + 1)); args="policies"
+"$P" policies | cut -f1 >"$tmp/out" 2>"$tmp/err"
+"$PY" -c 'import json,sys; print("\n".join(r["policy"] for r in json.load(open(sys.argv[1]))["policies"]))' \
+    "$tmp/compare.json" >"$tmp/want" 2>>"$tmp/err"
+cmp -s "$tmp/out" "$tmp/want" || fail "pvmmu policies does not list compare's policies in its order"
+
 echo "verdicts: $n cases, $failed failed$( [ $skipped -eq 0 ] || echo " ($skipped more run QEMU or Xen: not run)")"
 [ $failed -eq 0 ]
