@@ -100,7 +100,9 @@ if ! initrd_ok; then
     mkdir -p "$dir/rootfs/proc" "$dir/rootfs/sys" "$dir/rootfs/dev"
     printf '%s\n' "$init" > "$dir/rootfs/init"
     chmod 755 "$dir/rootfs/init"
-    ( cd "$dir/rootfs" && find . | LC_ALL=C sort | cpio -o -H newc --quiet ) | gzip -9n > "$tmp/initrd.gz"
+    # The same bytes every time (fixed times, sorted names): its size decides where things land in dom0.
+    find "$dir/rootfs" -exec touch -h -d @0 {} +
+    ( cd "$dir/rootfs" && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible ) | gzip -9n > "$tmp/initrd.gz"
     [ "$(wc -c < "$tmp/initrd.gz")" -gt 100000 ] || { echo "linux-fetch: the initramfs came out empty" >&2; exit 1; }
     mv "$tmp/initrd.gz" "$dir/initrd.gz"
     echo "linux-fetch: initrd.gz $(wc -c < "$dir/initrd.gz") bytes (busybox and /init)" >&2
