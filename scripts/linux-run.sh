@@ -10,10 +10,11 @@
 #
 # QEMU's CPU is qemu64 with NX: with -cpu max, Linux dies at its first exception bounce (SMAP).
 # QEMU's memory is dom0's plus 768 MiB, at least 1 GiB.  A record is made with -icount (QEMU's
-# virtual clock follows the instructions executed, not the host's clock): timer interrupts, and so
-# Xen's preemption points and the kernel's timestamps, then fall at the same places in every run,
-# and two records are identical up to Linux's "Memory:" line.  LINUX_ICOUNT=0 turns it off
-# (faster; the preemption points then vary).  LINUX_TIMEOUT (seconds, default 900) bounds a run.
+# clocks follow the instructions executed, not the host's clock) and a fixed, virtual-time RTC:
+# timer interrupts, and so Xen's preemption points, the kernel's timestamps and its random seeds,
+# then come out the same in every run, and two records are byte-identical.  LINUX_ICOUNT=0 turns
+# that off (faster; preemption points and everything after the first one then vary).
+# LINUX_TIMEOUT (seconds, default 900) bounds a run.
 set -eu
 [ $# -ge 3 ] || { echo "usage: linux-run.sh XEN LINUX_DIR MEM [RECORD]" >&2; exit 2; }
 xen=$1 ldir=$2 mem=$3 rec=${4:-}
@@ -38,7 +39,7 @@ fi
 log=${rec%.txt}.log
 rm -f "$rec" "$rec.part"
 set --
-[ "${LINUX_ICOUNT:-1}" = 1 ] && set -- -icount shift=0,sleep=off
+[ "${LINUX_ICOUNT:-1}" = 1 ] && set -- -icount shift=0,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm
 t0=$(date +%s.%N)
 rc=0
 XEN_RUN_ARGS=pvtrace ./scripts/xen-run.sh "$xen" "$kernel" "$mib" "$@" -debugcon "file:$rec.part" \

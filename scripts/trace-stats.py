@@ -6,6 +6,7 @@ end of the record.  Every figure is an exact count of record lines; nothing is s
 usage: scripts/trace-stats.py RECORD [--all]   (--all: also rows that are 0 in every phase)
 """
 import collections
+import signal
 import sys
 
 HYPERCALLS = {
@@ -158,6 +159,7 @@ def collect(path):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `| head` is not an error
     args = [a for a in sys.argv[1:] if a != "--all"]
     if len(args) != 1:
         sys.exit(__doc__.strip().splitlines()[-1])
