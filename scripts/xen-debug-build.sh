@@ -39,7 +39,8 @@ if [ -s "$dir/out/xen" ] && [ "${FORCE:-0}" != 1 ]; then     # already built (FO
     if [ -d "$src" ] && patch -s -d "$src" -p1 -R < "$dir/out/PATCH" && patch -s -d "$src" -p1 < "$patchfile"; then
         cp "$patchfile" "$dir/out/PATCH"     # the tree now has it, whatever the build says
         t0=$(date +%s)
-        unset CFLAGS CPPFLAGS LDFLAGS || true
+        unset CFLAGS CPPFLAGS LDFLAGS || true   # as below, step 3
+        export DEB_VERSION="$(cat "$dir/out/VERSION")" DEB_MAINTAINER="$(sed -n 's/^Maintainer: //p' "$src/debian/control")"
         make -C "$src/xen" -j"$(nproc)" XEN_TARGET_ARCH=x86_64 XEN_COMPILE_ARCH=x86_64 CC=x86_64-linux-gnu-gcc \
             LD=x86_64-linux-gnu-ld PYTHON=/usr/bin/python3 \
             EXTRA_CFLAGS_XEN_CORE="-ffile-prefix-map=$src=. -fdebug-prefix-map=$src=." >"$dir/build.log" 2>&1 ||
