@@ -301,3 +301,26 @@ clean:
 # The compiler's header lists for every object built so far (none yet on a clean tree).
 -include $(wildcard $(sort $(patsubst %.o,%.d,$(CORE_OBJ) $(CORE_PIC_OBJ) $(APP_OBJ) $(BUILD)/obj/cli/pvmmu.o \
                     $(SAN_OBJ) $(BUILD)/san/cli/pvmmu.o $(TEST_OBJ) $(FS_CORE) $(FS_GUEST) $(COV_OBJ) $(BUILD)/cov/cli/pvmmu.o)))
+
+# ---- Debian's stock Linux on real Xen, and its record (docs/trace.md) ---------------------
+# make linux-xen [MEM=256M]: Debian's kernel (linux-image-amd64's package) and a busybox /init as
+# dom0 of Debian's Xen 4.17 under QEMU, the console on the terminal.
+# make linux-trace [MEM=256M]: the same on the recording Xen (Debian's source + scripts/xen-trace.patch,
+# built once into build/xen-trace/); the record goes to build/linux/trace-MEM.txt, its per-phase
+# counts to build/linux/trace-MEM.stats (scripts/trace-stats.py).  Not part of make check.
+.PHONY: linux-fetch linux-xen linux-trace xen-trace
+LINUX_DIR := $(BUILD)/linux
+LINUX_MEM = $(if $(filter command line environment,$(origin MEM)),$(MEM),256M)
+linux-fetch:
+	@./scripts/deps.sh qemu --linux
+	@./scripts/linux-fetch.sh $(LINUX_DIR)
+linux-xen: linux-fetch
+	@./scripts/xen-fetch.sh $(XEN_CACHE)
+	@./scripts/linux-run.sh $(XEN_CACHE)/xen $(LINUX_DIR) $(LINUX_MEM)
+xen-trace:
+	@./scripts/deps.sh qemu --xen-debug
+	@./scripts/xen-debug-build.sh --trace $(BUILD)/xen-trace
+linux-trace: linux-fetch xen-trace
+	@./scripts/linux-run.sh $(BUILD)/xen-trace/out/xen $(LINUX_DIR) $(LINUX_MEM) $(LINUX_DIR)/trace-$(LINUX_MEM).txt
+	@python3 scripts/trace-stats.py $(LINUX_DIR)/trace-$(LINUX_MEM).txt > $(LINUX_DIR)/trace-$(LINUX_MEM).stats && \
+	  cat $(LINUX_DIR)/trace-$(LINUX_MEM).stats

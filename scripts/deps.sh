@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages a make target needs are installed.
-# Usage: scripts/deps.sh [--check|--have] [GROUP] [--xen-debug] [--afl] [--coverage]
+# Usage: scripts/deps.sh [--check|--have] [GROUP] [--xen-debug] [--linux] [--afl] [--coverage]
 #   GROUP  build: a C compiler and libc (make run)
 #          fast:  build + cmocka and python3-jsonschema (make check-fast)
 #          check: fast + pkgconf, and what the QEMU, real-Xen and fuzzer runs need (make check,
@@ -32,6 +32,12 @@ esac
 # `make xen-debug` only: what building Debian's Xen source needs.
 if [ "${1:-}" = "--xen-debug" ]; then
     need="$need $optional bison flex dpkg-dev python3 xz-utils"; optional=""
+    shift
+fi
+# `make linux-xen`, `make linux-trace` only: unpacking Debian's kernel and building an initramfs
+# (busybox-static is downloaded by scripts/linux-fetch.sh, not installed).
+if [ "${1:-}" = "--linux" ]; then
+    need="$need cpio xz-utils gzip"
     shift
 fi
 # `make fuzz-afl` only: AFL++ (the same harnesses, its own driver).
