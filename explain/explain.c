@@ -172,8 +172,12 @@ void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
                 (unsigned long long)r->table_mfn, *nm(&p, r->table_mfn) ? " " : "", nm(&p, r->table_mfn), r->slot,
                 (unsigned long long)r->entry);
     if (r->mfn != PVM_INVALID_MFN) {
-        char ind[64];
-        snprintf(ind, sizeof(ind), "%s  frame: %s%s", indent, nm(&p, r->mfn), *nm(&p, r->mfn) ? " = " : "");
+        /* Room for any indent and name the callers give (script names are at most 63 bytes); a
+         * prefix that would not fit drops the name rather than print a cut one. */
+        char ind[512];
+        int n = snprintf(ind, sizeof(ind), "%s  frame: %s%s", indent, nm(&p, r->mfn), *nm(&p, r->mfn) ? " = " : "");
+        if (n < 0 || (size_t)n >= sizeof(ind))
+            snprintf(ind, sizeof(ind), "%s  frame: ", indent);
         explain_frame(out, m, r->mfn, ind);
     }
     if (r->why == PVM_WHY_BAD_TYPE)

@@ -216,6 +216,14 @@ if ! "$PY" tests/json-check.py docs/pvmmu.schema.json docs/json.md "$tmp/verbose
     fail "output does not match the documentation"
 fi
 
+# A refused frame with the longest name a script allows is named whole in the explanation.
+n=$((n + 1)); args="script (a 63-character frame name in an explanation)"
+name=$(printf 'x%.0s' $(seq 63))
+printf 'domain d1\nframe d1 %s b\nset %s[1] = %s|P|RW\nmmuext d1 pin_l1 %s -> -EINVAL\n' "$name" "$name" "$name" "$name" \
+    >"$tmp/longname.pvm"
+"$P" script "$tmp/longname.pvm" >"$tmp/out" 2>"$tmp/err"
+tr -d '\n' <"$tmp/out" | grep -q "frame: $name = mfn" || fail "the frame line does not name the frame whole"
+
 # `pvmmu policies` names the policies compare runs, in compare's order (the differentials loop over it).
 n=$((n + 1)); args="policies"
 "$P" policies | cut -f1 >"$tmp/out" 2>"$tmp/err"
