@@ -84,6 +84,18 @@ static int parse_audit(const char *v, unsigned long *every)
     return 0;
 }
 
+/* Are the oracle options one consistent run?  --xen and --baremetal are one run each; --xen-image is for
+ * real Xen only and --dom0 for either.  Prints one line and returns false when they are not. */
+static bool script_modes_agree(bool real_xen, bool image, bool dom0, const struct script_xen_opts *xo)
+{
+    const char *bad = real_xen && xo->baremetal ? "--xen and --baremetal are two runs: give one of them"
+                    : image && !real_xen ? "--xen-image is for --xen only"
+                    : dom0 && !real_xen && !xo->baremetal ? "--dom0 is for --xen or --baremetal only" : NULL;
+    if (bad)
+        fprintf(stderr, "pvmmu script: %s\n", bad);
+    return !bad;
+}
+
 /*
  * The options of `pvmmu script` (argv[0..argc), up to the first file) into o and xo, and whether to run
  * on real Xen or the hypervisor (*xen).  Returns the index of the first file, or -1 after one error line.
@@ -91,32 +103,36 @@ static int parse_audit(const char *v, unsigned long *every)
 static int script_options(int argc, char **argv, struct script_opts *o, struct script_xen_opts *xo, bool *xen)
 {
     int first = 0;
+    bool real_xen = false, image = false, dom0 = false;
     for (; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
         const char *a = argv[first];
         if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
             o->verbose = xo->verbose = true;
         else if (!strcmp(a, "--xen"))
-            *xen = true;
+            *xen = real_xen = true;
         else if (!strcmp(a, "--baremetal"))
             *xen = xo->baremetal = true;
         else if (!strncmp(a, "--audit=", 8) && parse_audit(a + 8, &o->audit_every))
             return -1;
         else if (!strncmp(a, "--audit=", 8))
             xo->audit_every = o->audit_every;
-        else if ((!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) && first + 1 < argc)
+        else if ((!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) && first + 1 < argc) {
+            *(a[2] == 'x' ? &image : &dom0) = true;
             *(a[2] == 'x' ? &xo->xen_image : &xo->dom0) = argv[++first];
+        }
         else if (!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) {
             fprintf(stderr, "pvmmu script: %s expects a path\n", a);
             return -1;
-        } else if (!strcmp(a, "--"))
-            return first + 1;
-        else {
+        } else if (!strcmp(a, "--")) {
+            first++;
+            break;
+        } else {
             fprintf(stderr, "pvmmu script: unknown option '%s' (expected -v, --audit=each|end|N, --xen, --baremetal, "
                             "--xen-image PATH, --dom0 PATH)\n", a);
             return -1;
         }
     }
-    return first;
+    return script_modes_agree(real_xen, image, dom0, xo) ? first : -1;
 }
 
 /* Load and parse the n scripts at paths[] into s[] (NULL where one fails): 0, or 2 if any is bad or empty. */

@@ -105,6 +105,9 @@ bad "bad --audit value '2x'"                          script --audit=2x tests/sc
 bad "bad --audit value '99999999999999999999999'"     script --audit=99999999999999999999999 tests/scripts/ptwr.pvm
 bad "unknown option '--audit'"                        script --audit tests/scripts/ptwr.pvm
 bad "--xen-image expects a path"                      script --xen --xen-image
+bad "--xen and --baremetal are two runs: give one of them"  script --baremetal --xen tests/scripts/ptwr.pvm
+bad "--xen-image is for --xen only"                  script --baremetal --xen-image x tests/scripts/ptwr.pvm
+bad "--dom0 is for --xen or --baremetal only"        script --dom0 x tests/scripts/ptwr.pvm
 bad "--dom0 expects a path"                           script --xen --dom0
 bad "$tmp/missing-xen not readable"                   script --xen --xen-image "$tmp/missing-xen" tests/scripts/ptwr.pvm
 bad "$tmp/random.bin is not the Xen hypervisor"       script --xen --xen-image "$tmp/random.bin" tests/scripts/ptwr.pvm
