@@ -38,9 +38,20 @@ static bool operator_word(const char *s, size_t n)
     return n > 0;
 }
 
+/* How many brackets, ( or [, are open at the end of s[0..i)? */
+static int open_brackets(const char *s, size_t i)
+{
+    int depth = 0;
+    for (size_t k = 0; k < i; k++)
+        depth += (s[k] == '(' || s[k] == '[') - (s[k] == ')' || s[k] == ']');
+    return depth;
+}
+
 /*
  * May a line break at the spaces s[i..j) (the word before them ends at i, the next starts at j)?  Not
- * next to an operator: "pgt_buf_end - 1" and "l1 = mfn 0x100" stay on one line.
+ * next to an operator ("pgt_buf_end - 1" and "l1 = mfn 0x100" stay on one line), not between a label
+ * and the number after it ("general count 2", "error code 0x7"), and not inside brackets ("(incl.
+ * allocation)", "[caf=... taf=...]").  Where no allowed break fits, the line breaks anyway.
  */
 static bool break_allowed(const char *s, size_t n, size_t i, size_t j)
 {
@@ -49,7 +60,9 @@ static bool break_allowed(const char *s, size_t n, size_t i, size_t j)
         b--;
     while (e < n && s[e] != ' ')
         e++;
-    return !operator_word(s + b, i - b) && !operator_word(s + j, e - j);
+    bool label_number = isdigit((unsigned char)s[j]) && isalpha((unsigned char)s[i - 1]);
+    return !operator_word(s + b, i - b) && !operator_word(s + j, e - j) && !label_number &&
+           open_brackets(s, i) <= 0;
 }
 
 /*
