@@ -132,6 +132,22 @@ static void operator_stays_with_its_words(void **state)
     free(w);
 }
 
+/* A label keeps its number, and a bracketed group stays whole, wherever the line would end. */
+static void label_number_and_brackets_stay_together(void **state)
+{
+    (void)state;
+    for (size_t pad = 60; pad < 100; pad++) {
+        char text[512] = "  ";
+        while (strlen(text) < pad)
+            strcat(text, "w ");
+        strcat(text, "general count 2 (incl. allocation) and more words after it\n");
+        char *w = wrapped(text);
+        assert_non_null(strstr(w, "count 2"));
+        assert_non_null(strstr(w, "(incl. allocation)"));
+        free(w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +156,7 @@ int main(void)
         cmocka_unit_test(wide_word_stays_whole),
         cmocka_unit_test(xen_line_is_quoted_whole),
         cmocka_unit_test(operator_stays_with_its_words),
+        cmocka_unit_test(label_number_and_brackets_stay_together),
     };
     return cmocka_run_group_tests_name("wrap", tests, NULL, NULL);
 }
