@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -367,12 +368,42 @@ static int run_on_simulator(const struct script_xen_opts *o, struct xscript *xs,
     return 0;
 }
 
+/*
+ * The temporary program file while it exists: a SIGINT, SIGTERM or SIGHUP removes it before the
+ * signal ends the process as it would have (unlink is async-signal-safe), so an interrupted run leaves
+ * nothing behind.
+ */
+static char temp_program[512];
+static volatile sig_atomic_t temp_program_set;
+
+static void remove_temp_program(int sig)
+{
+    if (temp_program_set)
+        unlink(temp_program);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Start (path) or stop (NULL) removing the temporary program on a terminating signal. */
+static void guard_temp_program(const char *path)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    temp_program_set = 0;
+    if (path)
+        snprintf(temp_program, sizeof(temp_program), "%s", path);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], path ? remove_temp_program : SIG_DFL);
+    temp_program_set = path != NULL;
+}
+
 /* Write the compiled program to a new temporary file, its name in path: 0, or 2 after one line. */
 static int write_program(const struct script_xen_opts *o, const struct buf *b, char *path, size_t pathlen)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(path, pathlen, "%s/pvmmu-xenprog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     int fd = mkstemp(path);
+    if (fd >= 0)
+        guard_temp_program(path);
     if (fd >= 0 && write(fd, b->p, b->len) == (ssize_t)b->len) {
         close(fd);
         return 0;
@@ -381,6 +412,7 @@ static int write_program(const struct script_xen_opts *o, const struct buf *b, c
     if (fd >= 0) {
         close(fd);
         unlink(path);
+        guard_temp_program(NULL);
     }
     return 2;
 }
@@ -405,6 +437,7 @@ static int run_config(const struct script_xen_opts *o, struct xscript *xs, size_
     size_t len = 0;
     int q = boot_xen(o, path, lin == 1, &text, &len, err, sizeof(err));
     unlink(path);
+    guard_temp_program(NULL);
     if (q != 33) {
         char why[200];
         fprintf(stderr, "%s: %s%s%s\n", cmd_name(o), q < 0 ? err : target_name(o), q < 0 ? "" : " did not run the whole program",
