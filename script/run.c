@@ -516,7 +516,7 @@ static void cadence_text(const struct runner *r, char *buf, size_t n)
     else
         snprintf(buf, n, "after every %lu operations and at the end, %lu audits (%s; --audit=each audits every step)",
                  r->every, r->audits,
-                 r->o->audit_every == SCRIPT_AUDIT_AUTO ? "automatic for a machine this large" : "as --audit asked");
+                 r->o->audit_every == SCRIPT_AUDIT_AUTO ? "automatic: frames x operations is over 2^28" : "as --audit asked");
 }
 
 static bool is_operation(enum step_kind k)
