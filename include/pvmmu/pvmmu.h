@@ -56,8 +56,7 @@ extern "C" {
  *                    for the ninth (any domid below DOMID_FIRST_RESERVED is
  *                    accepted while a slot is free).
  *   PVM_MAX_VCPUS    vCPUs per domain; pvm_domain_create answers -EINVAL for
- *                    0 or more than
- *                    PVM_MAX_VCPUS.
+ *                    0 or more than PVM_MAX_VCPUS.
  *   PVM_TLB_ENTRIES  software-TLB entries per vCPU (direct-mapped by va);
  *                    a miss walks the tables again, so it limits speed only.
  */
