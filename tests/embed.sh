@@ -1,7 +1,7 @@
 #!/bin/sh
 # embed.sh - the library as another program embeds it:
 #  - build/libpvmmu.so exports, and build/libpvmmu.a defines globally, exactly the functions
-#    include/pvmmu/pvmmu.h marks PVM_API;
+#    include/pvmmu/pvmmu.h marks PVM_API, and neither needs a symbol from elsewhere (libc's memset ...);
 #  - tests/embed/clash.c, which has its own put_page, refuse, fmt_snprintf ..., links against the .so
 #    and the .a and runs correctly with both (the library never calls the program's functions);
 #  - the public headers define and declare only the names xen.h's rule allows (tests/public-names.py),
@@ -34,6 +34,12 @@ nm -g --defined-only "$BUILD/libpvmmu.a" | awk 'NF == 3 { print $3 }' | sort > "
 check "the header marks pvm_init PVM_API" grep -qx pvm_init "$tmp/api"
 check "nm -D libpvmmu.so lists exactly the PVM_API functions" diff "$tmp/api" "$tmp/so"
 check "nm -g libpvmmu.a lists exactly the PVM_API functions" diff "$tmp/api" "$tmp/a"
+
+# The library calls nothing it does not define (include/pvmmu/pvmmu.h): libpvmmu.a has no undefined symbol,
+# libpvmmu.so none but the C runtime's weak ones (w: __cxa_finalize, __gmon_start__ ...).
+strong_undefined() { ! nm -u "$1" | grep -E '^ +U '; }
+check "nm -u libpvmmu.a lists no undefined symbol (no memset or other libc call)" strong_undefined "$BUILD/libpvmmu.a"
+check "nm -u libpvmmu.so lists no undefined symbol but weak ones" strong_undefined "$BUILD/libpvmmu.so"
 
 # Public names: every macro the public headers define (cc -E -dM, less the compiler's and the standard
 # headers' own) and every tag, typedef, enumerator, function and object they declare is prefixed or one of

@@ -6,7 +6,11 @@
  * hands pvm_init() the frame table (one struct pvm_page_info per machine
  * frame) and a pvm_ops telling the core how to reach a frame's 4 KiB of
  * contents and where log lines go.  The core never allocates and never calls
- * libc.
+ * libc: libpvmmu.a, as the Makefile builds it, refers to no symbol it does
+ * not define (tests/embed.sh checks with nm).  Built with other compilers or
+ * flags it may refer to memcpy, memmove, memset and memcmp, which GCC and
+ * Clang may call from any freestanding code: a program without libc then
+ * provides those four.
  *
  * Vocabulary is Xen's (xen/arch/x86/mm.c): a frame has an owner, a general
  * count (count_info) and a type with a type count (type_info); a frame is
