@@ -137,12 +137,13 @@ check-fast:
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(BUILD)/san/pvmmu $(BUILD)/xen/dom0.elf $(BUILD)/baremetal/hv.bin
 	@BUILD=$(BUILD) CHECK_FAST=1 ./tests/run.sh $(TEST_BIN)
 
-# Install into a staging prefix and build examples/embed.c with pkg-config, as a user would.
+# Install into a staging prefix and build examples/embed.c with pkg-config, as a user would: with the staged
+# headers alone (no -Iinclude, no -Ilib), so an installed header that needs a private one fails here.
 STAGE := $(abspath $(BUILD)/stage)
 install-check: all
 	@rm -rf $(STAGE)
 	@$(MAKE) --no-print-directory -s install PREFIX=$(STAGE) BUILD=$(BUILD) >/dev/null
-	@PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig sh -c '$(CC) $(BASEFLAGS) examples/embed.c $$(pkg-config --cflags --libs --static pvmmu) -o $(BUILD)/embed' \
+	@PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig sh -c '$(CC) -std=c11 $(WARN) -g examples/embed.c $$(pkg-config --cflags --libs --static pvmmu) -o $(BUILD)/embed' \
 	  && LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/embed >/dev/null && echo "install-check: examples/embed.c builds with pkg-config --cflags --libs pvmmu and runs"
 
 # ---- core and guest without libc ------------------------------------------

@@ -17,6 +17,7 @@
 #include "baremetal.h"
 #include "explain.h"
 #include "sim.h"
+#include "xen_names.h"
 
 #define MAX_BYTES (1ULL << 40)   /* 1 TiB */
 #define DEFAULT_COMPARE_BYTES (8ULL << 30)

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 #include "pvmmu/pvmmu.h"
+#include "xen_names.h"
 
 /* The short names Xen uses inside the hypervisor (the public headers prefix them). */
 #define PAGE_SHIFT           XEN_PAGE_SHIFT

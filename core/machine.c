@@ -4,23 +4,36 @@
  */
 #include "internal.h"
 
+/*
+ * Zero n bytes at p, through a volatile pointer so that no compiler turns the
+ * loop back into a call to memset: the library calls nothing it does not
+ * define (tests/embed.sh checks libpvmmu.a with nm).
+ */
+static void zero_bytes(void *p, size_t n)
+{
+    volatile unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        b[i] = 0;
+}
+
 void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames, const struct pvm_ops *ops)
 {
-    *m = (struct pvm_machine){
-        .frames = frames,
-        .nr_frames = nr_frames,
-        .ops = *ops,
-        .opt_pv_linear_pt = true,
-        .tlbflush_clock = 1,
-        .paddr_bits = 40,
-    };
+    zero_bytes(m, sizeof(*m));
+    m->frames = frames;
+    m->nr_frames = nr_frames;
+    m->ops = *ops;
+    m->opt_pv_linear_pt = true;
+    m->tlbflush_clock = 1;
+    m->paddr_bits = 40;
     for (unsigned int i = 0; i < PVM_MAX_DOMAINS; i++) {
         struct pvm_domain *d = &m->doms[i];
         for (unsigned int j = 0; j < PVM_MAX_VCPUS; j++) {
-            d->vcpu[j] = (struct pvm_vcpu){
-                .m = m, .d = d, .id = j,
-                .guest_table = PVM_INVALID_MFN, .guest_table_user = PVM_INVALID_MFN,
-            };
+            struct pvm_vcpu *v = &d->vcpu[j];
+            v->m = m;
+            v->d = d;
+            v->id = j;
+            v->guest_table = PVM_INVALID_MFN;
+            v->guest_table_user = PVM_INVALID_MFN;
         }
     }
 }

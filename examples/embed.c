@@ -13,7 +13,7 @@
 #include <pvmmu/pvmmu.h>
 
 #define NR 16
-static struct page_info frames[NR];
+static struct pvm_page_info frames[NR];
 static uint64_t memory[NR][512];
 
 static uint64_t *map(void *ctx, uint64_t mfn, int write)
@@ -39,8 +39,8 @@ int main(void)
     for (uint64_t mfn = 1; mfn <= 3; mfn++)
         pvm_assign_page(&m, mfn, 1, mfn);
 
-    pvm_poke(&m, 2, 0, (3ULL << 12) | _PAGE_PRESENT | _PAGE_RW); /* L1[0] -> data, RW */
-    pvm_poke(&m, 1, 0, (2ULL << 12) | _PAGE_PRESENT | _PAGE_RW); /* L2[0] -> L1 */
+    pvm_poke(&m, 2, 0, (3ULL << 12) | PVM_PAGE_PRESENT | PVM_PAGE_RW); /* L1[0] -> data, RW */
+    pvm_poke(&m, 1, 0, (2ULL << 12) | PVM_PAGE_PRESENT | PVM_PAGE_RW); /* L2[0] -> L1 */
 
     struct mmuext_op pin;
     memset(&pin, 0, sizeof(pin));
@@ -49,7 +49,7 @@ int main(void)
     int rc = pvm_mmuext_op(v, &pin, 1, NULL, DOMID_SELF);
     printf("pin L2: %d\n", rc);
 
-    struct mmu_update u = { (2ULL << 12) | 8, (2ULL << 12) | _PAGE_PRESENT | _PAGE_RW };
+    struct mmu_update u = { (2ULL << 12) | 8, (2ULL << 12) | PVM_PAGE_PRESENT | PVM_PAGE_RW };
     rc = pvm_mmu_update(v, &u, 1, NULL, DOMID_SELF);
     printf("map the L1 itself RW: %d (%s)\n", rc, pvm_why_name(m.last.why));
 

@@ -127,13 +127,13 @@ static void print_mapping(void *ctx, const struct pvm_mapping *map)
 
 static const char *hint(const struct pvm_refusal *r)
 {
-    uint64_t saw = r->saw & PGT_type_mask;
+    uint64_t saw = r->saw & PVM_PGT_type_mask;
     switch (r->why) {
     case PVM_WHY_BAD_TYPE:
-        if (saw == PGT_writable_page)
+        if (saw == PVM_PGT_writable_page)
             return "the frame is still mapped writable: clear _PAGE_RW in every mapping of it (and flush) "
                    "before it is pinned, hooked into a validated table or loaded as a root";
-        if (r->exp == PGT_writable_page)
+        if (r->exp == PVM_PGT_writable_page)
             return "the frame is a page table: a writable mapping of it is never allowed; map it read-only, "
                    "or unpin and unhook it first so its type count drops to 0";
         return "a frame has one type at a time; it can change only when no reference of the old type remains";
@@ -183,7 +183,7 @@ void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
     if (r->why == PVM_WHY_BAD_TYPE)
         fprintf(out, "%s  type: saw %016llx, wanted %s\n", indent, (unsigned long long)r->saw,
                 pvm_type_name((enum pvm_type)(r->exp >> 61)));
-    if (r->why == PVM_WHY_BAD_TYPE && (r->saw & PGT_type_mask) == PGT_writable_page &&
+    if (r->why == PVM_WHY_BAD_TYPE && (r->saw & PVM_PGT_type_mask) == PVM_PGT_writable_page &&
         r->mfn != PVM_INVALID_MFN) {
         fprintf(out, "%s  writable mappings of it:\n", indent);
         if (!pvm_find_mappings(m, r->mfn, true, print_mapping, &p))

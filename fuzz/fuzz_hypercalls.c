@@ -25,6 +25,7 @@
 
 #include "hostmem.h"
 #include "pvmmu/pvmmu.h"
+#include "xen_names.h"
 
 #define BASE 0x100u
 #define NFR 48u              /* frames 0-23 belong to d1, 24-39 to d2, 40-47 are free */

@@ -1,5 +1,6 @@
 /* pvbuild.c - start_info and bootstrap tables of a new PV domain (see pvbuild.h).  Freestanding. */
 #include "pvbuild.h"
+#include "xen_names.h"
 
 void pv_start_info(struct start_info *si, const struct pv_layout *l, uint64_t virt_base, uint64_t p2m_va,
                    uint64_t shared_info, const char *cmdline)

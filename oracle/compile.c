@@ -10,6 +10,7 @@
 
 #include "compile.h"
 #include "hostmem.h"
+#include "xen_names.h"
 #include "xenprog.h"
 
 const char *const skip_text[K_COUNT] = {

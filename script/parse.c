@@ -14,6 +14,7 @@
 #include "explain.h"
 #include "hostmem.h"
 #include "script_int.h"
+#include "xen_names.h"
 
 enum tok_kind { T_END, T_WORD, T_STR, T_PUNCT, T_ARROW };
 

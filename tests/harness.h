@@ -16,6 +16,7 @@
 
 #include "hostmem.h"
 #include "pvmmu/pvmmu.h"
+#include "xen_names.h"
 
 struct tm {
     struct hostmem h;

@@ -104,8 +104,9 @@ else
     [ $orc -eq 0 ] || { ofail=1; failed_list="$failed_list oom"; }
 fi
 
-# The library as others embed it: only the PVM_API functions exported, a program's own put_page beside it
-# (.so and .a), the public headers beside <sys/user.h>, a C++ caller.
+# The library as others embed it: only the PVM_API functions exported, no undefined symbol, only prefixed
+# and Xen public names in the headers, a program's own put_page beside it (.so and .a), the public headers
+# beside <sys/user.h>, a C++ caller.
 eout=$(BUILD=$BUILD ./tests/embed.sh 2>&1); erc=$?
 printf '%s\n' "$eout" | grep -v '^embed: [0-9]* checks' || true
 embed=$(printf '%s\n' "$eout" | sed -n 's/^embed: //p')
@@ -217,7 +218,7 @@ echo "SUMMARY: cmocka $groups groups, $cases tests, $cfail failed;" \
      "scenario scripts $scripts, $sfail failed; malformed-input cases (scripts and command line) $bad, $bfail failed"
 echo "verdicts (exit statuses and verdict lines, a full disk, --json against docs/pvmmu.schema.json): ${verdicts:-not run}"
 echo "host out of memory (ulimit -v sweeps of boot, compare, script; exit 3 or the unlimited result): ${oom:-not run}"
-echo "library as embedded (exports, name clashes with .so and .a, <sys/user.h>, C++): ${embed:-not run}"
+echo "library as embedded (exports, no undefined symbols, public names, name clashes with .so and .a, <sys/user.h>, C++): ${embed:-not run}"
 echo "documentation: ${links:-not run}; layout (docs/architecture.md): ${edges:-not run}"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"

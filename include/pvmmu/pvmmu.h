@@ -3,19 +3,26 @@
  * freestanding library.
  *
  * A caller (simulator, fuzzer, bare-metal hypervisor) owns all memory: it
- * hands pvm_init() the frame table (one struct page_info per machine frame)
- * and a pvm_ops telling the core how to reach a frame's 4 KiB of contents and
- * where log lines go.  The core never allocates and never calls libc.
+ * hands pvm_init() the frame table (one struct pvm_page_info per machine
+ * frame) and a pvm_ops telling the core how to reach a frame's 4 KiB of
+ * contents and where log lines go.  The core never allocates and never calls
+ * libc: libpvmmu.a, as the Makefile builds it, refers to no symbol it does
+ * not define (tests/embed.sh checks with nm).  Built with other compilers or
+ * flags it may refer to memcpy, memmove, memset and memcmp, which GCC and
+ * Clang may call from any freestanding code: a program without libc then
+ * provides those four.
  *
  * Vocabulary is Xen's (xen/arch/x86/mm.c): a frame has an owner, a general
  * count (count_info) and a type with a type count (type_info); a frame is
  * writable, or an L1..L4 table, never both at once.  Hypercalls take Xen's
  * public structures (pvmmu/xen.h) and return Xen's negative errno values.
  *
- * Names: this header defines pvm_/PVM_/PVMMU_ names, plus Xen's own names
- * for the frame-table record the caller allocates (struct page_info, PGC_*,
- * PGT_*) and the CPU's page-fault code bits (PFEC_*); pvmmu/xen.h states its
- * own rule.  Nothing here collides with libc or <sys/user.h>.
+ * Names: this header defines only pvm_/PVM_/PVMMU_ names.  Where the name
+ * is Xen's own, hypervisor-private one it is Xen's spelling behind PVM_:
+ * the frame-table record the caller allocates is struct pvm_page_info
+ * (Xen's struct page_info), its bits PVM_PGC_* and PVM_PGT_* (PGC_*, PGT_*),
+ * the CPU's page-fault code bits PVM_PFEC_* (PFEC_*).  pvmmu/xen.h states
+ * its own rule.  Nothing here collides with libc or <sys/user.h>.
  *
  * ABI: the shared library is libpvmmu.so.0.  Its soname changes (.so.1, ...)
  * whenever the ABI breaks: a public function's signature, the layout or size
@@ -53,8 +60,7 @@ extern "C" {
  *                    for the ninth (any domid below DOMID_FIRST_RESERVED is
  *                    accepted while a slot is free).
  *   PVM_MAX_VCPUS    vCPUs per domain; pvm_domain_create answers -EINVAL for
- *                    0 or more than
- *                    PVM_MAX_VCPUS.
+ *                    0 or more than PVM_MAX_VCPUS.
  *   PVM_TLB_ENTRIES  software-TLB entries per vCPU (direct-mapped by va);
  *                    a miss walks the tables again, so it limits speed only.
  */
@@ -64,41 +70,42 @@ extern "C" {
 #define PVM_INVALID_MFN (~0ULL)
 
 /*
- * count_info: PGC_allocated (bit 63, as Xen), the owner (bits 62-48: domid+1,
- * 0 = free; Xen keeps it in a separate field) and the general count (bits
- * 47-0; Xen allows 57 bits).
+ * count_info: PVM_PGC_allocated (Xen's PGC_allocated, bit 63 as in Xen), the
+ * owner (bits 62-48: domid+1, 0 = free; Xen keeps it in a separate field)
+ * and the general count (bits 47-0; Xen allows 57 bits).
  */
-#define PGC_allocated   (1ULL << 63)
-#define PGC_owner_shift 48
-#define PGC_owner_mask  (0x7FFFULL << PGC_owner_shift)
-#define PGC_count_mask  ((1ULL << 48) - 1)
+#define PVM_PGC_allocated   (1ULL << 63)
+#define PVM_PGC_owner_shift 48
+#define PVM_PGC_owner_mask  (0x7FFFULL << PVM_PGC_owner_shift)
+#define PVM_PGC_count_mask  ((1ULL << 48) - 1)
 
 /*
- * type_info: type in bits 63-61 and flags in bits 60-55 exactly as Xen.
- * Bits 54-32 are the word Xen keeps in a union beside it: linear_pt_count
- * (int16, bits 47-32) while the type count is non-zero, the TLB-clock stamp
- * (23 bits) while it is zero.  The type count is bits 31-0 (Xen: 55 bits).
+ * type_info: type in bits 63-61 and flags in bits 60-55 exactly as Xen's
+ * PGT_* (PVM_PGT_* here).  Bits 54-32 are the word Xen keeps in a union
+ * beside it: linear_pt_count (int16, bits 47-32) while the type count is
+ * non-zero, the TLB-clock stamp (23 bits) while it is zero.  The type count
+ * is bits 31-0 (Xen: 55 bits).
  */
-#define PGT_none            0x0000000000000000ULL
-#define PGT_l1_page_table   0x2000000000000000ULL
-#define PGT_l2_page_table   0x4000000000000000ULL
-#define PGT_l3_page_table   0x6000000000000000ULL
-#define PGT_l4_page_table   0x8000000000000000ULL
-#define PGT_seg_desc_page   0xA000000000000000ULL
-#define PGT_shared_page     0xC000000000000000ULL
-#define PGT_writable_page   0xE000000000000000ULL
-#define PGT_type_mask       0xE000000000000000ULL
-#define PGT_root_page_table PGT_l4_page_table
-#define PGT_locked          (1ULL << 60)
-#define PGT_pinned          (1ULL << 59)
-#define PGT_validated       (1ULL << 58)
-#define PGT_pae_xen_l2      (1ULL << 57)
-#define PGT_partial         (1ULL << 56)
-#define PGT_non_coherent    (1ULL << 55)
-#define PGT_aux_shift       32
-#define PGT_aux_mask        (0x7FFFFFULL << PGT_aux_shift)
-#define PGT_count_mask      0xFFFFFFFFULL
-#define PVM_TLBCLOCK_BITS   23
+#define PVM_PGT_none            0x0000000000000000ULL
+#define PVM_PGT_l1_page_table   0x2000000000000000ULL
+#define PVM_PGT_l2_page_table   0x4000000000000000ULL
+#define PVM_PGT_l3_page_table   0x6000000000000000ULL
+#define PVM_PGT_l4_page_table   0x8000000000000000ULL
+#define PVM_PGT_seg_desc_page   0xA000000000000000ULL
+#define PVM_PGT_shared_page     0xC000000000000000ULL
+#define PVM_PGT_writable_page   0xE000000000000000ULL
+#define PVM_PGT_type_mask       0xE000000000000000ULL
+#define PVM_PGT_root_page_table PVM_PGT_l4_page_table
+#define PVM_PGT_locked          (1ULL << 60)
+#define PVM_PGT_pinned          (1ULL << 59)
+#define PVM_PGT_validated       (1ULL << 58)
+#define PVM_PGT_pae_xen_l2      (1ULL << 57)
+#define PVM_PGT_partial         (1ULL << 56)
+#define PVM_PGT_non_coherent    (1ULL << 55)
+#define PVM_PGT_aux_shift       32
+#define PVM_PGT_aux_mask        (0x7FFFFFULL << PVM_PGT_aux_shift)
+#define PVM_PGT_count_mask      0xFFFFFFFFULL
+#define PVM_TLBCLOCK_BITS       23
 
 /*
  * The per-frame record: Xen's struct page_info cut to what 64-bit PV uses,
@@ -106,9 +113,9 @@ extern "C" {
  * it through pvm_frame_query(); Xen's own view of the two words (caf/taf in
  * its log lines) is pvm_xen_caf()/pvm_xen_taf().
  */
-struct page_info {
-    uint64_t count_info;          /* PGC_allocated | owner | general count */
-    uint64_t type_info;           /* PGT_* type and flags | aux | type count */
+struct pvm_page_info {
+    uint64_t count_info;          /* PVM_PGC_allocated | owner | general count */
+    uint64_t type_info;           /* PVM_PGT_* type and flags | aux | type count */
 };
 
 #define PVM_OWNER_NONE 0
@@ -116,13 +123,13 @@ struct page_info {
 #define PVM_INVALID_M2P (~0ULL)
 
 /* Xen's count_info of a free frame: PGC_state_free (bits 59-58); pvmmu keeps 0 there. */
-#define PGC_state_free  (3ULL << 58)
-static inline uint64_t pvm_xen_caf(const struct page_info *pg)
+#define PVM_PGC_state_free  (3ULL << 58)
+static inline uint64_t pvm_xen_caf(const struct pvm_page_info *pg)
 {
-    uint64_t caf = pg->count_info & ~PGC_owner_mask;
-    return caf ? caf : PGC_state_free;
+    uint64_t caf = pg->count_info & ~PVM_PGC_owner_mask;
+    return caf ? caf : PVM_PGC_state_free;
 }
-static inline uint64_t pvm_xen_taf(const struct page_info *pg) { return pg->type_info & ~PGT_aux_mask; }
+static inline uint64_t pvm_xen_taf(const struct pvm_page_info *pg) { return pg->type_info & ~PVM_PGT_aux_mask; }
 
 /* Where the core reaches memory and sends log lines. */
 struct pvm_log_msg {
@@ -163,7 +170,7 @@ struct pvm_ops {
     /*
      * Optional, for a platform whose CPU walks the tables for real: the
      * hypervisor's own entry for L4 slot 256-271 (not 258, the self map),
-     * written into every L4 when it is validated, with _PAGE_ACCESSED added
+     * written into every L4 when it is validated, with PVM_PAGE_ACCESSED added
      * to a present one (as in Xen's, so no walk ever changes it); NULL means
      * 0 (not present).
      */
@@ -200,7 +207,7 @@ struct pvm_tlb_entry {
     uint64_t vpn;         /* va >> 12 */
     uint64_t mfn;
     uint8_t valid, rw, global;
-    uint8_t dirty;        /* the leaf entry had _PAGE_DIRTY set when cached */
+    uint8_t dirty;        /* the leaf entry had PVM_PAGE_DIRTY set when cached */
 };
 
 struct pvm_machine;
@@ -292,7 +299,7 @@ enum pvm_why {
     PVM_WHY_MMIO,             /* I/O frame without permission */
     PVM_WHY_XEN_SLOT,         /* L4 slot 256-271 belongs to Xen */
     PVM_WHY_LINEAR_DISABLED,  /* linear page tables switched off */
-    PVM_WHY_LINEAR_RW,        /* linear entry with _PAGE_RW */
+    PVM_WHY_LINEAR_RW,        /* linear entry with PVM_PAGE_RW */
     PVM_WHY_LINEAR_CHAIN,     /* linear entry breaks the one-level/same-owner rule */
     PVM_WHY_ALREADY_PINNED,
     PVM_WHY_NOT_PINNED,
@@ -329,7 +336,7 @@ struct pvm_refusal {
  * Internal: tlbflush_clock, last_weak, current.
  */
 struct pvm_machine {
-    struct page_info *frames;
+    struct pvm_page_info *frames;
     uint64_t nr_frames;
     struct pvm_ops ops;
     bool opt_pv_linear_pt;       /* Xen's pv-linear-pt (default on) */
@@ -352,7 +359,7 @@ struct pvm_machine {
  * re-walk checking is off, paddr_bits is 40 (QEMU's); the caller may change
  * it before creating domains.  Does not keep a copy of ops' pointers' targets.
  */
-PVM_API void pvm_init(struct pvm_machine *m, struct page_info *frames, uint64_t nr_frames,
+PVM_API void pvm_init(struct pvm_machine *m, struct pvm_page_info *frames, uint64_t nr_frames,
                       const struct pvm_ops *ops);
 
 /*
@@ -376,7 +383,7 @@ PVM_API int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t 
 
 /*
  * Give free frame mfn to domain id as Xen's alloc_heap_pages and
- * assign_pages do: owner set, count_info = PGC_allocated|1, type none.  A
+ * assign_pages do: owner set, count_info = PVM_PGC_allocated|1, type none.  A
  * frame that had an owner before may still be cached by a TLB: every vCPU of
  * every domain that has not flushed since the frame was freed is flushed
  * first (Xen's need_tlbflush and tlbflush_filter).  Sets M2P to gpfn.
@@ -486,14 +493,14 @@ PVM_API long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong
 
 /* ---- guest memory access through the software MMU ----------------------- */
 
-/* Page-fault error code bits, as the CPU pushes them. */
-#define PFEC_page_present 0x1u
-#define PFEC_write_access 0x2u
-#define PFEC_user_mode    0x4u
+/* Page-fault error code bits, as the CPU pushes them (Xen's PFEC_*). */
+#define PVM_PFEC_page_present 0x1u
+#define PVM_PFEC_write_access 0x2u
+#define PVM_PFEC_user_mode    0x4u
 
 struct pvm_fault {
     uint64_t va;
-    unsigned int error_code;    /* PFEC_* */
+    unsigned int error_code;    /* PVM_PFEC_* */
     unsigned int level;         /* level whose entry stopped the walk (1-4) */
     uint64_t table_mfn;         /* table holding that entry */
     uint64_t entry;             /* that entry */
@@ -509,7 +516,7 @@ enum pvm_access {
  * Translate va for vCPU v in its current mode (kernel root, or user root in
  * user mode), through the TLB, walking the tables on a miss and setting
  * accessed/dirty bits as hardware does.  A 64-bit PV kernel runs in ring 3,
- * so every level must have _PAGE_USER.  Returns PVM_ACCESS_OK with *maddr, or
+ * so every level must have PVM_PAGE_USER.  Returns PVM_ACCESS_OK with *maddr, or
  * PVM_ACCESS_FAULT with *f.  Does not emulate anything.
  */
 PVM_API int pvm_translate(struct pvm_vcpu *v, uint64_t va, bool write, uint64_t *maddr,
@@ -562,7 +569,7 @@ struct pvm_frame_state {
     bool io;                    /* owned by DOMID_IO */
     domid_t owner;              /* DOMID_INVALID if free */
     uint64_t count;             /* general count */
-    bool allocated;             /* PGC_allocated */
+    bool allocated;             /* PVM_PGC_allocated */
     enum pvm_type type;
     uint64_t type_count;
     bool validated, pinned, partial;

@@ -9,12 +9,14 @@
  * (domid_t, xen_pfn_t, struct mmu_update, struct mmuext_op, struct
  * multicall_entry, struct start_info, __HYPERVISOR_*, MMU_*, MMUEXT_*,
  * UVMF_*, VMASST_*, DOMID_*, SIF_*, CONSOLEIO_*, XENMEM_*, PHYSDEVOP_*,
- * MAX_GUEST_CMDLINE, HYPERVISOR_VIRT_*,
- * xen_pfn_to_cr3), the x86 PTE bits as _PAGE_* (as both Xen and Linux name
- * them), and XEN_/PVM_-prefixed names.  Generic names a system header may
- * also define (PAGE_SIZE, PAGE_SHIFT in <sys/user.h>, ...) are never defined
- * here: XEN_PAGE_SIZE and XEN_PAGE_SHIFT as in Linux's Xen headers, and
- * PVM_ before the names Xen keeps private to the hypervisor.
+ * MAX_GUEST_CMDLINE, HYPERVISOR_VIRT_*, xen_pfn_to_cr3), and XEN_/PVM_-
+ * prefixed names.  Generic names a system header may also define
+ * (PAGE_SIZE, PAGE_SHIFT in <sys/user.h>, ...) are never defined here:
+ * XEN_PAGE_SIZE and XEN_PAGE_SHIFT as in Linux's Xen headers.  Names Xen
+ * keeps private to the hypervisor get PVM_ before Xen's spelling: the x86
+ * PTE bits are PVM_PAGE_* (Xen's and Linux's _PAGE_*), and mmu_update's
+ * preemption mark is PVM_MMU_UPDATE_PREEMPTED.  pvmmu's own code spells them
+ * as Xen does through a private header that is not installed.
  */
 #ifndef PVMMU_XEN_H
 #define PVMMU_XEN_H
@@ -73,7 +75,8 @@ typedef uint64_t xen_ulong_t;
 #define MMU_MACHPHYS_UPDATE        1
 #define MMU_PT_UPDATE_PRESERVE_AD  2
 #define MMU_PT_UPDATE_NO_TRANSLATE 3
-#define MMU_UPDATE_PREEMPTED       (~(~0U >> 1))
+/* Xen-internal (asm/hypercall.h): the mark in a preempted batch's count. */
+#define PVM_MMU_UPDATE_PREEMPTED   (~(~0U >> 1))
 
 struct mmu_update {
     uint64_t ptr;   /* machine address of the PTE, command in bits 2:0 */
@@ -153,21 +156,21 @@ struct multicall_entry {
 };
 typedef struct multicall_entry multicall_entry_t;
 
-/* x86 page-table entry bits (PTE bits 0-11 and 63). */
-#define _PAGE_PRESENT   0x001ULL
-#define _PAGE_RW        0x002ULL
-#define _PAGE_USER      0x004ULL
-#define _PAGE_PWT       0x008ULL
-#define _PAGE_PCD       0x010ULL
-#define _PAGE_ACCESSED  0x020ULL
-#define _PAGE_DIRTY     0x040ULL
-#define _PAGE_PSE       0x080ULL
-#define _PAGE_PAT       0x080ULL
-#define _PAGE_GLOBAL    0x100ULL
-#define _PAGE_AVAIL     0xE00ULL
-#define _PAGE_NX        (1ULL << 63)
-/* Xen-internal marker in PTE bit 52: the mapping belongs to the guest kernel. */
-#define _PAGE_GUEST_KERNEL (1ULL << 52)
+/* x86 page-table entry bits (PTE bits 0-11 and 63): Xen's _PAGE_* (asm/page.h). */
+#define PVM_PAGE_PRESENT   0x001ULL
+#define PVM_PAGE_RW        0x002ULL
+#define PVM_PAGE_USER      0x004ULL
+#define PVM_PAGE_PWT       0x008ULL
+#define PVM_PAGE_PCD       0x010ULL
+#define PVM_PAGE_ACCESSED  0x020ULL
+#define PVM_PAGE_DIRTY     0x040ULL
+#define PVM_PAGE_PSE       0x080ULL
+#define PVM_PAGE_PAT       0x080ULL
+#define PVM_PAGE_GLOBAL    0x100ULL
+#define PVM_PAGE_AVAIL     0xE00ULL
+#define PVM_PAGE_NX        (1ULL << 63)
+/* Xen-internal marker in PTE bit 52 (_PAGE_GUEST_KERNEL): the mapping belongs to the guest kernel. */
+#define PVM_PAGE_GUEST_KERNEL (1ULL << 52)
 
 #define XEN_PAGE_SHIFT 12
 #define XEN_PAGE_SIZE  4096ULL

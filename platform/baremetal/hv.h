@@ -23,6 +23,7 @@
 
 #include "pvmmu/pvmmu.h"
 #include "pvmmu/xen.h"
+#include "xen_names.h"
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100

@@ -20,7 +20,7 @@ struct hostmem_slab;
 
 struct hostmem {
     uint64_t nr_frames;
-    struct page_info *frames;   /* the frame table handed to the core */
+    struct pvm_page_info *frames; /* the frame table handed to the core */
     uint64_t ***chunk;          /* per 512 frames: NULL, or 512 page pointers */
     uint64_t backed;            /* frames that hold data */
     struct hostmem_slab *slabs; /* where page storage comes from */

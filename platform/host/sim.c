@@ -7,6 +7,7 @@
  */
 #include "sim.h"
 #include "pvbuild.h"
+#include "xen_names.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -21,6 +21,7 @@
 #include "fmt.h"
 #include "guest.h"
 #include "pvmmu/xen.h"
+#include "xen_names.h"
 #include "xenprog.h"
 
 #define VIRT_BASE 0xffffffff80000000ULL

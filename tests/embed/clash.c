@@ -35,7 +35,7 @@ int fmt_vsnprintf(int x) { calls++; return x + 9; }
 int pvm_bug(int x) { calls++; return x + 10; }
 
 #define NR 16
-static struct page_info frames[NR];
+static struct pvm_page_info frames[NR];
 static uint64_t memory[NR][512];
 static int log_lines;
 
@@ -74,8 +74,8 @@ int main(void)
     struct pvm_vcpu *v = pvm_vcpu(&m, 1, 0);
     for (uint64_t mfn = 1; mfn <= 3; mfn++)
         expect("assign_page", pvm_assign_page(&m, mfn, 1, mfn), 0);
-    pvm_poke(&m, 2, 0, (3ULL << XEN_PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW);   /* L1[0] -> data, RW */
-    pvm_poke(&m, 1, 0, (2ULL << XEN_PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW);   /* L2[0] -> L1 */
+    pvm_poke(&m, 2, 0, (3ULL << XEN_PAGE_SHIFT) | PVM_PAGE_PRESENT | PVM_PAGE_RW);   /* L1[0] -> data, RW */
+    pvm_poke(&m, 1, 0, (2ULL << XEN_PAGE_SHIFT) | PVM_PAGE_PRESENT | PVM_PAGE_RW);   /* L2[0] -> L1 */
 
     struct mmuext_op op;
     memset(&op, 0, sizeof(op));
@@ -84,7 +84,7 @@ int main(void)
     expect("pin L2", pvm_mmuext_op(v, &op, 1, NULL, DOMID_SELF), 0);
 
     /* Refused: the L1 mapped writable by itself (refuse(), a log line through fmt_vsnprintf). */
-    struct mmu_update u = { (2ULL << XEN_PAGE_SHIFT) | 8, (2ULL << XEN_PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_RW };
+    struct mmu_update u = { (2ULL << XEN_PAGE_SHIFT) | 8, (2ULL << XEN_PAGE_SHIFT) | PVM_PAGE_PRESENT | PVM_PAGE_RW };
     expect("map the L1 RW", pvm_mmu_update(v, &u, 1, NULL, DOMID_SELF), -XEN_EBUSY);
     expect("refusal cause", m.last.why, PVM_WHY_BAD_TYPE);
     expect("log lines > 0", log_lines > 0, 1);

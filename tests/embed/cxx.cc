@@ -17,7 +17,7 @@ uint64_t *map(void *, uint64_t mfn, int)
 int main()
 {
     static struct pvm_machine m;
-    static struct page_info frames[8];
+    static struct pvm_page_info frames[8];
     struct pvm_ops ops;
     std::memset(&ops, 0, sizeof(ops));
     ops.map = map;
