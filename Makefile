@@ -10,6 +10,10 @@ CC      ?= cc
 ifeq ($(origin CC),default)
 CC      := gcc
 endif
+# The binutils the library archive and the hypervisor image need (GNU make's defaults for LD and AR).
+LD      ?= ld
+AR      ?= ar
+OBJCOPY ?= objcopy
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASEFLAGS:= -std=c11 $(WARN) -Iinclude -Ilib -g
@@ -68,9 +72,9 @@ $(BUILD)/pic/%.o: %.c
 # (objcopy --localize-hidden), so a program's own put_page or refuse neither clashes with nor replaces ours.
 $(BUILD)/libpvmmu.a: $(CORE_OBJ)
 	@rm -f $@
-	ld -r -o $(BUILD)/obj/libpvmmu-r.o $^
-	objcopy --localize-hidden $(BUILD)/obj/libpvmmu-r.o $(BUILD)/obj/libpvmmu.o
-	ar rcs $@ $(BUILD)/obj/libpvmmu.o
+	$(LD) -r -o $(BUILD)/obj/libpvmmu-r.o $^
+	$(OBJCOPY) --localize-hidden $(BUILD)/obj/libpvmmu-r.o $(BUILD)/obj/libpvmmu.o
+	$(AR) rcs $@ $(BUILD)/obj/libpvmmu.o
 
 # Soname libpvmmu.so.0: it changes whenever the ABI breaks (policy in include/pvmmu/pvmmu.h).
 $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
@@ -181,7 +185,7 @@ $(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platfor
 	$(CC) $(BASEFLAGS) -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
 # QEMU loads the flat image through the multiboot header's a.out fields (it will not load an ELF64 itself).
 $(BUILD)/baremetal/hv.bin: $(BUILD)/baremetal/hv.elf
-	objcopy -O binary $< $@
+	$(OBJCOPY) -O binary $< $@
 
 # One policy on pvmmu's own hypervisor, console on the terminal: make qemu POLICY=linux-3.0 MEM=128
 # (POLICY=attack runs the hardware attacks instead; QEMU_VERBOSE=1 prints every core log line)
