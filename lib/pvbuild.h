@@ -12,6 +12,9 @@
 #include "pvlayout.h"
 #include "pvmmu/xen.h"
 
+/* Xen's 64-bit PV hypercall page: one stub per hypercall number ("call hypercall_page + hypercall-number * 32"). */
+#define HYPERCALL_STUB_SIZE 32
+
 struct pv_build_ops {
     void *ctx;
     uint64_t *(*page)(void *ctx, uint64_t pfn);   /* the 512 entries of the guest's frame pfn, or NULL */

@@ -192,6 +192,11 @@ typedef struct multicall_entry multicall_entry_t;
 #define XEN_ELFNOTE_ENTRY          1
 #define XEN_ELFNOTE_HYPERCALL_PAGE 2
 #define XEN_ELFNOTE_VIRT_BASE      3
+#define XEN_ELFNOTE_PADDR_OFFSET   4
+#define XEN_ELFNOTE_XEN_VERSION    5
+#define XEN_ELFNOTE_GUEST_OS       6
+#define XEN_ELFNOTE_GUEST_VERSION  7
+#define XEN_ELFNOTE_LOADER         8
 
 /*
  * start_info: what the domain builder hands a PV guest (pointer in rsi).

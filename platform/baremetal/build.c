@@ -26,8 +26,7 @@
 #define NOTE_HDR_SIZE   12
 #define NOTE_NAME_XEN   0x006E6558U   /* "Xen" */
 
-/* Xen's 64-bit PV hypercall page: one 32-byte stub per hypercall number. */
-#define HYPERCALL_STUB_SIZE 32
+/* Xen's 64-bit PV hypercall page: one stub of HYPERCALL_STUB_SIZE bytes (lib/pvbuild.h) per hypercall number. */
 #define NR_HYPERCALL_STUBS  (XEN_PAGE_SIZE / HYPERCALL_STUB_SIZE)
 
 struct elf_info {

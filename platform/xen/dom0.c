@@ -20,11 +20,14 @@
 
 #include "fmt.h"
 #include "guest.h"
+#include "pvbuild.h"
 #include "pvmmu/xen.h"
 #include "xen_names.h"
 #include "xenprog.h"
 
 #define VIRT_BASE 0xffffffff80000000ULL
+#define STR(x) #x
+#define XSTR(x) STR(x)   /* a macro's value as a string, for the assembly below */
 
 /* ELF notes Xen's loader reads, the hypercall page Xen fills, and the entry point. */
 __asm__(".section .note.Xen, \"a\"\n"
@@ -36,14 +39,14 @@ __asm__(".section .note.Xen, \"a\"\n"
         "1: \\desc\n"
         "2: .balign 4\n"
         ".endm\n"
-        "xennote 6, .asciz \"pvmmu\"\n"
-        "xennote 7, .asciz \"0.1\"\n"
-        "xennote 5, .asciz \"xen-3.0\"\n"
-        "xennote 8, .asciz \"generic\"\n"
-        "xennote 3, .quad 0xffffffff80000000\n"
-        "xennote 4, .quad 0\n"
-        "xennote 1, .quad _start\n"
-        "xennote 2, .quad hypercall_page\n"
+        "xennote " XSTR(XEN_ELFNOTE_GUEST_OS) ", .asciz \"pvmmu\"\n"
+        "xennote " XSTR(XEN_ELFNOTE_GUEST_VERSION) ", .asciz \"0.1\"\n"
+        "xennote " XSTR(XEN_ELFNOTE_XEN_VERSION) ", .asciz \"xen-3.0\"\n"
+        "xennote " XSTR(XEN_ELFNOTE_LOADER) ", .asciz \"generic\"\n"
+        "xennote " XSTR(XEN_ELFNOTE_VIRT_BASE) ", .quad 0xffffffff80000000\n"
+        "xennote " XSTR(XEN_ELFNOTE_PADDR_OFFSET) ", .quad 0\n"
+        "xennote " XSTR(XEN_ELFNOTE_ENTRY) ", .quad _start\n"
+        "xennote " XSTR(XEN_ELFNOTE_HYPERCALL_PAGE) ", .quad hypercall_page\n"
         ".section .text.entry, \"ax\"\n"
         ".global _start\n"
         "_start:\n"
@@ -95,7 +98,7 @@ static long hcall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64
     long ret;
     __asm__ volatile("call *%[fn]"
                      : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
-                     : [fn] "r"(hypercall_page + nr * 32)
+                     : [fn] "r"(hypercall_page + nr * HYPERCALL_STUB_SIZE)
                      : "memory", "rcx", "r11");
     return ret;
 }
@@ -162,7 +165,7 @@ static void setup_traps(const struct start_info *si)
 {
     struct { uint8_t vector, flags; uint16_t cs; uint64_t address; } traps[2] = {
         { 14, 0, 0xe033, (uint64_t)(uintptr_t)page_fault_entry }, { 0, 0, 0, 0 } };
-    hcall(0 /* set_trap_table */, (uint64_t)(uintptr_t)traps, 0, 0, 0, 0);
+    hcall(__HYPERVISOR_set_trap_table, (uint64_t)(uintptr_t)traps, 0, 0, 0, 0);
     uint64_t pte = (si->shared_info & ~0xFFFULL) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
     if (hcall(__HYPERVISOR_update_va_mapping, (uint64_t)(uintptr_t)shared_info_slot, pte, UVMF_INVLPG, 0, 0) == 0)
         shared_info_page = (volatile const uint64_t *)(uintptr_t)shared_info_slot;
@@ -256,7 +259,7 @@ static void run_attacks(const struct start_info *si)
     ((volatile uint64_t *)pages[1])[0] = 0xBBBB;
     guarded_access(va, 0, 8, 1, &loaded);
     uint64_t pte = (mfn_of(pages[1]) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
-    hcall(__HYPERVISOR_update_va_mapping, va, pte, 0 /* UVMF_NONE */, 0, 0);
+    hcall(__HYPERVISOR_update_va_mapping, va, pte, UVMF_NONE, 0, 0);
     guarded_access(va, 0, 8, 1, &loaded);
     if (loaded == 0xBBBB)
         printf_("attack stale_tlb_after_skipped_flush skip: the TLB did not keep the old entry this time\n");
@@ -273,7 +276,7 @@ static void run_attacks(const struct start_info *si)
     for (unsigned int i = 0; i < 512; i++)
         ((volatile uint64_t *)pages[1])[i] = 0;       /* an empty L1 to be; the TLB now holds va1 writable */
     uint64_t ro = (mfn_of(pages[1]) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY;
-    hcall(__HYPERVISOR_update_va_mapping, va1, ro, 0 /* no flush */, 0, 0);
+    hcall(__HYPERVISOR_update_va_mapping, va1, ro, UVMF_NONE, 0, 0);
     attack_step("pin_l1_after_unflushed_remap", (uint64_t)ext1(MMUEXT_PIN_L1_TABLE, mfn_of(pages[1])), 0, "rc");
     attack_step("store_through_old_writable_tlb_entry",
                 (uint64_t)guarded_access(va1, (l4_mfn << 12) | _PAGE_PRESENT | _PAGE_RW, 8, 0, 0), 1, "page_fault");
@@ -365,7 +368,7 @@ static void run_guest(const struct start_info *si, const char *policy)
     running_policy = policy;
     /* A harmless call that marks where the guest's own hypercalls begin: pvmmu's bare-metal
        hypervisor counts from here, so its figures cover exactly what the simulator's do. */
-    hcall(17 /* xen_version */, 0, 0, 0, 0, 0);
+    hcall(__HYPERVISOR_xen_version, 0, 0, 0, 0, 0);
     enum guest_fail out = guest_boot(&plat, (uint64_t)(uintptr_t)si, (enum guest_policy)pol, r);
     printf_("guest %s outcome=%d phase=%s function=%s rc=%ld\n", policy, (int)out, r->phase ? r->phase : "-",
             r->function ? r->function : "-", r->rc);
