@@ -21,11 +21,14 @@
 #ifndef PVMMU_XEN_H
 #define PVMMU_XEN_H
 
+/* The numbers below serve assembly too (gcc defines __ASSEMBLER__ there); the types are C's. */
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 typedef uint16_t domid_t;
 typedef uint64_t xen_pfn_t;
 typedef uint64_t xen_ulong_t;
+#endif
 
 /* Hypercall numbers. */
 #define __HYPERVISOR_set_trap_table               0
@@ -78,11 +81,13 @@ typedef uint64_t xen_ulong_t;
 /* Xen-internal (asm/hypercall.h): the mark in a preempted batch's count. */
 #define PVM_MMU_UPDATE_PREEMPTED   (~(~0U >> 1))
 
+#ifndef __ASSEMBLER__
 struct mmu_update {
     uint64_t ptr;   /* machine address of the PTE, command in bits 2:0 */
     uint64_t val;   /* new contents of the PTE (or a gpfn for MACHPHYS) */
 };
 typedef struct mmu_update mmu_update_t;
+#endif
 
 /* mmuext_op commands. */
 #define MMUEXT_PIN_L1_TABLE        0
@@ -111,6 +116,7 @@ typedef struct mmu_update mmu_update_t;
  * vCPU ids (one 64-bit word per 64 vCPUs).  The core reads it only through
  * the platform's copy_from_guest (struct pvm_ops); it never dereferences it.
  */
+#ifndef __ASSEMBLER__
 struct mmuext_op {
     unsigned int cmd;
     union {
@@ -124,6 +130,7 @@ struct mmuext_op {
     } arg2;
 };
 typedef struct mmuext_op mmuext_op_t;
+#endif
 
 /* update_va_mapping flags. */
 #define UVMF_NONE           0UL
@@ -150,11 +157,13 @@ typedef struct mmuext_op mmuext_op_t;
  * an argument is a guest pointer (the request array of mmu_update, pdone,
  * ...) it is a pointer in the caller's memory, cast to xen_ulong_t.
  */
+#ifndef __ASSEMBLER__
 struct multicall_entry {
     xen_ulong_t op, result;
     xen_ulong_t args[6];
 };
 typedef struct multicall_entry multicall_entry_t;
+#endif
 
 /* x86 page-table entry bits (PTE bits 0-11 and 63): Xen's _PAGE_* (asm/page.h). */
 #define PVM_PAGE_PRESENT   0x001ULL
@@ -203,6 +212,7 @@ typedef struct multicall_entry multicall_entry_t;
  * Layout as Xen's public xen.h for x86-64.
  */
 #define MAX_GUEST_CMDLINE 1024
+#ifndef __ASSEMBLER__
 struct start_info {
     char magic[32];             /* "xen-3.0-x86_64" */
     uint64_t nr_pages;          /* total pages allocated to this domain */
@@ -226,6 +236,7 @@ struct start_info {
     uint64_t nr_p2m_frames;
 };
 typedef struct start_info start_info_t;
+#endif
 #define SIF_PRIVILEGED (1u << 0)
 #define SIF_INITDOMAIN (1u << 1)
 

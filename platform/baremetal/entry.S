@@ -8,7 +8,7 @@
  * emulated store and a bounce to the guest's trap handler are all just edits
  * of the frame.
  */
-#define SYSCALL_VECTOR 0x100
+#include "hv.h"
 
 .macro PUSH_REGS
     push %rax
@@ -51,10 +51,10 @@
 syscall_entry:
     mov %rsp, guest_rsp_scratch(%rip)
     lea hv_stack_top(%rip), %rsp
-    push $0x23                      /* ss: user data | 3 */
+    push $SEL_UDATA                 /* ss: user data | 3 */
     push guest_rsp_scratch(%rip)    /* rsp */
     push %r11                       /* rflags */
-    push $0x2b                      /* cs: user code64 | 3 */
+    push $SEL_UCODE                 /* cs: user code64 | 3 */
     push %rcx                       /* rip */
     push $0                         /* error code */
     push $SYSCALL_VECTOR
@@ -132,7 +132,7 @@ hv_guarded:
     jmp 1f
 hv_guard_fault:
     mov guard_rsp(%rip), %rsp
-    mov $-14, %rax                  /* -EFAULT */
+    mov $-XEN_EFAULT, %rax
 1:  movl $0, guard_armed(%rip)
     pop %r15
     pop %r14

@@ -17,13 +17,16 @@
 #ifndef PVMMU_HV_H
 #define PVMMU_HV_H
 
+/* The numbers up to struct regs serve entry.S too (gcc defines __ASSEMBLER__ there). */
+#ifndef __ASSEMBLER__
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pvmmu/pvmmu.h"
-#include "pvmmu/xen.h"
 #include "xen_names.h"
+#endif
+#include "pvmmu/xen.h"
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100
@@ -65,6 +68,7 @@
 #define MSR_LSTAR        0xc0000082U
 #define MSR_SYSCALL_MASK 0xc0000084U
 
+#ifndef __ASSEMBLER__
 /* What entry.S saves, lowest address first; the last five words are the CPU's iret frame. */
 struct regs {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -246,4 +250,5 @@ void stats_mark(void);
  */
 __attribute__((noreturn)) void finish(uint8_t code);
 
+#endif /* __ASSEMBLER__ */
 #endif
