@@ -61,9 +61,9 @@ bool xen_setup_kernel_pagetable(struct kernel *k)
     k->func = "xen_setup_kernel_pagetable";
     uint64_t e, xl3, xl2;
     TRY(ld(k, k->pt_base_va + 511 * 8, &e));
-    xl3 = mfn_to_pfn(k, (e & PTE_MFN_MASK) >> 12);
+    xl3 = mfn_to_pfn(k, (e & PVM_PTE_FRAME_MASK) >> 12);
     TRY(ld(k, kimg_va(xl3) + 510 * 8, &e));
-    xl2 = mfn_to_pfn(k, (e & PTE_MFN_MASK) >> 12);
+    xl2 = mfn_to_pfn(k, (e & PVM_PTE_FRAME_MASK) >> 12);
 
     TRY(kernel_table_entry(k, GUEST_PFN_INIT_L4, idx(GUEST_PAGE_OFFSET, 4), GUEST_PFN_L3_IDENT));
     TRY(kernel_table_entry(k, GUEST_PFN_INIT_L4, 511, GUEST_PFN_L3_KERNEL));
@@ -203,7 +203,7 @@ static bool alloc_low_page(struct kernel *k, uint64_t *pfn, uint64_t *va, unsign
 /* map_low_page: an alias of an existing table (it may not be in the direct map yet). */
 static bool map_low_page(struct kernel *k, uint64_t entry, uint64_t *va)
 {
-    uint64_t pfn = mfn_to_pfn(k, (entry & PTE_MFN_MASK) >> 12);
+    uint64_t pfn = mfn_to_pfn(k, (entry & PVM_PTE_FRAME_MASK) >> 12);
     const char *saved = k->func;
     k->func = "map_low_page";
     TRY(early_memremap(k, pfn, va));
@@ -472,7 +472,7 @@ static bool alloc_low_page_39(struct kernel *k, uint64_t *pfn, unsigned int leve
 
 static uint64_t table_va(struct kernel *k, uint64_t entry)
 {
-    return table_va_of(k, mfn_to_pfn(k, (entry & PTE_MFN_MASK) >> 12));
+    return table_va_of(k, mfn_to_pfn(k, (entry & PVM_PTE_FRAME_MASK) >> 12));
 }
 
 static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)

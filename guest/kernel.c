@@ -170,7 +170,7 @@ bool lookup_address(struct kernel *k, uint64_t va, uint64_t *ptep, bool *found)
             return false;
         if (!(e & PTE_P))
             return true;
-        table_va = table_va_of(k, mfn_to_pfn(k, (e & PTE_MFN_MASK) >> 12));
+        table_va = table_va_of(k, mfn_to_pfn(k, (e & PVM_PTE_FRAME_MASK) >> 12));
     }
     return true;
 }
@@ -213,7 +213,7 @@ bool virt_to_machine(struct kernel *k, uint64_t va, uint64_t *maddr)
             return kernel_fault(k, va, false);
         if (!ld(k, ptep, &pte))
             return false;
-        mfn = (pte & PTE_MFN_MASK) >> 12;
+        mfn = (pte & PVM_PTE_FRAME_MASK) >> 12;
     }
     *maddr = (mfn << 12) | off;
     return true;

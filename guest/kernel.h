@@ -32,7 +32,6 @@
 #define PAGE_KERNEL    (PTE_P | PTE_RW | PTE_A | PTE_D | PTE_NX)
 #define PAGE_KERNEL_RO (PTE_P | PTE_A | PTE_D | PTE_NX)
 #define PAGE_TABLE     (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
-#define PTE_MFN_MASK   PVM_PTE_FRAME_MASK
 
 #define MB_MAX 8192          /* memblock regions (Linux doubles its arrays; a fixed ample size here) */
 #define MC_BATCH 32          /* multicall entries per batch (Linux's MC_BATCH) */

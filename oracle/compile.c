@@ -86,7 +86,7 @@ static bool unmappable_frame(const struct xscript *x, uint64_t mfn)
 static enum skip rel_addr(const struct xscript *x, uint64_t v, bool must, uint64_t *reloc)
 {
     *reloc = 0;
-    uint64_t mfn = (v & XP_ADDR_MASK) >> 12;
+    uint64_t mfn = (v & PVM_PTE_FRAME_MASK) >> 12;
     int f = frame_index(x, mfn);
     if (f >= 0)
         *reloc = XP_RELOC(f, XP_R_ADDR);
@@ -229,7 +229,7 @@ static enum skip compile_access(const struct xscript *x, const struct step *st, 
     /* A stored value may be data or an entry; one that maps a frame the script gives to someone else is
        an entry real Xen would see with a different frame number */
     if (k == K_RUN && st->kind == S_STORE && (st->val & _PAGE_PRESENT) && !it[0].reloc[1] &&
-        declared_elsewhere(x, (st->val & XP_ADDR_MASK) >> 12))
+        declared_elsewhere(x, (st->val & PVM_PTE_FRAME_MASK) >> 12))
         k = K_FRAME;
     return k;
 }

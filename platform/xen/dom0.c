@@ -410,7 +410,7 @@ static uint64_t reloc(uint64_t w, uint64_t r, unsigned long *mask)
     case XP_R_MFN:
         return scen_real[f];
     case XP_R_ADDR:
-        return (w & ~XP_ADDR_MASK) | (scen_real[f] << 12);
+        return (w & ~PVM_PTE_FRAME_MASK) | (scen_real[f] << 12);
     case XP_R_MASK:
         *mask = (unsigned long)w;
         return (uint64_t)(uintptr_t)mask;
@@ -515,10 +515,10 @@ static void scenario_reset(void)
 
 static uint64_t unreloc(uint64_t v)
 {
-    uint64_t mfn = (v & XP_ADDR_MASK) >> 12;
+    uint64_t mfn = (v & PVM_PTE_FRAME_MASK) >> 12;
     for (uint64_t f = 0; f < scen_nframes; f++)
         if (scen_real[f] == mfn)
-            return (v & ~XP_ADDR_MASK) | (scen_sim[f] << 12);
+            return (v & ~PVM_PTE_FRAME_MASK) | (scen_sim[f] << 12);
     return v;
 }
 
@@ -541,7 +541,7 @@ static int natively_writable(uint64_t va)
             return 0;
         if (level < 3 && (e & _PAGE_PSE))
             return 1;
-        e = read_entry((e & XP_ADDR_MASK) >> 12, (va >> (12 + 9 * (level - 1))) & 511);
+        e = read_entry((e & PVM_PTE_FRAME_MASK) >> 12, (va >> (12 + 9 * (level - 1))) & 511);
     }
     return (e & _PAGE_PRESENT) && (e & _PAGE_RW);
 }

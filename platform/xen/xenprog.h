@@ -62,7 +62,6 @@ enum xp_reloc {
 #define XP_RELOC(frame, how) ((uint64_t)(frame) + 1 + ((uint64_t)(how) << 32))
 #define XP_RELOC_FRAME(r) ((uint32_t)(r) - 1)
 #define XP_RELOC_HOW(r) ((uint32_t)((r) >> 32))
-#define XP_ADDR_MASK PVM_PTE_FRAME_MASK
 
 struct xp_header {
     uint64_t magic, nscen;
