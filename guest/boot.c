@@ -40,7 +40,7 @@ static bool free_all_bootmem(struct kernel *k)
             if (!found)
                 continue;
             TRY(ld(k, ptep, &pte));
-            if (!(pte & PTE_RW))
+            if (!(pte & _PAGE_RW))
                 return st(k, pfn_va(pfn), 0);   /* the first user's write: faults */
         }
     return true;

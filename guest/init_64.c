@@ -44,7 +44,7 @@ static bool protect_kernel_tables(struct kernel *k)
         TRY(lookup_address(k, kimg_va(kernel_tables[i]), &ptep, &found));
         TRY(ld(k, ptep, &pte));
         TRY(virt_to_machine(k, ptep, &u[i].ptr));
-        u[i].val = pte & ~PTE_RW;
+        u[i].val = pte & ~_PAGE_RW;
     }
     long rc = hypercall(k, __HYPERVISOR_mmu_update, (xen_ulong_t)(uintptr_t)u, NR_KERNEL_TABLES, 0, DOMID_SELF);
     return rc == 0 || kernel_bug(k, "HYPERVISOR_mmu_update", rc, kimg_va(kernel_tables[0]), kernel_tables[0]);
@@ -124,7 +124,7 @@ static bool populate(struct kernel *k, const char *setter, uint64_t entry_va, ui
 static bool is_early_ioremap_ptep(uint64_t ptep)
 {
     uint64_t bm = kimg_va(GUEST_PFN_L1_FIXMAP);
-    return ptep >= bm && ptep < bm + PAGE_SZ;
+    return ptep >= bm && ptep < bm + XEN_PAGE_SIZE;
 }
 
 /*
@@ -148,7 +148,7 @@ static uint64_t mask_rw_pte(struct kernel *k, uint64_t ptep, uint64_t pte, uint6
     case MASK_NONE:
         break;
     }
-    return ro ? pte & ~PTE_RW : pte;
+    return ro ? pte & ~_PAGE_RW : pte;
 }
 
 /* xen_set_pte_init: mask, then a plain store (Xen emulates it if the page is an RO L1). */
@@ -273,10 +273,10 @@ static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint
 {
     const char *saved = k->func;
     k->func = "phys_pte_init";
-    for (unsigned int i = idx(pa_va(addr), 1); i < 512; i++, addr += PAGE_SZ) {
+    for (unsigned int i = idx(pa_va(addr), 1); i < 512; i++, addr += XEN_PAGE_SIZE) {
         uint64_t ptep = pte_va + 8ULL * i, cur, pte;
         if (addr >= end) {
-            for (; i < 512; i++, addr += PAGE_SZ)
+            for (; i < 512; i++, addr += XEN_PAGE_SIZE)
                 if (zero_tail || no_ram(k, addr))
                     TRY(set_pte_init(k, pte_va + 8ULL * i, 0, 0));
             break;
@@ -297,7 +297,7 @@ static bool phys_pte_init(struct kernel *k, uint64_t pte_va, uint64_t addr, uint
 static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 2); i < 512; i++) {
-        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pte_pfn, pte_va;
+        uint64_t next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE, pmdp = pmd_va + 8ULL * i, cur, pte_pfn, pte_va;
         k->func = "phys_pmd_init";
         if (addr >= end) {
             for (; i < 512; i++)
@@ -317,7 +317,7 @@ static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint
         TRY(early_iounmap(k, pte_va));
         TRY(table_finished(k));
         /* pmd_populate_kernel: paravirt_alloc_pte, then set_pmd */
-        k->table_va = pa_va(addr & ~(PMD_SZ - 1));
+        k->table_va = pa_va(addr & ~(PMD_SIZE - 1));
         k->table_level = 1;
         TRY(xen_alloc_pte_init(k, pte_pfn));
         TRY(populate(k, "xen_set_pmd_hyper", pmdp, pte_pfn));
@@ -330,7 +330,7 @@ static bool phys_pmd_init(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint
 static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 3); i < 512; i++) {
-        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pmd_pfn, pmd_va;
+        uint64_t next = (addr & ~(PUD_SIZE - 1)) + PUD_SIZE, pudp = pud_va + 8ULL * i, cur, pmd_pfn, pmd_va;
         k->func = "phys_pud_init";
         if (addr >= end)
             break;
@@ -349,7 +349,7 @@ static bool phys_pud_init(struct kernel *k, uint64_t pud_va, uint64_t addr, uint
         TRY(early_iounmap(k, pmd_va));
         TRY(table_finished(k));
         /* pud_populate: paravirt_alloc_pmd, then set_pud */
-        k->table_va = pa_va(addr & ~(PUD_SZ - 1));
+        k->table_va = pa_va(addr & ~(PUD_SIZE - 1));
         k->table_level = 2;
         TRY(xen_alloc_pmd_init(k, pmd_pfn));
         TRY(populate(k, "xen_set_pud_hyper", pudp, pmd_pfn));
@@ -364,7 +364,7 @@ static bool kernel_physical_mapping_init(struct kernel *k, uint64_t start, uint6
 {
     for (uint64_t addr = start, next; addr < end; addr = next) {
         uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pud_pfn, pud_va;
-        next = (addr & ~(PGDIR_SZ - 1)) + PGDIR_SZ;
+        next = (addr & ~(PGDIR_SIZE - 1)) + PGDIR_SIZE;
         if (next > end)
             next = end;
         k->func = "kernel_physical_mapping_init";
@@ -393,9 +393,11 @@ static uint64_t roundup(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1);
 static bool find_early_table_space(struct kernel *k, uint64_t end)
 {
     k->func = "find_early_table_space";
-    uint64_t puds = (end + PUD_SZ - 1) / PUD_SZ, pmds = (end + PMD_SZ - 1) / PMD_SZ, ptes = (end + PAGE_SZ - 1) / PAGE_SZ;
-    uint64_t tables = roundup(puds * 8, PAGE_SZ) + roundup(pmds * 8, PAGE_SZ) + roundup(ptes * 8, PAGE_SZ);
-    uint64_t base = memblock_find_in_range(k, 0, end, tables, PAGE_SZ);
+    uint64_t puds = (end + PUD_SIZE - 1) / PUD_SIZE, pmds = (end + PMD_SIZE - 1) / PMD_SIZE;
+    uint64_t ptes = (end + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
+    uint64_t tables = roundup(puds * 8, XEN_PAGE_SIZE) + roundup(pmds * 8, XEN_PAGE_SIZE) +
+                      roundup(ptes * 8, XEN_PAGE_SIZE);
+    uint64_t base = memblock_find_in_range(k, 0, end, tables, XEN_PAGE_SIZE);
     if (!base)
         return kernel_panic(k, "Cannot find space for the kernel page tables");
     k->pgt_buf_start = k->pgt_buf_end = base >> 12;
@@ -456,14 +458,15 @@ static bool alloc_low_page_39(struct kernel *k, uint64_t *pfn, unsigned int leve
     if (k->can_use_brk && k->brk_next < k->brk_end) {
         *pfn = k->brk_next++;
         printk(k, "BRK [%#010llx, %#010llx] PGTABLE", (unsigned long long)(*pfn << 12),
-               (unsigned long long)((*pfn << 12) + PAGE_SZ - 1));
+               (unsigned long long)((*pfn << 12) + XEN_PAGE_SIZE - 1));
     } else {
         if (k->min_pfn_mapped >= k->max_pfn_mapped)
             return kernel_panic(k, "alloc_low_page: ran out of memory");
-        uint64_t a = memblock_find_in_range(k, k->min_pfn_mapped << 12, k->max_pfn_mapped << 12, PAGE_SZ, PAGE_SZ);
+        uint64_t a = memblock_find_in_range(k, k->min_pfn_mapped << 12, k->max_pfn_mapped << 12, XEN_PAGE_SIZE,
+                                            XEN_PAGE_SIZE);
         if (!a)
             return kernel_panic(k, "alloc_low_page: can not alloc memory");
-        memblock_reserve(k, a, PAGE_SZ);
+        memblock_reserve(k, a, XEN_PAGE_SIZE);
         *pfn = a >> 12;
     }
     k->r->pt_pages[level]++;
@@ -478,11 +481,11 @@ static uint64_t table_va(struct kernel *k, uint64_t entry)
 static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 2); i < 512; i++) {
-        uint64_t next = (addr & ~(PMD_SZ - 1)) + PMD_SZ, pmdp = pmd_va + 8ULL * i, cur, pfn;
+        uint64_t next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE, pmdp = pmd_va + 8ULL * i, cur, pfn;
         k->func = "phys_pmd_init";
         if (addr >= end) {
             /* v3.9 clears the pmds past end that cover no RAM: each an immediate mmu_update under Xen */
-            if (no_ram(k, addr & ~(PMD_SZ - 1)))
+            if (no_ram(k, addr & ~(PMD_SIZE - 1)))
                 TRY(set_entry_hyper(k, pmdp, 0));
             addr = next;
             continue;
@@ -505,10 +508,10 @@ static bool phys_pmd_init_39(struct kernel *k, uint64_t pmd_va, uint64_t addr, u
 static bool phys_pud_init_39(struct kernel *k, uint64_t pud_va, uint64_t addr, uint64_t end)
 {
     for (unsigned int i = idx(pa_va(addr), 3); i < 512; i++) {
-        uint64_t next = (addr & ~(PUD_SZ - 1)) + PUD_SZ, pudp = pud_va + 8ULL * i, cur, pfn;
+        uint64_t next = (addr & ~(PUD_SIZE - 1)) + PUD_SIZE, pudp = pud_va + 8ULL * i, cur, pfn;
         k->func = "phys_pud_init";
         if (addr >= end) {
-            if (no_ram(k, addr & ~(PUD_SZ - 1)))
+            if (no_ram(k, addr & ~(PUD_SIZE - 1)))
                 TRY(set_entry_hyper(k, pudp, 0));
             addr = next;
             continue;
@@ -538,7 +541,7 @@ static bool init_range_39(struct kernel *k, uint64_t start, uint64_t end)
            (unsigned long long)(end - 1));
     for (uint64_t addr = start, next; addr < end; addr = next) {
         uint64_t pgdp = kimg_va(GUEST_PFN_INIT_L4) + 8ULL * idx(pa_va(addr), 4), cur, pfn;
-        next = (addr & ~(PGDIR_SZ - 1)) + PGDIR_SZ;
+        next = (addr & ~(PGDIR_SIZE - 1)) + PGDIR_SIZE;
         if (next > end)
             next = end;
         k->func = "kernel_physical_mapping_init";
@@ -569,10 +572,10 @@ bool init_mem_mapping_39(struct kernel *k)
     k->brk_end = GUEST_PFN_BRK + GUEST_BRK_PAGES;
     TRY(init_range_39(k, 0, ISA_END));
     k->func = "memory_map_top_down";
-    uint64_t addr = memblock_find_in_range(k, map_start, end, PMD_SZ, PMD_SZ);
+    uint64_t addr = memblock_find_in_range(k, map_start, end, PMD_SIZE, PMD_SIZE);
     if (!addr)
         return kernel_panic(k, "memory_map_top_down: no free 2 MiB block");
-    uint64_t real_end = addr + PMD_SZ, step = PMD_SZ, last_start = real_end, mapped = 0;
+    uint64_t real_end = addr + PMD_SIZE, step = PMD_SIZE, last_start = real_end, mapped = 0;
     k->max_pfn_mapped = 0;
     k->min_pfn_mapped = real_end >> 12;
     while (last_start > map_start) {
@@ -650,7 +653,7 @@ static bool batch_ro(struct kernel *k, uint64_t pfn)
         return kernel_panic(k, "batched: table page outside the direct map");
     TRY(ld(k, ptep, &pte));
     TRY(virt_to_machine(k, ptep, &maddr));
-    return batch_add(k, maddr, pte & ~PTE_RW, false);
+    return batch_add(k, maddr, pte & ~_PAGE_RW, false);
 }
 
 /*
@@ -661,12 +664,12 @@ static bool batch_alloc(struct kernel *k, uint64_t *pfn, unsigned int level)
 {
     uint64_t a = 0;
     if (k->min_pfn_mapped < k->max_pfn)
-        a = memblock_find_in_range(k, k->min_pfn_mapped << 12, k->max_pfn << 12, PAGE_SZ, PAGE_SZ);
+        a = memblock_find_in_range(k, k->min_pfn_mapped << 12, k->max_pfn << 12, XEN_PAGE_SIZE, XEN_PAGE_SIZE);
     if (!a)
-        a = memblock_find_in_range(k, 0, k->init_end_pfn << 12, PAGE_SZ, PAGE_SZ);
+        a = memblock_find_in_range(k, 0, k->init_end_pfn << 12, XEN_PAGE_SIZE, XEN_PAGE_SIZE);
     if (!a)
         return kernel_panic(k, "batched: no mapped memory left for page tables");
-    memblock_reserve(k, a, PAGE_SZ);
+    memblock_reserve(k, a, XEN_PAGE_SIZE);
     *pfn = a >> 12;
     k->r->pt_pages[level]++;
     return clear_page(k, pfn_va(*pfn));
@@ -742,7 +745,7 @@ static bool child_table(struct kernel *k, uint64_t entry_va, bool parent_live, s
 static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
 {
     struct pending l3 = { 0 }, l2 = { 0 };
-    for (uint64_t addr = start; addr < end; addr = (addr & ~(PMD_SZ - 1)) + PMD_SZ) {
+    for (uint64_t addr = start; addr < end; addr = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE) {
         uint64_t va = pa_va(addr), l3_va, l2_va, l1;
         bool l3_live, l2_live;
         k->func = "batch_step";
@@ -752,7 +755,7 @@ static bool batch_step(struct kernel *k, uint64_t start, uint64_t end)
         TRY(child_table(k, l3_va + 8ULL * idx(va, 3), l3_live, &l2, 2, &l2_va, &l2_live));
         /* a new L1 for this 2 MiB, filled while it is an ordinary page */
         TRY(batch_alloc(k, &l1, 1));
-        uint64_t stop = (addr & ~(PMD_SZ - 1)) + PMD_SZ;
+        uint64_t stop = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
         if (stop > end)
             stop = end;
         TRY(phys_pte_init(k, pfn_va(l1), addr, stop, false));
@@ -787,8 +790,8 @@ bool init_mem_mapping_batched(struct kernel *k)
         uint64_t l1s = room - 3 - room / 512;
         if (l1s > BATCH_REQS / 2)
             l1s = BATCH_REQS / 2;
-        uint64_t top = k->min_pfn_mapped << 12, span = l1s * PMD_SZ;
-        uint64_t start = top - low > span ? (top - span) & ~(PMD_SZ - 1) : low;
+        uint64_t top = k->min_pfn_mapped << 12, span = l1s * PMD_SIZE;
+        uint64_t start = top - low > span ? (top - span) & ~(PMD_SIZE - 1) : low;
         printk(k, "batched: step %#llx-%#llx, %llu free mapped pages", (unsigned long long)start,
                (unsigned long long)top, (unsigned long long)room);
         TRY(batch_step(k, start, top));

@@ -163,12 +163,12 @@ bool lookup_address(struct kernel *k, uint64_t va, uint64_t *ptep, bool *found)
             if (!ld(k, e_va, &e))
                 return false;
             *ptep = e_va;
-            *found = (e & PTE_P) != 0;
+            *found = (e & _PAGE_PRESENT) != 0;
             return true;
         }
         if (!ld(k, e_va, &e))
             return false;
-        if (!(e & PTE_P))
+        if (!(e & _PAGE_PRESENT))
             return true;
         table_va = table_va_of(k, mfn_to_pfn(k, (e & PVM_PTE_FRAME_MASK) >> 12));
     }
@@ -186,7 +186,7 @@ bool set_page_prot(struct kernel *k, uint64_t va, bool ro)
         return true;    /* vaddr missing: silently nothing, as in Linux */
     if (!ld(k, ptep, &pte))
         return false;
-    pte = ro ? pte & ~PTE_RW : pte | PTE_RW;
+    pte = ro ? pte & ~_PAGE_RW : pte | _PAGE_RW;
     long rc = hypercall(k, __HYPERVISOR_update_va_mapping, va, pte, 0, 0);
     return rc == 0 || kernel_bug(k, "HYPERVISOR_update_va_mapping", rc, va, ~0ULL);
 }
@@ -197,7 +197,7 @@ bool make_lowmem_page_readwrite(struct kernel *k, uint64_t va) { return set_page
 /* arbitrary_virt_to_machine: direct map and kernel image through the p2m, anything else through its pte. */
 bool virt_to_machine(struct kernel *k, uint64_t va, uint64_t *maddr)
 {
-    uint64_t mfn, off = va & (PAGE_SZ - 1);
+    uint64_t mfn, off = va & (XEN_PAGE_SIZE - 1);
     if (va >= GUEST_PAGE_OFFSET && va < pfn_va(k->max_pfn)) {
         if (!pfn_to_mfn(k, (va - GUEST_PAGE_OFFSET) >> 12, &mfn))
             return false;

@@ -11,27 +11,22 @@
 
 #include "fmt.h"
 #include "guest.h"
+#include "xen_names.h"
 
 /* The error style above, in one place: return false as soon as a step fails. */
 #define TRY(x) do { if (!(x)) return false; } while (0)
 
-#define PAGE_SZ     4096ULL
-#define PMD_SZ      (1ULL << 21)
-#define PUD_SZ      (1ULL << 30)
-#define PGDIR_SZ    (1ULL << 39)
+/* What one entry maps at each level, as Linux names it (a page is XEN_PAGE_SIZE, xen.h). */
+#define PMD_SIZE    (1ULL << PVM_L2_PAGETABLE_SHIFT)
+#define PUD_SIZE    (PMD_SIZE * PVM_L1_PAGETABLE_ENTRIES)
+#define PGDIR_SIZE  (1ULL << PVM_L4_PAGETABLE_SHIFT)
 #define ISA_END     0x100000ULL
 #define INVALID_P2M (~0ULL)
 
-/* Linux's protections (x86-64; _PAGE_GLOBAL is masked off under Xen). */
-#define PTE_P   0x001ULL
-#define PTE_RW  0x002ULL
-#define PTE_US  0x004ULL
-#define PTE_A   0x020ULL
-#define PTE_D   0x040ULL
-#define PTE_NX  (1ULL << 63)
-#define PAGE_KERNEL    (PTE_P | PTE_RW | PTE_A | PTE_D | PTE_NX)
-#define PAGE_KERNEL_RO (PTE_P | PTE_A | PTE_D | PTE_NX)
-#define PAGE_TABLE     (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
+/* Linux's protections (x86-64; _PAGE_GLOBAL is masked off under Xen), from the _PAGE_* bits (xen_names.h). */
+#define PAGE_KERNEL    (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX)
+#define PAGE_KERNEL_RO (_PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX)
+#define PAGE_TABLE     (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY)
 
 #define MB_MAX 8192          /* memblock regions (Linux doubles its arrays; a fixed ample size here) */
 #define MC_BATCH 32          /* multicall entries per batch (Linux's MC_BATCH) */

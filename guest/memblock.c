@@ -93,7 +93,7 @@ uint64_t memblock_find_in_range(struct kernel *k, uint64_t start, uint64_t end, 
 /* memblock_alloc: find below current_limit and reserve; 0 on failure. */
 uint64_t memblock_alloc(struct kernel *k, uint64_t size)
 {
-    uint64_t a = memblock_find_in_range(k, 0, k->current_limit, size, PAGE_SZ);
+    uint64_t a = memblock_find_in_range(k, 0, k->current_limit, size, XEN_PAGE_SIZE);
     if (a)
         memblock_reserve(k, a, size);
     return a;
