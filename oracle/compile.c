@@ -106,11 +106,12 @@ static bool own_fd(const struct xscript *x, unsigned int fd)
     return fd == DOMID_SELF || fd == x->dom;
 }
 
-/* dom0 links a script's L4 slot into its own for a va step: not Xen's slots, not its kernel's (511). */
+/* dom0 links a script's L4 slot into its own for a va step: not Xen's slots, not its kernel's (the last). */
 static bool va_slot_ok(uint64_t va)
 {
     unsigned int slot = (unsigned int)((va >> 39) & 511);
-    return slot < 256 || (slot >= 272 && slot < 511);
+    return slot < PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT ||
+           (slot > PVM_ROOT_PAGETABLE_LAST_XEN_SLOT && slot < XP_DOM0_L4_SLOT);
 }
 
 /* The program's step kind for a script step kind (0 for steps that never reach real Xen). */
@@ -306,7 +307,8 @@ static enum skip compile_slot_step(const struct xscript *x, size_t i, struct buf
     enum skip k = K_RUN;
     if (st->kind == S_RELEASE && st->dom != x->dom)
         k = K_OTHER_DOMAIN;
-    else if (st->kind == S_EXPECT_ENTRY && st->slot >= 256 && st->slot < 272 && st->slot != 258)
+    else if (st->kind == S_EXPECT_ENTRY && st->slot >= PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT &&
+             st->slot <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT && st->slot != PVM_LINEAR_PT_SLOT)
         k = K_XEN_SLOT;
     if (k == K_RUN && st->kind != S_RELEASE && released_before(x->s, i, x->dom, st->mfn))
         k = K_GONE;

@@ -25,7 +25,6 @@
 #include "xen_names.h"
 #include "xenprog.h"
 
-#define VIRT_BASE 0xffffffff80000000ULL
 #define STR(x) #x
 #define XSTR(x) STR(x)   /* a macro's value as a string, for the assembly below */
 
@@ -43,7 +42,7 @@ __asm__(".section .note.Xen, \"a\"\n"
         "xennote " XSTR(XEN_ELFNOTE_GUEST_VERSION) ", .asciz \"0.1\"\n"
         "xennote " XSTR(XEN_ELFNOTE_XEN_VERSION) ", .asciz \"xen-3.0\"\n"
         "xennote " XSTR(XEN_ELFNOTE_LOADER) ", .asciz \"generic\"\n"
-        "xennote " XSTR(XEN_ELFNOTE_VIRT_BASE) ", .quad 0xffffffff80000000\n"
+        "xennote " XSTR(XEN_ELFNOTE_VIRT_BASE) ", .quad " XSTR(XP_DOM0_VIRT_BASE) "\n"
         "xennote " XSTR(XEN_ELFNOTE_PADDR_OFFSET) ", .quad 0\n"
         "xennote " XSTR(XEN_ELFNOTE_ENTRY) ", .quad _start\n"
         "xennote " XSTR(XEN_ELFNOTE_HYPERCALL_PAGE) ", .quad hypercall_page\n"
@@ -174,7 +173,7 @@ static unsigned int failures;
 
 static uint64_t mfn_of(const void *p)
 {
-    return mfn_list[((uint64_t)(uintptr_t)p - VIRT_BASE) >> 12];
+    return mfn_list[((uint64_t)(uintptr_t)p - XP_DOM0_VIRT_BASE) >> 12];
 }
 
 static void step(const char *name, long rc, long expected)
@@ -209,7 +208,7 @@ static uint64_t *table_on_walk(const struct start_info *si, uint64_t va, unsigne
     uint64_t *t = (uint64_t *)(uintptr_t)si->pt_base;
     for (unsigned int l = 4; l > level; l--) {
         uint64_t e = t[(va >> (12 + 9 * (l - 1))) & 511];
-        t = (uint64_t *)(uintptr_t)(VIRT_BASE + (m2p_table[(e & PVM_PTE_FRAME_MASK) >> 12] << 12));
+        t = (uint64_t *)(uintptr_t)(XP_DOM0_VIRT_BASE + (m2p_table[(e & PVM_PTE_FRAME_MASK) >> 12] << 12));
     }
     return t;
 }
@@ -693,7 +692,7 @@ static void run_program(const struct start_info *si)
     if (si->mod_len < sizeof(*h) || h->magic != XP_MAGIC)
         bad_program("no program header");
     /* Frames come from the top of our memory, far above everything Xen's builder mapped. */
-    uint64_t mapped = (si->pt_base - VIRT_BASE) + si->nr_pt_frames * 4096 + (2ULL << 20);
+    uint64_t mapped = (si->pt_base - XP_DOM0_VIRT_BASE) + si->nr_pt_frames * 4096 + (2ULL << 20);
     pool_floor = ((mapped + (4ULL << 20) - 1) >> 22 << 22) >> 12;
     pool_next = si->nr_pages;
     dom0_l4 = mfn_of((const void *)(uintptr_t)si->pt_base);

@@ -53,6 +53,13 @@ enum xp_kind {
  */
 enum xp_access { XP_ACC_OK, XP_ACC_EMULATED, XP_ACC_FAULT };
 
+/*
+ * dom0's kernel runs at XP_DOM0_VIRT_BASE (its XEN_ELFNOTE_VIRT_BASE note; dom0.ld links it there),
+ * so L4 slot XP_DOM0_L4_SLOT is its own: a step through a script's tables cannot be linked there.
+ */
+#define XP_DOM0_VIRT_BASE 0xffffffff80000000   /* no suffix: dom0.c writes it into the note as text */
+#define XP_DOM0_L4_SLOT ((XP_DOM0_VIRT_BASE >> PVM_L4_PAGETABLE_SHIFT) & (PVM_L1_PAGETABLE_ENTRIES - 1))
+
 /* Relocation of one word: 0, or (frame index + 1) | (how << 32). */
 enum xp_reloc {
     XP_R_MFN = 1,      /* the word is a frame number */
