@@ -31,7 +31,8 @@
 #define NFR 48u              /* frames 0-23 belong to d1, 24-39 to d2, 40-47 are free */
 #define MAX_OPS 64
 #define MASK_REAL 1u         /* update_va_mapping's vCPU bitmap handle names a real bitmap */
-#define XEN_SLOT_258 0x8000000000000063ULL   /* P|RW|A|D|NX, with the L4's own mfn */
+/* Xen's self map in PVM_LINEAR_PT_SLOT of every L4: the L4's own mfn with these bits (__PAGE_HYPERVISOR_RW). */
+#define LINEAR_PT_FLAGS (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX)
 /*
  * Xen writes each entry back adjusted (US, _PAGE_GUEST_KERNEL, G; A in an
  * L4) as it validates it, and keeps that even when a later entry fails the
@@ -550,8 +551,9 @@ static const char *check(struct sys *a, char *buf, size_t n)
         const uint64_t *t = hostmem_peek(&a->h, mfn);
         for (unsigned int slot = 0; slot < 512; slot++) {
             uint64_t e = t ? t[slot] : 0;
-            if (st.type == PVM_TYPE_L4 && slot >= 256 && slot < 272) {
-                uint64_t want = slot == 258 ? (mfn << 12) | XEN_SLOT_258 : 0;
+            if (st.type == PVM_TYPE_L4 && slot >= PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT &&
+                slot <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT) {
+                uint64_t want = slot == PVM_LINEAR_PT_SLOT ? (mfn << 12) | LINEAR_PT_FLAGS : 0;
                 if (e != want) {
                     snprintf(buf, n, "L4 %#" PRIx64 " slot %u holds %016" PRIx64 ", Xen's value is %016" PRIx64, mfn,
                              slot, e, want);
