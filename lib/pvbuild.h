@@ -14,6 +14,8 @@
 
 /* Xen's 64-bit PV hypercall page: one stub per hypercall number ("call hypercall_page + hypercall-number * 32"). */
 #define HYPERCALL_STUB_SIZE 32
+/* The id of the one domain the simulator and pvmmu's hypervisor build, so both report it alike. */
+#define PV_DOMID 1
 
 struct pv_build_ops {
     void *ctx;

@@ -188,13 +188,13 @@ static struct pv_layout domain_layout(const struct elf_info *e, uint64_t initrd_
 static void domain_frames(unsigned int flags)
 {
     first_mfn = alloc_pages(nr_pages, 1ULL << PVM_L2_PAGETABLE_SHIFT) >> XEN_PAGE_SHIFT;
-    if (pvm_domain_create(&machine, DOMID, 1, flags) || pvm_assign_pages(&machine, first_mfn, nr_pages, DOMID))
+    if (pvm_domain_create(&machine, PV_DOMID, 1, flags) || pvm_assign_pages(&machine, first_mfn, nr_pages, PV_DOMID))
         panic("cannot create the domain");
-    vcpu = pvm_vcpu(&machine, DOMID, 0);
+    vcpu = pvm_vcpu(&machine, PV_DOMID, 0);
     for (uint64_t pfn = 0; pfn < nr_pages; pfn++)
         set_gpfn_from_mfn(pfn_to_mfn(pfn), pfn);
     shinfo_mfn = alloc_pages(1, XEN_PAGE_SIZE) >> XEN_PAGE_SHIFT;   /* the guest's to map (it reads cr2 there) */
-    if (pvm_assign_pages(&machine, shinfo_mfn, 1, DOMID))
+    if (pvm_assign_pages(&machine, shinfo_mfn, 1, PV_DOMID))
         panic("cannot give the domain its shared_info page");
 }
 
@@ -246,7 +246,7 @@ void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, u
     start->start_info = e.virt_base + l.si_pfn * XEN_PAGE_SIZE;
     start->stack = e.virt_base + (l.stack_pfn + 1) * XEN_PAGE_SIZE;
     hv_printf("pvmmu hv: domain %u: %llu MiB, kernel %llu pages at %#llx, tables at pfn %llu (%llu frames), "
-              "mfn = %#llx + (pfn ^ 1)\n", DOMID, (unsigned long long)mem_mib, (unsigned long long)l.kernel_pages,
+              "mfn = %#llx + (pfn ^ 1)\n", PV_DOMID, (unsigned long long)mem_mib, (unsigned long long)l.kernel_pages,
               (unsigned long long)e.virt_base, (unsigned long long)l.pt_pfn, (unsigned long long)l.nr_pt,
               (unsigned long long)first_mfn);
 }

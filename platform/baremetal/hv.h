@@ -30,7 +30,6 @@
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100
-#define DOMID          1                        /* the simulator's domain id, so both report alike */
 #define QEMU_EXIT_PORT 0xf4                     /* QEMU's isa-debug-exit */
 
 /* Segment selectors (the GDT in cpu.c): sysret derives user CS/SS from STAR as 0x18 + 16 and + 8. */

@@ -6,6 +6,7 @@
  * pvm_hypercall.  Anything else is -ENOSYS.
  */
 #include "hv.h"
+#include "pvbuild.h"
 
 #define HV_XEN_VERSION ((4 << 16) | 17)   /* xen_version's answer, major << 16 | minor: Xen 4.17 */
 #define MAX_TRAP_INFO  256                /* entries set_trap_table reads at most */
@@ -71,14 +72,14 @@ static long decrease_reservation(uint64_t arg)
     struct xen_memory_reservation r;
     if (copy_from_guest(&r, arg, sizeof(r)))
         return 0;   /* as Xen: nothing done */
-    if (r.extent_order || (r.domid != DOMID_SELF && r.domid != DOMID))
+    if (r.extent_order || (r.domid != DOMID_SELF && r.domid != PV_DOMID))
         return -XEN_ENOSYS;
     long done = 0;
     for (uint64_t i = 0; i < r.nr_extents; i++) {
         uint64_t mfn;
         if (copy_from_guest(&mfn, r.extent_start + i * sizeof(mfn), sizeof(mfn)))
             break;
-        if (pvm_release_page(&machine, DOMID, mfn))
+        if (pvm_release_page(&machine, PV_DOMID, mfn))
             break;
         done++;
     }

@@ -252,11 +252,11 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     s->h.m2p_ctx = s;
     s->h.gen = p2m_frame;
     s->h.gen_ctx = s;
-    if (pvm_domain_create(&s->m, SIM_DOMID, 1, 0))
+    if (pvm_domain_create(&s->m, PV_DOMID, 1, 0))
         return fail(err, errlen, "cannot create the domain");
-    s->v = pvm_vcpu(&s->m, SIM_DOMID, 0);
+    s->v = pvm_vcpu(&s->m, PV_DOMID, 0);
     /* sim_mfn maps [0, nr_pages) onto [SIM_MFN_BASE, +nr_pages); the M2P is its formula */
-    if (pvm_assign_pages(&s->m, SIM_MFN_BASE, s->nr_pages, SIM_DOMID))
+    if (pvm_assign_pages(&s->m, SIM_MFN_BASE, s->nr_pages, PV_DOMID))
         return fail(err, errlen, "cannot assign the frames");
 
     /* the p2m list is generated on demand (p2m_frame); start_info and the bootstrap tables as Xen writes them */

@@ -12,7 +12,6 @@
 #include "hostmem.h"
 #include "pvlayout.h"
 
-#define SIM_DOMID    1
 #define SIM_MFN_BASE 0x100ULL   /* machine frames below belong to no one */
 
 struct sim {
