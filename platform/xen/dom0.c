@@ -221,11 +221,10 @@ static void attack_step(const char *name, uint64_t got, uint64_t want, const cha
         attack_failures++;
 }
 
-static void run_attacks(const struct start_info *si)
+/* 1. Plain stores into our own L4, L3 and L2 above va (mapped read-only by the builder): a real #PF each, and
+      nothing emulates them (ptwr is for L1s only).  The value stored is what is there already. */
+static void attack_upper_tables(const struct start_info *si, uint64_t va)
 {
-    uint64_t va = (uint64_t)(uintptr_t)pages[0], loaded = 0;
-    /* 1. Plain stores into our own L4, L3 and L2 (mapped read-only by the builder): a real #PF each, and
-          nothing emulates them (ptwr is for L1s only).  The value is what is there already. */
     for (unsigned int level = 4; level >= 2; level--) {
         uint64_t *t = table_on_walk(si, va, level);
         unsigned int slot = (unsigned int)((va >> (12 + 9 * (level - 1))) & 511);
@@ -233,27 +232,43 @@ static void run_attacks(const struct start_info *si)
         attack_step(names[level], (uint64_t)guarded_access((uint64_t)(uintptr_t)&t[slot], t[slot], 8, 0, 0), 1,
                     "page_fault");
     }
-    /* 2. A store into our own L1 is emulated (ptwr) when it is safe: make pages[0] read-only that way, then
-          a store to it faults for real (after the flush the guest owes).  */
+}
+
+/* Flush va from this vCPU's TLB (MMUEXT_INVLPG_LOCAL). */
+static void invlpg_local(uint64_t va)
+{
+    struct mmuext_op inv = { .cmd = MMUEXT_INVLPG_LOCAL };
+    inv.arg1.linear_addr = va;
+    hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&inv, 1, 0, DOMID_SELF, 0);
+}
+
+/*
+ * 2. A store into our own L1 is emulated (ptwr) when it is safe: make va (pages[0]) read-only that way, then
+ *    a store to it faults for real (after the flush the guest owes).  3. The same emulated store asking for a
+ *    writable mapping of our own L4 (l4_mfn): refused, so the #PF stands.  Leaves pages[0] writable again.
+ */
+static void attack_own_l1(const struct start_info *si, uint64_t va, uint64_t l4_mfn)
+{
     uint64_t *l1 = table_on_walk(si, va, 1);
     unsigned int slot = (unsigned int)((va >> 12) & 511);
     uint64_t old = l1[slot];
     attack_step("ptwr_store_into_own_l1", (uint64_t)guarded_access((uint64_t)(uintptr_t)&l1[slot], old & ~(uint64_t)_PAGE_RW,
                                                                    8, 0, 0), 0, "page_fault");
     attack_step("ptwr_store_took_effect", l1[slot] & _PAGE_RW, 0, "rw");
-    struct mmuext_op inv = { .cmd = MMUEXT_INVLPG_LOCAL };
-    inv.arg1.linear_addr = va;
-    hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&inv, 1, 0, DOMID_SELF, 0);
+    invlpg_local(va);
     attack_step("store_through_new_ro_mapping", (uint64_t)guarded_access(va, 1, 8, 0, 0), 1, "page_fault");
-    /* 3. The same emulated store asking for a writable mapping of our own L4: refused, so the #PF stands. */
-    uint64_t l4_mfn = mfn_of((const void *)(uintptr_t)si->pt_base);
     attack_step("ptwr_map_own_l4_writable",
                 (uint64_t)guarded_access((uint64_t)(uintptr_t)&l1[slot], (l4_mfn << 12) | _PAGE_PRESENT | _PAGE_RW, 8, 0, 0),
                 1, "page_fault");
     attack_step("l1_entry_unchanged", l1[slot] == (old & ~(uint64_t)_PAGE_RW), 1, "same");
     remap(pages[0], 1);
-    /* 4. A skipped flush: remap va from pages[0] to pages[1] with no flush; the CPU's TLB still says pages[0].
-          After an INVLPG the new mapping shows. */
+}
+
+/* 4. A skipped flush: remap va from pages[0] to pages[1] with no flush; the CPU's TLB still says pages[0].
+      After an INVLPG the new mapping shows.  Leaves va on pages[0], writable. */
+static void attack_stale_tlb(uint64_t va)
+{
+    uint64_t loaded = 0;
     ((volatile uint64_t *)pages[0])[0] = 0xAAAA;
     ((volatile uint64_t *)pages[1])[0] = 0xBBBB;
     guarded_access(va, 0, 8, 1, &loaded);
@@ -264,13 +279,18 @@ static void run_attacks(const struct start_info *si)
         printf_("attack stale_tlb_after_skipped_flush skip: the TLB did not keep the old entry this time\n");
     else
         attack_step("stale_tlb_after_skipped_flush", loaded, 0xAAAA, "read");
-    hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&inv, 1, 0, DOMID_SELF, 0);
+    invlpg_local(va);
     guarded_access(va, 0, 8, 1, &loaded);
     attack_step("after_invlpg", loaded, 0xBBBB, "read");
     remap(pages[0], 1);
-    /* 5. XSA-401 on hardware: keep a writable TLB entry for pages[1], drop the writable mapping without a
-          flush, then pin the frame as an L1.  The type change must flush that entry, or a plain store through
-          it would put a writable mapping of our L4 into a validated L1.  It must fault (and ptwr refuses). */
+}
+
+/* 5. XSA-401 on hardware: keep a writable TLB entry for pages[1], drop the writable mapping without a
+      flush, then pin the frame as an L1.  The type change must flush that entry, or a plain store through
+      it would put a writable mapping of our L4 (l4_mfn) into a validated L1.  It must fault (and ptwr
+      refuses).  Leaves pages[1] unpinned and writable. */
+static void attack_xsa401(uint64_t l4_mfn)
+{
     uint64_t va1 = (uint64_t)(uintptr_t)pages[1];
     for (unsigned int i = 0; i < 512; i++)
         ((volatile uint64_t *)pages[1])[i] = 0;       /* an empty L1 to be; the TLB now holds va1 writable */
@@ -282,6 +302,17 @@ static void run_attacks(const struct start_info *si)
     attack_step("new_l1_still_empty", ((volatile uint64_t *)pages[1])[0], 0, "entry");
     ext1(MMUEXT_UNPIN_TABLE, mfn_of(pages[1]));
     remap(pages[1], 1);
+}
+
+/* Every attack in turn, one "attack NAME ..." line each; then qemu_exit(16) if all went as expected, else 1. */
+static void run_attacks(const struct start_info *si)
+{
+    uint64_t va = (uint64_t)(uintptr_t)pages[0];
+    uint64_t l4_mfn = mfn_of((const void *)(uintptr_t)si->pt_base);
+    attack_upper_tables(si, va);
+    attack_own_l1(si, va, l4_mfn);
+    attack_stale_tlb(va);
+    attack_xsa401(l4_mfn);
     printf_("pvmmu dom0: attacks done, %u unexpected\n", attack_failures);
     qemu_exit(attack_failures ? 1 : 16);
 }
@@ -588,7 +619,105 @@ static void run_va_step(const struct xp_step *st, const struct xp_item *it, stru
         bad_program("cannot unlink the script's tables from our L4");
 }
 
-/* Run one top-level step; returns the bytes it occupied. */
+/* XP_SET, XP_READ: one slot of a frame through the scratch page; a frame that cannot be mapped reads 0xbad.. */
+static void run_slot(const struct xp_step *st, const struct xp_item *it, struct xp_result *res)
+{
+    if (!st->count || st->aux >= 512)
+        bad_program("bad slot");
+    res->rc = scratch_map(reloc(it[0].w[0], it[0].reloc[0], 0), st->kind == XP_SET);
+    if (res->rc == 0) {
+        volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)scratch_page + st->aux;
+        if (st->kind == XP_SET)
+            *slot = reloc(it[0].w[1], it[0].reloc[1], 0);
+        else
+            res->val = unreloc(*slot);
+        scratch_unmap();
+    } else if (st->kind == XP_READ) {
+        res->val = 0xbad0000000000000ULL | (uint64_t)-res->rc;   /* cannot even map it read-only */
+    }
+}
+
+/* XP_RELEASE: give the frame back (decrease_reservation); rc 0, Xen's error, or -EINVAL if none went back. */
+static void run_release(const struct xp_item *it, struct xp_result *res)
+{
+    uint64_t gmfn = reloc(it[0].w[0], it[0].reloc[0], 0);
+    struct { uint64_t extent_start, nr_extents; uint32_t extent_order, mem_flags; uint16_t domid; } rsv = {
+        (uint64_t)(uintptr_t)&gmfn, 1, 0, 0, DOMID_SELF };
+    long n = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&rsv, 0, 0, 0);
+    res->rc = n == 1 ? 0 : n == 0 ? -XEN_EINVAL : n;
+}
+
+/* XP_MMU_UPDATE, XP_MMUEXT, XP_VM_ASSIST: one hypercall, from the buffer no multicall entry uses. */
+static void run_call(const struct xp_step *st, const struct xp_item *it, struct xp_result *res)
+{
+    uint64_t a[4] = { 0, 0, 0, 0 };
+    unsigned int op = prepare(st, it, XP_MAX_BATCH, a);
+    res->rc = hcall(op, a[0], a[1], a[2], a[3], 0);
+    res->done = xp_done[XP_MAX_BATCH];
+    note_roots(XP_MAX_BATCH, st);
+}
+
+/* XP_ROOT: the frame becomes the script's kernel root, loaded as dom0's user root (xenprog.h). */
+static void run_root(const struct xp_item *it, struct xp_result *res)
+{
+    uint64_t mfn = reloc(it[0].w[0], it[0].reloc[0], 0);
+    res->rc = ext1(MMUEXT_NEW_USER_BASEPTR, mfn);
+    if (res->rc == 0)
+        cur_root = mfn;
+}
+
+/* The multicall entry (a nested step) at q, its items checked against end; *sit gets its items. */
+static const struct xp_step *mc_entry(const uint8_t *q, const uint8_t *end, const struct xp_item **sit)
+{
+    const struct xp_step *sub = (const void *)q;
+    if ((uint64_t)(end - q) < sizeof(*sub))
+        bad_program("truncated multicall");
+    *sit = (const void *)(sub + 1);
+    if (sub->count > XP_MAX_ITEMS || (uint64_t)(end - (const uint8_t *)*sit) < sub->count * sizeof(**sit))
+        bad_program("truncated multicall entry");
+    return sub;
+}
+
+/* Fill xp_mc with multicall st's entries (entry i from buffer i) and res's sub_kind; returns the end of the last. */
+static const uint8_t *mc_prepare(const struct xp_step *st, const uint8_t *end, struct xp_result *res)
+{
+    uint64_t a[4] = { 0, 0, 0, 0 };
+    const uint8_t *q = (const uint8_t *)(st + 1);
+    for (uint64_t i = 0; i < st->count; i++) {
+        const struct xp_item *sit;
+        const struct xp_step *sub = mc_entry(q, end, &sit);
+        note_state(sub, sit);
+        xp_mc[i].op = prepare(sub, sit, (unsigned int)i, a);
+        for (unsigned int k = 0; k < 6; k++)
+            xp_mc[i].args[k] = k < 4 ? a[k] : 0;
+        xp_mc[i].result = 0xDEADBEEF;
+        res->sub_kind[i] = (unsigned int)sub->kind;
+        q = (const uint8_t *)(sit + sub->count);
+    }
+    return q;
+}
+
+/* XP_MULTICALL at p: its entries as one multicall, each entry's rc and done; returns the bytes it occupied. */
+static uint64_t run_multicall(const uint8_t *p, const uint8_t *end, struct xp_result *res)
+{
+    const struct xp_step *st = (const void *)p;
+    if (st->count > XP_MAX_BATCH)
+        bad_program("multicall too long");
+    const uint8_t *q = mc_prepare(st, end, res);
+    res->n = (unsigned int)st->count;
+    res->rc = hcall(__HYPERVISOR_multicall, (uint64_t)(uintptr_t)xp_mc, st->count, 0, 0, 0);
+    const uint8_t *e = (const uint8_t *)(st + 1);
+    for (uint64_t i = 0; i < st->count; i++) {
+        const struct xp_step *sub = (const void *)e;
+        res->sub_rc[i] = (long)xp_mc[i].result;
+        res->sub_done[i] = xp_done[i];
+        note_roots((unsigned int)i, sub);
+        e = (const uint8_t *)((const struct xp_item *)(sub + 1) + sub->count);
+    }
+    return (uint64_t)(q - p);
+}
+
+/* Run one top-level step, checked against end, by its kind; returns the bytes it occupied. */
 static uint64_t run_xp_step(const uint8_t *p, const uint8_t *end, struct xp_result *res)
 {
     const struct xp_step *st = (const void *)p;
@@ -598,91 +727,30 @@ static uint64_t run_xp_step(const uint8_t *p, const uint8_t *end, struct xp_resu
     uint64_t items = st->kind == XP_MULTICALL ? 0 : st->count;
     if (items > XP_MAX_ITEMS || (uint64_t)(end - (const uint8_t *)it) < items * sizeof(*it))
         bad_program("truncated items");
-    uint64_t size = sizeof(*st) + items * sizeof(*it), a[4] = { 0, 0, 0, 0 };
     res->kind = (unsigned int)st->kind;
     note_state(st, it);
     switch (st->kind) {
-    case XP_SET:
-    case XP_READ:
-        if (!st->count || st->aux >= 512)
-            bad_program("bad slot");
-        res->rc = scratch_map(reloc(it[0].w[0], it[0].reloc[0], 0), st->kind == XP_SET);
-        if (res->rc == 0) {
-            volatile uint64_t *slot = (volatile uint64_t *)(uintptr_t)scratch_page + st->aux;
-            if (st->kind == XP_SET)
-                *slot = reloc(it[0].w[1], it[0].reloc[1], 0);
-            else
-                res->val = unreloc(*slot);
-            scratch_unmap();
-        } else if (st->kind == XP_READ) {
-            res->val = 0xbad0000000000000ULL | (uint64_t)-res->rc;   /* cannot even map it read-only */
-        }
+    case XP_SET: case XP_READ:
+        run_slot(st, it, res);
         break;
-    case XP_RELEASE: {
-        uint64_t gmfn = reloc(it[0].w[0], it[0].reloc[0], 0);
-        struct { uint64_t extent_start, nr_extents; uint32_t extent_order, mem_flags; uint16_t domid; } rsv = {
-            (uint64_t)(uintptr_t)&gmfn, 1, 0, 0, DOMID_SELF };
-        long n = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&rsv, 0, 0, 0);
-        res->rc = n == 1 ? 0 : n == 0 ? -XEN_EINVAL : n;
+    case XP_RELEASE:
+        run_release(it, res);
         break;
-    }
-    case XP_MMU_UPDATE:
-    case XP_MMUEXT:
-    case XP_VM_ASSIST: {
-        unsigned int op = prepare(st, it, XP_MAX_BATCH, a);
-        res->rc = hcall(op, a[0], a[1], a[2], a[3], 0);
-        res->done = xp_done[XP_MAX_BATCH];
-        note_roots(XP_MAX_BATCH, st);
+    case XP_MMU_UPDATE: case XP_MMUEXT: case XP_VM_ASSIST:
+        run_call(st, it, res);
         break;
-    }
-    case XP_ROOT: {
-        uint64_t mfn = reloc(it[0].w[0], it[0].reloc[0], 0);
-        res->rc = ext1(MMUEXT_NEW_USER_BASEPTR, mfn);
-        if (res->rc == 0)
-            cur_root = mfn;
+    case XP_ROOT:
+        run_root(it, res);
         break;
-    }
-    case XP_UVM:
-    case XP_STORE:
-    case XP_LOAD:
+    case XP_UVM: case XP_STORE: case XP_LOAD:
         run_va_step(st, it, res);
         break;
-    case XP_MULTICALL: {
-        if (st->count > XP_MAX_BATCH)
-            bad_program("multicall too long");
-        const uint8_t *q = (const uint8_t *)it;
-        for (uint64_t i = 0; i < st->count; i++) {
-            const struct xp_step *sub = (const void *)q;
-            if ((uint64_t)(end - q) < sizeof(*sub))
-                bad_program("truncated multicall");
-            const struct xp_item *sit = (const void *)(sub + 1);
-            if (sub->count > XP_MAX_ITEMS || (uint64_t)(end - (const uint8_t *)sit) < sub->count * sizeof(*sit))
-                bad_program("truncated multicall entry");
-            note_state(sub, sit);
-            xp_mc[i].op = prepare(sub, sit, (unsigned int)i, a);
-            for (unsigned int k = 0; k < 6; k++)
-                xp_mc[i].args[k] = k < 4 ? a[k] : 0;
-            xp_mc[i].result = 0xDEADBEEF;
-            res->sub_kind[i] = (unsigned int)sub->kind;
-            q = (const uint8_t *)(sit + sub->count);
-        }
-        res->n = (unsigned int)st->count;
-        res->rc = hcall(__HYPERVISOR_multicall, (uint64_t)(uintptr_t)xp_mc, st->count, 0, 0, 0);
-        q = (const uint8_t *)it;
-        for (uint64_t i = 0; i < st->count; i++) {
-            const struct xp_step *sub = (const void *)q;
-            res->sub_rc[i] = (long)xp_mc[i].result;
-            res->sub_done[i] = xp_done[i];
-            note_roots((unsigned int)i, sub);
-            q = (const uint8_t *)((const struct xp_item *)(sub + 1) + sub->count);
-        }
-        size = (uint64_t)(q - p);
-        break;
-    }
+    case XP_MULTICALL:
+        return run_multicall(p, end, res);
     default:
         bad_program("unknown step kind");
     }
-    return size;
+    return sizeof(*st) + items * sizeof(*it);
 }
 
 static void run_program(const struct start_info *si)
