@@ -515,6 +515,7 @@ static void note_roots(unsigned int b, const struct xp_step *st)
             cur_root = xp_ops[b][i].arg1.mfn;
 }
 
+/* Before step st runs: note what it may change in dom0 itself (vm_assist types, the LDT, the user root). */
 static void note_state(const struct xp_step *st, const struct xp_item *it)
 {
     if (st->kind == XP_VM_ASSIST && it[0].w[0] == VMASST_CMD_enable && it[0].w[1] < 32)
@@ -523,8 +524,8 @@ static void note_state(const struct xp_step *st, const struct xp_item *it)
         for (uint64_t i = 0; i < st->count; i++) {
             xp_ldt_used |= it[i].w[0] == MMUEXT_SET_LDT;
             xp_user_root_used |= it[i].w[0] == MMUEXT_NEW_USER_BASEPTR || it[i].w[0] == MMUEXT_NEW_BASEPTR;
-    xp_user_root_used |= st->kind == XP_ROOT;
         }
+    xp_user_root_used |= st->kind == XP_ROOT;
 }
 
 /* Put back what a scenario may have changed in dom0 itself. */
