@@ -121,6 +121,34 @@ static uint64_t va_of(struct rd *r)
     return va & (1ULL << 47) ? va | 0xFFFF000000000000ULL : va;
 }
 
+/* O_MMU, O_MULTI: one to three mmu_update requests (one in a multicall), then a level, a frame and (for the
+   multicall's second entry) pin or unpin. */
+static void decode_batch(struct rd *r, struct op *o)
+{
+    o->n = o->k == O_MULTI ? 1 : 1 + byte(r) % 3;
+    for (unsigned int i = 0; i < o->n; i++) {
+        uint8_t c = byte(r);
+        unsigned int cmd = c < 230 ? MMU_NORMAL_PT_UPDATE : c < 245 ? MMU_PT_UPDATE_PRESERVE_AD : MMU_MACHPHYS_UPDATE;
+        o->req[i].ptr = (frame_of(r) << 12) | ((uint64_t)slot_of(r) << 3) | cmd;
+        o->req[i].val = cmd == MMU_MACHPHYS_UPDATE ? byte(r) : value_of(r);
+    }
+    o->level = 1 + byte(r) % 4;
+    o->frame = frame_of(r);
+    o->slot = byte(r) & 1;   /* multicall: pin (0) or unpin (1) */
+}
+
+/* O_UVM: a page's va, the new entry, the flush type and what stands for the vCPU mask (none, real, bad). */
+static void decode_uvm(struct rd *r, struct op *o)
+{
+    o->va = va_of(r) & ~0xFFFULL;
+    o->val = value_of(r);
+    uint8_t fb = byte(r);
+    o->flags = fb % 3;
+    o->mask = fb < 160 ? 0 : (fb & 1) ? MASK_REAL : 8 + (fb & 0x78);
+    o->mask_bits = (fb >> 1) & 3;
+}
+
+/* The next operation from r into o: its kind, domain and vCPU from one byte, then what the kind needs. */
 static void decode(struct rd *r, struct op *o)
 {
     memset(o, 0, sizeof(*o));
@@ -131,16 +159,7 @@ static void decode(struct rd *r, struct op *o)
     switch (o->k) {
     case O_MMU:
     case O_MULTI:
-        o->n = o->k == O_MULTI ? 1 : 1 + byte(r) % 3;
-        for (unsigned int i = 0; i < o->n; i++) {
-            uint8_t c = byte(r);
-            unsigned int cmd = c < 230 ? MMU_NORMAL_PT_UPDATE : c < 245 ? MMU_PT_UPDATE_PRESERVE_AD : MMU_MACHPHYS_UPDATE;
-            o->req[i].ptr = (frame_of(r) << 12) | ((uint64_t)slot_of(r) << 3) | cmd;
-            o->req[i].val = cmd == MMU_MACHPHYS_UPDATE ? byte(r) : value_of(r);
-        }
-        o->level = 1 + byte(r) % 4;
-        o->frame = frame_of(r);
-        o->slot = byte(r) & 1;   /* multicall: pin (0) or unpin (1) */
+        decode_batch(r, o);
         break;
     case O_PIN:
         o->level = 1 + byte(r) % 4;
@@ -153,14 +172,7 @@ static void decode(struct rd *r, struct op *o)
         o->frame = byte(r) < 32 ? 0 : frame_of(r);
         break;
     case O_UVM:
-        o->va = va_of(r) & ~0xFFFULL;
-        o->val = value_of(r);
-        {
-            uint8_t fb = byte(r);
-            o->flags = fb % 3;
-            o->mask = fb < 160 ? 0 : (fb & 1) ? MASK_REAL : 8 + (fb & 0x78);
-            o->mask_bits = (fb >> 1) & 3;
-        }
+        decode_uvm(r, o);
         break;
     case O_STORE:
         o->va = va_of(r);
@@ -228,11 +240,122 @@ static int run_ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
     return pvm_mmuext_op(v, &e, 1, &done, DOMID_SELF);
 }
 
+/* The single mmuext_op kinds (O_PIN, O_UNPIN, O_BASE, O_UBASE, O_FLUSH) on v: the call's rc; a flush
+   leaves its done count in *done. */
+static int apply_ext(struct pvm_vcpu *v, const struct op *o, unsigned int *done)
+{
+    switch (o->k) {
+    case O_PIN:
+        return run_ext(v, MMUEXT_PIN_L1_TABLE + o->level - 1, o->frame);
+    case O_UNPIN:
+        return run_ext(v, MMUEXT_UNPIN_TABLE, o->frame);
+    case O_BASE:
+        return run_ext(v, MMUEXT_NEW_BASEPTR, o->frame);
+    case O_UBASE:
+        return run_ext(v, MMUEXT_NEW_USER_BASEPTR, o->frame);
+    default: {   /* O_FLUSH */
+        struct mmuext_op e = ext(o->flags ? MMUEXT_INVLPG_LOCAL : MMUEXT_TLB_FLUSH_LOCAL, 0);
+        e.arg1.linear_addr = o->va;
+        return pvm_mmuext_op(v, &e, 1, done, DOMID_SELF);
+    }
+    }
+}
+
+/* O_UVM on v, with its vCPU mask in guest memory or a guest address that is none: the call's rc.  prefix (B)
+   after A's -EFAULT: Xen kept the entry it wrote, so B writes it without a flush. */
+static int apply_uvm(struct sys *s, struct pvm_vcpu *v, const struct op *o, bool prefix)
+{
+    uint64_t flags = o->flags;
+    if (o->mask == MASK_REAL) {
+        s->mask_word = o->mask_bits;
+        if (hostmem_guest_view(&s->h, &s->mask_word, sizeof(s->mask_word)))
+            abort();
+        flags |= (uint64_t)(uintptr_t)&s->mask_word;
+    } else {
+        flags |= o->mask;   /* a guest address that is not guest memory: the mask cannot be read */
+    }
+    if (prefix && o->rc == -XEN_EFAULT)
+        flags = UVMF_NONE;
+    int rc = pvm_update_va_mapping(v, o->va, o->val, flags);
+    hostmem_guest_views_clear(&s->h);
+    return rc;
+}
+
+/* A two-entry multicall: mc[0] is mmu_update of one request req, mc[1] mmuext_op e; done counts into d[]. */
+static void multicall_entries(struct multicall_entry mc[2], struct mmu_update *req, struct mmuext_op *e,
+                              unsigned int d[2])
+{
+    memset(mc, 0, 2 * sizeof(mc[0]));
+    mc[0].op = __HYPERVISOR_mmu_update;
+    mc[0].args[0] = (xen_ulong_t)(uintptr_t)req;
+    mc[0].args[1] = 1;
+    mc[0].args[2] = (xen_ulong_t)(uintptr_t)&d[0];
+    mc[0].args[3] = DOMID_SELF;
+    mc[1].op = __HYPERVISOR_mmuext_op;
+    mc[1].args[0] = (xen_ulong_t)(uintptr_t)e;
+    mc[1].args[1] = 1;
+    mc[1].args[2] = (xen_ulong_t)(uintptr_t)&d[1];
+    mc[1].args[3] = DOMID_SELF;
+}
+
+/*
+ * O_MULTI on v: o's first request and a pin or unpin as one multicall; A keeps each entry's rc and done in
+ * o->sub_*; returns the multicall's rc.  prefix (B): each entry as its own call, as far as it got in A; 0.
+ */
+static int apply_multi(struct sys *s, struct pvm_vcpu *v, struct op *o, bool prefix)
+{
+    unsigned int d[2] = { 0, 0 };
+    struct mmuext_op e = ext(o->slot ? MMUEXT_UNPIN_TABLE : MMUEXT_PIN_L1_TABLE + o->level - 1, o->frame);
+    if (prefix) {
+        pvm_mmu_update(v, o->req, o->sub_done[0], &d[0], DOMID_SELF);
+        if (o->sub_rc[1] == 0)
+            pvm_mmuext_op(v, &e, 1, &d[1], DOMID_SELF);
+        return 0;
+    }
+    struct multicall_entry mc[2];
+    multicall_entries(mc, o->req, &e, d);
+    if (hostmem_guest_view(&s->h, o->req, sizeof(o->req[0])) || hostmem_guest_view(&s->h, d, sizeof(d)) ||
+        hostmem_guest_view(&s->h, &e, sizeof(e)))
+        abort();
+    int rc = pvm_multicall(v, mc, 2);
+    hostmem_guest_views_clear(&s->h);
+    for (int i = 0; i < 2; i++) {
+        o->sub_rc[i] = (int)(long)mc[i].result;
+        o->sub_done[i] = d[i];
+    }
+    return rc;
+}
+
+/* O_STORE, O_LOAD: one 8-byte guest access on v; 0, or -1 for a page fault. */
+static int apply_access(struct pvm_vcpu *v, const struct op *o)
+{
+    struct pvm_fault f;
+    if (o->k == O_STORE)
+        return pvm_guest_store(v, o->va, o->val, 8, &f) == PVM_ACCESS_FAULT ? -1 : 0;
+    uint64_t val;
+    return pvm_guest_load(v, o->va, &val, &f) == PVM_ACCESS_FAULT ? -1 : 0;
+}
+
+/* What the builder and the allocator do (O_SET, O_RELEASE, O_ASSIGN of a free frame only) on s: 0 or an error. */
+static int apply_machine(struct sys *s, const struct op *o)
+{
+    switch (o->k) {
+    case O_SET:
+        return pvm_poke(&s->m, o->frame, o->slot, o->val);
+    case O_RELEASE:
+        return pvm_release_page(&s->m, o->dom, o->frame);
+    default: {   /* O_ASSIGN */
+        struct pvm_frame_state st;
+        pvm_frame_query(&s->m, o->frame, &st);
+        return st.owner == DOMID_INVALID && !st.count ? pvm_assign_page(&s->m, o->frame, o->dom, 0) : -1;
+    }
+    }
+}
+
 /* Run o on s.  prefix: B's replay, with what A did (o->rc, o->done, o->sub_*) deciding how much to run. */
 static void apply(struct sys *s, struct op *o, bool prefix)
 {
     struct pvm_vcpu *v = pvm_vcpu(&s->m, o->dom, o->vcpu);
-    struct pvm_fault f;
     int rc = 0;
     unsigned int done = 0;
     /* A failed single operation: nothing to replay, except an update_va_mapping whose mask could not be read
@@ -243,95 +366,24 @@ static void apply(struct sys *s, struct op *o, bool prefix)
     case O_MMU:
         rc = pvm_mmu_update(v, o->req, prefix ? o->done : o->n, &done, DOMID_SELF);
         break;
-    case O_PIN:
-        rc = run_ext(v, MMUEXT_PIN_L1_TABLE + o->level - 1, o->frame);
+    case O_PIN: case O_UNPIN: case O_BASE: case O_UBASE: case O_FLUSH:
+        rc = apply_ext(v, o, &done);
         break;
-    case O_UNPIN:
-        rc = run_ext(v, MMUEXT_UNPIN_TABLE, o->frame);
+    case O_UVM:
+        rc = apply_uvm(s, v, o, prefix);
         break;
-    case O_BASE:
-        rc = run_ext(v, MMUEXT_NEW_BASEPTR, o->frame);
+    case O_MULTI:
+        rc = apply_multi(s, v, o, prefix);
         break;
-    case O_UBASE:
-        rc = run_ext(v, MMUEXT_NEW_USER_BASEPTR, o->frame);
+    case O_STORE: case O_LOAD:
+        rc = apply_access(v, o);
         break;
-    case O_UVM: {
-        uint64_t flags = o->flags;
-        if (o->mask == MASK_REAL) {
-            s->mask_word = o->mask_bits;
-            if (hostmem_guest_view(&s->h, &s->mask_word, sizeof(s->mask_word)))
-                abort();
-            flags |= (uint64_t)(uintptr_t)&s->mask_word;
-        } else {
-            flags |= o->mask;   /* a guest address that is not guest memory: the mask cannot be read */
-        }
-        if (prefix && o->rc == -XEN_EFAULT)
-            flags = UVMF_NONE;
-        rc = pvm_update_va_mapping(v, o->va, o->val, flags);
-        hostmem_guest_views_clear(&s->h);
+    case O_SET: case O_RELEASE: case O_ASSIGN:
+        rc = apply_machine(s, o);
         break;
-    }
-    case O_MULTI: {
-        unsigned int d[2] = { 0, 0 };
-        struct mmuext_op e = ext(o->slot ? MMUEXT_UNPIN_TABLE : MMUEXT_PIN_L1_TABLE + o->level - 1, o->frame);
-        if (prefix) {   /* each entry as its own call, as far as it got in A */
-            pvm_mmu_update(v, o->req, o->sub_done[0], &d[0], DOMID_SELF);
-            if (o->sub_rc[1] == 0)
-                pvm_mmuext_op(v, &e, 1, &d[1], DOMID_SELF);
-            return;
-        }
-        struct multicall_entry mc[2];
-        memset(mc, 0, sizeof(mc));
-        mc[0].op = __HYPERVISOR_mmu_update;
-        mc[0].args[0] = (xen_ulong_t)(uintptr_t)o->req;
-        mc[0].args[1] = 1;
-        mc[0].args[2] = (xen_ulong_t)(uintptr_t)&d[0];
-        mc[0].args[3] = DOMID_SELF;
-        mc[1].op = __HYPERVISOR_mmuext_op;
-        mc[1].args[0] = (xen_ulong_t)(uintptr_t)&e;
-        mc[1].args[1] = 1;
-        mc[1].args[2] = (xen_ulong_t)(uintptr_t)&d[1];
-        mc[1].args[3] = DOMID_SELF;
-        if (hostmem_guest_view(&s->h, o->req, sizeof(o->req[0])) || hostmem_guest_view(&s->h, d, sizeof(d)) ||
-            hostmem_guest_view(&s->h, &e, sizeof(e)))
-            abort();
-        rc = pvm_multicall(v, mc, 2);
-        hostmem_guest_views_clear(&s->h);
-        for (int i = 0; i < 2; i++) {
-            o->sub_rc[i] = (int)(long)mc[i].result;
-            o->sub_done[i] = d[i];
-        }
-        break;
-    }
-    case O_STORE:
-        rc = pvm_guest_store(v, o->va, o->val, 8, &f) == PVM_ACCESS_FAULT ? -1 : 0;
-        break;
-    case O_LOAD: {
-        uint64_t val;
-        rc = pvm_guest_load(v, o->va, &val, &f) == PVM_ACCESS_FAULT ? -1 : 0;
-        break;
-    }
-    case O_SET:
-        rc = pvm_poke(&s->m, o->frame, o->slot, o->val);
-        break;
-    case O_RELEASE:
-        rc = pvm_release_page(&s->m, o->dom, o->frame);
-        break;
-    case O_ASSIGN: {
-        struct pvm_frame_state st;
-        pvm_frame_query(&s->m, o->frame, &st);
-        rc = st.owner == DOMID_INVALID && !st.count ? pvm_assign_page(&s->m, o->frame, o->dom, 0) : -1;
-        break;
-    }
     case O_ASSIST:
         rc = pvm_vm_assist(v, o->flags ? VMASST_CMD_disable : VMASST_CMD_enable, VMASST_TYPE_writable_pagetables);
         break;
-    case O_FLUSH: {
-        struct mmuext_op e = ext(o->flags ? MMUEXT_INVLPG_LOCAL : MMUEXT_TLB_FLUSH_LOCAL, 0);
-        e.arg1.linear_addr = o->va;
-        rc = pvm_mmuext_op(v, &e, 1, &done, DOMID_SELF);
-        break;
-    }
     default:
         break;
     }
@@ -395,6 +447,106 @@ static void put_req(FILE *f, const struct mmu_update *q)
     put_value(f, q->val);
 }
 
+/* The single mmuext_op kinds (O_PIN, O_UNPIN, O_BASE, O_UBASE, O_FLUSH) as script lines of domain d. */
+static void put_ext(FILE *f, const struct op *o, unsigned int d)
+{
+    switch (o->k) {
+    case O_PIN:
+        fprintf(f, "mmuext d%u pin_l%u @%#" PRIx64 " -> %s\n", d, o->level, o->frame, errname(o->rc));
+        break;
+    case O_UNPIN:
+        fprintf(f, "mmuext d%u unpin @%#" PRIx64 " -> %s\n", d, o->frame, errname(o->rc));
+        break;
+    case O_BASE:
+        fprintf(f, "mmuext d%uv%u new_baseptr @%#" PRIx64 " -> %s\n", d, o->vcpu, o->frame, errname(o->rc));
+        break;
+    case O_UBASE:
+        fprintf(f, "mmuext d%uv%u new_user_baseptr %s%#" PRIx64 " -> %s\n", d, o->vcpu, o->frame ? "@" : "",
+                o->frame, errname(o->rc));
+        break;
+    default:   /* O_FLUSH */
+        if (o->flags) {
+            fprintf(f, "mmuext d%uv%u invlpg_local ", d, o->vcpu);
+            put_va(f, o->va);
+            fputc('\n', f);
+        } else {
+            fprintf(f, "mmuext d%uv%u tlb_flush_local\n", d, o->vcpu);
+        }
+        break;
+    }
+}
+
+/* O_UVM as a script line of domain d: va, entry, flush type, the vCPU mask (or the bad flags) and A's result. */
+static void put_uvm(FILE *f, const struct op *o, unsigned int d)
+{
+    fprintf(f, "update_va_mapping d%uv%u ", d, o->vcpu);
+    put_va(f, o->va);
+    fputc(' ', f);
+    put_value(f, o->val);
+    fprintf(f, " %s", o->flags == 0 ? "none" : o->flags == 1 ? "tlb_flush" : "invlpg");
+    if (o->mask == MASK_REAL)
+        fprintf(f, " mask=%u", o->mask_bits);
+    else if (o->mask)
+        fprintf(f, " flags=%" PRIu64, o->flags | o->mask);
+    fprintf(f, " -> %s\n", errname(o->rc));
+}
+
+/* O_MMU and O_MULTI as script lines of domain d, with A's results (a multicall's per entry). */
+static void put_batch(FILE *f, const struct op *o, unsigned int d)
+{
+    if (o->k == O_MMU) {
+        fprintf(f, "mmu_update d%u ", d);
+        for (unsigned int k = 0; k < o->n; k++) {
+            fprintf(f, k ? ", " : "");
+            put_req(f, &o->req[k]);
+        }
+        fprintf(f, " -> %s done=%u\n", errname(o->rc), o->done);
+        return;
+    }
+    fprintf(f, "multicall d%uv%u\nmmu_update ", d, o->vcpu);
+    put_req(f, &o->req[0]);
+    fprintf(f, " -> %s\n", errname(o->sub_rc[0]));
+    if (o->slot)
+        fprintf(f, "mmuext unpin @%#" PRIx64 " -> %s\nend\n", o->frame, errname(o->sub_rc[1]));
+    else
+        fprintf(f, "mmuext pin_l%u @%#" PRIx64 " -> %s\nend\n", o->level, o->frame, errname(o->sub_rc[1]));
+}
+
+/* O_STORE and O_LOAD as script lines of domain d; A's page fault as "-> #PF". */
+static void put_access(FILE *f, const struct op *o, unsigned int d)
+{
+    fprintf(f, "%s d%uv%u ", o->k == O_STORE ? "store" : "load", d, o->vcpu);
+    put_va(f, o->va);
+    if (o->k == O_STORE) {
+        fputc(' ', f);
+        put_value(f, o->val);
+    }
+    fprintf(f, "%s\n", o->rc ? " -> #PF" : "");
+}
+
+/* O_SET, O_RELEASE, O_ASSIGN (only one that succeeded) and O_ASSIST as script lines of domain d. */
+static void put_machine(FILE *f, const struct op *o, unsigned int d)
+{
+    switch (o->k) {
+    case O_SET:
+        fprintf(f, "set @%#" PRIx64 "[%u] = ", o->frame, o->slot);
+        put_value(f, o->val);
+        fprintf(f, " -> %s\n", errname(o->rc));
+        break;
+    case O_RELEASE:
+        fprintf(f, "release d%u @%#" PRIx64 " -> %s\n", d, o->frame, errname(o->rc));
+        break;
+    case O_ASSIGN:
+        if (!o->rc)
+            fprintf(f, "assign d%u @%#" PRIx64 "\n", d, o->frame);
+        break;
+    default:   /* O_ASSIST */
+        fprintf(f, "vm_assist d%u %s writable_pagetables\n", d, o->flags ? "disable" : "enable");
+        break;
+    }
+}
+
+/* Print what went wrong and ops[0..n) as a scenario script that sets up the same machine and replays them; abort. */
 static void reproducer(const struct op *ops, size_t n, const char *what)
 {
     FILE *f = stderr;
@@ -404,85 +556,21 @@ static void reproducer(const struct op *ops, size_t n, const char *what)
         fprintf(f, "frame d%u f%u=%#x\n", i < 24 ? 1 : 2, i, BASE + i);
     for (size_t i = 0; i < n; i++) {
         const struct op *o = &ops[i];
-        unsigned int d = o->dom;
         switch (o->k) {
-        case O_MMU:
-            fprintf(f, "mmu_update d%u ", d);
-            for (unsigned int k = 0; k < o->n; k++) {
-                fprintf(f, k ? ", " : "");
-                put_req(f, &o->req[k]);
-            }
-            fprintf(f, " -> %s done=%u\n", errname(o->rc), o->done);
+        case O_MMU: case O_MULTI:
+            put_batch(f, o, o->dom);
             break;
-        case O_PIN:
-            fprintf(f, "mmuext d%u pin_l%u @%#" PRIx64 " -> %s\n", d, o->level, o->frame, errname(o->rc));
-            break;
-        case O_UNPIN:
-            fprintf(f, "mmuext d%u unpin @%#" PRIx64 " -> %s\n", d, o->frame, errname(o->rc));
-            break;
-        case O_BASE:
-            fprintf(f, "mmuext d%uv%u new_baseptr @%#" PRIx64 " -> %s\n", d, o->vcpu, o->frame, errname(o->rc));
-            break;
-        case O_UBASE:
-            fprintf(f, "mmuext d%uv%u new_user_baseptr %s%#" PRIx64 " -> %s\n", d, o->vcpu, o->frame ? "@" : "",
-                    o->frame, errname(o->rc));
+        case O_PIN: case O_UNPIN: case O_BASE: case O_UBASE: case O_FLUSH:
+            put_ext(f, o, o->dom);
             break;
         case O_UVM:
-            fprintf(f, "update_va_mapping d%uv%u ", d, o->vcpu);
-            put_va(f, o->va);
-            fputc(' ', f);
-            put_value(f, o->val);
-            fprintf(f, " %s", o->flags == 0 ? "none" : o->flags == 1 ? "tlb_flush" : "invlpg");
-            if (o->mask == MASK_REAL)
-                fprintf(f, " mask=%u", o->mask_bits);
-            else if (o->mask)
-                fprintf(f, " flags=%" PRIu64, o->flags | o->mask);
-            fprintf(f, " -> %s\n", errname(o->rc));
+            put_uvm(f, o, o->dom);
             break;
-        case O_MULTI:
-            fprintf(f, "multicall d%uv%u\nmmu_update ", d, o->vcpu);
-            put_req(f, &o->req[0]);
-            fprintf(f, " -> %s\n", errname(o->sub_rc[0]));
-            if (o->slot)
-                fprintf(f, "mmuext unpin @%#" PRIx64 " -> %s\nend\n", o->frame, errname(o->sub_rc[1]));
-            else
-                fprintf(f, "mmuext pin_l%u @%#" PRIx64 " -> %s\nend\n", o->level, o->frame, errname(o->sub_rc[1]));
+        case O_STORE: case O_LOAD:
+            put_access(f, o, o->dom);
             break;
-        case O_STORE:
-            fprintf(f, "store d%uv%u ", d, o->vcpu);
-            put_va(f, o->va);
-            fputc(' ', f);
-            put_value(f, o->val);
-            fprintf(f, "%s\n", o->rc ? " -> #PF" : "");
-            break;
-        case O_LOAD:
-            fprintf(f, "load d%uv%u ", d, o->vcpu);
-            put_va(f, o->va);
-            fprintf(f, "%s\n", o->rc ? " -> #PF" : "");
-            break;
-        case O_SET:
-            fprintf(f, "set @%#" PRIx64 "[%u] = ", o->frame, o->slot);
-            put_value(f, o->val);
-            fprintf(f, " -> %s\n", errname(o->rc));
-            break;
-        case O_RELEASE:
-            fprintf(f, "release d%u @%#" PRIx64 " -> %s\n", d, o->frame, errname(o->rc));
-            break;
-        case O_ASSIGN:
-            if (!o->rc)
-                fprintf(f, "assign d%u @%#" PRIx64 "\n", d, o->frame);
-            break;
-        case O_ASSIST:
-            fprintf(f, "vm_assist d%u %s writable_pagetables\n", d, o->flags ? "disable" : "enable");
-            break;
-        case O_FLUSH:
-            if (o->flags) {
-                fprintf(f, "mmuext d%uv%u invlpg_local ", d, o->vcpu);
-                put_va(f, o->va);
-                fputc('\n', f);
-            } else {
-                fprintf(f, "mmuext d%uv%u tlb_flush_local\n", d, o->vcpu);
-            }
+        case O_SET: case O_RELEASE: case O_ASSIGN: case O_ASSIST:
+            put_machine(f, o, o->dom);
             break;
         default:
             break;
