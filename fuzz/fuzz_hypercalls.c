@@ -63,6 +63,7 @@ struct rd {
     size_t n;
 };
 
+/* The next input byte; 0 once the input is used up. */
 static uint8_t byte(struct rd *r)
 {
     if (!r->n)
@@ -71,11 +72,13 @@ static uint8_t byte(struct rd *r)
     return *r->p++;
 }
 
+/* One of the NFR frames, from one byte. */
 static uint64_t frame_of(struct rd *r)
 {
     return BASE + byte(r) % NFR;
 }
 
+/* A table slot: mostly one of a few near Xen's slots and the ends of a table, else any of the 512. */
 static unsigned int slot_of(struct rd *r)
 {
     static const unsigned int hot[] = { 0, 1, 2, 3, 255, 256, 258, 261, 271, 272, 510, 511 };
@@ -83,6 +86,7 @@ static unsigned int slot_of(struct rd *r)
     return b < 192 ? hot[b % 12] : (unsigned int)(byte(r) | ((b & 1) << 8));
 }
 
+/* Entry flags from one byte: P unless bit 7, then RW, US, A, D, PSE or PCD|PWT, NX. */
 static uint64_t flags_of(struct rd *r)
 {
     uint8_t b = byte(r);
@@ -98,6 +102,7 @@ static uint64_t flags_of(struct rd *r)
     return f;
 }
 
+/* An entry: 0, any 64 bits, or one of the NFR frames with fuzzed flags. */
 static uint64_t value_of(struct rd *r)
 {
     uint8_t b = byte(r);
@@ -112,6 +117,7 @@ static uint64_t value_of(struct rd *r)
     return (frame_of(r) << 12) | flags_of(r);
 }
 
+/* A canonical address whose table indexes are each 0, 1, 2 or 511, with a small offset in the page. */
 static uint64_t va_of(struct rd *r)
 {
     static const uint64_t idx[] = { 0, 1, 2, 511 };
@@ -205,6 +211,7 @@ struct sys {
     void *scratch;
 };
 
+/* Machine s: d1 (two vCPUs) owns frames 0-23, d2 owns 24-39, 40-47 are free; 0, or -1. */
 static int sys_init(struct sys *s)
 {
     if (hostmem_init(&s->h, &s->m, BASE + NFR + 16))
@@ -218,12 +225,14 @@ static int sys_init(struct sys *s)
     return 0;
 }
 
+/* Free what sys_init took. */
 static void sys_free(struct sys *s)
 {
     free(s->scratch);
     hostmem_free(&s->h);
 }
 
+/* An mmuext_op cmd on mfn, every other field 0. */
 static struct mmuext_op ext(unsigned int cmd, uint64_t mfn)
 {
     struct mmuext_op e;
@@ -233,6 +242,7 @@ static struct mmuext_op ext(unsigned int cmd, uint64_t mfn)
     return e;
 }
 
+/* One mmuext_op cmd on mfn by v for its own domain: its rc. */
 static int run_ext(struct pvm_vcpu *v, unsigned int cmd, uint64_t mfn)
 {
     struct mmuext_op e = ext(cmd, mfn);
@@ -395,6 +405,7 @@ static void apply(struct sys *s, struct op *o, bool prefix)
 
 /* ---- the reproducer ---- */
 
+/* Entry v as a script writes it (@frame|P|RW...), or as a number when it maps no fuzzed frame. */
 static void put_value(FILE *f, uint64_t v)
 {
     uint64_t mfn = (v & PVM_PTE_FRAME_MASK) >> 12, fl = v & ~PVM_PTE_FRAME_MASK;
@@ -412,12 +423,14 @@ static void put_value(FILE *f, uint64_t v)
             fprintf(f, "|%s", names[i].name);
 }
 
+/* va as a script writes it: va(l4,l3,l2,l1)+offset. */
 static void put_va(FILE *f, uint64_t va)
 {
     fprintf(f, "va(%u,%u,%u,%u)+%u", (unsigned int)(va >> 39) & 511, (unsigned int)(va >> 30) & 511,
             (unsigned int)(va >> 21) & 511, (unsigned int)(va >> 12) & 511, (unsigned int)(va & 0xFFF));
 }
 
+/* rc as a script writes it ("-EINVAL"), or as a number; the text may be overwritten by the next call. */
 static const char *errname(int rc)
 {
     static char b[16];
@@ -434,6 +447,7 @@ static const char *errname(int rc)
     }
 }
 
+/* One mmu_update request as a script writes it. */
 static void put_req(FILE *f, const struct mmu_update *q)
 {
     unsigned int cmd = (unsigned int)(q->ptr & 7);
@@ -584,6 +598,7 @@ static void reproducer(const struct op *ops, size_t n, const char *what)
    the lockstep comparison, everything else), measured per operation with a monotonic clock. */
 static struct { bool on; double audit, invariants, lockstep, total; } prof;
 
+/* Seconds on the monotonic clock. */
 static double now(void)
 {
     struct timespec ts;
@@ -591,6 +606,7 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* At exit with FUZZ_PROFILE: one line saying where the time went. */
 static void prof_report(void)
 {
     if (prof.total > 0)
@@ -607,6 +623,7 @@ struct audit_ctx {
     unsigned long n;
 };
 
+/* pvm_audit's callback: count the issues, keep the first one's text. */
 static void on_issue(void *ctx, const struct pvm_audit_issue *is)
 {
     struct audit_ctx *a = ctx;
@@ -614,6 +631,7 @@ static void on_issue(void *ctx, const struct pvm_audit_issue *is)
         snprintf(a->text, sizeof(a->text), "auditor: %s", is->text);
 }
 
+/* Is the frame a validated L1-L4 that something references as a table? */
 static bool in_use_table(const struct pvm_frame_state *st)
 {
     return st->type >= PVM_TYPE_L1 && st->type <= PVM_TYPE_L4 && st->type_count > 0 && st->validated;
@@ -734,6 +752,7 @@ static void sync_tlbs(const struct sys *a, struct sys *b)
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* libFuzzer's start: FUZZ_PROFILE set, and not 0, turns the profile on. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -748,6 +767,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * One input: up to MAX_OPS operations, each run on A as decoded and on B as far as A got, then the invariants
+ * checked; a violation prints a reproducer and aborts.  Always 0.
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct op ops[MAX_OPS];

@@ -90,6 +90,7 @@ __asm__(".section .note.Xen, \"a\"\n"
 extern char hypercall_page[];
 void kmain(const struct start_info *si);
 
+/* Hypercall nr with up to five arguments, through the stub Xen wrote in our hypercall page: its result. */
 static long hcall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     register uint64_t r10 __asm__("r10") = a4;
@@ -102,6 +103,7 @@ static long hcall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64
     return ret;
 }
 
+/* Write s to Xen's console (console_io); no newline added. */
 static void print(const char *s)
 {
     uint64_t n = 0;
@@ -110,6 +112,7 @@ static void print(const char *s)
     hcall(__HYPERVISOR_console_io, CONSOLEIO_write, n, (uint64_t)(uintptr_t)s, 0, 0);
 }
 
+/* printf to Xen's console; output past 719 bytes is cut. */
 __attribute__((format(printf, 1, 2))) static void printf_(const char *fmt, ...)
 {
     char buf[720];
@@ -158,8 +161,8 @@ void page_fault(const uint64_t *frame)
     qemu_exit(1);
 }
 
-/* Install the #PF handler and map shared_info (for cr2) over a page of our own. */
 static uint8_t shared_info_slot[4096] __attribute__((aligned(4096)));
+/* Install the #PF handler and map shared_info (for cr2) over a page of our own. */
 static void setup_traps(const struct start_info *si)
 {
     struct { uint8_t vector, flags; uint16_t cs; uint64_t address; } traps[2] = {
@@ -171,11 +174,13 @@ static void setup_traps(const struct start_info *si)
 }
 static unsigned int failures;
 
+/* The machine frame behind kernel address p, from the p2m list Xen gave us. */
 static uint64_t mfn_of(const void *p)
 {
     return mfn_list[((uint64_t)(uintptr_t)p - XP_DOM0_VIRT_BASE) >> 12];
 }
 
+/* One smoke step's line, "step NAME rc=N"; an rc other than expected is counted as a failure. */
 static void step(const char *name, long rc, long expected)
 {
     printf_("step %s rc=%ld%s\n", name, rc, rc == expected ? "" : " UNEXPECTED");
@@ -183,6 +188,7 @@ static void step(const char *name, long rc, long expected)
         failures++;
 }
 
+/* One mmuext_op cmd on frame mfn for ourselves: its rc. */
 static long ext1(unsigned int cmd, uint64_t mfn)
 {
     struct mmuext_op op = { .cmd = cmd };
@@ -190,6 +196,7 @@ static long ext1(unsigned int cmd, uint64_t mfn)
     return hcall(__HYPERVISOR_mmuext_op, (uint64_t)(uintptr_t)&op, 1, 0, DOMID_SELF, 0);
 }
 
+/* Map page at its own address again, read-only or writable (rw), with an INVLPG: the call's rc. */
 static long remap(void *page, int rw)
 {
     uint64_t pte = (mfn_of(page) << 12) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY | (rw ? _PAGE_RW : 0);
@@ -214,6 +221,7 @@ static uint64_t *table_on_walk(const struct start_info *si, uint64_t va, unsigne
 }
 
 static unsigned int attack_failures;
+/* One attack's line, "attack NAME WHAT=GOT"; a value other than want is counted as unexpected. */
 static void attack_step(const char *name, uint64_t got, uint64_t want, const char *what)
 {
     printf_("attack %s %s=%llu%s\n", name, what, (unsigned long long)got, got == want ? "" : " UNEXPECTED");
@@ -322,6 +330,7 @@ static void run_attacks(const struct start_info *si)
 static uint64_t calls[64];
 static struct guest_result result;
 
+/* The guest's hypercalls by number and its table pages as one "guest POLICY hypercalls ..." line. */
 static void print_counters(const char *policy)
 {
     const struct guest_result *r = &result;
@@ -332,6 +341,7 @@ static void print_counters(const char *policy)
             (unsigned long long)guest_pt_pages(r), (unsigned long long)r->pte_stores);
 }
 
+/* guest_platform.hypercall: counted by number, then made to Xen as it is. */
 static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t a[6])
 {
     (void)ctx;
@@ -340,6 +350,7 @@ static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t a[6])
     return hcall((unsigned int)op, a[0], a[1], a[2], a[3], a[4]);
 }
 
+/* guest_platform.load: a plain load through our own tables; always 0. */
 static int plat_load(void *ctx, uint64_t va, uint64_t *val)
 {
     (void)ctx;
@@ -347,6 +358,7 @@ static int plat_load(void *ctx, uint64_t va, uint64_t *val)
     return 0;
 }
 
+/* guest_platform.store: a plain store through our own tables; always 0. */
 static int plat_store(void *ctx, uint64_t va, uint64_t val)
 {
     (void)ctx;
@@ -354,6 +366,7 @@ static int plat_store(void *ctx, uint64_t va, uint64_t val)
     return 0;
 }
 
+/* guest_platform.clear_page: zero the page that holds va; always 0. */
 static int plat_clear_page(void *ctx, uint64_t va)
 {
     (void)ctx;
@@ -363,18 +376,21 @@ static int plat_clear_page(void *ctx, uint64_t va)
     return 0;
 }
 
+/* guest_platform.m2p: the gpfn of mfn, from Xen's read-only M2P. */
 static uint64_t plat_m2p(void *ctx, uint64_t mfn)
 {
     (void)ctx;
     return ((volatile const uint64_t *)(uintptr_t)HYPERVISOR_VIRT_START)[mfn];   /* Xen's RO M2P */
 }
 
+/* guest_platform.log: one "[guest] LINE" line. */
 static void plat_log(void *ctx, const char *line)
 {
     (void)ctx;
     printf_("[guest] %s\n", line);
 }
 
+/* Does s start with p? */
 static int starts_with(const char *s, const char *p)
 {
     while (*p)
@@ -383,6 +399,7 @@ static int starts_with(const char *s, const char *p)
     return 1;
 }
 
+/* Boot guest/ under policy as this dom0 and print its outcome, place and counters; ends the run (qemu_exit). */
 static void run_guest(const struct start_info *si, const char *policy)
 {
     int pol = guest_policy_parse(policy);
@@ -429,6 +446,8 @@ __attribute__((noreturn)) static void bad_program(const char *what)
     qemu_exit(2);
 }
 
+/* Word w with relocation r (xenprog.h): our real frame in place of the scenario's, or for XP_R_MASK w in
+   *mask and a pointer to it. */
 static uint64_t reloc(uint64_t w, uint64_t r, unsigned long *mask)
 {
     if (!r)
@@ -456,6 +475,7 @@ static long scratch_map(uint64_t mfn, int rw)
     return hcall(__HYPERVISOR_update_va_mapping, (uint64_t)(uintptr_t)scratch_page, pte, UVMF_INVLPG, 0, 0);
 }
 
+/* Map the scratch page back onto its own frame, writable; if that fails, the program ends. */
 static void scratch_unmap(void)
 {
     if (remap(scratch_page, 1))
@@ -544,6 +564,7 @@ static void scenario_reset(void)
     cur_root = 0;
 }
 
+/* An entry read back on Xen with the simulator's frame number in place of ours, so both sides print alike. */
 static uint64_t unreloc(uint64_t v)
 {
     uint64_t mfn = (v & PVM_PTE_FRAME_MASK) >> 12;
@@ -577,6 +598,7 @@ static int natively_writable(uint64_t va)
     return (e & _PAGE_PRESENT) && (e & _PAGE_RW);
 }
 
+/* Write val into slot of our own L4 (mmu_update): its rc. */
 static long set_own_l4(unsigned int slot, uint64_t val)
 {
     struct mmu_update u = { (dom0_l4 << 12) | (slot * 8ULL), val };
@@ -754,6 +776,7 @@ static uint64_t run_xp_step(const uint8_t *p, const uint8_t *end, struct xp_resu
     return sizeof(*st) + items * sizeof(*it);
 }
 
+/* Run the compiled program in our module (xenprog.h), one "x SCEN LINE TEXT" line per step; ends the run. */
 static void run_program(const struct start_info *si)
 {
     const uint8_t *p = (const uint8_t *)(uintptr_t)si->mod_start, *end = p + si->mod_len;
@@ -799,6 +822,7 @@ static void run_program(const struct start_info *si)
     qemu_exit(16);
 }
 
+/* From _start, with Xen's start_info: the job the command line or the module asks for, else the smoke steps. */
 void kmain(const struct start_info *si)
 {
     mfn_list = (const uint64_t *)(uintptr_t)si->mfn_list;
