@@ -174,6 +174,14 @@ static inline void set_m2p(struct pvm_machine *m, uint64_t mfn, uint64_t gpfn)
         m->ops.m2p_set(m->ops.ctx, mfn, gpfn);
 }
 
+/* Tell the platform (pvm_ops.validate, if any) that a validation or devalidation of mfn begins or ends. */
+static inline void validate_event(const struct pvm_machine *m, uint64_t mfn, unsigned int level,
+                                  enum pvm_validate_phase phase, int rc)
+{
+    if (m->ops.validate)
+        m->ops.validate(m->ops.ctx, mfn, level, phase, rc);
+}
+
 /* ---- log.c ---- */
 /*
  * Xen's BUG_ON for the invariants the core relies on: report through the

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define PG_P  _PAGE_PRESENT
 #define PG_RW _PAGE_RW
@@ -429,6 +430,45 @@ static void root_holds_type_ref(void **state)
     TM_FRAME(t, r, "type=l4 tc=1");
 }
 
+/* What pvm_ops.validate saw: "v4 v3 ... e3:0 e4:0" (v begin, e end:rc, d / f the same for devalidation). */
+static char hook_seen[512];
+static uint64_t hook_tree[5];
+
+static void record_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
+{
+    (void)ctx;
+    static const char tag[] = "vedf";
+    size_t n = strlen(hook_seen);
+    assert_int_equal(mfn, hook_tree[level]);   /* the level is the frame's own */
+    if (phase == PVM_VALIDATE_END || phase == PVM_DEVALIDATE_END)
+        snprintf(hook_seen + n, sizeof(hook_seen) - n, "%s%c%u:%d", n ? " " : "", tag[phase], level, rc);
+    else
+        snprintf(hook_seen + n, sizeof(hook_seen) - n, "%s%c%u", n ? " " : "", tag[phase], level);
+}
+
+/*
+ * pvm_ops.validate brackets every validation and devalidation, nested as Xen's validate_page and
+ * devalidate_page are (the replay of a real Xen record matches its vb/ve/db/de lines against them);
+ * a refused validation ends with its errno.
+ */
+static void validate_hook_brackets_nest(void **state)
+{
+    struct tm *t = *state;
+    poke_tree(t, hook_tree);
+    t->m.ops.validate = record_validate;
+    hook_seen[0] = 0;
+    TM_OK(t, tm_pin(t->v, 4, hook_tree[4]));
+    assert_string_equal(hook_seen, "v4 v3 v2 v1 e1:0 e2:0 e3:0 e4:0");
+    hook_seen[0] = 0;
+    TM_OK(t, tm_unpin(t->v, hook_tree[4]));
+    assert_string_equal(hook_seen, "d4 d3 d2 d1 f1:0 f2:0 f3:0 f4:0");
+    /* The L1 now maps a frame of d2: its validation is refused, and so is each one above it. */
+    TM_OK(t, pvm_poke(&t->m, hook_tree[1], 0, pte(tm_frame(t, 2), PG_P)));
+    hook_seen[0] = 0;
+    TM_RC(t, tm_pin(t->v, 4, hook_tree[4]), -XEN_EBUSY);
+    assert_string_equal(hook_seen, "v4 v3 v2 v1 e1:-16 e2:-16 e3:-16 e4:-16");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +495,7 @@ int main(void)
         TM_TEST(release_unmapped_frame_and_foreign_release),
         TM_TEST(release_of_pinned_frame_keeps_pin),
         TM_SPACE_TEST(root_holds_type_ref),
+        TM_TEST(validate_hook_brackets_nest),
     };
     return cmocka_run_group_tests_name("types", tests, NULL, NULL);
 }

@@ -17,10 +17,13 @@
  * PGT_*) and the CPU's page-fault code bits (PFEC_*); pvmmu/xen.h states its
  * own rule.  Nothing here collides with libc or <sys/user.h>.
  *
- * ABI: the shared library is libpvmmu.so.0.  Its soname changes (.so.1, ...)
+ * ABI: the shared library is libpvmmu.so.1.  Its soname changes (.so.2, ...)
  * whenever the ABI breaks: a public function's signature, the layout or size
  * of a public struct, or the meaning of a constant changes.  Adding a
- * function keeps it.  Only the functions marked PVM_API below are exported;
+ * function keeps it.  A new callback appended to struct pvm_ops breaks it
+ * too: pvm_ops grows, and struct pvm_machine (which the caller allocates and
+ * which holds a copy of the ops) grows and moves every field after ops.  That
+ * is why .so.0 became .so.1 (pvm_ops.validate).  Only the functions marked PVM_API below are exported;
  * everything else the library holds is hidden (local in libpvmmu.a as well),
  * so a caller may define its own put_page, refuse, fmt_snprintf ...
  */
@@ -137,6 +140,11 @@ struct pvm_log_msg {
 
 struct pvm_vcpu;
 
+/* What pvm_ops.validate is told. */
+enum pvm_validate_phase {
+    PVM_VALIDATE_BEGIN, PVM_VALIDATE_END, PVM_DEVALIDATE_BEGIN, PVM_DEVALIDATE_END
+};
+
 struct pvm_ops {
     void *ctx;
     /*
@@ -193,6 +201,16 @@ struct pvm_ops {
      */
     int (*copy_from_guest)(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len);
     int (*copy_to_guest)(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t len);
+    /*
+     * Optional: the core begins or ends validating frame mfn as a level-
+     * `level` table (Xen's validate_page, on a type count's 0->1 edge), or
+     * devalidating it (devalidate_page, on 1->0); rc is the end's result (0,
+     * or the refusal), 0 at a begin.  At PVM_VALIDATE_BEGIN no entry has been
+     * read yet, so the platform may still fill the frame (a replay loads the
+     * recorded contents there).  Validations nest as Xen's do: an L4's
+     * begin, then each table it validates, then its end.  May be NULL.
+     */
+    void (*validate)(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc);
 };
 
 /* One cached translation of the software TLB. */
