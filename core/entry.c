@@ -73,11 +73,21 @@ static bool uncacheable(unsigned int l1f)
     return idx == 2 || idx == 3 || idx == 4 || idx >= 6;
 }
 
+/* Is I/O frame mfn in Xen's mmio_ro_ranges? */
+static bool mmio_ro(const struct pvm_machine *m, uint64_t mfn)
+{
+    for (unsigned int i = 0; i < m->nr_mmio_ro; i++)
+        if (mfn >= m->mmio_ro[i].first && mfn <= m->mmio_ro[i].last)
+            return true;
+    return false;
+}
+
 /*
  * References for a present L1 entry written into a table of l1e_owner and
  * mapping a frame of pg_owner (NULL stands for DOMID_IO): a general
  * reference, plus a writable type reference if the entry has _PAGE_RW.
- * I/O frames take none, and are forced uncacheable.  Returns 0, the flag
+ * I/O frames take none, are forced uncacheable, and read-only for Xen's
+ * mmio_ro_ranges.  Returns 0, the flag
  * bits the caller must flip (> 0), -EINVAL (flags, or INVALID_MFN: a frame
  * field of all ones, outside the range), -EPERM (I/O without permission) or
  * -EBUSY (not mappable, e.g. an RW mapping of a page table).  Holds nothing
@@ -111,8 +121,12 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
                          (unsigned long long)mfn, pgo->id, l1e_owner->id);
             return -XEN_EPERM;
         }
-        /* Potentially cacheable MMIO is forced to UC (PCD|PWT, PAT clear). */
-        return uncacheable(l1f) ? 0 : (int)((l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT));
+        /* A read-only MMIO frame is never mapped writable; potentially cacheable MMIO is forced to UC. */
+        unsigned int flip = mmio_ro(m, mfn) && (l1f & F_RW) ? F_RW : 0;
+        if (flip)
+            xen_log(m, PVM_LOG_INFO, "d%u: Forcing read-only access to MFN %llx", l1e_owner->id,
+                    (unsigned long long)mfn);
+        return (int)(flip | (uncacheable(l1f) ? 0 : (l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT)));
     }
     struct page_info *pg = mfn_to_page(m, mfn);
     /* Xen's page_get_owner_and_reference: no owner for a free frame or a count about to overflow. */

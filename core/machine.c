@@ -94,6 +94,17 @@ int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, u
     return 0;
 }
 
+int pvm_mmio_ro_add(struct pvm_machine *m, uint64_t first, uint64_t last)
+{
+    if (first > last)
+        return -XEN_EINVAL;
+    if (m->nr_mmio_ro == PVM_MAX_MMIO_RO)
+        return -XEN_EBUSY;
+    m->mmio_ro[m->nr_mmio_ro].first = first;
+    m->mmio_ro[m->nr_mmio_ro++].last = last;
+    return 0;
+}
+
 int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id)
 {
     struct pvm_domain *d = pvm_domain(m, id);

@@ -60,8 +60,10 @@ extern "C" {
  *                    PVM_MAX_VCPUS.
  *   PVM_TLB_ENTRIES  software-TLB entries per vCPU (direct-mapped by va);
  *                    a miss walks the tables again, so it limits speed only.
+ *   PVM_MAX_MMIO_RO  ranges of read-only MMIO frames (pvm_mmio_ro_add).
  */
 #define PVM_MAX_DOMAINS 8
+#define PVM_MAX_MMIO_RO 8
 #define PVM_MAX_VCPUS   4
 #define PVM_TLB_ENTRIES 64
 #define PVM_INVALID_MFN (~0ULL)
@@ -344,7 +346,7 @@ struct pvm_refusal {
  * struct pvm_machine: API: frames, nr_frames, ops, doms[] (through
  * pvm_domain()), stats, last, last_set.  API, set after pvm_init and before
  * the first domain is created: opt_pv_linear_pt, opt_tlb_check, paddr_bits.
- * Internal: tlbflush_clock, last_weak, current.
+ * Internal: tlbflush_clock, last_weak, current, mmio_ro, nr_mmio_ro.
  */
 struct pvm_machine {
     struct page_info *frames;
@@ -360,6 +362,8 @@ struct pvm_machine {
     bool last_set;               /* last holds the latest operation's cause (false: it was not refused) */
     bool last_weak;              /* ...but a later, more specific cause may replace it */
     struct pvm_vcpu *current;    /* vCPU whose request is being served */
+    struct { uint64_t first, last; } mmio_ro[PVM_MAX_MMIO_RO];   /* Xen's mmio_ro_ranges */
+    unsigned int nr_mmio_ro;
 };
 
 /* ---- machine and domains ------------------------------------------------ */
@@ -391,6 +395,15 @@ PVM_API struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned in
 
 /* Let domain id map I/O frames first..last (inclusive) and no others.  Returns 0 or -ESRCH. */
 PVM_API int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
+
+/*
+ * Add I/O frames first..last (inclusive) to Xen's mmio_ro_ranges: a domain
+ * allowed to map them (its iomem range) maps them read-only only, a writable
+ * mapping forced read-only, as Xen does for the HPET, an IO-APIC or read-only
+ * PCI config space.  None at pvm_init.  Returns 0, -EINVAL (first > last) or
+ * -EBUSY (PVM_MAX_MMIO_RO ranges already).
+ */
+PVM_API int pvm_mmio_ro_add(struct pvm_machine *m, uint64_t first, uint64_t last);
 
 /*
  * Give free frame mfn to domain id as Xen's alloc_heap_pages and
