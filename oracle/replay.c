@@ -18,8 +18,8 @@
 const char *replay_rc(char *buf, size_t len, int64_t rc)
 {
     const char *name = rc < 0 && rc > -4096 ? xen_errno_name((long)rc) : NULL;
-    if (name)
-        snprintf(buf, len, "%lld (%s)", (long long)rc, name);
+    if (name && name[0] == '-' && name[1] > '9')
+        snprintf(buf, len, "%s (%lld)", name, (long long)rc);
     else
         snprintf(buf, len, "%lld", (long long)rc);
     return buf;
@@ -64,6 +64,25 @@ void replay_print_line(struct replay *r, long ev, const char *answer)
     if (answer)
         fprintf(r->o->out, "   | pvmmu: %s", answer);
     fputc('\n', r->o->out);
+}
+
+/* The bits an entry differs in, beyond the CPU's A/D bits: "PWT PCD", "frame", ... into buf. */
+static const char *entry_diff(char *buf, size_t len, uint64_t a, uint64_t b)
+{
+    static const struct { uint64_t bit; const char *name; } bits[] = {
+        { _PAGE_PRESENT, "P" }, { _PAGE_RW, "RW" }, { _PAGE_USER, "USER" }, { _PAGE_PWT, "PWT" },
+        { _PAGE_PCD, "PCD" }, { _PAGE_PSE, "PSE/PAT" }, { _PAGE_GLOBAL, "GLOBAL" },
+        { _PAGE_GUEST_KERNEL, "GUEST_KERNEL (bit 52)" }, { _PAGE_NX, "NX" }, { PVM_PTE_FRAME_MASK, "frame" },
+    };
+    uint64_t d = (a ^ b) & ~AD_BITS;
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+        if ((d & bits[i].bit) && n < len)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", bits[i].name);
+    if (!n)
+        snprintf(buf, len, "other bits %#llx", (unsigned long long)d);
+    return buf;
 }
 
 /* ---- ptwr ---- */
@@ -136,8 +155,11 @@ static void replay_pw(struct replay *r, long ev)
         return;
     }
     uint64_t cur = pvm_peek(&r->m, l1, (unsigned int)slot);
+    char d[96];
     if (r->synced[l1] && ((cur ^ old) & ~AD_BITS)) {
-        replay_miss(r, ev, l1, false, "the entry held OLD", "the entry holds %016llx", (unsigned long long)cur);
+        replay_miss(r, ev, l1, false, "the entry held OLD before the write",
+                    "the entry holds %016llx (it differs in %s)", (unsigned long long)cur,
+                    entry_diff(d, sizeof(d), cur, old));
         return;
     }
     uint64_t va = ptwr_va(r, l1);
@@ -152,12 +174,15 @@ static void replay_pw(struct replay *r, long ev)
     uint64_t now = pvm_peek(&r->m, l1, (unsigned int)slot);
     int want = e->type == TRACE_PW_REFUSED ? -XEN_EINVAL : 0;
     uint64_t stored = e->type == TRACE_PW_OK ? e->a[4] : cur;
+    char y[64];
+    snprintf(y, sizeof(y), "stored %016llx", (unsigned long long)stored);
     if (rc != want)
-        replay_miss(r, ev, l1, rc < 0, e->type == TRACE_PW_REFUSED ? "refused (the guest gets the #PF)" : "emulated",
-                    "%s", replay_rc(x, sizeof(x), rc));
+        replay_miss(r, ev, l1, rc < 0, e->type == TRACE_PW_REFUSED ? "refused the write (the guest gets the #PF)"
+                                                                    : "emulated the write",
+                    "pvm_ptwr_emulate returned %s", replay_rc(x, sizeof(x), rc));
     else if ((now ^ stored) & ~AD_BITS)
-        replay_miss(r, ev, l1, false, e->type == TRACE_PW_OK ? "STORED" : "the entry unchanged",
-                    "the entry is now %016llx", (unsigned long long)now);
+        replay_miss(r, ev, l1, false, e->type == TRACE_PW_OK ? y : "left the entry as it was",
+                    "stored %016llx (it differs in %s)", (unsigned long long)now, entry_diff(d, sizeof(d), now, stored));
     if (r->o->verbose)
         replay_print_line(r, ev, rc ? replay_rc(x, sizeof(x), rc) : "emulated, the same entry");
 }

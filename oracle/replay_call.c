@@ -296,6 +296,21 @@ static struct region *find_region(struct lcall *c, uint64_t gaddr, size_t len)
 
 /* ---- checking what the core did ---- */
 
+static const char *const phase_names[] = { "begins validating", "ends validating", "begins devalidating",
+                                           "ends devalidating" };
+
+/* A vb/ve/db/de line in words, into buf. */
+static const char *vline_words(char *buf, size_t len, const struct trace_ev *e)
+{
+    static const uint8_t phase_of[TR_NTAGS] = { [TR_VE] = 1, [TR_DB] = 2, [TR_DE] = 3 };
+    char x[64];
+    bool end = e->tag == TR_VE || e->tag == TR_DE;
+    snprintf(buf, len, "%s frame %llx as %s%s%s", phase_names[phase_of[e->tag]], (unsigned long long)e->a[0],
+             trace_type_name(e->type), end ? ": " : "", end ? replay_rc(x, sizeof(x), e->rc) : "");
+    return buf;
+}
+
+
 /* The core's result for each request of s, then its done count and its result, against the record. */
 static void check_sub(struct replay *r, struct lsub *s)
 {
@@ -307,7 +322,7 @@ static void check_sub(struct replay *r, struct lsub *s)
         q->core = failed_here ? s->core_result : 0;
         if (!q->ran) {
             replay_miss(r, q->ev, PVM_INVALID_MFN, false, replay_rc(x, sizeof(x), q->rc),
-                        "not run: pvmmu stopped before this request (its result %s)",
+                        "not run: the call stopped before this request (its result %s)",
                         replay_rc(p, sizeof(p), s->core_result));
             return;
         }
@@ -355,12 +370,13 @@ static void check_call(struct replay *r, struct lcall *c, long rc)
         check_sub(r, &c->top);
     for (size_t i = 0; i < c->nent; i++)
         if (!c->entries[i].core_ran)
-            replay_miss(r, c->entries[i].ev, PVM_INVALID_MFN, false, "this entry ran",
-                        "pvmmu's multicall ended before it");
+            replay_miss(r, c->entries[i].ev, PVM_INVALID_MFN, false, "ran this entry",
+                        "the multicall ended before it");
     if (!c->vfailed && c->vcur < c->nvl) {
         const struct trace_ev *e = &r->t.ev[c->vl[c->vcur]];
-        replay_miss(r, c->vl[c->vcur], e->a[0], false, "this line",
-                    "pvmmu did no such %s here (nor anything more in this call)",
+        char w[96];
+        replay_miss(r, c->vl[c->vcur], e->a[0], false, vline_words(w, sizeof(w), e),
+                    "no such %s, nor any more in this call",
                     e->tag == TR_VB || e->tag == TR_VE ? "validation" : "devalidation");
     }
     check_result(r, &c->top);
@@ -443,16 +459,14 @@ static void load_or_compare(struct replay *r, long ev, uint64_t mfn, unsigned in
         if (!known)
             page[s] = want;
         else if ((page[s] ^ want) & ~AD_BITS) {
-            replay_miss(r, ev, mfn, false, "the recorded contents", "slot %#x holds %016llx, Xen's %016llx", s,
-                        (unsigned long long)page[s], (unsigned long long)want);
+            replay_miss(r, ev, mfn, false, "validates the recorded contents",
+                        "the frame's slot %#x holds %016llx, Xen's %016llx", s, (unsigned long long)page[s],
+                        (unsigned long long)want);
             return;
         }
     }
     r->synced[mfn] = 1;
 }
-
-static const char *const phase_names[] = { "validation of", "end of the validation of", "devalidation of",
-                                           "end of the devalidation of" };
 
 void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
 {
@@ -470,9 +484,10 @@ void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_valid
     long ev = c->vcur < c->nvl ? (long)c->vl[c->vcur] : (long)c->top.result_ev;
     const struct trace_ev *e = c->vcur < c->nvl ? &r->t.ev[ev] : NULL;
     if (!e || e->tag != want[phase] || e->a[0] != mfn || e->type != level || (end && e->rc != rc)) {
+        char w[96];
         c->vfailed = true;
-        replay_miss(r, ev, mfn, end && rc < 0, e ? "this line" : "no more validations in this call",
-                    "%s l%u frame %llx%s%s", phase_names[phase], level, (unsigned long long)mfn, end ? ": " : "",
+        replay_miss(r, ev, mfn, end && rc < 0, e ? vline_words(w, sizeof(w), e) : "no more (de)validations in this call",
+                    "%s frame %llx as l%u%s%s", phase_names[phase], (unsigned long long)mfn, level, end ? ": " : "",
                     end ? replay_rc(p, sizeof(p), rc) : "");
         return;
     }
