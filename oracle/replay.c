@@ -263,11 +263,8 @@ static size_t replay_hc(struct replay *r, size_t i)
             replay_print_line(r, (long)i, "(not modelled: skipped)");
         return i;
     }
-    if (reissue) {
-        if (r->o->verbose)
-            replay_print_line(r, (long)i, "(a re-issue after Xen's preemption: replayed with its first hc)");
+    if (reissue)   /* taken into the call at its first hc (and printed there with -v) */
         return (size_t)e->end;
-    }
     replay_call(r, i);
     return (size_t)e->end;
 }
