@@ -379,10 +379,10 @@ static void free_replay(struct replay *r)
 static int replay_loaded(struct replay *r, double t_read)
 {
     FILE *out = r->o->out;
-    fprintf(out, "pvmmu replay: %s (%s): %u lines, %zu events after the initial state; read in %.2f s\n", r->t.path,
-            r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, t_read);
-    if (replay_init(r))
-        return 1;
+    r->t_read = t_read;
+    int rc = replay_init(r);
+    if (rc)
+        return rc;
     replay_count_record(r);
     double t0 = now();
     replay_stream(r);

@@ -155,12 +155,18 @@ static void differs(struct replay *r, const char *fmt, ...)
     fputc('\n', r->o->out);
 }
 
-/* The types, as the builder left them: vm_assist, every pinned table pinned, the roots loaded. */
-static int take_types(struct replay *r, struct header *hd)
+/* vm_assist: each assist on, as the guest's own vm_assist hypercall turns it on. */
+static int take_assists(struct replay *r, const struct header *hd)
 {
     for (unsigned int b = 0; hd->vm_assist && b < 64; b++)
         if (((hd->vm_assist->a[0] >> b) & 1) && pvm_vm_assist(r->v, VMASST_CMD_enable, b))
-            return bad_header(r, hd->vm_assist, "a VM assist the core does not know");
+            return bad_header(r, hd->vm_assist, "expected VM assists a 64-bit PV guest may turn on");
+    return 0;
+}
+
+/* The types, as the builder left them: every pinned table pinned, the roots loaded. */
+static int take_types(struct replay *r, struct header *hd)
+{
     for (size_t i = 0; i < r->t.init_end; i++) {
         const struct trace_ev *e = &r->t.ev[i];
         for (uint64_t k = 0; e->tag == TR_FRAME && (e->flags & TRACE_F_PINNED) && k < e->a[1]; k++) {
@@ -170,8 +176,6 @@ static int take_types(struct replay *r, struct header *hd)
                         (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
         }
     }
-    if (!hd->cr3)
-        return bad_header(r, &r->t.ev[r->t.init_end], "expected a 'cr3 KERNEL USER' line before init-end");
     if (hd->cr3->a[0] && pvm_set_guest_table(r->v, hd->cr3->a[0]))
         differs(r, "cr3 %llx: the core refuses to load it as dom0's root", (unsigned long long)hd->cr3->a[0]);
     struct mmuext_op user = { .cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = hd->cr3->a[1] };
@@ -303,13 +307,20 @@ int replay_init(struct replay *r)
     int rc = make_machine(r, &hd);
     for (size_t i = 0; !rc && i < r->t.init_end; i++)
         rc = take_line(r, &hd, &r->t.ev[i]);
-    if (!rc && hd.iomem_lines)
+    if (!rc && !hd.cr3)
+        rc = bad_header(r, &r->t.ev[r->t.init_end], "expected a 'cr3 KERNEL USER' line before init-end");
+    if (!rc)
+        rc = take_assists(r, &hd);
+    if (rc)
+        return rc;
+    if (hd.iomem_lines)
         pvm_domain_iomem_permit(&r->m, 0, hd.iomem_first, hd.iomem_last);
+    fprintf(r->o->out, "pvmmu replay: %s (%s): %u lines, %zu events after the initial state; read in %.2f s\n",
+            r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
     uint64_t before = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +
                       r->m.stats.promotions[4];
     r->init = true;
-    if (!rc)
-        rc = take_types(r, &hd);
+    rc = take_types(r, &hd);
     r->init = false;
     if (rc)
         return rc;

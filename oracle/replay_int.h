@@ -119,6 +119,7 @@ struct replay {
     struct pvm_stats core[REPLAY_PHASES], base;
     unsigned long documented;         /* initial-state differences that docs/xen-differences.md lists */
     unsigned long init_diff;          /* ... and the others */
+    double t_read;                    /* seconds to read the record */
 };
 
 /* ---- replay.c ---- */
@@ -149,7 +150,9 @@ void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_valid
 /*
  * Build the initial state from the record's header on a fresh machine, with
  * the core's own operations, then compare every frame with the record's frame
- * lines.  Returns 0, or 1 after printing every difference.
+ * lines.  Returns 0, 1 after printing every difference, or 2 after one line
+ * on the error stream for a header the replay cannot take (nothing printed
+ * on the report before it).
  */
 int replay_init(struct replay *r);
 
