@@ -37,6 +37,8 @@ static void usage(FILE *f)
             "usage: pvmmu boot [--mem SIZE] --policy NAME [--json] [-v] [--no-audit]   boot one guest on the\n"
             "                                   simulator (default --mem 1G)\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
+            "       pvmmu compare --replay TRACE [--mem SIZE]   the same, and a row for the real Linux of a record\n"
+            "                                   (docs/trace.md) replayed on the core (default: its dom0's size)\n"
             "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under\n"
             "                                   QEMU (default 128M, at most %uM)\n"
             "       pvmmu script [-v] [--audit=each|end|N] FILE...   run scenario scripts (docs/scripts.md);\n"

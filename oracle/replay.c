@@ -395,6 +395,12 @@ static int replay_loaded(struct replay *r, double t_read)
     fprintf(out, "agreement: every replayed hypercall, request, multicall entry, validation, devalidation and ptwr "
                  "write gave Xen's answer; auditor %s\n", issues ? "NOT clean" : "clean");
     replay_print_counts(r, secs);
+    if (!issues && r->o->summary) {
+        struct replay_summary *sum = r->o->summary;
+        sum->dom0_bytes = r->dom0_pages << XEN_PAGE_SHIFT;
+        snprintf(sum->rec, sizeof(sum->rec), "%s", r->t.rec);
+        memcpy(sum->core, r->core, sizeof(sum->core));
+    }
     return issues ? 1 : 0;
 }
 

@@ -14,10 +14,23 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "pvmmu/pvmmu.h"
+
+/* A record's phases, split as scripts/trace-stats.py splits them: to "Memory:", to "Run /init", to the end. */
+#define REPLAY_PHASES 3
+
+/* What a replay that agreed leaves for a report of its own (pvmmu compare --replay). */
+struct replay_summary {
+    uint64_t dom0_bytes;                   /* dom0's memory when the record starts (its dom line) */
+    char rec[64];                          /* the record's rec line */
+    struct pvm_stats core[REPLAY_PHASES];  /* the core's counters, per phase */
+};
+
 struct replay_opts {
     bool verbose;     /* every event beside the core's answer */
     FILE *out;        /* the report */
     FILE *err;        /* a malformed record's one line */
+    struct replay_summary *summary;   /* filled when the replay agrees, if not NULL */
 };
 
 /*

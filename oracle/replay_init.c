@@ -135,7 +135,7 @@ static int take_line(struct replay *r, struct header *hd, const struct trace_ev 
         if (pvm_mmio_ro_add(&r->m, e->a[0], e->a[1]))
             return bad_header(r, e, "expected at most " PVM_STR(PVM_MAX_MMIO_RO) " mmio_ro ranges, each FIRST <= LAST");
         return 0;
-    case TR_DOM: hd->dom = e; return 0;
+    case TR_DOM: hd->dom = e; r->dom0_pages = e->a[1]; return 0;
     case TR_CR3: hd->cr3 = e; return 0;
     case TR_VM_ASSIST: hd->vm_assist = e; return 0;
     default: return 0;

@@ -10,7 +10,6 @@
 #include "replay.h"
 #include "trace.h"
 
-#define REPLAY_PHASES 3
 #define AD_BITS (_PAGE_ACCESSED | _PAGE_DIRTY)   /* the CPU sets them as the guest runs: compared masked */
 
 /* One request of an mmu_update (PTR VAL) or mmuext_op (CMD ARG1 ARG2), and what the core made of it. */
@@ -120,6 +119,7 @@ struct replay {
     unsigned long documented;         /* initial-state differences that docs/xen-differences.md lists */
     unsigned long init_diff;          /* ... and the others */
     double t_read;                    /* seconds to read the record */
+    uint64_t dom0_pages;              /* the dom line's TOT */
 };
 
 /* ---- replay.c ---- */

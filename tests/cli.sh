@@ -120,6 +120,10 @@ bad "not several"                                     replay a b
 bad "pvmmu replay: unknown option '-x'"               replay -x a
 bad "$tmp/missing.txt: cannot open the record"        replay "$tmp/missing.txt"
 bad "$tmp: cannot read the record"                    replay "$tmp"
+bad "pvmmu compare: --replay needs a record file"     compare --replay
+bad "pvmmu compare: --replay is not an option with --json" compare --json --replay "$tmp/missing.txt"
+bad "$tmp/missing.txt: cannot open the record"        compare --replay "$tmp/missing.txt"
+bad "pvmmu boot: unknown argument '--replay'"         boot --policy batched --replay "$tmp/missing.txt"
 # record NAME STREAM: a record with a minimal initial state and the lines of STREAM after init-end.
 record() {
     printf 'pvmmu-trace 1\nrec test\nmachine 100 28\ncr3 0 0\ninit-end\n%b' "$2" >"$tmp/$1.txt"
