@@ -109,8 +109,10 @@ run:
 # Median wall time and peak RSS of `pvmmu boot` from 1 GiB to 1 TiB (BENCH_ARGS to choose).
 $(BUILD)/bootbench: bench/bootbench.c
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
+# Then the replay of every record under build/linux/ (make linux-trace): events and validated entries per second.
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
+	@./bench/replay-bench.sh $(BUILD)/pvmmu
 # Boot-to-exit time of every policy on pvmmu's own hypervisor under QEMU (medians): make bench-baremetal MEM=128
 bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf $(BUILD)/pvmmu
 	@BUILD=$(BUILD) ./bench/baremetal-bench.sh $(patsubst %M,%,$(MEM)) $(or $(REPEAT),5)
