@@ -241,10 +241,66 @@ static int get_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, 
     return rc;
 }
 
-static void put_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn)
+/* Frames a superpage entry of an L2 (2 MiB) or L3 (1 GiB) maps. */
+uint64_t superpage_frames(unsigned int level)
+{
+    return 1ULL << (9 * (level - 1));
+}
+
+/* Is e a superpage entry of a level-`level` table (only Xen's domain builder makes them)? */
+bool is_superpage(uint64_t e, unsigned int level)
+{
+    return (level == 2 || level == 3) && pte_present(e) && (e & _PAGE_PSE);
+}
+
+/*
+ * What a superpage entry holds, as Xen's domain builder gave it (see
+ * pvm_build_superpage): a general reference on every frame it maps, and a
+ * writable type reference too if it has _PAGE_RW.  Returns 0, or -EBUSY
+ * (a frame not d's, or not typeable writable) holding nothing.
+ */
+int get_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level, const struct pvm_domain *d)
+{
+    uint64_t first = pte_mfn(e), n = superpage_frames(level), k = 0;
+    for (; k < n; k++) {
+        struct page_info *pg = mfn_to_page(m, first + k);
+        if (!get_page(m, pg, d))
+            break;
+        if ((e & _PAGE_RW) && get_page_type(m, pg, PGT_writable_page)) {
+            put_page(m, pg);
+            break;
+        }
+    }
+    if (k == n)
+        return 0;
+    while (k-- > 0)
+        if (e & _PAGE_RW)
+            put_page_and_type(m, mfn_to_page(m, first + k));
+        else
+            put_page(m, mfn_to_page(m, first + k));
+    return -XEN_EBUSY;
+}
+
+/* Xen's put_data_pages: drop what a superpage entry holds on each frame it maps. */
+void put_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level)
+{
+    uint64_t first = pte_mfn(e), n = superpage_frames(level);
+    for (uint64_t k = 0; k < n; k++)
+        if (e & _PAGE_RW)
+            put_page_and_type(m, mfn_to_page(m, first + k));
+        else
+            put_page(m, mfn_to_page(m, first + k));
+}
+
+/* Drop what a present L2-L4 entry of table ptmfn holds (a self-map holds nothing). */
+static void put_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, unsigned int level)
 {
     if (!pte_present(e) || pte_mfn(e) == ptmfn)
         return;
+    if (is_superpage(e, level)) {
+        put_data_pages(m, e, level);
+        return;
+    }
     struct page_info *pg = mfn_to_page(m, pte_mfn(e));
     put_page_type(m, pg, mfn_to_page(m, ptmfn));
     put_page(m, pg);
@@ -261,7 +317,7 @@ static void put_entry_refs(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, un
     if (level == 1)
         put_page_from_l1e(m, e);
     else
-        put_page_from_lNe(m, e, ptmfn);
+        put_page_from_lNe(m, e, ptmfn, level);
 }
 
 static bool slot_checked(unsigned int level, unsigned int slot)
@@ -443,9 +499,9 @@ int mod_lN_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, 
     }
     int rc = write_entry(m, table_mfn, slot, ne);
     if (rc) {
-        put_page_from_lNe(m, ne, table_mfn);
+        put_page_from_lNe(m, ne, table_mfn, level);
         return rc;
     }
-    put_page_from_lNe(m, oe, table_mfn);
+    put_page_from_lNe(m, oe, table_mfn, level);
     return 0;
 }

@@ -239,6 +239,10 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
                       struct pvm_domain *pg_owner);
 void put_page_from_l1e(struct pvm_machine *m, uint64_t l1e);
 uint64_t adjust_guest_l1e(uint64_t e);
+uint64_t superpage_frames(unsigned int level);
+bool is_superpage(uint64_t e, unsigned int level);
+int get_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level, const struct pvm_domain *d);
+void put_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level);
 int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial);
 void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
 int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, uint64_t nl1e,

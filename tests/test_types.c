@@ -469,6 +469,46 @@ static void validate_hook_brackets_nest(void **state)
     assert_string_equal(hook_seen, "v4 v3 v2 v1 e1:-16 e2:-16 e3:-16 e4:-16");
 }
 
+/*
+ * Xen's dom0 builder maps the initial p2m with 2 MiB pages (setup_pv_physmap): pvm_build_superpage puts such an
+ * entry into a validated L2 and takes a general and a writable type reference on each of its 512 frames; replacing
+ * the entry or devalidating its table drops them (Xen's put_data_pages), and the auditor counts them.  Replaying
+ * real Linux at 2 GiB needs it: its p2m L2 holds two such entries, and Linux later unhooks it.
+ */
+static void builder_superpage_refs_and_release(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(2048);
+    const uint64_t sp = 1024, n = 512;
+    TM_OK(t, pvm_assign_pages(&t->m, sp, n, 1));
+    uint64_t tree[5];
+    poke_tree(t, tree);   /* l4 -> l3 -> l2 -> l1 -> data, the L2's slot 0 taken */
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
+    uint64_t big = pte(sp, PG_P | PG_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE);
+    /* Refused: a table that is no validated L2/L3, a used slot, a misaligned frame, not PSE, frames not d1's. */
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[1], 1, big), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 0, big), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big + (1 << 12)), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big & ~_PAGE_PSE), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 2, tree[2], 1, big), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 1, pte(0, PG_P | _PAGE_PSE)), -XEN_EBUSY);
+    TM_OK(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big));
+    TM_FRAME(t, sp, "type=writable tc=1 count=2");
+    TM_FRAME(t, sp + n - 1, "type=writable tc=1 count=2");
+    /* A guest may not write such an entry, but may remove it: every frame is let go. */
+    TM_RC(t, tm_set(t->v, tree[2], 2, big), -XEN_EINVAL);
+    TM_OK(t, tm_set(t->v, tree[2], 1, 0));
+    TM_FRAME(t, sp, "type=writable tc=0 count=1");
+    TM_FRAME(t, sp + n - 1, "type=writable tc=0 count=1");
+    /* Read-only this time, and the whole tree unpinned: the L2's devalidation lets the frames go. */
+    TM_OK(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big & ~PG_RW));
+    TM_FRAME(t, sp + 7, "tc=0 count=2");
+    TM_OK(t, tm_unpin(t->v, tree[4]));
+    TM_FRAME(t, tree[2], "type=l2 tc=0 !validated");
+    TM_FRAME(t, sp + 7, "tc=0 count=1");
+    tm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +536,7 @@ int main(void)
         TM_TEST(release_of_pinned_frame_keeps_pin),
         TM_SPACE_TEST(root_holds_type_ref),
         TM_TEST(validate_hook_brackets_nest),
+        cmocka_unit_test(builder_superpage_refs_and_release),
     };
     return cmocka_run_group_tests_name("types", tests, NULL, NULL);
 }

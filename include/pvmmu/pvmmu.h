@@ -443,6 +443,23 @@ PVM_API int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
  */
 PVM_API int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
 
+/*
+ * Xen's PV dom0 builder maps the initial p2m list with superpages where it
+ * can (setup_pv_physmap): write `entry` (present, _PAGE_PSE, its frame
+ * aligned to the superpage) into empty slot `slot` of validated table
+ * `table` of domain id, an L2 (2 MiB) or an L3 (1 GiB), and take on every
+ * frame it maps what Xen's put_data_pages drops when the entry is replaced or
+ * its table devalidated: a general reference, and a writable type reference
+ * if the entry has _PAGE_RW.  No guest can make such an entry (L2 and L3
+ * entries with _PAGE_PSE are refused, XSA-148); the software MMU does not walk
+ * them (a fault) and pvm_find_mappings does not report them.  Returns 0,
+ * -EINVAL (no such validated L2/L3 of id, slot in use, entry not present and
+ * PSE, frame misaligned or past memory) or -EBUSY (a frame not id's, or not
+ * typeable writable); on failure nothing changed.
+ */
+PVM_API int pvm_build_superpage(struct pvm_machine *m, domid_t id, uint64_t table, unsigned int slot,
+                                uint64_t entry);
+
 /* Read one 8-byte slot of a frame (zeros if it holds no data).  No checks. */
 PVM_API uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot);
 
