@@ -20,7 +20,7 @@
 /* What the header said beyond the frames. */
 struct header {
     uint64_t iomem_first, iomem_last, iomem_lines, iomem_frames;
-    uint64_t xen_frames, other_frames, io_frames, tables, validated, xenheap;
+    uint64_t xen_frames, other_frames, io_frames, tables, validated, xenheap, superpages;
     const struct trace_ev *machine, *dom, *cr3, *vm_assist;
 };
 
@@ -97,15 +97,28 @@ static int take_m2p(struct replay *r, const struct trace_ev *e)
     return 0;
 }
 
-/* pt: a table's contents, written while it is untyped (the builder's writes to guest RAM). */
+/* Is entry val of a level-`level` table one of the builder's superpages (the p2m's, at 2 MiB or 1 GiB)? */
+static bool builder_superpage(unsigned int level, uint64_t val)
+{
+    return (level == 2 || level == 3) && (val & _PAGE_PRESENT) && (val & _PAGE_PSE);
+}
+
+/*
+ * pt: a table's contents, written while it is untyped (the builder's writes
+ * to guest RAM), but for superpages, which no validation takes: they are put
+ * in once the table is validated (take_superpages).
+ */
 static int take_table(struct replay *r, struct header *hd, const struct trace_ev *e)
 {
     uint64_t mfn = e->a[0];
     if (!in_machine(r, mfn, 1) || e->type < 1 || e->type > 4)
         return bad_header(r, e, "expected 'pt MFN TYPE' of a frame inside the machine, of type l1 to l4");
-    for (uint32_t k = 0; k < e->nent; k++)
-        if (pvm_poke(&r->m, mfn, r->t.ents[e->ent + k].slot, r->t.ents[e->ent + k].val))
+    for (uint32_t k = 0; k < e->nent; k++) {
+        const struct trace_ent *x = &r->t.ents[e->ent + k];
+        hd->superpages += builder_superpage(e->type, x->val);
+        if (!builder_superpage(e->type, x->val) && pvm_poke(&r->m, mfn, x->slot, x->val))
             return bad_header(r, e, "cannot write the table's contents");
+    }
     r->pt_level[mfn] = e->type;
     r->synced[mfn] = 1;
     hd->tables++;
@@ -182,6 +195,20 @@ static int take_types(struct replay *r, struct header *hd)
     if (hd->cr3->a[1] && pvm_mmuext_op(r->v, &user, 1, NULL, DOMID_SELF))
         differs(r, "user cr3 %llx: the core refuses to load it", (unsigned long long)hd->cr3->a[1]);
     return 0;
+}
+
+/* The builder's superpages, into the tables the core has validated: as Xen's builder left them, with their references. */
+static void take_superpages(struct replay *r)
+{
+    for (size_t i = 0; i < r->t.init_end; i++) {
+        const struct trace_ev *e = &r->t.ev[i];
+        for (uint32_t k = 0; e->tag == TR_PT && k < e->nent; k++) {
+            const struct trace_ent *x = &r->t.ents[e->ent + k];
+            if (builder_superpage(e->type, x->val) && pvm_build_superpage(&r->m, 0, e->a[0], x->slot, x->val))
+                differs(r, "frame %llx slot %x: the core refuses the builder's superpage %016llx",
+                        (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
+        }
+    }
 }
 
 void replay_init_validate(struct replay *r, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
@@ -281,9 +308,10 @@ static void print_state(struct replay *r, const struct header *hd)
 {
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
     fprintf(r->o->out, "initial state: %llu frames of dom0, %llu tables (the core validated %llu of them when it "
-                       "pinned and loaded the root %llx), %llu I/O frames; ",
+                       "pinned and loaded the root %llx), %llu of the builder's superpages, %llu I/O frames; ",
             (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, (unsigned long long)hd->validated,
-            (unsigned long long)r->v->guest_table, (unsigned long long)hd->io_frames);
+            (unsigned long long)r->v->guest_table, (unsigned long long)hd->superpages,
+            (unsigned long long)hd->io_frames);
     if (r->init_diff)
         fprintf(r->o->out, "%lu difference%s from the record (above)\n", r->init_diff, r->init_diff == 1 ? "" : "s");
     else
@@ -322,6 +350,8 @@ int replay_init(struct replay *r)
     r->init = true;
     rc = take_types(r, &hd);
     r->init = false;
+    if (!rc && hd.superpages)
+        take_superpages(r);
     if (rc)
         return rc;
     hd.validated = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +
