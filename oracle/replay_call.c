@@ -479,7 +479,12 @@ void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_valid
         replay_init_validate(r, mfn, level, phase, rc);
         return;
     }
-    if (!c || c->vfailed)
+    if (!c) {   /* a ptwr write or a memory event never drops a table's last type reference in Xen */
+        replay_miss(r, r->cur_ev, mfn, false, "no (de)validation here", "%s frame %llx as l%u", phase_names[phase],
+                    (unsigned long long)mfn, level);
+        return;
+    }
+    if (c->vfailed)
         return;
     long ev = c->vcur < c->nvl ? (long)c->vl[c->vcur] : (long)c->top.result_ev;
     const struct trace_ev *e = c->vcur < c->nvl ? &r->t.ev[ev] : NULL;

@@ -308,10 +308,12 @@ static void print_state(struct replay *r, const struct header *hd)
 {
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
     fprintf(r->o->out, "initial state: %llu frames of dom0, %llu tables (the core validated %llu of them when it "
-                       "pinned and loaded the root %llx), %llu of the builder's superpages, %llu I/O frames; ",
+                       "pinned and loaded the root %llx), ",
             (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, (unsigned long long)hd->validated,
-            (unsigned long long)r->v->guest_table, (unsigned long long)hd->superpages,
-            (unsigned long long)hd->io_frames);
+            (unsigned long long)r->v->guest_table);
+    if (hd->superpages)
+        fprintf(r->o->out, "%llu of the builder's superpages, ", (unsigned long long)hd->superpages);
+    fprintf(r->o->out, "%llu I/O frames; ", (unsigned long long)hd->io_frames);
     if (r->init_diff)
         fprintf(r->o->out, "%lu difference%s from the record (above)\n", r->init_diff, r->init_diff == 1 ? "" : "s");
     else
