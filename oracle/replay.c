@@ -85,6 +85,45 @@ static const char *entry_diff(char *buf, size_t len, uint64_t a, uint64_t b)
     return buf;
 }
 
+/* ---- what the replay knows of frame contents ---- */
+
+void replay_watch(struct replay *r, uint64_t mfn)
+{
+    if (r->synced[mfn] != SYNC_KNOWN)
+        return;
+    if (r->nwatch == r->capwatch) {
+        r->capwatch = r->capwatch ? 2 * r->capwatch : 256;
+        r->watch = host_realloc(r->watch, r->capwatch * sizeof(*r->watch), "the replay's watched frames");
+    }
+    r->watch[r->nwatch++] = mfn;
+    r->synced[mfn] = SYNC_WATCHED;
+}
+
+/*
+ * After an event: a watched frame that is free or mapped writable now (the
+ * guest may write it before the next event) is no longer known; one that is
+ * a validated table again stays known and is no longer watched.  The guest
+ * writes only between events, so looking after each one misses no write.
+ */
+static void check_watched(struct replay *r)
+{
+    for (size_t i = 0; i < r->nwatch;) {
+        uint64_t mfn = r->watch[i];
+        struct pvm_frame_state st;
+        pvm_frame_query(&r->m, mfn, &st);
+        bool table = st.type >= PVM_TYPE_L1 && st.type <= PVM_TYPE_L4 && st.validated && st.type_count;
+        bool lost = r->synced[mfn] != SYNC_WATCHED || st.owner != 0 ||
+                    (st.type == PVM_TYPE_WRITABLE && st.type_count);
+        if (!lost && !table) {
+            i++;
+            continue;
+        }
+        if (r->synced[mfn] == SYNC_WATCHED)
+            r->synced[mfn] = lost ? SYNC_UNKNOWN : SYNC_KNOWN;
+        r->watch[i] = r->watch[--r->nwatch];
+    }
+}
+
 /* ---- ptwr ---- */
 
 /* Does va reach frame l1 through v's kernel tables, every level present and user, the leaf read-only? */
@@ -276,6 +315,8 @@ static void replay_stream(struct replay *r)
     for (size_t i = t->init_end + 1; i < t->nev && r->miss.ev < 0; i++) {
         const struct trace_ev *e = &t->ev[i];
         r->cur_ev = (long)i;
+        if (r->nwatch)
+            check_watched(r);
         switch (e->tag) {
         case TR_HC: i = replay_hc(r, i); break;
         case TR_PW: replay_pw(r, (long)i); break;
@@ -370,6 +411,7 @@ static void free_replay(struct replay *r)
     free(r->synced);
     free(r->pt_level);
     free(r->ptwr_va);
+    free(r->watch);
     free(r->miss.why);
     trace_free(&r->t);
     free(r);
@@ -394,6 +436,9 @@ static int replay_loaded(struct replay *r, double t_read)
     unsigned long issues = final_audit(r);
     fprintf(out, "agreement: every replayed hypercall, request, multicall entry, validation, devalidation and ptwr "
                  "write gave Xen's answer; auditor %s\n", issues ? "NOT clean" : "clean");
+    fprintf(out, "  contents at the validations: %llu as the core had kept them since the frame was last a table, "
+                 "equal to Xen's; %llu loaded from the record (the frame had been writable or free since)\n",
+            (unsigned long long)r->vb_known, (unsigned long long)r->vb_loaded);
     replay_print_counts(r, secs);
     if (!issues && r->o->summary) {
         struct replay_summary *sum = r->o->summary;

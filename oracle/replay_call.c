@@ -465,7 +465,9 @@ static void load_or_compare(struct replay *r, long ev, uint64_t mfn, unsigned in
             return;
         }
     }
-    r->synced[mfn] = 1;
+    r->synced[mfn] = SYNC_KNOWN;
+    r->vb_known += known;
+    r->vb_loaded += !known;
 }
 
 void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
@@ -500,7 +502,7 @@ void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_valid
     if (phase == PVM_VALIDATE_BEGIN)
         load_or_compare(r, ev, mfn, level);
     if ((phase == PVM_VALIDATE_END && rc) || phase == PVM_DEVALIDATE_END)
-        r->synced[mfn] = 0;   /* no longer a table: the guest may write it */
+        replay_watch(r, mfn);   /* no longer a table: the guest may write it once it maps it writable */
 }
 
 /* ---- -v ---- */

@@ -105,8 +105,11 @@ struct replay {
     struct pvm_vcpu *v;
     struct trace t;
     const struct replay_opts *o;
-    uint8_t *synced;                  /* per frame: its contents are known (loaded from a pt or vb line, not
-                                         devalidated, freed or refused since) */
+    uint8_t *synced;                  /* per frame: its contents are known (loaded from a pt or vb line, and
+                                         never writable nor free since), SYNC_* */
+    uint64_t vb_known, vb_loaded;     /* validations whose contents the replay knew (compared), or loaded */
+    uint64_t *watch;                  /* frames known but no longer tables: watched until they are again */
+    size_t nwatch, capwatch;
     uint8_t *pt_level;                /* per frame: the level of its pt line (initial state) */
     uint64_t *ptwr_va;                /* per frame: a va that maps it read-only, found for ptwr (0: none yet) */
     bool init;                        /* building the initial state */
@@ -122,7 +125,19 @@ struct replay {
     uint64_t dom0_pages;              /* the dom line's TOT */
 };
 
+/* replay.synced[]: a frame's contents unknown; known; known and no longer a table (in replay.watch). */
+#define SYNC_UNKNOWN 0
+#define SYNC_KNOWN   1
+#define SYNC_WATCHED 2
+
 /* ---- replay.c ---- */
+/*
+ * Frame mfn, whose contents the replay knows, stops being a table (it was
+ * devalidated, or its validation refused): the guest may write it once it
+ * is mapped writable, so it is watched after every event until then.
+ */
+void replay_watch(struct replay *r, uint64_t mfn);
+
 /*
  * Note a disagreement at event ev (the first in record order wins): Xen's
  * answer and the core's, a frame to describe (PVM_INVALID_MFN: none); with
