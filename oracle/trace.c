@@ -521,7 +521,10 @@ static int link_brackets(struct reader *r)
     int rc = 0;
     for (size_t i = t->init_end + 1; i < t->nev && !rc; i++)
         rc = link_one(&k, i);
-    if (!rc && k.call >= 0)
+    /* sched_op shutdown (1d) does not return: the record may end with it; with nothing else unfinished */
+    if (!rc && k.call >= 0 && t->ev[k.call].a[0] == 29 && (size_t)k.call == t->nev - 1)
+        t->ev[k.call].end = (int32_t)k.call;
+    else if (!rc && k.call >= 0)
         rc = bad(r, t->ev[k.call].line, "expected an hr or hp for this hc (the record ends first)");
     if (!rc && k.npending)
         rc = bad(r, t->ev[k.pending[0]].line, "expected a later hc re-issuing this preempted call with the same "

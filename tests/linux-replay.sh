@@ -3,19 +3,54 @@
 # replayed on the core: every record under build/linux/ must agree event for event (pvmmu replay exits 0).
 # Then deliberately wrong rules, each a one-place edit to a copy of core/ (as tests/xsa-mutants.sh makes
 # them, never committed), must make the replay stop (exit 1) at the first line of the record they change,
-# which this script finds in the record on its own.  Without a record it says so and passes.
+# which this script finds in the record on its own.  Without a record it says so and passes.  Before all
+# that, tests/replay/synthetic.trace, written by hand, must agree, and copies of it with one line changed
+# must stop at that line.
 # Usage: tests/linux-replay.sh CLI [OUTDIR]     Prints one line per record and mutant, then a summary.
 set -u
 CLI=$1
 out=${2:-build/replay-mutants}
 CC=${CC:-cc}
+mkdir -p "$out"
+
+# First a record written by hand (tests/replay/synthetic.trace: every kind of event, each of Xen's preemption
+# patterns), which must agree; then copies of it with one line changed, which must stop at that line.
+syn=tests/replay/synthetic.trace
+planted=0; pcaught=0; fail=0
+if ! res=$("$CLI" replay "$syn" 2>&1) || ! printf '%s\n' "$res" | grep -q '^agreement: .*auditor clean$'; then
+    fail=1; echo "replay $syn: does not agree"; printf '%s\n' "$res" | tail -n 15
+fi
+# plant NAME OLD NEW [NTH]: the NTH (default 1st) line OLD of the synthetic record becomes NEW; the replay must stop
+# there (exit 1) with NEW as its record line.
+plant() {
+    planted=$((planted + 1))
+    awk -v old="$2" -v new="$3" -v nth="${4:-1}" '$0 == old && ++n == nth { $0 = new } { print }' "$syn" >"$out/$1.trace"
+    want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
+    res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
+    at=$(printf '%s\n' "$res" | sed -n 's/^pvmmu replay: .*:\([0-9]*\): the core disagrees with Xen.*/\1/p')
+    if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$at" = "$want" ]; then
+        pcaught=$((pcaught + 1))
+    else
+        fail=1; echo "planted $1: NOT stopped at line '$want' (exit $rc, line '$at')"; printf '%s\n' "$res" | tail -n 10
+    fi
+}
+plant result "mx 4 104 0 0" "mx 4 104 0 -22"
+plant contents "vb 104 l1 0 0:10000000105025" "vb 104 l1 0 0:10000000106025" 2
+plant stored "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 0 106063 10000000106063 ok"
+plant old "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 107063 106063 10000000106067 ok"
+plant freed "xin 1f0 f0" "xin 105 f0"
+plant entry "mr 0 e 0" "mr 0 e -1"
+plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
+syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
+
 records=$(ls build/linux/trace-*.txt 2>/dev/null)
 if [ -z "$records" ]; then
-    echo "linux-replay: not run: no record (make linux-trace)"
-    exit 0
+    echo "linux-replay: $syn_line; real records not run: no record (make linux-trace)"
+    [ $fail -eq 0 ] && [ $pcaught -eq $planted ]
+    exit
 fi
 
-fail=0; agree=0; nrec=0; lines=0
+agree=0; nrec=0; lines=0
 for rec in $records; do
     nrec=$((nrec + 1))
     res=$("$CLI" replay "$rec" 2>&1); rc=$?
@@ -67,7 +102,7 @@ PY
 # Build pvmmu with a copy of core/ edited by a perl substitution: mutant_build NAME FILE SUBST.
 FLAGS="-std=c11 -O1 -w -Iinclude -Ilib"
 HOST="-D_POSIX_C_SOURCE=200809L -Icli -Iscript -Ioracle -Iexplain -Iguest -Iplatform/host -Iplatform/xen"
-rm -rf "$out"; mkdir -p "$out/obj"
+rm -rf "$out/obj"; mkdir -p "$out/obj"
 for f in cli/*.c script/*.c oracle/*.c explain/*.c guest/*.c lib/*.c platform/host/*.c platform/xen/xenprog.c; do
     [ "$f" = lib/rt.c ] && continue
     case $f in guest/*|lib/*) extra="-ffreestanding -fno-builtin" ;; *) extra=$HOST ;; esac
@@ -75,7 +110,7 @@ for f in cli/*.c script/*.c oracle/*.c explain/*.c guest/*.c lib/*.c platform/ho
     $CC $FLAGS $extra -c "$f" -o "$out/obj/$(echo "$f" | tr / _).o" || { echo "linux-replay: cannot compile $f"; exit 2; }
 done
 mutant_build() {
-    d="$out/$1"; mkdir -p "$d"; cp -r core "$d/core"
+    d="$out/$1"; rm -rf "$d"; mkdir -p "$d"; cp -r core "$d/core"
     perl -0pi -e "$3" "$d/core/$2"
     if cmp -s "core/$2" "$d/core/$2"; then
         echo "mutant $1: the edit to core/$2 no longer applies - update tests/linux-replay.sh"; return 1
@@ -116,5 +151,5 @@ mutant ioram entry.c 's/if \(is_io_frame\(m, mfn\)\) \{\n(\s*struct pvm_domain \
 mutant mmiowb entry.c 's/\(uncacheable\(l1f\) \? 0 : \(l1f & F_CACHE_ATTRS\) \^ \(F_PCD \| F_PWT\)\)/0/' \
     "MMIO left cacheable (XSA-154's rule out; the record shows what Xen stored only at ptwr writes)"
 
-echo "linux-replay: $agree of $nrec record(s) agree on every event ($lines lines); wrong rules $n, $caught stopped at the first recorded answer they change"
-[ $fail -eq 0 ] && [ $agree -eq $nrec ] && [ $caught -eq $n ]
+echo "linux-replay: $syn_line; $agree of $nrec real record(s) agree on every event ($lines lines); wrong rules $n, $caught stopped at the first recorded answer they change"
+[ $fail -eq 0 ] && [ $pcaught -eq $planted ] && [ $agree -eq $nrec ] && [ $caught -eq $n ]
