@@ -233,7 +233,9 @@ xen-debug: $(BUILD)/xen/dom0.elf
 FUZZ_CC    := clang
 FUZZ_FLAGS := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -Iinclude -Ilib -Iscript -Iexplain -Iplatform/host -Iplatform/xen -D_POSIX_C_SOURCE=200809L
-FUZZERS    := fuzz_hypercalls fuzz_script
+FUZZERS    := fuzz_hypercalls fuzz_script fuzz_replay
+# pvmmu replay and what it runs on (the replay fuzzer's share).
+REPLAY_SRC := $(wildcard oracle/trace.c oracle/replay*.c explain/*.c) platform/host/hostmem.c
 FUZZ_TIME  ?= 60
 $(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -241,6 +243,9 @@ $(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(
 $(BUILD)/fuzz/fuzz_script: fuzz/fuzz_script.c $(SCRIPT_SRC) $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_script.c $(SCRIPT_SRC) $(CORE_SRC)
+$(BUILD)/fuzz/fuzz_replay: fuzz/fuzz_replay.c $(REPLAY_SRC) $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ioracle -o $@ fuzz/fuzz_replay.c $(REPLAY_SRC) $(CORE_SRC)
 fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 # Each fuzzer for FUZZ_TIME seconds (default 60), growing build/fuzz/corpus-NAME from the committed seeds.

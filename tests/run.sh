@@ -135,8 +135,8 @@ if [ -n "$FAST" ]; then
     fuzz=$fastmsg
 elif ! ./scripts/deps.sh --have fuzz; then
     unavailable fuzz "clang or libclang-rt-14-dev is not installed (as root: make deps)"; fuzz=$why
-elif [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
-    fout=$(BUILD=$BUILD ./tests/fuzz.sh "${FUZZ_CHECK_TIME:-10}" fuzz_hypercalls fuzz_script 2>&1); frc=$?
+elif [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ] && [ -x "$BUILD/fuzz/fuzz_replay" ]; then
+    fout=$(BUILD=$BUILD ./tests/fuzz.sh "${FUZZ_CHECK_TIME:-10}" fuzz_hypercalls fuzz_script fuzz_replay 2>&1); frc=$?
     printf '%s\n' "$fout"
     fuzz=$(printf '%s\n' "$fout" | sed -n 's/^fuzz: \([0-9]* fuzzers.*\)/\1/p')
     [ $frc -eq 0 ] || { ffail=1; failed_list="$failed_list fuzz"; }
