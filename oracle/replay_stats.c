@@ -128,7 +128,8 @@ static void hypercall_rows(FILE *out, const struct replay *r)
         REC_AT(label, by_hc, nr);
     }
     for (unsigned int nr = 0; nr < 64; nr++) {
-        snprintf(label, sizeof(label), "multicall entries: %s", hc_names[nr] ? hc_names[nr] : "(other)");
+        snprintf(label, sizeof(label), "multicall entries: %s%s", hc_names[nr] ? hc_names[nr] : "(other)",
+                 trace_is_pv_mmu(nr) ? "" : " (not compared)");
         REC_AT(label, entries_by_hc, nr);
     }
     for (unsigned int k = 0; k < 8; k++) {
