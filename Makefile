@@ -76,9 +76,9 @@ $(BUILD)/libpvmmu.a: $(CORE_OBJ)
 	$(OBJCOPY) --localize-hidden $(BUILD)/obj/libpvmmu-r.o $(BUILD)/obj/libpvmmu.o
 	$(AR) rcs $@ $(BUILD)/obj/libpvmmu.o
 
-# Soname libpvmmu.so.0: it changes whenever the ABI breaks (policy in include/pvmmu/pvmmu.h).
+# Soname libpvmmu.so.1: it changes whenever the ABI breaks (policy in include/pvmmu/pvmmu.h).
 $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
-	$(CC) -shared -Wl,-soname,libpvmmu.so.0 -o $@ $^
+	$(CC) -shared -Wl,-soname,libpvmmu.so.1 -o $@ $^
 
 # The CLI uses the library and lib/'s helpers (fmt_snprintf, the PV builder), which the library keeps hidden.
 LIB_HELPER_OBJ := $(filter $(BUILD)/obj/lib/%,$(CORE_OBJ))
@@ -113,8 +113,10 @@ run:
 # Median wall time and peak RSS of `pvmmu boot` from 1 GiB to 1 TiB (BENCH_ARGS to choose).
 $(BUILD)/bootbench: bench/bootbench.c
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
+# Then the replay of every record under build/linux/ (make linux-trace): events and validated entries per second.
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
+	@./bench/replay-bench.sh $(BUILD)/pvmmu
 # Boot-to-exit time of every policy on pvmmu's own hypervisor under QEMU (medians): make bench-baremetal MEM=128
 bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf $(BUILD)/pvmmu
 	@BUILD=$(BUILD) ./bench/baremetal-bench.sh $(patsubst %M,%,$(MEM)) $(or $(REPEAT),5)
@@ -236,7 +238,9 @@ xen-debug: $(BUILD)/xen/dom0.elf
 FUZZ_CC    := clang
 FUZZ_FLAGS := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -Iinclude -Ilib -Iscript -Iexplain -Iplatform/host -Iplatform/xen -D_POSIX_C_SOURCE=200809L
-FUZZERS    := fuzz_hypercalls fuzz_script
+FUZZERS    := fuzz_hypercalls fuzz_script fuzz_replay
+# pvmmu replay and what it runs on (the replay fuzzer's share).
+REPLAY_SRC := $(wildcard oracle/trace.c oracle/replay*.c explain/*.c) platform/host/hostmem.c
 FUZZ_TIME  ?= 60
 $(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -244,6 +248,9 @@ $(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(
 $(BUILD)/fuzz/fuzz_script: fuzz/fuzz_script.c $(SCRIPT_SRC) $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_script.c $(SCRIPT_SRC) $(CORE_SRC)
+$(BUILD)/fuzz/fuzz_replay: fuzz/fuzz_replay.c $(REPLAY_SRC) $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ioracle -o $@ fuzz/fuzz_replay.c $(REPLAY_SRC) $(CORE_SRC)
 fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 # Each fuzzer for FUZZ_TIME seconds (default 60), growing build/fuzz/corpus-NAME from the committed seeds.
@@ -288,8 +295,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pvmmu $(DESTDIR)$(PREFIX)/bin \
 	        $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(BUILD)/libpvmmu.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libpvmmu.so $(DESTDIR)$(PREFIX)/lib/libpvmmu.so.0
-	ln -sf libpvmmu.so.0 $(DESTDIR)$(PREFIX)/lib/libpvmmu.so
+	install -m 755 $(BUILD)/libpvmmu.so $(DESTDIR)$(PREFIX)/lib/libpvmmu.so.1
+	ln -sf libpvmmu.so.1 $(DESTDIR)$(PREFIX)/lib/libpvmmu.so
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig 2>/dev/null || true; fi
 	install -m 644 include/pvmmu/*.h $(DESTDIR)$(PREFIX)/include/pvmmu/
 	install -m 755 $(BUILD)/pvmmu $(DESTDIR)$(PREFIX)/bin/

@@ -16,6 +16,7 @@
 
 #include "baremetal.h"
 #include "explain.h"
+#include "replay.h"
 #include "sim.h"
 #include "xen_names.h"
 
@@ -468,6 +469,7 @@ struct opts {
     uint64_t bytes;
     int policy;
     bool json, verbose, no_audit, baremetal;
+    const char *replay;   /* compare --replay: a record of real Linux, replayed for a row of its own */
 };
 
 /* "unknown policy" and the list of policies, as one line on stderr. */
@@ -506,6 +508,12 @@ static int check_opts(const char *cmd, struct opts *o, bool want_policy)
                         "boot)\n", cmd);
         return 2;
     }
+    if (o->replay && o->json) {
+        fprintf(stderr, "pvmmu %s: --replay is not an option with --json (the JSON report has no row for it)\n", cmd);
+        return 2;
+    }
+    if (!o->bytes && o->replay)   /* no --mem: the record's dom0 size, once the replay has read it */
+        return 0;
     if (!o->bytes)   /* no --mem: compare's default for where it runs (boot's is preset) */
         o->bytes = o->baremetal ? DEFAULT_BAREMETAL_BYTES : DEFAULT_COMPARE_BYTES;
     if (o->baremetal && o->bytes > ((uint64_t)BAREMETAL_MAX_MIB << 20)) {
@@ -542,6 +550,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
             o->baremetal = true;
         } else if ((!strcmp(a, "-v") || !strcmp(a, "--verbose")) && want_policy) {
             o->verbose = true;   /* compare has no -v: one guest's log at a time (boot -v) */
+        } else if (!strcmp(a, "--replay") && !want_policy) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "pvmmu %s: --replay needs a record file\n", cmd);
+                return 2;
+            }
+            o->replay = argv[++i];
         } else if (!strcmp(a, "--mem") || !strcmp(a, "--policy")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "pvmmu %s: %s needs a value\n", cmd, a);
@@ -611,8 +625,18 @@ static void print_compare_header(const struct opts *o, const struct run *runs)
            audited ? "(ok = booted, auditor clean)" : "(--no-audit: ok = booted, auditor not run)");
 }
 
+/* The first table's row for real Linux's boot to "Memory:", replayed on the core (compare --replay). */
+static void print_real_hypercalls(const struct replay_summary *real, uint64_t bytes)
+{
+    const struct pvm_stats *st = &real->core[0];
+    uint64_t hc = pvm_stats_hypercalls(st);
+    printf("%-16s %-13s %10" PRIu64 " %8.1f %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "\n", "real Linux",
+           "replayed", hc, (double)hc / ((double)bytes / (1ULL << 30)), st->hc_mmu_update, st->hc_mmuext_op,
+           st->hc_update_va_mapping, st->ptwr_emulations);
+}
+
 /* The first table: each policy's outcome and hypercalls, in all and per GiB of a guest of bytes. */
-static void print_hypercall_table(const struct run *runs, uint64_t bytes)
+static void print_hypercall_table(const struct run *runs, uint64_t bytes, const struct replay_summary *real)
 {
     double gib = (double)bytes / (1ULL << 30);
     printf("%-16s %-13s %10s %8s %10s %8s %8s %7s\n", "policy", "outcome", "hypercalls", "all/GiB", "mmu_update",
@@ -627,10 +651,12 @@ static void print_hypercall_table(const struct run *runs, uint64_t bytes)
                hc, (double)hc / gib, u->st.hc_mmu_update, u->st.hc_mmuext_op, u->st.hc_update_va_mapping,
                u->st.ptwr_emulations);
     }
+    if (real)
+        print_real_hypercalls(real, bytes);
 }
 
-/* The second table: each policy's pins, validations, flushes and page-table pages. */
-static void print_page_table_counts(const struct run *runs)
+/* The second table: each policy's pins, validations, flushes and page-table pages (real Linux's: tables validated). */
+static void print_page_table_counts(const struct run *runs, const struct replay_summary *real)
 {
     printf("\n%-16s %8s %11s %9s %9s\n", "policy", "pins", "validated", "flushes", "pt pages");
     for (int p = 0; p < POLICY_COUNT; p++) {
@@ -638,6 +664,47 @@ static void print_page_table_counts(const struct run *runs)
         printf("%-16s %8" PRIu64 " %11" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", guest_policy_name(u->pol), u->st.pins,
                u->st.entries_validated, u->st.tlb_flushes, guest_pt_pages(&u->r));
     }
+    if (!real)
+        return;
+    const struct pvm_stats *st = &real->core[0];
+    printf("%-16s %8" PRIu64 " %11" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", "real Linux", st->pins, st->entries_validated,
+           st->tlb_flushes, st->promotions[1] + st->promotions[2] + st->promotions[3] + st->promotions[4]);
+    explain_printf(stdout, "\nreal Linux: a record of real Linux as dom0 of real Xen (%s), from its first "
+                           "hypercall to its \"Memory:\" line (the end of mm_init), replayed on the core, which agreed "
+                           "with Xen on every event: the core's counters for it (its hypercalls that are not PV MMU "
+                           "calls are not counted); pt pages: the tables the core validated\n", real->rec);
+}
+
+/*
+ * compare --replay: replay the record (its report is not printed), keep its counts in *real; without --mem the
+ * policies run at the record's dom0 size.  0, or the replay's exit status after one line on stderr.
+ */
+static int replay_for_compare(struct opts *o, struct replay_summary *real)
+{
+    FILE *quiet = fopen("/dev/null", "w");
+    if (!quiet) {
+        fprintf(stderr, "pvmmu compare: cannot open /dev/null: %s\n", strerror(errno));
+        return 2;
+    }
+    struct replay_opts ro = { .out = quiet, .err = stderr, .summary = real };
+    int rc = replay_run(o->replay, &ro);
+    fclose(quiet);
+    if (rc == 1)
+        fprintf(stderr, "pvmmu compare: the core does not agree with the record %s (pvmmu replay %s says where)\n",
+                o->replay, o->replay);
+    if (rc)
+        return rc;
+    char err[256] = "";
+    uint64_t bytes;
+    if (!o->bytes && (parse_size("64M", &bytes, err, sizeof(err)) || real->dom0_bytes < bytes ||
+                      real->dom0_bytes % (2ULL << 20))) {
+        fprintf(stderr, "pvmmu compare: %s: dom0 had %llu bytes, not a size the policies boot at (give --mem)\n",
+                o->replay, (unsigned long long)real->dom0_bytes);
+        return 2;
+    }
+    if (!o->bytes)
+        o->bytes = real->dom0_bytes;
+    return 0;
 }
 
 /* Below the tables, each policy that failed: where, Xen's log lines, why, and what it should have done. */
@@ -659,6 +726,9 @@ int cmd_compare(int argc, char **argv)
     int rc = parse_opts("compare", argc, argv, &o, false);
     if (rc)
         return rc;
+    struct replay_summary real;
+    if (o.replay && (rc = replay_for_compare(&o, &real)))
+        return rc;
     struct run *runs = host_calloc(POLICY_COUNT, sizeof(*runs), "the reports of every boot");
     rc = run_all(&o, runs);
     if (rc) {
@@ -674,8 +744,8 @@ int cmd_compare(int argc, char **argv)
     } else {
         print_compare_header(&o, runs);
         /* Two tables that fit 100 columns: the hypercalls, then the page tables; where a policy failed is below. */
-        print_hypercall_table(runs, o.bytes);
-        print_page_table_counts(runs);
+        print_hypercall_table(runs, o.bytes, o.replay ? &real : NULL);
+        print_page_table_counts(runs, o.replay ? &real : NULL);
         print_failures(runs);
     }
     free(runs);

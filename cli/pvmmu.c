@@ -3,6 +3,7 @@
  *
  *   pvmmu script [-v] FILE...   run scenario scripts on the simulated PV MMU
  *   pvmmu script --xen [-v] FILE...   and on real Xen 4.17 under QEMU, side by side
+ *   pvmmu replay [-v] TRACE     a record of a real guest on real Xen, replayed on the core
  *   pvmmu policies | version | help
  *
  * Exit status: 0 everything passed (and, with --xen or --baremetal, agreed),
@@ -26,6 +27,7 @@
 #include "boot.h"
 #include "hostmem.h"
 #include "guest.h"
+#include "replay.h"
 #include "script.h"
 #include "script_xen.h"
 
@@ -35,6 +37,9 @@ static void usage(FILE *f)
             "usage: pvmmu boot [--mem SIZE] --policy NAME [--json] [-v] [--no-audit]   boot one guest on the\n"
             "                                   simulator (default --mem 1G)\n"
             "       pvmmu compare [--mem SIZE] [--json] [--no-audit]   every policy side by side (default 8G)\n"
+            "       pvmmu compare --replay TRACE [--mem SIZE]   the same, and a row for the real Linux of\n"
+            "                                   a record (docs/trace.md) replayed on the core (default: its\n"
+            "                                   dom0's size)\n"
             "       pvmmu compare --baremetal [--mem SIZE] [--json]   the same on pvmmu's own hypervisor under\n"
             "                                   QEMU (default 128M, at most %uM)\n"
             "       pvmmu script [-v] [--audit=each|end|N] FILE...   run scenario scripts (docs/scripts.md);\n"
@@ -45,6 +50,11 @@ static void usage(FILE *f)
             "                                   run them on real Xen 4.17 under QEMU too and compare every step\n"
             "       pvmmu script --baremetal [-v] [--dom0 PATH] FILE...   the same on pvmmu's own hypervisor\n"
             "                                   under QEMU\n"
+            "       pvmmu replay [-v] TRACE     replay a record of a real guest on real Xen (docs/trace.md) on\n"
+            "                                   the simulator's core: every hypercall's and request's result,\n"
+            "                                   every validation, ptwr write and memory event must be Xen's;\n"
+            "                                   stops at the first disagreement and explains it; -v: each event\n"
+            "                                   beside the core's answer\n"
             "       pvmmu policies              every policy, one per line: its name, a tab, what it does\n"
             "       pvmmu version               print the version\n"
             "       pvmmu help                  this text\n"
@@ -54,8 +64,8 @@ static void usage(FILE *f)
             "                agreed)\n"
             "             1  a failure or a disagreement\n"
             "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
-            "                compare), a run that could not be done (QEMU, an image), or output that could not\n"
-            "                be written; one line on stderr says which\n"
+            "                compare, a record that is not pvmmu-trace 1), a run that could not be done (QEMU, an\n"
+            "                image), or output that could not be written; one line on stderr says which\n"
             "             3  the host ran out of memory: one line on stderr with the size asked for; the run\n"
             "                stopped there and has no verdict (lines already printed, such as -v's, stay); with\n"
             "                several scripts, the verdicts already printed for the scripts before stand, the one\n"
@@ -182,6 +192,30 @@ static int cmd_script(int argc, char **argv)
     return rc;
 }
 
+/* pvmmu replay [-v] TRACE: a record of a real guest on real Xen, replayed on the core. */
+static int cmd_replay(int argc, char **argv)
+{
+    struct replay_opts o = { .out = stdout, .err = stderr };
+    int i = 0;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+            o.verbose = true;
+        } else if (!strcmp(argv[i], "--")) {
+            i++;
+            break;
+        } else {
+            fprintf(stderr, "pvmmu replay: unknown option '%s' (expected -v)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (argc - i != 1) {
+        fprintf(stderr, "pvmmu replay: expected one record file (pvmmu-trace 1, docs/trace.md)%s\n",
+                argc - i > 1 ? ", not several" : "");
+        return 2;
+    }
+    return replay_run(argv[i], &o);
+}
+
 /* `pvmmu policies`: each policy's name, a tab and its summary, one per line, in compare's order. */
 static void print_policies(void)
 {
@@ -193,7 +227,7 @@ static void print_policies(void)
 static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "pvmmu: expected a command: boot, compare, script, policies, version or help ('pvmmu help' "
+        fprintf(stderr, "pvmmu: expected a command: boot, compare, script, replay, policies, version or help ('pvmmu help' "
                         "explains them)\n");
         return 2;
     }
@@ -203,6 +237,8 @@ static int run_command(int argc, char **argv)
         return cmd_compare(argc - 2, argv + 2);
     if (!strcmp(argv[1], "script"))
         return cmd_script(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "replay"))
+        return cmd_replay(argc - 2, argv + 2);
     bool version = !strcmp(argv[1], "version") || !strcmp(argv[1], "--version");
     bool help = !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
     bool policies = !strcmp(argv[1], "policies");
@@ -222,7 +258,7 @@ static int run_command(int argc, char **argv)
         print_policies();
         return 0;
     }
-    fprintf(stderr, "pvmmu: unknown command '%s' (expected boot, compare, script, policies, version or help)\n",
+    fprintf(stderr, "pvmmu: unknown command '%s' (expected boot, compare, script, replay, policies, version or help)\n",
             argv[1]);
     return 2;
 }

@@ -103,6 +103,40 @@ static void audit_entry_source(struct auditor *a, uint64_t f, unsigned int level
 }
 
 /*
+ * A superpage entry of table f (level 2 or 3, slot s), which only Xen's
+ * domain builder makes (pvm_build_superpage): every frame it maps, in this
+ * pass's region, holds a general reference, and a writable type reference if
+ * the entry has _PAGE_RW; it must be the table owner's.
+ */
+static void audit_superpage(struct auditor *a, uint64_t f, unsigned int level, unsigned int s, uint64_t e,
+                            const struct pvm_domain *d)
+{
+    const struct pvm_machine *m = a->m;
+    uint64_t t = pte_mfn(e), n = superpage_frames(level);
+    if ((t & (n - 1)) || t >= m->nr_frames || n > m->nr_frames - t) {
+        if (mine(a, f))
+            report(a, PVM_AUDIT_ENTRY, f, 0, e, "L%u mfn %05llx slot %u: superpage %016llx misaligned or past memory",
+                   level, (unsigned long long)f, s, (unsigned long long)e);
+        return;
+    }
+    for (uint64_t g = t < a->lo ? a->lo : t; g < t + n && g < a->hi; g++) {
+        const struct page_info *gp = mfn_to_page(m, g);
+        if (owner_dom(m, gp) != d)
+            report(a, PVM_AUDIT_OWNER, g, d->id, page_owner_id(gp), "L%u mfn %05llx (d%u) slot %u: superpage maps "
+                   "mfn %05llx of another owner", level, (unsigned long long)f, d->id, s, (unsigned long long)g);
+        struct expect *x = exp_of(a, g);
+        x->count++;
+        if (!(e & _PAGE_RW))
+            continue;
+        x->tc++;
+        if (page_type(gp) != PGT_writable_page)
+            report(a, PVM_AUDIT_TYPE, g, PGT_writable_page, gp->type_info, "mfn %05llx is mapped writable by "
+                   "superpage L%u %05llx slot %u but has type %s", (unsigned long long)g, level,
+                   (unsigned long long)f, s, pvm_type_name((enum pvm_type)(gp->type_info >> 61)));
+    }
+}
+
+/*
  * Account one present entry of validated table f (level `level`, slot s):
  * its checks and counts belong to the frame it points to (to f if that is
  * outside memory), and are done in the pass whose region holds that frame.
@@ -112,6 +146,10 @@ static void audit_entry(struct auditor *a, uint64_t f, unsigned int level, unsig
 {
     const struct pvm_machine *m = a->m;
     uint64_t t = pte_mfn(e);
+    if (is_superpage(e, level)) {
+        audit_superpage(a, f, level, s, e, d);
+        return;
+    }
     if (!mine(a, mfn_valid(m, t) ? t : f)) {
         if (mine(a, f))
             audit_entry_source(a, f, level, t);
@@ -201,14 +239,15 @@ static void audit_table(struct auditor *a, uint64_t f, const struct page_info *p
         }
         if (!pte_present(e))
             continue;
-        uint64_t target = pte_mfn(e);
+        uint64_t target = pte_mfn(e), n = is_superpage(e, level) ? superpage_frames(level) : 1;
+        uint64_t last = target + n - 1 < m->nr_frames ? target + n - 1 : m->nr_frames - 1;
         if (span && target < m->nr_frames) {
-            uint32_t k = (uint32_t)(target / a->region);
+            uint32_t k = (uint32_t)(target / a->region), l = (uint32_t)(last / a->region);
             span->first = k < span->first ? k : span->first;
-            span->last = k > span->last ? k : span->last;
+            span->last = l > span->last ? l : span->last;
         }
         /* another region's table: only entries pointing into this region count (the common case, made fast) */
-        if (own || target - a->lo < a->hi - a->lo)
+        if (own || target - a->lo < a->hi - a->lo || (n > 1 && target < a->hi && last >= a->lo))
             audit_entry(a, f, level, s, e, d);
     }
 }

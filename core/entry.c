@@ -73,11 +73,21 @@ static bool uncacheable(unsigned int l1f)
     return idx == 2 || idx == 3 || idx == 4 || idx >= 6;
 }
 
+/* Is I/O frame mfn in Xen's mmio_ro_ranges? */
+static bool mmio_ro(const struct pvm_machine *m, uint64_t mfn)
+{
+    for (unsigned int i = 0; i < m->nr_mmio_ro; i++)
+        if (mfn >= m->mmio_ro[i].first && mfn <= m->mmio_ro[i].last)
+            return true;
+    return false;
+}
+
 /*
  * References for a present L1 entry written into a table of l1e_owner and
  * mapping a frame of pg_owner (NULL stands for DOMID_IO): a general
  * reference, plus a writable type reference if the entry has _PAGE_RW.
- * I/O frames take none, and are forced uncacheable.  Returns 0, the flag
+ * I/O frames take none, are forced uncacheable, and read-only for Xen's
+ * mmio_ro_ranges.  Returns 0, the flag
  * bits the caller must flip (> 0), -EINVAL (flags, or INVALID_MFN: a frame
  * field of all ones, outside the range), -EPERM (I/O without permission) or
  * -EBUSY (not mappable, e.g. an RW mapping of a page table).  Holds nothing
@@ -111,8 +121,12 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
                          (unsigned long long)mfn, pgo->id, l1e_owner->id);
             return -XEN_EPERM;
         }
-        /* Potentially cacheable MMIO is forced to UC (PCD|PWT, PAT clear). */
-        return uncacheable(l1f) ? 0 : (int)((l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT));
+        /* A read-only MMIO frame is never mapped writable; potentially cacheable MMIO is forced to UC. */
+        unsigned int flip = mmio_ro(m, mfn) && (l1f & F_RW) ? F_RW : 0;
+        if (flip)
+            xen_log(m, PVM_LOG_INFO, "d%u: Forcing read-only access to MFN %llx", l1e_owner->id,
+                    (unsigned long long)mfn);
+        return (int)(flip | (uncacheable(l1f) ? 0 : (l1f & F_CACHE_ATTRS) ^ (F_PCD | F_PWT)));
     }
     struct page_info *pg = mfn_to_page(m, mfn);
     /* Xen's page_get_owner_and_reference: no owner for a free frame or a count about to overflow. */
@@ -227,10 +241,66 @@ static int get_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, 
     return rc;
 }
 
-static void put_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn)
+/* Frames a superpage entry of an L2 (2 MiB) or L3 (1 GiB) maps. */
+uint64_t superpage_frames(unsigned int level)
+{
+    return 1ULL << (9 * (level - 1));
+}
+
+/* Is e a superpage entry of a level-`level` table (only Xen's domain builder makes them)? */
+bool is_superpage(uint64_t e, unsigned int level)
+{
+    return (level == 2 || level == 3) && pte_present(e) && (e & _PAGE_PSE);
+}
+
+/*
+ * What a superpage entry holds, as Xen's domain builder gave it (see
+ * pvm_build_superpage): a general reference on every frame it maps, and a
+ * writable type reference too if it has _PAGE_RW.  Returns 0, or -EBUSY
+ * (a frame not d's, or not typeable writable) holding nothing.
+ */
+int get_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level, const struct pvm_domain *d)
+{
+    uint64_t first = pte_mfn(e), n = superpage_frames(level), k = 0;
+    for (; k < n; k++) {
+        struct page_info *pg = mfn_to_page(m, first + k);
+        if (!get_page(m, pg, d))
+            break;
+        if ((e & _PAGE_RW) && get_page_type(m, pg, PGT_writable_page)) {
+            put_page(m, pg);
+            break;
+        }
+    }
+    if (k == n)
+        return 0;
+    while (k-- > 0)
+        if (e & _PAGE_RW)
+            put_page_and_type(m, mfn_to_page(m, first + k));
+        else
+            put_page(m, mfn_to_page(m, first + k));
+    return -XEN_EBUSY;
+}
+
+/* Xen's put_data_pages: drop what a superpage entry holds on each frame it maps. */
+void put_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level)
+{
+    uint64_t first = pte_mfn(e), n = superpage_frames(level);
+    for (uint64_t k = 0; k < n; k++)
+        if (e & _PAGE_RW)
+            put_page_and_type(m, mfn_to_page(m, first + k));
+        else
+            put_page(m, mfn_to_page(m, first + k));
+}
+
+/* Drop what a present L2-L4 entry of table ptmfn holds (a self-map holds nothing). */
+static void put_page_from_lNe(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, unsigned int level)
 {
     if (!pte_present(e) || pte_mfn(e) == ptmfn)
         return;
+    if (is_superpage(e, level)) {
+        put_data_pages(m, e, level);
+        return;
+    }
     struct page_info *pg = mfn_to_page(m, pte_mfn(e));
     put_page_type(m, pg, mfn_to_page(m, ptmfn));
     put_page(m, pg);
@@ -247,7 +317,7 @@ static void put_entry_refs(struct pvm_machine *m, uint64_t e, uint64_t ptmfn, un
     if (level == 1)
         put_page_from_l1e(m, e);
     else
-        put_page_from_lNe(m, e, ptmfn);
+        put_page_from_lNe(m, e, ptmfn, level);
 }
 
 static bool slot_checked(unsigned int level, unsigned int slot)
@@ -429,9 +499,9 @@ int mod_lN_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int level, 
     }
     int rc = write_entry(m, table_mfn, slot, ne);
     if (rc) {
-        put_page_from_lNe(m, ne, table_mfn);
+        put_page_from_lNe(m, ne, table_mfn, level);
         return rc;
     }
-    put_page_from_lNe(m, oe, table_mfn);
+    put_page_from_lNe(m, oe, table_mfn, level);
     return 0;
 }

@@ -175,6 +175,14 @@ static inline void set_m2p(struct pvm_machine *m, uint64_t mfn, uint64_t gpfn)
         m->ops.m2p_set(m->ops.ctx, mfn, gpfn);
 }
 
+/* Tell the platform (pvm_ops.validate, if any) that a validation or devalidation of mfn begins or ends. */
+static inline void validate_event(const struct pvm_machine *m, uint64_t mfn, unsigned int level,
+                                  enum pvm_validate_phase phase, int rc)
+{
+    if (m->ops.validate)
+        m->ops.validate(m->ops.ctx, mfn, level, phase, rc);
+}
+
 /* ---- log.c ---- */
 /*
  * Xen's BUG_ON for the invariants the core relies on: report through the
@@ -232,6 +240,10 @@ int get_page_from_l1e(struct pvm_machine *m, uint64_t l1e, struct pvm_domain *l1
                       struct pvm_domain *pg_owner);
 void put_page_from_l1e(struct pvm_machine *m, uint64_t l1e);
 uint64_t adjust_guest_l1e(uint64_t e);
+uint64_t superpage_frames(unsigned int level);
+bool is_superpage(uint64_t e, unsigned int level);
+int get_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level, const struct pvm_domain *d);
+void put_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level);
 int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial);
 void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
 int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, uint64_t nl1e,

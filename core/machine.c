@@ -107,6 +107,17 @@ int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, u
     return 0;
 }
 
+int pvm_mmio_ro_add(struct pvm_machine *m, uint64_t first, uint64_t last)
+{
+    if (first > last)
+        return -XEN_EINVAL;
+    if (m->nr_mmio_ro == PVM_MAX_MMIO_RO)
+        return -XEN_EBUSY;
+    m->mmio_ro[m->nr_mmio_ro].first = first;
+    m->mmio_ro[m->nr_mmio_ro++].last = last;
+    return 0;
+}
+
 int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count, domid_t id)
 {
     struct pvm_domain *d = pvm_domain(m, id);
@@ -184,6 +195,24 @@ uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot)
         return 0;
     const uint64_t *t = m->ops.map(m->ops.ctx, mfn, 0);
     return t ? t[slot] : 0;
+}
+
+int pvm_build_superpage(struct pvm_machine *m, domid_t id, uint64_t table, unsigned int slot, uint64_t entry)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    const struct page_info *pg = mfn_valid(m, table) ? mfn_to_page(m, table) : NULL;
+    unsigned int level = pg ? type_level(page_type(pg)) : 0;
+    uint64_t n = level == 2 || level == 3 ? superpage_frames(level) : 0;
+    if (!d || !pg || !n || !page_owned_by(pg, id) || !page_lock_ok(pg) || slot >= L1_PAGETABLE_ENTRIES ||
+        pte_present(read_entry(m, table, slot)) || !is_superpage(entry, level) || (pte_mfn(entry) & (n - 1)) ||
+        pte_mfn(entry) >= m->nr_frames || n > m->nr_frames - pte_mfn(entry))
+        return -XEN_EINVAL;
+    m->current = &d->vcpu[0];
+    refuse_reset(m);
+    int rc = get_data_pages(m, entry, level, d);
+    if (!rc && (rc = write_entry(m, table, slot, entry)))
+        put_data_pages(m, entry, level);
+    return rc;
 }
 
 int pvm_set_guest_table(struct pvm_vcpu *v, uint64_t mfn)

@@ -126,7 +126,9 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
         return 0;
     }
     bool partial = false;
+    validate_event(m, mfn, type_level(type), PVM_VALIDATE_BEGIN, 0);
     int rc = promote_table(m, pg, type_level(type), &partial);
+    validate_event(m, mfn, type_level(type), PVM_VALIDATE_END, rc);
     if (rc) {
         gdprintk(m, "Error while validating mfn %05llx (pfn %05llx) for type %016llx: caf=%08llx taf=%016llx",
                  (unsigned long long)mfn, (unsigned long long)get_m2p(m, mfn), (unsigned long long)type,
@@ -172,7 +174,9 @@ void put_page_type(struct pvm_machine *m, struct page_info *pg, struct page_info
         dec_linear(m, pg, ptpg);
     if ((x & PGT_count_mask) == 1 && is_pt_type(x & PGT_type_mask) && (x & PGT_validated)) {
         pg->type_info = x & ~PGT_validated;
+        validate_event(m, page_to_mfn(m, pg), type_level(x & PGT_type_mask), PVM_DEVALIDATE_BEGIN, 0);
         demote_table(m, pg, type_level(x & PGT_type_mask));
+        validate_event(m, page_to_mfn(m, pg), type_level(x & PGT_type_mask), PVM_DEVALIDATE_END, 0);
     }
     bool last = type_count(pg) == 1;
     pg->type_info--;

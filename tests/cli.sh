@@ -117,5 +117,80 @@ if [ "$(id -u)" -ne 0 ]; then       # root reads any file, so this case only exi
     bad "unreadable.pvm: cannot open: Permission denied" script "$tmp/unreadable.pvm"
 fi
 
+# -- replay: the command line, then records that do not follow docs/trace.md (one line TRACE:LINE: expected ...)
+bad "pvmmu replay: expected one record file"          replay
+bad "not several"                                     replay a b
+bad "pvmmu replay: unknown option '-x'"               replay -x a
+bad "$tmp/missing.txt: cannot open the record"        replay "$tmp/missing.txt"
+bad "$tmp: cannot read the record"                    replay "$tmp"
+bad "pvmmu compare: --replay needs a record file"     compare --replay
+bad "pvmmu compare: --replay is not an option with --json" compare --json --replay "$tmp/missing.txt"
+bad "$tmp/missing.txt: cannot open the record"        compare --replay "$tmp/missing.txt"
+bad "pvmmu boot: unknown argument '--replay'"         boot --policy batched --replay "$tmp/missing.txt"
+# record NAME STREAM: a record with a minimal initial state and the lines of STREAM after init-end.
+record() {
+    printf 'pvmmu-trace 1\nrec test\nmachine 100 28\ncr3 0 0\ninit-end\n%b' "$2" >"$tmp/$1.txt"
+}
+printf 'pvmmu-trace 2\n' >"$tmp/v2.txt"
+bad "v2.txt:1: expected 'pvmmu-trace 1' as the first line"    replay "$tmp/v2.txt"
+: >"$tmp/empty.txt"
+bad "empty.txt:1: expected 'pvmmu-trace 1' as the first line" replay "$tmp/empty.txt"
+record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
+bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
+record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'
+bad "hex.txt:7: expected 'mu PTR VAL RC': '0x10' is not a valid mu field" replay "$tmp/hex.txt"
+record upper 'hc 1 0 1 0 7ff0\nmu 1A 0 0\nhr 1 0\n'
+bad "upper.txt:7: expected 'mu PTR VAL RC': '1A' is not a valid mu field" replay "$tmp/upper.txt"
+record dec 'hc 1 0 1 0 7ff0\nhr 1 -x\n'
+bad "dec.txt:7: expected 'hr NR RC': '-x' is not a valid hr field" replay "$tmp/dec.txt"
+record few 'hc 1 0 1 0 7ff0\nmu 10 0\nhr 1 0\n'
+bad "few.txt:7: expected 'mu PTR VAL RC': too few fields" replay "$tmp/few.txt"
+record many 'vb 10 l1 0 0:1\nve 10 l1 0 0\n'
+bad "many.txt:7: expected 've MFN TYPE RC': too many fields" replay "$tmp/many.txt"
+record type 'vb 10 l5 0\n'
+bad "type.txt:6: expected 'vb MFN TYPE FROM ENTRIES': 'l5' is not a valid vb field" replay "$tmp/type.txt"
+record slots 'vb 10 l1 0 5:1 3:1\n'
+bad "slots.txt:6: expected 'vb MFN TYPE FROM ENTRIES': '3:1' is not a valid vb field" replay "$tmp/slots.txt"
+record lost 'lost 3\n'
+bad "lost.txt:6: the record is incomplete"            replay "$tmp/lost.txt"
+record open 'hc 1 0 1 0 7ff0\nmu 10 0 0\n'
+bad "open.txt:6: expected an hr or hp for this hc (the record ends first)" replay "$tmp/open.txt"
+record nested 'hc 1 0 1 0 7ff0\nhc 1 0 1 0 7ff0\n'
+bad "nested.txt:7: expected the hr or hp of the hc at line 6 before another hc" replay "$tmp/nested.txt"
+record other 'hc 1 0 1 0 7ff0\nhr 1a 0\n'
+bad "other.txt:7: expected the hr of hypercall 1 (the hc at line 6)" replay "$tmp/other.txt"
+record stray 'hr 1 0\n'
+bad "stray.txt:6: expected an hc before this hr"      replay "$tmp/stray.txt"
+record never 'hc 1 0 1 0 7ff0\nhp 1 10 80000001 0 7ff0\n'
+bad "never.txt:7: expected a later hc re-issuing this preempted call" replay "$tmp/never.txt"
+record mu 'mu 10 0 0\n'
+bad "mu.txt:6: expected a mu line only inside an mmu_update (1)" replay "$tmp/mu.txt"
+record mx 'hc 1 0 1 0 7ff0\nmx 5 10 0 0\nhr 1 0\n'
+bad "mx.txt:7: expected a mx line only inside an mmuext_op (1a)" replay "$tmp/mx.txt"
+record mc 'hc 1 0 1 0 7ff0\nmc 0 e 0 0 0\n'
+bad "mc.txt:7: expected an mc line only inside a multicall (hc d)" replay "$tmp/mc.txt"
+record entry 'hc d 0 2\nmc 1 e 0 0 0\n'
+bad "entry.txt:7: expected multicall entry 0 next"    replay "$tmp/entry.txt"
+record mr 'hc d 0 2\nmc 0 e 0 0 0\nmr 0 1a 0\n'
+bad "mr.txt:8: expected this mr to end an open multicall entry with the same index and hypercall" replay "$tmp/mr.txt"
+record xin 'hc 1 0 1 0 7ff0\nxin 10 0\nhr 1 0\n'
+bad "xin.txt:7: expected no 'xin' line inside the PV MMU call of line 6" replay "$tmp/xin.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\nhc 1 0 1 0 7ff0\n' >"$tmp/early.txt"
+bad "early.txt:3: expected the initial state (docs/trace.md) up to init-end before any 'hc' line" replay "$tmp/early.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\n' >"$tmp/noend.txt"
+bad "noend.txt:2: expected an init-end line"          replay "$tmp/noend.txt"
+printf 'pvmmu-trace 1\ninit-end\n' >"$tmp/nomachine.txt"
+bad "nomachine.txt:2: expected a 'machine MAXPAGE PADDRBITS' line before init-end" replay "$tmp/nomachine.txt"
+record late 'machine 100 28\n'
+bad "late.txt:6: expected no 'machine' line after init-end" replay "$tmp/late.txt"
+printf 'pvmmu-trace 1\nmachine 0 28\ncr3 0 0\ninit-end\n' >"$tmp/zero.txt"
+bad "zero.txt:2: expected 'machine MAXPAGE PADDRBITS' with 1 to 2^32 frames" replay "$tmp/zero.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\nframe ff 2 none 0 1 a\ncr3 0 0\ninit-end\n' >"$tmp/beyond.txt"
+bad "beyond.txt:3: expected frame's frames inside the machine" replay "$tmp/beyond.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\ncr3 0 0\nframe 10 1 none 0 1 xa\ninit-end\n' >"$tmp/flags.txt"
+bad "flags.txt:4: expected 'frame MFN N TYPE TC REF FLAGS': 'xa' is not a valid frame field" replay "$tmp/flags.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\ninit-end\n' >"$tmp/nocr3.txt"
+bad "nocr3.txt:3: expected a 'cr3 KERNEL USER' line before init-end" replay "$tmp/nocr3.txt"
+
 echo "cli: $n cases, $failed failed"
 [ $failed -eq 0 ]

@@ -123,14 +123,21 @@ printf '%s\n' "$iout" | grep -v '^include-edges: [0-9]* includes' || true
 edges=$(printf '%s\n' "$iout" | sed -n 's/^include-edges: \([0-9]* includes.*\) (self-check.*/\1/p')
 [ $irc -eq 0 ] || failed_list="$failed_list include-edges"
 
+# Real Linux on real Xen (a record of make linux-trace, if there is one) replayed on the core, event for event,
+# and wrong rules in copies of core/ that the replay must stop at the first answer they change.
+rout=$(./tests/linux-replay.sh "$CLI" "$BUILD/replay-mutants" 2>&1); rrc=$?
+printf '%s\n' "$rout" | grep -v '^linux-replay: ' || true
+replay=$(printf '%s\n' "$rout" | sed -n 's/^linux-replay: //p')
+[ $rrc -eq 0 ] || failed_list="$failed_list linux-replay"
+
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
 if [ -n "$FAST" ]; then
     fuzz=$fastmsg
 elif ! ./scripts/deps.sh --have fuzz; then
     unavailable fuzz "clang or libclang-rt-14-dev is not installed (as root: make deps)"; fuzz=$why
-elif [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ]; then
-    fout=$(BUILD=$BUILD ./tests/fuzz.sh "${FUZZ_CHECK_TIME:-10}" fuzz_hypercalls fuzz_script 2>&1); frc=$?
+elif [ -x "$BUILD/fuzz/fuzz_hypercalls" ] && [ -x "$BUILD/fuzz/fuzz_script" ] && [ -x "$BUILD/fuzz/fuzz_replay" ]; then
+    fout=$(BUILD=$BUILD ./tests/fuzz.sh "${FUZZ_CHECK_TIME:-10}" fuzz_hypercalls fuzz_script fuzz_replay 2>&1); frc=$?
     printf '%s\n' "$fout"
     fuzz=$(printf '%s\n' "$fout" | sed -n 's/^fuzz: \([0-9]* fuzzers.*\)/\1/p')
     [ $frc -eq 0 ] || { ffail=1; failed_list="$failed_list fuzz"; }
@@ -221,10 +228,11 @@ echo "host out of memory (ulimit -v sweeps of boot, compare, script; exit 3 or t
 echo "library as embedded (exports, no undefined symbols, public names, name clashes with .so and .a, <sys/user.h>, C++): ${embed:-not run}"
 echo "documentation: ${links:-not run}; layout (docs/architecture.md): ${edges:-not run}"
 echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mutants:-not run}"
+echo "real Linux replay (a record of real Linux on real Xen, on the core): ${replay:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $nfail -ne 0 ] || [ $erc -ne 0 ] || [ $lrc -ne 0 ] || [ $irc -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $nfail -ne 0 ] || [ $rrc -ne 0 ] || [ $erc -ne 0 ] || [ $lrc -ne 0 ] || [ $irc -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi

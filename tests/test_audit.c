@@ -540,6 +540,29 @@ static void audit_regions_report_the_same(void **state)
     tm_free(r.t);
 }
 
+/*
+ * A builder's superpage (pvm_build_superpage) holds a reference on each of its 512 frames, which the whole audit
+ * and every region-by-region one count (a region may hold a part of the superpage only); one frame's count off by
+ * one, or a superpage that maps a frame of another owner, is one issue in every way of auditing.
+ */
+static void audit_superpage_frames_in_every_region(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(1536);
+    TM_OK(t, pvm_assign_pages(&t->m, 512, 512, 1));
+    uint64_t l4, l3, l2;
+    tm_space(t, t->v, &l4, &l3, &l2, NULL);
+    TM_OK(t, pvm_build_superpage(&t->m, 1, l2, 5, pte(512, _PAGE_PRESENT | _PAGE_RW | _PAGE_PSE)));
+    assert_int_equal(assert_regions_agree(t), 0);
+    t->m.frames[700].count_info++;
+    assert_int_equal(assert_regions_agree(t), 1);
+    t->m.frames[700].count_info--;
+    t->m.frames[1023].count_info += (uint64_t)1 << PGC_owner_shift;   /* now d2's */
+    assert_int_equal(assert_regions_agree(t), 1);
+    t->m.frames[1023].count_info -= (uint64_t)1 << PGC_owner_shift;
+    tm_free(t);
+}
+
 /* Random bookkeeping and entries scribbled over a rich machine: the regions still agree with the whole. */
 static void audit_regions_agree_on_random_damage(void **state)
 {
@@ -704,6 +727,7 @@ int main(void)
         TM_SPACE_TEST(audit_changes_nothing),
         cmocka_unit_test(audit_regions_report_the_same),
         cmocka_unit_test(audit_regions_agree_on_random_damage),
+        cmocka_unit_test(audit_superpage_frames_in_every_region),
         TM_SPACE_TEST(find_mappings_every_slot),
         TM_SPACE_TEST(find_mappings_writable_only),
         TM_SPACE_TEST(find_mappings_unhooked_l1),

@@ -64,6 +64,34 @@ static void mmio_flip_at_validation(void **state)
                      pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
 }
 
+/*
+ * Xen's mmio_ro_ranges (the HPET, an IO-APIC, read-only PCI config space): any domain allowed to map the frame
+ * gets it read-only, a writable mapping forced read-only (Xen: get_page_from_l1e, "Forcing read-only access");
+ * the cache bits are forced as for any MMIO, and no reference is taken.  Seen replaying real Linux (its HPET).
+ */
+static void mmio_ro_range_forced_read_only(void **state)
+{
+    struct tm *t = *state;
+    uint64_t l1;
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
+    assert_int_equal(pvm_mmio_ro_add(&t->m, IO_MFN, IO_MFN), 0);
+    void *snap = tm_snapshot(t);
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | RW), DOMID_SELF));
+    tm_assert_unchanged(t, snap);
+    assert_int_equal(pvm_peek(&t->m, l1, 0), pte(IO_MFN, P | _PAGE_PCD | _PAGE_PWT | _PAGE_USER | _PAGE_GUEST_KERNEL));
+    /* The frame next to it is MMIO like any other: writable. */
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN + 1, P | RW | _PAGE_PCD), DOMID_SELF));
+    assert_int_equal(pvm_peek(&t->m, l1, 0), pte(IO_MFN + 1, P | RW | _PAGE_PCD | _PAGE_USER | _PAGE_GUEST_KERNEL));
+    /* Read-only and uncacheable already: stored as asked. */
+    TM_OK(t, update(v, l1, 0, pte(IO_MFN, P | _PAGE_PCD), DOMID_SELF));
+    assert_int_equal(pvm_peek(&t->m, l1, 0), pte(IO_MFN, P | _PAGE_PCD | _PAGE_USER | _PAGE_GUEST_KERNEL));
+    /* Privilege still decides who may map it at all; the table of ranges is bounded. */
+    assert_int_equal(pvm_mmio_ro_add(&t->m, 5, 4), -XEN_EINVAL);
+    for (unsigned int i = 1; i < PVM_MAX_MMIO_RO; i++)
+        assert_int_equal(pvm_mmio_ro_add(&t->m, IO_MFN + 2 * i, IO_MFN + 2 * i), 0);
+    assert_int_equal(pvm_mmio_ro_add(&t->m, IO_MFN + 100, IO_MFN + 100), -XEN_EBUSY);
+}
+
 /* An unprivileged domain mapping MMIO gets -EPERM and Xen's "non-privileged attempt" line. */
 static void mmio_unprivileged_eperm(void **state)
 {
@@ -291,6 +319,7 @@ static void type_count_overflow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        TM_TEST(mmio_ro_range_forced_read_only),
         TM_TEST(mmio_forced_uncacheable),
         TM_TEST(mmio_uncacheable_kept),
         TM_TEST(mmio_flip_at_validation),

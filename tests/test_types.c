@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define PG_P  _PAGE_PRESENT
 #define PG_RW _PAGE_RW
@@ -429,6 +430,85 @@ static void root_holds_type_ref(void **state)
     TM_FRAME(t, r, "type=l4 tc=1");
 }
 
+/* What pvm_ops.validate saw: "v4 v3 ... e3:0 e4:0" (v begin, e end:rc, d / f the same for devalidation). */
+static char hook_seen[512];
+static uint64_t hook_tree[5];
+
+static void record_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
+{
+    (void)ctx;
+    static const char tag[] = "vedf";
+    size_t n = strlen(hook_seen);
+    assert_int_equal(mfn, hook_tree[level]);   /* the level is the frame's own */
+    if (phase == PVM_VALIDATE_END || phase == PVM_DEVALIDATE_END)
+        snprintf(hook_seen + n, sizeof(hook_seen) - n, "%s%c%u:%d", n ? " " : "", tag[phase], level, rc);
+    else
+        snprintf(hook_seen + n, sizeof(hook_seen) - n, "%s%c%u", n ? " " : "", tag[phase], level);
+}
+
+/*
+ * pvm_ops.validate brackets every validation and devalidation, nested as Xen's validate_page and
+ * devalidate_page are (the replay of a real Xen record matches its vb/ve/db/de lines against them);
+ * a refused validation ends with its errno.
+ */
+static void validate_hook_brackets_nest(void **state)
+{
+    struct tm *t = *state;
+    poke_tree(t, hook_tree);
+    t->m.ops.validate = record_validate;
+    hook_seen[0] = 0;
+    TM_OK(t, tm_pin(t->v, 4, hook_tree[4]));
+    assert_string_equal(hook_seen, "v4 v3 v2 v1 e1:0 e2:0 e3:0 e4:0");
+    hook_seen[0] = 0;
+    TM_OK(t, tm_unpin(t->v, hook_tree[4]));
+    assert_string_equal(hook_seen, "d4 d3 d2 d1 f1:0 f2:0 f3:0 f4:0");
+    /* The L1 now maps a frame of d2: its validation is refused, and so is each one above it. */
+    TM_OK(t, pvm_poke(&t->m, hook_tree[1], 0, pte(tm_frame(t, 2), PG_P)));
+    hook_seen[0] = 0;
+    TM_RC(t, tm_pin(t->v, 4, hook_tree[4]), -XEN_EBUSY);
+    assert_string_equal(hook_seen, "v4 v3 v2 v1 e1:-16 e2:-16 e3:-16 e4:-16");
+}
+
+/*
+ * Xen's dom0 builder maps the initial p2m with 2 MiB pages (setup_pv_physmap): pvm_build_superpage puts such an
+ * entry into a validated L2 and takes a general and a writable type reference on each of its 512 frames; replacing
+ * the entry or devalidating its table drops them (Xen's put_data_pages), and the auditor counts them.  Replaying
+ * real Linux at 2 GiB needs it: its p2m L2 holds two such entries, and Linux later unhooks it.
+ */
+static void builder_superpage_refs_and_release(void **state)
+{
+    (void)state;
+    struct tm *t = tm_new(2048);
+    const uint64_t sp = 1024, n = 512;
+    TM_OK(t, pvm_assign_pages(&t->m, sp, n, 1));
+    uint64_t tree[5];
+    poke_tree(t, tree);   /* l4 -> l3 -> l2 -> l1 -> data, the L2's slot 0 taken */
+    TM_OK(t, tm_pin(t->v, 4, tree[4]));
+    uint64_t big = pte(sp, PG_P | PG_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE);
+    /* Refused: a table that is no validated L2/L3, a used slot, a misaligned frame, not PSE, frames not d1's. */
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[1], 1, big), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 0, big), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big + (1 << 12)), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big & ~_PAGE_PSE), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 2, tree[2], 1, big), -XEN_EINVAL);
+    TM_REFUSED(t, pvm_build_superpage(&t->m, 1, tree[2], 1, pte(0, PG_P | _PAGE_PSE)), -XEN_EBUSY);
+    TM_OK(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big));
+    TM_FRAME(t, sp, "type=writable tc=1 count=2");
+    TM_FRAME(t, sp + n - 1, "type=writable tc=1 count=2");
+    /* A guest may not write such an entry, but may remove it: every frame is let go. */
+    TM_RC(t, tm_set(t->v, tree[2], 2, big), -XEN_EINVAL);
+    TM_OK(t, tm_set(t->v, tree[2], 1, 0));
+    TM_FRAME(t, sp, "type=writable tc=0 count=1");
+    TM_FRAME(t, sp + n - 1, "type=writable tc=0 count=1");
+    /* Read-only this time, and the whole tree unpinned: the L2's devalidation lets the frames go. */
+    TM_OK(t, pvm_build_superpage(&t->m, 1, tree[2], 1, big & ~PG_RW));
+    TM_FRAME(t, sp + 7, "tc=0 count=2");
+    TM_OK(t, tm_unpin(t->v, tree[4]));
+    TM_FRAME(t, tree[2], "type=l2 tc=0 !validated");
+    TM_FRAME(t, sp + 7, "tc=0 count=1");
+    tm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +535,8 @@ int main(void)
         TM_TEST(release_unmapped_frame_and_foreign_release),
         TM_TEST(release_of_pinned_frame_keeps_pin),
         TM_SPACE_TEST(root_holds_type_ref),
+        TM_TEST(validate_hook_brackets_nest),
+        cmocka_unit_test(builder_superpage_refs_and_release),
     };
     return cmocka_run_group_tests_name("types", tests, NULL, NULL);
 }

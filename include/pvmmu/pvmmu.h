@@ -24,10 +24,13 @@
  * the CPU's page-fault code bits PVM_PFEC_* (PFEC_*).  pvmmu/xen.h states
  * its own rule.  Nothing here collides with libc or <sys/user.h>.
  *
- * ABI: the shared library is libpvmmu.so.0.  Its soname changes (.so.1, ...)
+ * ABI: the shared library is libpvmmu.so.1.  Its soname changes (.so.2, ...)
  * whenever the ABI breaks: a public function's signature, the layout or size
  * of a public struct, or the meaning of a constant changes.  Adding a
- * function keeps it.  Only the functions marked PVM_API below are exported;
+ * function keeps it.  A new callback appended to struct pvm_ops breaks it
+ * too: pvm_ops grows, and struct pvm_machine (which the caller allocates and
+ * which holds a copy of the ops) grows and moves every field after ops.  That
+ * is why .so.0 became .so.1 (pvm_ops.validate).  Only the functions marked PVM_API below are exported;
  * everything else the library holds is hidden (local in libpvmmu.a as well),
  * so a caller may define its own put_page, refuse, fmt_snprintf ...
  */
@@ -63,8 +66,10 @@ extern "C" {
  *                    0 or more than PVM_MAX_VCPUS.
  *   PVM_TLB_ENTRIES  software-TLB entries per vCPU (direct-mapped by va);
  *                    a miss walks the tables again, so it limits speed only.
+ *   PVM_MAX_MMIO_RO  ranges of read-only MMIO frames (pvm_mmio_ro_add).
  */
 #define PVM_MAX_DOMAINS 8
+#define PVM_MAX_MMIO_RO 8
 #define PVM_MAX_VCPUS   4
 #define PVM_TLB_ENTRIES 64
 #define PVM_INVALID_MFN (~0ULL)
@@ -144,6 +149,11 @@ struct pvm_log_msg {
 
 struct pvm_vcpu;
 
+/* What pvm_ops.validate is told. */
+enum pvm_validate_phase {
+    PVM_VALIDATE_BEGIN, PVM_VALIDATE_END, PVM_DEVALIDATE_BEGIN, PVM_DEVALIDATE_END
+};
+
 struct pvm_ops {
     void *ctx;
     /*
@@ -200,6 +210,16 @@ struct pvm_ops {
      */
     int (*copy_from_guest)(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len);
     int (*copy_to_guest)(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const void *src, size_t len);
+    /*
+     * Optional: the core begins or ends validating frame mfn as a level-
+     * `level` table (Xen's validate_page, on a type count's 0->1 edge), or
+     * devalidating it (devalidate_page, on 1->0); rc is the end's result (0,
+     * or the refusal), 0 at a begin.  At PVM_VALIDATE_BEGIN no entry has been
+     * read yet, so the platform may still fill the frame (a replay loads the
+     * recorded contents there).  Validations nest as Xen's do: an L4's
+     * begin, then each table it validates, then its end.  May be NULL.
+     */
+    void (*validate)(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc);
 };
 
 /* One cached translation of the software TLB. */
@@ -333,7 +353,7 @@ struct pvm_refusal {
  * struct pvm_machine: API: frames, nr_frames, ops, doms[] (through
  * pvm_domain()), stats, last, last_set.  API, set after pvm_init and before
  * the first domain is created: opt_pv_linear_pt, opt_tlb_check, paddr_bits.
- * Internal: tlbflush_clock, last_weak, current.
+ * Internal: tlbflush_clock, last_weak, current, mmio_ro, nr_mmio_ro.
  */
 struct pvm_machine {
     struct pvm_page_info *frames;
@@ -349,6 +369,8 @@ struct pvm_machine {
     bool last_set;               /* last holds the latest operation's cause (false: it was not refused) */
     bool last_weak;              /* ...but a later, more specific cause may replace it */
     struct pvm_vcpu *current;    /* vCPU whose request is being served */
+    struct { uint64_t first, last; } mmio_ro[PVM_MAX_MMIO_RO];   /* Xen's mmio_ro_ranges */
+    unsigned int nr_mmio_ro;
 };
 
 /* ---- machine and domains ------------------------------------------------ */
@@ -380,6 +402,15 @@ PVM_API struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned in
 
 /* Let domain id map I/O frames first..last (inclusive) and no others.  Returns 0 or -ESRCH. */
 PVM_API int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
+
+/*
+ * Add I/O frames first..last (inclusive) to Xen's mmio_ro_ranges: a domain
+ * allowed to map them (its iomem range) maps them read-only only, a writable
+ * mapping forced read-only, as Xen does for the HPET, an IO-APIC or read-only
+ * PCI config space.  None at pvm_init.  Returns 0, -EINVAL (first > last) or
+ * -EBUSY (PVM_MAX_MMIO_RO ranges already).
+ */
+PVM_API int pvm_mmio_ro_add(struct pvm_machine *m, uint64_t first, uint64_t last);
 
 /*
  * Give free frame mfn to domain id as Xen's alloc_heap_pages and
@@ -418,6 +449,23 @@ PVM_API int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
  * hypercalls.  Returns 0, -EINVAL (bad mfn/slot) or -EFAULT (no storage).
  */
 PVM_API int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
+
+/*
+ * Xen's PV dom0 builder maps the initial p2m list with superpages where it
+ * can (setup_pv_physmap): write `entry` (present, _PAGE_PSE, its frame
+ * aligned to the superpage) into empty slot `slot` of validated table
+ * `table` of domain id, an L2 (2 MiB) or an L3 (1 GiB), and take on every
+ * frame it maps what Xen's put_data_pages drops when the entry is replaced or
+ * its table devalidated: a general reference, and a writable type reference
+ * if the entry has _PAGE_RW.  No guest can make such an entry (L2 and L3
+ * entries with _PAGE_PSE are refused, XSA-148); the software MMU does not walk
+ * them (a fault) and pvm_find_mappings does not report them.  Returns 0,
+ * -EINVAL (no such validated L2/L3 of id, slot in use, entry not present and
+ * PSE, frame misaligned or past memory) or -EBUSY (a frame not id's, or not
+ * typeable writable); on failure nothing changed.
+ */
+PVM_API int pvm_build_superpage(struct pvm_machine *m, domid_t id, uint64_t table, unsigned int slot,
+                                uint64_t entry);
 
 /* Read one 8-byte slot of a frame (zeros if it holds no data).  No checks. */
 PVM_API uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot);

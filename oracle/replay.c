@@ -1,0 +1,466 @@
+/*
+ * replay.c - `pvmmu replay` (replay.h): the record's stream, event by event,
+ * on the simulator's core; the first disagreement and its explanation; the
+ * auditor at the end.
+ */
+#include "replay.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "explain.h"
+#include "replay_int.h"
+
+#define DIRECT_MAP 0xffff888000000000ULL   /* Linux's x86-64 PAGE_OFFSET: where it maps its L1 tables to write them */
+
+const char *replay_rc(char *buf, size_t len, int64_t rc)
+{
+    const char *name = rc < 0 && rc > -4096 ? xen_errno_name((long)rc) : NULL;
+    if (name && name[0] == '-' && name[1] > '9')
+        snprintf(buf, len, "%s (%lld)", name, (long long)rc);
+    else
+        snprintf(buf, len, "%lld", (long long)rc);
+    return buf;
+}
+
+/* The core's explanation of its latest refusal, as text (allocated). */
+static char *refusal_text(struct replay *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        host_out_of_memory(0, "an explanation");
+    explain_refusal(f, &r->m, "    ", NULL);
+    if (fclose(f))
+        host_out_of_memory(len, "an explanation");
+    return text;
+}
+
+void replay_miss(struct replay *r, long ev, uint64_t frame, bool refused, const char *xen, const char *core_fmt, ...)
+{
+    struct mismatch *m = &r->miss;
+    if (m->ev >= 0 && m->ev <= ev)
+        return;
+    free(m->why);
+    *m = (struct mismatch){ .ev = ev, .call_ev = r->cur_ev, .frame = frame, .log_mark = r->h.log_lines };
+    snprintf(m->xen, sizeof(m->xen), "%s", xen);
+    va_list ap;
+    va_start(ap, core_fmt);
+    vsnprintf(m->core, sizeof(m->core), core_fmt, ap);
+    va_end(ap);
+    if (refused && r->m.last_set)
+        m->why = refusal_text(r);
+}
+
+void replay_print_line(struct replay *r, long ev, const char *answer)
+{
+    const struct trace_ev *e = &r->t.ev[ev];
+    const char *text = trace_text(&r->t, e);
+    int cut = e->tag == TR_VB || e->tag == TR_PT ? 72 : 110;
+    fprintf(r->o->out, "%7u  %.*s%s", e->line, cut, text, (int)strlen(text) > cut ? " ..." : "");
+    if (answer)
+        fprintf(r->o->out, "   | pvmmu: %s", answer);
+    fputc('\n', r->o->out);
+}
+
+/* The bits an entry differs in, beyond the CPU's A/D bits: "PWT PCD", "frame", ... into buf. */
+static const char *entry_diff(char *buf, size_t len, uint64_t a, uint64_t b)
+{
+    static const struct { uint64_t bit; const char *name; } bits[] = {
+        { _PAGE_PRESENT, "P" }, { _PAGE_RW, "RW" }, { _PAGE_USER, "USER" }, { _PAGE_PWT, "PWT" },
+        { _PAGE_PCD, "PCD" }, { _PAGE_PSE, "PSE/PAT" }, { _PAGE_GLOBAL, "GLOBAL" },
+        { _PAGE_GUEST_KERNEL, "GUEST_KERNEL (bit 52)" }, { _PAGE_NX, "NX" }, { PVM_PTE_FRAME_MASK, "frame" },
+    };
+    uint64_t d = (a ^ b) & ~AD_BITS;
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+        if ((d & bits[i].bit) && n < len)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", bits[i].name);
+    if (!n)
+        snprintf(buf, len, "other bits %#llx", (unsigned long long)d);
+    return buf;
+}
+
+/* ---- what the replay knows of frame contents ---- */
+
+void replay_watch(struct replay *r, uint64_t mfn)
+{
+    if (r->synced[mfn] != SYNC_KNOWN)
+        return;
+    if (r->nwatch == r->capwatch) {
+        r->capwatch = r->capwatch ? 2 * r->capwatch : 256;
+        r->watch = host_realloc(r->watch, r->capwatch * sizeof(*r->watch), "the replay's watched frames");
+    }
+    r->watch[r->nwatch++] = mfn;
+    r->synced[mfn] = SYNC_WATCHED;
+}
+
+/*
+ * After an event: a watched frame that is free or mapped writable now (the
+ * guest may write it before the next event) is no longer known; one that is
+ * a validated table again stays known and is no longer watched.  The guest
+ * writes only between events, so looking after each one misses no write.
+ */
+static void check_watched(struct replay *r)
+{
+    for (size_t i = 0; i < r->nwatch;) {
+        uint64_t mfn = r->watch[i];
+        struct pvm_frame_state st;
+        pvm_frame_query(&r->m, mfn, &st);
+        bool table = st.type >= PVM_TYPE_L1 && st.type <= PVM_TYPE_L4 && st.validated && st.type_count;
+        bool lost = r->synced[mfn] != SYNC_WATCHED || st.owner != 0 ||
+                    (st.type == PVM_TYPE_WRITABLE && st.type_count);
+        if (!lost && !table) {
+            i++;
+            continue;
+        }
+        if (r->synced[mfn] == SYNC_WATCHED)
+            r->synced[mfn] = lost ? SYNC_UNKNOWN : SYNC_KNOWN;
+        r->watch[i] = r->watch[--r->nwatch];
+    }
+}
+
+/* ---- ptwr ---- */
+
+/* Does va reach frame l1 through v's kernel tables, every level present and user, the leaf read-only? */
+static bool maps_ro(struct replay *r, uint64_t va, uint64_t l1)
+{
+    uint64_t table = r->v->guest_table;
+    for (unsigned int level = 4; level >= 1 && table < r->m.nr_frames; level--) {
+        uint64_t e = pvm_peek(&r->m, table, (unsigned int)((va >> (12 + 9 * (level - 1))) & 511));
+        if (!(e & _PAGE_PRESENT) || !(e & _PAGE_USER))
+            return false;
+        if (level == 1)
+            return !(e & _PAGE_RW) && ((e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT) == l1;
+        table = (e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
+    }
+    return false;
+}
+
+/* Any va of v's kernel tables that maps l1 read-only (a whole walk): 0 if none. */
+static uint64_t search_ro(struct replay *r, uint64_t l1)
+{
+    const struct pvm_machine *m = &r->m;
+    uint64_t t4 = r->v->guest_table;
+    for (unsigned int s4 = 0; s4 < 512 && t4 < m->nr_frames; s4++) {
+        uint64_t e4 = pvm_peek(m, t4, s4);
+        if ((s4 >= PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT && s4 <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT) || !(e4 & _PAGE_PRESENT))
+            continue;
+        for (unsigned int s3 = 0; s3 < 512; s3++) {
+            uint64_t e3 = pvm_peek(m, (e4 & PVM_PTE_FRAME_MASK) >> 12, s3);
+            for (unsigned int s2 = 0; (e3 & _PAGE_PRESENT) && s2 < 512; s2++) {
+                uint64_t e2 = pvm_peek(m, (e3 & PVM_PTE_FRAME_MASK) >> 12, s2);
+                for (unsigned int s1 = 0; (e2 & _PAGE_PRESENT) && !(e2 & _PAGE_PSE) && s1 < 512; s1++) {
+                    uint64_t va = (uint64_t)s4 << 39 | (uint64_t)s3 << 30 | (uint64_t)s2 << 21 | (uint64_t)s1 << 12;
+                    va |= s4 >= 256 ? 0xffff000000000000ULL : 0;
+                    uint64_t e1 = pvm_peek(m, (e2 & PVM_PTE_FRAME_MASK) >> 12, s1);
+                    if ((e1 & _PAGE_PRESENT) && ((e1 & PVM_PTE_FRAME_MASK) >> 12) == l1 && maps_ro(r, va, l1))
+                        return va;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * A virtual address through which the guest kernel writes L1 table l1 (the
+ * record names the frame, not the address): the one found last time, its
+ * address in Linux's direct map, or any read-only mapping.  0 if none.
+ */
+static uint64_t ptwr_va(struct replay *r, uint64_t l1)
+{
+    struct pvm_frame_state st;
+    pvm_frame_query(&r->m, l1, &st);
+    uint64_t tries[2] = { r->ptwr_va[l1], st.m2p < (1ULL << 36) ? DIRECT_MAP + (st.m2p << XEN_PAGE_SHIFT) : 0 };
+    for (unsigned int i = 0; i < 2; i++)
+        if (tries[i] && maps_ro(r, tries[i], l1))
+            return r->ptwr_va[l1] = tries[i];
+    return r->ptwr_va[l1] = search_ro(r, l1);
+}
+
+/* A pw line: the guest kernel's write into its read-only L1, emulated by the core's ptwr. */
+static void replay_pw(struct replay *r, long ev)
+{
+    const struct trace_ev *e = &r->t.ev[ev];
+    uint64_t l1 = e->a[0], slot = e->a[1], old = e->a[2], nl1e = e->a[3];
+    char x[64];
+    if (l1 >= r->m.nr_frames || slot >= 512) {
+        replay_miss(r, ev, PVM_INVALID_MFN, false, "a write into an L1", "no such frame or slot");
+        return;
+    }
+    uint64_t cur = pvm_peek(&r->m, l1, (unsigned int)slot);
+    char d[96];
+    if (r->synced[l1] && ((cur ^ old) & ~AD_BITS)) {
+        replay_miss(r, ev, l1, false, "the entry held OLD before the write",
+                    "the entry holds %016llx (it differs in %s)", (unsigned long long)cur,
+                    entry_diff(d, sizeof(d), cur, old));
+        return;
+    }
+    uint64_t va = ptwr_va(r, l1);
+    if (!va) {
+        replay_miss(r, ev, l1, false, "a write through a read-only mapping of this L1",
+                    "no read-only mapping of frame %llx in the kernel's tables (root %llx): the write would fault",
+                    (unsigned long long)l1, (unsigned long long)r->v->guest_table);
+        return;
+    }
+    bool cmpxchg = e->type == TRACE_PW_MISMATCH;
+    int rc = pvm_ptwr_emulate(r->v, va + slot * 8, ~cur, nl1e, 8, cmpxchg);
+    uint64_t now = pvm_peek(&r->m, l1, (unsigned int)slot);
+    int want = e->type == TRACE_PW_REFUSED ? -XEN_EINVAL : 0;
+    uint64_t stored = e->type == TRACE_PW_OK ? e->a[4] : cur;
+    char y[64];
+    snprintf(y, sizeof(y), "stored %016llx", (unsigned long long)stored);
+    if (rc != want)
+        replay_miss(r, ev, l1, rc < 0, e->type == TRACE_PW_REFUSED ? "refused the write (the guest gets the #PF)"
+                                                                    : "emulated the write",
+                    "pvm_ptwr_emulate returned %s", replay_rc(x, sizeof(x), rc));
+    else if ((now ^ stored) & ~AD_BITS)
+        replay_miss(r, ev, l1, false, e->type == TRACE_PW_OK ? y : "left the entry as it was",
+                    "stored %016llx (it differs in %s)", (unsigned long long)now, entry_diff(d, sizeof(d), now, stored));
+    if (r->o->verbose)
+        replay_print_line(r, ev, rc ? replay_rc(x, sizeof(x), rc) : "emulated, the same entry");
+}
+
+/* ---- memory events ---- */
+
+/* dom0 gives frame mfn back; with must_free (an exchange) Xen freed it, so no reference may be left. */
+static void give_back(struct replay *r, long ev, uint64_t mfn, bool must_free)
+{
+    char x[64];
+    int rc = pvm_release_page(&r->m, 0, mfn);
+    struct pvm_frame_state st;
+    pvm_frame_query(&r->m, mfn, &st);
+    if (rc)
+        replay_miss(r, ev, mfn, false, "dom0 gave the frame back", "pvm_release_page refused: %s",
+                    replay_rc(x, sizeof(x), rc));
+    else if (must_free && st.owner != DOMID_INVALID)
+        replay_miss(r, ev, mfn, false, "the frame is free again",
+                    "the frame is not free: %llu references are left", (unsigned long long)st.count);
+    if (mfn < r->m.nr_frames)
+        r->synced[mfn] = 0;
+}
+
+/* Xen gives dom0 the 2^order frames from mfn, at pfn onwards in the M2P (PVM_INVALID_M2P: none). */
+static void receive(struct replay *r, long ev, uint64_t mfn, uint64_t order, uint64_t pfn)
+{
+    char x[64];
+    for (uint64_t k = 0; order < 20 && k < (1ULL << order); k++) {
+        int rc = pvm_assign_page(&r->m, mfn + k, 0, pfn == PVM_INVALID_M2P ? pfn : pfn + k);
+        if (rc) {
+            replay_miss(r, ev, mfn + k, false, "dom0 receives the frame", "pvm_assign_page refused: %s",
+                        replay_rc(x, sizeof(x), rc));
+            return;
+        }
+        r->synced[mfn + k] = 0;
+    }
+}
+
+static void replay_memory(struct replay *r, long ev)
+{
+    const struct trace_ev *e = &r->t.ev[ev];
+    switch (e->tag) {
+    case TR_XIN: give_back(r, ev, e->a[0], true); break;
+    case TR_DEC: give_back(r, ev, e->a[0], false); break;
+    case TR_XOUT: receive(r, ev, e->a[0], e->a[2], e->a[1]); break;
+    case TR_INC: receive(r, ev, e->a[0], e->a[1], PVM_INVALID_M2P); break;
+    case TR_POP: receive(r, ev, e->a[1], e->a[2], e->a[0]); break;
+    default:   /* share: Xen's type reference on the frame is not modelled (docs/xen-differences.md) */
+        receive(r, ev, e->a[0], 0, PVM_INVALID_M2P);
+    }
+    if (r->o->verbose)
+        replay_print_line(r, ev, "done");
+}
+
+/* ---- the stream ---- */
+
+/* A (de)validation outside any PV MMU call: a descriptor page's (not modelled), else one the core cannot have done. */
+static void replay_lone_validation(struct replay *r, long ev)
+{
+    const struct trace_ev *e = &r->t.ev[ev];
+    if (e->type == TRACE_TYPE_SEG) {
+        if (r->o->verbose)
+            replay_print_line(r, ev, "(descriptor tables are not modelled)");
+        return;
+    }
+    replay_miss(r, ev, e->a[0], false, "this line", "no %s outside a PV MMU hypercall",
+                e->tag == TR_VB || e->tag == TR_VE ? "validation" : "devalidation");
+}
+
+/* A hypercall line: a PV MMU call runs on the core (its re-issues were taken in); any other is skipped. */
+static size_t replay_hc(struct replay *r, size_t i)
+{
+    const struct trace_ev *e = &r->t.ev[i];
+    bool reissue = (e->flags & TRACE_REISSUE) != 0;
+    if (!trace_is_pv_mmu(e->a[0])) {
+        r->rec[r->phase].skipped_by_hc[e->a[0] < 63 ? e->a[0] : 63]++;
+        if (r->o->verbose)
+            replay_print_line(r, (long)i, "(not modelled: skipped)");
+        return i;
+    }
+    if (reissue)   /* taken into the call at its first hc (and printed there with -v) */
+        return (size_t)e->end;
+    replay_call(r, i);
+    return (size_t)e->end;
+}
+
+/* Replay the stream event by event until the end or the first disagreement. */
+static void replay_stream(struct replay *r)
+{
+    const struct trace *t = &r->t;
+    for (size_t i = t->init_end + 1; i < t->nev && r->miss.ev < 0; i++) {
+        const struct trace_ev *e = &t->ev[i];
+        r->cur_ev = (long)i;
+        if (r->nwatch)
+            check_watched(r);
+        switch (e->tag) {
+        case TR_HC: i = replay_hc(r, i); break;
+        case TR_PW: replay_pw(r, (long)i); break;
+        case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
+            replay_memory(r, (long)i);
+            break;
+        case TR_VB: case TR_VE: case TR_DB: case TR_DE: replay_lone_validation(r, (long)i); break;
+        case TR_CON:
+            if (e->type) {
+                pvm_stats_since(&r->core[r->phase], &r->m.stats, &r->base);
+                r->base = r->m.stats;
+                r->phase = e->type;
+            }
+            /* fall through */
+        default:
+            if (r->o->verbose)
+                replay_print_line(r, (long)i, NULL);
+        }
+    }
+    pvm_stats_since(&r->core[r->phase], &r->m.stats, &r->base);
+}
+
+/* ---- the report ---- */
+
+static const char *const phase_label[] = { "to Memory:", "Memory: to Run /init", "/init to the end" };
+
+/* The first disagreement: where, both answers, the core's explanation, its last log lines. */
+static void print_miss(struct replay *r)
+{
+    struct mismatch *m = &r->miss;
+    FILE *out = r->o->out;
+    const struct trace_ev *e = &r->t.ev[m->ev];
+    int phase = 0;
+    for (size_t i = r->t.init_end + 1; i < (size_t)m->ev; i++)
+        if (r->t.ev[i].tag == TR_CON && r->t.ev[i].type)
+            phase = r->t.ev[i].type;
+    fprintf(out, "pvmmu replay: %s:%u: the core disagrees with Xen (phase %s)\n", r->t.path, e->line, phase_label[phase]);
+    if (m->call_ev >= 0 && m->call_ev != m->ev && r->t.ev[m->call_ev].tag == TR_HC)
+        fprintf(out, "  in the call of line %u: %.110s\n", r->t.ev[m->call_ev].line, trace_text(&r->t, &r->t.ev[m->call_ev]));
+    fprintf(out, "  record: %.160s%s\n", trace_text(&r->t, e), strlen(trace_text(&r->t, e)) > 160 ? " ..." : "");
+    explain_printf(out, "  Xen:    %s\n", m->xen);
+    explain_printf(out, "  pvmmu:  %s\n", m->core);
+    if (m->why) {
+        fprintf(out, "  pvmmu's explanation:\n");
+        explain_wrap(out, m->why);
+    }
+    if (m->frame != PVM_INVALID_MFN) {
+        fprintf(out, "  the frame now (pvmmu):\n");
+        explain_frame(out, &r->m, m->frame, "    ");
+    }
+    unsigned long first = hostmem_log_first(&r->h, m->log_mark > 8 ? m->log_mark - 8 : 0);
+    if (first < r->h.log_lines)
+        fprintf(out, "  pvmmu's last log lines:\n");
+    for (unsigned long i = first; i < r->h.log_lines; i++)
+        fprintf(out, "    %s\n", hostmem_log_line(&r->h, i));
+}
+
+struct audit_print {
+    FILE *out;
+    unsigned long n;
+};
+
+static void print_issue(void *ctx, const struct pvm_audit_issue *issue)
+{
+    struct audit_print *p = ctx;
+    if (p->n++ < 20)
+        fprintf(p->out, "  audit: %s\n", issue->text);
+}
+
+/* The auditor over the final state: 0 clean, else the number of issues (the first 20 printed). */
+static unsigned long final_audit(struct replay *r)
+{
+    size_t bytes = pvm_audit_scratch_bytes(&r->m);
+    void *scratch = host_malloc(bytes, "the auditor's scratch");
+    struct audit_print p = { r->o->out, 0 };
+    unsigned long issues = pvm_audit(&r->m, scratch, print_issue, &p);
+    free(scratch);
+    return issues;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void free_replay(struct replay *r)
+{
+    if (r->h.frames)
+        hostmem_free(&r->h);
+    free(r->synced);
+    free(r->pt_level);
+    free(r->ptwr_va);
+    free(r->watch);
+    free(r->miss.why);
+    trace_free(&r->t);
+    free(r);
+}
+
+/* Everything after a record that reads: the initial state, the stream, the verdict.  The exit status. */
+static int replay_loaded(struct replay *r, double t_read)
+{
+    FILE *out = r->o->out;
+    r->t_read = t_read;
+    int rc = replay_init(r);
+    if (rc)
+        return rc;
+    replay_count_record(r);
+    double t0 = now();
+    replay_stream(r);
+    double secs = now() - t0;
+    if (r->miss.ev >= 0) {
+        print_miss(r);
+        return 1;
+    }
+    unsigned long issues = final_audit(r);
+    fprintf(out, "agreement: every replayed hypercall, request, multicall entry, validation, devalidation and ptwr "
+                 "write gave Xen's answer; auditor %s\n", issues ? "NOT clean" : "clean");
+    fprintf(out, "  contents at the validations: %llu as the core had kept them since the frame was last a table, "
+                 "equal to Xen's; %llu loaded from the record (the frame had been writable or free since)\n",
+            (unsigned long long)r->vb_known, (unsigned long long)r->vb_loaded);
+    replay_print_counts(r, secs);
+    if (!issues && r->o->summary) {
+        struct replay_summary *sum = r->o->summary;
+        sum->dom0_bytes = r->dom0_pages << XEN_PAGE_SHIFT;
+        snprintf(sum->rec, sizeof(sum->rec), "%s", r->t.rec);
+        memcpy(sum->core, r->core, sizeof(sum->core));
+    }
+    return issues ? 1 : 0;
+}
+
+int replay_run(const char *path, const struct replay_opts *o)
+{
+    struct replay *r = host_calloc(1, sizeof(*r), "the replay");
+    r->o = o;
+    r->miss.ev = -1;
+    r->cur_ev = -1;
+    double t0 = now();
+    if (trace_load(&r->t, path, o->err)) {
+        free_replay(r);
+        return 2;
+    }
+    int rc = replay_loaded(r, now() - t0);
+    free_replay(r);
+    return rc;
+}

@@ -1,0 +1,365 @@
+/*
+ * replay_init.c - the initial state of a record (docs/trace.md, "Header and
+ * initial state") rebuilt with the core's own operations, as Xen's domain
+ * builder left it: dom0 privileged with one vCPU, its frames assigned, the
+ * I/O frames marked, the M2P, the tables' contents written while untyped,
+ * then the pinned tables pinned and the root loaded, so that the core
+ * validates the whole tree itself.  Then every frame of the record's frame
+ * lines is compared with the core's: type, type count, general count,
+ * allocated, pinned, validated, partial.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay_int.h"
+
+#define PVM_STR_(x) #x
+#define PVM_STR(x) PVM_STR_(x)
+
+/* What the header said beyond the frames. */
+struct header {
+    uint64_t iomem_first, iomem_last, iomem_lines, iomem_frames;
+    uint64_t xen_frames, other_frames, io_frames, tables, validated, xenheap, superpages;
+    const struct trace_ev *machine, *dom, *cr3, *vm_assist;
+};
+
+/* "TRACE:LINE: what" for a header line the replay cannot take; returns 2. */
+static int bad_header(struct replay *r, const struct trace_ev *e, const char *what)
+{
+    fprintf(r->o->err, "%s:%u: %s\n", r->t.path, e->line, what);
+    return 2;
+}
+
+/* The machine (frames, address width) and dom0 on it, with the replay's own callbacks. */
+static int make_machine(struct replay *r, struct header *hd)
+{
+    const struct trace_ev *e = hd->machine;
+    uint64_t frames = e->a[0];
+    if (!frames || frames > (1ULL << 32) || e->a[1] < 32 || e->a[1] > 52)
+        return bad_header(r, e, "expected 'machine MAXPAGE PADDRBITS' with 1 to 2^32 frames and 32 to 52 bits");
+    hostmem_init(&r->h, &r->m, frames);
+    r->m.paddr_bits = (unsigned int)e->a[1];
+    r->m.ops.copy_from_guest = replay_copy_from;
+    r->m.ops.copy_to_guest = replay_copy_to;
+    r->m.ops.validate = replay_validate;
+    r->synced = host_calloc(frames, 1, "the replay's frame notes");
+    r->pt_level = host_calloc(frames, 1, "the replay's frame notes");
+    r->ptwr_va = host_calloc(frames, sizeof(uint64_t), "the replay's frame notes");
+    if (pvm_domain_create(&r->m, 0, 1, PVM_DOM_PRIVILEGED))
+        return bad_header(r, e, "cannot create dom0");
+    r->v = pvm_vcpu(&r->m, 0, 0);
+    return 0;
+}
+
+/* Is [mfn, mfn + n) inside the machine? */
+static bool in_machine(const struct replay *r, uint64_t mfn, uint64_t n)
+{
+    return mfn < r->m.nr_frames && n <= r->m.nr_frames - mfn;
+}
+
+/* own: I/O frames become DOMID_IO's; Xen's and other domains' frames are counted (not modelled). */
+static int take_owner(struct replay *r, struct header *hd, const struct trace_ev *e)
+{
+    if (e->type == TRACE_OWN_HOLE || e->type == TRACE_OWN_NONE || e->type == TRACE_OWN_D0)
+        return 0;
+    if (!in_machine(r, e->a[0], e->a[1]))
+        return bad_header(r, e, "expected own's frames inside the machine line's MAXPAGE");
+    if (e->type == TRACE_OWN_XEN)
+        hd->xen_frames += e->a[1];
+    else if (e->type == TRACE_OWN_DOM)
+        hd->other_frames += e->a[1];
+    for (uint64_t k = 0; e->type == TRACE_OWN_IO && k < e->a[1]; k++)
+        if (pvm_mark_io(&r->m, e->a[0] + k))
+            return bad_header(r, e, "an I/O frame that is already someone's");
+    hd->io_frames += e->type == TRACE_OWN_IO ? e->a[1] : 0;
+    return 0;
+}
+
+/* frame: dom0's frames, given to it as Xen's allocator does (types come later, from the core). */
+static int take_frames(struct replay *r, struct header *hd, const struct trace_ev *e)
+{
+    if (!in_machine(r, e->a[0], e->a[1]))
+        return bad_header(r, e, "expected frame's frames inside the machine line's MAXPAGE");
+    if (pvm_assign_pages(&r->m, e->a[0], e->a[1], 0))
+        return bad_header(r, e, "expected frames that are free (each frame in one frame line, none of them I/O)");
+    hd->xenheap += e->flags & TRACE_F_XENHEAP ? e->a[1] : 0;
+    return 0;
+}
+
+/* m2p: the M2P entries of dom0's frames. */
+static int take_m2p(struct replay *r, const struct trace_ev *e)
+{
+    if (!in_machine(r, e->a[0], e->a[2]))
+        return bad_header(r, e, "expected m2p's frames inside the machine line's MAXPAGE");
+    for (uint64_t k = 0; k < e->a[2]; k++)
+        r->m.ops.m2p_set(r->m.ops.ctx, e->a[0] + k, e->a[1] == PVM_INVALID_M2P ? e->a[1] : e->a[1] + k);
+    return 0;
+}
+
+/* Is entry val of a level-`level` table one of the builder's superpages (the p2m's, at 2 MiB or 1 GiB)? */
+static bool builder_superpage(unsigned int level, uint64_t val)
+{
+    return (level == 2 || level == 3) && (val & _PAGE_PRESENT) && (val & _PAGE_PSE);
+}
+
+/*
+ * pt: a table's contents, written while it is untyped (the builder's writes
+ * to guest RAM), but for superpages, which no validation takes: they are put
+ * in once the table is validated (take_superpages).
+ */
+static int take_table(struct replay *r, struct header *hd, const struct trace_ev *e)
+{
+    uint64_t mfn = e->a[0];
+    if (!in_machine(r, mfn, 1) || e->type < 1 || e->type > 4)
+        return bad_header(r, e, "expected 'pt MFN TYPE' of a frame inside the machine, of type l1 to l4");
+    for (uint32_t k = 0; k < e->nent; k++) {
+        const struct trace_ent *x = &r->t.ents[e->ent + k];
+        hd->superpages += builder_superpage(e->type, x->val);
+        if (!builder_superpage(e->type, x->val) && pvm_poke(&r->m, mfn, x->slot, x->val))
+            return bad_header(r, e, "cannot write the table's contents");
+    }
+    r->pt_level[mfn] = e->type;
+    r->synced[mfn] = 1;
+    hd->tables++;
+    return 0;
+}
+
+static void take_iomem(struct header *hd, const struct trace_ev *e)
+{
+    if (!hd->iomem_lines || e->a[0] < hd->iomem_first)
+        hd->iomem_first = e->a[0];
+    if (!hd->iomem_lines || e->a[1] > hd->iomem_last)
+        hd->iomem_last = e->a[1];
+    hd->iomem_lines++;
+    hd->iomem_frames += e->a[1] - e->a[0] + 1;
+}
+
+/* One header line. */
+static int take_line(struct replay *r, struct header *hd, const struct trace_ev *e)
+{
+    switch (e->tag) {
+    case TR_OWN: return take_owner(r, hd, e);
+    case TR_FRAME: return take_frames(r, hd, e);
+    case TR_M2P: return take_m2p(r, e);
+    case TR_PT: return take_table(r, hd, e);
+    case TR_IOMEM: take_iomem(hd, e); return 0;
+    case TR_MMIO_RO:
+        if (pvm_mmio_ro_add(&r->m, e->a[0], e->a[1]))
+            return bad_header(r, e, "expected at most " PVM_STR(PVM_MAX_MMIO_RO) " mmio_ro ranges, each FIRST <= LAST");
+        return 0;
+    case TR_DOM: hd->dom = e; r->dom0_pages = e->a[1]; return 0;
+    case TR_CR3: hd->cr3 = e; return 0;
+    case TR_VM_ASSIST: hd->vm_assist = e; return 0;
+    default: return 0;
+    }
+}
+
+/* One difference from the record, as one indented line. */
+__attribute__((format(printf, 2, 3)))
+static void differs(struct replay *r, const char *fmt, ...)
+{
+    va_list ap;
+    r->init_diff++;
+    fputs("  ", r->o->out);
+    va_start(ap, fmt);
+    vfprintf(r->o->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->o->out);
+}
+
+/* vm_assist: each assist on, as the guest's own vm_assist hypercall turns it on. */
+static int take_assists(struct replay *r, const struct header *hd)
+{
+    for (unsigned int b = 0; hd->vm_assist && b < 64; b++)
+        if (((hd->vm_assist->a[0] >> b) & 1) && pvm_vm_assist(r->v, VMASST_CMD_enable, b))
+            return bad_header(r, hd->vm_assist, "expected VM assists a 64-bit PV guest may turn on");
+    return 0;
+}
+
+/* The types, as the builder left them: every pinned table pinned, the roots loaded. */
+static int take_types(struct replay *r, struct header *hd)
+{
+    for (size_t i = 0; i < r->t.init_end; i++) {
+        const struct trace_ev *e = &r->t.ev[i];
+        for (uint64_t k = 0; e->tag == TR_FRAME && (e->flags & TRACE_F_PINNED) && k < e->a[1]; k++) {
+            struct mmuext_op op = { .cmd = MMUEXT_PIN_L1_TABLE + e->type - 1u, .arg1.mfn = e->a[0] + k };
+            if (e->type < 1 || e->type > 4 || pvm_mmuext_op(r->v, &op, 1, NULL, DOMID_SELF))
+                differs(r, "frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
+                        (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
+        }
+    }
+    if (hd->cr3->a[0] && pvm_set_guest_table(r->v, hd->cr3->a[0]))
+        differs(r, "cr3 %llx: the core refuses to load it as dom0's root", (unsigned long long)hd->cr3->a[0]);
+    struct mmuext_op user = { .cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = hd->cr3->a[1] };
+    if (hd->cr3->a[1] && pvm_mmuext_op(r->v, &user, 1, NULL, DOMID_SELF))
+        differs(r, "user cr3 %llx: the core refuses to load it", (unsigned long long)hd->cr3->a[1]);
+    return 0;
+}
+
+/* The builder's superpages, into the tables the core has validated: as Xen's builder left them, with their references. */
+static void take_superpages(struct replay *r)
+{
+    for (size_t i = 0; i < r->t.init_end; i++) {
+        const struct trace_ev *e = &r->t.ev[i];
+        for (uint32_t k = 0; e->tag == TR_PT && k < e->nent; k++) {
+            const struct trace_ent *x = &r->t.ents[e->ent + k];
+            if (builder_superpage(e->type, x->val) && pvm_build_superpage(&r->m, 0, e->a[0], x->slot, x->val))
+                differs(r, "frame %llx slot %x: the core refuses the builder's superpage %016llx",
+                        (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
+        }
+    }
+}
+
+void replay_init_validate(struct replay *r, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
+{
+    if (phase == PVM_VALIDATE_BEGIN && r->pt_level[mfn] != level)
+        differs(r, "frame %llx: the core validates it as l%u; the record has %s", (unsigned long long)mfn, level,
+                r->pt_level[mfn] ? "a pt line of another level" : "no pt line for it");
+    if (phase == PVM_VALIDATE_END && rc)
+        differs(r, "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level, rc);
+}
+
+/* "l4 tc=2 ref=4 a p v" of Xen's record or of the core, into buf. */
+static const char *describe(char *buf, size_t len, unsigned int type, uint64_t tc, uint64_t ref, uint8_t flags)
+{
+    snprintf(buf, len, "%s tc=%llu ref=%llu%s%s%s%s%s", trace_type_name(type), (unsigned long long)tc,
+             (unsigned long long)ref, flags & TRACE_F_ALLOCATED ? " allocated" : "",
+             flags & TRACE_F_XENHEAP ? " xen-heap" : "", flags & TRACE_F_PINNED ? " pinned" : "",
+             flags & TRACE_F_VALIDATED ? " validated" : "", flags & TRACE_F_PARTIAL ? " partial" : "");
+    return buf;
+}
+
+/* The core's frame mfn in the record's terms. */
+static const char *core_frame(char *buf, size_t len, const struct replay *r, uint64_t mfn, uint8_t xenheap)
+{
+    struct pvm_frame_state st;
+    pvm_frame_query(&r->m, mfn, &st);
+    uint8_t f = (uint8_t)((st.allocated ? TRACE_F_ALLOCATED : 0) | xenheap | (st.pinned ? TRACE_F_PINNED : 0) |
+                          (st.validated ? TRACE_F_VALIDATED : 0) | (st.partial ? TRACE_F_PARTIAL : 0));
+    if (st.owner != 0)
+        snprintf(buf, len, "not dom0's");
+    else
+        describe(buf, len, st.type, st.type_count, st.count, f);
+    return buf;
+}
+
+/*
+ * A frame Xen shares with dom0 ('h': shared_info and the like) holds Xen's own
+ * type reference, which the core does not model: it is dom0's, untyped, with
+ * the same general count (docs/xen-differences.md).
+ */
+static bool documented(const struct trace_ev *e, const char *core)
+{
+    char want[96];
+    return (e->flags & TRACE_F_XENHEAP) && e->a[2] == 1 &&
+           !strcmp(core, describe(want, sizeof(want), 0, 0, e->a[3], e->flags & ~(TRACE_F_PINNED | TRACE_F_VALIDATED)));
+}
+
+/* Print a run of n frames from mfn that differ from the record alike. */
+static void print_run(struct replay *r, const struct trace_ev *e, const char *xen, uint64_t mfn, uint64_t n,
+                      const char *core)
+{
+    bool doc = documented(e, core);
+    fprintf(r->o->out, "  frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s\n", n > 1 ? "s" : "", (unsigned long long)mfn,
+            n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen, core,
+            doc ? " (documented: Xen's own frame shared with dom0)" : "");
+    *(doc ? &r->documented : &r->init_diff) += n;
+}
+
+/* Compare one frame line with the core, a run of frames that differ alike printed as one line. */
+static void compare_frames(struct replay *r, const struct trace_ev *e)
+{
+    char xen[96], core[96], run_core[96] = "";
+    uint64_t run_start = 0, run = 0;
+    describe(xen, sizeof(xen), e->type, e->a[2], e->a[3], e->flags);
+    for (uint64_t k = 0; k < e->a[1]; k++) {
+        core_frame(core, sizeof(core), r, e->a[0] + k, e->flags & TRACE_F_XENHEAP);
+        if (run && !strcmp(core, run_core)) {
+            run++;
+            continue;
+        }
+        if (run)
+            print_run(r, e, xen, run_start, run, run_core);
+        run = strcmp(core, xen) != 0;
+        run_start = e->a[0] + k;
+        snprintf(run_core, sizeof(run_core), "%s", core);
+    }
+    if (run)
+        print_run(r, e, xen, run_start, run, run_core);
+}
+
+/* Every frame line against the core; dom0's page count against the dom line. */
+static void compare_state(struct replay *r, struct header *hd)
+{
+    for (size_t i = 0; i < r->t.init_end; i++)
+        if (r->t.ev[i].tag == TR_FRAME)
+            compare_frames(r, &r->t.ev[i]);
+    /* Xen counts the frames it shares with dom0 apart (xenheap_pages), not in its pages (tot_pages). */
+    const struct pvm_domain *d = pvm_domain(&r->m, 0);
+    if (hd->dom && hd->dom->a[1] != d->tot_pages - hd->xenheap)
+        differs(r, "dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)",
+                (unsigned long long)hd->dom->a[1], (unsigned long long)(d->tot_pages - hd->xenheap),
+                (unsigned long long)hd->xenheap);
+}
+
+/* One paragraph on what the initial state is, and what of it the core does not model. */
+static void print_state(struct replay *r, const struct header *hd)
+{
+    const struct pvm_domain *d = pvm_domain(&r->m, 0);
+    fprintf(r->o->out, "initial state: %llu frames of dom0, %llu tables (the core validated %llu of them when it "
+                       "pinned and loaded the root %llx), ",
+            (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, (unsigned long long)hd->validated,
+            (unsigned long long)r->v->guest_table);
+    if (hd->superpages)
+        fprintf(r->o->out, "%llu of the builder's superpages, ", (unsigned long long)hd->superpages);
+    fprintf(r->o->out, "%llu I/O frames; ", (unsigned long long)hd->io_frames);
+    if (r->init_diff)
+        fprintf(r->o->out, "%lu difference%s from the record (above)\n", r->init_diff, r->init_diff == 1 ? "" : "s");
+    else
+        fprintf(r->o->out, "every frame agrees with the record (type, type count, general count, pinned, "
+                           "validated)%s\n", r->documented ? ", but Xen's own frames shared with dom0 (documented)" : "");
+    uint64_t span = hd->iomem_last - hd->iomem_first + 1;
+    if (hd->xen_frames || hd->other_frames || span != hd->iomem_frames)
+        fprintf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains; dom0's %llu iomem "
+                           "ranges taken as one, %llx-%llx (%llu frames in its holes)\n",
+                (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames,
+                (unsigned long long)hd->iomem_lines, (unsigned long long)hd->iomem_first,
+                (unsigned long long)hd->iomem_last, (unsigned long long)(span - hd->iomem_frames));
+}
+
+int replay_init(struct replay *r)
+{
+    struct header hd = { 0 };
+    for (size_t i = 0; i < r->t.init_end; i++)
+        if (r->t.ev[i].tag == TR_MACHINE)
+            hd.machine = &r->t.ev[i];
+    int rc = make_machine(r, &hd);
+    for (size_t i = 0; !rc && i < r->t.init_end; i++)
+        rc = take_line(r, &hd, &r->t.ev[i]);
+    if (!rc && !hd.cr3)
+        rc = bad_header(r, &r->t.ev[r->t.init_end], "expected a 'cr3 KERNEL USER' line before init-end");
+    if (!rc)
+        rc = take_assists(r, &hd);
+    if (rc)
+        return rc;
+    if (hd.iomem_lines)
+        pvm_domain_iomem_permit(&r->m, 0, hd.iomem_first, hd.iomem_last);
+    fprintf(r->o->out, "pvmmu replay: %s (%s): %u lines, %zu events after the initial state; read in %.2f s\n",
+            r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
+    uint64_t before = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +
+                      r->m.stats.promotions[4];
+    r->init = true;
+    rc = take_types(r, &hd);
+    r->init = false;
+    if (!rc && hd.superpages)
+        take_superpages(r);
+    if (rc)
+        return rc;
+    hd.validated = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +
+                   r->m.stats.promotions[4] - before;
+    compare_state(r, &hd);
+    print_state(r, &hd);
+    r->base = r->m.stats;
+    return r->init_diff ? 1 : 0;
+}

@@ -1,0 +1,155 @@
+#!/bin/sh
+# linux-replay.sh - real Linux's page-table stream, recorded on real Xen (make linux-trace, docs/trace.md),
+# replayed on the core: every record under build/linux/ must agree event for event (pvmmu replay exits 0).
+# Then deliberately wrong rules, each a one-place edit to a copy of core/ (as tests/xsa-mutants.sh makes
+# them, never committed), must make the replay stop (exit 1) at the first line of the record they change,
+# which this script finds in the record on its own.  Without a record it says so and passes.  Before all
+# that, tests/replay/synthetic.trace, written by hand, must agree, and copies of it with one line changed
+# must stop at that line.
+# Usage: tests/linux-replay.sh CLI [OUTDIR]     Prints one line per record and mutant, then a summary.
+set -u
+CLI=$1
+out=${2:-build/replay-mutants}
+CC=${CC:-cc}
+mkdir -p "$out"
+
+# First a record written by hand (tests/replay/synthetic.trace: every kind of event, each of Xen's preemption
+# patterns), which must agree; then copies of it with one line changed, which must stop at that line.
+syn=tests/replay/synthetic.trace
+planted=0; pcaught=0; fail=0
+if ! res=$("$CLI" replay "$syn" 2>&1) || ! printf '%s\n' "$res" | grep -q '^agreement: .*auditor clean$'; then
+    fail=1; echo "replay $syn: does not agree"; printf '%s\n' "$res" | tail -n 15
+fi
+# plant NAME OLD NEW [NTH]: the NTH (default 1st) line OLD of the synthetic record becomes NEW; the replay must stop
+# there (exit 1) with NEW as its record line.
+plant() {
+    planted=$((planted + 1))
+    awk -v old="$2" -v new="$3" -v nth="${4:-1}" '$0 == old && ++n == nth { $0 = new } { print }' "$syn" >"$out/$1.trace"
+    want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
+    res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
+    at=$(printf '%s\n' "$res" | sed -n 's/^pvmmu replay: .*:\([0-9]*\): the core disagrees with Xen.*/\1/p')
+    if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$at" = "$want" ]; then
+        pcaught=$((pcaught + 1))
+    else
+        fail=1; echo "planted $1: NOT stopped at line '$want' (exit $rc, line '$at')"; printf '%s\n' "$res" | tail -n 10
+    fi
+}
+plant result "mx 4 104 0 0" "mx 4 104 0 -22"
+plant contents "vb 104 l1 0 0:10000000105025" "vb 104 l1 0 0:10000000106025" 2
+plant stored "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 0 106063 10000000106063 ok"
+plant old "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 107063 106063 10000000106067 ok"
+plant freed "xin 1f0 f0" "xin 105 f0"
+plant entry "mr 0 e 0" "mr 0 e -1"
+plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
+syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
+
+records=$(ls build/linux/trace-*.txt 2>/dev/null)
+if [ -z "$records" ]; then
+    echo "linux-replay: $syn_line; real records not run: no record (make linux-trace)"
+    [ $fail -eq 0 ] && [ $pcaught -eq $planted ]
+    exit
+fi
+
+agree=0; nrec=0; lines=0
+for rec in $records; do
+    nrec=$((nrec + 1))
+    res=$("$CLI" replay "$rec" 2>&1); rc=$?
+    if [ $rc -eq 0 ] && printf '%s\n' "$res" | grep -q '^agreement: .*auditor clean$'; then
+        agree=$((agree + 1))
+        lines=$((lines + $(wc -l < "$rec")))
+        echo "replay $rec: agrees on every event, auditor clean ($(printf '%s\n' "$res" | sed -n 's/^replay: //p'))"
+    else
+        fail=1
+        echo "replay $rec: exit $rc"
+        printf '%s\n' "$res" | sed -n '/disagrees\|DIFFER\|differences\|audit:/,$p' | head -n 30
+    fi
+done
+
+# The line of the first event each wrong rule changes, found in the record: first_change RECORD KIND.
+first_change() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+path, kind = sys.argv[1], sys.argv[2]
+io, maxpage, first = [], 0, None
+def mfn(v):
+    return (int(v, 16) >> 12) & 0xffffffffff
+def is_io(v):
+    n = int(v, 16)
+    return n & 1 and (mfn(v) >= maxpage or any(a <= mfn(v) < a + n_ for a, n_ in io))
+for no, line in enumerate(open(path), 1):
+    w = line.split()
+    if not w:
+        continue
+    if w[0] == "machine":
+        maxpage = int(w[1], 16)
+    elif w[0] == "own" and w[3] == "io":
+        io.append((int(w[1], 16), int(w[2], 16)))
+    elif kind == "nodeval" and w[0] == "db" and w[2] != "seg":
+        first = no
+    elif kind == "ioram" and ((w[0] == "mu" and int(w[1], 16) & 5 == 0 and is_io(w[2])) or
+                              (w[0] == "hc" and w[1] == "e" and is_io(w[3])) or
+                              (w[0] == "mc" and w[2] == "e" and is_io(w[4])) or
+                              (w[0] == "pw" and is_io(w[4]))):
+        first = no
+    elif kind == "mmiowb" and w[0] == "pw" and w[5] != "-" and (int(w[5], 16) ^ int(w[4], 16)) & 0x18:
+        first = no
+    if first:
+        print(first)
+        break
+PY
+}
+
+# Build pvmmu with a copy of core/ edited by a perl substitution: mutant_build NAME FILE SUBST.
+FLAGS="-std=c11 -O1 -w -Iinclude -Ilib"
+HOST="-D_POSIX_C_SOURCE=200809L -Icli -Iscript -Ioracle -Iexplain -Iguest -Iplatform/host -Iplatform/xen"
+rm -rf "$out/obj"; mkdir -p "$out/obj"
+for f in cli/*.c script/*.c oracle/*.c explain/*.c guest/*.c lib/*.c platform/host/*.c platform/xen/xenprog.c; do
+    [ "$f" = lib/rt.c ] && continue
+    case $f in guest/*|lib/*) extra="-ffreestanding -fno-builtin" ;; *) extra=$HOST ;; esac
+    # shellcheck disable=SC2086
+    $CC $FLAGS $extra -c "$f" -o "$out/obj/$(echo "$f" | tr / _).o" || { echo "linux-replay: cannot compile $f"; exit 2; }
+done
+mutant_build() {
+    d="$out/$1"; rm -rf "$d"; mkdir -p "$d"; cp -r core "$d/core"
+    perl -0pi -e "$3" "$d/core/$2"
+    if cmp -s "core/$2" "$d/core/$2"; then
+        echo "mutant $1: the edit to core/$2 no longer applies - update tests/linux-replay.sh"; return 1
+    fi
+    for c in "$d"/core/*.c; do
+        # shellcheck disable=SC2086
+        $CC $FLAGS -ffreestanding -fno-builtin -c "$c" -o "${c%.c}.o" || return 1
+    done
+    $CC -o "$d/pvmmu" "$out"/obj/*.o "$d"/core/*.o
+}
+
+rec=$(echo "$records" | head -n 1)
+n=0; caught=0
+# mutant NAME FILE SUBST WHAT: the replay of $rec must stop at the line first_change finds for NAME.
+mutant() {
+    n=$((n + 1))
+    want=$(first_change "$rec" "$1")
+    if ! mutant_build "$1" "$2" "$3"; then
+        fail=1; echo "mutant $1: cannot build"; return
+    fi
+    res=$("$out/$1/pvmmu" replay "$rec" 2>&1); rc=$?
+    at=$(printf '%s\n' "$res" | sed -n 's/^pvmmu replay: .*:\([0-9]*\): the core disagrees with Xen.*/\1/p')
+    if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$at" = "$want" ]; then
+        caught=$((caught + 1))
+        echo "mutant $1 ($4): stops at line $at, the first recorded answer it changes -"
+        printf '%s\n' "$res" | sed -n '/disagrees/,/^  pvmmu:/p' | sed 's/^/    /'
+    else
+        fail=1
+        echo "mutant $1 ($4): NOT stopped where it should be (exit $rc, line '${at}', the first it changes '${want}')"
+        printf '%s\n' "$res" | tail -n 12
+    fi
+}
+
+mutant nodeval page.c 's/(\n\s*pg->type_info = x & ~PGT_validated;\n)/\n        if (0) {$1/; s/(PVM_DEVALIDATE_END, 0\);\n)/$1        }\n/' \
+    "a table keeps its validation when its last type reference goes"
+mutant ioram entry.c 's/if \(is_io_frame\(m, mfn\)\) \{\n(\s*struct pvm_domain \*pgo)/if (!mfn_valid(m, mfn)) {\n$1/' \
+    "DOMID_IO's frames inside machine memory taken for RAM"
+mutant mmiowb entry.c 's/\(uncacheable\(l1f\) \? 0 : \(l1f & F_CACHE_ATTRS\) \^ \(F_PCD \| F_PWT\)\)/0/' \
+    "MMIO left cacheable (XSA-154's rule out; the record shows what Xen stored only at ptwr writes)"
+
+echo "linux-replay: $syn_line; $agree of $nrec real record(s) agree on every event ($lines lines); wrong rules $n, $caught stopped at the first recorded answer they change"
+[ $fail -eq 0 ] && [ $pcaught -eq $planted ] && [ $agree -eq $nrec ] && [ $caught -eq $n ]
