@@ -131,6 +131,8 @@ check:
 	@./scripts/deps.sh check
 	@$(MAKE) --no-print-directory check-build FUZZ_BUILD="$$(./scripts/deps.sh --have fuzz && echo fuzz-build)"
 	@./scripts/xen-fetch.sh $(XEN_CACHE) || echo "check: no Xen hypervisor image; the real-Xen differential cannot run"
+	@if ./scripts/deps.sh --have linux; then $(MAKE) --no-print-directory linux-record || \
+	  echo "check: no record of real Linux on real Xen; its replay cannot run"; fi
 	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) HV_FLAGS="$(HV_FLAGS)" KERNEL=$(BUILD)/xen/dom0.elf \
 	  CHECK_REQUIRE="$(CHECK_REQUIRE)" ./tests/run.sh $(TEST_BIN)
 check-build: all $(TEST_BIN) $(BUILD)/san/pvmmu freestanding install-check $(BUILD)/xen/dom0.elf $(BUILD)/baremetal/hv.bin \
@@ -319,8 +321,9 @@ clean:
 # dom0 of Debian's Xen 4.17 under QEMU, the console on the terminal.
 # make linux-trace [MEM=256M]: the same on the recording Xen (Debian's source + scripts/xen-trace.patch,
 # built once into build/xen-trace/); the record goes to build/linux/trace-MEM.txt, its per-phase
-# counts to build/linux/trace-MEM.stats (scripts/trace-stats.py).  Not part of make check.
-.PHONY: linux-fetch linux-xen linux-trace xen-trace
+# counts to build/linux/trace-MEM.stats (scripts/trace-stats.py).  make check makes the 256M one
+# (linux-record) when QEMU and the packages are there, and replays every record it finds.
+.PHONY: linux-fetch linux-xen linux-trace xen-trace linux-record
 LINUX_DIR := $(BUILD)/linux
 LINUX_MEM = $(if $(filter command line environment,$(origin MEM)),$(MEM),256M)
 linux-fetch:
@@ -332,6 +335,12 @@ linux-xen: linux-fetch
 xen-trace:
 	@./scripts/deps.sh qemu --xen-debug
 	@./scripts/xen-debug-build.sh --trace $(BUILD)/xen-trace
+# make check's record: made once, again only when the recorder or the guest's making changes.
+CHECK_RECORD := $(LINUX_DIR)/trace-256M.txt
+linux-record: $(CHECK_RECORD)
+$(CHECK_RECORD): scripts/xen-trace.patch scripts/linux-fetch.sh scripts/linux-run.sh
+	@rm -f $@
+	@$(MAKE) --no-print-directory linux-trace MEM=256M
 linux-trace: linux-fetch xen-trace
 	@./scripts/linux-run.sh $(BUILD)/xen-trace/out/xen $(LINUX_DIR) $(LINUX_MEM) $(LINUX_DIR)/trace-$(LINUX_MEM).txt
 	@python3 scripts/trace-stats.py $(LINUX_DIR)/trace-$(LINUX_MEM).txt > $(LINUX_DIR)/trace-$(LINUX_MEM).stats && \

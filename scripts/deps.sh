@@ -5,7 +5,7 @@
 #          fast:  build + cmocka and python3-jsonschema (make check-fast)
 #          check: fast + pkgconf, and what the QEMU, real-Xen and fuzzer runs need (make check,
 #                 make deps, .ci/run; the default)
-#          qemu, fuzz: one of those optional parts alone (for --have)
+#          qemu, fuzz, linux: one of those optional parts alone (for --have; linux: recording real Linux)
 # As root it installs what is missing with apt-get.  Otherwise, if a required package is missing,
 # it prints the exact command to run and fails; an optional one (QEMU, clang: make check runs
 # without them and says so) is only reported.  --check fails on anything missing, installing
@@ -17,27 +17,31 @@ BUILD="gcc libc6-dev make"
 FAST="$BUILD g++ libcmocka-dev python3-jsonschema"
 QEMU="qemu-system-x86"
 FUZZ="clang libclang-rt-14-dev"
+# Building Debian's Xen source (the recording Xen of make linux-trace, make xen-debug), unpacking Debian's
+# kernel and building an initramfs (busybox-static is downloaded by scripts/linux-fetch.sh, not installed).
+XENSRC="bison flex dpkg-dev python3 xz-utils"
+LINUX="$XENSRC cpio gzip"
 
 mode=install
 case "${1:-}" in --check|--have) mode=${1#--}; shift ;; esac
 group=check
-case "${1:-}" in build|fast|check|qemu|fuzz) group=$1; shift ;; esac
+case "${1:-}" in build|fast|check|qemu|fuzz|linux) group=$1; shift ;; esac
 case $group in
     build) need=$BUILD; optional="" ;;
     fast)  need=$FAST; optional="" ;;
-    check) need="$FAST pkgconf"; optional="$QEMU $FUZZ" ;;
+    check) need="$FAST pkgconf"; optional="$QEMU $FUZZ $LINUX" ;;
     qemu)  need=$QEMU; optional="" ;;
     fuzz)  need=$FUZZ; optional="" ;;
+    linux) need="$QEMU $LINUX"; optional="" ;;
 esac
 # `make xen-debug` only: what building Debian's Xen source needs.
 if [ "${1:-}" = "--xen-debug" ]; then
-    need="$need $optional bison flex dpkg-dev python3 xz-utils"; optional=""
+    need="$need $optional $XENSRC"; optional=""
     shift
 fi
-# `make linux-xen`, `make linux-trace` only: unpacking Debian's kernel and building an initramfs
-# (busybox-static is downloaded by scripts/linux-fetch.sh, not installed).
+# `make linux-xen`, `make linux-trace` only (make check has them among its optional parts).
 if [ "${1:-}" = "--linux" ]; then
-    need="$need cpio xz-utils gzip"
+    need="$need $LINUX"
     shift
 fi
 # `make fuzz-afl` only: AFL++ (the same harnesses, its own driver).

@@ -129,6 +129,11 @@ rout=$(./tests/linux-replay.sh "$CLI" "$BUILD/replay-mutants" 2>&1); rrc=$?
 printf '%s\n' "$rout" | grep -v '^linux-replay: ' || true
 replay=$(printf '%s\n' "$rout" | sed -n 's/^linux-replay: //p')
 [ $rrc -eq 0 ] || failed_list="$failed_list linux-replay"
+if [ -z "$FAST" ] && ! ls "$BUILD"/linux/trace-*.txt >/dev/null 2>&1; then
+    unavailable linux "no record of real Linux on real Xen (make linux-trace; make check makes one when QEMU and the packages of scripts/deps.sh linux are there)"
+    replay="$replay
+  $why"
+fi
 
 # A short bounded pass of every fuzzer from its committed seeds (make fuzz runs them longer).
 fuzz="not run"; ffail=0
