@@ -74,7 +74,7 @@ static bool uncacheable(unsigned int l1f)
 }
 
 /* Is I/O frame mfn in Xen's mmio_ro_ranges? */
-static bool mmio_ro(const struct pvm_machine *m, uint64_t mfn)
+bool mmio_ro(const struct pvm_machine *m, uint64_t mfn)
 {
     for (unsigned int i = 0; i < m->nr_mmio_ro; i++)
         if (mfn >= m->mmio_ro[i].first && mfn <= m->mmio_ro[i].last)

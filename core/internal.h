@@ -126,6 +126,9 @@ static inline bool is_io_frame(const struct pvm_machine *m, uint64_t mfn)
     return !mfn_valid(m, mfn) || owner_raw(&m->frames[mfn]) == PVM_OWNER_IO;
 }
 
+/* Is I/O frame mfn in Xen's mmio_ro_ranges (pvm_mmio_ro_add)? */
+bool mmio_ro(const struct pvm_machine *m, uint64_t mfn);
+
 /* pvm_domain with its fast path inline: pvm_domain_create puts domain id in slot id % PVM_MAX_DOMAINS when it can. */
 static inline struct pvm_domain *domain_of(struct pvm_machine *m, domid_t id)
 {

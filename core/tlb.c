@@ -341,6 +341,20 @@ static uint64_t span_byte(uint64_t va, uint64_t m1, uint64_t m2, unsigned int i)
     return i < first ? m1 + i : (m2 & ~(PAGE_SIZE - 1)) + (i - first);
 }
 
+/*
+ * Xen's pv_ro_page_fault for the hardware domain's kernel: a naturally aligned
+ * write through a present, read-only L1 entry to an I/O frame in mmio_ro_ranges
+ * is "emulated" by dropping it (mmio_ro_emulated_write), not bounced as a #PF,
+ * and ptwr is not tried for such a frame.  f is the fault the walk gave.
+ */
+static bool mmio_ro_write_dropped(const struct pvm_vcpu *v, bool aligned, const struct pvm_fault *f)
+{
+    uint64_t mfn = pte_mfn(f->entry);
+    return aligned && is_privileged(v->d) && v->kernel_mode && (f->error_code & PFEC_page_present) &&
+           f->level == 1 && (f->entry & (_PAGE_PRESENT | _PAGE_RW)) == _PAGE_PRESENT &&
+           mmio_ro(v->m, mfn) && is_io_frame(v->m, mfn);
+}
+
 enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, unsigned int bytes,
                                 struct pvm_fault *f)
 {
@@ -369,6 +383,8 @@ enum pvm_access pvm_guest_store(struct pvm_vcpu *v, uint64_t va, uint64_t val, u
      * hands anything that is not MMIO to ptwr.  ptwr takes naturally aligned
      * writes only (a misaligned one stays a #PF, as in Xen).
      */
+    if (mmio_ro_write_dropped(v, aligned, f))
+        return PVM_ACCESS_EMULATED;
     if (aligned && (f->error_code & PFEC_page_present) && v->kernel_mode &&
         (vm_assist_on(v->d, VMASST_TYPE_writable_pagetables) || is_privileged(v->d)) &&
         pvm_ptwr_emulate(v, va, 0, val, bytes, false) == 0)

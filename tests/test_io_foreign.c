@@ -92,6 +92,28 @@ static void mmio_ro_range_forced_read_only(void **state)
     assert_int_equal(pvm_mmio_ro_add(&t->m, IO_MFN + 100, IO_MFN + 100), -XEN_EBUSY);
 }
 
+/*
+ * The hardware domain's kernel writing through a read-only mapping of an mmio_ro frame: Xen drops
+ * the write (pv_ro_page_fault, mmio_ro_emulated_write) instead of a #PF; a write that is not naturally
+ * aligned, one to read-only MMIO outside the ranges, or one from user mode faults.
+ */
+static void mmio_ro_kernel_write_dropped(void **state)
+{
+    struct tm *t = *state;
+    uint64_t l1;
+    struct pvm_vcpu *v = tm_privileged_space(t, 3, &l1);
+    struct pvm_fault f;
+    assert_int_equal(pvm_mmio_ro_add(&t->m, IO_MFN, IO_MFN), 0);
+    TM_OK(t, update(v, l1, 5, pte(IO_MFN, P | RW), DOMID_SELF));           /* stored read-only */
+    TM_OK(t, update(v, l1, 6, pte(IO_MFN + 1, P | _PAGE_PCD), DOMID_SELF));
+    TM_RC(t, pvm_guest_store(v, 5ULL << 12, 0x1234, 8, &f), PVM_ACCESS_EMULATED);
+    assert_int_equal(pvm_peek(&t->m, IO_MFN, 0), 0);                        /* dropped */
+    TM_RC(t, pvm_guest_store(v, (5ULL << 12) + 4, 0x1234, 8, &f), PVM_ACCESS_FAULT);
+    TM_RC(t, pvm_guest_store(v, 6ULL << 12, 0x1234, 8, &f), PVM_ACCESS_FAULT);
+    pvm_set_guest_mode(v, false);
+    TM_RC(t, pvm_guest_store(v, 5ULL << 12, 0x1234, 8, &f), PVM_ACCESS_FAULT);
+}
+
 /* An unprivileged domain mapping MMIO gets -EPERM and Xen's "non-privileged attempt" line. */
 static void mmio_unprivileged_eperm(void **state)
 {
@@ -320,6 +342,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TM_TEST(mmio_ro_range_forced_read_only),
+        TM_TEST(mmio_ro_kernel_write_dropped),
         TM_TEST(mmio_forced_uncacheable),
         TM_TEST(mmio_uncacheable_kept),
         TM_TEST(mmio_flip_at_validation),
