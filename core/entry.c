@@ -344,15 +344,26 @@ void init_xen_l4_slots(const struct pvm_machine *m, uint64_t *l4, uint64_t l4mfn
         l4[s] = xen_l4_slot_value(m, l4mfn, s);
 }
 
+/* Drop what the first n checked slots of level-`level` table pg hold (a failed validation's prefix). */
+void demote_prefix(struct pvm_machine *m, struct page_info *pg, unsigned int level, unsigned int n)
+{
+    uint64_t mfn = page_to_mfn(m, pg);
+    const uint64_t *t = frame_map(m, mfn, 0);
+    while (t && n-- > 0)
+        if (slot_checked(level, n))
+            put_entry_refs(m, t[n], mfn, level);
+}
+
 /*
  * Validate every present entry of table pg as a level-`level` table, taking
  * the references each holds, and rewrite the entries the way Xen adjusts
- * them.  On failure undoes the prefix and returns the error: the frame holds
- * nothing more than before; *partial says whether an L2-L4 had validated
- * some slots first (Xen then tears it down as a partial page).  An L4 gets
- * Xen's slots 256-271 overwritten.
+ * them.  On failure returns the error with the prefix undone, except when an
+ * L2-L4 had validated slots first: then *partial is how many, and the caller
+ * tears them down (demote_prefix) after the validation ends, as Xen's partial
+ * path does (old_guest_table, a devalidation of its own).  An L4 gets Xen's
+ * slots 256-271 overwritten.
  */
-int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial)
+int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, unsigned int *partial)
 {
     uint64_t mfn = page_to_mfn(m, pg);
     struct pvm_domain *d = domain_of(m, page_owner_id(pg));
@@ -374,10 +385,9 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
             if (rc) {
                 refuse_where(m, mfn, level, i, e);
                 gdprintk(m, "Failure %d in promote_l%u_table: slot %#x", rc, level, i);
-                *partial = level > 1 && i > 0;
-                while (i-- > 0)
-                    if (slot_checked(level, i))
-                        put_entry_refs(m, t[i], mfn, level);
+                *partial = level > 1 ? i : 0;
+                if (!*partial)
+                    demote_prefix(m, pg, level, i);
                 return rc;
             }
             uint64_t a = adjust_guest_lNe(e, level);

@@ -247,7 +247,8 @@ uint64_t superpage_frames(unsigned int level);
 bool is_superpage(uint64_t e, unsigned int level);
 int get_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level, const struct pvm_domain *d);
 void put_data_pages(struct pvm_machine *m, uint64_t e, unsigned int level);
-int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, bool *partial);
+int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level, unsigned int *partial);
+void demote_prefix(struct pvm_machine *m, struct page_info *pg, unsigned int level, unsigned int n);
 void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level);
 int mod_l1_entry(struct pvm_machine *m, uint64_t table_mfn, unsigned int slot, uint64_t nl1e,
                  bool preserve_ad, struct pvm_domain *pt_dom, struct pvm_domain *pg_dom);

@@ -125,7 +125,7 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
         pg->type_info |= PGT_validated;
         return 0;
     }
-    bool partial = false;
+    unsigned int partial = 0;
     validate_event(m, mfn, type_level(type), PVM_VALIDATE_BEGIN, 0);
     int rc = promote_table(m, pg, type_level(type), &partial);
     validate_event(m, mfn, type_level(type), PVM_VALIDATE_END, rc);
@@ -133,6 +133,11 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
         gdprintk(m, "Error while validating mfn %05llx (pfn %05llx) for type %016llx: caf=%08llx taf=%016llx",
                  (unsigned long long)mfn, (unsigned long long)get_m2p(m, mfn), (unsigned long long)type,
                  (unsigned long long)pvm_xen_caf(pg), (unsigned long long)pvm_xen_taf(pg));
+        if (partial) {   /* Xen's partial page: its prefix goes as a devalidation of its own, after the validation */
+            validate_event(m, mfn, type_level(type), PVM_DEVALIDATE_BEGIN, 0);
+            demote_prefix(m, pg, type_level(type), partial);
+            validate_event(m, mfn, type_level(type), PVM_DEVALIDATE_END, 0);
+        }
         /*
          * Xen zeroes type_info, except when an L2-L4 failed after slot 0: that
          * page goes through the partial path (old_guest_table) and, once the

@@ -144,7 +144,7 @@ mutant() {
     fi
 }
 
-mutant nodeval page.c 's/(\n\s*pg->type_info = x & ~PGT_validated;\n)/\n        if (0) {$1/; s/(PVM_DEVALIDATE_END, 0\);\n)/$1        }\n/' \
+mutant nodeval page.c 's/(\n\s*pg->type_info = x & ~PGT_validated;\n)/\n        if (0) {$1/; s/(demote_table\([^\n]*\n[^\n]*PVM_DEVALIDATE_END, 0\);\n)/$1        }\n/' \
     "a table keeps its validation when its last type reference goes"
 mutant ioram entry.c 's/if \(is_io_frame\(m, mfn\)\) \{\n(\s*struct pvm_domain \*pgo)/if (!mfn_valid(m, mfn)) {\n$1/' \
     "DOMID_IO's frames inside machine memory taken for RAM"
