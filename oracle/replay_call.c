@@ -49,14 +49,17 @@ static size_t req_size(uint64_t op)
         }                                                                            \
     } while (0)
 
-/* Preempted (de)validations waiting for the line that resumes them: a few frames, nested. */
-#define MAX_PENDING 16
+/* A set of frames whose preempted (de)validation waits for the line that resumes it. */
+struct pending {
+    uint64_t *mfn;
+    size_t n, cap;
+};
+
 struct build {
     struct lsub *cur;               /* where mu, mx and dn lines go: the top, or the open entry */
     size_t entry_off;               /* this bracket's entry 0 is entry entry_off of the call */
     long mp_entry;                  /* the entry a bracket's mp preempted, or -1 */
-    uint64_t pval[MAX_PENDING], pdev[MAX_PENDING];
-    size_t npval, npdev;
+    struct pending pval, pdev;      /* validations and devalidations preempted in this call */
 };
 
 static void use(struct lcall *c, size_t ev, enum use_kind kind, size_t idx, struct lsub *sub)
@@ -66,20 +69,21 @@ static void use(struct lcall *c, size_t ev, enum use_kind kind, size_t idx, stru
 }
 
 /* Take mfn out of a pending set; true if it was there. */
-static bool take_pending(uint64_t *set, size_t *n, uint64_t mfn)
+static bool take_pending(struct pending *p, uint64_t mfn)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (set[i] == mfn) {
-            set[i] = set[--*n];
+    for (size_t i = 0; i < p->n; i++)
+        if (p->mfn[i] == mfn) {
+            p->mfn[i] = p->mfn[--p->n];
             return true;
         }
     return false;
 }
 
-static void add_pending(uint64_t *set, size_t *n, uint64_t mfn)
+/* Put mfn in a pending set (it grows as needed: no preempted frame is forgotten). */
+static void add_pending(struct pending *p, uint64_t mfn)
 {
-    if (*n < MAX_PENDING)
-        set[(*n)++] = mfn;
+    GROW(p->mfn, p->n, p->cap, "a replayed call's preempted validations");
+    p->mfn[p->n++] = mfn;
 }
 
 static void add_vline(struct lcall *c, size_t ev)
@@ -100,13 +104,13 @@ static bool add_validation(struct lcall *c, struct build *b, const struct trace_
     if (e->type == TRACE_TYPE_SEG)
         return false;
     switch (e->tag) {
-    case TR_VB:   /* its FROM says 0 even when it resumes (the recorder reads PGT_partial after Xen cleared it) */
-        if (take_pending(b->pval, &b->npval, mfn))
+    case TR_VB:   /* a resume is known by its frame, not its FROM (records made before the recorder's fix say 0) */
+        if (take_pending(&b->pval, mfn))
             return false;
         break;
     case TR_VE:
         if (e->rc == PREEMPTED_RC) {
-            add_pending(b->pval, &b->npval, mfn);
+            add_pending(&b->pval, mfn);
             return false;
         }
         if (e->rc == EINTR_RC && c->nvl && c->vl[c->nvl - 1] + 1 == ev) {   /* it never started: nor its vb */
@@ -115,12 +119,12 @@ static bool add_validation(struct lcall *c, struct build *b, const struct trace_
         }
         break;
     case TR_DB:
-        if (take_pending(b->pdev, &b->npdev, mfn))
+        if (take_pending(&b->pdev, mfn))
             return false;
         break;
     default:   /* TR_DE */
         if (e->rc == PREEMPTED_RC) {
-            add_pending(b->pdev, &b->npdev, mfn);
+            add_pending(&b->pdev, mfn);
             return false;
         }
     }
@@ -214,6 +218,8 @@ static void build_call(struct replay *r, struct lcall *c, size_t i)
             c->top.has_result = true;
             c->top.result = end->rc;
             c->top.result_ev = (uint32_t)e->end;
+            free(b.pval.mfn);
+            free(b.pdev.mfn);
             return;
         }
         b.entry_off = b.mp_entry >= 0 ? (size_t)b.mp_entry : c->nent;
@@ -222,6 +228,8 @@ static void build_call(struct replay *r, struct lcall *c, size_t i)
         c->reissues++;
         hc = end->cont;
     }
+    free(b.pval.mfn);
+    free(b.pdev.mfn);
 }
 
 /* ---- the guest's memory for the call ---- */
