@@ -405,12 +405,18 @@ static void enter_entry(struct lcall *c, size_t i)
         add_sub_regions(c, &c->entries[i]);
 }
 
+/* The region of the running call's guest memory that holds [gaddr, gaddr+len), or NULL. */
+static struct region *call_region(struct replay *r, uint64_t gaddr, size_t len)
+{
+    return r->call ? find_region(r->call, gaddr, len) : NULL;
+}
+
 int replay_copy_from(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t gaddr, size_t len)
 {
     (void)v;
     struct replay *r = ctx;
     struct lcall *c = r->call;
-    struct region *g = c ? find_region(c, gaddr, len) : NULL;
+    struct region *g = call_region(r, gaddr, len);
     if (!g)
         return -1;
     size_t off = (size_t)(gaddr - g->gaddr);
@@ -440,7 +446,7 @@ int replay_copy_to(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const vo
     (void)v;
     struct replay *r = ctx;
     struct lcall *c = r->call;
-    struct region *g = c ? find_region(c, gaddr, len) : NULL;
+    struct region *g = call_region(r, gaddr, len);
     if (!g)
         return -1;
     size_t off = (size_t)(gaddr - g->gaddr);
