@@ -249,7 +249,12 @@ static void give_back(struct replay *r, long ev, uint64_t mfn, bool must_free)
 static void receive(struct replay *r, long ev, uint64_t mfn, uint64_t order, uint64_t pfn)
 {
     char x[64];
-    for (uint64_t k = 0; order < 20 && k < (1ULL << order); k++) {
+    if (order >= 63 || mfn > r->m.nr_frames || (1ULL << order) > r->m.nr_frames - mfn) {
+        replay_miss(r, ev, mfn, false, "dom0 receives the frames", "the machine has no 2^%llu frames from there "
+                    "(it has %llu frames)", (unsigned long long)order, (unsigned long long)r->m.nr_frames);
+        return;
+    }
+    for (uint64_t k = 0; k < (1ULL << order); k++) {
         int rc = pvm_assign_page(&r->m, mfn + k, 0, pfn == PVM_INVALID_M2P ? pfn : pfn + k);
         if (rc) {
             replay_miss(r, ev, mfn + k, false, "dom0 receives the frame", "pvm_assign_page refused: %s",

@@ -41,6 +41,7 @@ plant old "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 107063 106063 10000000
 plant freed "xin 1f0 f0" "xin 105 f0"
 plant entry "mr 0 e 0" "mr 0 e -1"
 plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
+plant received "xout 200 f0 0" "xout 200 f0 3f"
 syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
 
 records=$(ls build/linux/trace-*.txt 2>/dev/null)
