@@ -545,6 +545,8 @@ static int read_file(struct trace *t, FILE *err)
     t->buf = host_malloc(cap, "the record");
     for (size_t got; (got = fread(t->buf + t->len, 1, cap - t->len - 1, f)) > 0;) {
         t->len += got;
+        if (t->len >= 14 && memcmp(t->buf, "pvmmu-trace 1\n", 14))
+            break;   /* not a record: its first line says so, without reading the rest (/dev/zero has no end) */
         if (t->len + 1 == cap)
             t->buf = host_realloc(t->buf, cap *= 2, "the record");
     }
@@ -573,6 +575,8 @@ int trace_load(struct trace *t, const char *path, FILE *err)
         if (end)
             *end = 0;
         r.line++;
+        if (memchr(t->buf + off, 0, next - off - (end != NULL)))
+            return bad(&r, r.line, "a NUL byte in the line (a record is text)");
         if (r.line > 1 && parse_line(&r, off))
             return -1;
         off = next;

@@ -135,6 +135,9 @@ printf 'pvmmu-trace 2\n' >"$tmp/v2.txt"
 bad "v2.txt:1: expected 'pvmmu-trace 1' as the first line"    replay "$tmp/v2.txt"
 : >"$tmp/empty.txt"
 bad "empty.txt:1: expected 'pvmmu-trace 1' as the first line" replay "$tmp/empty.txt"
+bad "/dev/zero:1: expected 'pvmmu-trace 1' as the first line" replay /dev/zero
+record nul 'hc 1 0 1 0 7ff0\nhr 1 0\0 -22\n'
+bad "nul.txt:7: a NUL byte in the line"                replay "$tmp/nul.txt"
 record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
 bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
 record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'
