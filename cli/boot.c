@@ -625,14 +625,15 @@ static void print_compare_header(const struct opts *o, const struct run *runs)
            audited ? "(ok = booted, auditor clean)" : "(--no-audit: ok = booted, auditor not run)");
 }
 
-/* The first table's row for real Linux's boot to "Memory:", replayed on the core (compare --replay). */
-static void print_real_hypercalls(const struct replay_summary *real, uint64_t bytes)
+/* The first table's row for real Linux's boot to "Memory:", replayed on the core (compare --replay); per GiB
+ * of the recorded dom0, whatever size the policies ran at. */
+static void print_real_hypercalls(const struct replay_summary *real)
 {
     const struct pvm_stats *st = &real->core[0];
     uint64_t hc = pvm_stats_hypercalls(st);
     printf("%-16s %-13s %10" PRIu64 " %8.1f %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "\n", "real Linux",
-           "replayed", hc, (double)hc / ((double)bytes / (1ULL << 30)), st->hc_mmu_update, st->hc_mmuext_op,
-           st->hc_update_va_mapping, st->ptwr_emulations);
+           "replayed", hc, (double)hc / ((double)real->dom0_bytes / (1ULL << 30)), st->hc_mmu_update,
+           st->hc_mmuext_op, st->hc_update_va_mapping, st->ptwr_emulations);
 }
 
 /* The first table: each policy's outcome and hypercalls, in all and per GiB of a guest of bytes. */
@@ -652,7 +653,7 @@ static void print_hypercall_table(const struct run *runs, uint64_t bytes, const 
                u->st.ptwr_emulations);
     }
     if (real)
-        print_real_hypercalls(real, bytes);
+        print_real_hypercalls(real);
 }
 
 /* The second table: each policy's pins, validations, flushes and page-table pages (real Linux's: tables validated). */
