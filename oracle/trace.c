@@ -328,6 +328,28 @@ static int parse_fields(struct reader *r, struct trace_ev *e, char **words, int 
 }
 
 /* Parse one line (NUL-terminated at off) into a new event, or skip it (a comment or an empty line). */
+/*
+ * A call or multicall entry line of a PV MMU hypercall the replay runs must carry exactly the
+ * arguments Xen's 64-bit PV table gives it (docs/trace.md).  0, or -1 after a line.  Other hypercalls
+ * are skipped by the replay and not checked.
+ */
+static int check_call_args(struct reader *r, const struct trace_ev *e)
+{
+    bool entry = e->tag == TR_MC || e->tag == TR_MP;
+    if (!entry && e->tag != TR_HC && e->tag != TR_HP)
+        return 0;
+    uint64_t nr = e->a[entry ? 1 : 0];
+    unsigned int have = e->n - (entry ? 2u : 1u);
+    int want = nr == __HYPERVISOR_mmu_update || nr == __HYPERVISOR_mmuext_op ||
+                       nr == __HYPERVISOR_update_va_mapping_otherdomain ? 4
+             : nr == __HYPERVISOR_update_va_mapping ? 3
+             : nr == __HYPERVISOR_multicall || nr == __HYPERVISOR_vm_assist ? 2 : -1;
+    if (want >= 0 && have != (unsigned int)want)
+        return bad(r, r->line, "hypercall %llx takes %d arguments, this line gives %u",
+                   (unsigned long long)nr, want, have);
+    return 0;
+}
+
 static int parse_line(struct reader *r, size_t off)
 {
     struct trace *t = r->t;
@@ -349,7 +371,7 @@ static int parse_line(struct reader *r, size_t off)
     }
     struct trace_ev *e = &t->ev[t->nev];
     *e = (struct trace_ev){ .line = r->line, .text = (uint32_t)off, .tag = (uint8_t)tag, .end = -1, .cont = -1 };
-    if (parse_fields(r, e, words, n))
+    if (parse_fields(r, e, words, n) || check_call_args(r, e))
         return -1;
     unsplit(line, len);
     if (tag == TR_CON)

@@ -138,6 +138,8 @@ bad "empty.txt:1: expected 'pvmmu-trace 1' as the first line" replay "$tmp/empty
 bad "/dev/zero:1: expected 'pvmmu-trace 1' as the first line" replay /dev/zero
 record nul 'hc 1 0 1 0 7ff0\nhr 1 0\0 -22\n'
 bad "nul.txt:7: a NUL byte in the line"                replay "$tmp/nul.txt"
+record args 'hc e 0 0\nhr e 0\n'
+bad "args.txt:6: hypercall e takes 3 arguments, this line gives 2" replay "$tmp/args.txt"
 record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
 bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
 record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'
