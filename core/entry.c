@@ -411,19 +411,13 @@ int promote_table(struct pvm_machine *m, struct page_info *pg, unsigned int leve
 /* Drop every reference table pg holds through its entries (high slots first). */
 void demote_table(struct pvm_machine *m, struct page_info *pg, unsigned int level)
 {
-    uint64_t mfn = page_to_mfn(m, pg);
-    const uint64_t *t = frame_map(m, mfn, 0);
     m->stats.demotions[level]++;
     if (level == 4) {
         struct pvm_domain *d = domain_of(m, page_owner_id(pg));
         if (d && d->nr_l4_pages)
             d->nr_l4_pages--;
     }
-    if (!t)
-        return;
-    for (unsigned int i = L1_PAGETABLE_ENTRIES; i-- > 0;)
-        if (slot_checked(level, i))
-            put_entry_refs(m, t[i], mfn, level);
+    demote_prefix(m, pg, level, L1_PAGETABLE_ENTRIES);
 }
 
 /*
