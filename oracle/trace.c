@@ -59,9 +59,27 @@ static const struct tag_spec {
 
 static const char *const type_names[] = { "none", "l1", "l2", "l3", "l4", "seg", "shared", "writable" };
 
+/* How many arguments PV MMU hypercall nr takes on 64-bit PV (Xen's table); -1 for a hypercall the core does not replay. */
+static int pv_mmu_args(uint64_t nr)
+{
+    switch (nr) {
+    case __HYPERVISOR_mmu_update:
+    case __HYPERVISOR_mmuext_op:
+    case __HYPERVISOR_update_va_mapping_otherdomain:
+        return 4;
+    case __HYPERVISOR_update_va_mapping:
+        return 3;
+    case __HYPERVISOR_multicall:
+    case __HYPERVISOR_vm_assist:
+        return 2;
+    default:
+        return -1;
+    }
+}
+
 bool trace_is_pv_mmu(uint64_t nr)
 {
-    return nr == 1 || nr == 13 || nr == 14 || nr == 21 || nr == 22 || nr == 26;
+    return pv_mmu_args(nr) >= 0;
 }
 
 const char *trace_tag_name(enum trace_tag tag)
@@ -340,10 +358,7 @@ static int check_call_args(struct reader *r, const struct trace_ev *e)
         return 0;
     uint64_t nr = e->a[entry ? 1 : 0];
     unsigned int have = e->n - (entry ? 2u : 1u);
-    int want = nr == __HYPERVISOR_mmu_update || nr == __HYPERVISOR_mmuext_op ||
-                       nr == __HYPERVISOR_update_va_mapping_otherdomain ? 4
-             : nr == __HYPERVISOR_update_va_mapping ? 3
-             : nr == __HYPERVISOR_multicall || nr == __HYPERVISOR_vm_assist ? 2 : -1;
+    int want = pv_mmu_args(nr);
     if (want >= 0 && have != (unsigned int)want)
         return bad(r, r->line, "hypercall %llx takes %d arguments, this line gives %u",
                    (unsigned long long)nr, want, have);
