@@ -129,8 +129,7 @@ static int script_options(int argc, char **argv, struct script_opts *o, struct s
         else if ((!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) && first + 1 < argc) {
             *(a[2] == 'x' ? &image : &dom0) = true;
             *(a[2] == 'x' ? &xo->xen_image : &xo->dom0) = argv[++first];
-        }
-        else if (!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) {
+        } else if (!strcmp(a, "--xen-image") || !strcmp(a, "--dom0")) {
             fprintf(stderr, "pvmmu script: %s expects a path\n", a);
             return -1;
         } else if (!strcmp(a, "--")) {
