@@ -396,6 +396,14 @@ static void guard_temp_program(const char *path)
     temp_program_set = path != NULL;
 }
 
+/* Remove the temporary program and stop guarding it. */
+static void drop_temp_program(void)
+{
+    if (temp_program_set)
+        unlink(temp_program);
+    guard_temp_program(NULL);
+}
+
 /* Write the compiled program to a new temporary file, its name in path: 0, or 2 after one line. */
 static int write_program(const struct script_xen_opts *o, const struct buf *b, char *path, size_t pathlen)
 {
@@ -411,8 +419,7 @@ static int write_program(const struct script_xen_opts *o, const struct buf *b, c
     fprintf(stderr, "%s: cannot write the program: %s\n", cmd_name(o), strerror(errno));
     if (fd >= 0) {
         close(fd);
-        unlink(path);
-        guard_temp_program(NULL);
+        drop_temp_program();
     }
     return 2;
 }
@@ -436,8 +443,7 @@ static int run_config(const struct script_xen_opts *o, struct xscript *xs, size_
     char err[160] = "", *text = NULL;
     size_t len = 0;
     int q = boot_xen(o, path, lin == 1, &text, &len, err, sizeof(err));
-    unlink(path);
-    guard_temp_program(NULL);
+    drop_temp_program();
     if (q != 33) {
         char why[200];
         fprintf(stderr, "%s: %s%s%s\n", cmd_name(o), q < 0 ? err : target_name(o), q < 0 ? "" : " did not run the whole program",
