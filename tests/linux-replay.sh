@@ -100,28 +100,10 @@ for no, line in enumerate(open(path), 1):
 PY
 }
 
-# Build pvmmu with a copy of core/ edited by a perl substitution: mutant_build NAME FILE SUBST.
-FLAGS="-std=c11 -O1 -w -Iinclude -Ilib"
-HOST="-D_POSIX_C_SOURCE=200809L -Icli -Iscript -Ioracle -Iexplain -Iguest -Iplatform/host -Iplatform/xen"
-rm -rf "$out/obj"; mkdir -p "$out/obj"
-for f in cli/*.c script/*.c oracle/*.c explain/*.c guest/*.c lib/*.c platform/host/*.c platform/xen/xenprog.c; do
-    [ "$f" = lib/rt.c ] && continue
-    case $f in guest/*|lib/*) extra="-ffreestanding -fno-builtin" ;; *) extra=$HOST ;; esac
-    # shellcheck disable=SC2086
-    $CC $FLAGS $extra -c "$f" -o "$out/obj/$(echo "$f" | tr / _).o" || { echo "linux-replay: cannot compile $f"; exit 2; }
-done
-mutant_build() {
-    d="$out/$1"; rm -rf "$d"; mkdir -p "$d"; cp -r core "$d/core"
-    perl -0pi -e "$3" "$d/core/$2"
-    if cmp -s "core/$2" "$d/core/$2"; then
-        echo "mutant $1: the edit to core/$2 no longer applies - update tests/linux-replay.sh"; return 1
-    fi
-    for c in "$d"/core/*.c; do
-        # shellcheck disable=SC2086
-        $CC $FLAGS -ffreestanding -fno-builtin -c "$c" -o "${c%.c}.o" || return 1
-    done
-    $CC -o "$d/pvmmu" "$out"/obj/*.o "$d"/core/*.o
-}
+# pvmmu built against copies of core/ with one rule taken out (tests/mutant-build.sh).
+MUTANT_FLAGS="-std=c11 -O1 -w -Iinclude -Ilib"
+. ./tests/mutant-build.sh
+mutant_host_objects "$out" || exit 2
 
 rec=$(echo "$records" | head -n 1)
 n=0; caught=0
@@ -129,8 +111,8 @@ n=0; caught=0
 mutant() {
     n=$((n + 1))
     want=$(first_change "$rec" "$1")
-    if ! mutant_build "$1" "$2" "$3"; then
-        fail=1; echo "mutant $1: cannot build"; return
+    if ! mutant_build "$out" "$1" "$2" "$3" tests/linux-replay.sh; then
+        fail=1; return
     fi
     res=$("$out/$1/pvmmu" replay "$rec" 2>&1); rc=$?
     at=$(printf '%s\n' "$res" | sed -n 's/^pvmmu replay: .*:\([0-9]*\): the core disagrees with Xen.*/\1/p')

@@ -7,41 +7,18 @@
 set -u
 out=${1:-build/mutants}
 CC=${CC:-cc}
-FLAGS="-std=c11 -O0 -w -Iinclude -Ilib"
-HOST="-D_POSIX_C_SOURCE=200809L -Icli -Iscript -Ioracle -Iexplain -Iguest -Iplatform/host -Iplatform/xen"
-rm -rf "$out"; mkdir -p "$out/obj"
-
-# Everything but core/ once.
-for f in cli/*.c script/*.c oracle/*.c explain/*.c guest/*.c lib/*.c platform/host/*.c platform/xen/xenprog.c; do
-    [ "$f" = lib/rt.c ] && continue   # libc's memcpy and friends serve a hosted link
-    o="$out/obj/$(echo "$f" | tr / _).o"
-    case $f in guest/*|lib/*) extra="-ffreestanding -fno-builtin" ;; *) extra=$HOST ;; esac
-    # shellcheck disable=SC2086
-    $CC $FLAGS $extra -c "$f" -o "$o" || { echo "mutants: cannot compile $f"; exit 2; }
-done
+MUTANT_FLAGS="-std=c11 -O0 -w -Iinclude -Ilib"
+. ./tests/mutant-build.sh
+rm -rf "$out"; mkdir -p "$out"
+mutant_host_objects "$out" || exit 2
 
 n=0; caught=0; bad=0; bugs=0
 # mutant NAME "FILE..." PERL-SUBSTITUTION SCRIPT WHAT   (the substitution must change every FILE)
 mutant() {
     name=$1 file=$2 subst=$3 script=$4 what=$5
     n=$((n + 1))
-    d="$out/$name"; mkdir -p "$d"
-    cp -r core "$d/core"
-    for f in $file; do
-        perl -0pi -e "$subst" "$d/core/$f"
-        if cmp -s "core/$f" "$d/core/$f"; then
-            echo "mutant $name: the edit to core/$f no longer applies - update tests/xsa-mutants.sh"
-            bad=$((bad + 1)); return
-        fi
-    done
-    objs=""
-    for c in "$d"/core/*.c; do
-        # shellcheck disable=SC2086
-        $CC $FLAGS -ffreestanding -fno-builtin -c "$c" -o "${c%.c}.o" || { echo "mutant $name: does not compile"; bad=$((bad + 1)); return; }
-        objs="$objs ${c%.c}.o"
-    done
-    # shellcheck disable=SC2086
-    $CC -o "$d/pvmmu" "$out"/obj/*.o $objs || { echo "mutant $name: does not link"; bad=$((bad + 1)); return; }
+    d="$out/$name"
+    mutant_build "$out" "$name" "$file" "$subst" tests/xsa-mutants.sh || { bad=$((bad + 1)); return; }
     res=$("$d/pvmmu" script "$script" 2>&1); rc=$?
     first=$(printf '%s\n' "$res" | grep -m1 -E '^[^ ].*:[0-9]+: ' | cut -c1-150)
     bug=$(printf '%s\n' "$res" | grep -m1 'internal error: core BUG at' | cut -c1-150)
