@@ -47,7 +47,8 @@ XEN_RUN_ARGS=pvtrace ./scripts/xen-run.sh "$xen" "$kernel" "$mib" "$@" -debugcon
 t1=$(date +%s.%N)
 tr -d '\r' < "$log.raw" > "$log" && rm -f "$log.raw"
 secs=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
-if ! head -1 "$rec.part" 2>/dev/null | grep -qx 'pvmmu-trace 1' || ! grep -qx 'con pvmmu-init: done' "$rec.part"; then
+if ! head -1 "$rec.part" 2>/dev/null | grep -qx 'pvmmu-trace 2' || ! grep -qx 'con pvmmu-init: done' "$rec.part" ||
+   [ "$(tail -1 "$rec.part")" != end ]; then
     echo "linux-run: FAILED: the record does not reach /init's last marker (QEMU exit $rc after $secs s);" \
          "partial record $rec.part, console $log" >&2
     exit 1

@@ -78,8 +78,8 @@ def collect(path):
     p = 0
     with open(path, errors="replace") as f:
         first = f.readline().rstrip("\n")
-        if first != "pvmmu-trace 1":
-            sys.exit("trace-stats: %s: not a pvmmu-trace 1 record (first line %r)" % (path, first[:40]))
+        if first != "pvmmu-trace 2":
+            sys.exit("trace-stats: %s: not a pvmmu-trace 2 record (first line %r)" % (path, first[:40]))
         for lineno, line in enumerate(f, 2):
             w = line.split()
             if not w:
@@ -145,6 +145,10 @@ def collect(path):
                                    "share": "Xen's frames shared with dom0"}[tag]] += 1
                 elif tag == "gdt":
                     c["set_gdt frames"] += len(w) - 2
+                elif tag == "xref":
+                    c["Xen's own writable references (%s)" % w[2]] += 1
+                elif tag == "fin":
+                    break
                 elif tag == "lost":
                     c["LOST EVENTS"] += int(w[1], 16)
                 elif tag == "con":
