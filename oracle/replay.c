@@ -13,8 +13,6 @@
 #include "explain.h"
 #include "replay_int.h"
 
-#define DIRECT_MAP 0xffff888000000000ULL   /* Linux's x86-64 PAGE_OFFSET: where it maps its L1 tables to write them */
-
 const char *replay_rc(char *buf, size_t len, int64_t rc)
 {
     const char *name = rc < 0 && rc > -4096 ? xen_errno_name((long)rc) : NULL;
@@ -66,8 +64,7 @@ void replay_print_line(struct replay *r, long ev, const char *answer)
     fputc('\n', r->o->out);
 }
 
-/* The bits an entry differs in, beyond the CPU's A/D bits: "PWT PCD", "frame", ... into buf. */
-static const char *entry_diff(char *buf, size_t len, uint64_t a, uint64_t b)
+const char *replay_entry_diff(char *buf, size_t len, uint64_t a, uint64_t b)
 {
     static const struct { uint64_t bit; const char *name; } bits[] = {
         { _PAGE_PRESENT, "P" }, { _PAGE_RW, "RW" }, { _PAGE_USER, "USER" }, { _PAGE_PWT, "PWT" },
@@ -126,6 +123,23 @@ static void check_watched(struct replay *r)
 
 /* ---- ptwr ---- */
 
+unsigned int replay_walk(const struct replay *r, uint64_t root, uint64_t va, uint64_t *table, uint64_t *entry)
+{
+    uint64_t t = root, e = 0;
+    unsigned int level = 4;
+    for (; level >= 1 && t < r->m.nr_frames; level--) {
+        e = pvm_peek(&r->m, t, (unsigned int)((va >> (12 + 9 * (level - 1))) & 511));
+        *table = t;
+        *entry = e;
+        if (!(e & _PAGE_PRESENT) || level == 1 || (e & _PAGE_PSE))
+            return level;
+        t = (e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
+    }
+    *table = t;
+    *entry = 0;
+    return level + 1;
+}
+
 /* Does va reach frame l1 through v's kernel tables, every level present and user, the leaf read-only? */
 static bool maps_ro(struct replay *r, uint64_t va, uint64_t l1)
 {
@@ -141,53 +155,27 @@ static bool maps_ro(struct replay *r, uint64_t va, uint64_t l1)
     return false;
 }
 
-/* Any va of v's kernel tables that maps l1 read-only (a whole walk): 0 if none. */
-static uint64_t search_ro(struct replay *r, uint64_t l1)
-{
-    const struct pvm_machine *m = &r->m;
-    uint64_t t4 = r->v->guest_table;
-    for (unsigned int s4 = 0; s4 < 512 && t4 < m->nr_frames; s4++) {
-        uint64_t e4 = pvm_peek(m, t4, s4);
-        if ((s4 >= PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT && s4 <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT) || !(e4 & _PAGE_PRESENT))
-            continue;
-        for (unsigned int s3 = 0; s3 < 512; s3++) {
-            uint64_t e3 = pvm_peek(m, (e4 & PVM_PTE_FRAME_MASK) >> 12, s3);
-            for (unsigned int s2 = 0; (e3 & _PAGE_PRESENT) && s2 < 512; s2++) {
-                uint64_t e2 = pvm_peek(m, (e3 & PVM_PTE_FRAME_MASK) >> 12, s2);
-                for (unsigned int s1 = 0; (e2 & _PAGE_PRESENT) && !(e2 & _PAGE_PSE) && s1 < 512; s1++) {
-                    uint64_t va = (uint64_t)s4 << 39 | (uint64_t)s3 << 30 | (uint64_t)s2 << 21 | (uint64_t)s1 << 12;
-                    va |= s4 >= 256 ? 0xffff000000000000ULL : 0;
-                    uint64_t e1 = pvm_peek(m, (e2 & PVM_PTE_FRAME_MASK) >> 12, s1);
-                    if ((e1 & _PAGE_PRESENT) && ((e1 & PVM_PTE_FRAME_MASK) >> 12) == l1 && maps_ro(r, va, l1))
-                        return va;
-                }
-            }
-        }
-    }
-    return 0;
-}
-
 /*
- * A virtual address through which the guest kernel writes L1 table l1 (the
- * record names the frame, not the address): the one found last time, its
- * address in Linux's direct map, or any read-only mapping.  0 if none.
+ * The value a cmpxchg of pw line e expects, for the core: Xen compared the
+ * guest's CMP with the live entry, Accessed and Dirty bits included, which
+ * the CPU sets as the guest runs and the core never sees.  Where CMP and the
+ * entry differ only in those bits, the core's entry is what the guest
+ * expected; a mismatch Xen found only in them the core cannot see (it is
+ * made to fail, as Xen's did).
  */
-static uint64_t ptwr_va(struct replay *r, uint64_t l1)
+static uint64_t cmpxchg_expected(const struct trace_ev *e, uint64_t cur)
 {
-    struct pvm_frame_state st;
-    pvm_frame_query(&r->m, l1, &st);
-    uint64_t tries[2] = { r->ptwr_va[l1], st.m2p < (1ULL << 36) ? DIRECT_MAP + (st.m2p << XEN_PAGE_SHIFT) : 0 };
-    for (unsigned int i = 0; i < 2; i++)
-        if (tries[i] && maps_ro(r, tries[i], l1))
-            return r->ptwr_va[l1] = tries[i];
-    return r->ptwr_va[l1] = search_ro(r, l1);
+    uint64_t cmp = e->a[7], found = e->a[2];
+    if (e->type == TRACE_PW_MISMATCH && !((cmp ^ found) & ~AD_BITS))
+        return ~cur;
+    return (cmp ^ cur) & ~AD_BITS ? cmp : cur;
 }
 
 /* A pw line: the guest kernel's write into its read-only L1, emulated by the core's ptwr. */
 static void replay_pw(struct replay *r, long ev)
 {
     const struct trace_ev *e = &r->t.ev[ev];
-    uint64_t l1 = e->a[0], slot = e->a[1], old = e->a[2], nl1e = e->a[3];
+    uint64_t l1 = e->a[0], slot = e->a[1], old = e->a[2], nl1e = e->a[3], addr = e->a[5], bytes = e->a[6];
     char x[64];
     if (l1 >= r->m.nr_frames || slot >= 512) {
         replay_miss(r, ev, PVM_INVALID_MFN, false, "a write into an L1", "no such frame or slot");
@@ -198,18 +186,24 @@ static void replay_pw(struct replay *r, long ev)
     if (r->synced[l1] && ((cur ^ old) & ~AD_BITS)) {
         replay_miss(r, ev, l1, false, "the entry held OLD before the write",
                     "the entry holds %016llx (it differs in %s)", (unsigned long long)cur,
-                    entry_diff(d, sizeof(d), cur, old));
+                    replay_entry_diff(d, sizeof(d), cur, old));
         return;
     }
-    uint64_t va = ptwr_va(r, l1);
-    if (!va) {
-        replay_miss(r, ev, l1, false, "a write through a read-only mapping of this L1",
-                    "no read-only mapping of frame %llx in the kernel's tables (root %llx): the write would fault",
-                    (unsigned long long)l1, (unsigned long long)r->v->guest_table);
+    if (!maps_ro(r, addr & ~(uint64_t)(XEN_PAGE_SIZE - 1), l1)) {
+        uint64_t table, entry;
+        unsigned int level = replay_walk(r, r->v->guest_table, addr, &table, &entry);
+        replay_miss(r, ev, l1, false, "the guest wrote at ADDR through a read-only mapping of L1MFN",
+                    "the kernel's tables (root %llx) map ADDR otherwise: L%u entry %016llx of frame %llx",
+                    (unsigned long long)r->v->guest_table, level, (unsigned long long)entry,
+                    (unsigned long long)table);
         return;
     }
-    bool cmpxchg = e->type == TRACE_PW_MISMATCH;
-    int rc = pvm_ptwr_emulate(r->v, va + slot * 8, ~cur, nl1e, 8, cmpxchg);
+    unsigned int shift = (unsigned int)(addr & 7) * 8;
+    uint64_t mask = bytes == 8 ? ~0ULL : (1ULL << (8 * bytes)) - 1;
+    bool cmpxchg = (e->flags & TRACE_HAS_CMP) != 0;
+    uint64_t expect = cmpxchg ? cmpxchg_expected(e, cur) : 0;
+    int rc = pvm_ptwr_emulate(r->v, addr, (expect >> shift) & mask, (nl1e >> shift) & mask, (unsigned int)bytes,
+                              cmpxchg);
     uint64_t now = pvm_peek(&r->m, l1, (unsigned int)slot);
     int want = e->type == TRACE_PW_REFUSED ? -XEN_EINVAL : 0;
     uint64_t stored = e->type == TRACE_PW_OK ? e->a[4] : cur;
@@ -221,7 +215,8 @@ static void replay_pw(struct replay *r, long ev)
                     "pvm_ptwr_emulate returned %s", replay_rc(x, sizeof(x), rc));
     else if ((now ^ stored) & ~AD_BITS)
         replay_miss(r, ev, l1, false, e->type == TRACE_PW_OK ? y : "left the entry as it was",
-                    "stored %016llx (it differs in %s)", (unsigned long long)now, entry_diff(d, sizeof(d), now, stored));
+                    "stored %016llx (it differs in %s)", (unsigned long long)now,
+                    replay_entry_diff(d, sizeof(d), now, stored));
     if (r->o->verbose)
         replay_print_line(r, ev, rc ? replay_rc(x, sizeof(x), rc) : "emulated, the same entry");
 }
@@ -276,9 +271,63 @@ static void replay_memory(struct replay *r, long ev)
     case TR_POP: receive(r, ev, e->a[1], e->a[2], e->a[0]); break;
     default:   /* share: Xen's type reference on the frame is not modelled (docs/xen-differences.md) */
         receive(r, ev, e->a[0], 0, PVM_INVALID_M2P);
+        r->xenheap++;
     }
     if (r->o->verbose)
         replay_print_line(r, ev, "done");
+}
+
+/* ---- bounced page faults ---- */
+
+#define PFEC_PRESENT 0x01u
+#define PFEC_WRITE   0x02u
+#define PFEC_INSN    0x10u
+
+/*
+ * A tr line of a page fault (vector e) Xen bounced to the guest: Xen
+ * handles spurious faults itself, so the guest's tables at that moment
+ * refuse the access.  The core's must too: walked from the root of the
+ * mode (the kernel's, or the user's), a not-present fault must end at a
+ * non-present entry, a protection fault at a present leaf that the access
+ * may not use (no RW for a write, NX for a fetch, or no USER at some level).
+ */
+static void replay_tr(struct replay *r, long ev)
+{
+    const struct trace_ev *e = &r->t.ev[ev];
+    if (e->a[0] != 14 || !(e->flags & TRACE_HAS_EC) || !(e->flags & TRACE_HAS_CR2))
+        return;
+    uint64_t cr2 = e->a[2], ec = e->a[1], root = e->type ? r->v->guest_table : r->v->guest_table_user;
+    unsigned int s4 = (unsigned int)((cr2 >> 39) & 511);
+    if (root >= r->m.nr_frames || (s4 >= PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT && s4 <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT))
+        return;   /* no root of that mode, or Xen's own slots: nothing of the guest's to walk */
+    r->tr_probed++;
+    uint64_t t = root, entry = 0, allowed = _PAGE_RW | _PAGE_USER;
+    bool nx = false;
+    unsigned int level = 4;
+    for (; level >= 1 && t < r->m.nr_frames; level--) {
+        entry = pvm_peek(&r->m, t, (unsigned int)((cr2 >> (12 + 9 * (level - 1))) & 511));
+        if (!(entry & _PAGE_PRESENT))
+            break;
+        allowed &= entry;
+        nx |= (entry & _PAGE_NX) != 0;
+        if (level == 1 || (entry & _PAGE_PSE))
+            break;
+        t = (entry & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
+    }
+    bool present = (entry & _PAGE_PRESENT) != 0;
+    bool refused = !present || !(allowed & _PAGE_USER) || ((ec & PFEC_WRITE) && !(allowed & _PAGE_RW)) ||
+                   ((ec & PFEC_INSN) && nx);
+    char xen[96];
+    snprintf(xen, sizeof(xen), "a %s fault at CR2 %llx (error code %llx)",
+             ec & PFEC_PRESENT ? "protection" : "not-present", (unsigned long long)cr2, (unsigned long long)ec);
+    if (!!(ec & PFEC_PRESENT) != present || !refused)
+        replay_miss(r, ev, t, false, xen, "the %s tables (root %llx) %s: L%u entry %016llx of frame %llx",
+                    e->type ? "kernel's" : "user's", (unsigned long long)root,
+                    !refused ? "allow the access" : present ? "map it (not a not-present fault)"
+                                                            : "do not map it (not a protection fault)",
+                    level ? level : 1, (unsigned long long)entry, (unsigned long long)t);
+    if (r->o->verbose)
+        replay_print_line(r, ev, "the core's tables refuse it too");
 }
 
 /* ---- the stream ---- */
@@ -317,7 +366,7 @@ static size_t replay_hc(struct replay *r, size_t i)
 static void replay_stream(struct replay *r)
 {
     const struct trace *t = &r->t;
-    for (size_t i = t->init_end + 1; i < t->nev && r->miss.ev < 0; i++) {
+    for (size_t i = t->init_end + 1; i < t->fin && r->miss.ev < 0; i++) {
         const struct trace_ev *e = &t->ev[i];
         r->cur_ev = (long)i;
         if (r->nwatch)
@@ -325,6 +374,13 @@ static void replay_stream(struct replay *r)
         switch (e->tag) {
         case TR_HC: i = replay_hc(r, i); break;
         case TR_PW: replay_pw(r, (long)i); break;
+        case TR_TR: replay_tr(r, (long)i); break;
+        case TR_GDT:   /* set_gdt is not modelled: its frames are known for the final state */
+            r->ngdt = e->n - 1u < 16 ? e->n - 1u : 16;
+            memcpy(r->gdt, e->a + 1, r->ngdt * sizeof(r->gdt[0]));
+            if (r->o->verbose)
+                replay_print_line(r, (long)i, NULL);
+            break;
         case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
             replay_memory(r, (long)i);
             break;
@@ -415,7 +471,6 @@ static void free_replay(struct replay *r)
         hostmem_free(&r->h);
     free(r->synced);
     free(r->pt_level);
-    free(r->ptwr_va);
     free(r->watch);
     free(r->miss.why);
     trace_free(&r->t);
@@ -438,6 +493,8 @@ static int replay_loaded(struct replay *r, double t_read)
         print_miss(r);
         return 1;
     }
+    if (replay_final(r))
+        return 1;
     unsigned long issues = final_audit(r);
     fprintf(out, "agreement: every replayed hypercall, request, multicall entry, validation, devalidation and ptwr "
                  "write gave Xen's answer; auditor %s\n", issues ? "NOT clean" : "clean");

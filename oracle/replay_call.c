@@ -136,8 +136,10 @@ static void add_request(struct lcall *c, struct lsub *s, const struct trace_ev *
 {
     GROW(s->reqs, s->nreq, s->capreq, "a replayed call's requests");
     use(c, ev, USE_REQ, s->nreq, s);
-    s->reqs[s->nreq++] = (struct lreq){ .w = { e->a[0], e->a[1], e->n > 2 ? e->a[2] : 0 }, .rc = e->rc,
-                                        .ev = (uint32_t)ev };
+    bool mu = e->tag == TR_MU;
+    s->reqs[s->nreq++] = (struct lreq){ .w = { e->a[0], e->a[1], !mu && e->n > 2 ? e->a[2] : 0 }, .rc = e->rc,
+                                        .ev = (uint32_t)ev, .has_stored = mu && (e->flags & TRACE_HAS_STORED),
+                                        .stored = mu ? e->a[2] : 0 };
 }
 
 static void set_sub(struct lsub *s, const uint64_t *nums, unsigned int n, size_t ev)
@@ -175,6 +177,10 @@ static void add_line(struct lcall *c, struct build *b, const struct trace *t, si
         b->cur->has_dn = true;
         b->cur->dn = e->a[0];
         b->cur->dn_ev = (uint32_t)j;
+        use(c, j, USE_OTHER, 0, b->cur);
+        return;
+    case TR_UV:
+        b->cur->uv_ev = (uint32_t)j;
         use(c, j, USE_OTHER, 0, b->cur);
         return;
     case TR_MC:
@@ -319,6 +325,28 @@ static const char *vline_words(char *buf, size_t len, const struct trace_ev *e)
 }
 
 
+/*
+ * Request k of mmu_update s has run (the core went on to the next, or the
+ * call ended): the entry it wrote must be the one Xen left (STORED), A/D
+ * masked.  A refused request wrote nothing, and Xen's line says "-".
+ */
+static void check_stored(struct replay *r, struct lsub *s, size_t k)
+{
+    struct lreq *q = &s->reqs[k];
+    if (s->op != __HYPERVISOR_mmu_update || q->stored_checked || !q->has_stored)
+        return;
+    q->stored_checked = true;
+    uint64_t mfn = q->w[0] >> XEN_PAGE_SHIFT, slot = (q->w[0] & (XEN_PAGE_SIZE - 1)) >> 3;
+    if (mfn >= r->m.nr_frames)
+        return;   /* the request's own result says what happened */
+    uint64_t now = pvm_peek(&r->m, mfn, (unsigned int)slot);
+    char d[96];
+    if ((now ^ q->stored) & ~AD_BITS)
+        replay_miss(r, q->ev, mfn, false, "the entry Xen left: STORED", "the core left %016llx in slot %#llx "
+                    "(it differs in %s)", (unsigned long long)now, (unsigned long long)slot,
+                    replay_entry_diff(d, sizeof(d), now, q->stored));
+}
+
 /* The core's result for each request of s, then its done count and its result, against the record. */
 static void check_sub(struct replay *r, struct lsub *s)
 {
@@ -341,6 +369,8 @@ static void check_sub(struct replay *r, struct lsub *s)
             return;
         }
     }
+    if (s->nreq && s->reqs[s->nreq - 1].ran && !s->reqs[s->nreq - 1].core)
+        check_stored(r, s, s->nreq - 1);
     if (s->fetch_beyond)
         replay_miss(r, s->result_ev, PVM_INVALID_MFN, false, "stopped after the requests above",
                     "went on to request %zu, which Xen never ran", s->nreq);
@@ -359,6 +389,31 @@ static void check_result(struct replay *r, const struct lsub *s)
 }
 
 /*
+ * update_va_mapping s has run: its uv line names the L1 entry Xen found for
+ * the address (through the current kernel tables) and what it left there.
+ */
+static void check_uv(struct replay *r, const struct lsub *s)
+{
+    if ((s->op != __HYPERVISOR_update_va_mapping && s->op != __HYPERVISOR_update_va_mapping_otherdomain) || !s->uv_ev)
+        return;
+    const struct trace_ev *e = &r->t.ev[s->uv_ev];
+    uint64_t table, entry, va = s->args[0];
+    unsigned int level = replay_walk(r, r->v->guest_table, va, &table, &entry);
+    uint64_t slot = (va >> XEN_PAGE_SHIFT) & 511;
+    char d[96];
+    const char *xen = "found the address's L1 entry at L1MFN's SLOT";
+    if (level != 1)
+        replay_miss(r, s->uv_ev, e->a[0], false, xen, "the walk of %llx stops at L%u (no L1 entry)",
+                    (unsigned long long)va, level);
+    else if (table != e->a[0] || slot != e->a[1])
+        replay_miss(r, s->uv_ev, e->a[0], false, xen, "the address's L1 entry is slot %llx of frame %llx",
+                    (unsigned long long)slot, (unsigned long long)table);
+    else if ((e->flags & TRACE_HAS_STORED) && ((entry ^ e->a[2]) & ~AD_BITS))
+        replay_miss(r, s->uv_ev, table, false, "the entry Xen left: STORED", "the core left %016llx (it differs in %s)",
+                    (unsigned long long)entry, replay_entry_diff(d, sizeof(d), entry, e->a[2]));
+}
+
+/*
  * The core ran multicall entry i (its result is written): compare it with its lines.  An entry the core does
  * not model (it answers -ENOSYS) is not compared; the core cannot have done its work.
  */
@@ -372,6 +427,7 @@ static void entry_done(struct replay *r, struct lcall *c, size_t i, int64_t resu
     if (is_batch(s->op))
         check_sub(r, s);
     check_result(r, s);
+    check_uv(r, s);
 }
 
 /* After the call: its requests, entries, result, and the validations the core did not do. */
@@ -381,6 +437,7 @@ static void check_call(struct replay *r, struct lcall *c, long rc)
     c->top.core_result = rc;
     if (is_batch(c->top.op))
         check_sub(r, &c->top);
+    check_uv(r, &c->top);
     for (size_t i = 0; i < c->nent; i++)
         if (!c->entries[i].core_ran)
             replay_miss(r, c->entries[i].ev, PVM_INVALID_MFN, false, "ran this entry",
@@ -426,6 +483,8 @@ int replay_copy_from(void *ctx, const struct pvm_vcpu *v, void *dst, uint64_t ga
         return -1;
     case RG_REQS: {
         unsigned int k = (unsigned int)(off / req_size(g->sub->op)) + 1;
+        for (unsigned int done = g->sub->fetched; done && done < k; done++)
+            check_stored(r, g->sub, done - 1);   /* the requests before this one have run */
         if (k > g->sub->fetched)
             g->sub->fetched = k;
         break;

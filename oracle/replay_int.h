@@ -18,6 +18,9 @@ struct lreq {
     uint64_t w[3];
     int64_t rc;           /* Xen's */
     uint32_t ev;          /* its mu/mx line */
+    bool has_stored;      /* mu: the entry Xen left (STORED) is recorded */
+    bool stored_checked;  /* ... and compared with the core's */
+    uint64_t stored;
     bool ran;             /* the core ran it (read it, and did not stop before it) */
     int64_t core;         /* the core's result for it */
 };
@@ -37,6 +40,7 @@ struct lsub {
     uint64_t dn;
     int64_t result;
     uint32_t dn_ev, result_ev;        /* its (last) dn line, its hr or mr line */
+    uint32_t uv_ev;                   /* update_va_mapping: its uv line (0: none) */
     /* what the core did */
     unsigned int fetched;             /* requests read */
     bool fetch_beyond;                /* it read a request past those the record has */
@@ -109,10 +113,10 @@ struct replay {
     uint8_t *synced;                  /* per frame: its contents are known (loaded from a pt or vb line, and
                                          never writable nor free since), SYNC_* */
     uint64_t vb_known, vb_loaded;     /* validations whose contents the replay knew (compared), or loaded */
+    uint64_t tr_probed;               /* bounced page faults the core's tables were walked for */
     uint64_t *watch;                  /* frames known but no longer tables: watched until they are again */
     size_t nwatch, capwatch;
     uint8_t *pt_level;                /* per frame: the level of its pt line (initial state) */
-    uint64_t *ptwr_va;                /* per frame: a va that maps it read-only, found for ptwr (0: none yet) */
     bool init;                        /* building the initial state */
     struct lcall *call;               /* the PV MMU call the core is running */
     long cur_ev;                      /* the stream event being replayed */
@@ -124,6 +128,9 @@ struct replay {
     unsigned long init_diff;          /* ... and the others */
     double t_read;                    /* seconds to read the record */
     uint64_t dom0_pages;              /* the dom line's TOT */
+    uint64_t xenheap;                 /* Xen's own frames shared with dom0 (counted apart from its pages) */
+    uint64_t gdt[16];                 /* dom0's GDT frames, from the last gdt line (set_gdt is not modelled) */
+    unsigned int ngdt;
 };
 
 /* replay.synced[]: a frame's contents unknown; known; known and no longer a table (in replay.watch). */
@@ -146,6 +153,16 @@ void replay_watch(struct replay *r, uint64_t mfn);
  */
 __attribute__((format(printf, 6, 7)))
 void replay_miss(struct replay *r, long ev, uint64_t frame, bool refused, const char *xen, const char *core_fmt, ...);
+
+/* The bits entries a and b differ in, beyond the CPU's A/D bits ("PWT PCD", "frame" ...), into buf. */
+const char *replay_entry_diff(char *buf, size_t len, uint64_t a, uint64_t b);
+
+/*
+ * Walk va through the tables from root (pvm_peek: no TLB, no A/D bits set):
+ * the level whose entry ended the walk (1: the L1 entry, present or not;
+ * higher: a non-present or superpage entry there), that entry and its table.
+ */
+unsigned int replay_walk(const struct replay *r, uint64_t root, uint64_t va, uint64_t *table, uint64_t *entry);
 
 /* Print line ev as -v does: its number, its text (cut), and then answer (may be NULL). */
 void replay_print_line(struct replay *r, long ev, const char *answer);
@@ -171,6 +188,12 @@ void replay_validate(void *ctx, uint64_t mfn, unsigned int level, enum pvm_valid
  * on the report before it).
  */
 int replay_init(struct replay *r);
+
+/*
+ * After the stream: dom0's final state (the record's fin section) against the
+ * core's, each difference printed.  Returns 0, or 1 if any differs.
+ */
+int replay_final(struct replay *r);
 
 /* During replay_init: the core validates frame mfn (checked against the pt lines). */
 void replay_init_validate(struct replay *r, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc);

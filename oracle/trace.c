@@ -1,5 +1,5 @@
 /*
- * trace.c - reading a "pvmmu-trace 1" record (trace.h, docs/trace.md): every
+ * trace.c - reading a "pvmmu-trace 2" record (trace.h, docs/trace.md): every
  * line parsed by its tag's field list, then the hypercall brackets linked.
  */
 #include "trace.h"
@@ -14,8 +14,9 @@
 /*
  * Each tag's fields, one letter each: x a hex number (into a[]), X hex
  * numbers to the end of the line, d a signed decimal (rc), t a TYPE, w an
- * owner, F frame flags, e ENTRIES to the end, s a pw's STORED or '-', r a pw's
- * RES, c an EC or '-', C a CR2 or '-', m a MODE, * free text to the end.
+ * owner, F frame flags, e ENTRIES to the end, s a STORED or '-', r a pw's
+ * RES, k a pw's CMP or '-', c an EC or '-', C a CR2 or '-', m a MODE, W an
+ * xref's WHAT, * free text to the end.
  */
 static const struct tag_spec {
     const char *name, *fields, *usage;
@@ -38,7 +39,7 @@ static const struct tag_spec {
     [TR_MC] = { "mc", "xxX", "mc I NR A1 .. An" },
     [TR_MR] = { "mr", "xxd", "mr I NR RC" },
     [TR_MP] = { "mp", "xxX", "mp I NR A1 .. An" },
-    [TR_MU] = { "mu", "xxd", "mu PTR VAL RC" },
+    [TR_MU] = { "mu", "xxds", "mu PTR VAL RC STORED" },
     [TR_MX] = { "mx", "xxxd", "mx CMD ARG1 ARG2 RC" },
     [TR_DN] = { "dn", "x", "dn DONE" },
     [TR_GDT] = { "gdt", "xX", "gdt ENTRIES MFN .." },
@@ -46,7 +47,7 @@ static const struct tag_spec {
     [TR_VE] = { "ve", "xtd", "ve MFN TYPE RC" },
     [TR_DB] = { "db", "xtx", "db MFN TYPE FROM" },
     [TR_DE] = { "de", "xtd", "de MFN TYPE RC" },
-    [TR_PW] = { "pw", "xxxxsr", "pw L1MFN SLOT OLD NEW STORED RES" },
+    [TR_PW] = { "pw", "xxxxsrxxk", "pw L1MFN SLOT OLD NEW STORED RES ADDR BYTES CMP" },
     [TR_TR] = { "tr", "xcCxm", "tr VEC EC CR2 RIP MODE" },
     [TR_XIN] = { "xin", "xx", "xin MFN PFN" },
     [TR_XOUT] = { "xout", "xxx", "xout MFN PFN ORDER" },
@@ -55,7 +56,14 @@ static const struct tag_spec {
     [TR_POP] = { "pop", "xxx", "pop PFN MFN ORDER" },
     [TR_SHARE] = { "share", "xx", "share MFN W" },
     [TR_CON] = { "con", "*", "con TEXT" },
+    [TR_UV] = { "uv", "xxs", "uv L1MFN SLOT STORED" },
+    [TR_XREF] = { "xref", "xWd", "xref MFN WHAT RC" },
+    [TR_XPUT] = { "xput", "xW", "xput MFN WHAT" },
+    [TR_FIN] = { "fin", "", "fin" },
+    [TR_END] = { "end", "", "end" },
 };
+
+static const char *const xref_names[] = { "vcpu_info", "evtchn", "eoi" };
 
 static const char *const type_names[] = { "none", "l1", "l2", "l3", "l4", "seg", "shared", "writable" };
 
@@ -259,6 +267,14 @@ static int parse_field(struct reader *r, struct trace_ev *e, char f, char **word
     case 'w': return parse_owner(w, e);
     case 'F': return parse_flags(w, &e->flags);
     case 's': return take_optional(e, w, TRACE_HAS_STORED);
+    case 'k': return take_optional(e, w, TRACE_HAS_CMP);
+    case 'W':
+        for (uint8_t k = 0; k < sizeof(xref_names) / sizeof(xref_names[0]); k++)
+            if (!strcmp(w, xref_names[k])) {
+                e->type = k;
+                return 0;
+            }
+        return -1;
     case 'c': return take_optional(e, w, TRACE_HAS_EC);
     case 'C': return take_optional(e, w, TRACE_HAS_CR2);
     case 'm': e->type = !strcmp(w, "k"); return !strcmp(w, "k") || !strcmp(w, "u") ? 0 : -1;
@@ -377,7 +393,7 @@ static int parse_line(struct reader *r, size_t off)
     if (n < 0 || tag < 0) {
         if (n > 0 && !strcmp(words[0], "lost"))
             return bad(r, r->line, "the record is incomplete: the recorder lost events here (a 'lost' line)");
-        return bad(r, r->line, "unknown line '%.20s' (this reader knows pvmmu-trace 1's tags, docs/trace.md)",
+        return bad(r, r->line, "unknown line '%.20s' (this reader knows pvmmu-trace 2's tags, docs/trace.md)",
                    n > 0 ? words[0] : line);
     }
     if (t->nev == r->cap_ev) {
@@ -403,25 +419,63 @@ static bool is_header(int tag)
     return tag < TR_INIT_END;
 }
 
-/* The header comes first (machine among it), then init-end, then the stream; nothing of one in the other. */
+/*
+ * The final state, from the fin line at index i: dom, frame and cr3 lines
+ * (one dom and one cr3), then end, the record's last line.
+ */
+static int check_final(struct reader *r, size_t i)
+{
+    struct trace *t = r->t;
+    unsigned int dom = 0, cr3 = 0;
+    t->fin = i;
+    for (i++; i < t->nev; i++) {
+        const struct trace_ev *e = &t->ev[i];
+        if (e->tag == TR_END) {
+            if (i + 1 < t->nev)
+                return bad(r, t->ev[i + 1].line, "expected nothing after the end line");
+            if (dom != 1 || cr3 != 1)
+                return bad(r, e->line, "expected one 'dom' and one 'cr3' line in the final state (after fin)");
+            return 0;
+        }
+        if (e->tag != TR_DOM && e->tag != TR_FRAME && e->tag != TR_CR3)
+            return bad(r, e->line, "expected only dom, frame and cr3 lines after fin (the final state), then end");
+        dom += e->tag == TR_DOM;
+        cr3 += e->tag == TR_CR3;
+    }
+    return bad(r, r->line, "expected an end line: the record ends inside its final state (cut short?)");
+}
+
+/*
+ * The header comes first (machine among it), then init-end, then the stream,
+ * then fin and the final state up to end; nothing of one in the other.
+ */
 static int check_order(struct reader *r)
 {
     struct trace *t = r->t;
     bool machine = false;
-    for (size_t i = 0; i < t->nev; i++) {
+    size_t i = 0;
+    for (; i < t->nev && t->ev[i].tag != TR_INIT_END; i++) {
         const struct trace_ev *e = &t->ev[i];
-        if (e->tag == TR_INIT_END) {
-            if (!machine)
-                return bad(r, e->line, "expected a 'machine MAXPAGE PADDRBITS' line before init-end");
-            t->init_end = i;
-            return 0;
-        }
         if (!is_header(e->tag))
             return bad(r, e->line, "expected the initial state (docs/trace.md) up to init-end before any '%s' line",
                        specs[e->tag].name);
         machine |= e->tag == TR_MACHINE;
     }
-    return bad(r, r->line, "expected an init-end line (the record ends inside its initial state)");
+    if (i == t->nev)
+        return bad(r, r->line, "expected an init-end line (the record ends inside its initial state)");
+    if (!machine)
+        return bad(r, t->ev[i].line, "expected a 'machine MAXPAGE PADDRBITS' line before init-end");
+    t->init_end = i;
+    for (i++; i < t->nev; i++) {
+        const struct trace_ev *e = &t->ev[i];
+        if (e->tag == TR_FIN)
+            return check_final(r, i);
+        if (is_header(e->tag) || e->tag == TR_INIT_END || e->tag == TR_END)
+            return bad(r, e->line, "expected no '%s' line in the stream (after init-end, before fin)",
+                       specs[e->tag].name);
+    }
+    return bad(r, r->line, "expected a fin line and dom0's final state: the record ends in its stream "
+                           "(cut short, or the boot did not reach its power-off)");
 }
 
 /* ---- linking the brackets ---- */
@@ -538,14 +592,23 @@ static int link_one(struct linker *k, size_t i)
     case TR_MR: case TR_MP: return link_mr(k, i);
     case TR_MU: case TR_MX: case TR_DN:
         return link_request(k, e);
-    case TR_PW: case TR_GDT: case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
+    case TR_UV: {
+        uint64_t nr = k->entry >= 0 ? t->ev[k->entry].a[1] : k->call >= 0 ? t->ev[k->call].a[0] : ~0ULL;
+        if (nr != __HYPERVISOR_update_va_mapping && nr != __HYPERVISOR_update_va_mapping_otherdomain)
+            return bad(k->r, e->line, "expected a uv line only inside an update_va_mapping (e or 16)");
+        return 0;
+    }
+    case TR_PW:
+        if ((e->a[6] != 1 && e->a[6] != 2 && e->a[6] != 4 && e->a[6] != 8) || (e->a[5] & (e->a[6] - 1)) ||
+            ((e->a[5] >> 3) & 511) != e->a[1])
+            return bad(k->r, e->line, "expected BYTES 1, 2, 4 or 8, ADDR aligned to it and inside SLOT's 8 bytes");
+        /* fall through */
+    case TR_XREF: case TR_XPUT: case TR_GDT: case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
         if (k->call >= 0 && trace_is_pv_mmu(t->ev[k->call].a[0]))
             return bad(k->r, e->line, "expected no '%s' line inside the PV MMU call of line %u", specs[e->tag].name,
                        t->ev[k->call].line);
         return 0;
     default:
-        if (is_header(e->tag) || e->tag == TR_INIT_END)
-            return bad(k->r, e->line, "expected no '%s' line after init-end", specs[e->tag].name);
         return 0;
     }
 }
@@ -556,10 +619,10 @@ static int link_brackets(struct reader *r)
     struct trace *t = r->t;
     struct linker k = { .r = r, .call = -1, .entry = -1 };
     int rc = 0;
-    for (size_t i = t->init_end + 1; i < t->nev && !rc; i++)
+    for (size_t i = t->init_end + 1; i < t->fin && !rc; i++)
         rc = link_one(&k, i);
-    /* sched_op shutdown (1d) does not return: the record may end with it; with nothing else unfinished */
-    if (!rc && k.call >= 0 && t->ev[k.call].a[0] == 29 && (size_t)k.call == t->nev - 1)
+    /* the power-off call (sched_op shutdown, or platform_op's ACPI S5) does not return: the stream may end with it */
+    if (!rc && k.call >= 0 && k.entry < 0 && (size_t)k.call + 1 == t->fin)
         t->ev[k.call].end = (int32_t)k.call;
     else if (!rc && k.call >= 0)
         rc = bad(r, t->ev[k.call].line, "expected an hr or hp for this hc (the record ends first)");
@@ -582,7 +645,7 @@ static int read_file(struct trace *t, FILE *err)
     t->buf = host_malloc(cap, "the record");
     for (size_t got; (got = fread(t->buf + t->len, 1, cap - t->len - 1, f)) > 0;) {
         t->len += got;
-        if (t->len >= 14 && memcmp(t->buf, "pvmmu-trace 1\n", 14))
+        if (t->len >= 14 && memcmp(t->buf, "pvmmu-trace 2\n", 14))
             break;   /* not a record: its first line says so, without reading the rest (/dev/zero has no end) */
         if (t->len + 1 == cap)
             t->buf = host_realloc(t->buf, cap *= 2, "the record");
@@ -604,8 +667,11 @@ int trace_load(struct trace *t, const char *path, FILE *err)
     if (read_file(t, err))
         return -1;
     char *nl = memchr(t->buf, '\n', t->len);
-    if (!nl || (size_t)(nl - t->buf) != strlen("pvmmu-trace 1") || memcmp(t->buf, "pvmmu-trace 1", 13))
-        return bad(&r, 1, "expected 'pvmmu-trace 1' as the first line (not a pvmmu record, or another version)");
+    if (nl && (size_t)(nl - t->buf) == 13 && !memcmp(t->buf, "pvmmu-trace 1", 13))
+        return bad(&r, 1, "a 'pvmmu-trace 1' record: this reader takes version 2 (docs/trace.md), which adds "
+                          "what Xen stored and dom0's final state; record it again (make linux-trace)");
+    if (!nl || (size_t)(nl - t->buf) != 13 || memcmp(t->buf, "pvmmu-trace 2", 13))
+        return bad(&r, 1, "expected 'pvmmu-trace 2' as the first line (not a pvmmu record, or another version)");
     for (size_t off = 0; off < t->len;) {
         char *end = memchr(t->buf + off, '\n', t->len - off);
         size_t next = end ? (size_t)(end - t->buf) + 1 : t->len;

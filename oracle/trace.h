@@ -1,5 +1,5 @@
 /*
- * trace.h - a "pvmmu-trace 1" record (docs/trace.md) read into memory: one
+ * trace.h - a "pvmmu-trace 2" record (docs/trace.md) read into memory: one
  * event per line, every number parsed, hypercall brackets linked (each hc to
  * its hr or hp, each multicall entry's mc to its mr or mp, each preempted
  * call's hp to the hc that re-issues it).  A record that does not follow the
@@ -18,7 +18,9 @@ enum trace_tag {
     TR_INIT_END,
     /* the stream */
     TR_HC, TR_HR, TR_HP, TR_MC, TR_MR, TR_MP, TR_MU, TR_MX, TR_DN, TR_GDT, TR_VB, TR_VE, TR_DB, TR_DE, TR_PW,
-    TR_TR, TR_XIN, TR_XOUT, TR_DEC, TR_INC, TR_POP, TR_SHARE, TR_CON,
+    TR_TR, TR_XIN, TR_XOUT, TR_DEC, TR_INC, TR_POP, TR_SHARE, TR_CON, TR_UV, TR_XREF, TR_XPUT,
+    /* the final state: fin, then dom, frame and cr3 lines, then end */
+    TR_FIN, TR_END,
     TR_NTAGS
 };
 
@@ -38,10 +40,14 @@ enum trace_owner { TRACE_OWN_NONE, TRACE_OWN_HOLE, TRACE_OWN_D0, TRACE_OWN_IO, T
 /* pw RES */
 enum trace_pw { TRACE_PW_OK, TRACE_PW_REFUSED, TRACE_PW_MISMATCH };
 
-/* tr: which optional fields are there; a pw's STORED */
+/* tr: which optional fields are there; a pw's, mu's or uv's STORED; a pw's CMP */
 #define TRACE_HAS_EC     0x01
 #define TRACE_HAS_CR2    0x02
 #define TRACE_HAS_STORED 0x01
+#define TRACE_HAS_CMP    0x02
+
+/* xref, xput WHAT: what Xen holds dom0's frame for */
+enum trace_xref { TRACE_XREF_VCPU_INFO, TRACE_XREF_EVTCHN, TRACE_XREF_EOI };
 
 /* hc: it re-issues a preempted call (the hp's cont is this hc) */
 #define TRACE_REISSUE 0x80
@@ -56,9 +62,11 @@ enum trace_pw { TRACE_PW_OK, TRACE_PW_REFUSED, TRACE_PW_MISMATCH };
 /*
  * One line.  The numbers in a[], by tag (docs/trace.md's fields in order):
  *   hc, hp: NR A1..An            mc, mp: I NR A1..An        hr: NR   mr: I NR   (their RC in rc)
- *   mu: PTR VAL   mx: CMD ARG1 ARG2 (RC in rc)   dn: DONE   gdt: ENTRIES MFN.. (the first 7)
+ *   mu: PTR VAL STORED (RC in rc; TRACE_HAS_STORED in flags)   uv: L1MFN SLOT STORED (TRACE_HAS_STORED)
+ *   mx: CMD ARG1 ARG2 (RC in rc)   dn: DONE   gdt: ENTRIES MFN.. (the first 7)
+ *   xref: MFN (WHAT in type, RC in rc)   xput: MFN (WHAT in type)
  *   vb: MFN FROM   db: MFN FROM   ve, de: MFN (RC in rc)   (their TYPE in type)
- *   pw: L1MFN SLOT OLD NEW STORED (RES in type, TRACE_HAS_STORED in flags)
+ *   pw: L1MFN SLOT OLD NEW STORED ADDR BYTES CMP (RES in type, TRACE_HAS_STORED and TRACE_HAS_CMP in flags)
  *   tr: VEC EC CR2 RIP (MODE in type: 1 kernel, 0 user; TRACE_HAS_* in flags)
  *   xin: MFN PFN   xout: MFN PFN ORDER   dec: MFN   inc: MFN ORDER   pop: PFN MFN ORDER   share: MFN W
  *   machine: MAXPAGE PADDRBITS   own: MFN N (WHO in type, its domain in a[2])   iomem, mmio_ro: FIRST LAST
@@ -90,6 +98,7 @@ struct trace {
     size_t len;
     struct trace_ev *ev;
     size_t nev, init_end;    /* init_end: index of the init-end line (the stream follows it) */
+    size_t fin;              /* index of the fin line (the stream ends before it; the final state follows) */
     struct trace_ent *ents;
     size_t nents;
     uint32_t lines;          /* lines in the file */
