@@ -154,11 +154,21 @@ static int take_line(struct replay *r, struct header *hd, const struct trace_ev 
     }
 }
 
-/* One difference from the record, as one indented line. */
-__attribute__((format(printf, 2, 3)))
-static void differs(struct replay *r, const char *fmt, ...)
+/* In the final state, before its first difference: the line that says where the replay stops. */
+static void final_heading(struct replay *r, uint32_t line)
+{
+    if (r->final && !r->final_headed)
+        fprintf(r->o->out, "pvmmu replay: %s:%u: the core disagrees with Xen (dom0's final state, at its power-off)\n",
+                r->t.path, line);
+    r->final_headed |= r->final;
+}
+
+/* One difference from the record at its line `line`, as one indented line. */
+__attribute__((format(printf, 3, 4)))
+static void differs(struct replay *r, uint32_t line, const char *fmt, ...)
 {
     va_list ap;
+    final_heading(r, line);
     r->init_diff++;
     fputs("  ", r->o->out);
     va_start(ap, fmt);
@@ -184,15 +194,17 @@ static int take_types(struct replay *r, struct header *hd)
         for (uint64_t k = 0; e->tag == TR_FRAME && (e->flags & TRACE_F_PINNED) && k < e->a[1]; k++) {
             struct mmuext_op op = { .cmd = MMUEXT_PIN_L1_TABLE + e->type - 1u, .arg1.mfn = e->a[0] + k };
             if (e->type < 1 || e->type > 4 || pvm_mmuext_op(r->v, &op, 1, NULL, DOMID_SELF))
-                differs(r, "frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
-                        (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
+                differs(r, e->line, "line %u: frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
+                        e->line, (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
         }
     }
     if (hd->cr3->a[0] && pvm_set_guest_table(r->v, hd->cr3->a[0]))
-        differs(r, "cr3 %llx: the core refuses to load it as dom0's root", (unsigned long long)hd->cr3->a[0]);
+        differs(r, hd->cr3->line, "line %u: cr3 %llx: the core refuses to load it as dom0's root", hd->cr3->line,
+                (unsigned long long)hd->cr3->a[0]);
     struct mmuext_op user = { .cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = hd->cr3->a[1] };
     if (hd->cr3->a[1] && pvm_mmuext_op(r->v, &user, 1, NULL, DOMID_SELF))
-        differs(r, "user cr3 %llx: the core refuses to load it", (unsigned long long)hd->cr3->a[1]);
+        differs(r, hd->cr3->line, "line %u: user cr3 %llx: the core refuses to load it", hd->cr3->line,
+                (unsigned long long)hd->cr3->a[1]);
     return 0;
 }
 
@@ -204,8 +216,8 @@ static void take_superpages(struct replay *r)
         for (uint32_t k = 0; e->tag == TR_PT && k < e->nent; k++) {
             const struct trace_ent *x = &r->t.ents[e->ent + k];
             if (builder_superpage(e->type, x->val) && pvm_build_superpage(&r->m, 0, e->a[0], x->slot, x->val))
-                differs(r, "frame %llx slot %x: the core refuses the builder's superpage %016llx",
-                        (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
+                differs(r, e->line, "line %u: frame %llx slot %x: the core refuses the builder's superpage %016llx",
+                        e->line, (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
         }
     }
 }
@@ -213,10 +225,10 @@ static void take_superpages(struct replay *r)
 void replay_init_validate(struct replay *r, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
 {
     if (phase == PVM_VALIDATE_BEGIN && r->pt_level[mfn] != level)
-        differs(r, "frame %llx: the core validates it as l%u; the record has %s", (unsigned long long)mfn, level,
+        differs(r, 0, "frame %llx: the core validates it as l%u; the record has %s", (unsigned long long)mfn, level,
                 r->pt_level[mfn] ? "a pt line of another level" : "no pt line for it");
     if (phase == PVM_VALIDATE_END && rc)
-        differs(r, "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level, rc);
+        differs(r, 0, "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level, rc);
 }
 
 /* "l4 tc=2 ref=4 a p v" of Xen's record or of the core, into buf. */
@@ -274,6 +286,8 @@ static void print_run(struct replay *r, const struct trace_ev *e, const char *xe
                       const char *core)
 {
     const char *doc = documented(r, e, mfn);
+    if (!doc)
+        final_heading(r, e->line);
     fprintf(r->o->out, "  line %u: frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s%s%s\n", e->line, n > 1 ? "s" : "",
             (unsigned long long)mfn, n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen, core,
             doc ? " (documented: " : "", doc ? doc : "", doc ? ")" : "");
@@ -317,7 +331,7 @@ static void compare_pages(struct replay *r, const struct trace_ev *dom)
 {
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
     if (dom && dom->a[1] != d->tot_pages - r->xenheap)
-        differs(r, "line %u: dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)", dom->line,
+        differs(r, dom->line, "line %u: dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)", dom->line,
                 (unsigned long long)dom->a[1], (unsigned long long)(d->tot_pages - r->xenheap),
                 (unsigned long long)r->xenheap);
 }
@@ -326,6 +340,7 @@ int replay_final(struct replay *r)
 {
     const struct trace *t = &r->t;
     r->init_diff = r->documented = 0;
+    r->final = true;
     for (size_t i = t->fin + 1; i < t->nev; i++) {
         const struct trace_ev *e = &t->ev[i];
         if (e->tag == TR_FRAME)
@@ -337,7 +352,7 @@ int replay_final(struct replay *r)
             k = k == PVM_INVALID_MFN ? 0 : k;
             u = u == PVM_INVALID_MFN ? 0 : u;
             if (k != e->a[0] || u != e->a[1])
-                differs(r, "line %u: dom0's roots (kernel, user): Xen %llx %llx, pvmmu %llx %llx", e->line,
+                differs(r, e->line, "line %u: dom0's roots (kernel, user): Xen %llx %llx, pvmmu %llx %llx", e->line,
                         (unsigned long long)e->a[0], (unsigned long long)e->a[1], (unsigned long long)k,
                         (unsigned long long)u);
         }

@@ -131,6 +131,7 @@ struct replay {
     uint64_t xenheap;                 /* Xen's own frames shared with dom0 (counted apart from its pages) */
     uint64_t gdt[16];                 /* dom0's GDT frames, from the last gdt line (set_gdt is not modelled) */
     unsigned int ngdt;
+    bool final, final_headed;         /* comparing the final state; its first difference announced */
 };
 
 /* replay.synced[]: a frame's contents unknown; known; known and no longer a table (in replay.watch). */
