@@ -1,7 +1,8 @@
 /*
- * audit.c - the auditor (recompute every count from page contents, pins and
- * roots alone, and compare with the core's bookkeeping) and the reverse map
- * (where is a frame mapped, through which L1 slot and virtual address).
+ * audit.c - the auditor (recompute every count from page contents, pins,
+ * roots and Xen's own holds alone, and compare with the core's bookkeeping)
+ * and the reverse map (where is a frame mapped, through which L1 slot and
+ * virtual address).
  *
  * The auditor works on a region of frames at a time: a pass recomputes the
  * counts of the frames in [lo, hi) from every table entry that points into
@@ -271,6 +272,37 @@ static void audit_root(struct auditor *a, const struct pvm_vcpu *v, uint64_t roo
                (unsigned long long)root);
 }
 
+/*
+ * The frames Xen holds writable for its own use (pvm_xen_map_frame): each
+ * hold is a general and a writable type reference on a frame of the domain.
+ */
+static void audit_xen_maps(struct auditor *a, const struct pvm_domain *d)
+{
+    const struct pvm_machine *m = a->m;
+    for (unsigned int i = 0; i < d->nr_xen_maps && i < PVM_MAX_XEN_MAPS; i++) {
+        uint64_t f = d->xen_maps[i];
+        if (!mine(a, f))
+            continue;
+        if (!mfn_valid(m, f)) {
+            report(a, PVM_AUDIT_OWNER, f, d->id, DOMID_INVALID, "d%u: Xen holds mfn %05llx writable, which is "
+                   "outside memory", d->id, (unsigned long long)f);
+            continue;
+        }
+        const struct page_info *pg = mfn_to_page(m, f);
+        if (!page_owned_by(pg, d->id))
+            report(a, PVM_AUDIT_OWNER, f, d->id, page_owner_id(pg), "d%u: Xen holds mfn %05llx writable, which is "
+                   "not the domain's", d->id, (unsigned long long)f);
+        exp_of(a, f)->count++;
+        exp_of(a, f)->tc++;
+        if (page_type(pg) != PGT_writable_page)
+            report(a, PVM_AUDIT_TYPE, f, PGT_writable_page, pg->type_info, "d%u: Xen holds mfn %05llx writable but "
+                   "it has type %s", d->id, (unsigned long long)f, pvm_type_name((enum pvm_type)(pg->type_info >> 61)));
+    }
+    if (d->nr_xen_maps > PVM_MAX_XEN_MAPS && a->lo == 0)
+        report(a, PVM_AUDIT_COUNT, PVM_INVALID_MFN, PVM_MAX_XEN_MAPS, d->nr_xen_maps, "d%u holds %u of Xen's "
+               "writable mappings, more than PVM_MAX_XEN_MAPS", d->id, d->nr_xen_maps);
+}
+
 static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
 {
     const struct pvm_machine *m = a->m;
@@ -425,6 +457,7 @@ static void audit_pass(struct auditor *a)
         const struct pvm_domain *d = &m->doms[i];
         if (!d->exists)
             continue;
+        audit_xen_maps(a, d);
         for (unsigned int j = 0; j < d->nr_vcpus; j++) {
             audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table, "kernel");
             audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table_user, "user");

@@ -1,6 +1,7 @@
 /*
  * machine.c - setting up a machine and its domains, handing frames to
- * domains, builder-side access to frame contents, and frame queries.
+ * domains, Xen's own writable mappings of a domain's frames, builder-side
+ * access to frame contents, and frame queries.
  */
 #include "internal.h"
 
@@ -88,6 +89,7 @@ int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, 
         if (flags & PVM_DOM_PRIVILEGED)   /* dom0_setup_permissions: every frame the host can address */
             host_iomem_range(m, &d->iomem_first, &d->iomem_last);
         d->tot_pages = d->nr_l4_pages = 0;
+        d->nr_xen_maps = 0;
         for (unsigned int j = 0; j < nr_vcpus; j++) {
             d->vcpu[j].online = true;
             d->vcpu[j].kernel_mode = true;
@@ -164,6 +166,74 @@ int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn)
     pg->count_info &= ~PGC_allocated;
     put_page(m, pg);
     return 0;
+}
+
+/* Serve a request of Xen's own on domain d's behalf: its first vCPU is current (log lines, m.last). */
+static void enter_domain(struct pvm_machine *m, struct pvm_domain *d)
+{
+    m->current = &d->vcpu[0];
+    refuse_reset(m);
+}
+
+/*
+ * Xen's map_vcpu_info, map_guest_page (FIFO event channels) and
+ * PHYSDEVOP_pirq_eoi_gmfn: get_page_from_gfn, which for a PV domain is a
+ * general reference on its own frame, then the writable type, and the
+ * mapping kept until Xen is done with the frame.
+ */
+int pvm_xen_map_frame(struct pvm_machine *m, domid_t id, uint64_t mfn)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    enter_domain(m, d);
+    if (d->nr_xen_maps == PVM_MAX_XEN_MAPS)
+        return -XEN_ENOSPC;
+    if (!mfn_valid(m, mfn)) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_NO_PAGE, mfn);
+        return -XEN_EINVAL;
+    }
+    struct page_info *pg = mfn_to_page(m, mfn);
+    if (!get_page(m, pg, d))
+        return -XEN_EINVAL;
+    if (get_page_type(m, pg, PGT_writable_page)) {
+        put_page(m, pg);   /* the frame is d's and was referenced before: never its last reference */
+        return -XEN_EINVAL;
+    }
+    d->xen_maps[d->nr_xen_maps++] = mfn;
+    return 0;
+}
+
+/* Xen's put_page_and_type when it unmaps such a frame; the latest hold of mfn goes. */
+int pvm_xen_unmap_frame(struct pvm_machine *m, domid_t id, uint64_t mfn)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    enter_domain(m, d);
+    unsigned int i = d->nr_xen_maps;
+    while (i > 0 && d->xen_maps[i - 1] != mfn)
+        i--;
+    if (i == 0) {
+        refuse(m, -XEN_EINVAL, PVM_WHY_BAD_ARG, mfn);
+        return -XEN_EINVAL;
+    }
+    for (; i < d->nr_xen_maps; i++)
+        d->xen_maps[i - 1] = d->xen_maps[i];
+    d->nr_xen_maps--;
+    put_page_and_type(m, mfn_to_page(m, mfn));
+    return 0;
+}
+
+/* How many holds of Xen's own writable mappings frame mfn has (only its owner can hold it). */
+static unsigned int xen_maps_of(const struct pvm_machine *m, uint64_t mfn)
+{
+    domid_t id = page_owner_id(mfn_to_page(m, mfn));
+    const struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? domain_of((struct pvm_machine *)m, id) : NULL;
+    unsigned int n = 0;
+    for (unsigned int i = 0; d && i < d->nr_xen_maps && i < PVM_MAX_XEN_MAPS; i++)
+        n += d->xen_maps[i] == mfn;
+    return n;
 }
 
 int pvm_mark_io(struct pvm_machine *m, uint64_t mfn)
@@ -255,6 +325,7 @@ void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame
     out->pinned = (pg->type_info & PGT_pinned) != 0;
     out->partial = (pg->type_info & PGT_partial) != 0;
     out->linear_pt_count = type_count(pg) ? linear_count(pg) : 0;
+    out->xen_maps = xen_maps_of(m, mfn);
     out->m2p = get_m2p(m, mfn);
     out->count_info = pvm_xen_caf(pg);
     out->type_info = pvm_xen_taf(pg);

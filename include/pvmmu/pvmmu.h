@@ -24,13 +24,15 @@
  * the CPU's page-fault code bits PVM_PFEC_* (PFEC_*).  pvmmu/xen.h states
  * its own rule.  Nothing here collides with libc or <sys/user.h>.
  *
- * ABI: the shared library is libpvmmu.so.1.  Its soname changes (.so.2, ...)
+ * ABI: the shared library is libpvmmu.so.2.  Its soname changes (.so.3, ...)
  * whenever the ABI breaks: a public function's signature, the layout or size
  * of a public struct, or the meaning of a constant changes.  Adding a
  * function keeps it.  A new callback appended to struct pvm_ops breaks it
  * too: pvm_ops grows, and struct pvm_machine (which the caller allocates and
  * which holds a copy of the ops) grows and moves every field after ops.  That
- * is why .so.0 became .so.1 (pvm_ops.validate).  Only the functions marked PVM_API below are exported;
+ * is why .so.0 became .so.1 (pvm_ops.validate); .so.1 became .so.2 when
+ * struct pvm_domain grew the frames Xen holds writable (xen_maps[]) and
+ * struct pvm_frame_state their count.  Only the functions marked PVM_API below are exported;
  * everything else the library holds is hidden (local in libpvmmu.a as well),
  * so a caller may define its own put_page, refuse, fmt_snprintf ...
  */
@@ -67,11 +69,16 @@ extern "C" {
  *   PVM_TLB_ENTRIES  software-TLB entries per vCPU (direct-mapped by va);
  *                    a miss walks the tables again, so it limits speed only.
  *   PVM_MAX_MMIO_RO  ranges of read-only MMIO frames (pvm_mmio_ro_add).
+ *   PVM_MAX_XEN_MAPS frames Xen holds writable for its own use, per domain
+ *                    (pvm_xen_map_frame answers -ENOSPC beyond): room for a
+ *                    vcpu_info and a FIFO control block per vCPU, Xen's 128
+ *                    FIFO event array pages and the pirq EOI bitmap.
  */
-#define PVM_MAX_DOMAINS 8
-#define PVM_MAX_MMIO_RO 8
-#define PVM_MAX_VCPUS   4
-#define PVM_TLB_ENTRIES 64
+#define PVM_MAX_DOMAINS  8
+#define PVM_MAX_MMIO_RO  8
+#define PVM_MAX_VCPUS    4
+#define PVM_TLB_ENTRIES  64
+#define PVM_MAX_XEN_MAPS 256
 #define PVM_INVALID_MFN (~0ULL)
 
 /*
@@ -261,7 +268,10 @@ struct pvm_vcpu {
 
 #define PVM_DOM_PRIVILEGED 0x1u   /* dom0, control and hardware domain: host iomem, foreign maps, ptwr always */
 
-/* struct pvm_domain: API: exists, id, flags, nr_vcpus, vm_assist, iomem_first, iomem_last, vcpu[]. */
+/*
+ * struct pvm_domain: API: exists, id, flags, nr_vcpus, vm_assist, iomem_first, iomem_last, vcpu[],
+ * nr_xen_maps, xen_maps[].
+ */
 struct pvm_domain {
     bool exists;
     domid_t id;
@@ -272,6 +282,8 @@ struct pvm_domain {
     uint64_t tot_pages;
     uint64_t nr_l4_pages;
     struct pvm_vcpu vcpu[PVM_MAX_VCPUS];
+    unsigned int nr_xen_maps;                /* holds of pvm_xen_map_frame in xen_maps[0..nr_xen_maps) */
+    uint64_t xen_maps[PVM_MAX_XEN_MAPS];     /* the frame of each hold (a frame held twice is there twice) */
 };
 
 /* Exact event counts; every figure pvmmu reports about the core comes from here. */
@@ -433,11 +445,42 @@ PVM_API int pvm_assign_pages(struct pvm_machine *m, uint64_t mfn, uint64_t count
 /*
  * The domain gives frame mfn back (decrease_reservation): drops the
  * allocation reference; the frame is freed when its last reference goes.
- * Does not unpin (XSA-252).  Returns 0, or -EINVAL if the domain does not own
+ * Does not unpin (XSA-252), and does not take back a frame Xen holds
+ * (pvm_xen_map_frame): such a frame stays the domain's, typed writable,
+ * until its last hold goes.  Returns 0, or -EINVAL if the domain does not own
  * mfn (a freed frame has no owner).  Releasing a frame again while references
  * keep it alive returns 0 and drops nothing, as real Xen 4.17 does.
  */
 PVM_API int pvm_release_page(struct pvm_machine *m, domid_t id, uint64_t mfn);
+
+/*
+ * Xen maps frame mfn of domain id writable for its own use, as it does for a
+ * vCPU's vcpu_info (VCPUOP_register_vcpu_info), a FIFO event channel's
+ * control block or event array page (EVTCHNOP_init_control, expand_array)
+ * and the pirq EOI bitmap (PHYSDEVOP_pirq_eoi_gmfn_v2): it takes a general
+ * and a writable type reference and holds them until pvm_xen_unmap_frame.
+ * While held, the frame cannot become a page table: a pin, a table entry or
+ * a root load of it fails the type change with Xen's "Bad type" line.  The
+ * same frame may be held more than once, each hold a reference of its own.
+ * The holds are the domain's xen_maps[] (pvm_frame_query counts a frame's).
+ * Returns 0; -ESRCH (no domain id); -EINVAL if mfn is not a frame of id (as
+ * Xen's get_page_from_gfn fails: free, another domain's, I/O, out of range)
+ * or cannot take the writable type (an L1-L4 table or descriptor page in
+ * use: logged and recorded in m.last as any type failure); -ENOSPC if the
+ * domain holds PVM_MAX_XEN_MAPS already.  On failure nothing changed.
+ */
+PVM_API int pvm_xen_map_frame(struct pvm_machine *m, domid_t id, uint64_t mfn);
+
+/*
+ * Xen drops one hold of pvm_xen_map_frame on frame mfn of domain id (its
+ * put_page_and_type, as when it unmaps a vcpu_info or resets the event
+ * channels): the writable type reference (at the last one the type count is
+ * 0 and the frame may change type again) and the general reference, which
+ * frees the frame if the domain has released it.  Returns 0, -ESRCH (no
+ * domain id) or -EINVAL (domain id holds no hold on mfn); on failure nothing
+ * changed.
+ */
+PVM_API int pvm_xen_unmap_frame(struct pvm_machine *m, domid_t id, uint64_t mfn);
 
 /* Mark frame mfn as I/O (owner DOMID_IO), as Xen does for non-RAM at boot. */
 PVM_API int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
@@ -622,6 +665,7 @@ struct pvm_frame_state {
     uint64_t type_count;
     bool validated, pinned, partial;
     int linear_pt_count;
+    unsigned int xen_maps;      /* holds of Xen's own writable mappings (pvm_xen_map_frame) */
     uint64_t m2p;
     uint64_t count_info, type_info;   /* as Xen would print them (caf, taf) */
 };
@@ -682,8 +726,9 @@ PVM_API size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
 
 /*
  * Recompute every frame's general count, type count, linear count and type
- * from page contents, pins and vCPU roots alone, and report each
- * disagreement with the core's bookkeeping through cb (may be NULL).
+ * from page contents, pins, vCPU roots and Xen's own writable mappings
+ * (xen_maps[]) alone, and report each disagreement with the core's
+ * bookkeeping through cb (may be NULL).
  * scratch must hold pvm_audit_scratch_bytes(m) bytes.  Returns the number of
  * issues; 0 means clean.  Changes nothing.
  */

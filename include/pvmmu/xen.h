@@ -60,6 +60,7 @@ typedef uint64_t xen_ulong_t;
 #define XEN_EFAULT      14
 #define XEN_EBUSY       16
 #define XEN_EINVAL      22
+#define XEN_ENOSPC      28
 #define XEN_ERANGE      34
 #define XEN_ENOSYS      38
 #define XEN_ERESTART    85
