@@ -11,7 +11,7 @@ static const struct {
 } errnos[] = {
     { XEN_EPERM, "EPERM" },   { XEN_ENOENT, "ENOENT" }, { XEN_ESRCH, "ESRCH" },   { XEN_EINTR, "EINTR" },
     { XEN_EACCES, "EACCES" }, { XEN_EFAULT, "EFAULT" }, { XEN_EBUSY, "EBUSY" },   { XEN_EINVAL, "EINVAL" },
-    { XEN_ERANGE, "ERANGE" }, { XEN_ENOSYS, "ENOSYS" }, { XEN_ERESTART, "ERESTART" },
+    { XEN_ENOSPC, "ENOSPC" }, { XEN_ERANGE, "ERANGE" }, { XEN_ENOSYS, "ENOSYS" }, { XEN_ERESTART, "ERESTART" },
     { XEN_EOPNOTSUPP, "EOPNOTSUPP" },
 };
 
@@ -91,10 +91,13 @@ void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const c
         snprintf(owner, sizeof(owner), "free");
     else
         snprintf(owner, sizeof(owner), "d%u", st.owner);
-    fprintf(out, "%smfn %#llx (pfn %#llx, %s): type %s, type count %llu%s%s, general count %llu%s"
+    char held[48] = "";
+    if (st.xen_maps)
+        snprintf(held, sizeof(held), " (%u held by Xen)", st.xen_maps);
+    fprintf(out, "%smfn %#llx (pfn %#llx, %s): type %s, type count %llu%s%s%s, general count %llu%s"
                  " [caf=%08llx taf=%016llx]\n",
             indent, (unsigned long long)mfn, (unsigned long long)st.m2p, owner, pvm_type_name(st.type),
-            (unsigned long long)st.type_count, st.validated ? ", validated" : "", st.pinned ? ", pinned" : "",
+            (unsigned long long)st.type_count, held, st.validated ? ", validated" : "", st.pinned ? ", pinned" : "",
             (unsigned long long)st.count, st.allocated ? " (incl. allocation)" : "",
             (unsigned long long)st.count_info, (unsigned long long)st.type_info);
 }
@@ -125,11 +128,16 @@ static void print_mapping(void *ctx, const struct pvm_mapping *map)
         fprintf(p->out, " (not reachable from any validated L4)\n");
 }
 
-static const char *hint(const struct pvm_refusal *r)
+/* xen_held: Xen holds the frame of r writable for its own use (pvm_xen_map_frame). */
+static const char *hint(const struct pvm_refusal *r, bool xen_held)
 {
     uint64_t saw = r->saw & PVM_PGT_type_mask;
     switch (r->why) {
     case PVM_WHY_BAD_TYPE:
+        if (saw == PVM_PGT_writable_page && xen_held)
+            return "Xen keeps the frame writable for as long as it uses it (a registered vcpu_info, FIFO event "
+                   "channel page or pirq EOI bitmap), so it cannot become a page table until Xen lets it go; "
+                   "build the table in another frame";
         if (saw == PVM_PGT_writable_page)
             return "the frame is still mapped writable: clear _PAGE_RW in every mapping of it (and flush) "
                    "before it is pinned, hooked into a validated table or loaded as a root";
@@ -183,13 +191,22 @@ void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
     if (r->why == PVM_WHY_BAD_TYPE)
         fprintf(out, "%s  type: saw %016llx, wanted %s\n", indent, (unsigned long long)r->saw,
                 pvm_type_name((enum pvm_type)(r->exp >> 61)));
+    struct pvm_frame_state st;
+    pvm_frame_query(m, r->mfn, &st);
     if (r->why == PVM_WHY_BAD_TYPE && (r->saw & PVM_PGT_type_mask) == PVM_PGT_writable_page &&
         r->mfn != PVM_INVALID_MFN) {
         fprintf(out, "%s  writable mappings of it:\n", indent);
-        if (!pvm_find_mappings(m, r->mfn, true, print_mapping, &p))
+        unsigned long n = pvm_find_mappings(m, r->mfn, true, print_mapping, &p);
+        if (st.xen_maps == 1)
+            fprintf(out, "%s    Xen holds a writable reference on this frame for its own use (pvm_xen_map_frame: "
+                         "vcpu_info, event channel or EOI page)\n", indent);
+        else if (st.xen_maps)
+            fprintf(out, "%s    Xen holds %u writable references on this frame for its own use (pvm_xen_map_frame: "
+                         "vcpu_info, event channel or EOI pages)\n", indent, st.xen_maps);
+        if (!n && !st.xen_maps)
             fprintf(out, "%s    none in a validated L1 (the writable type is held elsewhere)\n", indent);
     }
-    const char *h = hint(r);
+    const char *h = hint(r, st.xen_maps > 0);
     if (h)
         fprintf(out, "%s  hint: %s\n", indent, h);
 }
