@@ -348,6 +348,58 @@ static void audit_catches_pinned_non_table(void **state)
     assert_non_null(strstr(is->text, "is pinned but of type writable"));
 }
 
+/* The issues of the latest audit that mention text. */
+static unsigned long count_text(const struct issues *c, const char *text)
+{
+    unsigned long k = 0;
+    for (unsigned long i = 0; i < c->n && i < MAX_ISSUES; i++)
+        k += strstr(c->is[i].text, text) != NULL;
+    return k;
+}
+
+/*
+ * Xen's own writable mappings (pvm_xen_map_frame) are references the auditor counts: a hold moved to another
+ * frame, a hold forgotten, a hold of another domain's frame and a hold count past the array are each caught.
+ */
+static void audit_catches_corrupt_xen_map(void **state)
+{
+    struct tm *t = *state;
+    struct pvm_domain *d = pvm_domain(&t->m, 1);
+    uint64_t f = tm_frame(t, 1), g = tm_frame(t, 1), other = tm_frame(t, 2);
+    TM_OK(t, pvm_xen_map_frame(&t->m, 1, f));
+    d->xen_maps[0] = g;   /* f's references are no one's; g, untyped, is held writable */
+    const struct issues *c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, g), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, g), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, g), 1);
+    assert_int_equal(count_text(c, "Xen holds mfn"), 1);
+    assert_int_equal(c->n, 5);
+    d->xen_maps[0] = f;
+    AUDIT_CLEAN(t);
+    d->nr_xen_maps = 0;   /* a hold forgotten */
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
+    assert_int_equal(c->n, 2);
+    d->nr_xen_maps = 2;   /* and one of d2's frame */
+    d->xen_maps[1] = other;
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_OWNER, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, other), 1);
+    assert_int_equal(count_text(c, "not the domain's"), 1);
+    assert_int_equal(c->n, 4);
+    d->nr_xen_maps = PVM_MAX_XEN_MAPS + 1;   /* past the array: said so, and nothing read beyond it (ASan) */
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, PVM_INVALID_MFN), 1);
+    assert_int_equal(count_text(c, "more than PVM_MAX_XEN_MAPS"), 1);
+    d->nr_xen_maps = 1;
+    AUDIT_CLEAN(t);
+}
+
 /* Without a callback the auditor still counts every issue: the same number as with one. */
 static void audit_counts_without_callback(void **state)
 {
@@ -438,7 +490,7 @@ static unsigned long assert_regions_agree(struct tm *t)
 struct rich {
     struct tm *t;
     uint64_t l4, l3, l2, l1, l2b, pinned_l1, unpinned_l1, io, io_denied;
-    uint64_t d2_l4, d2_l1, data[16], d2_data;
+    uint64_t d2_l4, d2_l1, data[16], d2_data, held;
 };
 
 static void rich_build(struct rich *r)
@@ -471,6 +523,10 @@ static void rich_build(struct rich *r)
     tm_space(t, t->v2, &r->d2_l4, NULL, NULL, &r->d2_l1);
     r->d2_data = tm_frame(t, 2);
     assert_int_equal(tm_set(t->v2, r->d2_l1, 20, pte(r->d2_data, _PAGE_PRESENT | _PAGE_RW)), 0);
+    r->held = tm_frame(t, 1);                 /* Xen's own writable mappings: a frame held twice, one of d2's */
+    assert_int_equal(pvm_xen_map_frame(&t->m, 1, r->held), 0);
+    assert_int_equal(pvm_xen_map_frame(&t->m, 1, r->held), 0);
+    assert_int_equal(pvm_xen_map_frame(&t->m, 2, r->d2_data), 0);
     struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);   /* a TLB entry on d1v1 */
     v1->tlb[3] = (struct pvm_tlb_entry){ .vpn = 3, .mfn = r->data[1], .valid = 1, .rw = 1 };
     assert_int_equal(assert_regions_agree(t), 0);
@@ -515,10 +571,12 @@ static void rich_fault(struct rich *r, int which)
     case 21: hostmem_page(&t->h, r->l3)[3] = pte(r->data[11], _PAGE_PRESENT); break;  /* L3 -> data frame */
     case 22: fr[r->data[13]].type_info = PGT_writable_page | PGT_validated | PGT_pinned | 1; break;
     case 23: hostmem_page(&t->h, r->l1)[0] = pte(0x1FE, _PAGE_PRESENT); break;      /* slot 0, farthest, free */
+    case 24: pvm_domain(&t->m, 1)->xen_maps[1] = r->data[2]; break;                   /* a Xen hold moved */
+    case 25: pvm_domain(&t->m, 2)->nr_xen_maps = 0; break;                            /* a Xen hold forgotten */
     default: fail();
     }
 }
-#define RICH_FAULTS 24
+#define RICH_FAULTS 26
 
 /* Every fault alone, and all of them at once, is reported the same by the whole and the region-by-region audit. */
 static void audit_regions_report_the_same(void **state)
@@ -723,6 +781,7 @@ int main(void)
         TM_TEST(audit_catches_pinned_non_table),
         TM_SPACE_TEST(audit_catches_root_of_other_domain),
         TM_SPACE_TEST(audit_catches_mapping_of_free_frame),
+        TM_SPACE_TEST(audit_catches_corrupt_xen_map),
         TM_SPACE_TEST(audit_counts_without_callback),
         TM_SPACE_TEST(audit_changes_nothing),
         cmocka_unit_test(audit_regions_report_the_same),
