@@ -277,6 +277,36 @@ static void replay_memory(struct replay *r, long ev)
         replay_print_line(r, ev, "done");
 }
 
+/* ---- Xen's own writable references ---- */
+
+/*
+ * xref: Xen took a general and a writable type reference on dom0's frame for
+ * its own use (RC 0), or could not (RC); xput: it dropped one.  The core must
+ * answer the same through pvm_xen_map_frame and pvm_xen_unmap_frame.
+ */
+static void replay_xref(struct replay *r, long ev)
+{
+    static const char *const what[] = { "its vcpu_info", "a FIFO event channel page", "the pirq EOI bitmap" };
+    const struct trace_ev *e = &r->t.ev[ev];
+    bool put = e->tag == TR_XPUT;
+    const char *for_what = e->type < sizeof(what) / sizeof(what[0]) ? what[e->type] : "?";
+    int rc = put ? pvm_xen_unmap_frame(&r->m, 0, e->a[0]) : pvm_xen_map_frame(&r->m, 0, e->a[0]);
+    int64_t want = put ? 0 : e->rc;
+    char x[64], y[64], xen[128];
+    if (put)
+        snprintf(xen, sizeof(xen), "dropped its writable reference (%s)", for_what);
+    else if (want)
+        snprintf(xen, sizeof(xen), "could not take a writable reference (%s): %s", for_what,
+                 replay_rc(y, sizeof(y), want));
+    else
+        snprintf(xen, sizeof(xen), "took a writable reference (%s)", for_what);
+    if (rc != want)
+        replay_miss(r, ev, e->a[0], rc < 0 && !put, xen, "%s returned %s",
+                    put ? "pvm_xen_unmap_frame" : "pvm_xen_map_frame", replay_rc(x, sizeof(x), rc));
+    if (r->o->verbose)
+        replay_print_line(r, ev, rc ? replay_rc(x, sizeof(x), rc) : put ? "dropped" : "held");
+}
+
 /* ---- bounced page faults ---- */
 
 #define PFEC_PRESENT 0x01u
@@ -384,6 +414,7 @@ static void replay_stream(struct replay *r)
         case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
             replay_memory(r, (long)i);
             break;
+        case TR_XREF: case TR_XPUT: replay_xref(r, (long)i); break;
         case TR_VB: case TR_VE: case TR_DB: case TR_DE: replay_lone_validation(r, (long)i); break;
         case TR_CON:
             if (e->type) {
