@@ -23,9 +23,20 @@ fi
 # plant NAME OLD NEW [NTH]: the NTH (default 1st) line OLD of the synthetic record becomes NEW; the replay must stop
 # there (exit 1) with NEW as its record line.
 plant() {
-    planted=$((planted + 1))
     awk -v old="$2" -v new="$3" -v nth="${4:-1}" '$0 == old && ++n == nth { $0 = new } { print }' "$syn" >"$out/$1.trace"
-    want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
+    stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
+}
+# drop NAME OLD AT [NTH]: the NTH (default 1st) line OLD of the synthetic record is deleted; the replay must stop
+# (exit 1) at the first line AT after where it was.
+drop() {
+    awk -v old="$2" -v nth="${4:-1}" '$0 == old && ++n == nth { next } { print }' "$syn" >"$out/$1.trace"
+    stops_at "$1" "$(awk -v old="$2" -v at="$3" -v nth="${4:-1}" \
+        '$0 == old && ++n == nth { gone = NR } gone && NR > gone && $0 == at { print NR - 1; exit }' "$syn")"
+}
+# stops_at NAME WANT: the replay of $out/NAME.trace must stop (exit 1) at line WANT.
+stops_at() {
+    planted=$((planted + 1))
+    want=$2
     res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
     at=$(printf '%s\n' "$res" | sed -n 's/^pvmmu replay: .*:\([0-9]*\): the core disagrees with Xen.*/\1/p')
     if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$at" = "$want" ]; then
@@ -42,6 +53,7 @@ plant freed "xin 1f0 f0" "xin 105 f0"
 plant entry "mr 0 e 0" "mr 0 e -1"
 plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
 plant received "xout 200 f0 0" "xout 200 f0 3f"
+drop dn "dn 1" "hr 1a 0"
 syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
 
 records=$(ls build/linux/trace-*.txt 2>/dev/null)
