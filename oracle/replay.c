@@ -313,11 +313,15 @@ static size_t replay_hc(struct replay *r, size_t i)
     return (size_t)e->end;
 }
 
-/* Replay the stream event by event until the end or the first disagreement. */
+/*
+ * Replay the stream event by event until the end or the first disagreement.  A preempted call runs whole at its
+ * first hc, so its disagreement may lie beyond events still to replay (those before its re-issue): the stream
+ * goes on up to that line, and an earlier one's disagreement takes its place (replay_miss).
+ */
 static void replay_stream(struct replay *r)
 {
     const struct trace *t = &r->t;
-    for (size_t i = t->init_end + 1; i < t->nev && r->miss.ev < 0; i++) {
+    for (size_t i = t->init_end + 1; i < t->nev && (r->miss.ev < 0 || (long)i < r->miss.ev); i++) {
         const struct trace_ev *e = &t->ev[i];
         r->cur_ev = (long)i;
         if (r->nwatch)

@@ -26,6 +26,13 @@ plant() {
     awk -v old="$2" -v new="$3" -v nth="${4:-1}" '$0 == old && ++n == nth { $0 = new } { print }' "$syn" >"$out/$1.trace"
     stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
 }
+# plant2 NAME OLD NEW OLD2 NEW2: the first line OLD becomes NEW and the first OLD2 becomes NEW2, a later line; the
+# replay must stop at NEW's line, the earlier of the two in the record (whatever order it replays them in).
+plant2() {
+    awk -v old="$2" -v new="$3" -v old2="$4" -v new2="$5" \
+        '$0 == old && !n++ { $0 = new } $0 == old2 && !n2++ { $0 = new2 } { print }' "$syn" >"$out/$1.trace"
+    stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
+}
 # drop NAME OLD AT [NTH]: the NTH (default 1st) line OLD of the synthetic record is deleted; the replay must stop
 # (exit 1) at the first line AT after where it was.
 drop() {
@@ -54,6 +61,8 @@ plant entry "mr 0 e 0" "mr 0 e -1"
 plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
 plant received "xout 200 f0 0" "xout 200 f0 3f"
 drop dn "dn 1" "hr 1a 0"
+# A write between a preempted call and its re-issue (replayed after the whole call) and a later line of the re-issue.
+plant2 gap "pw 104 2 0 106063 10000000106067 ok" "pw 104 2 0 106063 10000000106063 ok" "dn 2" "dn 3"
 syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
 
 records=$(ls build/linux/trace-*.txt 2>/dev/null)
