@@ -140,6 +140,17 @@ record nul 'hc 1 0 1 0 7ff0\nhr 1 0\0 -22\n'
 bad "nul.txt:7: a NUL byte in the line"                replay "$tmp/nul.txt"
 record args 'hc e 0 0\nhr e 0\n'
 bad "args.txt:6: hypercall e takes 3 arguments, this line gives 2" replay "$tmp/args.txt"
+# ... every hypercall in Xen's table, not only the ones the replay runs (a hc, hp, mc or mp line)
+record argc 'hc 12 0 20\nhr 12 0\n'
+bad "argc.txt:6: hypercall 12 takes 3 arguments, this line gives 2" replay "$tmp/argc.txt"
+record iret 'hc 17 0\n'
+bad "iret.txt:6: hypercall 17 takes 0 arguments, this line gives 1" replay "$tmp/iret.txt"
+record argmc 'hc d 0 1\nmc 0 18 0 0\nmr 0 18 0\nhr d 0\n'
+bad "argmc.txt:7: hypercall 18 takes 3 arguments, this line gives 2" replay "$tmp/argmc.txt"
+record arghp 'hc c 0 7000\nhp c 0\nhc c 0\nhr c 0\n'
+bad "arghp.txt:7: hypercall c takes 2 arguments, this line gives 1" replay "$tmp/arghp.txt"
+record argbuilt 'hc 24 0 7000\nhr 24 0\n'
+bad "argbuilt.txt:6: hypercall 24 takes 1 argument (0 in a Xen built without it), this line gives 2" replay "$tmp/argbuilt.txt"
 record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
 bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
 record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'

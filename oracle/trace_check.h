@@ -1,0 +1,23 @@
+/*
+ * trace_check.h - what a "pvmmu-trace 1" record (docs/trace.md) says of
+ * itself beyond each line's fields, checked by trace_load (trace.c): a record
+ * that contradicts itself is refused like one that does not parse, with one
+ * line "TRACE:LINE: what was expected" on err.  Each check returns 0, or -1
+ * after that line.
+ */
+#ifndef PVMMU_TRACE_CHECK_H
+#define PVMMU_TRACE_CHECK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "trace.h"
+
+/*
+ * A hc, hp, mc or mp line at line `line` of hypercall nr with `have` arguments, for a hypercall the
+ * replay does not run: as many as Xen 4.17's 64-bit PV table gives it.  A number the table does not
+ * name is not checked.
+ */
+int trace_check_args(const struct trace *t, FILE *err, uint32_t line, uint64_t nr, unsigned int have);
+
+#endif
