@@ -4,6 +4,9 @@
 #include "trace_check.h"
 
 #include <stdarg.h>
+#include <string.h>
+
+#include "pvmmu/xen.h"
 
 /* One line "PATH:LINE: what" on err; returns -1. */
 __attribute__((format(printf, 4, 5)))
@@ -77,6 +80,206 @@ int trace_check_args(const struct trace *t, FILE *err, uint32_t line, uint64_t n
             continue;
         return refuse(t, err, line, "hypercall %llx takes %u argument%s%s, this line gives %u", (unsigned long long)nr,
                       h->args, h->args == 1 ? "" : "s", h->built ? " (0 in a Xen built without it)" : "", have);
+    }
+    return 0;
+}
+
+/* ---- the calls: requests and entries against their counts, Xen's continuations ---- */
+
+#define PREEMPTED 0x80000000u     /* MMU_UPDATE_PREEMPTED: bit 31 of a continued batch's count */
+#define RESTART_RC (-85)          /* -ERESTART: a request Xen did not finish */
+#define MULTICALL_ENTRY_SIZE 64   /* struct multicall_entry on 64-bit: op, result, six arguments */
+
+/* The hypercall a hc, hp, mc or mp line names, and its arguments. */
+static uint64_t call_nr(const struct trace_ev *e)
+{
+    return e->tag == TR_MC || e->tag == TR_MP ? e->a[1] : e->a[0];
+}
+
+static const uint64_t *call_args(const struct trace_ev *e)
+{
+    return e->a + (e->tag == TR_MC || e->tag == TR_MP ? 2 : 1);
+}
+
+/*
+ * The line that starts the re-issue of a preempted bracket ending at `end`: for an hp, the hc that re-issues
+ * the call; for an mp, the first mc of the re-issued multicall (the hc mcall's).  -1 if there is none.
+ */
+static long reissue_of(const struct trace *t, size_t end, long mcall)
+{
+    const struct trace_ev *x = &t->ev[end];
+    if (x->tag == TR_HP)
+        return x->cont;
+    const struct trace_ev *hp = mcall >= 0 && t->ev[mcall].end >= 0 ? &t->ev[t->ev[mcall].end] : NULL;
+    if (!hp || hp->tag != TR_HP || hp->cont < 0)
+        return -1;
+    for (long j = hp->cont + 1; j < t->ev[hp->cont].end; j++)
+        if (t->ev[j].tag == TR_MC)
+            return j;
+    return -1;
+}
+
+/*
+ * An mmu_update or mmuext_op continued by "hp NR 0 80000000 0 RC" (or its mp) after a table's last reference
+ * was deferred: the re-issue returns RC, the call's own result.
+ */
+static int check_deferred_result(const struct trace *t, FILE *err, size_t end, long mcall)
+{
+    long again = reissue_of(t, end, mcall);
+    const struct trace_ev *x = &t->ev[end];
+    const struct trace_ev *res = again >= 0 && t->ev[again].end >= 0 ? &t->ev[t->ev[again].end] : NULL;
+    int32_t rc = (int32_t)(uint32_t)call_args(x)[3];
+    if (res && (res->tag == TR_HR || res->tag == TR_MR) && res->rc != rc)
+        return refuse(t, err, res->line, "expected the result %d, which the continuation at line %u carries in place "
+                      "of its domain", rc, x->line);
+    return 0;
+}
+
+/*
+ * The continuation x (an hp or mp) of the mmu_update or mmuext_op bracket that starts at s and finished
+ * `done` requests: Xen either re-issues it unchanged (a deferred drop before any request), or advances the
+ * list past the finished requests with the rest of the count and bit 31 set, or, when only a deferred drop is
+ * left, continues with no list and no done counter and the call's result in place of the domain.
+ */
+static int check_batch_continuation(const struct trace *t, FILE *err, size_t s, size_t end, unsigned int done,
+                                    long mcall)
+{
+    const struct trace_ev *st = &t->ev[s], *x = &t->ev[end];
+    const uint64_t *a = call_args(st), *c = call_args(x);
+    uint64_t nr = call_nr(st), size = nr == __HYPERVISOR_mmu_update ? 16 : 24;
+    uint32_t count = (uint32_t)a[1] & ~PREEMPTED;
+    if (!done && c[0] == a[0] && ((uint32_t)c[1] & ~PREEMPTED) == count && c[2] == a[2] && c[3] == a[3])
+        return 0;
+    if (c[1] == PREEMPTED) {
+        if (c[0] || c[2])
+            return refuse(t, err, x->line, "expected no list and no done counter in a continuation whose count is "
+                          "80000000 (only a deferred drop left): '%s ... 0 80000000 0 RESULT'",
+                          x->tag == TR_HP ? "hp" : "mp");
+        return check_deferred_result(t, err, end, mcall);
+    }
+    uint64_t list = a[0] + done * size, rest = (uint64_t)((count - done) | PREEMPTED);
+    if (c[0] != list || c[1] != rest || c[2] != a[2] || c[3] != a[3])
+        return refuse(t, err, x->line, "expected the arguments %llx %llx %llx %llx: the call at line %u finished %u "
+                      "of its %u requests (%llu bytes each)", (unsigned long long)list, (unsigned long long)rest,
+                      (unsigned long long)a[2], (unsigned long long)a[3], st->line, done, count,
+                      (unsigned long long)size);
+    return 0;
+}
+
+/*
+ * One bracket of an mmu_update or mmuext_op, from its hc or mc line s to its end (hr, hp, mr or mp): at
+ * most as many requests as its count, none after a failed one (Xen stops there and returns its result),
+ * all of them when it returns 0, a dn line only with a done counter, and Xen's continuation when preempted.
+ * mcall: the multicall whose entry it is, or -1.
+ */
+static int check_batch(const struct trace *t, FILE *err, size_t s, long mcall)
+{
+    const struct trace_ev *st = &t->ev[s];
+    if (st->end < 0)
+        return 0;
+    size_t end = (size_t)st->end;
+    const struct trace_ev *x = &t->ev[end];
+    const uint64_t *a = call_args(st);
+    uint32_t count = (uint32_t)a[1] & ~PREEMPTED;
+    unsigned int n = 0, done = 0;
+    long failed = -1, dn = -1;
+    for (size_t j = s + 1; j < end; j++) {
+        const struct trace_ev *e = &t->ev[j];
+        if (e->tag == TR_DN && !a[2])
+            return refuse(t, err, e->line, "expected no dn line: the call at line %u gave no done counter (PDONE 0)",
+                          st->line);
+        if (e->tag == TR_DN && dn >= 0)
+            return refuse(t, err, e->line, "expected one dn line per call (Xen writes the done counter once), "
+                          "another at line %u", t->ev[dn].line);
+        dn = e->tag == TR_DN ? (long)j : dn;
+        if (e->tag != TR_MU && e->tag != TR_MX)
+            continue;
+        if (failed >= 0)
+            return refuse(t, err, e->line, "expected no request after the one at line %u, whose result %lld ends the "
+                          "call", t->ev[failed].line, (long long)t->ev[failed].rc);
+        n++;
+        done += e->rc == 0;
+        failed = e->rc ? (long)j : -1;
+    }
+    if (n > count)
+        return refuse(t, err, st->line, "expected at most %u requests (this line's count), the record has %u before "
+                      "line %u", count, n, x->line);
+    bool cont = x->tag == TR_HP || x->tag == TR_MP;
+    bool deferred = cont && call_args(x)[1] == PREEMPTED;
+    int64_t result = deferred ? (int32_t)(uint32_t)call_args(x)[3] : x->rc;
+    if (failed >= 0 && t->ev[failed].rc == RESTART_RC && (!cont || deferred))
+        return refuse(t, err, x->line, "expected a continuation (hp or mp with the rest of the list): the request at "
+                      "line %u was preempted (-85)", t->ev[failed].line);
+    if (failed >= 0 && t->ev[failed].rc != RESTART_RC && ((cont && !deferred) || result != t->ev[failed].rc))
+        return refuse(t, err, x->line, "expected the result %lld of the request at line %u (Xen stops there and "
+                      "returns it)", (long long)t->ev[failed].rc, t->ev[failed].line);
+    if ((!cont || deferred) && result == 0 && done != count)
+        return refuse(t, err, st->line, "expected %u requests (this line's count) before the result 0 at line %u, "
+                      "the record has %u", count, x->line, done);
+    return cont ? check_batch_continuation(t, err, s, end, done, mcall) : 0;
+}
+
+/*
+ * A multicall bracket from its hc line h: its entries against its count (all of them when it returns 0),
+ * each mmu_update or mmuext_op entry as a batch, and when preempted Xen's continuation: the list advanced
+ * past the finished entries with the rest of the count, and a preempted entry (mp) re-issued as entry 0
+ * with the arguments the mp rewrote.
+ */
+static int check_multicall(const struct trace *t, FILE *err, size_t h)
+{
+    const struct trace_ev *st = &t->ev[h];
+    if (st->end < 0)
+        return 0;
+    size_t end = (size_t)st->end;
+    const struct trace_ev *x = &t->ev[end];
+    uint32_t count = (uint32_t)st->a[2];
+    unsigned int entries = 0, done = 0;
+    long mp = -1;
+    for (size_t j = h + 1; j < end; j++) {
+        const struct trace_ev *e = &t->ev[j];
+        if (e->tag == TR_MC && mp >= 0)
+            return refuse(t, err, e->line, "expected no entry after the one preempted at line %u (the multicall "
+                          "stops there)", t->ev[mp].line);
+        if (e->tag == TR_MC && (e->a[1] == __HYPERVISOR_mmu_update || e->a[1] == __HYPERVISOR_mmuext_op) &&
+            check_batch(t, err, j, (long)h))
+            return -1;
+        entries += e->tag == TR_MC;
+        done += e->tag == TR_MR;
+        mp = e->tag == TR_MP ? (long)j : mp;
+    }
+    if (entries > count)
+        return refuse(t, err, st->line, "expected at most %u entries (this line's count), the record has %u",
+                      count, entries);
+    if (x->tag == TR_HR && mp >= 0)
+        return refuse(t, err, x->line, "expected an hp: the entry at line %u was preempted", t->ev[mp].line);
+    if (x->tag == TR_HR && x->rc == 0 && done != count)
+        return refuse(t, err, st->line, "expected %u entries (this line's count) before the result 0 at line %u, the "
+                      "record has %u", count, x->line, done);
+    if (x->tag != TR_HP)
+        return 0;
+    uint64_t list = st->a[1] + (uint64_t)done * MULTICALL_ENTRY_SIZE, rest = count - done;
+    if (x->a[1] != list || x->a[2] != rest)
+        return refuse(t, err, x->line, "expected 'hp d %llx %llx': the multicall at line %u went through %u entries "
+                      "(%u bytes each)", (unsigned long long)list, (unsigned long long)rest, st->line, done,
+                      MULTICALL_ENTRY_SIZE);
+    long again = mp >= 0 ? reissue_of(t, (size_t)mp, (long)h) : -1;
+    const struct trace_ev *p = mp >= 0 ? &t->ev[mp] : NULL, *m = again >= 0 ? &t->ev[again] : NULL;
+    if (p && (!m || m->a[0] != 0 || m->n != p->n || memcmp(m->a + 1, p->a + 1, (p->n - 1u) * sizeof(p->a[0]))))
+        return refuse(t, err, m ? m->line : t->ev[x->cont].line, "expected the re-issued multicall's entry 0 to be the "
+                      "entry the mp at line %u rewrote (its hypercall, with the mp's arguments)", p->line);
+    return 0;
+}
+
+int trace_check_calls(const struct trace *t, FILE *err)
+{
+    for (size_t i = t->init_end + 1; i < t->nev; i++) {
+        const struct trace_ev *e = &t->ev[i];
+        if (e->tag != TR_HC)
+            continue;
+        if ((e->a[0] == __HYPERVISOR_mmu_update || e->a[0] == __HYPERVISOR_mmuext_op) && check_batch(t, err, i, -1))
+            return -1;
+        if (e->a[0] == __HYPERVISOR_multicall && check_multicall(t, err, i))
+            return -1;
     }
     return 0;
 }

@@ -20,4 +20,11 @@
  */
 int trace_check_args(const struct trace *t, FILE *err, uint32_t line, uint64_t nr, unsigned int have);
 
+/*
+ * Every mmu_update, mmuext_op and multicall of the stream, each bracket (hc or mc to its end) against itself:
+ * its requests or entries against its count, none after a failed request, a dn line only with a done
+ * counter, and when Xen preempted it, the arguments of its continuation (hp, mp) and its re-issue.
+ */
+int trace_check_calls(const struct trace *t, FILE *err);
+
 #endif

@@ -151,6 +151,32 @@ record arghp 'hc c 0 7000\nhp c 0\nhc c 0\nhr c 0\n'
 bad "arghp.txt:7: hypercall c takes 2 arguments, this line gives 1" replay "$tmp/arghp.txt"
 record argbuilt 'hc 24 0 7000\nhr 24 0\n'
 bad "argbuilt.txt:6: hypercall 24 takes 1 argument (0 in a Xen built without it), this line gives 2" replay "$tmp/argbuilt.txt"
+# ... a preempted call's continuation (hp, mp) and re-issue must be Xen's (docs/trace.md, Continuations)
+record contlist 'hc 1a 2000 2 0 7ff0\nmx 6 0 0 0\nhp 1a 2010 80000001 0 7ff0\nhc 1a 2010 80000001 0 7ff0\nmx 7 0 0 0\nhr 1a 0\n'
+bad "contlist.txt:8: expected the arguments 2018 80000001 0 7ff0: the call at line 6 finished 1 of its 2 requests (24 bytes each)" replay "$tmp/contlist.txt"
+record contcount 'hc 1 2000 3 7f00 7ff0\nmu 10 0 0\nhp 1 2010 80000001 7f00 7ff0\nhc 1 2010 80000001 7f00 7ff0\nmu 18 0 0\nhr 1 0\n'
+bad "contcount.txt:8: expected the arguments 2010 80000002 7f00 7ff0: the call at line 6 finished 1 of its 3 requests (16 bytes each)" replay "$tmp/contcount.txt"
+record contdefer 'hc 1 2000 1 0 7ff0\nmu 10 0 0\nhp 1 2000 80000000 0 0\nhc 1 2000 80000000 0 0\nhr 1 0\n'
+bad "contdefer.txt:8: expected no list and no done counter in a continuation whose count is 80000000" replay "$tmp/contdefer.txt"
+record contresult 'hc 1 2000 1 0 7ff0\nmu 10 0 0\nhp 1 0 80000000 0 0\nhc 1 0 80000000 0 0\nhr 1 -22\n'
+bad "contresult.txt:10: expected the result 0, which the continuation at line 8 carries" replay "$tmp/contresult.txt"
+record contmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhp d 3020 1\nhc d 3020 1\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
+bad "contmc.txt:9: expected 'hp d 3040 1': the multicall at line 6 went through 1 entries (64 bytes each)" replay "$tmp/contmc.txt"
+record contmp 'hc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 6 0 0 0\nmp 0 1a 4018 80000001 0 7ff0\nhp d 3000 1\nhc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 7 0 0 0\nmr 0 1a 0\nhr d 0\n'
+bad "contmp.txt:12: expected the re-issued multicall's entry 0 to be the entry the mp at line 9 rewrote" replay "$tmp/contmp.txt"
+# ... and a batch's requests (mu, mx) must fit the count its hc gives
+record fewer 'hc 1 6000 2 0 7ff0\nmu 10 0 0\nhr 1 0\n'
+bad "fewer.txt:6: expected 2 requests (this line's count) before the result 0 at line 8, the record has 1" replay "$tmp/fewer.txt"
+record more 'hc 1 6000 1 0 7ff0\nmu 10 0 0\nmu 18 0 0\nhr 1 0\n'
+bad "more.txt:6: expected at most 1 requests (this line's count), the record has 2 before line 9" replay "$tmp/more.txt"
+record after 'hc 1 6000 2 0 7ff0\nmu 10 0 -22\nmu 18 0 0\nhr 1 -22\n'
+bad "after.txt:8: expected no request after the one at line 7, whose result -22 ends the call" replay "$tmp/after.txt"
+record failres 'hc 1 6000 2 0 7ff0\nmu 10 0 -22\nhr 1 0\n'
+bad "failres.txt:8: expected the result -22 of the request at line 7" replay "$tmp/failres.txt"
+record fewmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
+bad "fewmc.txt:6: expected 2 entries (this line's count) before the result 0 at line 9, the record has 1" replay "$tmp/fewmc.txt"
+record nodone 'hc 1a 2000 1 0 7ff0\nmx 6 0 0 0\ndn 1\nhr 1a 0\n'
+bad "nodone.txt:8: expected no dn line: the call at line 6 gave no done counter" replay "$tmp/nodone.txt"
 record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
 bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
 record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'

@@ -26,11 +26,12 @@ plant() {
     awk -v old="$2" -v new="$3" -v nth="${4:-1}" '$0 == old && ++n == nth { $0 = new } { print }' "$syn" >"$out/$1.trace"
     stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
 }
-# plant2 NAME OLD NEW OLD2 NEW2: the first line OLD becomes NEW and the first OLD2 becomes NEW2, a later line; the
-# replay must stop at NEW's line, the earlier of the two in the record (whatever order it replays them in).
+# plant2 NAME OLD NEW OLD2 NEW2 [NTH2]: the first line OLD becomes NEW and the NTH2 (default 1st) OLD2 becomes NEW2,
+# a later line; the replay must stop at NEW's line, the earlier of the two in the record (whatever order it replays
+# them in).  A request's result with its call's, so that the record still agrees with itself.
 plant2() {
-    awk -v old="$2" -v new="$3" -v old2="$4" -v new2="$5" \
-        '$0 == old && !n++ { $0 = new } $0 == old2 && !n2++ { $0 = new2 } { print }' "$syn" >"$out/$1.trace"
+    awk -v old="$2" -v new="$3" -v old2="$4" -v new2="$5" -v nth2="${6:-1}" \
+        '$0 == old && !n++ { $0 = new } $0 == old2 && ++n2 == nth2 { $0 = new2 } { print }' "$syn" >"$out/$1.trace"
     stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
 }
 # drop NAME OLD AT [NTH]: the NTH (default 1st) line OLD of the synthetic record is deleted; the replay must stop
@@ -52,13 +53,13 @@ stops_at() {
         fail=1; echo "planted $1: NOT stopped at line '$want' (exit $rc, line '$at')"; printf '%s\n' "$res" | tail -n 10
     fi
 }
-plant result "mx 4 104 0 0" "mx 4 104 0 -22"
+plant2 result "mx 4 104 0 0" "mx 4 104 0 -22" "hr 1a 0" "hr 1a -22" 2
 plant contents "vb 104 l1 0 0:10000000105025" "vb 104 l1 0 0:10000000106025" 2
 plant stored "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 0 106063 10000000106063 ok"
 plant old "pw 104 1 0 106063 10000000106067 ok" "pw 104 1 107063 106063 10000000106067 ok"
 plant freed "xin 1f0 f0" "xin 105 f0"
 plant entry "mr 0 e 0" "mr 0 e -1"
-plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
+plant2 reissued "mx 3 108 0 0" "mx 3 108 0 -16" "mr 0 1a 0" "mr 0 1a -16"
 plant received "xout 200 f0 0" "xout 200 f0 3f"
 drop dn "dn 1" "hr 1a 0"
 # A write between a preempted call and its re-issue (replayed after the whole call) and a later line of the re-issue.
