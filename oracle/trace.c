@@ -622,7 +622,7 @@ int trace_load(struct trace *t, const char *path, FILE *err)
         off = next;
     }
     t->lines = r.line;
-    return check_order(&r) || link_brackets(&r) || trace_check_calls(t, err) ? -1 : 0;
+    return check_order(&r) || trace_check_header(t, err) || link_brackets(&r) || trace_check_calls(t, err) ? -1 : 0;
 }
 
 void trace_free(struct trace *t)

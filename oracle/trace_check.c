@@ -4,8 +4,10 @@
 #include "trace_check.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "hostmem.h"
 #include "pvmmu/xen.h"
 
 /* One line "PATH:LINE: what" on err; returns -1. */
@@ -282,4 +284,216 @@ int trace_check_calls(const struct trace *t, FILE *err)
             return -1;
     }
     return 0;
+}
+
+/* ---- the initial state ---- */
+
+/* A run of frames of a header line: own (dom0's), frame, m2p, pt (n 1). */
+struct run {
+    uint64_t first, n;
+    uint32_t line;
+    uint8_t type;
+};
+
+struct runs {
+    struct run *r;
+    size_t n, cap;
+};
+
+static void add_run(struct runs *s, uint64_t first, uint64_t n, const struct trace_ev *e)
+{
+    if (!n)
+        return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->r = host_realloc(s->r, s->cap * sizeof(*s->r), "the record's initial state");
+    }
+    s->r[s->n++] = (struct run){ first, n, e->line, e->type };
+}
+
+static int by_first(const void *a, const void *b)
+{
+    const struct run *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first ? 1 : x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The runs sorted, none overlapping another ("expected each frame in one WHAT line"). */
+static int sort_disjoint(const struct trace *t, FILE *err, struct runs *s, const char *what)
+{
+    qsort(s->r, s->n, sizeof(*s->r), by_first);
+    for (size_t k = 1; k < s->n; k++) {
+        const struct run *a = &s->r[k - 1], *b = &s->r[k];
+        if (b->first - a->first < a->n)
+            return refuse(t, err, a->line > b->line ? a->line : b->line, "expected each frame in one %s line: frame "
+                          "%llx is also in the one at line %u", what, (unsigned long long)b->first,
+                          a->line > b->line ? b->line : a->line);
+    }
+    return 0;
+}
+
+/* The first frame of runs a that no run of b holds (both sorted, disjoint), its run in *at; UINT64_MAX if none. */
+static uint64_t first_outside(const struct runs *a, const struct runs *b, const struct run **at)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->n; i++)
+        for (uint64_t f = a->r[i].first, end = f + a->r[i].n; f < end; f = b->r[k].first + b->r[k].n) {
+            while (k < b->n && b->r[k].first + b->r[k].n <= f)
+                k++;
+            if (k == b->n || b->r[k].first > f) {
+                *at = &a->r[i];
+                return f;
+            }
+        }
+    return UINT64_MAX;
+}
+
+/* The run of s (sorted, disjoint) that holds frame f, or NULL. */
+static const struct run *find_run(const struct runs *s, uint64_t f)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->r[mid].first + s->r[mid].n <= f)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->r[lo].first <= f ? &s->r[lo] : NULL;
+}
+
+/* What the header has gathered line by line. */
+struct header_check {
+    const struct trace *t;
+    FILE *err;
+    const struct trace_ev *machine, *once[TR_INIT_END];
+    uint64_t maxpage, frames_limit, next_own;   /* frames_limit: 2^(PADDRBITS-12) */
+    uint32_t last_own;                          /* the line of the latest own run */
+    struct runs d0, frames, m2p, pt;
+};
+
+static int check_machine(struct header_check *h, const struct trace_ev *e)
+{
+    uint64_t frames = e->a[0], bits = e->a[1];
+    if (!frames || frames > (1ULL << 32) || bits < 32 || bits > 52)
+        return refuse(h->t, h->err, e->line, "expected 'machine MAXPAGE PADDRBITS' with 1 to 2^32 frames and 32 to 52 "
+                      "bits");
+    h->machine = e;
+    h->maxpage = frames;
+    h->frames_limit = 1ULL << (bits - 12);
+    if (frames > h->frames_limit)
+        return refuse(h->t, h->err, e->line, "expected MAXPAGE frames within PADDRBITS: %llx frames do not fit in %llu "
+                      "address bits", (unsigned long long)frames, (unsigned long long)bits);
+    return 0;
+}
+
+/* own runs: in order from frame 0, without gaps or overlaps, inside the machine (their end is checked last). */
+static int check_own(struct header_check *h, const struct trace_ev *e)
+{
+    uint64_t mfn = e->a[0], n = e->a[1];
+    if (mfn > h->next_own)
+        return refuse(h->t, h->err, e->line, "expected own runs from frame 0 in order without gaps: frames %llx-%llx "
+                      "have no owner", (unsigned long long)h->next_own, (unsigned long long)(mfn - 1));
+    if (mfn < h->next_own)
+        return refuse(h->t, h->err, e->line, "expected own runs in order without overlap: frame %llx is in the run at "
+                      "line %u", (unsigned long long)mfn, h->last_own);
+    if (n > h->maxpage - mfn)
+        return refuse(h->t, h->err, e->line, "expected own's frames inside the machine line's MAXPAGE (%llx)",
+                      (unsigned long long)h->maxpage);
+    h->next_own = mfn + n;
+    h->last_own = e->line;
+    if (e->type == TRACE_OWN_D0)
+        add_run(&h->d0, mfn, n, e);
+    return 0;
+}
+
+/* frames of a frame or m2p line: inside the machine. */
+static int check_inside(struct header_check *h, const struct trace_ev *e, uint64_t mfn, uint64_t n, struct runs *s)
+{
+    if (mfn >= h->maxpage || n > h->maxpage - mfn)
+        return refuse(h->t, h->err, e->line, "expected %s's frames inside the machine line's MAXPAGE",
+                      trace_tag_name(e->tag));
+    add_run(s, mfn, n, e);
+    return 0;
+}
+
+/* One header line. */
+static int check_header_line(struct header_check *h, const struct trace_ev *e)
+{
+    bool unique = e->tag == TR_REC || e->tag == TR_MACHINE || e->tag == TR_DOM || e->tag == TR_CR3 ||
+                  e->tag == TR_VM_ASSIST;
+    if (unique && h->once[e->tag])
+        return refuse(h->t, h->err, e->line, "expected one '%s' line (another at line %u)", trace_tag_name(e->tag),
+                      h->once[e->tag]->line);
+    h->once[e->tag] = e;
+    if (!h->machine && e->tag != TR_REC && e->tag != TR_MACHINE)
+        return refuse(h->t, h->err, e->line, "expected the machine line before any '%s' line", trace_tag_name(e->tag));
+    switch (e->tag) {
+    case TR_MACHINE: return check_machine(h, e);
+    case TR_OWN: return check_own(h, e);
+    case TR_IOMEM: case TR_MMIO_RO:
+        if (e->a[0] > e->a[1])
+            return refuse(h->t, h->err, e->line, "expected FIRST <= LAST");
+        if (e->a[1] >= h->frames_limit)
+            return refuse(h->t, h->err, e->line, "expected frames below %llx (PADDRBITS %llx)",
+                          (unsigned long long)h->frames_limit, (unsigned long long)h->machine->a[1]);
+        return 0;
+    case TR_DOM:
+        return e->a[0] ? refuse(h->t, h->err, e->line, "expected 'dom 0 TOT MAX' (the record is dom0's)") : 0;
+    case TR_FRAME: return check_inside(h, e, e->a[0], e->a[1], &h->frames);
+    case TR_M2P: return check_inside(h, e, e->a[0], e->a[2], &h->m2p);
+    case TR_PT: return check_inside(h, e, e->a[0], 1, &h->pt);
+    default: return 0;
+    }
+}
+
+/*
+ * After the last header line: the own runs reach MAXPAGE; the frame lines are exactly dom0's frames, each in
+ * one line; each frame in one m2p line; each pt line a frame of a frame line of its TYPE, and one per frame.
+ */
+static int check_header_end(struct header_check *h)
+{
+    const struct trace *t = h->t;
+    const struct run *at;
+    uint64_t f;
+    if (h->next_own != h->maxpage)
+        return refuse(t, h->err, t->ev[t->init_end].line, "expected own runs up to MAXPAGE-1 (%llx, machine at line %u): "
+                      "frames %llx-%llx have no owner", (unsigned long long)(h->maxpage - 1), h->machine->line,
+                      (unsigned long long)h->next_own, (unsigned long long)(h->maxpage - 1));
+    if (sort_disjoint(t, h->err, &h->frames, "frame") || sort_disjoint(t, h->err, &h->m2p, "m2p"))
+        return -1;
+    if ((f = first_outside(&h->frames, &h->d0, &at)) != UINT64_MAX)
+        return refuse(t, h->err, at->line, "expected frame lines for dom0's frames only (own d0): frame %llx is not",
+                      (unsigned long long)f);
+    if ((f = first_outside(&h->d0, &h->frames, &at)) != UINT64_MAX)
+        return refuse(t, h->err, at->line, "expected a frame line for each of dom0's frames: frame %llx has none",
+                      (unsigned long long)f);
+    qsort(h->pt.r, h->pt.n, sizeof(*h->pt.r), by_first);
+    for (size_t k = 0; k < h->pt.n; k++) {
+        const struct run *p = &h->pt.r[k], *fr = find_run(&h->frames, p->first);
+        if (k && h->pt.r[k - 1].first == p->first)
+            return refuse(t, h->err, p->line, "expected one pt line per frame: frame %llx has one at line %u",
+                          (unsigned long long)p->first, h->pt.r[k - 1].line);
+        if (!fr)
+            return refuse(t, h->err, p->line, "expected pt lines only for dom0's frames: frame %llx has no frame line",
+                          (unsigned long long)p->first);
+        if (fr->type != p->type)
+            return refuse(t, h->err, p->line, "expected pt's TYPE to be the frame line's: frame %llx is %s there "
+                          "(line %u)", (unsigned long long)p->first, trace_type_name(fr->type), fr->line);
+    }
+    return 0;
+}
+
+int trace_check_header(const struct trace *t, FILE *err)
+{
+    struct header_check h = { .t = t, .err = err };
+    int rc = 0;
+    for (size_t i = 0; i < t->init_end && !rc; i++)
+        rc = check_header_line(&h, &t->ev[i]);
+    if (!rc)
+        rc = check_header_end(&h);
+    free(h.d0.r);
+    free(h.frames.r);
+    free(h.m2p.r);
+    free(h.pt.r);
+    return rc;
 }

@@ -21,6 +21,16 @@
 int trace_check_args(const struct trace *t, FILE *err, uint32_t line, uint64_t nr, unsigned int have);
 
 /*
+ * The initial state (the lines before init-end, which check_order has put in place, a machine line among
+ * them): the machine line first (but rec) and within its PADDRBITS; rec, machine, dom, cr3 and vm_assist
+ * once each; own runs in order from frame 0 to MAXPAGE-1 without gaps or overlaps; iomem and mmio_ro ranges
+ * with FIRST <= LAST inside the address width; dom 0's; the frame lines exactly dom0's frames (own d0), each
+ * frame in one; m2p runs inside the machine, each frame in one; one pt line per frame, of its frame line's
+ * TYPE.
+ */
+int trace_check_header(const struct trace *t, FILE *err);
+
+/*
  * Every mmu_update, mmuext_op and multicall of the stream, each bracket (hc or mc to its end) against itself:
  * its requests or entries against its count, none after a failed request, a dn line only with a done
  * counter, and when Xen preempted it, the arguments of its continuation (hp, mp) and its re-issue.
