@@ -155,13 +155,16 @@ static int take_line(struct replay *r, struct header *hd, const struct trace_ev 
     }
 }
 
-/* One difference from the record, as one indented line. */
-__attribute__((format(printf, 2, 3)))
-static void differs(struct replay *r, const char *fmt, ...)
+/* One difference from the record, as one indented line naming the record's line it is about (0: none). */
+__attribute__((format(printf, 3, 4)))
+static void differs(struct replay *r, uint32_t line, const char *fmt, ...)
 {
     va_list ap;
     r->init_diff++;
-    fputs("  ", r->o->out);
+    if (line)
+        fprintf(r->o->out, "  line %u: ", line);
+    else
+        fputs("  ", r->o->out);
     va_start(ap, fmt);
     vfprintf(r->o->out, fmt, ap);
     va_end(ap);
@@ -185,15 +188,16 @@ static int take_types(struct replay *r, struct header *hd)
         for (uint64_t k = 0; e->tag == TR_FRAME && (e->flags & TRACE_F_PINNED) && k < e->a[1]; k++) {
             struct mmuext_op op = { .cmd = MMUEXT_PIN_L1_TABLE + e->type - 1u, .arg1.mfn = e->a[0] + k };
             if (e->type < 1 || e->type > 4 || pvm_mmuext_op(r->v, &op, 1, NULL, DOMID_SELF))
-                differs(r, "frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
+                differs(r, e->line, "frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
                         (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
         }
     }
     if (hd->cr3->a[0] && pvm_set_guest_table(r->v, hd->cr3->a[0]))
-        differs(r, "cr3 %llx: the core refuses to load it as dom0's root", (unsigned long long)hd->cr3->a[0]);
+        differs(r, hd->cr3->line, "cr3 %llx: the core refuses to load it as dom0's root",
+                (unsigned long long)hd->cr3->a[0]);
     struct mmuext_op user = { .cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = hd->cr3->a[1] };
     if (hd->cr3->a[1] && pvm_mmuext_op(r->v, &user, 1, NULL, DOMID_SELF))
-        differs(r, "user cr3 %llx: the core refuses to load it", (unsigned long long)hd->cr3->a[1]);
+        differs(r, hd->cr3->line, "user cr3 %llx: the core refuses to load it", (unsigned long long)hd->cr3->a[1]);
     return 0;
 }
 
@@ -205,19 +209,34 @@ static void take_superpages(struct replay *r)
         for (uint32_t k = 0; e->tag == TR_PT && k < e->nent; k++) {
             const struct trace_ent *x = &r->t.ents[e->ent + k];
             if (builder_superpage(e->type, x->val) && pvm_build_superpage(&r->m, 0, e->a[0], x->slot, x->val))
-                differs(r, "frame %llx slot %x: the core refuses the builder's superpage %016llx",
+                differs(r, e->line, "frame %llx slot %x: the core refuses the builder's superpage %016llx",
                         (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
         }
     }
 }
 
+/* The line of the record about frame mfn's initial state: its pt line, else its frame line; 0 if neither. */
+static uint32_t frame_line(const struct replay *r, uint64_t mfn)
+{
+    uint32_t line = 0;
+    for (size_t i = 0; i < r->t.init_end; i++) {
+        const struct trace_ev *e = &r->t.ev[i];
+        if (e->tag == TR_PT && e->a[0] == mfn)
+            return e->line;
+        if (e->tag == TR_FRAME && mfn >= e->a[0] && mfn - e->a[0] < e->a[1])
+            line = e->line;
+    }
+    return line;
+}
+
 void replay_init_validate(struct replay *r, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
 {
     if (phase == PVM_VALIDATE_BEGIN && r->pt_level[mfn] != level)
-        differs(r, "frame %llx: the core validates it as l%u; the record has %s", (unsigned long long)mfn, level,
-                r->pt_level[mfn] ? "a pt line of another level" : "no pt line for it");
+        differs(r, frame_line(r, mfn), "frame %llx: the core validates it as l%u; the record has %s",
+                (unsigned long long)mfn, level, r->pt_level[mfn] ? "a pt line of another level" : "no pt line for it");
     if (phase == PVM_VALIDATE_END && rc)
-        differs(r, "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level, rc);
+        differs(r, frame_line(r, mfn), "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level,
+                rc);
 }
 
 /* "l4 tc=2 ref=4 a p v" of Xen's record or of the core, into buf. */
@@ -261,8 +280,8 @@ static void print_run(struct replay *r, const struct trace_ev *e, const char *xe
                       const char *core)
 {
     bool doc = documented(e, core);
-    fprintf(r->o->out, "  frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s\n", n > 1 ? "s" : "", (unsigned long long)mfn,
-            n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen, core,
+    fprintf(r->o->out, "  line %u: frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s\n", e->line, n > 1 ? "s" : "",
+            (unsigned long long)mfn, n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen, core,
             doc ? " (documented: Xen's own frame shared with dom0)" : "");
     *(doc ? &r->documented : &r->init_diff) += n;
 }
@@ -298,7 +317,7 @@ static void compare_state(struct replay *r, struct header *hd)
     /* Xen counts the frames it shares with dom0 apart (xenheap_pages), not in its pages (tot_pages). */
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
     if (hd->dom && hd->dom->a[1] != d->tot_pages - hd->xenheap)
-        differs(r, "dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)",
+        differs(r, hd->dom->line, "dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)",
                 (unsigned long long)hd->dom->a[1], (unsigned long long)(d->tot_pages - hd->xenheap),
                 (unsigned long long)hd->xenheap);
 }

@@ -64,6 +64,25 @@ plant received "xout 200 f0 0" "xout 200 f0 3f"
 drop dn "dn 1" "hr 1a 0"
 # A write between a preempted call and its re-issue (replayed after the whole call) and a later line of the re-issue.
 plant2 gap "pw 104 2 0 106063 10000000106067 ok" "pw 104 2 0 106063 10000000106063 ok" "dn 2" "dn 3"
+# initial NAME OLD NEW: a header line of the synthetic record changed; the replay must find the initial state differs
+# (exit 1) and name that line, "line N:", in each difference it prints.
+initial() {
+    planted=$((planted + 1))
+    awk -v old="$2" -v new="$3" '$0 == old { $0 = new } { print }' "$syn" >"$out/$1.trace"
+    want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
+    res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
+    # the differences: the lines between the first and "initial state:", each "  line N: ..." or its continuation
+    block=$(printf '%s\n' "$res" | sed -n '2,/^initial state:/p' | sed '$d')
+    named=$(printf '%s\n' "$block" | grep -c "^  line $want: ")
+    other=$(printf '%s\n' "$block" | grep -v "^  line $want: " | grep -c -v '^    ')
+    if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$named" -ge 1 ] && [ "$other" -eq 0 ]; then
+        pcaught=$((pcaught + 1))
+    else
+        fail=1; echo "planted $1: initial state NOT said to differ at line '$want' (exit $rc)"; printf '%s\n' "$res" | head -n 8
+    fi
+}
+initial frameref "frame 104 1 none 0 2 a" "frame 104 1 none 0 3 a"
+initial dompages "dom 0 100 ffffffff" "dom 0 101 ffffffff"
 syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
 
 records=$(ls build/linux/trace-*.txt 2>/dev/null)
