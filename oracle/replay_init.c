@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain.h"
 #include "replay_int.h"
 
 #define PVM_STR_(x) #x
@@ -159,16 +160,15 @@ static int take_line(struct replay *r, struct header *hd, const struct trace_ev 
 __attribute__((format(printf, 3, 4)))
 static void differs(struct replay *r, uint32_t line, const char *fmt, ...)
 {
+    char text[512], where[32] = "";
     va_list ap;
     r->init_diff++;
     if (line)
-        fprintf(r->o->out, "  line %u: ", line);
-    else
-        fputs("  ", r->o->out);
+        snprintf(where, sizeof(where), "line %u: ", line);
     va_start(ap, fmt);
-    vfprintf(r->o->out, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    fputc('\n', r->o->out);
+    explain_printf(r->o->out, "  %s%s\n", where, text);
 }
 
 /* vm_assist: each assist on, as the guest's own vm_assist hypercall turns it on. */
@@ -280,9 +280,9 @@ static void print_run(struct replay *r, const struct trace_ev *e, const char *xe
                       const char *core)
 {
     bool doc = documented(e, core);
-    fprintf(r->o->out, "  line %u: frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s\n", e->line, n > 1 ? "s" : "",
-            (unsigned long long)mfn, n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen, core,
-            doc ? " (documented: Xen's own frame shared with dom0)" : "");
+    explain_printf(r->o->out, "  line %u: frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s\n", e->line, n > 1 ? "s" : "",
+                   (unsigned long long)mfn, n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen,
+                   core, doc ? " (documented: Xen's own frame shared with dom0)" : "");
     *(doc ? &r->documented : &r->init_diff) += n;
 }
 
@@ -326,25 +326,28 @@ static void compare_state(struct replay *r, struct header *hd)
 static void print_state(struct replay *r, const struct header *hd)
 {
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
-    fprintf(r->o->out, "initial state: %llu frames of dom0, %llu tables (the core validated %llu of them when it "
-                       "pinned and loaded the root %llx), ",
-            (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, (unsigned long long)hd->validated,
-            (unsigned long long)r->v->guest_table);
+    char superpages[64] = "", verdict[160];
     if (hd->superpages)
-        fprintf(r->o->out, "%llu of the builder's superpages, ", (unsigned long long)hd->superpages);
-    fprintf(r->o->out, "%llu I/O frames; ", (unsigned long long)hd->io_frames);
+        snprintf(superpages, sizeof(superpages), "%llu of the builder's superpages, ",
+                 (unsigned long long)hd->superpages);
     if (r->init_diff)
-        fprintf(r->o->out, "%lu difference%s from the record (above)\n", r->init_diff, r->init_diff == 1 ? "" : "s");
+        snprintf(verdict, sizeof(verdict), "%lu difference%s from the record (above)", r->init_diff,
+                 r->init_diff == 1 ? "" : "s");
     else
-        fprintf(r->o->out, "every frame agrees with the record (type, type count, general count, pinned, "
-                           "validated)%s\n", r->documented ? ", but Xen's own frames shared with dom0 (documented)" : "");
+        snprintf(verdict, sizeof(verdict), "every frame agrees with the record (type, type count, general count, "
+                 "pinned, validated)%s", r->documented ? ", but Xen's own frames shared with dom0 (documented)" : "");
+    explain_printf(r->o->out, "initial state: %llu frames of dom0, %llu tables, %s%llu I/O frames; the core validated "
+                              "%llu tables as it pinned them and loaded the root %llx; %s\n",
+                   (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, superpages,
+                   (unsigned long long)hd->io_frames, (unsigned long long)hd->validated,
+                   (unsigned long long)r->v->guest_table, verdict);
     uint64_t span = hd->iomem_last - hd->iomem_first + 1;
     if (hd->xen_frames || hd->other_frames || span != hd->iomem_frames)
-        fprintf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains; dom0's %llu iomem "
-                           "ranges taken as one, %llx-%llx (%llu frames in its holes)\n",
-                (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames,
-                (unsigned long long)hd->iomem_lines, (unsigned long long)hd->iomem_first,
-                (unsigned long long)hd->iomem_last, (unsigned long long)(span - hd->iomem_frames));
+        explain_printf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains; dom0's %llu "
+                                  "iomem ranges taken as one, %llx-%llx (%llu frames in its holes)\n",
+                       (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames,
+                       (unsigned long long)hd->iomem_lines, (unsigned long long)hd->iomem_first,
+                       (unsigned long long)hd->iomem_last, (unsigned long long)(span - hd->iomem_frames));
 }
 
 int replay_init(struct replay *r)
@@ -364,8 +367,8 @@ int replay_init(struct replay *r)
         return rc;
     if (hd.iomem_lines)
         pvm_domain_iomem_permit(&r->m, 0, hd.iomem_first, hd.iomem_last);
-    fprintf(r->o->out, "pvmmu replay: %s (%s): %u lines, %zu events after the initial state; read in %.2f s\n",
-            r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
+    explain_printf(r->o->out, "pvmmu replay: %s (%s): %u lines (%zu events after the initial state), read in %.2f s\n",
+                   r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
     uint64_t before = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +
                       r->m.stats.promotions[4];
     r->init = true;

@@ -147,7 +147,13 @@ void replay_watch(struct replay *r, uint64_t mfn);
 __attribute__((format(printf, 6, 7)))
 void replay_miss(struct replay *r, long ev, uint64_t frame, bool refused, const char *xen, const char *core_fmt, ...);
 
-/* Print line ev as -v does: its number, its text (cut), and then answer (may be NULL). */
+/*
+ * One line: lead, text and tail, with text cut (" ..." after it) so that the line fits EXPLAIN_COLUMNS: how
+ * the replay quotes a record line or a log line.
+ */
+void replay_quote(FILE *out, const char *lead, const char *text, const char *tail);
+
+/* Print line ev as -v does: its number, its text (cut to the width), and then answer (may be NULL). */
 void replay_print_line(struct replay *r, long ev, const char *answer);
 
 /* "-16 (EBUSY)" for a result, into buf. */

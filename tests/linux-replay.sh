@@ -71,8 +71,9 @@ initial() {
     awk -v old="$2" -v new="$3" '$0 == old { $0 = new } { print }' "$syn" >"$out/$1.trace"
     want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
     res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
-    # the differences: the lines between the first and "initial state:", each "  line N: ..." or its continuation
-    block=$(printf '%s\n' "$res" | sed -n '2,/^initial state:/p' | sed '$d')
+    # the differences: the lines between the first paragraph ("... read in T s") and "initial state:", each
+    # "  line N: ..." or its continuation
+    block=$(printf '%s\n' "$res" | sed -n '/read in [0-9.]* s$/,/^initial state:/p' | sed '1d;$d')
     named=$(printf '%s\n' "$block" | grep -c "^  line $want: ")
     other=$(printf '%s\n' "$block" | grep -v "^  line $want: " | grep -c -v '^    ')
     if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$named" -ge 1 ] && [ "$other" -eq 0 ]; then
@@ -83,6 +84,25 @@ initial() {
 }
 initial frameref "frame 104 1 none 0 2 a" "frame 104 1 none 0 3 a"
 initial dompages "dom 0 100 ffffffff" "dom 0 101 ffffffff"
+# No line the replay prints is wider than 100 columns (record lines are cut, prose wrapped): -v of a copy of the
+# synthetic record whose L1 104 maps 32 more frames (a long vb line), the same with that line's last entry changed
+# (a disagreement at it), and with a frame line changed (the initial state differs).
+long=$(awk 'BEGIN { for (i = 8; i < 40; i++) printf " %x:10000000%x025", i, 336 + i - 8 }')
+awk -v long="$long" '$0 == "vb 104 l1 0 0:10000000105025" { $0 = $0 long } { print }' "$syn" >"$out/wide.trace"
+awk '/^vb 104 l1 0 0:.* 27:1000000016f025$/ && ++n == 2 { sub(/16f025$/, "16e025") } { print }' \
+    "$out/wide.trace" >"$out/wide-miss.trace"
+sed 's/^frame 104 1 none 0 2 a$/frame 104 1 none 0 3 a/' "$out/wide.trace" >"$out/wide-init.trace"
+for w in wide:0 wide-miss:1 wide-init:1; do
+    planted=$((planted + 1))
+    res=$("$CLI" replay -v "$out/${w%:*}.trace" 2>&1); rc=$?
+    cols=$(printf '%s\n' "$res" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+    if [ $rc -eq "${w#*:}" ] && [ "$cols" -le 100 ]; then
+        pcaught=$((pcaught + 1))
+    else
+        fail=1; echo "replay -v ${w%:*}: exit $rc (wanted ${w#*:}), lines up to $cols columns (wanted 100 at most)"
+        printf '%s\n' "$res" | awk 'length($0) > 100' | head -n 5
+    fi
+done
 syn_line="synthetic record agrees, $pcaught of $planted planted differences stopped at their line"
 
 records=$(ls build/linux/trace-*.txt 2>/dev/null)
