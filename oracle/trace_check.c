@@ -456,8 +456,8 @@ static int check_header_end(struct header_check *h)
     const struct run *at;
     uint64_t f;
     if (h->next_own != h->maxpage)
-        return refuse(t, h->err, t->ev[t->init_end].line, "expected own runs up to MAXPAGE-1 (%llx, machine at line %u): "
-                      "frames %llx-%llx have no owner", (unsigned long long)(h->maxpage - 1), h->machine->line,
+        return refuse(t, h->err, t->ev[t->init_end].line, "expected own runs up to MAXPAGE-1 (%llx, machine at line "
+                      "%u): frames %llx-%llx have no owner", (unsigned long long)(h->maxpage - 1), h->machine->line,
                       (unsigned long long)h->next_own, (unsigned long long)(h->maxpage - 1));
     if (sort_disjoint(t, h->err, &h->frames, "frame") || sort_disjoint(t, h->err, &h->m2p, "m2p"))
         return -1;
