@@ -317,10 +317,17 @@ static int by_first(const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first ? 1 : x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* Sort the runs by their first frame (none: nothing to sort, and no array). */
+static void sort_runs(struct runs *s)
+{
+    if (s->n > 1)
+        qsort(s->r, s->n, sizeof(*s->r), by_first);
+}
+
 /* The runs sorted, none overlapping another ("expected each frame in one WHAT line"). */
 static int sort_disjoint(const struct trace *t, FILE *err, struct runs *s, const char *what)
 {
-    qsort(s->r, s->n, sizeof(*s->r), by_first);
+    sort_runs(s);
     for (size_t k = 1; k < s->n; k++) {
         const struct run *a = &s->r[k - 1], *b = &s->r[k];
         if (b->first - a->first < a->n)
@@ -467,7 +474,7 @@ static int check_header_end(struct header_check *h)
     if ((f = first_outside(&h->d0, &h->frames, &at)) != UINT64_MAX)
         return refuse(t, h->err, at->line, "expected a frame line for each of dom0's frames: frame %llx has none",
                       (unsigned long long)f);
-    qsort(h->pt.r, h->pt.n, sizeof(*h->pt.r), by_first);
+    sort_runs(&h->pt);
     for (size_t k = 0; k < h->pt.n; k++) {
         const struct run *p = &h->pt.r[k], *fr = find_run(&h->frames, p->first);
         if (k && h->pt.r[k - 1].first == p->first)
