@@ -242,7 +242,7 @@ FUZZ_FLAGS := -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-s
               -Iinclude -Ilib -Iscript -Iexplain -Iplatform/host -Iplatform/xen -D_POSIX_C_SOURCE=200809L
 FUZZERS    := fuzz_hypercalls fuzz_script fuzz_replay
 # pvmmu replay and what it runs on (the replay fuzzer's share).
-REPLAY_SRC := $(wildcard oracle/trace.c oracle/replay*.c explain/*.c) platform/host/hostmem.c
+REPLAY_SRC := $(wildcard oracle/trace*.c oracle/replay*.c explain/*.c) platform/host/hostmem.c
 FUZZ_TIME  ?= 60
 $(BUILD)/fuzz/fuzz_hypercalls: fuzz/fuzz_hypercalls.c platform/host/hostmem.c $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -53,15 +53,35 @@ void replay_miss(struct replay *r, long ev, uint64_t frame, bool refused, const 
         m->why = refusal_text(r);
 }
 
+/* The columns s takes on a terminal: one per character (a UTF-8 continuation byte takes none). */
+static size_t columns(const char *s)
+{
+    size_t c = 0;
+    for (; *s; s++)
+        c += ((unsigned char)*s & 0xC0) != 0x80;
+    return c;
+}
+
+void replay_quote(FILE *out, const char *lead, const char *text, const char *tail)
+{
+    size_t used = columns(lead) + columns(tail), room = used < EXPLAIN_COLUMNS ? EXPLAIN_COLUMNS - used : 0;
+    size_t len = strlen(text);
+    if (columns(text) > room) {   /* the longest start of text that leaves room for " ...", cut between characters */
+        size_t c = 0;
+        for (len = 0; text[len] && (c < (room > 4 ? room - 4 : 0) || ((unsigned char)text[len] & 0xC0) == 0x80); len++)
+            c += ((unsigned char)text[len] & 0xC0) != 0x80;
+    }
+    fprintf(out, "%s%.*s%s%s\n", lead, (int)len, text, text[len] ? " ..." : "", tail);
+}
+
 void replay_print_line(struct replay *r, long ev, const char *answer)
 {
     const struct trace_ev *e = &r->t.ev[ev];
-    const char *text = trace_text(&r->t, e);
-    int cut = e->tag == TR_VB || e->tag == TR_PT ? 72 : 110;
-    fprintf(r->o->out, "%7u  %.*s%s", e->line, cut, text, (int)strlen(text) > cut ? " ..." : "");
+    char lead[16], tail[96] = "";
+    snprintf(lead, sizeof(lead), "%7u  ", e->line);
     if (answer)
-        fprintf(r->o->out, "   | pvmmu: %s", answer);
-    fputc('\n', r->o->out);
+        snprintf(tail, sizeof(tail), "   | pvmmu: %s", answer);
+    replay_quote(r->o->out, lead, trace_text(&r->t, e), tail);
 }
 
 const char *replay_entry_diff(char *buf, size_t len, uint64_t a, uint64_t b)
@@ -392,11 +412,15 @@ static size_t replay_hc(struct replay *r, size_t i)
     return (size_t)e->end;
 }
 
-/* Replay the stream event by event until the end or the first disagreement. */
+/*
+ * Replay the stream event by event until the end or the first disagreement.  A preempted call runs whole at its
+ * first hc, so its disagreement may lie beyond events still to replay (those before its re-issue): the stream
+ * goes on up to that line, and an earlier one's disagreement takes its place (replay_miss).
+ */
 static void replay_stream(struct replay *r)
 {
     const struct trace *t = &r->t;
-    for (size_t i = t->init_end + 1; i < t->fin && r->miss.ev < 0; i++) {
+    for (size_t i = t->init_end + 1; i < t->fin && (r->miss.ev < 0 || (long)i < r->miss.ev); i++) {
         const struct trace_ev *e = &t->ev[i];
         r->cur_ev = (long)i;
         if (r->nwatch)
@@ -435,6 +459,21 @@ static void replay_stream(struct replay *r)
 
 static const char *const phase_label[] = { "to Memory:", "Memory: to Run /init", "/init to the end" };
 
+/* Frame mfn as explain_frame describes it, wrapped to the width. */
+static void print_frame(FILE *out, struct replay *r, uint64_t mfn)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        host_out_of_memory(0, "a frame's description");
+    explain_frame(f, &r->m, mfn, "    ");
+    if (fclose(f))
+        host_out_of_memory(len, "a frame's description");
+    explain_wrap(out, text);
+    free(text);
+}
+
 /* The first disagreement: where, both answers, the core's explanation, its last log lines. */
 static void print_miss(struct replay *r)
 {
@@ -445,10 +484,14 @@ static void print_miss(struct replay *r)
     for (size_t i = r->t.init_end + 1; i < (size_t)m->ev; i++)
         if (r->t.ev[i].tag == TR_CON && r->t.ev[i].type)
             phase = r->t.ev[i].type;
-    fprintf(out, "pvmmu replay: %s:%u: the core disagrees with Xen (phase %s)\n", r->t.path, e->line, phase_label[phase]);
-    if (m->call_ev >= 0 && m->call_ev != m->ev && r->t.ev[m->call_ev].tag == TR_HC)
-        fprintf(out, "  in the call of line %u: %.110s\n", r->t.ev[m->call_ev].line, trace_text(&r->t, &r->t.ev[m->call_ev]));
-    fprintf(out, "  record: %.160s%s\n", trace_text(&r->t, e), strlen(trace_text(&r->t, e)) > 160 ? " ..." : "");
+    explain_printf(out, "pvmmu replay: %s:%u: the core disagrees with Xen (phase %s)\n", r->t.path, e->line,
+                   phase_label[phase]);
+    if (m->call_ev >= 0 && m->call_ev != m->ev && r->t.ev[m->call_ev].tag == TR_HC) {
+        char lead[48];
+        snprintf(lead, sizeof(lead), "  in the call of line %u: ", r->t.ev[m->call_ev].line);
+        replay_quote(out, lead, trace_text(&r->t, &r->t.ev[m->call_ev]), "");
+    }
+    replay_quote(out, "  record: ", trace_text(&r->t, e), "");
     explain_printf(out, "  Xen:    %s\n", m->xen);
     explain_printf(out, "  pvmmu:  %s\n", m->core);
     if (m->why) {
@@ -457,13 +500,13 @@ static void print_miss(struct replay *r)
     }
     if (m->frame != PVM_INVALID_MFN) {
         fprintf(out, "  the frame now (pvmmu):\n");
-        explain_frame(out, &r->m, m->frame, "    ");
+        print_frame(out, r, m->frame);
     }
     unsigned long first = hostmem_log_first(&r->h, m->log_mark > 8 ? m->log_mark - 8 : 0);
     if (first < r->h.log_lines)
         fprintf(out, "  pvmmu's last log lines:\n");
-    for (unsigned long i = first; i < r->h.log_lines; i++)
-        fprintf(out, "    %s\n", hostmem_log_line(&r->h, i));
+    for (unsigned long i = first; i < r->h.log_lines; i++)   /* quoted as Xen's log is, cut to the width */
+        replay_quote(out, "    ", hostmem_log_line(&r->h, i), "");
 }
 
 struct audit_print {
@@ -475,7 +518,7 @@ static void print_issue(void *ctx, const struct pvm_audit_issue *issue)
 {
     struct audit_print *p = ctx;
     if (p->n++ < 20)
-        fprintf(p->out, "  audit: %s\n", issue->text);
+        explain_printf(p->out, "  audit: %s\n", issue->text);
 }
 
 /* The auditor over the final state: 0 clean, else the number of issues (the first 20 printed). */
@@ -527,11 +570,13 @@ static int replay_loaded(struct replay *r, double t_read)
     if (replay_final(r))
         return 1;
     unsigned long issues = final_audit(r);
-    fprintf(out, "agreement: every replayed hypercall, request, multicall entry, validation, devalidation and ptwr "
-                 "write gave Xen's answer; auditor %s\n", issues ? "NOT clean" : "clean");
-    fprintf(out, "  contents at the validations: %llu as the core had kept them since the frame was last a table, "
-                 "equal to Xen's; %llu loaded from the record (the frame had been writable or free since)\n",
-            (unsigned long long)r->vb_known, (unsigned long long)r->vb_loaded);
+    fprintf(out, "agreement: the core gave Xen's answer at every replayed event; auditor %s\n",
+            issues ? "NOT clean" : "clean");
+    explain_printf(out, "  (every hypercall, request, multicall entry, validation, devalidation and ptwr write the "
+                        "replay runs)\n");
+    explain_printf(out, "  contents at the validations: %llu as the core had kept them since the frame was last a "
+                        "table, equal to Xen's; %llu loaded from the record (the frame had been writable or free "
+                        "since)\n", (unsigned long long)r->vb_known, (unsigned long long)r->vb_loaded);
     replay_print_counts(r, secs);
     if (!issues && r->o->summary) {
         struct replay_summary *sum = r->o->summary;

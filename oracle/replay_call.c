@@ -377,6 +377,8 @@ static void check_sub(struct replay *r, struct lsub *s)
     if (s->has_dn && (!s->core_dn_set || s->core_dn != s->dn))
         replay_miss(r, s->dn_ev, PVM_INVALID_MFN, false, "done count written", "%s %u",
                     s->core_dn_set ? "done count" : "no done count written", s->core_dn);
+    else if (!s->has_dn && s->core_dn_set)   /* the record's call has no dn line: Xen wrote none */
+        replay_miss(r, s->result_ev, PVM_INVALID_MFN, false, "no done count written", "wrote %u", s->core_dn);
 }
 
 /* An entry's or a call's result against its hr/mr line. */

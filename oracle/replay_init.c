@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain.h"
 #include "replay_int.h"
 
 #define PVM_STR_(x) #x
@@ -158,23 +159,25 @@ static int take_line(struct replay *r, struct header *hd, const struct trace_ev 
 static void final_heading(struct replay *r, uint32_t line)
 {
     if (r->final && !r->final_headed)
-        fprintf(r->o->out, "pvmmu replay: %s:%u: the core disagrees with Xen (dom0's final state, at its power-off)\n",
-                r->t.path, line);
+        explain_printf(r->o->out, "pvmmu replay: %s:%u: the core disagrees with Xen (dom0's final state)\n",
+                       r->t.path, line);
     r->final_headed |= r->final;
 }
 
-/* One difference from the record at its line `line`, as one indented line. */
+/* One difference from the record, as one indented line naming the record's line it is about (0: none). */
 __attribute__((format(printf, 3, 4)))
 static void differs(struct replay *r, uint32_t line, const char *fmt, ...)
 {
+    char text[512], where[32] = "";
     va_list ap;
     final_heading(r, line);
     r->init_diff++;
-    fputs("  ", r->o->out);
+    if (line)
+        snprintf(where, sizeof(where), "line %u: ", line);
     va_start(ap, fmt);
-    vfprintf(r->o->out, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    fputc('\n', r->o->out);
+    explain_printf(r->o->out, "  %s%s\n", where, text);
 }
 
 /* vm_assist: each assist on, as the guest's own vm_assist hypercall turns it on. */
@@ -194,17 +197,16 @@ static int take_types(struct replay *r, struct header *hd)
         for (uint64_t k = 0; e->tag == TR_FRAME && (e->flags & TRACE_F_PINNED) && k < e->a[1]; k++) {
             struct mmuext_op op = { .cmd = MMUEXT_PIN_L1_TABLE + e->type - 1u, .arg1.mfn = e->a[0] + k };
             if (e->type < 1 || e->type > 4 || pvm_mmuext_op(r->v, &op, 1, NULL, DOMID_SELF))
-                differs(r, e->line, "line %u: frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
-                        e->line, (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
+                differs(r, e->line, "frame %llx: pinned as %s by Xen's builder; the core refuses to pin it",
+                        (unsigned long long)(e->a[0] + k), trace_type_name(e->type));
         }
     }
     if (hd->cr3->a[0] && pvm_set_guest_table(r->v, hd->cr3->a[0]))
-        differs(r, hd->cr3->line, "line %u: cr3 %llx: the core refuses to load it as dom0's root", hd->cr3->line,
+        differs(r, hd->cr3->line, "cr3 %llx: the core refuses to load it as dom0's root",
                 (unsigned long long)hd->cr3->a[0]);
     struct mmuext_op user = { .cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = hd->cr3->a[1] };
     if (hd->cr3->a[1] && pvm_mmuext_op(r->v, &user, 1, NULL, DOMID_SELF))
-        differs(r, hd->cr3->line, "line %u: user cr3 %llx: the core refuses to load it", hd->cr3->line,
-                (unsigned long long)hd->cr3->a[1]);
+        differs(r, hd->cr3->line, "user cr3 %llx: the core refuses to load it", (unsigned long long)hd->cr3->a[1]);
     return 0;
 }
 
@@ -216,19 +218,34 @@ static void take_superpages(struct replay *r)
         for (uint32_t k = 0; e->tag == TR_PT && k < e->nent; k++) {
             const struct trace_ent *x = &r->t.ents[e->ent + k];
             if (builder_superpage(e->type, x->val) && pvm_build_superpage(&r->m, 0, e->a[0], x->slot, x->val))
-                differs(r, e->line, "line %u: frame %llx slot %x: the core refuses the builder's superpage %016llx",
-                        e->line, (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
+                differs(r, e->line, "frame %llx slot %x: the core refuses the builder's superpage %016llx",
+                        (unsigned long long)e->a[0], x->slot, (unsigned long long)x->val);
         }
     }
+}
+
+/* The line of the record about frame mfn's initial state: its pt line, else its frame line; 0 if neither. */
+static uint32_t frame_line(const struct replay *r, uint64_t mfn)
+{
+    uint32_t line = 0;
+    for (size_t i = 0; i < r->t.init_end; i++) {
+        const struct trace_ev *e = &r->t.ev[i];
+        if (e->tag == TR_PT && e->a[0] == mfn)
+            return e->line;
+        if (e->tag == TR_FRAME && mfn >= e->a[0] && mfn - e->a[0] < e->a[1])
+            line = e->line;
+    }
+    return line;
 }
 
 void replay_init_validate(struct replay *r, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc)
 {
     if (phase == PVM_VALIDATE_BEGIN && r->pt_level[mfn] != level)
-        differs(r, 0, "frame %llx: the core validates it as l%u; the record has %s", (unsigned long long)mfn, level,
-                r->pt_level[mfn] ? "a pt line of another level" : "no pt line for it");
+        differs(r, frame_line(r, mfn), "frame %llx: the core validates it as l%u; the record has %s",
+                (unsigned long long)mfn, level, r->pt_level[mfn] ? "a pt line of another level" : "no pt line for it");
     if (phase == PVM_VALIDATE_END && rc)
-        differs(r, 0, "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level, rc);
+        differs(r, frame_line(r, mfn), "frame %llx: the core refuses it as l%u (%d)", (unsigned long long)mfn, level,
+                rc);
 }
 
 /* "l4 tc=2 ref=4 a p v" of Xen's record or of the core, into buf. */
@@ -288,9 +305,9 @@ static void print_run(struct replay *r, const struct trace_ev *e, const char *xe
     const char *doc = documented(r, e, mfn);
     if (!doc)
         final_heading(r, e->line);
-    fprintf(r->o->out, "  line %u: frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s%s%s\n", e->line, n > 1 ? "s" : "",
-            (unsigned long long)mfn, n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen, core,
-            doc ? " (documented: " : "", doc ? doc : "", doc ? ")" : "");
+    explain_printf(r->o->out, "  line %u: frame%s %llx%s%.0llx: Xen %s; pvmmu %s%s%s%s\n", e->line, n > 1 ? "s" : "",
+                   (unsigned long long)mfn, n > 1 ? "-" : "", n > 1 ? (unsigned long long)(mfn + n - 1) : 0ULL, xen,
+                   core, doc ? " (documented: " : "", doc ? doc : "", doc ? ")" : "");
     *(doc ? &r->documented : &r->init_diff) += n;
 }
 
@@ -331,7 +348,7 @@ static void compare_pages(struct replay *r, const struct trace_ev *dom)
 {
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
     if (dom && dom->a[1] != d->tot_pages - r->xenheap)
-        differs(r, dom->line, "line %u: dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)", dom->line,
+        differs(r, dom->line, "dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)",
                 (unsigned long long)dom->a[1], (unsigned long long)(d->tot_pages - r->xenheap),
                 (unsigned long long)r->xenheap);
 }
@@ -352,18 +369,19 @@ int replay_final(struct replay *r)
             k = k == PVM_INVALID_MFN ? 0 : k;
             u = u == PVM_INVALID_MFN ? 0 : u;
             if (k != e->a[0] || u != e->a[1])
-                differs(r, e->line, "line %u: dom0's roots (kernel, user): Xen %llx %llx, pvmmu %llx %llx", e->line,
+                differs(r, e->line, "dom0's roots (kernel, user): Xen %llx %llx, pvmmu %llx %llx",
                         (unsigned long long)e->a[0], (unsigned long long)e->a[1], (unsigned long long)k,
                         (unsigned long long)u);
         }
     }
-    fprintf(r->o->out, "final state (line %u): ", t->ev[t->fin].line);
     if (r->init_diff)
-        fprintf(r->o->out, "%lu difference%s from Xen's (above)\n", r->init_diff, r->init_diff == 1 ? "" : "s");
+        explain_printf(r->o->out, "final state (line %u): %lu difference%s from Xen's (above)\n", t->ev[t->fin].line,
+                       r->init_diff, r->init_diff == 1 ? "" : "s");
     else
-        fprintf(r->o->out, "every frame of dom0 agrees with Xen's at its power-off (type, type count, general count, "
-                           "pinned, validated)%s, and so do its page count and its roots\n",
-                r->documented ? ", but Xen's own frames shared with dom0 (documented)" : "");
+        explain_printf(r->o->out, "final state (line %u): every frame of dom0 agrees with Xen's at its power-off (type, "
+                                  "type count, general count, pinned, validated)%s, and so do its page count and its "
+                                  "roots\n", t->ev[t->fin].line,
+                       r->documented ? ", but for Xen's own references (documented)" : "");
     return r->init_diff ? 1 : 0;
 }
 
@@ -371,25 +389,28 @@ int replay_final(struct replay *r)
 static void print_state(struct replay *r, const struct header *hd)
 {
     const struct pvm_domain *d = pvm_domain(&r->m, 0);
-    fprintf(r->o->out, "initial state: %llu frames of dom0, %llu tables (the core validated %llu of them when it "
-                       "pinned and loaded the root %llx), ",
-            (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, (unsigned long long)hd->validated,
-            (unsigned long long)r->v->guest_table);
+    char superpages[64] = "", verdict[160];
     if (hd->superpages)
-        fprintf(r->o->out, "%llu of the builder's superpages, ", (unsigned long long)hd->superpages);
-    fprintf(r->o->out, "%llu I/O frames; ", (unsigned long long)hd->io_frames);
+        snprintf(superpages, sizeof(superpages), "%llu of the builder's superpages, ",
+                 (unsigned long long)hd->superpages);
     if (r->init_diff)
-        fprintf(r->o->out, "%lu difference%s from the record (above)\n", r->init_diff, r->init_diff == 1 ? "" : "s");
+        snprintf(verdict, sizeof(verdict), "%lu difference%s from the record (above)", r->init_diff,
+                 r->init_diff == 1 ? "" : "s");
     else
-        fprintf(r->o->out, "every frame agrees with the record (type, type count, general count, pinned, "
-                           "validated)%s\n", r->documented ? ", but Xen's own frames shared with dom0 (documented)" : "");
+        snprintf(verdict, sizeof(verdict), "every frame agrees with the record (type, type count, general count, "
+                 "pinned, validated)%s", r->documented ? ", but Xen's own frames shared with dom0 (documented)" : "");
+    explain_printf(r->o->out, "initial state: %llu frames of dom0, %llu tables, %s%llu I/O frames; the core validated "
+                              "%llu tables as it pinned them and loaded the root %llx; %s\n",
+                   (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, superpages,
+                   (unsigned long long)hd->io_frames, (unsigned long long)hd->validated,
+                   (unsigned long long)r->v->guest_table, verdict);
     uint64_t span = hd->iomem_last - hd->iomem_first + 1;
     if (hd->xen_frames || hd->other_frames || span != hd->iomem_frames)
-        fprintf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains; dom0's %llu iomem "
-                           "ranges taken as one, %llx-%llx (%llu frames in its holes)\n",
-                (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames,
-                (unsigned long long)hd->iomem_lines, (unsigned long long)hd->iomem_first,
-                (unsigned long long)hd->iomem_last, (unsigned long long)(span - hd->iomem_frames));
+        explain_printf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains; dom0's %llu "
+                                  "iomem ranges taken as one, %llx-%llx (%llu frames in its holes)\n",
+                       (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames,
+                       (unsigned long long)hd->iomem_lines, (unsigned long long)hd->iomem_first,
+                       (unsigned long long)hd->iomem_last, (unsigned long long)(span - hd->iomem_frames));
 }
 
 int replay_init(struct replay *r)
@@ -409,8 +430,8 @@ int replay_init(struct replay *r)
         return rc;
     if (hd.iomem_lines)
         pvm_domain_iomem_permit(&r->m, 0, hd.iomem_first, hd.iomem_last);
-    fprintf(r->o->out, "pvmmu replay: %s (%s): %u lines, %zu events after the initial state; read in %.2f s\n",
-            r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
+    explain_printf(r->o->out, "pvmmu replay: %s (%s): %u lines (%zu events after the initial state), read in %.2f s\n",
+                   r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
     uint64_t before = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +
                       r->m.stats.promotions[4];
     r->init = true;

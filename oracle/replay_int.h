@@ -165,7 +165,13 @@ const char *replay_entry_diff(char *buf, size_t len, uint64_t a, uint64_t b);
  */
 unsigned int replay_walk(const struct replay *r, uint64_t root, uint64_t va, uint64_t *table, uint64_t *entry);
 
-/* Print line ev as -v does: its number, its text (cut), and then answer (may be NULL). */
+/*
+ * One line: lead, text and tail, with text cut (" ..." after it) so that the line fits EXPLAIN_COLUMNS: how
+ * the replay quotes a record line or a log line.
+ */
+void replay_quote(FILE *out, const char *lead, const char *text, const char *tail);
+
+/* Print line ev as -v does: its number, its text (cut to the width), and then answer (may be NULL). */
 void replay_print_line(struct replay *r, long ev, const char *answer);
 
 /* "-16 (EBUSY)" for a result, into buf. */

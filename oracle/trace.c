@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hostmem.h"
+#include "trace_check.h"
 
 /*
  * Each tag's fields, one letter each: x a hex number (into a[]), X hex
@@ -365,7 +366,7 @@ static int parse_fields(struct reader *r, struct trace_ev *e, char **words, int 
 /*
  * A call or multicall entry line of a PV MMU hypercall the replay runs must carry exactly the
  * arguments Xen's 64-bit PV table gives it (docs/trace.md).  0, or -1 after a line.  Other hypercalls
- * are skipped by the replay and not checked.
+ * are skipped by the replay; trace_check_args holds them to Xen's table too.
  */
 static int check_call_args(struct reader *r, const struct trace_ev *e)
 {
@@ -375,7 +376,9 @@ static int check_call_args(struct reader *r, const struct trace_ev *e)
     uint64_t nr = e->a[entry ? 1 : 0];
     unsigned int have = e->n - (entry ? 2u : 1u);
     int want = pv_mmu_args(nr);
-    if (want >= 0 && have != (unsigned int)want)
+    if (want < 0)
+        return trace_check_args(r->t, r->err, r->line, nr, have);
+    if (have != (unsigned int)want)
         return bad(r, r->line, "hypercall %llx takes %d arguments, this line gives %u",
                    (unsigned long long)nr, want, have);
     return 0;
@@ -685,7 +688,7 @@ int trace_load(struct trace *t, const char *path, FILE *err)
         off = next;
     }
     t->lines = r.line;
-    return check_order(&r) || link_brackets(&r) ? -1 : 0;
+    return check_order(&r) || trace_check_header(t, err) || link_brackets(&r) || trace_check_calls(t, err) ? -1 : 0;
 }
 
 void trace_free(struct trace *t)

@@ -129,7 +129,7 @@ bad "$tmp/missing.txt: cannot open the record"        compare --replay "$tmp/mis
 bad "pvmmu boot: unknown argument '--replay'"         boot --policy batched --replay "$tmp/missing.txt"
 # record NAME STREAM: a record with a minimal initial state and the lines of STREAM after init-end.
 record() {
-    printf 'pvmmu-trace 1\nrec test\nmachine 100 28\ncr3 0 0\ninit-end\n%b' "$2" >"$tmp/$1.txt"
+    printf 'pvmmu-trace 1\nmachine 100 28\nown 0 100 none\ncr3 0 0\ninit-end\n%b' "$2" >"$tmp/$1.txt"
 }
 printf 'pvmmu-trace 2\n' >"$tmp/v2.txt"
 bad "v2.txt:1: expected 'pvmmu-trace 1' as the first line"    replay "$tmp/v2.txt"
@@ -140,6 +140,43 @@ record nul 'hc 1 0 1 0 7ff0\nhr 1 0\0 -22\n'
 bad "nul.txt:7: a NUL byte in the line"                replay "$tmp/nul.txt"
 record args 'hc e 0 0\nhr e 0\n'
 bad "args.txt:6: hypercall e takes 3 arguments, this line gives 2" replay "$tmp/args.txt"
+# ... every hypercall in Xen's table, not only the ones the replay runs (a hc, hp, mc or mp line)
+record argc 'hc 12 0 20\nhr 12 0\n'
+bad "argc.txt:6: hypercall 12 takes 3 arguments, this line gives 2" replay "$tmp/argc.txt"
+record iret 'hc 17 0\n'
+bad "iret.txt:6: hypercall 17 takes 0 arguments, this line gives 1" replay "$tmp/iret.txt"
+record argmc 'hc d 0 1\nmc 0 18 0 0\nmr 0 18 0\nhr d 0\n'
+bad "argmc.txt:7: hypercall 18 takes 3 arguments, this line gives 2" replay "$tmp/argmc.txt"
+record arghp 'hc c 0 7000\nhp c 0\nhc c 0\nhr c 0\n'
+bad "arghp.txt:7: hypercall c takes 2 arguments, this line gives 1" replay "$tmp/arghp.txt"
+record argbuilt 'hc 24 0 7000\nhr 24 0\n'
+bad "argbuilt.txt:6: hypercall 24 takes 1 argument (0 in a Xen built without it), this line gives 2" replay "$tmp/argbuilt.txt"
+# ... a preempted call's continuation (hp, mp) and re-issue must be Xen's (docs/trace.md, Continuations)
+record contlist 'hc 1a 2000 2 0 7ff0\nmx 6 0 0 0\nhp 1a 2010 80000001 0 7ff0\nhc 1a 2010 80000001 0 7ff0\nmx 7 0 0 0\nhr 1a 0\n'
+bad "contlist.txt:8: expected the arguments 2018 80000001 0 7ff0: the call at line 6 finished 1 of its 2 requests (24 bytes each)" replay "$tmp/contlist.txt"
+record contcount 'hc 1 2000 3 7f00 7ff0\nmu 10 0 0\nhp 1 2010 80000001 7f00 7ff0\nhc 1 2010 80000001 7f00 7ff0\nmu 18 0 0\nhr 1 0\n'
+bad "contcount.txt:8: expected the arguments 2010 80000002 7f00 7ff0: the call at line 6 finished 1 of its 3 requests (16 bytes each)" replay "$tmp/contcount.txt"
+record contdefer 'hc 1 2000 1 0 7ff0\nmu 10 0 0\nhp 1 2000 80000000 0 0\nhc 1 2000 80000000 0 0\nhr 1 0\n'
+bad "contdefer.txt:8: expected no list and no done counter in a continuation whose count is 80000000" replay "$tmp/contdefer.txt"
+record contresult 'hc 1 2000 1 0 7ff0\nmu 10 0 0\nhp 1 0 80000000 0 0\nhc 1 0 80000000 0 0\nhr 1 -22\n'
+bad "contresult.txt:10: expected the result 0, which the continuation at line 8 carries" replay "$tmp/contresult.txt"
+record contmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhp d 3020 1\nhc d 3020 1\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
+bad "contmc.txt:9: expected 'hp d 3040 1': the multicall at line 6 went through 1 entries (64 bytes each)" replay "$tmp/contmc.txt"
+record contmp 'hc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 6 0 0 0\nmp 0 1a 4018 80000001 0 7ff0\nhp d 3000 1\nhc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 7 0 0 0\nmr 0 1a 0\nhr d 0\n'
+bad "contmp.txt:12: expected the re-issued multicall's entry 0 to be the entry the mp at line 9 rewrote" replay "$tmp/contmp.txt"
+# ... and a batch's requests (mu, mx) must fit the count its hc gives
+record fewer 'hc 1 6000 2 0 7ff0\nmu 10 0 0\nhr 1 0\n'
+bad "fewer.txt:6: expected 2 requests (this line's count) before the result 0 at line 8, the record has 1" replay "$tmp/fewer.txt"
+record more 'hc 1 6000 1 0 7ff0\nmu 10 0 0\nmu 18 0 0\nhr 1 0\n'
+bad "more.txt:6: expected at most 1 requests (this line's count), the record has 2 before line 9" replay "$tmp/more.txt"
+record after 'hc 1 6000 2 0 7ff0\nmu 10 0 -22\nmu 18 0 0\nhr 1 -22\n'
+bad "after.txt:8: expected no request after the one at line 7, whose result -22 ends the call" replay "$tmp/after.txt"
+record failres 'hc 1 6000 2 0 7ff0\nmu 10 0 -22\nhr 1 0\n'
+bad "failres.txt:8: expected the result -22 of the request at line 7" replay "$tmp/failres.txt"
+record fewmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
+bad "fewmc.txt:6: expected 2 entries (this line's count) before the result 0 at line 9, the record has 1" replay "$tmp/fewmc.txt"
+record nodone 'hc 1a 2000 1 0 7ff0\nmx 6 0 0 0\ndn 1\nhr 1a 0\n'
+bad "nodone.txt:8: expected no dn line: the call at line 6 gave no done counter" replay "$tmp/nodone.txt"
 record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
 bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
 record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'
@@ -194,8 +231,58 @@ printf 'pvmmu-trace 1\nmachine 100 28\nframe ff 2 none 0 1 a\ncr3 0 0\ninit-end\
 bad "beyond.txt:3: expected frame's frames inside the machine" replay "$tmp/beyond.txt"
 printf 'pvmmu-trace 1\nmachine 100 28\ncr3 0 0\nframe 10 1 none 0 1 xa\ninit-end\n' >"$tmp/flags.txt"
 bad "flags.txt:4: expected 'frame MFN N TYPE TC REF FLAGS': 'xa' is not a valid frame field" replay "$tmp/flags.txt"
-printf 'pvmmu-trace 1\nmachine 100 28\ninit-end\n' >"$tmp/nocr3.txt"
-bad "nocr3.txt:3: expected a 'cr3 KERNEL USER' line before init-end" replay "$tmp/nocr3.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\nown 0 100 none\ninit-end\n' >"$tmp/nocr3.txt"
+bad "nocr3.txt:4: expected a 'cr3 KERNEL USER' line before init-end" replay "$tmp/nocr3.txt"
+# header NAME LINES: a record whose initial state is LINES (then init-end), which contradicts itself at the line named.
+header() {
+    printf 'pvmmu-trace 1\n%binit-end\n' "$2" >"$tmp/$1.txt"
+}
+header owngap 'machine 100 28\nown 0 10 io\nown 20 e0 none\ncr3 0 0\n'
+bad "owngap.txt:4: expected own runs from frame 0 in order without gaps: frames 10-1f have no owner" replay "$tmp/owngap.txt"
+header ownover 'machine 100 28\nown 0 10 io\nown 8 f8 none\ncr3 0 0\n'
+bad "ownover.txt:4: expected own runs in order without overlap: frame 8 is in the run at line 3" replay "$tmp/ownover.txt"
+header ownorder 'machine 100 28\nown 10 f0 none\nown 0 10 io\ncr3 0 0\n'
+bad "ownorder.txt:3: expected own runs from frame 0 in order without gaps: frames 0-f have no owner" replay "$tmp/ownorder.txt"
+header ownshort 'machine 100 28\nown 0 80 none\ncr3 0 0\n'
+bad "ownshort.txt:5: expected own runs up to MAXPAGE-1 (ff, machine at line 2): frames 80-ff have no owner" replay "$tmp/ownshort.txt"
+header ownbeyond 'machine 100 28\nown 0 200 none\ncr3 0 0\n'
+bad "ownbeyond.txt:3: expected own's frames inside the machine line's MAXPAGE (100)" replay "$tmp/ownbeyond.txt"
+header machlate 'rec test\nown 0 100 none\nmachine 100 28\ncr3 0 0\n'
+bad "machlate.txt:3: expected the machine line before any 'own' line" replay "$tmp/machlate.txt"
+header machbits 'machine 200000 20\nown 0 200000 none\ncr3 0 0\n'
+bad "machbits.txt:2: expected MAXPAGE frames within PADDRBITS: 200000 frames do not fit in 32 address bits" replay "$tmp/machbits.txt"
+header machtwice 'machine 100 28\nown 0 100 none\nmachine 100 28\ncr3 0 0\n'
+bad "machtwice.txt:4: expected one 'machine' line (another at line 2)" replay "$tmp/machtwice.txt"
+header cr3twice 'machine 100 28\nown 0 100 none\ncr3 0 0\ncr3 0 0\n'
+bad "cr3twice.txt:5: expected one 'cr3' line (another at line 4)" replay "$tmp/cr3twice.txt"
+header domtwice 'machine 100 28\nown 0 100 none\ndom 0 0 10\ndom 0 0 10\ncr3 0 0\n'
+bad "domtwice.txt:5: expected one 'dom' line (another at line 4)" replay "$tmp/domtwice.txt"
+header vmtwice 'machine 100 28\nown 0 100 none\nvm_assist 0\nvm_assist 8\ncr3 0 0\n'
+bad "vmtwice.txt:5: expected one 'vm_assist' line (another at line 4)" replay "$tmp/vmtwice.txt"
+header rectwice 'rec a\nrec b\nmachine 100 28\nown 0 100 none\ncr3 0 0\n'
+bad "rectwice.txt:3: expected one 'rec' line (another at line 2)" replay "$tmp/rectwice.txt"
+header domid 'machine 100 28\nown 0 100 none\ndom 1 0 10\ncr3 0 0\n'
+bad "domid.txt:4: expected 'dom 0 TOT MAX' (the record is dom0's)" replay "$tmp/domid.txt"
+header iomemrev 'machine 100 28\nown 0 100 none\niomem 20 10\ncr3 0 0\n'
+bad "iomemrev.txt:4: expected FIRST <= LAST" replay "$tmp/iomemrev.txt"
+header iomemwide 'machine 100 28\nown 0 100 none\niomem 0 10000000\ncr3 0 0\n'
+bad "iomemwide.txt:4: expected frames below 10000000 (PADDRBITS 28)" replay "$tmp/iomemwide.txt"
+header mmiorev 'machine 100 28\nown 0 100 none\nmmio_ro fed00 fec00\ncr3 0 0\n'
+bad "mmiorev.txt:4: expected FIRST <= LAST" replay "$tmp/mmiorev.txt"
+header frameover 'machine 100 28\nown 0 100 d0\nframe 0 10 none 0 1 a\nframe 8 f8 none 0 1 a\ncr3 0 0\n'
+bad "frameover.txt:5: expected each frame in one frame line: frame 8 is also in the one at line 4" replay "$tmp/frameover.txt"
+header framenot 'machine 100 28\nown 0 80 d0\nown 80 80 none\nframe 0 100 none 0 1 a\ncr3 0 0\n'
+bad "framenot.txt:5: expected frame lines for dom0's frames only (own d0): frame 80 is not" replay "$tmp/framenot.txt"
+header framemiss 'machine 100 28\nown 0 100 d0\nframe 0 80 none 0 1 a\ncr3 0 0\n'
+bad "framemiss.txt:3: expected a frame line for each of dom0's frames: frame 80 has none" replay "$tmp/framemiss.txt"
+header m2pover 'machine 100 28\nown 0 100 d0\nframe 0 100 none 0 1 a\nm2p 0 0 10\nm2p 8 8 10\ncr3 0 0\n'
+bad "m2pover.txt:6: expected each frame in one m2p line: frame 8 is also in the one at line 5" replay "$tmp/m2pover.txt"
+header m2pbeyond 'machine 100 28\nown 0 100 d0\nframe 0 100 none 0 1 a\nm2p f0 0 20\ncr3 0 0\n'
+bad "m2pbeyond.txt:5: expected m2p's frames inside the machine line's MAXPAGE" replay "$tmp/m2pbeyond.txt"
+header pttwice 'machine 100 28\nown 0 100 d0\nframe 0 1 l1 1 2 av\nframe 1 ff none 0 1 a\npt 0 l1\npt 0 l1\ncr3 0 0\n'
+bad "pttwice.txt:7: expected one pt line per frame: frame 0 has one at line 6" replay "$tmp/pttwice.txt"
+header pttype 'machine 100 28\nown 0 100 d0\nframe 0 1 l1 1 2 av\nframe 1 ff none 0 1 a\npt 1 l1\ncr3 0 0\n'
+bad "pttype.txt:6: expected pt's TYPE to be the frame line's: frame 1 is none there (line 5)" replay "$tmp/pttype.txt"
 
 echo "cli: $n cases, $failed failed"
 [ $failed -eq 0 ]

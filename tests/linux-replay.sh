@@ -23,9 +23,28 @@ fi
 # plant NAME OLD NEW [NTH]: the NTH (default 1st) line OLD of the synthetic record becomes NEW; the replay must stop
 # there (exit 1) with NEW as its record line.
 plant() {
-    planted=$((planted + 1))
     awk -v old="$2" -v new="$3" -v nth="${4:-1}" '$0 == old && ++n == nth { $0 = new } { print }' "$syn" >"$out/$1.trace"
-    want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
+    stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
+}
+# plant2 NAME OLD NEW OLD2 NEW2 [NTH2]: the first line OLD becomes NEW and the NTH2 (default 1st) OLD2 becomes NEW2,
+# a later line; the replay must stop at NEW's line, the earlier of the two in the record (whatever order it replays
+# them in).  A request's result with its call's, so that the record still agrees with itself.
+plant2() {
+    awk -v old="$2" -v new="$3" -v old2="$4" -v new2="$5" -v nth2="${6:-1}" \
+        '$0 == old && !n++ { $0 = new } $0 == old2 && ++n2 == nth2 { $0 = new2 } { print }' "$syn" >"$out/$1.trace"
+    stops_at "$1" "$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)"
+}
+# drop NAME OLD AT [NTH]: the NTH (default 1st) line OLD of the synthetic record is deleted; the replay must stop
+# (exit 1) at the first line AT after where it was.
+drop() {
+    awk -v old="$2" -v nth="${4:-1}" '$0 == old && ++n == nth { next } { print }' "$syn" >"$out/$1.trace"
+    stops_at "$1" "$(awk -v old="$2" -v at="$3" -v nth="${4:-1}" \
+        '$0 == old && ++n == nth { gone = NR } gone && NR > gone && $0 == at { print NR - 1; exit }' "$syn")"
+}
+# stops_at NAME WANT: the replay of $out/NAME.trace must stop (exit 1) at line WANT.
+stops_at() {
+    planted=$((planted + 1))
+    want=$2
     res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
     at=$(printf '%s\n' "$res" | sed -n 's/^pvmmu replay: .*:\([0-9]*\): the core disagrees with Xen.*/\1/p')
     if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$at" = "$want" ]; then
@@ -34,7 +53,7 @@ plant() {
         fail=1; echo "planted $1: NOT stopped at line '$want' (exit $rc, line '$at')"; printf '%s\n' "$res" | tail -n 10
     fi
 }
-plant result "mx 4 104 0 0" "mx 4 104 0 -22"
+plant2 result "mx 4 104 0 0" "mx 4 104 0 -22" "hr 1a 0" "hr 1a -22" 2
 plant contents "vb 104 l1 0 0:10000000105025" "vb 104 l1 0 0:10000000106025" 2
 plant stored "pw 104 1 0 106063 10000000106067 ok 4008 8 -" "pw 104 1 0 106063 10000000106063 ok 4008 8 -"
 plant old "pw 104 1 0 106063 10000000106067 ok 4008 8 -" "pw 104 1 107063 106063 10000000106067 ok 4008 8 -"
@@ -44,18 +63,60 @@ plant mu-stored "mu 102008 107067 0 107067" "mu 102008 107067 0 107063"
 plant uv-slot "uv 103 5 10000000105027" "uv 103 6 10000000105027"
 plant uv-stored "uv 103 5 10000000105027" "uv 103 5 10000000105025"
 plant fault "tr e 2 200000 ffffffff81000000 k" "tr e 3 200000 ffffffff81000000 k"
-plant final-frame "frame 106 1 writable 1 2 av" "frame 106 1 writable 2 3 av"
+plant final-frame "frame 106 1 writable 2 3 av" "frame 106 1 writable 1 2 av"
 plant final-pages "dom 0 ff ffffffff" "dom 0 fe ffffffff"
 plant final-root "cr3 100 0" "cr3 108 0" 2
 plant freed "xin 1f0 f0" "xin 105 f0"
 plant entry "mr 0 e 0" "mr 0 e -1"
-plant reissued "mx 3 108 0 0" "mx 3 108 0 -16"
+plant2 reissued "mx 3 108 0 0" "mx 3 108 0 -16" "mr 0 1a 0" "mr 0 1a -16"
 plant received "xout 200 f0 0" "xout 200 f0 3f"
 plant xref-refused "xref 10d vcpu_info 0" "xref 10d vcpu_info -22"
 plant xref-taken "xref 104 evtchn -22" "xref 104 evtchn 0"
 plant xput-not-held "xput 10e evtchn" "xput 10c evtchn"
 plant held-pin "mx 0 10d 0 -22" "mx 0 10d 0 0"
 plant final-held "frame 10d 1 writable 1 2 av" "frame 10d 1 writable 0 1 av"
+drop dn "dn 1" "hr 1a 0"
+# A write between a preempted call and its re-issue (replayed after the whole call) and a later line of the re-issue.
+plant2 gap "pw 104 2 0 106063 10000000106067 ok 4010 8 -" "pw 104 2 0 106063 10000000106063 ok 4010 8 -" "dn 2" "dn 3"
+# initial NAME OLD NEW: a header line of the synthetic record changed; the replay must find the initial state differs
+# (exit 1) and name that line, "line N:", in each difference it prints.
+initial() {
+    planted=$((planted + 1))
+    awk -v old="$2" -v new="$3" '$0 == old { $0 = new } { print }' "$syn" >"$out/$1.trace"
+    want=$(grep -n -x -F -- "$3" "$out/$1.trace" | head -n 1 | cut -d: -f1)
+    res=$("$CLI" replay "$out/$1.trace" 2>&1); rc=$?
+    # the differences: the lines between the first paragraph ("... read in T s") and "initial state:", each
+    # "  line N: ..." or its continuation
+    block=$(printf '%s\n' "$res" | sed -n '/read in [0-9.]* s$/,/^initial state:/p' | sed '1d;$d')
+    named=$(printf '%s\n' "$block" | grep -c "^  line $want: ")
+    other=$(printf '%s\n' "$block" | grep -v "^  line $want: " | grep -c -v '^    ')
+    if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$named" -ge 1 ] && [ "$other" -eq 0 ]; then
+        pcaught=$((pcaught + 1))
+    else
+        fail=1; echo "planted $1: initial state NOT said to differ at line '$want' (exit $rc)"; printf '%s\n' "$res" | head -n 8
+    fi
+}
+initial frameref "frame 104 1 none 0 2 a" "frame 104 1 none 0 3 a"
+initial dompages "dom 0 100 ffffffff" "dom 0 101 ffffffff"
+# No line the replay prints is wider than 100 columns (record lines are cut, prose wrapped): -v of a copy of the
+# synthetic record whose L1 104 has 32 more entries, not present (a long vb line), the same with that line's last entry changed
+# (a disagreement at it), and with a frame line changed (the initial state differs).
+long=$(awk 'BEGIN { for (i = 8; i < 40; i++) printf " %x:10000000%x024", i, 336 + i - 8 }')
+awk -v long="$long" '$0 == "vb 104 l1 0 0:10000000105025" { $0 = $0 long } { print }' "$syn" >"$out/wide.trace"
+awk '/^vb 104 l1 0 0:.* 27:1000000016f024$/ && ++n == 2 { sub(/16f024$/, "16e024") } { print }' \
+    "$out/wide.trace" >"$out/wide-miss.trace"
+sed 's/^frame 104 1 none 0 2 a$/frame 104 1 none 0 3 a/' "$out/wide.trace" >"$out/wide-init.trace"
+for w in wide:0 wide-miss:1 wide-init:1; do
+    planted=$((planted + 1))
+    res=$("$CLI" replay -v "$out/${w%:*}.trace" 2>&1); rc=$?
+    cols=$(printf '%s\n' "$res" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+    if [ $rc -eq "${w#*:}" ] && [ "$cols" -le 100 ]; then
+        pcaught=$((pcaught + 1))
+    else
+        fail=1; echo "replay -v ${w%:*}: exit $rc (wanted ${w#*:}), lines up to $cols columns (wanted 100 at most)"
+        printf '%s\n' "$res" | awk 'length($0) > 100' | head -n 5
+    fi
+done
 # A record cut short (no end line) or of the older format cannot be read: exit 2, one line.
 head -n 120 "$syn" >"$out/cut.trace"
 sed '1s/2$/1/' "$syn" >"$out/v1.trace"
