@@ -64,7 +64,7 @@ static void usage(FILE *f)
             "                agreed)\n"
             "             1  a failure or a disagreement\n"
             "             2  bad usage or input (a script that is malformed, has no steps or gives nothing to\n"
-            "                compare, a record that is not pvmmu-trace 1), a run that could not be done (QEMU, an\n"
+            "                compare, a record that is not pvmmu-trace 2), a run that could not be done (QEMU, an\n"
             "                image), or output that could not be written; one line on stderr says which\n"
             "             3  the host ran out of memory: one line on stderr with the size asked for; the run\n"
             "                stopped there and has no verdict (lines already printed, such as -v's, stay); with\n"
@@ -208,7 +208,7 @@ static int cmd_replay(int argc, char **argv)
         }
     }
     if (argc - i != 1) {
-        fprintf(stderr, "pvmmu replay: expected one record file (pvmmu-trace 1, docs/trace.md)%s\n",
+        fprintf(stderr, "pvmmu replay: expected one record file (pvmmu-trace 2, docs/trace.md)%s\n",
                 argc - i > 1 ? ", not several" : "");
         return 2;
     }

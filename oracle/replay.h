@@ -1,5 +1,5 @@
 /*
- * replay.h - `pvmmu replay`: a "pvmmu-trace 1" record of a real guest on a
+ * replay.h - `pvmmu replay`: a "pvmmu-trace 2" record of a real guest on a
  * real Xen (docs/trace.md), replayed on the simulator's core.  The initial
  * state is rebuilt with the core's own operations and compared with the
  * record's frames; then every PV MMU hypercall runs on the core through

@@ -1,5 +1,5 @@
 /*
- * trace_check.h - what a "pvmmu-trace 1" record (docs/trace.md) says of
+ * trace_check.h - what a "pvmmu-trace 2" record (docs/trace.md) says of
  * itself beyond each line's fields, checked by trace_load (trace.c): a record
  * that contradicts itself is refused like one that does not parse, with one
  * line "TRACE:LINE: what was expected" on err.  Each check returns 0, or -1

@@ -129,13 +129,15 @@ bad "$tmp/missing.txt: cannot open the record"        compare --replay "$tmp/mis
 bad "pvmmu boot: unknown argument '--replay'"         boot --policy batched --replay "$tmp/missing.txt"
 # record NAME STREAM: a record with a minimal initial state and the lines of STREAM after init-end.
 record() {
-    printf 'pvmmu-trace 1\nmachine 100 28\nown 0 100 none\ncr3 0 0\ninit-end\n%b' "$2" >"$tmp/$1.txt"
+    printf 'pvmmu-trace 2\nmachine 100 28\nown 0 100 none\ncr3 0 0\ninit-end\n%bfin\ndom 0 0 0\ncr3 0 0\nend\n' "$2" >"$tmp/$1.txt"
 }
-printf 'pvmmu-trace 2\n' >"$tmp/v2.txt"
-bad "v2.txt:1: expected 'pvmmu-trace 1' as the first line"    replay "$tmp/v2.txt"
+printf 'pvmmu-trace 3\n' >"$tmp/v3.txt"
+bad "v3.txt:1: expected 'pvmmu-trace 2' as the first line"    replay "$tmp/v3.txt"
+printf 'pvmmu-trace 1\nmachine 100 28\n' >"$tmp/v1.txt"
+bad "v1.txt:1: a 'pvmmu-trace 1' record: this reader takes version 2" replay "$tmp/v1.txt"
 : >"$tmp/empty.txt"
-bad "empty.txt:1: expected 'pvmmu-trace 1' as the first line" replay "$tmp/empty.txt"
-bad "/dev/zero:1: expected 'pvmmu-trace 1' as the first line" replay /dev/zero
+bad "empty.txt:1: expected 'pvmmu-trace 2' as the first line" replay "$tmp/empty.txt"
+bad "/dev/zero:1: expected 'pvmmu-trace 2' as the first line" replay /dev/zero
 record nul 'hc 1 0 1 0 7ff0\nhr 1 0\0 -22\n'
 bad "nul.txt:7: a NUL byte in the line"                replay "$tmp/nul.txt"
 record args 'hc e 0 0\nhr e 0\n'
@@ -154,24 +156,24 @@ bad "argbuilt.txt:6: hypercall 24 takes 1 argument (0 in a Xen built without it)
 # ... a preempted call's continuation (hp, mp) and re-issue must be Xen's (docs/trace.md, Continuations)
 record contlist 'hc 1a 2000 2 0 7ff0\nmx 6 0 0 0\nhp 1a 2010 80000001 0 7ff0\nhc 1a 2010 80000001 0 7ff0\nmx 7 0 0 0\nhr 1a 0\n'
 bad "contlist.txt:8: expected the arguments 2018 80000001 0 7ff0: the call at line 6 finished 1 of its 2 requests (24 bytes each)" replay "$tmp/contlist.txt"
-record contcount 'hc 1 2000 3 7f00 7ff0\nmu 10 0 0\nhp 1 2010 80000001 7f00 7ff0\nhc 1 2010 80000001 7f00 7ff0\nmu 18 0 0\nhr 1 0\n'
+record contcount 'hc 1 2000 3 7f00 7ff0\nmu 10 0 0 0\nhp 1 2010 80000001 7f00 7ff0\nhc 1 2010 80000001 7f00 7ff0\nmu 18 0 0 0\nhr 1 0\n'
 bad "contcount.txt:8: expected the arguments 2010 80000002 7f00 7ff0: the call at line 6 finished 1 of its 3 requests (16 bytes each)" replay "$tmp/contcount.txt"
-record contdefer 'hc 1 2000 1 0 7ff0\nmu 10 0 0\nhp 1 2000 80000000 0 0\nhc 1 2000 80000000 0 0\nhr 1 0\n'
+record contdefer 'hc 1 2000 1 0 7ff0\nmu 10 0 0 0\nhp 1 2000 80000000 0 0\nhc 1 2000 80000000 0 0\nhr 1 0\n'
 bad "contdefer.txt:8: expected no list and no done counter in a continuation whose count is 80000000" replay "$tmp/contdefer.txt"
-record contresult 'hc 1 2000 1 0 7ff0\nmu 10 0 0\nhp 1 0 80000000 0 0\nhc 1 0 80000000 0 0\nhr 1 -22\n'
+record contresult 'hc 1 2000 1 0 7ff0\nmu 10 0 0 0\nhp 1 0 80000000 0 0\nhc 1 0 80000000 0 0\nhr 1 -22\n'
 bad "contresult.txt:10: expected the result 0, which the continuation at line 8 carries" replay "$tmp/contresult.txt"
 record contmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhp d 3020 1\nhc d 3020 1\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
 bad "contmc.txt:9: expected 'hp d 3040 1': the multicall at line 6 went through 1 entries (64 bytes each)" replay "$tmp/contmc.txt"
 record contmp 'hc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 6 0 0 0\nmp 0 1a 4018 80000001 0 7ff0\nhp d 3000 1\nhc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 7 0 0 0\nmr 0 1a 0\nhr d 0\n'
 bad "contmp.txt:12: expected the re-issued multicall's entry 0 to be the entry the mp at line 9 rewrote" replay "$tmp/contmp.txt"
 # ... and a batch's requests (mu, mx) must fit the count its hc gives
-record fewer 'hc 1 6000 2 0 7ff0\nmu 10 0 0\nhr 1 0\n'
+record fewer 'hc 1 6000 2 0 7ff0\nmu 10 0 0 0\nhr 1 0\n'
 bad "fewer.txt:6: expected 2 requests (this line's count) before the result 0 at line 8, the record has 1" replay "$tmp/fewer.txt"
-record more 'hc 1 6000 1 0 7ff0\nmu 10 0 0\nmu 18 0 0\nhr 1 0\n'
+record more 'hc 1 6000 1 0 7ff0\nmu 10 0 0 0\nmu 18 0 0 0\nhr 1 0\n'
 bad "more.txt:6: expected at most 1 requests (this line's count), the record has 2 before line 9" replay "$tmp/more.txt"
-record after 'hc 1 6000 2 0 7ff0\nmu 10 0 -22\nmu 18 0 0\nhr 1 -22\n'
+record after 'hc 1 6000 2 0 7ff0\nmu 10 0 -22 -\nmu 18 0 0 0\nhr 1 -22\n'
 bad "after.txt:8: expected no request after the one at line 7, whose result -22 ends the call" replay "$tmp/after.txt"
-record failres 'hc 1 6000 2 0 7ff0\nmu 10 0 -22\nhr 1 0\n'
+record failres 'hc 1 6000 2 0 7ff0\nmu 10 0 -22 -\nhr 1 0\n'
 bad "failres.txt:8: expected the result -22 of the request at line 7" replay "$tmp/failres.txt"
 record fewmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
 bad "fewmc.txt:6: expected 2 entries (this line's count) before the result 0 at line 9, the record has 1" replay "$tmp/fewmc.txt"
@@ -179,14 +181,14 @@ record nodone 'hc 1a 2000 1 0 7ff0\nmx 6 0 0 0\ndn 1\nhr 1a 0\n'
 bad "nodone.txt:8: expected no dn line: the call at line 6 gave no done counter" replay "$tmp/nodone.txt"
 record tag 'hc 1 0 1 0 7ff0\nzz 1\n'
 bad "tag.txt:7: unknown line 'zz'"                    replay "$tmp/tag.txt"
-record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0\nhr 1 0\n'
-bad "hex.txt:7: expected 'mu PTR VAL RC': '0x10' is not a valid mu field" replay "$tmp/hex.txt"
-record upper 'hc 1 0 1 0 7ff0\nmu 1A 0 0\nhr 1 0\n'
-bad "upper.txt:7: expected 'mu PTR VAL RC': '1A' is not a valid mu field" replay "$tmp/upper.txt"
+record hex 'hc 1 0 1 0 7ff0\nmu 0x10 0 0 0\nhr 1 0\n'
+bad "hex.txt:7: expected 'mu PTR VAL RC STORED': '0x10' is not a valid mu field" replay "$tmp/hex.txt"
+record upper 'hc 1 0 1 0 7ff0\nmu 1A 0 0 0\nhr 1 0\n'
+bad "upper.txt:7: expected 'mu PTR VAL RC STORED': '1A' is not a valid mu field" replay "$tmp/upper.txt"
 record dec 'hc 1 0 1 0 7ff0\nhr 1 -x\n'
 bad "dec.txt:7: expected 'hr NR RC': '-x' is not a valid hr field" replay "$tmp/dec.txt"
 record few 'hc 1 0 1 0 7ff0\nmu 10 0\nhr 1 0\n'
-bad "few.txt:7: expected 'mu PTR VAL RC': too few fields" replay "$tmp/few.txt"
+bad "few.txt:7: expected 'mu PTR VAL RC STORED': too few fields" replay "$tmp/few.txt"
 record many 'vb 10 l1 0 0:1\nve 10 l1 0 0\n'
 bad "many.txt:7: expected 've MFN TYPE RC': too many fields" replay "$tmp/many.txt"
 record type 'vb 10 l5 0\n'
@@ -195,7 +197,7 @@ record slots 'vb 10 l1 0 5:1 3:1\n'
 bad "slots.txt:6: expected 'vb MFN TYPE FROM ENTRIES': '3:1' is not a valid vb field" replay "$tmp/slots.txt"
 record lost 'lost 3\n'
 bad "lost.txt:6: the record is incomplete"            replay "$tmp/lost.txt"
-record open 'hc 1 0 1 0 7ff0\nmu 10 0 0\n'
+record open 'hc 1 0 1 0 7ff0\nmu 10 0 0 0\n'
 bad "open.txt:6: expected an hr or hp for this hc (the record ends first)" replay "$tmp/open.txt"
 record nested 'hc 1 0 1 0 7ff0\nhc 1 0 1 0 7ff0\n'
 bad "nested.txt:7: expected the hr or hp of the hc at line 6 before another hc" replay "$tmp/nested.txt"
@@ -205,7 +207,7 @@ record stray 'hr 1 0\n'
 bad "stray.txt:6: expected an hc before this hr"      replay "$tmp/stray.txt"
 record never 'hc 1 0 1 0 7ff0\nhp 1 10 80000001 0 7ff0\n'
 bad "never.txt:7: expected a later hc re-issuing this preempted call" replay "$tmp/never.txt"
-record mu 'mu 10 0 0\n'
+record mu 'mu 10 0 0 0\n'
 bad "mu.txt:6: expected a mu line only inside an mmu_update (1)" replay "$tmp/mu.txt"
 record mx 'hc 1 0 1 0 7ff0\nmx 5 10 0 0\nhr 1 0\n'
 bad "mx.txt:7: expected a mx line only inside an mmuext_op (1a)" replay "$tmp/mx.txt"
@@ -217,25 +219,25 @@ record mr 'hc d 0 2\nmc 0 e 0 0 0\nmr 0 1a 0\n'
 bad "mr.txt:8: expected this mr to end an open multicall entry with the same index and hypercall" replay "$tmp/mr.txt"
 record xin 'hc 1 0 1 0 7ff0\nxin 10 0\nhr 1 0\n'
 bad "xin.txt:7: expected no 'xin' line inside the PV MMU call of line 6" replay "$tmp/xin.txt"
-printf 'pvmmu-trace 1\nmachine 100 28\nhc 1 0 1 0 7ff0\n' >"$tmp/early.txt"
+printf 'pvmmu-trace 2\nmachine 100 28\nhc 1 0 1 0 7ff0\n' >"$tmp/early.txt"
 bad "early.txt:3: expected the initial state (docs/trace.md) up to init-end before any 'hc' line" replay "$tmp/early.txt"
-printf 'pvmmu-trace 1\nmachine 100 28\n' >"$tmp/noend.txt"
+printf 'pvmmu-trace 2\nmachine 100 28\n' >"$tmp/noend.txt"
 bad "noend.txt:2: expected an init-end line"          replay "$tmp/noend.txt"
-printf 'pvmmu-trace 1\ninit-end\n' >"$tmp/nomachine.txt"
+printf 'pvmmu-trace 2\ninit-end\n' >"$tmp/nomachine.txt"
 bad "nomachine.txt:2: expected a 'machine MAXPAGE PADDRBITS' line before init-end" replay "$tmp/nomachine.txt"
 record late 'machine 100 28\n'
-bad "late.txt:6: expected no 'machine' line after init-end" replay "$tmp/late.txt"
-printf 'pvmmu-trace 1\nmachine 0 28\ncr3 0 0\ninit-end\n' >"$tmp/zero.txt"
+bad "late.txt:6: expected no 'machine' line in the stream" replay "$tmp/late.txt"
+printf 'pvmmu-trace 2\nmachine 0 28\ncr3 0 0\ninit-end\nfin\ndom 0 0 0\ncr3 0 0\nend\n' >"$tmp/zero.txt"
 bad "zero.txt:2: expected 'machine MAXPAGE PADDRBITS' with 1 to 2^32 frames" replay "$tmp/zero.txt"
-printf 'pvmmu-trace 1\nmachine 100 28\nframe ff 2 none 0 1 a\ncr3 0 0\ninit-end\n' >"$tmp/beyond.txt"
+printf 'pvmmu-trace 2\nmachine 100 28\nframe ff 2 none 0 1 a\ncr3 0 0\ninit-end\nfin\ndom 0 0 0\ncr3 0 0\nend\n' >"$tmp/beyond.txt"
 bad "beyond.txt:3: expected frame's frames inside the machine" replay "$tmp/beyond.txt"
-printf 'pvmmu-trace 1\nmachine 100 28\ncr3 0 0\nframe 10 1 none 0 1 xa\ninit-end\n' >"$tmp/flags.txt"
+printf 'pvmmu-trace 2\nmachine 100 28\ncr3 0 0\nframe 10 1 none 0 1 xa\ninit-end\nfin\ndom 0 0 0\ncr3 0 0\nend\n' >"$tmp/flags.txt"
 bad "flags.txt:4: expected 'frame MFN N TYPE TC REF FLAGS': 'xa' is not a valid frame field" replay "$tmp/flags.txt"
-printf 'pvmmu-trace 1\nmachine 100 28\nown 0 100 none\ninit-end\n' >"$tmp/nocr3.txt"
+printf 'pvmmu-trace 2\nmachine 100 28\nown 0 100 none\ninit-end\nfin\ndom 0 0 0\ncr3 0 0\nend\n' >"$tmp/nocr3.txt"
 bad "nocr3.txt:4: expected a 'cr3 KERNEL USER' line before init-end" replay "$tmp/nocr3.txt"
 # header NAME LINES: a record whose initial state is LINES (then init-end), which contradicts itself at the line named.
 header() {
-    printf 'pvmmu-trace 1\n%binit-end\n' "$2" >"$tmp/$1.txt"
+    printf 'pvmmu-trace 2\n%binit-end\nfin\ndom 0 0 0\ncr3 0 0\nend\n' "$2" >"$tmp/$1.txt"
 }
 header owngap 'machine 100 28\nown 0 10 io\nown 20 e0 none\ncr3 0 0\n'
 bad "owngap.txt:4: expected own runs from frame 0 in order without gaps: frames 10-1f have no owner" replay "$tmp/owngap.txt"
