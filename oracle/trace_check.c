@@ -272,17 +272,66 @@ static int check_multicall(const struct trace *t, FILE *err, size_t h)
     return 0;
 }
 
+/* Frames whose validation Xen preempted (ve ... -85) and has not resumed. */
+struct pending_vals {
+    uint64_t *mfn;
+    size_t n, cap;
+};
+
+/*
+ * A vb line's FROM against the record's own preemptions: a validation Xen
+ * preempted resumes at the slot it reached, never 0 (Xen checks for
+ * preemption only after validating an entry); any other starts at 0.  A db
+ * of a preempted frame tears its partial validation down: the next vb of it
+ * starts afresh.  0, or -1 after a line.
+ */
+static int check_from(const struct trace *t, FILE *err, const struct trace_ev *e, struct pending_vals *p)
+{
+    size_t k = 0;
+    while (k < p->n && p->mfn[k] != e->a[0])
+        k++;
+    bool was = k < p->n;
+    if (e->tag == TR_VE) {
+        if (e->rc == -85 && !was) {
+            if (p->n == p->cap) {
+                p->cap = p->cap ? 2 * p->cap : 16;
+                p->mfn = host_realloc(p->mfn, p->cap * sizeof(*p->mfn), "the record's preempted validations");
+            }
+            p->mfn[p->n++] = e->a[0];
+        }
+        return 0;
+    }
+    if (was)
+        p->mfn[k] = p->mfn[--p->n];
+    if (e->tag != TR_VB)
+        return 0;
+    if (was && e->a[1] == 0)
+        return refuse(t, err, e->line, "expected FROM > 0: this vb resumes the validation of frame %llx that Xen "
+                      "preempted, at the slot it reached", (unsigned long long)e->a[0]);
+    if (!was && e->a[1] != 0)
+        return refuse(t, err, e->line, "expected FROM 0: no validation of frame %llx was preempted before this vb",
+                      (unsigned long long)e->a[0]);
+    return 0;
+}
+
 int trace_check_calls(const struct trace *t, FILE *err)
 {
+    struct pending_vals pv = { 0 };
     for (size_t i = t->init_end + 1; i < t->nev; i++) {
         const struct trace_ev *e = &t->ev[i];
+        if ((e->tag == TR_VB || e->tag == TR_VE || e->tag == TR_DB) && check_from(t, err, e, &pv)) {
+            free(pv.mfn);
+            return -1;
+        }
         if (e->tag != TR_HC)
             continue;
-        if ((e->a[0] == __HYPERVISOR_mmu_update || e->a[0] == __HYPERVISOR_mmuext_op) && check_batch(t, err, i, -1))
+        if (((e->a[0] == __HYPERVISOR_mmu_update || e->a[0] == __HYPERVISOR_mmuext_op) && check_batch(t, err, i, -1)) ||
+            (e->a[0] == __HYPERVISOR_multicall && check_multicall(t, err, i))) {
+            free(pv.mfn);
             return -1;
-        if (e->a[0] == __HYPERVISOR_multicall && check_multicall(t, err, i))
-            return -1;
+        }
     }
+    free(pv.mfn);
     return 0;
 }
 
