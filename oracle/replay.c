@@ -143,36 +143,31 @@ static void check_watched(struct replay *r)
 
 /* ---- ptwr ---- */
 
-unsigned int replay_walk(const struct replay *r, uint64_t root, uint64_t va, uint64_t *table, uint64_t *entry)
+void replay_walk(const struct replay *r, uint64_t root, uint64_t va, struct replay_walk *w)
 {
-    uint64_t t = root, e = 0;
-    unsigned int level = 4;
-    for (; level >= 1 && t < r->m.nr_frames; level--) {
-        e = pvm_peek(&r->m, t, (unsigned int)((va >> (12 + 9 * (level - 1))) & 511));
-        *table = t;
-        *entry = e;
-        if (!(e & _PAGE_PRESENT) || level == 1 || (e & _PAGE_PSE))
-            return level;
-        t = (e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
+    *w = (struct replay_walk){ .level = 4, .table = root, .allowed = _PAGE_RW | _PAGE_USER };
+    for (;;) {
+        if (w->table >= r->m.nr_frames)
+            return;   /* no such table: entry 0, not present */
+        w->entry = pvm_peek(&r->m, w->table, (unsigned int)((va >> (12 + 9 * (w->level - 1))) & 511));
+        if (!(w->entry & _PAGE_PRESENT))
+            return;
+        w->allowed &= w->entry;
+        w->nx |= (w->entry & _PAGE_NX) != 0;
+        if (w->level == 1 || (w->entry & _PAGE_PSE))
+            return;
+        w->table = (w->entry & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
+        w->level--;
     }
-    *table = t;
-    *entry = 0;
-    return level + 1;
 }
 
 /* Does va reach frame l1 through v's kernel tables, every level present and user, the leaf read-only? */
 static bool maps_ro(struct replay *r, uint64_t va, uint64_t l1)
 {
-    uint64_t table = r->v->guest_table;
-    for (unsigned int level = 4; level >= 1 && table < r->m.nr_frames; level--) {
-        uint64_t e = pvm_peek(&r->m, table, (unsigned int)((va >> (12 + 9 * (level - 1))) & 511));
-        if (!(e & _PAGE_PRESENT) || !(e & _PAGE_USER))
-            return false;
-        if (level == 1)
-            return !(e & _PAGE_RW) && ((e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT) == l1;
-        table = (e & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
-    }
-    return false;
+    struct replay_walk w;
+    replay_walk(r, r->v->guest_table, va, &w);
+    return w.level == 1 && (w.entry & _PAGE_PRESENT) && (w.allowed & _PAGE_USER) && !(w.entry & _PAGE_RW) &&
+           ((w.entry & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT) == l1;
 }
 
 /*
@@ -209,13 +204,13 @@ static void replay_pw(struct replay *r, long ev)
                     replay_entry_diff(d, sizeof(d), cur, old));
         return;
     }
-    if (!maps_ro(r, addr & ~(uint64_t)(XEN_PAGE_SIZE - 1), l1)) {
-        uint64_t table, entry;
-        unsigned int level = replay_walk(r, r->v->guest_table, addr, &table, &entry);
+    if (!maps_ro(r, addr, l1)) {
+        struct replay_walk w;
+        replay_walk(r, r->v->guest_table, addr, &w);
         replay_miss(r, ev, l1, false, "the guest wrote at ADDR through a read-only mapping of L1MFN",
                     "the kernel's tables (root %llx) map ADDR otherwise: L%u entry %016llx of frame %llx",
-                    (unsigned long long)r->v->guest_table, level, (unsigned long long)entry,
-                    (unsigned long long)table);
+                    (unsigned long long)r->v->guest_table, w.level, (unsigned long long)w.entry,
+                    (unsigned long long)w.table);
         return;
     }
     unsigned int shift = (unsigned int)(addr & 7) * 8;
@@ -350,32 +345,20 @@ static void replay_tr(struct replay *r, long ev)
     unsigned int s4 = (unsigned int)((cr2 >> 39) & 511);
     if (root >= r->m.nr_frames || (s4 >= PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT && s4 <= PVM_ROOT_PAGETABLE_LAST_XEN_SLOT))
         return;   /* no root of that mode, or Xen's own slots: nothing of the guest's to walk */
-    r->tr_probed++;
-    uint64_t t = root, entry = 0, allowed = _PAGE_RW | _PAGE_USER;
-    bool nx = false;
-    unsigned int level = 4;
-    for (; level >= 1 && t < r->m.nr_frames; level--) {
-        entry = pvm_peek(&r->m, t, (unsigned int)((cr2 >> (12 + 9 * (level - 1))) & 511));
-        if (!(entry & _PAGE_PRESENT))
-            break;
-        allowed &= entry;
-        nx |= (entry & _PAGE_NX) != 0;
-        if (level == 1 || (entry & _PAGE_PSE))
-            break;
-        t = (entry & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
-    }
-    bool present = (entry & _PAGE_PRESENT) != 0;
-    bool refused = !present || !(allowed & _PAGE_USER) || ((ec & PFEC_WRITE) && !(allowed & _PAGE_RW)) ||
-                   ((ec & PFEC_INSN) && nx);
+    struct replay_walk w;
+    replay_walk(r, root, cr2, &w);
+    bool present = (w.entry & _PAGE_PRESENT) != 0;
+    bool refused = !present || !(w.allowed & _PAGE_USER) || ((ec & PFEC_WRITE) && !(w.allowed & _PAGE_RW)) ||
+                   ((ec & PFEC_INSN) && w.nx);
     char xen[96];
     snprintf(xen, sizeof(xen), "a %s fault at CR2 %llx (error code %llx)",
              ec & PFEC_PRESENT ? "protection" : "not-present", (unsigned long long)cr2, (unsigned long long)ec);
     if (!!(ec & PFEC_PRESENT) != present || !refused)
-        replay_miss(r, ev, t, false, xen, "the %s tables (root %llx) %s: L%u entry %016llx of frame %llx",
+        replay_miss(r, ev, w.table, false, xen, "the %s tables (root %llx) %s: L%u entry %016llx of frame %llx",
                     e->type ? "kernel's" : "user's", (unsigned long long)root,
                     !refused ? "allow the access" : present ? "map it (not a not-present fault)"
                                                             : "do not map it (not a protection fault)",
-                    level ? level : 1, (unsigned long long)entry, (unsigned long long)t);
+                    w.level, (unsigned long long)w.entry, (unsigned long long)w.table);
     if (r->o->verbose)
         replay_print_line(r, ev, "the core's tables refuse it too");
 }

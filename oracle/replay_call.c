@@ -333,9 +333,8 @@ static const char *vline_words(char *buf, size_t len, const struct trace_ev *e)
 static void check_stored(struct replay *r, struct lsub *s, size_t k)
 {
     struct lreq *q = &s->reqs[k];
-    if (s->op != __HYPERVISOR_mmu_update || q->stored_checked || !q->has_stored)
+    if (s->op != __HYPERVISOR_mmu_update || !q->has_stored)
         return;
-    q->stored_checked = true;
     uint64_t mfn = q->w[0] >> XEN_PAGE_SHIFT, slot = (q->w[0] & (XEN_PAGE_SIZE - 1)) >> 3;
     if (mfn >= r->m.nr_frames)
         return;   /* the request's own result says what happened */
@@ -399,20 +398,21 @@ static void check_uv(struct replay *r, const struct lsub *s)
     if ((s->op != __HYPERVISOR_update_va_mapping && s->op != __HYPERVISOR_update_va_mapping_otherdomain) || !s->uv_ev)
         return;
     const struct trace_ev *e = &r->t.ev[s->uv_ev];
-    uint64_t table, entry, va = s->args[0];
-    unsigned int level = replay_walk(r, r->v->guest_table, va, &table, &entry);
-    uint64_t slot = (va >> XEN_PAGE_SHIFT) & 511;
+    uint64_t va = s->args[0], slot = (va >> XEN_PAGE_SHIFT) & 511;
+    struct replay_walk w;
+    replay_walk(r, r->v->guest_table, va, &w);
     char d[96];
     const char *xen = "found the address's L1 entry at L1MFN's SLOT";
-    if (level != 1)
+    if (w.level != 1)
         replay_miss(r, s->uv_ev, e->a[0], false, xen, "the walk of %llx stops at L%u (no L1 entry)",
-                    (unsigned long long)va, level);
-    else if (table != e->a[0] || slot != e->a[1])
+                    (unsigned long long)va, w.level);
+    else if (w.table != e->a[0] || slot != e->a[1])
         replay_miss(r, s->uv_ev, e->a[0], false, xen, "the address's L1 entry is slot %llx of frame %llx",
-                    (unsigned long long)slot, (unsigned long long)table);
-    else if ((e->flags & TRACE_HAS_STORED) && ((entry ^ e->a[2]) & ~AD_BITS))
-        replay_miss(r, s->uv_ev, table, false, "the entry Xen left: STORED", "the core left %016llx (it differs in %s)",
-                    (unsigned long long)entry, replay_entry_diff(d, sizeof(d), entry, e->a[2]));
+                    (unsigned long long)slot, (unsigned long long)w.table);
+    else if ((e->flags & TRACE_HAS_STORED) && ((w.entry ^ e->a[2]) & ~AD_BITS))
+        replay_miss(r, s->uv_ev, w.table, false, "the entry Xen left: STORED",
+                    "the core left %016llx (it differs in %s)", (unsigned long long)w.entry,
+                    replay_entry_diff(d, sizeof(d), w.entry, e->a[2]));
 }
 
 /*

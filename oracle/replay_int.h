@@ -19,7 +19,6 @@ struct lreq {
     int64_t rc;           /* Xen's */
     uint32_t ev;          /* its mu/mx line */
     bool has_stored;      /* mu: the entry Xen left (STORED) is recorded */
-    bool stored_checked;  /* ... and compared with the core's */
     uint64_t stored;
     bool ran;             /* the core ran it (read it, and did not stop before it) */
     int64_t core;         /* the core's result for it */
@@ -113,7 +112,6 @@ struct replay {
     uint8_t *synced;                  /* per frame: its contents are known (loaded from a pt or vb line, and
                                          never writable nor free since), SYNC_* */
     uint64_t vb_known, vb_loaded;     /* validations whose contents the replay knew (compared), or loaded */
-    uint64_t tr_probed;               /* bounced page faults the core's tables were walked for */
     uint64_t *watch;                  /* frames known but no longer tables: watched until they are again */
     size_t nwatch, capwatch;
     uint8_t *pt_level;                /* per frame: the level of its pt line (initial state) */
@@ -159,11 +157,18 @@ void replay_miss(struct replay *r, long ev, uint64_t frame, bool refused, const 
 const char *replay_entry_diff(char *buf, size_t len, uint64_t a, uint64_t b);
 
 /*
- * Walk va through the tables from root (pvm_peek: no TLB, no A/D bits set):
- * the level whose entry ended the walk (1: the L1 entry, present or not;
- * higher: a non-present or superpage entry there), that entry and its table.
+ * A walk of va through the tables from root (pvm_peek: no TLB, no A/D bits
+ * set): the level whose entry ended it (1: the L1 entry, present or not;
+ * higher: a non-present or superpage entry there, or a table past memory,
+ * whose entry reads 0), that entry and its table; the _PAGE_RW and
+ * _PAGE_USER bits every present entry on the way has, and whether any has NX.
  */
-unsigned int replay_walk(const struct replay *r, uint64_t root, uint64_t va, uint64_t *table, uint64_t *entry);
+struct replay_walk {
+    unsigned int level;
+    uint64_t table, entry, allowed;
+    bool nx;
+};
+void replay_walk(const struct replay *r, uint64_t root, uint64_t va, struct replay_walk *w);
 
 /*
  * One line: lead, text and tail, with text cut (" ..." after it) so that the line fits EXPLAIN_COLUMNS: how
