@@ -64,6 +64,10 @@ static const struct tag_spec {
     [TR_END] = { "end", "", "end" },
 };
 
+/* A record's first line: the format and its version. */
+#define FIRST_LINE "pvmmu-trace 2"
+#define FIRST_LEN  (sizeof(FIRST_LINE) - 1)
+
 static const char *const xref_names[] = { "vcpu_info", "evtchn", "eoi" };
 
 static const char *const type_names[] = { "none", "l1", "l2", "l3", "l4", "seg", "shared", "writable" };
@@ -570,11 +574,17 @@ static int link_mr(struct linker *k, size_t i)
     return 0;
 }
 
+/* The hypercall of the open multicall entry, else of the open call; ~0 outside any. */
+static uint64_t open_nr(const struct linker *k)
+{
+    const struct trace *t = k->r->t;
+    return k->entry >= 0 ? t->ev[k->entry].a[1] : k->call >= 0 ? t->ev[k->call].a[0] : ~0ULL;
+}
+
 /* mu (mmu_update's), mx (mmuext_op's) and dn (either's) only inside such a call or multicall entry. */
 static int link_request(struct linker *k, const struct trace_ev *e)
 {
-    const struct trace *t = k->r->t;
-    uint64_t nr = k->entry >= 0 ? t->ev[k->entry].a[1] : k->call >= 0 ? t->ev[k->call].a[0] : ~0ULL;
+    uint64_t nr = open_nr(k);
     bool ok = e->tag == TR_MU ? nr == 1 : e->tag == TR_MX ? nr == 26 : nr == 1 || nr == 26;
     if (!ok)
         return bad(k->r, e->line, "expected a %s line only inside %s", specs[e->tag].name,
@@ -595,12 +605,10 @@ static int link_one(struct linker *k, size_t i)
     case TR_MR: case TR_MP: return link_mr(k, i);
     case TR_MU: case TR_MX: case TR_DN:
         return link_request(k, e);
-    case TR_UV: {
-        uint64_t nr = k->entry >= 0 ? t->ev[k->entry].a[1] : k->call >= 0 ? t->ev[k->call].a[0] : ~0ULL;
-        if (nr != __HYPERVISOR_update_va_mapping && nr != __HYPERVISOR_update_va_mapping_otherdomain)
+    case TR_UV:
+        if (open_nr(k) != __HYPERVISOR_update_va_mapping && open_nr(k) != __HYPERVISOR_update_va_mapping_otherdomain)
             return bad(k->r, e->line, "expected a uv line only inside an update_va_mapping (e or 16)");
         return 0;
-    }
     case TR_PW:
         if ((e->a[6] != 1 && e->a[6] != 2 && e->a[6] != 4 && e->a[6] != 8) || (e->a[5] & (e->a[6] - 1)) ||
             ((e->a[5] >> 3) & 511) != e->a[1])
@@ -648,7 +656,7 @@ static int read_file(struct trace *t, FILE *err)
     t->buf = host_malloc(cap, "the record");
     for (size_t got; (got = fread(t->buf + t->len, 1, cap - t->len - 1, f)) > 0;) {
         t->len += got;
-        if (t->len >= 14 && memcmp(t->buf, "pvmmu-trace 2\n", 14))
+        if (t->len > FIRST_LEN && memcmp(t->buf, FIRST_LINE "\n", FIRST_LEN + 1))
             break;   /* not a record: its first line says so, without reading the rest (/dev/zero has no end) */
         if (t->len + 1 == cap)
             t->buf = host_realloc(t->buf, cap *= 2, "the record");
@@ -670,10 +678,10 @@ int trace_load(struct trace *t, const char *path, FILE *err)
     if (read_file(t, err))
         return -1;
     char *nl = memchr(t->buf, '\n', t->len);
-    if (nl && (size_t)(nl - t->buf) == 13 && !memcmp(t->buf, "pvmmu-trace 1", 13))
+    if (nl && (size_t)(nl - t->buf) == FIRST_LEN && !memcmp(t->buf, "pvmmu-trace 1", FIRST_LEN))
         return bad(&r, 1, "a 'pvmmu-trace 1' record: this reader takes version 2 (docs/trace.md), which adds "
                           "what Xen stored and dom0's final state; record it again (make linux-trace)");
-    if (!nl || (size_t)(nl - t->buf) != 13 || memcmp(t->buf, "pvmmu-trace 2", 13))
+    if (!nl || (size_t)(nl - t->buf) != FIRST_LEN || memcmp(t->buf, FIRST_LINE, FIRST_LEN))
         return bad(&r, 1, "expected 'pvmmu-trace 2' as the first line (not a pvmmu record, or another version)");
     for (size_t off = 0; off < t->len;) {
         char *end = memchr(t->buf + off, '\n', t->len - off);
