@@ -296,8 +296,6 @@ static const char *documented(const struct replay *r, const struct trace_ev *e, 
     return NULL;
 }
 
-static void compare_pages(struct replay *r, const struct trace_ev *dom);
-
 /* Print a run of n frames from mfn that differ from the record alike. */
 static void print_run(struct replay *r, const struct trace_ev *e, const char *xen, uint64_t mfn, uint64_t n,
                       const char *core)
@@ -333,16 +331,6 @@ static void compare_frames(struct replay *r, const struct trace_ev *e)
         print_run(r, e, xen, run_start, run, run_core);
 }
 
-/* Every frame line against the core; dom0's page count against the dom line. */
-static void compare_state(struct replay *r, struct header *hd)
-{
-    for (size_t i = 0; i < r->t.init_end; i++)
-        if (r->t.ev[i].tag == TR_FRAME)
-            compare_frames(r, &r->t.ev[i]);
-    r->xenheap = hd->xenheap;
-    compare_pages(r, hd->dom);
-}
-
 /* Xen counts the frames it shares with dom0 apart (xenheap_pages), not in its pages (tot_pages). */
 static void compare_pages(struct replay *r, const struct trace_ev *dom)
 {
@@ -351,6 +339,16 @@ static void compare_pages(struct replay *r, const struct trace_ev *dom)
         differs(r, dom->line, "dom0's pages: Xen %llu, pvmmu %llu (and %llu of Xen's shared with it)",
                 (unsigned long long)dom->a[1], (unsigned long long)(d->tot_pages - r->xenheap),
                 (unsigned long long)r->xenheap);
+}
+
+/* Every frame line against the core; dom0's page count against the dom line. */
+static void compare_state(struct replay *r, struct header *hd)
+{
+    for (size_t i = 0; i < r->t.init_end; i++)
+        if (r->t.ev[i].tag == TR_FRAME)
+            compare_frames(r, &r->t.ev[i]);
+    r->xenheap = hd->xenheap;
+    compare_pages(r, hd->dom);
 }
 
 int replay_final(struct replay *r)
