@@ -356,3 +356,9 @@ unsigned long tm_log_countf(struct tm *t, const char *fmt, ...)
     va_end(ap);
     return tm_log_count(t, buf);
 }
+
+unsigned long tm_bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_t mfn)
+{
+    return tm_log_countf(t, "Bad type (saw %016llx != exp %016llx) for mfn %05llx", (unsigned long long)saw,
+                         (unsigned long long)exp, (unsigned long long)mfn);
+}

@@ -145,4 +145,7 @@ unsigned long tm_log_count(struct tm *t, const char *text);
 /* The same for a printf-style text. */
 unsigned long tm_log_countf(struct tm *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* How many log lines held Xen's exact "Bad type" line for mfn (without its pfn part). */
+unsigned long tm_bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_t mfn);
+
 #endif

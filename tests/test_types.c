@@ -11,15 +11,6 @@
 #define PG_P  _PAGE_PRESENT
 #define PG_RW _PAGE_RW
 
-/* Exact "Bad type" line, without the pfn part. */
-static unsigned long bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_t mfn)
-{
-    char buf[160];
-    snprintf(buf, sizeof(buf), "Bad type (saw %016llx != exp %016llx) for mfn %05llx", (unsigned long long)saw,
-             (unsigned long long)exp, (unsigned long long)mfn);
-    return tm_log_count(t, buf);
-}
-
 /*
  * Poke an untyped 4-level tree of fresh d1 frames, allocated in the order l4, l3, l2, l1, data:
  * tree[4][0] -> tree[3], tree[3][0] -> tree[2], tree[2][0] -> tree[1], tree[1][0] -> tree[0] (RW).
@@ -92,7 +83,7 @@ static void pin_l1_of_rw_mapped_frame_is_bad_type(void **state)
     struct tm *t = *state;
     uint64_t d = tm_map_frame(t, 0, PG_P | PG_RW);
     TM_REFUSED(t, tm_pin(t->v, 1, d), -XEN_EINVAL);
-    assert_int_equal(bad_type_logs(t, 0xe400000000000001ULL, 0x2000000000000000ULL, d), 1);
+    assert_int_equal(tm_bad_type_logs(t, 0xe400000000000001ULL, 0x2000000000000000ULL, d), 1);
     assert_int_equal(tm_log_countf(t, "Error -22 while pinning mfn %05llx", (unsigned long long)(d)), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(t->m.last.saw, 0xe400000000000001ULL);
@@ -112,7 +103,7 @@ static void type_changes_only_at_count_zero(void **state)
     TM_FRAME(t, d, "type=l1 tc=1 validated pinned count=2");
     /* Now the other direction is refused. */
     TM_RC(t, tm_set(t->v, t->l1, 0, pte(d, PG_P | PG_RW)), -XEN_EBUSY);
-    assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_writable_page, d), 1);
+    assert_int_equal(tm_bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_writable_page, d), 1);
     TM_FRAME(t, d, "count=2");
 }
 
@@ -255,7 +246,7 @@ static void pin_at_other_level_refused(void **state)
     struct tm *t = *state;
     uint64_t x = tm_pinned(t, 1);
     TM_REFUSED(t, tm_pin(t->v, 2, x), -XEN_EINVAL);
-    assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_l2_page_table, x), 1);
+    assert_int_equal(tm_bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_l2_page_table, x), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     /* The cause is the frame's own type: no table, slot or entry played a part, so none is named. */
     assert_int_equal(t->m.last.mfn, x);
@@ -275,7 +266,7 @@ static void pin_over_writable_child_refused(void **state)
     /* Failing at slot 4 (after slot 0), Xen tears p down as a partial page: type l2, count 0. */
     tm_snapshot_set_type(snap, p, PGT_l2_page_table);
     tm_assert_unchanged(t, snap);
-    assert_int_equal(bad_type_logs(t, PGT_writable_page | PGT_validated | 1, PGT_l1_page_table, w), 1);
+    assert_int_equal(tm_bad_type_logs(t, PGT_writable_page | PGT_validated | 1, PGT_l1_page_table, w), 1);
     assert_int_equal(tm_log_countf(t, "Failure -22 in promote_l2_table: slot %#llx", (unsigned long long)(4)), 1);
     /* Here a slot did: the cause names the pinned table, slot 4 and its entry. */
     assert_int_equal(t->m.last.table_mfn, p);
@@ -329,7 +320,7 @@ static void failed_validation_with_fresh_children(void **state)
     for (unsigned int i = 0; i < 3; i++)
         TM_OK(t, pvm_poke(&t->m, p, i, pte(i == 0 ? a : i == 1 ? b : c, PG_P | PG_RW)));
     TM_RC(t, tm_pin(t->v, 2, p), -XEN_EBUSY);
-    assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_validated | 1, PGT_writable_page, a), 1);
+    assert_int_equal(tm_bad_type_logs(t, PGT_l1_page_table | PGT_validated | 1, PGT_writable_page, a), 1);
     const uint64_t all[5] = { p, a, b, c, d };
     for (unsigned int i = 0; i < 5; i++) {
         struct pvm_frame_state s = tm_state(t, all[i]);

@@ -18,15 +18,6 @@
 #define PG_P  _PAGE_PRESENT
 #define PG_RW _PAGE_RW
 
-/* Exact "Bad type" line, without the pfn part. */
-static unsigned long bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_t mfn)
-{
-    char buf[160];
-    snprintf(buf, sizeof(buf), "Bad type (saw %016llx != exp %016llx) for mfn %05llx", (unsigned long long)saw,
-             (unsigned long long)exp, (unsigned long long)mfn);
-    return tm_log_count(t, buf);
-}
-
 static unsigned int holds(struct tm *t, domid_t id)
 {
     return pvm_domain(&t->m, id)->nr_xen_maps;
@@ -80,7 +71,7 @@ static void held_frame_never_becomes_a_table(void **state)
     uint64_t taf = PGT_writable_page | PGT_validated | 1;
     for (unsigned int level = 1; level <= 4; level++) {
         XM_REFUSED(t, tm_pin(t->v, level, f), -XEN_EINVAL);
-        assert_int_equal(bad_type_logs(t, taf, (uint64_t)level << 61, f), 1);
+        assert_int_equal(tm_bad_type_logs(t, taf, (uint64_t)level << 61, f), 1);
         assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
         assert_int_equal(t->m.last.mfn, f);
         assert_int_equal(t->m.last.saw, taf);
@@ -101,7 +92,7 @@ static void table_in_use_cannot_be_held(void **state)
     struct tm *t = *state;
     uint64_t pinned = tm_pinned(t, 1);
     XM_REFUSED(t, pvm_xen_map_frame(&t->m, 1, pinned), -XEN_EINVAL);
-    assert_int_equal(bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_writable_page, pinned),
+    assert_int_equal(tm_bad_type_logs(t, PGT_l1_page_table | PGT_pinned | PGT_validated | 1, PGT_writable_page, pinned),
                      1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(t->m.last.exp, PGT_writable_page);
