@@ -279,11 +279,11 @@ struct pending_vals {
 };
 
 /*
- * A vb line's FROM against the record's own preemptions: a validation Xen
- * preempted resumes at the slot it reached, never 0 (Xen checks for
- * preemption only after validating an entry); any other starts at 0.  A db
- * of a preempted frame tears its partial validation down: the next vb of it
- * starts afresh.  0, or -1 after a line.
+ * A vb line's FROM against the record's own preemptions: only a validation
+ * Xen preempted resumes past slot 0 (at the slot it reached, which is 0 when
+ * the table below its slot 0 was the one preempted); any other starts at 0.
+ * A db of a preempted frame tears its partial validation down: the next vb
+ * of it starts afresh.  0, or -1 after a line.
  */
 static int check_from(const struct trace *t, FILE *err, const struct trace_ev *e, struct pending_vals *p)
 {
@@ -305,9 +305,6 @@ static int check_from(const struct trace *t, FILE *err, const struct trace_ev *e
         p->mfn[k] = p->mfn[--p->n];
     if (e->tag != TR_VB)
         return 0;
-    if (was && e->a[1] == 0)
-        return refuse(t, err, e->line, "expected FROM > 0: this vb resumes the validation of frame %llx that Xen "
-                      "preempted, at the slot it reached", (unsigned long long)e->a[0]);
     if (!was && e->a[1] != 0)
         return refuse(t, err, e->line, "expected FROM 0: no validation of frame %llx was preempted before this vb",
                       (unsigned long long)e->a[0]);

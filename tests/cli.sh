@@ -220,8 +220,6 @@ bad "mr.txt:8: expected this mr to end an open multicall entry with the same ind
 record xin 'hc 1 0 1 0 7ff0\nxin 10 0\nhr 1 0\n'
 record from5 'hc 1a 0 1 0 7ff0\nvb 10 l1 5\nve 10 l1 0\nmx 0 10 0 0\nhr 1a 0\n'
 bad "from5.txt:7: expected FROM 0: no validation of frame 10 was preempted before this vb" replay "$tmp/from5.txt"
-record from0 'hc 1a 0 1 0 7ff0\nvb 10 l1 0\nve 10 l1 -85\nmx 0 10 0 -85\nhp 1a 0 80000001 0 7ff0\nhc 1a 0 80000001 0 7ff0\nvb 10 l1 0\nve 10 l1 0\nmx 0 10 0 0\nhr 1a 0\n'
-bad "from0.txt:12: expected FROM > 0: this vb resumes the validation of frame 10" replay "$tmp/from0.txt"
 bad "xin.txt:7: expected no 'xin' line inside the PV MMU call of line 6" replay "$tmp/xin.txt"
 printf 'pvmmu-trace 2\nmachine 100 28\nhc 1 0 1 0 7ff0\n' >"$tmp/early.txt"
 bad "early.txt:3: expected the initial state (docs/trace.md) up to init-end before any 'hc' line" replay "$tmp/early.txt"
