@@ -153,7 +153,6 @@ void replay_walk(const struct replay *r, uint64_t root, uint64_t va, struct repl
         if (!(w->entry & _PAGE_PRESENT))
             return;
         w->allowed &= w->entry;
-        w->nx |= (w->entry & _PAGE_NX) != 0;
         if (w->level == 1 || (w->entry & _PAGE_PSE))
             return;
         w->table = (w->entry & PVM_PTE_FRAME_MASK) >> XEN_PAGE_SHIFT;
@@ -325,21 +324,22 @@ static void replay_xref(struct replay *r, long ev)
 /* ---- bounced page faults ---- */
 
 #define PFEC_PRESENT 0x01u
-#define PFEC_WRITE   0x02u
-#define PFEC_INSN    0x10u
 
 /*
- * A tr line of a page fault (vector e) Xen bounced to the guest: Xen
- * handles spurious faults itself, so the guest's tables at that moment
- * refuse the access.  The core's must too: walked from the root of the
- * mode (the kernel's, or the user's), a not-present fault must end at a
- * non-present entry, a protection fault at a present leaf that the access
- * may not use (no RW for a write, NX for a fetch, or no USER at some level).
+ * A tr line of a page fault the processor raised in the guest and Xen
+ * bounced as it was (SRC hw; faults Xen's emulators inject carry error codes
+ * of their own and are not probed).  Its present bit says what the
+ * processor's walk found, and the core's tables must say the same: a
+ * not-present fault must end at a non-present entry (x86 caches no
+ * not-present translation), a protection fault at a present leaf.  Which
+ * permission refused it is not checked: on hardware a stale TLB entry (Linux
+ * upgrades permissions without a flush) faults where the tables allow the
+ * access, and Xen bounces that fault too.
  */
 static void replay_tr(struct replay *r, long ev)
 {
     const struct trace_ev *e = &r->t.ev[ev];
-    if (e->a[0] != 14 || !(e->flags & TRACE_HAS_EC) || !(e->flags & TRACE_HAS_CR2))
+    if (e->a[0] != 14 || !(e->flags & TRACE_TR_HW) || !(e->flags & TRACE_HAS_EC) || !(e->flags & TRACE_HAS_CR2))
         return;
     uint64_t cr2 = e->a[2], ec = e->a[1], root = e->type ? r->v->guest_table : r->v->guest_table_user;
     unsigned int s4 = (unsigned int)((cr2 >> 39) & 511);
@@ -348,19 +348,36 @@ static void replay_tr(struct replay *r, long ev)
     struct replay_walk w;
     replay_walk(r, root, cr2, &w);
     bool present = (w.entry & _PAGE_PRESENT) != 0;
-    bool refused = !present || !(w.allowed & _PAGE_USER) || ((ec & PFEC_WRITE) && !(w.allowed & _PAGE_RW)) ||
-                   ((ec & PFEC_INSN) && w.nx);
     char xen[96];
     snprintf(xen, sizeof(xen), "a %s fault at CR2 %llx (error code %llx)",
              ec & PFEC_PRESENT ? "protection" : "not-present", (unsigned long long)cr2, (unsigned long long)ec);
-    if (!!(ec & PFEC_PRESENT) != present || !refused)
+    if (!!(ec & PFEC_PRESENT) != present)
         replay_miss(r, ev, w.table, false, xen, "the %s tables (root %llx) %s: L%u entry %016llx of frame %llx",
                     e->type ? "kernel's" : "user's", (unsigned long long)root,
-                    !refused ? "allow the access" : present ? "map it (not a not-present fault)"
-                                                            : "do not map it (not a protection fault)",
-                    w.level, (unsigned long long)w.entry, (unsigned long long)w.table);
+                    present ? "map it (not a not-present fault)" : "do not map it (not a protection fault)", w.level,
+                    (unsigned long long)w.entry, (unsigned long long)w.table);
     if (r->o->verbose)
-        replay_print_line(r, ev, "the core's tables refuse it too");
+        replay_print_line(r, ev, present ? "the core's tables map it too" : "the core's tables do not map it either");
+}
+
+/*
+ * A gdt line: set_gdt is not modelled, but the frames of dom0's GDT hold
+ * Xen's seg type reference at the end.  The line is written before Xen
+ * checks the frames: only a set_gdt that returns 0 replaces the GDT.
+ */
+static void replay_gdt(struct replay *r, size_t i)
+{
+    const struct trace *t = &r->t;
+    const struct trace_ev *e = &t->ev[i];
+    size_t j = i + 1;
+    while (j < t->fin && !((t->ev[j].tag == TR_HR || t->ev[j].tag == TR_HP) && t->ev[j].a[0] == __HYPERVISOR_set_gdt))
+        j++;
+    if (j < t->fin && t->ev[j].tag == TR_HR && t->ev[j].rc == 0) {
+        r->ngdt = e->n - 1u < 16 ? e->n - 1u : 16;
+        memcpy(r->gdt, e->a + 1, r->ngdt * sizeof(r->gdt[0]));
+    }
+    if (r->o->verbose)
+        replay_print_line(r, (long)i, NULL);
 }
 
 /* ---- the stream ---- */
@@ -412,12 +429,7 @@ static void replay_stream(struct replay *r)
         case TR_HC: i = replay_hc(r, i); break;
         case TR_PW: replay_pw(r, (long)i); break;
         case TR_TR: replay_tr(r, (long)i); break;
-        case TR_GDT:   /* set_gdt is not modelled: its frames are known for the final state */
-            r->ngdt = e->n - 1u < 16 ? e->n - 1u : 16;
-            memcpy(r->gdt, e->a + 1, r->ngdt * sizeof(r->gdt[0]));
-            if (r->o->verbose)
-                replay_print_line(r, (long)i, NULL);
-            break;
+        case TR_GDT: replay_gdt(r, i); break;
         case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
             replay_memory(r, (long)i);
             break;

@@ -160,13 +160,12 @@ const char *replay_entry_diff(char *buf, size_t len, uint64_t a, uint64_t b);
  * A walk of va through the tables from root (pvm_peek: no TLB, no A/D bits
  * set): the level whose entry ended it (1: the L1 entry, present or not;
  * higher: a non-present or superpage entry there, or a table past memory,
- * whose entry reads 0), that entry and its table; the _PAGE_RW and
- * _PAGE_USER bits every present entry on the way has, and whether any has NX.
+ * whose entry reads 0), that entry and its table, and the _PAGE_RW and
+ * _PAGE_USER bits every present entry on the way has.
  */
 struct replay_walk {
     unsigned int level;
     uint64_t table, entry, allowed;
-    bool nx;
 };
 void replay_walk(const struct replay *r, uint64_t root, uint64_t va, struct replay_walk *w);
 

@@ -16,7 +16,8 @@
  * Each tag's fields, one letter each: x a hex number (into a[]), X hex
  * numbers to the end of the line, d a signed decimal (rc), t a TYPE, w an
  * owner, F frame flags, e ENTRIES to the end, s a STORED or '-', r a pw's
- * RES, k a pw's CMP or '-', c an EC or '-', C a CR2 or '-', m a MODE, W an
+ * RES, k a pw's CMP or '-', c an EC or '-', C a CR2 or '-', m a MODE, o a
+ * tr's SRC, W an
  * xref's WHAT, * free text to the end.
  */
 static const struct tag_spec {
@@ -49,7 +50,7 @@ static const struct tag_spec {
     [TR_DB] = { "db", "xtx", "db MFN TYPE FROM" },
     [TR_DE] = { "de", "xtd", "de MFN TYPE RC" },
     [TR_PW] = { "pw", "xxxxsrxxk", "pw L1MFN SLOT OLD NEW STORED RES ADDR BYTES CMP" },
-    [TR_TR] = { "tr", "xcCxm", "tr VEC EC CR2 RIP MODE" },
+    [TR_TR] = { "tr", "xcCxmo", "tr VEC EC CR2 RIP MODE SRC" },
     [TR_XIN] = { "xin", "xx", "xin MFN PFN" },
     [TR_XOUT] = { "xout", "xxx", "xout MFN PFN ORDER" },
     [TR_DEC] = { "dec", "x", "dec MFN" },
@@ -283,6 +284,9 @@ static int parse_field(struct reader *r, struct trace_ev *e, char f, char **word
     case 'c': return take_optional(e, w, TRACE_HAS_EC);
     case 'C': return take_optional(e, w, TRACE_HAS_CR2);
     case 'm': e->type = !strcmp(w, "k"); return !strcmp(w, "k") || !strcmp(w, "u") ? 0 : -1;
+    case 'o':
+        e->flags |= !strcmp(w, "hw") ? TRACE_TR_HW : 0;
+        return !strcmp(w, "hw") || !strcmp(w, "xen") ? 0 : -1;
     case 'r':
         e->type = !strcmp(w, "ok") ? TRACE_PW_OK : !strcmp(w, "refused") ? TRACE_PW_REFUSED : TRACE_PW_MISMATCH;
         return !strcmp(w, "ok") || !strcmp(w, "refused") || !strcmp(w, "mismatch") ? 0 : -1;
@@ -633,7 +637,8 @@ static int link_brackets(struct reader *r)
     for (size_t i = t->init_end + 1; i < t->fin && !rc; i++)
         rc = link_one(&k, i);
     /* the power-off call (sched_op shutdown, or platform_op's ACPI S5) does not return: the stream may end with it */
-    if (!rc && k.call >= 0 && k.entry < 0 && (size_t)k.call + 1 == t->fin)
+    if (!rc && k.call >= 0 && k.entry < 0 && (size_t)k.call + 1 == t->fin &&
+        (t->ev[k.call].a[0] == __HYPERVISOR_platform_op || t->ev[k.call].a[0] == __HYPERVISOR_sched_op))
         t->ev[k.call].end = (int32_t)k.call;
     else if (!rc && k.call >= 0)
         rc = bad(r, t->ev[k.call].line, "expected an hr or hp for this hc (the record ends first)");

@@ -43,6 +43,7 @@ enum trace_pw { TRACE_PW_OK, TRACE_PW_REFUSED, TRACE_PW_MISMATCH };
 /* tr: which optional fields are there; a pw's, mu's or uv's STORED; a pw's CMP */
 #define TRACE_HAS_EC     0x01
 #define TRACE_HAS_CR2    0x02
+#define TRACE_TR_HW      0x04   /* tr SRC hw: the processor's own page fault, bounced as it was */
 #define TRACE_HAS_STORED 0x01
 #define TRACE_HAS_CMP    0x02
 
@@ -67,7 +68,7 @@ enum trace_xref { TRACE_XREF_VCPU_INFO, TRACE_XREF_EVTCHN, TRACE_XREF_EOI };
  *   xref: MFN (WHAT in type, RC in rc)   xput: MFN (WHAT in type)
  *   vb: MFN FROM   db: MFN FROM   ve, de: MFN (RC in rc)   (their TYPE in type)
  *   pw: L1MFN SLOT OLD NEW STORED ADDR BYTES CMP (RES in type, TRACE_HAS_STORED and TRACE_HAS_CMP in flags)
- *   tr: VEC EC CR2 RIP (MODE in type: 1 kernel, 0 user; TRACE_HAS_* in flags)
+ *   tr: VEC EC CR2 RIP (MODE in type: 1 kernel, 0 user; TRACE_HAS_* and TRACE_TR_HW in flags)
  *   xin: MFN PFN   xout: MFN PFN ORDER   dec: MFN   inc: MFN ORDER   pop: PFN MFN ORDER   share: MFN W
  *   machine: MAXPAGE PADDRBITS   own: MFN N (WHO in type, its domain in a[2])   iomem, mmio_ro: FIRST LAST
  *   dom: ID TOT MAX   m2p: MFN PFN N   frame: MFN N TC REF (TYPE in type, FLAGS in flags)

@@ -62,7 +62,7 @@ plant pw-cmpxchg "pw 104 1 0 106063 10000000106067 ok 4008 8 -" "pw 104 1 0 1060
 plant mu-stored "mu 102008 107067 0 107067" "mu 102008 107067 0 107063"
 plant uv-slot "uv 103 5 10000000105027" "uv 103 6 10000000105027"
 plant uv-stored "uv 103 5 10000000105027" "uv 103 5 10000000105025"
-plant fault "tr e 2 200000 ffffffff81000000 k" "tr e 3 200000 ffffffff81000000 k"
+plant fault "tr e 2 200000 ffffffff81000000 k hw" "tr e 3 200000 ffffffff81000000 k hw"
 plant final-frame "frame 106 1 writable 2 3 av" "frame 106 1 writable 1 2 av"
 plant final-pages "dom 0 ff ffffffff" "dom 0 fe ffffffff"
 plant final-root "cr3 100 0" "cr3 108 0" 2

@@ -34,6 +34,7 @@ typedef uint64_t xen_ulong_t;
 #define __HYPERVISOR_set_trap_table               0
 #define __HYPERVISOR_mmu_update                  1
 #define __HYPERVISOR_set_gdt                     2
+#define __HYPERVISOR_platform_op                 7
 #define __HYPERVISOR_update_descriptor          10
 #define __HYPERVISOR_memory_op                  12
 #define __HYPERVISOR_multicall                  13
@@ -44,6 +45,7 @@ typedef uint64_t xen_ulong_t;
 #define __HYPERVISOR_update_va_mapping_otherdomain 22
 #define __HYPERVISOR_iret                       23
 #define __HYPERVISOR_mmuext_op                  26
+#define __HYPERVISOR_sched_op                   29
 #define __HYPERVISOR_physdev_op                 33
 
 /* Sub-commands of the other hypercalls pvmmu's kernels and hypervisor use. */
