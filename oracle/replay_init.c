@@ -259,16 +259,30 @@ static const char *describe(char *buf, size_t len, unsigned int type, uint64_t t
 }
 
 /* The core's frame mfn in the record's terms. */
-static const char *core_frame(char *buf, size_t len, const struct replay *r, uint64_t mfn, uint8_t xenheap)
+/*
+ * The core's frame mfn in the record's terms, beside frame line e.  In the
+ * final state, a frame without type references on either side is not held
+ * to Xen's type and validated flag: Xen keeps a frame's last type, and paths
+ * the record does not show (update_descriptor, a failed hold of Xen's own,
+ * a descriptor page no longer in use) change it.
+ */
+static const char *core_frame(char *buf, size_t len, const struct replay *r, uint64_t mfn, const struct trace_ev *e)
 {
     struct pvm_frame_state st;
     pvm_frame_query(&r->m, mfn, &st);
-    uint8_t f = (uint8_t)((st.allocated ? TRACE_F_ALLOCATED : 0) | xenheap | (st.pinned ? TRACE_F_PINNED : 0) |
-                          (st.validated ? TRACE_F_VALIDATED : 0) | (st.partial ? TRACE_F_PARTIAL : 0));
+    unsigned int type = st.type;
+    bool validated = st.validated;
+    if (r->final && !st.type_count && !e->a[2]) {
+        type = e->type;
+        validated = e->flags & TRACE_F_VALIDATED;
+    }
+    uint8_t f = (uint8_t)((st.allocated ? TRACE_F_ALLOCATED : 0) | (e->flags & TRACE_F_XENHEAP) |
+                          (st.pinned ? TRACE_F_PINNED : 0) | (validated ? TRACE_F_VALIDATED : 0) |
+                          (st.partial ? TRACE_F_PARTIAL : 0));
     if (st.owner != 0)
         snprintf(buf, len, "not dom0's");
     else
-        describe(buf, len, st.type, st.type_count, st.count, f);
+        describe(buf, len, type, st.type_count, st.count, f);
     return buf;
 }
 
@@ -316,7 +330,7 @@ static void compare_frames(struct replay *r, const struct trace_ev *e)
     uint64_t run_start = 0, run = 0;
     describe(xen, sizeof(xen), e->type, e->a[2], e->a[3], e->flags);
     for (uint64_t k = 0; k < e->a[1]; k++) {
-        core_frame(core, sizeof(core), r, e->a[0] + k, e->flags & TRACE_F_XENHEAP);
+        core_frame(core, sizeof(core), r, e->a[0] + k, e);
         if (run && !strcmp(core, run_core)) {
             run++;
             continue;
