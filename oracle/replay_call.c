@@ -62,10 +62,11 @@ struct build {
     struct pending pval, pdev;      /* validations and devalidations preempted in this call */
 };
 
-static void use(struct lcall *c, size_t ev, enum use_kind kind, size_t idx, struct lsub *sub)
+static void use(struct lcall *c, size_t ev, enum use_kind kind, size_t idx, const struct lsub *sub)
 {
     GROW(c->uses, c->nuse, c->capuse, "a replayed call");
-    c->uses[c->nuse++] = (struct use){ (uint32_t)ev, (uint8_t)kind, (uint32_t)idx, sub };
+    int32_t entry = sub && sub != &c->top ? (int32_t)(sub - c->entries) : -1;
+    c->uses[c->nuse++] = (struct use){ (uint32_t)ev, (uint8_t)kind, (uint32_t)idx, entry };
 }
 
 /* Take mfn out of a pending set; true if it was there. */
@@ -595,7 +596,8 @@ static const char *answer(const struct lcall *c, const struct use *u, char *buf,
     case USE_CALL:
         return u->ev == c->top.result_ev ? replay_rc(buf, len, c->top.core_result) : NULL;
     case USE_REQ: {
-        const struct lreq *q = &u->sub->reqs[u->idx];
+        const struct lsub *s = u->entry < 0 ? &c->top : &c->entries[u->entry];
+        const struct lreq *q = &s->reqs[u->idx];
         if (!q->ran)
             return "not run";
         return replay_rc(buf, len, q->core);

@@ -64,7 +64,8 @@ struct use {
     uint32_t ev;
     uint8_t kind;
     uint32_t idx;         /* USE_REQ: the request in its sub; USE_ENTRY: the entry; USE_VAL: the line in vl */
-    struct lsub *sub;
+    int32_t entry;        /* the sub it belongs to: a multicall entry's index, or -1 for the call itself (an index:
+                             the entries array grows while the call is built) */
 };
 
 /* A PV MMU call on the core: built from the record, run, compared. */

@@ -117,6 +117,14 @@ for w in wide:0 wide-miss:1 wide-init:1; do
         printf '%s\n' "$res" | awk 'length($0) > 100' | head -n 5
     fi
 done
+# -v of a multicall of 17 entries (more than its first allocation of them) must agree and print every line.
+awk '{ print } $0 == "init-end" { print "hc d 3000 11"
+       for (k = 0; k < 17; k++) printf "mc %x 1a %x 1 0 7ff0\nmx 6 0 0 0\nmr %x 1a 0\n", k, 16384 + 24 * k, k
+       print "hr d 0" }' "$syn" >"$out/mc17.trace"
+res=$("$CLI" replay -v "$out/mc17.trace" 2>&1); rc=$?
+if [ $rc -ne 0 ] || [ "$(printf '%s\n' "$res" | grep -c '^ *[0-9]*  mr .* | pvmmu: 0$')" -ne "$(grep -c '^mr ' "$out/mc17.trace")" ]; then
+    fail=1; echo "replay -v mc17.trace: exit $rc, or not every entry's answer printed"; printf '%s\n' "$res" | tail -n 5
+fi
 # A record cut short (no end line) or of the older format cannot be read: exit 2, one line.
 head -n 120 "$syn" >"$out/cut.trace"
 sed '1s/2$/1/' "$syn" >"$out/v1.trace"
