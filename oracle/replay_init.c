@@ -365,11 +365,34 @@ static void compare_state(struct replay *r, struct header *hd)
     compare_pages(r, hd->dom);
 }
 
+/*
+ * The frames the final state lists (disjoint and each checked to be dom0's
+ * by compare_frames) against the core's: as many as the core has allocated
+ * to dom0, or some of them are missing (Xen lists the frames dom0 owns and
+ * that are allocated).
+ */
+static void compare_listed(struct replay *r)
+{
+    const struct trace *t = &r->t;
+    uint64_t listed = 0, core = 0;
+    for (size_t i = t->fin + 1; i < t->nev; i++)
+        listed += t->ev[i].tag == TR_FRAME ? t->ev[i].a[1] : 0;
+    for (uint64_t mfn = 0; mfn < r->m.nr_frames; mfn++) {
+        struct pvm_frame_state st;
+        pvm_frame_query(&r->m, mfn, &st);
+        core += st.owner == 0 && st.allocated;
+    }
+    if (listed != core)
+        differs(r, t->ev[t->fin].line, "dom0's frames in the final state: Xen lists %llu, pvmmu has %llu allocated",
+                (unsigned long long)listed, (unsigned long long)core);
+}
+
 int replay_final(struct replay *r)
 {
     const struct trace *t = &r->t;
     r->init_diff = r->documented = 0;
     r->final = true;
+    compare_listed(r);
     for (size_t i = t->fin + 1; i < t->nev; i++) {
         const struct trace_ev *e = &t->ev[i];
         if (e->tag == TR_FRAME)

@@ -422,6 +422,7 @@ struct header_check {
     uint64_t maxpage, frames_limit, next_own;   /* frames_limit: 2^(PADDRBITS-12) */
     uint32_t last_own;                          /* the line of the latest own run */
     struct runs d0, frames, m2p, pt;
+    struct runs shared, final, final_h;         /* frames Xen shared with dom0 (h, share); the final state's */
 };
 
 static int check_machine(struct header_check *h, const struct trace_ev *e)
@@ -536,6 +537,42 @@ static int check_header_end(struct header_check *h)
     return 0;
 }
 
+/*
+ * The final state (after fin): dom0's, its frame lines inside the machine,
+ * each frame in one line, and the flag h only on a frame Xen shared with dom0
+ * (h in the initial state, or a share line).
+ */
+static int check_final_state(struct header_check *h)
+{
+    const struct trace *t = h->t;
+    const struct run *at;
+    uint64_t f;
+    for (size_t i = 0; i < t->fin; i++) {
+        const struct trace_ev *e = &t->ev[i];
+        if (e->tag == TR_FRAME && (e->flags & TRACE_F_XENHEAP))
+            add_run(&h->shared, e->a[0], e->a[1], e);
+        else if (e->tag == TR_SHARE)
+            add_run(&h->shared, e->a[0], 1, e);
+    }
+    for (size_t i = t->fin + 1; i < t->nev; i++) {
+        const struct trace_ev *e = &t->ev[i];
+        if (e->tag == TR_DOM && e->a[0])
+            return refuse(t, h->err, e->line, "expected 'dom 0 TOT MAX' (the record is dom0's)");
+        if (e->tag == TR_FRAME && check_inside(h, e, e->a[0], e->a[1], &h->final))
+            return -1;
+        if (e->tag == TR_FRAME && (e->flags & TRACE_F_XENHEAP))
+            add_run(&h->final_h, e->a[0], e->a[1], e);
+    }
+    if (sort_disjoint(t, h->err, &h->final, "final frame"))
+        return -1;
+    sort_runs(&h->shared);
+    sort_runs(&h->final_h);
+    if ((f = first_outside(&h->final_h, &h->shared, &at)) != UINT64_MAX)
+        return refuse(t, h->err, at->line, "expected the flag h only on frames Xen shared with dom0 (h in the initial "
+                      "state, or a share line): frame %llx is not one", (unsigned long long)f);
+    return 0;
+}
+
 int trace_check_header(const struct trace *t, FILE *err)
 {
     struct header_check h = { .t = t, .err = err };
@@ -544,9 +581,10 @@ int trace_check_header(const struct trace *t, FILE *err)
         rc = check_header_line(&h, &t->ev[i]);
     if (!rc)
         rc = check_header_end(&h);
-    free(h.d0.r);
-    free(h.frames.r);
-    free(h.m2p.r);
-    free(h.pt.r);
+    if (!rc)
+        rc = check_final_state(&h);
+    struct runs *all[] = { &h.d0, &h.frames, &h.m2p, &h.pt, &h.shared, &h.final, &h.final_h };
+    for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+        free(all[k]->r);
     return rc;
 }

@@ -125,10 +125,16 @@ res=$("$CLI" replay -v "$out/mc17.trace" 2>&1); rc=$?
 if [ $rc -ne 0 ] || [ "$(printf '%s\n' "$res" | grep -c '^ *[0-9]*  mr .* | pvmmu: 0$')" -ne "$(grep -c '^mr ' "$out/mc17.trace")" ]; then
     fail=1; echo "replay -v mc17.trace: exit $rc, or not every entry's answer printed"; printf '%s\n' "$res" | tail -n 5
 fi
-# A record cut short (no end line) or of the older format cannot be read: exit 2, one line.
+# A final state that leaves out one of dom0's frames stops at fin (the count of frames listed).
+grep -v -x -F "frame 104 1 l1 1 3 apv" "$syn" >"$out/final-missing.trace"
+stops_at final-missing "$(grep -n -x fin "$out/final-missing.trace" | cut -d: -f1)"
+# A record cut short (no end line), of the older format, with a final frame run past the machine or
+# the flag h on a frame Xen never shared cannot be read: exit 2, one line.
 head -n 120 "$syn" >"$out/cut.trace"
 sed '1s/2$/1/' "$syn" >"$out/v1.trace"
-for bad in cut v1; do
+sed 's/^frame 109 1 l3 1 2 av$/frame 109 ffffffffffffffff l3 1 2 av/' "$syn" >"$out/huge.trace"
+sed 's/^frame 10f e1 none 0 1 a$/frame 10f e1 none 0 1 ah/' "$syn" >"$out/hflag.trace"
+for bad in cut v1 huge hflag; do
     res=$("$CLI" replay "$out/$bad.trace" 2>&1); rc=$?
     if [ $rc -ne 2 ] || [ "$(printf '%s\n' "$res" | wc -l)" -ne 1 ]; then
         fail=1; echo "replay $bad.trace: expected exit 2 and one line, got exit $rc:"; printf '%s\n' "$res" | head -n 5
