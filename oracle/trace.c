@@ -498,7 +498,38 @@ struct linker {
     uint64_t next_entry;  /* the index the next mc must have */
     long *pending;        /* hp lines whose re-issue is not yet seen */
     size_t npending, cap;
+    long uv;              /* the open update_va_mapping's uv line, or -1 */
+    unsigned int nuv;     /* ... and how many it has */
 };
+
+static bool is_uvm(uint64_t nr)
+{
+    return nr == __HYPERVISOR_update_va_mapping || nr == __HYPERVISOR_update_va_mapping_otherdomain;
+}
+
+/*
+ * An update_va_mapping (call or multicall entry) ends with result rc at line
+ * `line`: Xen wrote one uv line when it found the L1 entry, with STORED when
+ * it replaced it, so 0 needs one uv line with STORED and a uv line with "-"
+ * needs a failure.  The next update_va_mapping starts counting afresh.
+ */
+static int end_uvm(struct linker *k, uint64_t nr, uint32_t line, int64_t rc)
+{
+    const struct trace *t = k->r->t;
+    long uv = k->uv;
+    unsigned int n = k->nuv;
+    k->uv = -1;
+    k->nuv = 0;
+    if (!is_uvm(nr))
+        return 0;
+    if (n > 1)
+        return bad(k->r, line, "expected at most one uv line in an update_va_mapping (%u here)", n);
+    if (!rc && !(uv >= 0 && (t->ev[uv].flags & TRACE_HAS_STORED)))
+        return bad(k->r, line, "expected a uv line with STORED before an update_va_mapping's result 0");
+    if (rc && uv >= 0 && (t->ev[uv].flags & TRACE_HAS_STORED))
+        return bad(k->r, t->ev[uv].line, "expected STORED '-': the update_va_mapping fails (line %u)", line);
+    return 0;
+}
 
 /* Do hp p and hc c name the same hypercall with the same arguments? */
 static bool same_call(const struct trace_ev *p, const struct trace_ev *c)
@@ -539,6 +570,8 @@ static int link_hr(struct linker *k, size_t i)
     if (t->ev[k->call].a[0] != e->a[0])
         return bad(k->r, e->line, "expected the %s of hypercall %llx (the hc at line %u)", specs[e->tag].name,
                    (unsigned long long)t->ev[k->call].a[0], t->ev[k->call].line);
+    if (e->tag == TR_HR && end_uvm(k, e->a[0], e->line, e->rc))
+        return -1;
     t->ev[k->call].end = (int32_t)i;
     k->call = -1;
     if (e->tag == TR_HP) {
@@ -572,6 +605,8 @@ static int link_mr(struct linker *k, size_t i)
     if (k->entry < 0 || t->ev[k->entry].a[0] != e->a[0] || t->ev[k->entry].a[1] != e->a[1])
         return bad(k->r, e->line, "expected this %s to end an open multicall entry with the same index and hypercall",
                    specs[e->tag].name);
+    if (e->tag == TR_MR && end_uvm(k, e->a[1], e->line, e->rc))
+        return -1;
     t->ev[k->entry].end = (int32_t)i;
     k->entry = -1;
     k->next_entry++;
@@ -607,16 +642,31 @@ static int link_one(struct linker *k, size_t i)
     case TR_HR: case TR_HP: return link_hr(k, i);
     case TR_MC: return link_mc(k, i);
     case TR_MR: case TR_MP: return link_mr(k, i);
-    case TR_MU: case TR_MX: case TR_DN:
+    case TR_MX: case TR_DN:
         return link_request(k, e);
     case TR_UV:
-        if (open_nr(k) != __HYPERVISOR_update_va_mapping && open_nr(k) != __HYPERVISOR_update_va_mapping_otherdomain)
+        if (!is_uvm(open_nr(k)))
             return bad(k->r, e->line, "expected a uv line only inside an update_va_mapping (e or 16)");
+        k->uv = (long)i;
+        k->nuv++;
         return 0;
+    case TR_MU: {
+        uint64_t cmd = e->a[0] & 7;
+        bool stored = !e->rc && (cmd == MMU_NORMAL_PT_UPDATE || cmd == MMU_PT_UPDATE_PRESERVE_AD ||
+                       cmd == MMU_PT_UPDATE_NO_TRANSLATE);
+        if (stored != !!(e->flags & TRACE_HAS_STORED))
+            return bad(k->r, e->line, "expected STORED %s", stored ? "for a request that succeeded (commands 0, 2, 3)"
+                                                                   : "'-' (command 1, or a request that failed)");
+        return link_request(k, e);
+    }
     case TR_PW:
         if ((e->a[6] != 1 && e->a[6] != 2 && e->a[6] != 4 && e->a[6] != 8) || (e->a[5] & (e->a[6] - 1)) ||
             ((e->a[5] >> 3) & 511) != e->a[1])
             return bad(k->r, e->line, "expected BYTES 1, 2, 4 or 8, ADDR aligned to it and inside SLOT's 8 bytes");
+        if ((e->type == TRACE_PW_OK) != !!(e->flags & TRACE_HAS_STORED))
+            return bad(k->r, e->line, "expected STORED for ok, '-' for refused and mismatch");
+        if (e->type == TRACE_PW_MISMATCH && (!(e->flags & TRACE_HAS_CMP) || e->a[7] == e->a[2]))
+            return bad(k->r, e->line, "expected a mismatch to have a CMP other than the value found (OLD)");
         /* fall through */
     case TR_XREF: case TR_XPUT: case TR_GDT: case TR_XIN: case TR_XOUT: case TR_DEC: case TR_INC: case TR_POP: case TR_SHARE:
         if (k->call >= 0 && trace_is_pv_mmu(t->ev[k->call].a[0]))
@@ -632,7 +682,7 @@ static int link_one(struct linker *k, size_t i)
 static int link_brackets(struct reader *r)
 {
     struct trace *t = r->t;
-    struct linker k = { .r = r, .call = -1, .entry = -1 };
+    struct linker k = { .r = r, .call = -1, .entry = -1, .uv = -1 };
     int rc = 0;
     for (size_t i = t->init_end + 1; i < t->fin && !rc; i++)
         rc = link_one(&k, i);

@@ -162,7 +162,7 @@ record contdefer 'hc 1 2000 1 0 7ff0\nmu 10 0 0 0\nhp 1 2000 80000000 0 0\nhc 1 
 bad "contdefer.txt:8: expected no list and no done counter in a continuation whose count is 80000000" replay "$tmp/contdefer.txt"
 record contresult 'hc 1 2000 1 0 7ff0\nmu 10 0 0 0\nhp 1 0 80000000 0 0\nhc 1 0 80000000 0 0\nhr 1 -22\n'
 bad "contresult.txt:10: expected the result 0, which the continuation at line 8 carries" replay "$tmp/contresult.txt"
-record contmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhp d 3020 1\nhc d 3020 1\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
+record contmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e -22\nhp d 3020 1\nhc d 3020 1\nmc 0 e 0 0 0\nmr 0 e -22\nhr d 0\n'
 bad "contmc.txt:9: expected 'hp d 3040 1': the multicall at line 6 went through 1 entries (64 bytes each)" replay "$tmp/contmc.txt"
 record contmp 'hc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 6 0 0 0\nmp 0 1a 4018 80000001 0 7ff0\nhp d 3000 1\nhc d 3000 1\nmc 0 1a 4000 2 0 7ff0\nmx 7 0 0 0\nmr 0 1a 0\nhr d 0\n'
 bad "contmp.txt:12: expected the re-issued multicall's entry 0 to be the entry the mp at line 9 rewrote" replay "$tmp/contmp.txt"
@@ -175,7 +175,7 @@ record after 'hc 1 6000 2 0 7ff0\nmu 10 0 -22 -\nmu 18 0 0 0\nhr 1 -22\n'
 bad "after.txt:8: expected no request after the one at line 7, whose result -22 ends the call" replay "$tmp/after.txt"
 record failres 'hc 1 6000 2 0 7ff0\nmu 10 0 -22 -\nhr 1 0\n'
 bad "failres.txt:8: expected the result -22 of the request at line 7" replay "$tmp/failres.txt"
-record fewmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e 0\nhr d 0\n'
+record fewmc 'hc d 3000 2\nmc 0 e 0 0 0\nmr 0 e -22\nhr d 0\n'
 bad "fewmc.txt:6: expected 2 entries (this line's count) before the result 0 at line 9, the record has 1" replay "$tmp/fewmc.txt"
 record nodone 'hc 1a 2000 1 0 7ff0\nmx 6 0 0 0\ndn 1\nhr 1a 0\n'
 bad "nodone.txt:8: expected no dn line: the call at line 6 gave no done counter" replay "$tmp/nodone.txt"
@@ -218,6 +218,22 @@ bad "entry.txt:7: expected multicall entry 0 next"    replay "$tmp/entry.txt"
 record mr 'hc d 0 2\nmc 0 e 0 0 0\nmr 0 1a 0\n'
 bad "mr.txt:8: expected this mr to end an open multicall entry with the same index and hypercall" replay "$tmp/mr.txt"
 record xin 'hc 1 0 1 0 7ff0\nxin 10 0\nhr 1 0\n'
+record mudash 'hc 1 0 1 0 7ff0\nmu 10 0 0 -\nhr 1 0\n'
+bad "mudash.txt:7: expected STORED for a request that succeeded" replay "$tmp/mudash.txt"
+record mufail 'hc 1 0 1 0 7ff0\nmu 10 0 -22 0\nhr 1 -22\n'
+bad "mufail.txt:7: expected STORED '-' (command 1, or a request that failed)" replay "$tmp/mufail.txt"
+record pwsame 'pw 10 1 5 6 - mismatch 8 8 5\n'
+bad "pwsame.txt:6: expected a mismatch to have a CMP other than the value found (OLD)" replay "$tmp/pwsame.txt"
+record pwok 'pw 10 1 5 6 - ok 8 8 -\n'
+bad "pwok.txt:6: expected STORED for ok, '-' for refused and mismatch" replay "$tmp/pwok.txt"
+record uvnone 'hc e 1000 0 0\nhr e 0\n'
+bad "uvnone.txt:7: expected a uv line with STORED before an update_va_mapping's result 0" replay "$tmp/uvnone.txt"
+record uvdash 'hc e 1000 0 0\nuv 10 1 -\nhr e 0\n'
+bad "uvdash.txt:8: expected a uv line with STORED before an update_va_mapping's result 0" replay "$tmp/uvdash.txt"
+record uvtwo 'hc e 1000 0 0\nuv 10 1 5\nuv 10 1 5\nhr e 0\n'
+bad "uvtwo.txt:9: expected at most one uv line in an update_va_mapping (2 here)" replay "$tmp/uvtwo.txt"
+record uvfail 'hc e 1000 0 0\nuv 10 1 5\nhr e -22\n'
+bad "uvfail.txt:7: expected STORED '-': the update_va_mapping fails (line 8)" replay "$tmp/uvfail.txt"
 record from5 'hc 1a 0 1 0 7ff0\nvb 10 l1 5\nve 10 l1 0\nmx 0 10 0 0\nhr 1a 0\n'
 bad "from5.txt:7: expected FROM 0: no validation of frame 10 was preempted before this vb" replay "$tmp/from5.txt"
 bad "xin.txt:7: expected no 'xin' line inside the PV MMU call of line 6" replay "$tmp/xin.txt"
