@@ -67,7 +67,7 @@ plant final-frame "frame 106 1 writable 2 3 av" "frame 106 1 writable 1 2 av"
 plant final-pages "dom 0 ff ffffffff" "dom 0 fe ffffffff"
 plant final-root "cr3 100 0" "cr3 108 0" 2
 plant freed "xin 1f0 f0" "xin 105 f0"
-plant entry "mr 0 e 0" "mr 0 e -1"
+plant2 entry "mr 0 e 0" "mr 0 e -1" "uv 103 5 10000000105027" "uv 103 5 -"
 plant2 reissued "mx 3 108 0 0" "mx 3 108 0 -16" "mr 0 1a 0" "mr 0 1a -16"
 plant received "xout 200 f0 0" "xout 200 f0 3f"
 plant xref-refused "xref 10d vcpu_info 0" "xref 10d vcpu_info -22"
