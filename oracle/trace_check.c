@@ -311,13 +311,56 @@ static int check_from(const struct trace *t, FILE *err, const struct trace_ev *e
     return 0;
 }
 
+/*
+ * vb/ve and db/de lines nest like brackets, each end the open one's frame
+ * and type; a preempted one (-85) closes too, and none is open at a
+ * hypercall's return or at fin.  FROM is at most 200 (a db's) or below it (a
+ * vb's).  0, or -1 after a line.
+ */
+/* The vb and db lines still open, by their index in the record. */
+struct open_lines {
+    size_t *ev;
+    size_t n, cap;
+};
+
+static int check_nesting(const struct trace *t, FILE *err, size_t i, struct open_lines *open)
+{
+    const struct trace_ev *e = &t->ev[i];
+    if (e->tag == TR_VB || e->tag == TR_DB) {
+        if (e->a[1] > 0x200 || (e->tag == TR_VB && e->a[1] == 0x200))
+            return refuse(t, err, e->line, "expected FROM 0 to %s", e->tag == TR_VB ? "1ff" : "200");
+        if (open->n == open->cap) {
+            open->cap = open->cap ? 2 * open->cap : 16;
+            open->ev = host_realloc(open->ev, open->cap * sizeof(*open->ev), "the record's open validations");
+        }
+        open->ev[open->n++] = i;
+        return 0;
+    }
+    if (e->tag == TR_VE || e->tag == TR_DE) {
+        const struct trace_ev *b = open->n ? &t->ev[open->ev[open->n - 1]] : NULL;
+        if (!b || b->tag != (e->tag == TR_VE ? TR_VB : TR_DB) || b->a[0] != e->a[0] || b->type != e->type)
+            return refuse(t, err, e->line, "expected this %s to end the open %s of frame %llx as %s%s",
+                          trace_tag_name(e->tag), e->tag == TR_VE ? "vb" : "db", (unsigned long long)e->a[0],
+                          trace_type_name(e->type), b ? "" : " (none is open)");
+        open->n--;
+        return 0;
+    }
+    if ((e->tag == TR_HR || e->tag == TR_HP || e->tag == TR_FIN) && open->n)
+        return refuse(t, err, t->ev[open->ev[open->n - 1]].line, "expected this %s to end before line %u",
+                      trace_tag_name(t->ev[open->ev[open->n - 1]].tag), e->line);
+    return 0;
+}
+
 int trace_check_calls(const struct trace *t, FILE *err)
 {
     struct pending_vals pv = { 0 };
+    struct open_lines open = { 0 };
     for (size_t i = t->init_end + 1; i < t->nev; i++) {
         const struct trace_ev *e = &t->ev[i];
-        if ((e->tag == TR_VB || e->tag == TR_VE || e->tag == TR_DB) && check_from(t, err, e, &pv)) {
+        if (((e->tag == TR_VB || e->tag == TR_VE || e->tag == TR_DB) && check_from(t, err, e, &pv)) ||
+            check_nesting(t, err, i, &open)) {
             free(pv.mfn);
+            free(open.ev);
             return -1;
         }
         if (e->tag != TR_HC)
@@ -325,10 +368,12 @@ int trace_check_calls(const struct trace *t, FILE *err)
         if (((e->a[0] == __HYPERVISOR_mmu_update || e->a[0] == __HYPERVISOR_mmuext_op) && check_batch(t, err, i, -1)) ||
             (e->a[0] == __HYPERVISOR_multicall && check_multicall(t, err, i))) {
             free(pv.mfn);
+            free(open.ev);
             return -1;
         }
     }
     free(pv.mfn);
+    free(open.ev);
     return 0;
 }
 

@@ -234,6 +234,12 @@ record uvtwo 'hc e 1000 0 0\nuv 10 1 5\nuv 10 1 5\nhr e 0\n'
 bad "uvtwo.txt:9: expected at most one uv line in an update_va_mapping (2 here)" replay "$tmp/uvtwo.txt"
 record uvfail 'hc e 1000 0 0\nuv 10 1 5\nhr e -22\n'
 bad "uvfail.txt:7: expected STORED '-': the update_va_mapping fails (line 8)" replay "$tmp/uvfail.txt"
+record venovb 'hc 1a 0 1 0 7ff0\nve 10 l1 0\nmx 0 10 0 0\nhr 1a 0\n'
+bad "venovb.txt:7: expected this ve to end the open vb of frame 10 as l1 (none is open)" replay "$tmp/venovb.txt"
+record vbopen 'hc 1a 0 1 0 7ff0\nvb 10 l1 0\nmx 0 10 0 0\nhr 1a 0\n'
+bad "vbopen.txt:7: expected this vb to end before line 9" replay "$tmp/vbopen.txt"
+record dbfrom 'hc 1a 0 1 0 7ff0\ndb 10 l1 fff\nde 10 l1 0\nmx 4 10 0 0\nhr 1a 0\n'
+bad "dbfrom.txt:7: expected FROM 0 to 200" replay "$tmp/dbfrom.txt"
 record from5 'hc 1a 0 1 0 7ff0\nvb 10 l1 5\nve 10 l1 0\nmx 0 10 0 0\nhr 1a 0\n'
 bad "from5.txt:7: expected FROM 0: no validation of frame 10 was preempted before this vb" replay "$tmp/from5.txt"
 bad "xin.txt:7: expected no 'xin' line inside the PV MMU call of line 6" replay "$tmp/xin.txt"
