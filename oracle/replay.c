@@ -206,7 +206,10 @@ static void replay_pw(struct replay *r, long ev)
     if (!maps_ro(r, addr, l1)) {
         struct replay_walk w;
         replay_walk(r, r->v->guest_table, addr, &w);
-        replay_miss(r, ev, l1, false, "the guest wrote at ADDR through a read-only mapping of L1MFN",
+        char xen[96];
+        snprintf(xen, sizeof(xen), "the guest wrote at %llx through a read-only mapping of frame %llx",
+                 (unsigned long long)addr, (unsigned long long)l1);
+        replay_miss(r, ev, l1, false, xen,
                     "the kernel's tables (root %llx) map ADDR otherwise: L%u entry %016llx of frame %llx",
                     (unsigned long long)r->v->guest_table, w.level, (unsigned long long)w.entry,
                     (unsigned long long)w.table);

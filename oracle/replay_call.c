@@ -340,9 +340,10 @@ static void check_stored(struct replay *r, struct lsub *s, size_t k)
     if (mfn >= r->m.nr_frames)
         return;   /* the request's own result says what happened */
     uint64_t now = pvm_peek(&r->m, mfn, (unsigned int)slot);
-    char d[96];
+    char d[96], xen[64];
+    snprintf(xen, sizeof(xen), "left %016llx in slot %#llx", (unsigned long long)q->stored, (unsigned long long)slot);
     if ((now ^ q->stored) & ~AD_BITS)
-        replay_miss(r, q->ev, mfn, false, "the entry Xen left: STORED", "the core left %016llx in slot %#llx "
+        replay_miss(r, q->ev, mfn, false, xen, "the core left %016llx in slot %#llx "
                     "(it differs in %s)", (unsigned long long)now, (unsigned long long)slot,
                     replay_entry_diff(d, sizeof(d), now, q->stored));
 }
@@ -402,18 +403,19 @@ static void check_uv(struct replay *r, const struct lsub *s)
     uint64_t va = s->args[0], slot = (va >> XEN_PAGE_SHIFT) & 511;
     struct replay_walk w;
     replay_walk(r, r->v->guest_table, va, &w);
-    char d[96];
-    const char *xen = "found the address's L1 entry at L1MFN's SLOT";
+    char d[96], found[96], left[64];
+    snprintf(found, sizeof(found), "found the L1 entry of %llx at slot %llx of frame %llx", (unsigned long long)va,
+             (unsigned long long)e->a[1], (unsigned long long)e->a[0]);
+    snprintf(left, sizeof(left), "left %016llx there", (unsigned long long)e->a[2]);
     if (w.level != 1)
-        replay_miss(r, s->uv_ev, e->a[0], false, xen, "the walk of %llx stops at L%u (no L1 entry)",
+        replay_miss(r, s->uv_ev, e->a[0], false, found, "the walk of %llx stops at L%u (no L1 entry)",
                     (unsigned long long)va, w.level);
     else if (w.table != e->a[0] || slot != e->a[1])
-        replay_miss(r, s->uv_ev, e->a[0], false, xen, "the address's L1 entry is slot %llx of frame %llx",
+        replay_miss(r, s->uv_ev, e->a[0], false, found, "the address's L1 entry is slot %llx of frame %llx",
                     (unsigned long long)slot, (unsigned long long)w.table);
     else if ((e->flags & TRACE_HAS_STORED) && ((w.entry ^ e->a[2]) & ~AD_BITS))
-        replay_miss(r, s->uv_ev, w.table, false, "the entry Xen left: STORED",
-                    "the core left %016llx (it differs in %s)", (unsigned long long)w.entry,
-                    replay_entry_diff(d, sizeof(d), w.entry, e->a[2]));
+        replay_miss(r, s->uv_ev, w.table, false, left, "the core left %016llx (it differs in %s)",
+                    (unsigned long long)w.entry, replay_entry_diff(d, sizeof(d), w.entry, e->a[2]));
 }
 
 /*

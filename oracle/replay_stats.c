@@ -169,8 +169,8 @@ static void other_rows(FILE *out, const struct replay *r)
     REC_AT("ptwr writes, refused", pw, TRACE_PW_REFUSED);
     REC_AT("ptwr writes, cmpxchg mismatch", pw, TRACE_PW_MISMATCH);
     CORE("  the core's ptwr emulations", ptwr_emulations);
-    REC_AT("bounced #PF from user mode (not replayed)", tr_pf, 0);
-    REC_AT("bounced #PF from kernel mode (not replayed)", tr_pf, 1);
+    REC_AT("bounced #PF from user mode (hw ones probed)", tr_pf, 0);
+    REC_AT("bounced #PF from kernel mode (hw ones probed)", tr_pf, 1);
     REC("other bounced exceptions (not replayed)", tr_other);
     for (unsigned int k = 0; k < 6; k++)
         REC_AT(mem_names[k], mem, k);
