@@ -43,3 +43,29 @@ int pv_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base, const str
     }
     return 0;
 }
+
+int pv_map_p2m(const struct pv_layout *l, uint64_t *t4, uint64_t p2m_va, const struct pv_build_ops *ops)
+{
+    const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
+    uint64_t l3 = l->p2m_pfn + l->p2m_pages;
+    uint64_t l1s = (l->p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
+    uint64_t *t3 = ops->page(ops->ctx, l3);
+    if (!t3 || (p2m_va & ((1ULL << 39) - 1)))
+        return -1;
+    t4[(p2m_va >> 39) & 511] = (ops->mfn(ops->ctx, l3) << 12) | tbl;
+    for (uint64_t j = 0; j < l2s; j++) {
+        uint64_t *t2 = ops->page(ops->ctx, l3 + 1 + j);
+        if (!t2)
+            return -1;
+        t3[j] = (ops->mfn(ops->ctx, l3 + 1 + j) << 12) | tbl;
+        for (uint64_t i = j * 512; i < l1s && i < (j + 1) * 512; i++) {
+            uint64_t l1 = l3 + 1 + l2s + i, *t1 = ops->page(ops->ctx, l1);
+            if (!t1)
+                return -1;
+            t2[i % 512] = (ops->mfn(ops->ctx, l1) << 12) | tbl;
+            for (uint64_t e = 0; e < 512 && i * 512 + e < l->p2m_pages; e++)
+                t1[e] = (ops->mfn(ops->ctx, l->p2m_pfn + i * 512 + e) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
+        }
+    }
+    return 0;
+}

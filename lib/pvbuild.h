@@ -39,4 +39,13 @@ void pv_start_info(struct start_info *si, const struct pv_layout *l, uint64_t vi
  */
 int pv_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base, const struct pv_build_ops *ops);
 
+/*
+ * With l->p2m_separate: map the p2m list's pages at p2m_va (a 512 GiB
+ * boundary: L4 slot of t4, the root) through their own L3, L2s and L1s, which
+ * follow the pages (l->p2m_tables of them), as Xen does for a kernel's
+ * XEN_ELFNOTE_INIT_P2M.  Returns 0, or -1 if p2m_va is not on such a
+ * boundary or ops->page gave no storage.
+ */
+int pv_map_p2m(const struct pv_layout *l, uint64_t *t4, uint64_t p2m_va, const struct pv_build_ops *ops);
+
 #endif

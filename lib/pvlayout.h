@@ -17,6 +17,7 @@ struct pv_layout {
     uint64_t kernel_pages;      /* in: pages from the kernel's base to the end of its image */
     uint64_t nr_pages;          /* in: the domain's memory */
     bool p2m_separate;          /* in: map the p2m list on its own (XEN_ELFNOTE_INIT_P2M) */
+    uint64_t unmapped_pages;    /* in, with p2m_separate: pages between v_end and the p2m (an unmapped initrd) */
     uint64_t p2m_pfn, p2m_pages, si_pfn, pt_pfn, nr_pt, stack_pfn, v_end_pfn;
     uint64_t p2m_tables;        /* with p2m_separate: its L3, L2s and L1s, after its pages */
 };
@@ -39,7 +40,7 @@ static inline void pv_layout(struct pv_layout *l)
     l->p2m_tables = 0;
     if (l->p2m_separate) {
         uint64_t l1s = (l->p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
-        l->p2m_pfn = l->v_end_pfn;
+        l->p2m_pfn = l->v_end_pfn + l->unmapped_pages;
         l->p2m_tables = 1 + l2s + l1s;
     }
 }

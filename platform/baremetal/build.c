@@ -9,35 +9,12 @@
 #include "hv.h"
 #include "pvbuild.h"
 
-/* ELF64: the fields the builder reads (offsets in the file header and in a program header). */
-#define ELF_MAGIC       0x464C457FU   /* "\177ELF" */
-#define EI_CLASS        4
-#define ELFCLASS64      2
-#define EM_X86_64       62
-#define EHDR_SIZE       64
-#define E_MACHINE       18
-#define E_ENTRY         24
-#define E_PHOFF         32
-#define E_PHENTSIZE     54
-#define E_PHNUM         56
-#define PHDR_SIZE       56
-#define PT_LOAD         1
-#define PT_NOTE         4
-#define NOTE_HDR_SIZE   12
-#define NOTE_NAME_XEN   0x006E6558U   /* "Xen" */
-
 /* Xen's 64-bit PV hypercall page: one stub of HYPERCALL_STUB_SIZE bytes (lib/pvbuild.h) per hypercall number. */
 #define NR_HYPERCALL_STUBS  (XEN_PAGE_SIZE / HYPERCALL_STUB_SIZE)
-
-struct elf_info {
-    uint64_t phoff, phnum, phent;                           /* the program header table */
-    uint64_t entry, hypercall_page, virt_base, image_end;   /* image_end: highest vaddr + memsz */
-};
-
-struct elf_phdr {
-    uint32_t type;
-    uint64_t offset, vaddr, filesz, memsz;
-};
+#define UNSET               (~0ULL)
+/* The features this hypervisor offers a PV kernel (xen_version's XENVER_get_features answers the same). */
+#define HV_FEATURES ((1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_pae_pgdir_above_4gb) | \
+                     (1u << XENFEAT_mmu_pt_update_preserve_ad))
 
 static uint64_t nr_pages, first_mfn, shinfo_mfn;
 
@@ -62,89 +39,17 @@ void arch_set_cr2(uint64_t cr2)
     ((volatile uint64_t *)dm(shinfo_mfn << XEN_PAGE_SHIFT))[2] = cr2;   /* vcpu_info[0].arch.cr2 */
 }
 
-/* Program header i of the kernel e describes (the table lies inside the file: elf_parse checked). */
-static struct elf_phdr elf_phdr(const uint8_t *elf, const struct elf_info *e, uint64_t i)
+/* elf_load's sink: the segment's bytes into the domain's frames, page by page (va is inside the image). */
+static uint64_t load_virt_base;
+static void load_bytes(uint64_t va, const uint8_t *src, uint64_t n)
 {
-    const uint8_t *ph = elf + e->phoff + i * e->phent;
-    return (struct elf_phdr){ rd32(ph), rd64(ph + 8), rd64(ph + 16), rd64(ph + 32), rd64(ph + 40) };
-}
-
-/* Take entry, hypercall page and virt_base from the "Xen" notes in elf[off, off + size); stop at a cut note. */
-static void elf_notes(const uint8_t *elf, uint64_t off, uint64_t size, struct elf_info *e)
-{
-    for (uint64_t n = off; n + NOTE_HDR_SIZE <= off + size;) {
-        uint32_t namesz = rd32(elf + n), descsz = rd32(elf + n + 4), ntype = rd32(elf + n + 8);
-        uint64_t name = n + NOTE_HDR_SIZE, desc = name + ((namesz + 3) & ~3u);
-        if (desc + descsz > off + size)
-            break;
-        if (namesz == 4 && rd32(elf + name) == NOTE_NAME_XEN && descsz == 8) {
-            uint64_t v = rd64(elf + desc);
-            if (ntype == XEN_ELFNOTE_ENTRY)
-                e->entry = v;
-            else if (ntype == XEN_ELFNOTE_HYPERCALL_PAGE)
-                e->hypercall_page = v;
-            else if (ntype == XEN_ELFNOTE_VIRT_BASE)
-                e->virt_base = v;
-        }
-        n = desc + ((descsz + 3) & ~3u);
-    }
-}
-
-/*
- * As Xen's loader: the notes were there, and every segment, the entry point
- * and the hypercall page lie inside [virt_base, image_end).  Panics if not.
- */
-static void elf_check_image(const uint8_t *elf, const struct elf_info *e)
-{
-    if (!e->virt_base || !e->hypercall_page || e->image_end <= e->virt_base)
-        panic("the kernel has no Xen notes (VIRT_BASE, HYPERCALL_PAGE), or no segment above VIRT_BASE");
-    for (uint64_t i = 0; i < e->phnum; i++) {
-        struct elf_phdr ph = elf_phdr(elf, e, i);
-        if (ph.type == PT_LOAD && ph.vaddr < e->virt_base)
-            panic("a kernel segment lies below VIRT_BASE");
-    }
-    if (e->entry < e->virt_base || e->entry >= e->image_end || e->hypercall_page < e->virt_base ||
-        e->hypercall_page + XEN_PAGE_SIZE > e->image_end || (e->hypercall_page & (XEN_PAGE_SIZE - 1)))
-        panic("the kernel's entry point or hypercall page lies outside its image");
-}
-
-/* Read the ELF64 header, program headers and Xen's notes of the module at elf[0..len).  Panics if malformed. */
-static void elf_parse(const uint8_t *elf, uint64_t len, struct elf_info *e)
-{
-    if (len < EHDR_SIZE || rd32(elf) != ELF_MAGIC || elf[EI_CLASS] != ELFCLASS64 || rd16(elf + E_MACHINE) != EM_X86_64)
-        panic("the module is not an x86-64 ELF kernel");
-    e->phoff = rd64(elf + E_PHOFF);
-    e->phnum = rd16(elf + E_PHNUM);
-    e->phent = rd16(elf + E_PHENTSIZE);
-    if (e->phent < PHDR_SIZE || e->phoff > len || e->phnum * e->phent > len - e->phoff)
-        panic("the kernel's program headers lie outside it");
-    e->entry = rd64(elf + E_ENTRY);
-    e->image_end = 0;
-    for (uint64_t i = 0; i < e->phnum; i++) {
-        struct elf_phdr ph = elf_phdr(elf, e, i);
-        if (ph.offset > len || ph.filesz > len - ph.offset)
-            panic("a kernel segment lies outside the file");
-        if (ph.type == PT_LOAD && (ph.filesz > ph.memsz || ph.vaddr + ph.memsz < ph.vaddr))
-            panic("a kernel segment is larger in the file than in memory, or wraps");
-        if (ph.type == PT_LOAD && ph.vaddr + ph.memsz > e->image_end)
-            e->image_end = ph.vaddr + ph.memsz;
-        if (ph.type == PT_NOTE)
-            elf_notes(elf, ph.offset, ph.filesz, e);
-    }
-    elf_check_image(elf, e);
-}
-
-/* Copy the kernel's PT_LOAD segments into the domain's frames (pfn = (vaddr - virt_base) / 4 KiB). */
-static void elf_load(const uint8_t *elf, const struct elf_info *e)
-{
-    for (uint64_t i = 0; i < e->phnum; i++) {
-        struct elf_phdr ph = elf_phdr(elf, e, i);
-        if (ph.type != PT_LOAD)
-            continue;
-        for (uint64_t b = 0; b < ph.filesz; b++) {
-            uint64_t at = ph.vaddr - e->virt_base + b;
-            ((uint8_t *)guest_page(at >> XEN_PAGE_SHIFT))[at & (XEN_PAGE_SIZE - 1)] = elf[ph.offset + b];
-        }
+    for (uint64_t done = 0; done < n;) {
+        uint64_t at = va - load_virt_base + done, off = at & (XEN_PAGE_SIZE - 1);
+        uint64_t chunk = XEN_PAGE_SIZE - off < n - done ? XEN_PAGE_SIZE - off : n - done;
+        uint8_t *page = (uint8_t *)guest_page(at >> XEN_PAGE_SHIFT);
+        for (uint64_t i = 0; i < chunk; i++)
+            page[off + i] = src[done + i];
+        done += chunk;
     }
 }
 
@@ -160,22 +65,25 @@ static void write_hypercall_page(uint8_t *p)
 }
 
 /*
- * Lay out the nr_pages (mem_mib MiB) domain for the kernel e and an initrd
- * of initrd_len bytes right after its image (as Xen puts it); sets the
- * image's pages.  Panics if they do not fit the domain or its 1 GiB mapping.
+ * Lay out the nr_pages (mem_mib MiB) domain for kernel e and an initrd of
+ * initrd_pages pages, as Xen's PV builder: the initrd mapped right after the
+ * image, or, for a kernel with MOD_START_PFN, given as pfns after the
+ * initial region and not mapped; the p2m list inside the region, or at
+ * INIT_P2M on its own.  Panics if it does not fit the domain or 1 GiB.
  */
-static struct pv_layout domain_layout(const struct elf_info *e, uint64_t initrd_len, uint64_t mem_mib,
-                                      uint64_t *image_pages)
+static struct pv_layout domain_layout(const struct elf_image *e, uint64_t initrd_pages, uint64_t mem_mib)
 {
     const uint64_t one_gib_pages = PVM_L1_PAGETABLE_ENTRIES * PVM_L1_PAGETABLE_ENTRIES;
-    *image_pages = (e->image_end - e->virt_base + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
-    uint64_t initrd_pages = (initrd_len + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
-    if (*image_pages + initrd_pages >= nr_pages / 2 || *image_pages + initrd_pages > one_gib_pages)
+    uint64_t image_pages = (e->kend - e->virt_base + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
+    uint64_t mapped = image_pages + (e->mod_start_pfn ? 0 : initrd_pages);
+    if (image_pages + initrd_pages >= nr_pages / 2 || mapped > one_gib_pages)
         panic("the kernel and its initrd (%llu pages) do not fit a %llu MiB domain",
-              (unsigned long long)(*image_pages + initrd_pages), (unsigned long long)mem_mib);
-    struct pv_layout l = { .kernel_pages = *image_pages + initrd_pages, .nr_pages = nr_pages };
+              (unsigned long long)(image_pages + initrd_pages), (unsigned long long)mem_mib);
+    struct pv_layout l = { .kernel_pages = mapped, .nr_pages = nr_pages, .p2m_separate = e->init_p2m != UNSET,
+                           .unmapped_pages = e->mod_start_pfn ? initrd_pages : 0 };
     pv_layout(&l);
-    if (l.v_end_pfn > one_gib_pages || l.v_end_pfn >= nr_pages)
+    if (l.v_end_pfn > one_gib_pages || l.v_end_pfn >= nr_pages ||
+        (l.p2m_separate && l.p2m_pfn + l.p2m_pages + l.p2m_tables > nr_pages))
         panic("a %llu MiB domain does not fit its initial 1 GiB mapping", (unsigned long long)mem_mib);
     return l;
 }
@@ -196,6 +104,7 @@ static void domain_frames(unsigned int flags)
     shinfo_mfn = alloc_pages(1, XEN_PAGE_SIZE) >> XEN_PAGE_SHIFT;   /* the guest's to map (it reads cr2 there) */
     if (pvm_assign_pages(&machine, shinfo_mfn, 1, PV_DOMID))
         panic("cannot give the domain its shared_info page");
+    set_gpfn_from_mfn(shinfo_mfn, PVM_INVALID_M2P);   /* Xen's page, shared: no pfn of the domain */
 }
 
 /* Fill the p2m list at pfn p2m_pfn onwards: the mfn of every pfn of the domain. */
@@ -209,11 +118,16 @@ static void write_p2m(uint64_t p2m_pfn)
     }
 }
 
-/* Write the bootstrap tables of layout l, then pin the L4 and make it the vCPU's.  Panics if the core refuses. */
-static void load_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base)
+/*
+ * Write the bootstrap tables of layout l (and the p2m list's own, at p2m_va),
+ * then pin the L4 and make it the vCPU's.  Panics if the core refuses.
+ */
+static void load_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base, uint64_t p2m_va)
 {
     const struct pv_build_ops bops = { .page = build_page, .mfn = build_mfn };
     pv_bootstrap_tables(l, virt_base, &bops);
+    if (l->p2m_separate && pv_map_p2m(l, guest_page(l->pt_pfn), p2m_va, &bops))
+        panic("the kernel's INIT_P2M address %#llx is not on a 512 GiB boundary", (unsigned long long)p2m_va);
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };
     pin.arg1.mfn = pfn_to_mfn(l->pt_pfn);
     int rc = pvm_mmuext_op(vcpu, &pin, 1, 0, DOMID_SELF);
@@ -221,27 +135,53 @@ static void load_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base)
         panic("the core refused the bootstrap page tables (%d)", rc);
 }
 
-void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
-                  const char *cmdline, uint64_t mem_mib, unsigned int flags, struct domain_start *start)
+/*
+ * As Xen's builder: a kernel that requires a feature this hypervisor does
+ * not offer is refused, one line per feature, unless the command line says
+ * to boot it anyway (to watch what the missing feature does).
+ */
+static void check_features(const struct elf_image *e, uint32_t offered, bool anyway)
 {
-    struct elf_info e = { 0 };
+    uint32_t missing = e->f_required & ~offered;
+    for (unsigned int bit = 0; bit < 32; bit++)
+        if (missing & (1u << bit))
+            hv_printf("pvmmu hv: the kernel requires the feature %s (its FEATURES note marks it '!'), which this "
+                      "hypervisor %s\n", elf_feature_name(bit), HV_FEATURES & (1u << bit) ? "was told to withhold"
+                                                                                 : "does not offer");
+    if (missing && !anyway)
+        panic("Guest kernel requires an unsupported hypervisor feature (as Xen says); boot_anyway boots it regardless");
+}
+
+uint32_t hv_features = HV_FEATURES;
+
+void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
+                  const char *cmdline, uint64_t mem_mib, unsigned int flags, bool anyway, struct domain_start *start)
+{
+    struct elf_image e;
     elf_parse(elf, elf_len, &e);
+    check_features(&e, hv_features, anyway);
     nr_pages = mem_mib << (20 - XEN_PAGE_SHIFT);
-    uint64_t image_pages;
-    struct pv_layout l = domain_layout(&e, initrd_len, mem_mib, &image_pages);
+    uint64_t initrd_pages = (initrd_len + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
+    struct pv_layout l = domain_layout(&e, initrd_pages, mem_mib);
+    uint64_t image_pages = (e.kend - e.virt_base + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
+    uint64_t initrd_pfn = e.mod_start_pfn ? l.v_end_pfn : image_pages;
     domain_frames(flags);
-    elf_load(elf, &e);
-    for (uint64_t b = 0; b < initrd_len; b++)
-        ((uint8_t *)guest_page(image_pages + b / XEN_PAGE_SIZE))[b % XEN_PAGE_SIZE] = initrd[b];
-    write_hypercall_page((uint8_t *)guest_page((e.hypercall_page - e.virt_base) >> XEN_PAGE_SHIFT));
+    load_virt_base = e.virt_base;
+    elf_load(&e, load_bytes);
+    load_bytes(e.virt_base + initrd_pfn * XEN_PAGE_SIZE, initrd, initrd_len);
+    if (e.hypercall_page != UNSET)
+        write_hypercall_page((uint8_t *)guest_page((e.hypercall_page - e.virt_base) >> XEN_PAGE_SHIFT));
     write_p2m(l.p2m_pfn);
     struct start_info *si = (struct start_info *)guest_page(l.si_pfn);
-    pv_start_info(si, &l, e.virt_base, 0, shinfo_mfn << XEN_PAGE_SHIFT, cmdline);
+    pv_start_info(si, &l, e.virt_base, e.init_p2m, shinfo_mfn << XEN_PAGE_SHIFT, cmdline);
+    if (flags & PVM_DOM_PRIVILEGED)
+        si->flags |= SIF_PRIVILEGED | SIF_INITDOMAIN;
     if (initrd_len) {
-        si->mod_start = e.virt_base + image_pages * XEN_PAGE_SIZE;
+        si->mod_start = e.mod_start_pfn ? initrd_pfn : e.virt_base + initrd_pfn * XEN_PAGE_SIZE;
+        si->flags |= e.mod_start_pfn ? SIF_MOD_START_PFN : 0;
         si->mod_len = initrd_len;
     }
-    load_bootstrap_tables(&l, e.virt_base);
+    load_bootstrap_tables(&l, e.virt_base, e.init_p2m);
     start->entry = e.entry;
     start->start_info = e.virt_base + l.si_pfn * XEN_PAGE_SIZE;
     start->stack = e.virt_base + (l.stack_pfn + 1) * XEN_PAGE_SIZE;
@@ -249,4 +189,9 @@ void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, u
               "mfn = %#llx + (pfn ^ 1)\n", PV_DOMID, (unsigned long long)mem_mib, (unsigned long long)l.kernel_pages,
               (unsigned long long)e.virt_base, (unsigned long long)l.pt_pfn, (unsigned long long)l.nr_pt,
               (unsigned long long)first_mfn);
+    if (l.p2m_separate || e.mod_start_pfn)
+        hv_printf("pvmmu hv: p2m list at %#llx (pfn %#llx, %llu frames with its tables), initrd at pfn %#llx%s\n",
+                  (unsigned long long)si->mfn_list, (unsigned long long)l.p2m_pfn,
+                  (unsigned long long)(l.p2m_pages + l.p2m_tables), (unsigned long long)initrd_pfn,
+                  e.mod_start_pfn ? " (not mapped: MOD_START_PFN)" : "");
 }

@@ -78,6 +78,40 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
+/*
+ * Every "withhold=NAME" on the command line takes feature NAME (a FEATURES
+ * note's spelling) out of hv_features; an unknown name panics.
+ */
+static void parse_withhold(const char *s)
+{
+    static const char key[] = "withhold=";
+    for (; *s; s++) {
+        unsigned int k = 0;
+        while (key[k] && s[k] == key[k])
+            k++;
+        if (key[k])
+            continue;
+        const char *w = s + k;
+        unsigned int n = 0;
+        while (w[n] && w[n] != ' ')
+            n++;
+        bool found = false;
+        for (unsigned int bit = 0; bit < 32 && !found; bit++) {
+            const char *name = elf_feature_name(bit);
+            unsigned int i = 0;
+            while (i < n && name[i] == w[i])
+                i++;
+            if (i == n && !name[i]) {
+                hv_features &= ~(1u << bit);
+                found = true;
+            }
+        }
+        if (!found)
+            panic("withhold=%.*s: no such feature (writable_page_tables, pae_pgdir_above_4gb, ...)", (int)n, w);
+        s = w + n - 1;
+    }
+}
+
 /* A module's string is "FILE ARGS": the kernel's command line is ARGS. */
 static const char *kernel_args(const char *s)
 {
@@ -217,10 +251,12 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
     core_init(mbi, mod, ram_end);
     if (has_word(cmdline, "linear_pt=off"))
         machine.opt_pv_linear_pt = false;   /* Xen's pv-linear-pt=false */
+    parse_withhold(cmdline);
     const struct multiboot_mod *initrd = mbi->mods_count >= 2 ? &mod[1] : NULL;
     build_domain(dm(mod[0].mod_start), mod[0].mod_end - mod[0].mod_start, initrd ? dm(initrd->mod_start) : NULL,
                  initrd ? initrd->mod_end - initrd->mod_start : 0, kernel_args(dm(mod[0].string)), mem_mib,
-                 has_word(cmdline, "privileged") ? PVM_DOM_PRIVILEGED : 0, &guest_start);
+                 has_word(cmdline, "privileged") ? PVM_DOM_PRIVILEGED : 0, has_word(cmdline, "boot_anyway"),
+                 &guest_start);
     built = machine.stats;
     start_guest();
 }

@@ -11,7 +11,8 @@
  *   hypercall.c     the hypercalls the PV kernel makes
  *   guest_access.c  guest memory from the hypervisor: range-checked, with fault recovery
  *   mm.c            the page allocator, the frame table, Xen's M2P, the core's memory callbacks
- *   build.c         the domain builder: ELF kernel, hypercall page, start_info, bootstrap tables
+ *   elf.c           the kernel's ELF image and Xen notes, as Xen's libelf reads them
+ *   build.c         the domain builder: the kernel, initrd, p2m, start_info, bootstrap tables
  *   hv.c            start of day, the command line, the auditor, the end of a run
  */
 #ifndef PVMMU_HV_H
@@ -27,6 +28,7 @@
 #include "xen_names.h"
 #endif
 #include "pvmmu/xen.h"
+#include "xen_abi.h"
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100
@@ -214,6 +216,36 @@ uint64_t op_xen_l4e(void *ctx, unsigned int slot);
 /* pvm_ops.tlb_flush: the core flushed, so does the CPU (invlpg, or a cr3 reload for all). */
 void op_tlb_flush(void *ctx, const struct pvm_vcpu *v, uint64_t va, bool all);
 
+/* ---- elf.c ---- */
+
+/* A loadable or note program header. */
+struct elf_phdr {
+    uint32_t type;
+    uint64_t offset, vaddr, paddr, filesz, memsz;
+};
+/* A PV kernel's ELF image and what its Xen notes say (~0 where a note is absent). */
+struct elf_image {
+    const uint8_t *data;
+    uint64_t len, phoff, phnum, phent;
+    uint64_t entry, hypercall_page, virt_base, paddr_offset, init_p2m, hv_start_low;
+    bool mod_start_pfn;             /* MOD_START_PFN: the initrd is given as a pfn, not mapped */
+    uint32_t f_supported, f_required;   /* FEATURES (and SUPPORTED_FEATURES) bits; '!' marks required ones */
+    uint64_t notes;                 /* bit n: a note of type n was there */
+    uint64_t kstart, kend;          /* the image's virtual extent, segments placed by physical address */
+};
+/*
+ * Read the ELF64 header, program headers and Xen notes of data[0..len) and
+ * place the image (kstart, kend).  Panics with one line naming what is wrong
+ * (a bzImage is named as such).
+ */
+void elf_parse(const uint8_t *data, uint64_t len, struct elf_image *e);
+/* Program header i of e (inside the file: elf_parse checked). */
+struct elf_phdr elf_phdr(const struct elf_image *e, uint64_t i);
+/* Hand each loadable segment's file bytes to copy(virtual address, bytes, length), placed as Xen places them. */
+void elf_load(const struct elf_image *e, void (*copy)(uint64_t va, const uint8_t *src, uint64_t n));
+/* The FEATURES name of XENFEAT bit ("writable_page_tables"), "?" for one without a name. */
+const char *elf_feature_name(unsigned int bit);
+
 /* ---- build.c ---- */
 
 /* Where the built domain's kernel starts: rip, rsp and rsi (start_info), as Xen's PV builder leaves them. */
@@ -224,10 +256,13 @@ struct domain_start {
  * Build the one domain from the ELF kernel elf[0..elf_len) and its initrd
  * (may be NULL), with mem_mib MiB, the kernel command line cmdline and the
  * pvm_domain_create flags; pins and sets its L4 and sets vcpu.  Panics on a
- * malformed kernel or a domain that does not fit.
+ * malformed kernel, a domain that does not fit, or a kernel that requires a
+ * feature hv_features lacks (unless anyway).
  */
 void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
-                  const char *cmdline, uint64_t mem_mib, unsigned int flags, struct domain_start *start);
+                  const char *cmdline, uint64_t mem_mib, unsigned int flags, bool anyway, struct domain_start *start);
+/* The XENFEAT bits offered (features=-NAME on the command line withholds one). */
+extern uint32_t hv_features;
 /* Tell the guest the faulting address: vcpu_info[0].arch.cr2 in its shared_info page. */
 void arch_set_cr2(uint64_t cr2);
 

@@ -14,14 +14,6 @@
 uint64_t trap_handler[X86_EXC_NUM];
 uint32_t virtual_iopl;
 
-/* Xen's struct trap_info: one entry of set_trap_table's list, which ends at address 0. */
-struct trap_info {
-    uint8_t vector, flags;
-    uint16_t cs;
-    uint32_t pad;
-    uint64_t address;
-};
-
 /* Xen's struct xen_memory_reservation (extent_start is a guest pointer to an array of mfns). */
 struct xen_memory_reservation {
     uint64_t extent_start, nr_extents;

@@ -18,7 +18,6 @@ static int fail(char *err, size_t n, const char *msg)
     return -1;
 }
 
-static unsigned int idx4(uint64_t va) { return (unsigned int)((va >> 39) & 511); }
 
 /* The storage of the domain's frame pfn (pfn < nr_pages: never NULL; no host memory ends the run). */
 static uint64_t *frame(struct sim *s, uint64_t pfn)
@@ -206,27 +205,6 @@ static void layout(struct sim *s, bool p2m_separate)
     pv_layout(&s->lay);
 }
 
-/* Map the p2m pages at SIM_P2M_BASE with their own L3, L2s and L1s (not mapped into the guest). */
-static void map_p2m_separately(struct sim *s, uint64_t *t4)
-{
-    const uint64_t tbl = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;
-    uint64_t first_table = s->lay.p2m_pfn + s->lay.p2m_pages, l3 = first_table;
-    uint64_t l1s = (s->lay.p2m_pages + 511) / 512, l2s = (l1s + 511) / 512;
-    uint64_t *t3 = frame(s, l3);
-    t4[idx4(SIM_P2M_BASE)] = (sim_mfn(l3) << 12) | tbl;
-    for (uint64_t j = 0; j < l2s; j++) {
-        uint64_t *t2 = frame(s, l3 + 1 + j);
-        t3[j] = (sim_mfn(l3 + 1 + j) << 12) | tbl;
-        for (uint64_t i = j * 512; i < l1s && i < (j + 1) * 512; i++) {
-            uint64_t l1 = l3 + 1 + l2s + i, *t1 = frame(s, l1);
-            t2[i % 512] = (sim_mfn(l1) << 12) | tbl;
-            for (uint64_t e = 0; e < 512 && i * 512 + e < s->lay.p2m_pages; e++)
-                t1[e] = (sim_mfn(s->lay.p2m_pfn + i * 512 + e) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
-        }
-    }
-}
-
-
 static uint64_t *build_page(void *ctx, uint64_t pfn) { return frame(ctx, pfn); }
 static uint64_t build_mfn(void *ctx, uint64_t pfn) { (void)ctx; return sim_mfn(pfn); }
 
@@ -267,8 +245,8 @@ static int build(struct sim *s, uint64_t mem_bytes, bool force_separate, char *e
     if (pv_bootstrap_tables(&s->lay, GUEST_START_KERNEL_MAP, &bops))
         return fail(err, errlen, "the bootstrap tables do not fit the domain");
     uint64_t l4 = s->lay.pt_pfn, *t4 = frame(s, l4);
-    if (s->lay.p2m_separate)
-        map_p2m_separately(s, t4);
+    if (s->lay.p2m_separate && pv_map_p2m(&s->lay, t4, SIM_P2M_BASE, &bops))
+        return fail(err, errlen, "the p2m list's tables do not fit the domain");
     struct mmuext_op pin = { .cmd = MMUEXT_PIN_L4_TABLE };
     pin.arg1.mfn = sim_mfn(l4);
     if (pvm_mmuext_op(s->v, &pin, 1, NULL, DOMID_SELF) || pvm_set_guest_table(s->v, sim_mfn(l4)))
