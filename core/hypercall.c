@@ -750,6 +750,11 @@ long pvm_hypercall(struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6])
     }
     default:
         v->m->stats.hc_other++;
+        if (v->m->ops.hypercall) {
+            long rc = v->m->ops.hypercall(v->m->ops.ctx, v, op, a);
+            v->m->current = v;
+            return rc;
+        }
         return -XEN_ENOSYS;
     }
 }

@@ -227,6 +227,14 @@ struct pvm_ops {
      * begin, then each table it validates, then its end.  May be NULL.
      */
     void (*validate)(void *ctx, uint64_t mfn, unsigned int level, enum pvm_validate_phase phase, int rc);
+    /*
+     * Optional: a hypercall the core does not model (set_gdt, vcpu_op,
+     * console_io, ...), reached through pvm_hypercall, so also as an entry
+     * of a multicall: the platform serves it for vCPU v and returns its
+     * result.  NULL: such a hypercall answers -ENOSYS.  iret never comes
+     * here: a multicall ends at it (Xen's mc_exit).
+     */
+    long (*hypercall)(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulong_t args[6]);
 };
 
 /* One cached translation of the software TLB. */

@@ -12,9 +12,6 @@
 /* Xen's 64-bit PV hypercall page: one stub of HYPERCALL_STUB_SIZE bytes (lib/pvbuild.h) per hypercall number. */
 #define NR_HYPERCALL_STUBS  (XEN_PAGE_SIZE / HYPERCALL_STUB_SIZE)
 #define UNSET               (~0ULL)
-/* The features this hypervisor offers a PV kernel (xen_version's XENVER_get_features answers the same). */
-#define HV_FEATURES ((1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_pae_pgdir_above_4gb) | \
-                     (1u << XENFEAT_mmu_pt_update_preserve_ad))
 
 static uint64_t nr_pages, first_mfn, shinfo_mfn;
 
@@ -33,11 +30,6 @@ static uint64_t *guest_page(uint64_t pfn)
 /* pv_build_ops for lib/pvbuild.c: guest_page and pfn_to_mfn. */
 static uint64_t *build_page(void *ctx, uint64_t pfn) { (void)ctx; return guest_page(pfn); }
 static uint64_t build_mfn(void *ctx, uint64_t pfn) { (void)ctx; return pfn_to_mfn(pfn); }
-
-void arch_set_cr2(uint64_t cr2)
-{
-    ((volatile uint64_t *)dm(shinfo_mfn << XEN_PAGE_SHIFT))[2] = cr2;   /* vcpu_info[0].arch.cr2 */
-}
 
 /* elf_load's sink: the segment's bytes into the domain's frames, page by page (va is inside the image). */
 static uint64_t load_virt_base;
@@ -105,6 +97,12 @@ static void domain_frames(unsigned int flags)
     if (pvm_assign_pages(&machine, shinfo_mfn, 1, PV_DOMID))
         panic("cannot give the domain its shared_info page");
     set_gpfn_from_mfn(shinfo_mfn, PVM_INVALID_M2P);   /* Xen's page, shared: no pfn of the domain */
+    pv.vcpu_info_maddr = shinfo_mfn << XEN_PAGE_SHIFT;   /* vcpu_info[0], until the guest registers its own */
+    struct shared_info *sh = dm(shinfo_mfn << XEN_PAGE_SHIFT);
+    for (unsigned int i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
+        sh->vcpu_info[i].evtchn_upcall_mask = 1;         /* every vCPU starts with events masked */
+    time_init_vcpu(&sh->vcpu_info[0].time);
+    pv.io_ports = (flags & PVM_DOM_PRIVILEGED) != 0;
 }
 
 /* Fill the p2m list at pfn p2m_pfn onwards: the mfn of every pfn of the domain. */
@@ -136,30 +134,36 @@ static void load_bootstrap_tables(const struct pv_layout *l, uint64_t virt_base,
 }
 
 /*
- * As Xen's builder: a kernel that requires a feature this hypervisor does
- * not offer is refused, one line per feature, unless the command line says
- * to boot it anyway (to watch what the missing feature does).
+ * The kernel's FEATURES against what this hypervisor gives.  Xen's builder
+ * refuses only a kernel that requires supervisor_mode_kernel, or whose
+ * SUPPORTED_FEATURES leave out dom0 when it is to be dom0; it never checks
+ * the other required marks (writable_page_tables, which this kernel
+ * requires, is given through VMASST_TYPE_writable_pagetables, not as a
+ * XENFEAT bit).  pvmmu checks them too, and refuses a required feature
+ * withheld on its command line (withhold=NAME) unless told boot_anyway.
  */
-static void check_features(const struct elf_image *e, uint32_t offered, bool anyway)
+static void check_features(const struct elf_image *e, unsigned int flags, bool anyway)
 {
-    uint32_t missing = e->f_required & ~offered;
+    if (e->f_required & (1u << XENFEAT_supervisor_mode_kernel))
+        panic("the kernel requires supervisor_mode_kernel, which no 64-bit PV domain has (Xen refuses it too)");
+    if ((flags & PVM_DOM_PRIVILEGED) && (e->notes & (1ULL << XEN_ELFNOTE_SUPPORTED_FEATURES)) &&
+        !(e->f_supported & (1u << XENFEAT_dom0)))
+        panic("Kernel does not support Dom0 operation (its SUPPORTED_FEATURES note leaves out dom0), as Xen says");
+    uint32_t missing = e->f_required & ~hv_given_features(flags);
     for (unsigned int bit = 0; bit < 32; bit++)
         if (missing & (1u << bit))
             hv_printf("pvmmu hv: the kernel requires the feature %s (its FEATURES note marks it '!'), which this "
-                      "hypervisor %s\n", elf_feature_name(bit), HV_FEATURES & (1u << bit) ? "was told to withhold"
-                                                                                 : "does not offer");
+                      "hypervisor was told to withhold (Xen would not have checked)\n", elf_feature_name(bit));
     if (missing && !anyway)
-        panic("Guest kernel requires an unsupported hypervisor feature (as Xen says); boot_anyway boots it regardless");
+        panic("the kernel requires a withheld feature; boot_anyway boots it regardless");
 }
-
-uint32_t hv_features = HV_FEATURES;
 
 void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
                   const char *cmdline, uint64_t mem_mib, unsigned int flags, bool anyway, struct domain_start *start)
 {
     struct elf_image e;
     elf_parse(elf, elf_len, &e);
-    check_features(&e, hv_features, anyway);
+    check_features(&e, flags, anyway);
     nr_pages = mem_mib << (20 - XEN_PAGE_SHIFT);
     uint64_t initrd_pages = (initrd_len + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE;
     struct pv_layout l = domain_layout(&e, initrd_pages, mem_mib);
@@ -174,6 +178,8 @@ void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, u
     write_p2m(l.p2m_pfn);
     struct start_info *si = (struct start_info *)guest_page(l.si_pfn);
     pv_start_info(si, &l, e.virt_base, e.init_p2m, shinfo_mfn << XEN_PAGE_SHIFT, cmdline);
+    if (e.pae_extcr3)
+        si->magic[14] = 'p';   /* "xen-3.0-x86_64p", as Xen writes it for a PAE_MODE kernel */
     if (flags & PVM_DOM_PRIVILEGED)
         si->flags |= SIF_PRIVILEGED | SIF_INITDOMAIN;
     if (initrd_len) {
@@ -181,6 +187,8 @@ void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, u
         si->flags |= e.mod_start_pfn ? SIF_MOD_START_PFN : 0;
         si->mod_len = initrd_len;
     }
+    if (e.pae_extcr3)
+        vcpu->d->vm_assist |= 1UL << VMASST_TYPE_pae_extended_cr3;   /* as Xen's builder, for PAE_MODE "yes" */
     load_bootstrap_tables(&l, e.virt_base, e.init_p2m);
     start->entry = e.entry;
     start->start_info = e.virt_base + l.si_pfn * XEN_PAGE_SIZE;

@@ -16,7 +16,6 @@ static struct __attribute__((packed)) {
     uint64_t rsp0, rsp1, rsp2, reserved1, ist[7], reserved2;
     uint16_t reserved3, iomap;
 } tss;
-static uint64_t gdt[8] __attribute__((aligned(16)));
 static uint64_t idt[2 * 256] __attribute__((aligned(16)));
 
 struct __attribute__((packed)) desc_ptr {
@@ -25,34 +24,24 @@ struct __attribute__((packed)) desc_ptr {
 };
 
 /*
- * Fill the GDT (selectors as hv.h's SEL_*) and the TSS (rsp0: the hypervisor
- * stack; IST 1: the NMI/#DF/#MC stack; no I/O bitmap, so every port faults
- * from ring 3), load both and reload the segment registers.
+ * The TSS (rsp0: the hypervisor stack; IST 1: the NMI/#DF/#MC stack; no I/O
+ * bitmap, so every port faults from ring 3), the GDT area with Xen's
+ * selectors (descriptor.c), then reload the segment registers and the task.
  */
 static void gdt_load(void)
 {
-    gdt[1] = 0x00209A0000000000ULL;   /* 0x08 kernel code64 */
-    gdt[2] = 0x0000920000000000ULL;   /* 0x10 kernel data */
-    gdt[3] = 0x00CFFA000000FFFFULL;   /* 0x18 user code32 (sysret's base, unused) */
-    gdt[4] = 0x0000F20000000000ULL;   /* 0x20 user data */
-    gdt[5] = 0x0020FA0000000000ULL;   /* 0x28 user code64 */
-    uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
     tss.rsp0 = (uint64_t)(uintptr_t)hv_stack_top;
     tss.ist[0] = (uint64_t)(uintptr_t)hv_ist_top;
     tss.iomap = sizeof(tss);
-    gdt[6] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (DESC_TSS64 << 40) | (((limit >> 16) & 0xF) << 48) |
-             (((base >> 24) & 0xFF) << 56);
-    gdt[7] = base >> 32;
-    struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
-    __asm__ volatile("lgdt %0\n"
-                     "pushq $0x08\n"
+    gdt_init((uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
+    __asm__ volatile("pushq %0\n"
                      "movabs $1f, %%rax\n"
                      "pushq %%rax\n"
                      "lretq\n"
-                     "1: mov $0x10, %%eax\n"
+                     "1: mov %1, %%eax\n"
                      "mov %%eax, %%ds\n mov %%eax, %%es\n mov %%eax, %%ss\n"
-                     "mov $0x30, %%eax\n ltr %%ax\n"
-                     : : "m"(gdtr) : "rax", "memory");
+                     "mov %2, %%eax\n ltr %%ax\n"
+                     : : "i"(SEL_KCODE), "i"(SEL_KDATA), "i"(SEL_TSS) : "rax", "memory");
 }
 
 /* Point every exception vector entry.S handles at its stub (NMI, #DF and #MC on the IST stack) and load the IDT. */
@@ -73,7 +62,7 @@ void cpu_init(void)
 {
     gdt_load();
     idt_load();
-    wrmsr(MSR_STAR, (0x18ULL << 48) | ((uint64_t)SEL_KCODE << 32));
+    wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)SEL_KCODE << 32));   /* as Xen's */
     wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
     wrmsr(MSR_SYSCALL_MASK, X86_EFLAGS_TF | X86_EFLAGS_IF | X86_EFLAGS_DF | X86_EFLAGS_IOPL | X86_EFLAGS_NT |
                                 X86_EFLAGS_AC);

@@ -111,6 +111,7 @@ static void elf_notes(struct elf_image *e, uint64_t off, uint64_t size)
             case XEN_ELFNOTE_MOD_START_PFN: e->mod_start_pfn = v != 0 && v != UNSET; break;
             case XEN_ELFNOTE_HV_START_LOW: e->hv_start_low = v; break;
             case XEN_ELFNOTE_FEATURES: parse_features(e, (const char *)d + desc, descsz); break;
+            case XEN_ELFNOTE_PAE_MODE: e->pae_extcr3 = descsz >= 3 && d[desc] == 'y'; break;
             case XEN_ELFNOTE_SUPPORTED_FEATURES:
                 if (descsz >= 4)
                     e->f_supported |= rd32(d + desc);

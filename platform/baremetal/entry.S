@@ -51,10 +51,10 @@
 syscall_entry:
     mov %rsp, guest_rsp_scratch(%rip)
     lea hv_stack_top(%rip), %rsp
-    push $SEL_UDATA                 /* ss: user data | 3 */
+    push $FLAT_RING3_SS64           /* ss: what the guest runs with */
     push guest_rsp_scratch(%rip)    /* rsp */
     push %r11                       /* rflags */
-    push $SEL_UCODE                 /* cs: user code64 | 3 */
+    push $FLAT_RING3_CS64           /* cs */
     push %rcx                       /* rip */
     push $0                         /* error code */
     push $SYSCALL_VECTOR

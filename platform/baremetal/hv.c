@@ -32,8 +32,10 @@
 
 /* The start of the multiboot information structure, and one module entry. */
 struct multiboot_info {
-    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr, syms[4];
+    uint32_t mmap_length, mmap_addr;
 };
+#define MULTIBOOT_INFO_MEM_MAP 0x40U
 struct multiboot_mod {
     uint32_t mod_start, mod_end, string, reserved;
 };
@@ -102,7 +104,7 @@ static void parse_withhold(const char *s)
             while (i < n && name[i] == w[i])
                 i++;
             if (i == n && !name[i]) {
-                hv_features &= ~(1u << bit);
+                hv_withheld |= 1u << bit;
                 found = true;
             }
         }
@@ -147,6 +149,8 @@ void audit_after(const char *after)
 
 void stats_mark(void)
 {
+    if (marked)
+        return;
     mark = machine.stats;
     marked = true;
 }
@@ -173,6 +177,7 @@ static void print_stats(void)
 void finish(uint8_t code)
 {
     print_stats();
+    hypercall_report();
     if (machine.last_set) {
         const struct pvm_refusal *f = &machine.last;
         hv_printf("hv refusal rc=%d why=%s pfn=%#llx level=%u slot=%u\n", f->rc, pvm_why_name(f->why),
@@ -188,6 +193,21 @@ void finish(uint8_t code)
 }
 
 /* ---- start of day ---- */
+
+/* The loader's memory map (multiboot mmap entries: size, addr, len, type) as e820 entries, for memory_op. */
+static void host_memory_map(const struct multiboot_info *mbi)
+{
+    struct e820entry map[64];
+    unsigned int n = 0;
+    if (!(mbi->flags & MULTIBOOT_INFO_MEM_MAP))
+        return;
+    for (uint64_t at = mbi->mmap_addr; at + 24 <= (uint64_t)mbi->mmap_addr + mbi->mmap_length && n < 64;) {
+        const uint8_t *e = dm(at);
+        map[n++] = (struct e820entry){ rd64(e + 4), rd64(e + 12), rd32(e + 20) };
+        at += rd32(e) + 4;
+    }
+    memory_set_host_map(map, n);
+}
 
 /*
  * Set up the core on RAM [0, ram_end): the allocator after the hypervisor
@@ -206,8 +226,10 @@ static void core_init(const struct multiboot_info *mbi, const struct multiboot_m
     const struct pvm_ops ops = { .map = op_map, .log = op_log, .m2p_get = op_m2p_get, .m2p_set = op_m2p_set,
                                  .xen_l4e = op_xen_l4e, .tlb_flush = op_tlb_flush,
                                  .bug = op_bug, .copy_from_guest = op_copy_from_guest,
-                                 .copy_to_guest = op_copy_to_guest };
+                                 .copy_to_guest = op_copy_to_guest, .hypercall = op_hypercall };
     pvm_init(&machine, frames, nr_frames, &ops);
+    for (uint64_t mfn = 0; mfn < 0x100; mfn++)   /* as Xen: the first MiB (BIOS, VGA, ROMs) is I/O */
+        pvm_mark_io(&machine, mfn);
     audit_scratch = dm(alloc_pages((pvm_audit_scratch_bytes(&machine) + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE + 1,
                                    XEN_PAGE_SIZE));
 }
@@ -221,9 +243,9 @@ __attribute__((noreturn)) static void start_guest(void)
     r->rip = guest_start.entry;
     r->rsp = guest_start.stack;
     r->rsi = guest_start.start_info;
-    r->cs = SEL_UCODE;
-    r->ss = SEL_UDATA;
-    r->rflags = X86_EFLAGS_MBS;
+    r->cs = FLAT_KERNEL_CS64;
+    r->ss = FLAT_KERNEL_SS64;
+    r->rflags = GUEST_RFLAGS;
     write_cr3(vcpu->guest_table << XEN_PAGE_SHIFT);
     enter_guest(r);
 }
@@ -249,6 +271,7 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
               (unsigned long long)(ram_end >> 20), cmdline, mod[0].mod_end - mod[0].mod_start,
               (const char *)dm(mod[0].string));
     core_init(mbi, mod, ram_end);
+    host_memory_map(mbi);
     if (has_word(cmdline, "linear_pt=off"))
         machine.opt_pv_linear_pt = false;   /* Xen's pv-linear-pt=false */
     parse_withhold(cmdline);

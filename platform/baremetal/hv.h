@@ -8,6 +8,11 @@
  *   cpu.c           GDT, TSS, IDT, the syscall MSRs
  *   traps.c         every entry from the guest: hypercall or exception; bounce to its handler
  *   ptwr.c          a store into a read-only L1: decoded, then emulated by the core
+ *   emulate.c       privileged instructions (MSRs, control registers, port I/O) and forced CPUID
+ *   vcpu.c          the PV vCPU's state: mode, trap table, callbacks, stacks, segment bases
+ *   descriptor.c    the GDT area (Xen's layout), set_gdt and update_descriptor through the core
+ *   memory.c        memory_op: reservations, memory maps, the M2P's place, exchange
+ *   events.c        time, timers, event channels and upcalls, block, shutdown
  *   hypercall.c     the hypercalls the PV kernel makes
  *   guest_access.c  guest memory from the hypervisor: range-checked, with fault recovery
  *   mm.c            the page allocator, the frame table, Xen's M2P, the core's memory callbacks
@@ -34,12 +39,10 @@
 #define SYSCALL_VECTOR 0x100
 #define QEMU_EXIT_PORT 0xf4                     /* QEMU's isa-debug-exit */
 
-/* Segment selectors (the GDT in cpu.c): sysret derives user CS/SS from STAR as 0x18 + 16 and + 8. */
-#define SEL_KCODE 0x08
-#define SEL_KDATA 0x10
-#define SEL_UDATA 0x23
-#define SEL_UCODE 0x2b
-#define SEL_TSS   0x30
+/* The hypervisor's selectors, in Xen's reserved GDT page (descriptor.c); the guest runs on FLAT_RING3_*. */
+#define SEL_KCODE 0xe008
+#define SEL_KDATA 0xe010
+#define SEL_TSS   0xe040
 
 /* RFLAGS bits, with Xen's names. */
 #define X86_EFLAGS_MBS  0x00000002ULL   /* always 1 */
@@ -54,6 +57,7 @@
 
 /* Exception vectors, with Xen's names. */
 #define X86_EXC_NMI  2
+#define X86_EXC_UD   6
 #define X86_EXC_DF   8
 #define X86_EXC_TS  10
 #define X86_EXC_SS  12
@@ -160,6 +164,14 @@ void cpu_init(void);
 
 /* Every entry from entry.S (a hypercall or an exception, from the guest or from the hypervisor). */
 void hv_entry(struct regs *r);
+/*
+ * Xen's create_bounce_frame: enter the guest kernel at handler with Xen's
+ * PV frame (error code if has_error), switching to kernel mode and stack
+ * from user mode; mask_events sets the upcall mask.  With no handler or no
+ * room for the frame, reports `what` and ends the run (exit 3).
+ */
+void bounce_to_guest(struct regs *r, uint64_t handler, bool mask_events, bool has_error, uint64_t error,
+                     const char *what);
 
 /* ---- ptwr.c ---- */
 
@@ -170,14 +182,98 @@ void hv_entry(struct regs *r);
  */
 bool pv_ro_page_fault(struct regs *r, uint64_t cr2);
 
+/* ---- emulate.c ---- */
+
+/* The #GP of a privileged instruction at the guest's rip: emulated and skipped (true), or the guest's own (false). */
+bool emulate_privileged_op(struct regs *r);
+/* The #UD of `ud2; .ascii "xen"; cpuid`: CPUID as Xen's PV policy answers, rip past it (true); false: not that. */
+bool emulate_forced_cpuid(struct regs *r);
+
+/* ---- vcpu.c ---- */
+
+/* The one vCPU's PV state (Xen's v->arch.pv). */
+struct pv_vcpu_state {
+    bool kernel_mode;                 /* TF_kernel_mode */
+    struct trap_info trap[256];       /* set_trap_table, by vector (address 0: none) */
+    uint64_t callback[8];             /* callback_op, by CALLBACKTYPE_* */
+    uint16_t callback_flags[8];       /* CALLBACKF_* */
+    uint64_t kernel_ss, kernel_sp;    /* stack_switch: the stack for entries from user mode */
+    uint64_t fs_base, gs_base_kernel, gs_base_user;
+    unsigned int iopl;                /* PHYSDEVOP_set_iopl: the virtual IOPL, 0-3 */
+    bool io_ports;                    /* the domain may reach real I/O ports (dom0) */
+    bool cr0_ts;                      /* fpu_taskswitch / clts: the virtual CR0.TS */
+    uint64_t cr4;                     /* the CR4 the guest last wrote (its view: emulate.c's guest_cr4) */
+    uint64_t vcpu_info_maddr;         /* where its vcpu_info is: shared_info's slot 0, or registered */
+    uint64_t dr[8];                   /* set_debugreg: kept, never loaded */
+    bool vcpu_info_registered;        /* VCPUOP_register_vcpu_info was done (once only) */
+    uint64_t runstate_va;             /* VCPUOP_register_runstate_memory_area */
+};
+extern struct pv_vcpu_state pv;
+/* The vCPU's vcpu_info, through the direct map. */
+struct vcpu_info *pv_vcpu_info(void);
+/* set_segment_base's SEGBASE_FS, _GS_USER, _GS_KERNEL: remembered, and loaded if it is the current one. */
+void pv_set_segment_base(unsigned int which, uint64_t base);
+/* Xen's toggle_guest_mode: kernel <-> user (the core switches roots, cr3 follows; gs bases swap). */
+void pv_toggle_guest_mode(void);
+/* The root (mfn) of the current mode: the kernel's L4, or the user's. */
+uint64_t pv_current_root(void);
+/* May the guest use I/O instructions now (its virtual IOPL against its mode's privilege)? */
+bool pv_io_allowed(void);
+/* HYPERVISOR_set_segment_base: 0 or -EINVAL (a base that is not a guest address, an unknown which). */
+long set_segment_base(uint64_t which, uint64_t base);
+/* SEGBASE_GS_USER_SEL: load the user's gs selector (null if the CPU refuses it); 0. */
+long load_user_gs_selector(uint16_t sel);
+/* HYPERVISOR_fpu_taskswitch: set or clear the virtual and real CR0.TS; 0. */
+long fpu_taskswitch(bool set);
+/* VCPUOP_register_vcpu_info (argument at guest address arg): 0, -EFAULT or -EINVAL. */
+long register_vcpu_info(uint64_t arg);
+
+/* ---- descriptor.c ---- */
+
+/* Build the GDT area (Xen's reserved page with a TSS at tss_base) and load it; maps L4 slot 260 in boot_pml4. */
+void gdt_init(uint64_t tss_base, uint64_t tss_limit);
+/* The L4 entry of the per-domain slot (260), for every L4 the core validates. */
+uint64_t gdt_area_l4e(void);
+/* HYPERVISOR_set_gdt and HYPERVISOR_update_descriptor: 0 or Xen's errno. */
+long set_gdt(uint64_t list, uint64_t entries);
+long update_descriptor(uint64_t maddr, uint64_t desc);
+
+/* ---- memory.c ---- */
+
+/* HYPERVISOR_memory_op: 0, a count, or Xen's errno. */
+long memory_op(uint64_t cmd, uint64_t arg);
+/* The machine's memory map (the loader's), for XENMEM_machine_memory_map. */
+void memory_set_host_map(const struct e820entry *map, unsigned int n);
+
+/* ---- events.c ---- */
+
+/* Calibrate the TSC against the PIT and fill a new vCPU's vcpu_time_info (Xen's pvclock). */
+void time_init_vcpu(struct vcpu_time_info *t);
+
+/* The rflags the guest always runs with, whatever it asks (IF stays with the hypervisor). */
+#define GUEST_RFLAGS X86_EFLAGS_MBS
+/* Timers: VCPUOP_set_singleshot_timer (argument at arg), VCPUOP_stop_*, set_timer_op.  0 or Xen's errno. */
+long timer_set_singleshot(uint64_t arg);
+long timer_stop(bool periodic);
+long timer_set(uint64_t deadline);
+/* SCHEDOP_block: wait for an event; 0. */
+long sched_block(void);
+/* SCHEDOP_shutdown: the guest's end, with Xen's reason; ends the run. */
+__attribute__((noreturn)) void guest_shutdown(uint32_t reason);
+/* HYPERVISOR_event_channel_op. */
+long event_channel_op(uint64_t cmd, uint64_t arg);
+
 /* ---- hypercall.c ---- */
 
 /* Serve the hypercall in r (number in rax, arguments in rdi rsi rdx r10 r8 r9); the result goes to rax. */
 void do_hypercall(struct regs *r);
-/* The guest's trap table (set_trap_table): its handler per exception vector, 0 for none. */
-extern uint64_t trap_handler[X86_EXC_NUM];
-/* The guest's I/O privilege (PHYSDEVOP_set_iopl): nonzero, its `out` is emulated (traps.c). */
-extern uint32_t virtual_iopl;
+/* pvm_ops.hypercall: every hypercall the core does not model (also as a multicall entry). */
+long op_hypercall(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6]);
+/* Hypercalls made, by number (the last slot counts every number past it), and those that failed. */
+#define NR_COUNTED_HYPERCALLS 48
+extern unsigned long hypercall_count[NR_COUNTED_HYPERCALLS + 1];
+/* Print the hypercalls asked for, by name, and every distinct refusal (hypercall, sub-command, errno). */
+void hypercall_report(void);
 
 /* ---- guest_access.c ---- */
 
@@ -229,6 +325,7 @@ struct elf_image {
     uint64_t len, phoff, phnum, phent;
     uint64_t entry, hypercall_page, virt_base, paddr_offset, init_p2m, hv_start_low;
     bool mod_start_pfn;             /* MOD_START_PFN: the initrd is given as a pfn, not mapped */
+    bool pae_extcr3;                /* PAE_MODE "yes": extended cr3 (Xen sets VMASST pae_extended_cr3) */
     uint32_t f_supported, f_required;   /* FEATURES (and SUPPORTED_FEATURES) bits; '!' marks required ones */
     uint64_t notes;                 /* bit n: a note of type n was there */
     uint64_t kstart, kend;          /* the image's virtual extent, segments placed by physical address */
@@ -261,10 +358,13 @@ struct domain_start {
  */
 void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, uint64_t initrd_len,
                   const char *cmdline, uint64_t mem_mib, unsigned int flags, bool anyway, struct domain_start *start);
-/* The XENFEAT bits offered (features=-NAME on the command line withholds one). */
-extern uint32_t hv_features;
-/* Tell the guest the faulting address: vcpu_info[0].arch.cr2 in its shared_info page. */
-void arch_set_cr2(uint64_t cr2);
+/* The features this hypervisor was told to withhold (withhold=NAME), by XENFEAT bit. */
+extern uint32_t hv_withheld;
+/* What XENVER_get_features answers for the domain, as Xen 4.17 for a 64-bit PV domain, less the withheld. */
+uint32_t hv_xenver_features(void);
+/* What a domain with these pvm_domain_create flags may count on: those, and writable_page_tables (ptwr, by
+ * vm_assist), less the withheld. */
+uint32_t hv_given_features(unsigned int flags);
 
 /* ---- hv.c ---- */
 

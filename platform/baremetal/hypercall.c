@@ -1,46 +1,50 @@
 /*
- * hypercall.c - the hypercalls our PV kernel makes, from the registers
- * entry.S saved: set_trap_table, xen_version (the counters' mark),
- * console_io (write), memory_op (decrease_reservation), physdev_op
- * (set_iopl), and the PV MMU calls, which go straight to the core's
- * pvm_hypercall.  Anything else is -ENOSYS.
+ * hypercall.c - the hypercalls a PV kernel makes, from the registers
+ * entry.S saved (number in rax, arguments in rdi rsi rdx r10 r8 r9), as
+ * Xen 4.17 answers them: the PV MMU calls go to the core's pvm_hypercall
+ * (multicalls too, whose other entries come back here through
+ * pvm_ops.hypercall); the vCPU's own state (trap table, callbacks, stack,
+ * segment bases, debug registers, FPU switch, iret), xen_version,
+ * console_io, vcpu_op, physdev_op, sched_op and callback_op are here;
+ * memory_op is in memory.c and the descriptor tables in descriptor.c.  What
+ * is not served answers -ENOSYS, as Xen does for a hypercall it lacks.
  */
+#include "fmt.h"
 #include "hv.h"
 #include "pvbuild.h"
 
 #define HV_XEN_VERSION ((4 << 16) | 17)   /* xen_version's answer, major << 16 | minor: Xen 4.17 */
+#define HV_EXTRAVERSION ".5"
 #define MAX_TRAP_INFO  256                /* entries set_trap_table reads at most */
-
-uint64_t trap_handler[X86_EXC_NUM];
-uint32_t virtual_iopl;
-
-/* Xen's struct xen_memory_reservation (extent_start is a guest pointer to an array of mfns). */
-struct xen_memory_reservation {
-    uint64_t extent_start, nr_extents;
-    uint32_t extent_order, mem_flags;
-    uint16_t domid;
-};
+#define XEN_CAPABILITIES "xen-3.0-x86_64"
 
 /* Replace the trap table with the guest's list at address list (0: none): 0, or -XEN_EFAULT. */
 static long set_trap_table(uint64_t list)
 {
-    for (unsigned int v = 0; v < X86_EXC_NUM; v++)
-        trap_handler[v] = 0;
-    for (unsigned int i = 0; list && i < MAX_TRAP_INFO; i++) {
+    if (!list) {
+        for (unsigned int v = 0; v < 256; v++)
+            pv.trap[v] = (struct trap_info){ 0 };
+        return 0;
+    }
+    for (unsigned int i = 0; i < MAX_TRAP_INFO; i++) {
         struct trap_info t;
         if (copy_from_guest(&t, list + i * sizeof(t), sizeof(t)))
             return -XEN_EFAULT;
         if (!t.address)
             break;
-        if (t.vector < X86_EXC_NUM)
-            trap_handler[t.vector] = t.address;
+        if (!guest_range_ok(t.address, 0))
+            return -XEN_EINVAL;
+        t.cs |= 3;   /* fixup_guest_code_selector */
+        pv.trap[t.vector] = t;
     }
     return 0;
 }
 
-/* CONSOLEIO_write of count bytes at guest address buf, in chunks: 0, -XEN_EFAULT, or -XEN_ENOSYS for another cmd. */
+/* CONSOLEIO_write of count bytes at guest address buf, in chunks; CONSOLEIO_read gives nothing. */
 static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
 {
+    if (cmd == 1)   /* CONSOLEIO_read: no input */
+        return 0;
     if (cmd != CONSOLEIO_write)
         return -XEN_ENOSYS;
     char chunk[128];
@@ -54,76 +58,334 @@ static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
     return 0;
 }
 
-/*
- * XENMEM_decrease_reservation: give back each extent (order 0, our
- * domain); returns the number done, which stops at the first extent that
- * cannot be read or released.
- */
-static long decrease_reservation(uint64_t arg)
+/* Copy the NUL-terminated s into the guest's buffer of len bytes at dst (zero-filled): 0 or -EFAULT. */
+static long put_guest_string(uint64_t dst, const char *s, unsigned int len)
 {
-    struct xen_memory_reservation r;
-    if (copy_from_guest(&r, arg, sizeof(r)))
-        return 0;   /* as Xen: nothing done */
-    if (r.extent_order || (r.domid != DOMID_SELF && r.domid != PV_DOMID))
-        return -XEN_ENOSYS;
-    long done = 0;
-    for (uint64_t i = 0; i < r.nr_extents; i++) {
-        uint64_t mfn;
-        if (copy_from_guest(&mfn, r.extent_start + i * sizeof(mfn), sizeof(mfn)))
-            break;
-        if (pvm_release_page(&machine, PV_DOMID, mfn))
-            break;
-        done++;
+    char buf[64] = { 0 };
+    for (unsigned int i = 0; s[i] && i + 1 < len && i + 1 < sizeof(buf); i++)
+        buf[i] = s[i];
+    return copy_to_guest(dst, buf, len < sizeof(buf) ? len : sizeof(buf)) ? -XEN_EFAULT : 0;
+}
+
+uint32_t hv_withheld;
+
+/* Xen 4.17's XENVER_get_features for a 64-bit PV domain with these pvm_domain_create flags and vm_assist bits. */
+static uint32_t xenver_features(unsigned int flags, unsigned long vm_assist)
+{
+    uint32_t f = 1u << XENFEAT_mmu_pt_update_preserve_ad | 1u << XENFEAT_highmem_assist |
+                 1u << XENFEAT_gnttab_map_avail_bits | 1u << XENFEAT_memory_op_vnode_supported |
+                 1u << XENFEAT_direct_mapped;
+    if (vm_assist & (1UL << VMASST_TYPE_pae_extended_cr3))
+        f |= 1u << XENFEAT_pae_pgdir_above_4gb;
+    if (flags & PVM_DOM_PRIVILEGED)
+        f |= 1u << XENFEAT_dom0;
+    return f & ~hv_withheld;
+}
+
+uint32_t hv_xenver_features(void)
+{
+    return xenver_features(vcpu->d->flags, vcpu->d->vm_assist);
+}
+
+uint32_t hv_given_features(unsigned int flags)
+{
+    return (xenver_features(flags, 1UL << VMASST_TYPE_pae_extended_cr3) | 1u << XENFEAT_writable_page_tables) &
+           ~hv_withheld;
+}
+
+/* xen_version: the version, strings, features and parameters a PV kernel asks for. */
+static long xen_version(uint64_t cmd, uint64_t arg)
+{
+    switch (cmd) {
+    case XENVER_version:
+        stats_mark();   /* our PV kernel calls it once, before its boot proper: the counters count from the first */
+        return HV_XEN_VERSION;
+    case XENVER_extraversion: return put_guest_string(arg, HV_EXTRAVERSION, 16);
+    case XENVER_capabilities: return put_guest_string(arg, XEN_CAPABILITIES, 1024);
+    case XENVER_compile_info: return put_guest_string(arg, "", 140);
+    case XENVER_changeset: return put_guest_string(arg, "pvmmu", 64);
+    case XENVER_guest_handle: return put_guest_string(arg, "", 16);
+    case XENVER_pagesize: return XEN_PAGE_SIZE;
+    case XENVER_platform_parameters: {
+        uint64_t virt_start = HYPERVISOR_VIRT_START;
+        return copy_to_guest(arg, &virt_start, sizeof(virt_start)) ? -XEN_EFAULT : 0;
     }
-    return done;
+    case XENVER_get_features: {
+        uint32_t fi[2];
+        if (copy_from_guest(fi, arg, sizeof(fi)))
+            return -XEN_EFAULT;
+        if (fi[0] != 0)
+            return -XEN_EINVAL;
+        fi[1] = hv_xenver_features();
+        return copy_to_guest(arg, fi, sizeof(fi)) ? -XEN_EFAULT : 0;
+    }
+    default: return -XEN_ENOSYS;
+    }
 }
 
-/* memory_op: only XENMEM_decrease_reservation, of single pages (then the auditor, with audit=each). */
-static long memory_op(uint64_t cmd, uint64_t arg)
-{
-    if (cmd != XENMEM_decrease_reservation)
-        return -XEN_ENOSYS;
-    long rc = decrease_reservation(arg);
-    audit_after("a memory_op");
-    return rc;
-}
-
-/* physdev_op: only PHYSDEVOP_set_iopl, whose argument is the new IOPL. */
+/* physdev_op: set_iopl (the virtual IOPL); the IO-APIC and IRQ calls are not served (Linux falls back). */
 static long physdev_op(uint64_t cmd, uint64_t arg)
 {
     if (cmd != PHYSDEVOP_set_iopl)
         return -XEN_ENOSYS;
-    return copy_from_guest(&virtual_iopl, arg, sizeof(virtual_iopl));
+    uint32_t iopl;
+    if (copy_from_guest(&iopl, arg, sizeof(iopl)))
+        return -XEN_EFAULT;
+    if (iopl > 3)
+        return -XEN_EINVAL;
+    pv.iopl = iopl;
+    return 0;
+}
+
+/* callback_op: register or unregister one callback (event, failsafe, syscall, ...). */
+static long callback_op(uint64_t cmd, uint64_t arg)
+{
+    struct callback_register cb;
+    if (cmd != CALLBACKOP_register && cmd != CALLBACKOP_unregister)
+        return -XEN_ENOSYS;
+    if (copy_from_guest(&cb, arg, cmd == CALLBACKOP_register ? sizeof(cb) : sizeof(cb.type)))
+        return -XEN_EFAULT;
+    if (cb.type >= 8 || cb.type == 5 || cb.type == 6)
+        return -XEN_ENOSYS;
+    if (cmd == CALLBACKOP_register && !guest_range_ok(cb.address, 0))
+        return -XEN_EINVAL;
+    if (cmd == CALLBACKOP_unregister) {
+        if (cb.type != CALLBACKTYPE_nmi)
+            return -XEN_EINVAL;   /* as Xen: only the NMI callback can be taken back */
+        pv.callback[cb.type] = 0;
+        return 0;
+    }
+    pv.callback[cb.type] = cb.address;
+    pv.callback_flags[cb.type] = cb.flags;
+    return 0;
+}
+
+/* vcpu_op for the one vCPU: is_up, the vcpu_info and runstate areas, and the timer calls. */
+static long vcpu_op(uint64_t cmd, uint64_t id, uint64_t arg)
+{
+    if (id >= vcpu->d->nr_vcpus)
+        return -XEN_ENOENT;
+    switch (cmd) {
+    case VCPUOP_is_up: return 1;
+    case VCPUOP_register_vcpu_info: return register_vcpu_info(arg);
+    case VCPUOP_register_runstate_memory_area: {
+        uint64_t va;
+        if (copy_from_guest(&va, arg, sizeof(va)))
+            return -XEN_EFAULT;
+        pv.runstate_va = va;
+        return 0;
+    }
+    case VCPUOP_stop_periodic_timer: case VCPUOP_stop_singleshot_timer:
+        return timer_stop(cmd == VCPUOP_stop_periodic_timer);
+    case VCPUOP_set_singleshot_timer: return timer_set_singleshot(arg);
+    default: return -XEN_ENOSYS;
+    }
+}
+
+/* sched_op: yield, block (until an event), shutdown (the end of the run). */
+static long sched_op(uint64_t cmd, uint64_t arg)
+{
+    switch (cmd) {
+    case SCHEDOP_yield: return 0;
+    case SCHEDOP_block: return sched_block();
+    case SCHEDOP_shutdown: {
+        uint32_t reason;
+        if (copy_from_guest(&reason, arg, sizeof(reason)))
+            return -XEN_EFAULT;
+        guest_shutdown(reason);
+    }
+    default: return -XEN_ENOSYS;
+    }
+}
+
+/* The guest's debug registers: kept for get_debugreg, never loaded (nothing here single-steps the guest). */
+static long set_debugreg(uint64_t reg, uint64_t value)
+{
+    if (reg > 7 || reg == 4 || reg == 5)
+        return -XEN_EINVAL;
+    if (reg < 4 && !guest_range_ok(value, 0))
+        return -XEN_EPERM;
+    pv.dr[reg] = value;
+    return 0;
+}
+
+/*
+ * HYPERVISOR_iret: the frame at the guest's rsp (rax, r11, rcx, flags, rip,
+ * cs, rflags, rsp, ss) becomes the guest's state, as Xen's do_iret: a cs
+ * with RPL 3 returns to user mode; rcx and r11 come back unless the frame
+ * came from a syscall; the upcall mask follows the frame's IF.  Returns the
+ * frame's rax (the guest's own).  A frame that cannot be read ends the run,
+ * as Xen crashes the domain.
+ */
+static long do_iret(struct regs *r)
+{
+    struct { uint64_t rax, r11, rcx, flags, rip, cs, rflags, rsp, ss; } f;
+    if (copy_from_guest(&f, r->rsp, sizeof(f))) {
+        hv_printf("hv: the guest's iret frame at %#llx cannot be read (Xen crashes the domain)\n",
+                  (unsigned long long)r->rsp);
+        finish(3);
+    }
+    if ((f.cs & 3) == 3) {
+        if (vcpu->guest_table_user == PVM_INVALID_MFN) {
+            hv_printf("hv: the guest irets to user mode with no user page tables (Xen crashes the domain)\n");
+            finish(3);
+        }
+        pv_toggle_guest_mode();
+    }
+    if (!(f.flags & VGCF_in_syscall)) {
+        r->r11 = f.r11;
+        r->rcx = f.rcx;
+    }
+    r->rip = f.rip;
+    r->cs = f.cs | 3;
+    r->rflags = (f.rflags & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM | X86_EFLAGS_IF)) | GUEST_RFLAGS;
+    r->rsp = f.rsp;
+    r->ss = f.ss | 3;
+    pv_vcpu_info()->evtchn_upcall_mask = !(f.rflags & X86_EFLAGS_IF);
+    return (long)f.rax;
+}
+
+/* ---- what the guest asked for ---- */
+
+unsigned long hypercall_count[NR_COUNTED_HYPERCALLS + 1];
+
+static const char *const hypercall_name[NR_COUNTED_HYPERCALLS] = {
+    "set_trap_table", "mmu_update", "set_gdt", "stack_switch", "set_callbacks", "fpu_taskswitch",
+    "sched_op_compat", "platform_op", "set_debugreg", "get_debugreg", "update_descriptor", "11", "memory_op",
+    "multicall", "update_va_mapping", "set_timer_op", "event_channel_op_compat", "xen_version", "console_io",
+    "physdev_op_compat", "grant_table_op", "vm_assist", "update_va_mapping_otherdomain", "iret", "vcpu_op",
+    "set_segment_base", "mmuext_op", "xsm_op", "nmi_op", "sched_op", "callback_op", "xenoprof_op",
+    "event_channel_op", "physdev_op", "hvm_op", "sysctl", "domctl", "kexec_op", "38", "argo_op", "xenpmu_op",
+    "dm_op", "hypfs_op", "43", "44", "45", "46", "47",
+};
+
+/* Does hypercall op take a sub-command as its first argument? */
+static bool has_cmd(unsigned long op)
+{
+    return op == __HYPERVISOR_memory_op || op == __HYPERVISOR_xen_version || op == __HYPERVISOR_console_io ||
+           op == __HYPERVISOR_vcpu_op || op == __HYPERVISOR_sched_op || op == __HYPERVISOR_callback_op ||
+           op == __HYPERVISOR_event_channel_op || op == __HYPERVISOR_physdev_op || op == __HYPERVISOR_grant_table_op ||
+           op == __HYPERVISOR_hvm_op;
+}
+
+/* The distinct refusals (hypercall, sub-command, errno) and how often each came. */
+#define MAX_REFUSED 32
+struct refusal_count {
+    unsigned long op, n;
+    uint64_t cmd;
+    long rc;
+};
+static struct refusal_count refused[MAX_REFUSED];
+static unsigned int nr_refused;
+
+/* Count a hypercall (top level or in a multicall) and remember a refusal of it. */
+static void account(unsigned long op, uint64_t cmd, long rc)
+{
+    hypercall_count[op < NR_COUNTED_HYPERCALLS ? op : NR_COUNTED_HYPERCALLS]++;
+    if (rc >= 0 || op == __HYPERVISOR_iret)
+        return;
+    cmd = has_cmd(op) ? cmd & XENMEM_cmd_mask : ~0ULL;
+    for (unsigned int i = 0; i < nr_refused; i++)
+        if (refused[i].op == op && refused[i].cmd == cmd && refused[i].rc == rc) {
+            refused[i].n++;
+            return;
+        }
+    if (nr_refused < MAX_REFUSED)
+        refused[nr_refused++] = (struct refusal_count){ op, 1, cmd, rc };
+}
+
+/* The name of hypercall op ("set_gdt"), or its number past the table. */
+static const char *name_of(unsigned long op, char buf[24])
+{
+    if (op < NR_COUNTED_HYPERCALLS)
+        return hypercall_name[op];
+    fmt_snprintf(buf, 24, "%lu", op);
+    return buf;
+}
+
+void hypercall_report(void)
+{
+    char line[1024], nb[24];
+    int at = fmt_snprintf(line, sizeof(line), "hv hypercalls asked:");
+    for (unsigned long op = 0; op <= NR_COUNTED_HYPERCALLS; op++)
+        if (hypercall_count[op] && at < (int)sizeof(line) - 48)
+            at += fmt_snprintf(line + at, sizeof(line) - (size_t)at, " %s=%lu",
+                               op < NR_COUNTED_HYPERCALLS ? name_of(op, nb) : "other", hypercall_count[op]);
+    hv_printf("%s\n", line);
+    for (unsigned int i = 0; i < nr_refused; i++) {
+        if (refused[i].cmd != ~0ULL)
+            hv_printf("hv refused: %s(%llu) -> %ld, %lu times\n", name_of(refused[i].op, nb),
+                      (unsigned long long)refused[i].cmd, refused[i].rc, refused[i].n);
+        else
+            hv_printf("hv refused: %s -> %ld, %lu times\n", name_of(refused[i].op, nb), refused[i].rc, refused[i].n);
+    }
+}
+
+/* ---- dispatch ---- */
+
+/* Serve one hypercall the core does not model. */
+static long serve(unsigned long op, const xen_ulong_t a[6])
+{
+    switch (op) {
+    case __HYPERVISOR_set_trap_table: return set_trap_table(a[0]);
+    case __HYPERVISOR_set_gdt: return set_gdt(a[0], a[1]);
+    case __HYPERVISOR_stack_switch:
+        pv.kernel_ss = a[0] | 3;
+        pv.kernel_sp = a[1];
+        return 0;
+    case __HYPERVISOR_set_callbacks:
+        pv.callback[CALLBACKTYPE_event] = a[0];
+        pv.callback[CALLBACKTYPE_failsafe] = a[1];
+        pv.callback[CALLBACKTYPE_syscall] = a[2];
+        return 0;
+    case __HYPERVISOR_fpu_taskswitch: return fpu_taskswitch(a[0] != 0);
+    case __HYPERVISOR_set_debugreg: return set_debugreg(a[0], a[1]);
+    case __HYPERVISOR_get_debugreg: return a[0] < 8 ? (long)pv.dr[a[0]] : -XEN_EINVAL;
+    case __HYPERVISOR_update_descriptor: return update_descriptor(a[0], a[1]);
+    case __HYPERVISOR_memory_op: return memory_op(a[0], a[1]);
+    case __HYPERVISOR_xen_version: return xen_version(a[0], a[1]);
+    case __HYPERVISOR_console_io: return console_io(a[0], a[1], a[2]);
+    case __HYPERVISOR_vcpu_op: return vcpu_op(a[0], a[1], a[2]);
+    case __HYPERVISOR_set_segment_base: return set_segment_base(a[0], a[1]);
+    case __HYPERVISOR_sched_op: return sched_op(a[0], a[1]);
+    case __HYPERVISOR_callback_op: return callback_op(a[0], a[1]);
+    case __HYPERVISOR_event_channel_op: return event_channel_op(a[0], a[1]);
+    case __HYPERVISOR_set_timer_op: return timer_set(a[0]);
+    case __HYPERVISOR_physdev_op: return physdev_op(a[0], a[1]);
+    default: return -XEN_ENOSYS;
+    }
+}
+
+long op_hypercall(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6])
+{
+    (void)ctx;
+    (void)v;
+    long rc = serve(op, a);
+    account(op, a[0], rc);
+    return rc;
 }
 
 void do_hypercall(struct regs *r)
 {
     struct { unsigned long op; xen_ulong_t args[6]; } c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
-    long rc;
+    if (c.op == __HYPERVISOR_iret) {
+        account(c.op, 0, 0);
+        r->rax = (uint64_t)do_iret(r);
+        return;
+    }
+    long rc = pvm_hypercall(vcpu, c.op, c.args);
     switch (c.op) {
-    case __HYPERVISOR_set_trap_table:
-        rc = set_trap_table(c.args[0]);
-        break;
-    case __HYPERVISOR_xen_version:   /* the PV kernel calls it just before its boot proper; count from here */
-        stats_mark();
-        rc = HV_XEN_VERSION;
-        break;
-    case __HYPERVISOR_console_io:
-        rc = console_io(c.args[0], c.args[1], c.args[2]);
-        break;
-    case __HYPERVISOR_memory_op:
-        rc = memory_op(c.args[0], c.args[1]);
-        break;
-    case __HYPERVISOR_physdev_op:
-        rc = physdev_op(c.args[0], c.args[1]);
-        break;
     case __HYPERVISOR_mmu_update: case __HYPERVISOR_multicall: case __HYPERVISOR_update_va_mapping:
     case __HYPERVISOR_vm_assist: case __HYPERVISOR_update_va_mapping_otherdomain: case __HYPERVISOR_mmuext_op:
-        rc = pvm_hypercall(vcpu, c.op, c.args);
+        account(c.op, c.args[0], rc);
+        audit_after("a hypercall");
+        break;
+    case __HYPERVISOR_memory_op: case __HYPERVISOR_set_gdt: case __HYPERVISOR_update_descriptor:
+    case __HYPERVISOR_vcpu_op:
         audit_after("a hypercall");
         break;
     default:
-        rc = -XEN_ENOSYS;
+        break;
     }
     r->rax = (uint64_t)rc;
 }

@@ -11,6 +11,7 @@
 
 /* The hypervisor's own L4 slots, which the core writes into every L4 it validates. */
 #define M2P_SLOT    ((HYPERVISOR_VIRT_START >> PVM_L4_PAGETABLE_SHIFT) & (PVM_L1_PAGETABLE_ENTRIES - 1))
+#define PERDOMAIN_SLOT 260   /* the GDT area (descriptor.c), as Xen's per-domain mappings */
 #define DIRECT_SLOT ((HV_DIRECTMAP >> PVM_L4_PAGETABLE_SHIFT) & (PVM_L1_PAGETABLE_ENTRIES - 1))
 _Static_assert(M2P_SLOT == PVM_ROOT_PAGETABLE_FIRST_XEN_SLOT && DIRECT_SLOT == 262, "Xen's M2P and direct-map slots");
 
@@ -94,6 +95,8 @@ uint64_t op_xen_l4e(void *ctx, unsigned int slot)
         return m2p_l3 | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
     if (slot == DIRECT_SLOT)
         return direct_l3 | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
+    if (slot == PERDOMAIN_SLOT)
+        return gdt_area_l4e();
     return 0;
 }
 

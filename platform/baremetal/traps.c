@@ -8,9 +8,6 @@
  */
 #include "hv.h"
 
-#define OP_OUT_IMM8 0xE6   /* out %al, $imm8 */
-#define OP_OUT_DX   0xEE   /* out %al, %dx */
-
 static const char *const exc_name[HV_NR_EXC] = { "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "-",
                                                  "#TS", "#NP", "#SS", "#GP", "#PF", "-", "#MF", "#AC", "#MC", "#XM",
                                                  "#VE", "#CP" };
@@ -25,86 +22,79 @@ static bool exc_has_error_code(uint64_t v)
 }
 
 /*
- * Xen's 64-bit PV exception frame for r, lowest address first: rcx, r11,
- * the error code if the vector has one, then the CPU's iret frame.  Writes
- * f[0..8) at most; returns the number of words.
+ * Xen's create_bounce_frame: enter the guest kernel at handler as an
+ * exception, event or syscall would, with Xen's 64-bit PV frame on the
+ * kernel's stack, lowest address first: rcx, r11, the error code if
+ * has_error, rip, cs (bits 32-39: the upcall mask it replaces), rflags
+ * (IF: events were unmasked; IOPL: the virtual IOPL), rsp, ss.  From user
+ * mode the vCPU switches to kernel mode and the kernel stack of
+ * stack_switch; in kernel mode the frame goes below the current rsp and its
+ * cs has RPL 0 ("the kernel was interrupted").  mask_events sets the upcall
+ * mask.  A frame the stack cannot take ends the run (Xen crashes the domain).
  */
-static unsigned int bounce_frame(const struct regs *r, uint64_t f[8])
+void bounce_to_guest(struct regs *r, uint64_t handler, bool mask_events, bool has_error, uint64_t error,
+                     const char *what)
 {
+    struct vcpu_info *vi = pv_vcpu_info();
+    uint64_t saved_mask = vi->evtchn_upcall_mask, cs = r->cs, sp;
+    if (!pv.kernel_mode) {
+        pv_toggle_guest_mode();
+        sp = pv.kernel_sp;
+    } else {
+        sp = r->rsp;
+        cs &= ~3ULL;
+    }
+    sp &= ~0xFULL;
+    uint64_t f[8];
     unsigned int n = 0;
     f[n++] = r->rcx;
     f[n++] = r->r11;
-    if (exc_has_error_code(r->vector))
-        f[n++] = r->error;
+    if (has_error)
+        f[n++] = error;
     f[n++] = r->rip;
-    f[n++] = r->cs;
-    f[n++] = r->rflags;
+    f[n++] = (cs & 0xFFFF) | saved_mask << 32;
+    f[n++] = (r->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) | (uint64_t)pv.iopl << 12 |
+             (saved_mask ? 0 : X86_EFLAGS_IF);
     f[n++] = r->rsp;
     f[n++] = r->ss;
-    return n;
-}
-
-/*
- * Deliver the exception to the guest's handler (set_trap_table) with Xen's
- * frame on the guest's stack and cr2 in shared_info, as Xen's bounce does.
- * With no usable handler or stack: report it and end the run (exit 3).
- */
-static void bounce(struct regs *r, uint64_t cr2)
-{
-    uint64_t handler = r->vector < X86_EXC_NUM ? trap_handler[r->vector] : 0;
-    if (handler && !guest_range_ok(handler, 1)) {
-        hv_printf("hv: guest %s at rip %#llx, and its handler %#llx is not a guest address\n", exc_label(r->vector),
-                  (unsigned long long)r->rip, (unsigned long long)handler);
+    sp -= n * 8;
+    if (!handler || !guest_range_ok(handler, 1) || copy_to_guest(sp, f, n * 8)) {
+        hv_printf("hv: guest %s at rip %#llx: %s\n", what, (unsigned long long)r->rip,
+                  !handler ? "and no handler for it" : !guest_range_ok(handler, 1) ?
+                  "and its handler is not a guest address" : "and its kernel stack cannot take the frame");
+        hv_printf("hv: error code %#llx, cr2 %#llx, rsp %#llx, kernel stack %#llx\n", (unsigned long long)error,
+                  (unsigned long long)vi->cr2, (unsigned long long)r->rsp, (unsigned long long)pv.kernel_sp);
         finish(3);
     }
-    if (!handler) {
-        hv_printf("hv: guest %s (vector %llu) at rip %#llx, error code %#llx, cr2 %#llx, and no handler for it\n",
-                  exc_label(r->vector), (unsigned long long)r->vector, (unsigned long long)r->rip,
-                  (unsigned long long)r->error, (unsigned long long)cr2);
-        finish(3);
-    }
-    if (r->vector == X86_EXC_PF)
-        arch_set_cr2(cr2);
-    uint64_t f[8];
-    unsigned int n = bounce_frame(r, f);
-    uint64_t sp = (r->rsp & ~0xFULL) - n * 8;
-    if (copy_to_guest(sp, f, n * 8)) {
-        hv_printf("hv: guest %s at rip %#llx, and its stack %#llx cannot take the frame\n", exc_label(r->vector),
-                  (unsigned long long)r->rip, (unsigned long long)r->rsp);
-        finish(3);
-    }
+    if (mask_events)
+        vi->evtchn_upcall_mask = 1;
     r->rsp = sp;
     r->rip = handler;
-    r->cs = SEL_UCODE;
-    r->ss = SEL_UDATA;
+    r->cs = FLAT_KERNEL_CS64;
+    r->ss = FLAT_KERNEL_SS64;
     r->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF | X86_EFLAGS_VM | X86_EFLAGS_AC);
 }
 
-/*
- * The #GP of a guest `out` (ring 3, IOPL 0) with the virtual IOPL set: to
- * QEMU's exit port it ends the run (finish, with al as the code); to any
- * other port it does nothing and skips the instruction.  false: not an out.
- */
-static bool emulate_port_out(struct regs *r)
+/* Deliver exception r->vector to the guest's trap table entry, cr2 in its vcpu_info for a #PF. */
+static void bounce(struct regs *r, uint64_t cr2)
 {
-    uint8_t b[2];
-    if (copy_from_guest(b, r->rip, 2) || (b[0] != OP_OUT_IMM8 && b[0] != OP_OUT_DX))
-        return false;
-    uint16_t port = b[0] == OP_OUT_IMM8 ? b[1] : (uint16_t)r->rdx;
-    if (port == QEMU_EXIT_PORT)
-        finish((uint8_t)r->rax);
-    r->rip += b[0] == OP_OUT_IMM8 ? 2 : 1;
-    return true;
+    const struct trap_info *t = &pv.trap[r->vector & 0xFF];
+    if (r->vector == X86_EXC_PF)
+        pv_vcpu_info()->cr2 = cr2;
+    bounce_to_guest(r, t->address, TI_GET_IF(t) != 0, exc_has_error_code(r->vector), r->error,
+                    exc_label(r->vector));
 }
 
-/* An exception in the guest: emulated (ptwr, out), else bounced to the guest or reported. */
+/* An exception in the guest: emulated (ptwr, privileged instructions, forced CPUID), else bounced. */
 static void guest_exception(struct regs *r)
 {
     uint64_t cr2 = r->vector == X86_EXC_PF ? read_cr2() : 0;
     const uint64_t write_to_present = PFEC_page_present | PFEC_write_access;
     if (r->vector == X86_EXC_PF && (r->error & write_to_present) == write_to_present && pv_ro_page_fault(r, cr2))
         return;
-    if (r->vector == X86_EXC_GP && virtual_iopl && emulate_port_out(r))
+    if (r->vector == X86_EXC_GP && r->error == 0 && emulate_privileged_op(r))
+        return;
+    if (r->vector == X86_EXC_UD && emulate_forced_cpuid(r))
         return;
     bounce(r, cr2);
 }
@@ -133,11 +123,14 @@ void hv_entry(struct regs *r)
         hypervisor_exception(r);
         return;
     }
-    if (r->vector == SYSCALL_VECTOR)
+    if (r->vector == SYSCALL_VECTOR && pv.kernel_mode)
         do_hypercall(r);
+    else if (r->vector == SYSCALL_VECTOR)   /* a user process's syscall: the kernel's syscall callback */
+        bounce_to_guest(r, pv.callback[CALLBACKTYPE_syscall],
+                        (pv.callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events) != 0, false, 0, "syscall");
     else
         guest_exception(r);
-    uint64_t root = vcpu->guest_table << XEN_PAGE_SHIFT;
+    uint64_t root = pv_current_root() << XEN_PAGE_SHIFT;
     if (read_cr3() != root)
         write_cr3(root);
     if (!guest_range_ok(r->rip, 1)) {   /* iretq to it would fault in ring 0 */

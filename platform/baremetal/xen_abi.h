@@ -40,6 +40,8 @@
 #define __HYPERVISOR_hypfs_op            42
 
 /* Xen's errno values past pvmmu/xen.h's. */
+#define XEN_ENXIO   6
+#define XEN_ENOMEM 12
 #define XEN_ENODEV 19
 
 /* The flat selectors of Xen's reserved GDT page (entries 0xe000 onwards), as a 64-bit PV guest uses them. */
@@ -74,8 +76,12 @@
 #define XENFEAT_supervisor_mode_kernel     3
 #define XENFEAT_pae_pgdir_above_4gb        4
 #define XENFEAT_mmu_pt_update_preserve_ad  5
+#define XENFEAT_highmem_assist             6
+#define XENFEAT_gnttab_map_avail_bits      7
 #define XENFEAT_hvm_callback_vector        8
 #define XENFEAT_dom0                       11
+#define XENFEAT_memory_op_vnode_supported  13
+#define XENFEAT_direct_mapped              17
 
 /* start_info flags past pvmmu/xen.h's. */
 #define SIF_MOD_START_PFN (1u << 3)
