@@ -102,6 +102,8 @@ static void domain_frames(unsigned int flags)
     for (unsigned int i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
         sh->vcpu_info[i].evtchn_upcall_mask = 1;         /* every vCPU starts with events masked */
     time_init_vcpu(&sh->vcpu_info[0].time);
+    wallclock_init(sh);
+    shared_info_maddr = shinfo_mfn << XEN_PAGE_SHIFT;
     pv.io_ports = (flags & PVM_DOM_PRIVILEGED) != 0;
 }
 

@@ -44,16 +44,27 @@ static void gdt_load(void)
                      : : "i"(SEL_KCODE), "i"(SEL_KDATA), "i"(SEL_TSS) : "rax", "memory");
 }
 
-/* Point every exception vector entry.S handles at its stub (NMI, #DF and #MC on the IST stack) and load the IDT. */
+/* IDT entry v: an interrupt gate to h in the hypervisor's code segment, with its DPL and IST bits. */
+static void set_gate(unsigned int v, void (*fn)(void), uint64_t dpl, uint64_t ist)
+{
+    uint64_t h = (uint64_t)(uintptr_t)fn;
+    idt[2 * v] = (h & 0xFFFF) | ((uint64_t)SEL_KCODE << 16) | (ist << 32) | ((GATE_INTR64 | dpl << 5) << 40) |
+                 (((h >> 16) & 0xFFFF) << 48);
+    idt[2 * v + 1] = h >> 32;
+}
+
+/*
+ * Point every exception vector entry.S handles at its stub (NMI, #DF and #MC
+ * on the IST stack; int3 and into reachable from the guest, as Xen's), the
+ * timer and spurious vectors at theirs, and load the IDT.
+ */
 static void idt_load(void)
 {
-    for (unsigned int v = 0; v < HV_NR_EXC; v++) {
-        uint64_t h = (uint64_t)(uintptr_t)exc_table[v];
-        uint64_t ist = v == X86_EXC_NMI || v == X86_EXC_DF || v == X86_EXC_MC ? 1 : 0;
-        idt[2 * v] = (h & 0xFFFF) | ((uint64_t)SEL_KCODE << 16) | (ist << 32) | (GATE_INTR64 << 40) |
-                     (((h >> 16) & 0xFFFF) << 48);
-        idt[2 * v + 1] = h >> 32;
-    }
+    for (unsigned int v = 0; v < HV_NR_EXC; v++)
+        set_gate(v, exc_table[v], v == X86_EXC_BP || v == X86_EXC_OF ? 3 : 0,
+                 v == X86_EXC_NMI || v == X86_EXC_DF || v == X86_EXC_MC ? 1 : 0);
+    set_gate(TIMER_VECTOR, timer_entry, 0, 0);
+    set_gate(SPURIOUS_VECTOR, spurious_entry, 0, 0);
     struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }

@@ -97,6 +97,17 @@ EXC 19
 EXC 20
 EXC_ERR 21
 
+/* The local APIC timer and the spurious vector: interrupts, no error code. */
+    .global timer_entry, spurious_entry
+timer_entry:
+    push $0
+    push $TIMER_VECTOR
+    jmp common
+spurious_entry:
+    push $0
+    push $SPURIOUS_VECTOR
+    jmp common
+
 common:
     cld
     PUSH_REGS

@@ -247,6 +247,7 @@ __attribute__((noreturn)) static void start_guest(void)
     r->ss = FLAT_KERNEL_SS64;
     r->rflags = GUEST_RFLAGS;
     write_cr3(vcpu->guest_table << XEN_PAGE_SHIFT);
+    timer_start();
     enter_guest(r);
 }
 

@@ -37,6 +37,8 @@
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100
+#define TIMER_VECTOR    0x20   /* the local APIC timer (entry.S's timer_entry) */
+#define SPURIOUS_VECTOR 0xff
 #define QEMU_EXIT_PORT 0xf4                     /* QEMU's isa-debug-exit */
 
 /* The hypervisor's selectors, in Xen's reserved GDT page (descriptor.c); the guest runs on FLAT_RING3_*. */
@@ -57,6 +59,8 @@
 
 /* Exception vectors, with Xen's names. */
 #define X86_EXC_NMI  2
+#define X86_EXC_BP   3
+#define X86_EXC_OF   4
 #define X86_EXC_UD   6
 #define X86_EXC_DF   8
 #define X86_EXC_TS  10
@@ -126,6 +130,8 @@ static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] <<
 
 /* entry.S */
 void syscall_entry(void);
+void timer_entry(void);
+void spurious_entry(void);
 __attribute__((noreturn)) void enter_guest(struct regs *r);
 long hv_guarded(long (*fn)(void *), void *arg);
 void hv_guard_fault(void);
@@ -250,8 +256,21 @@ void memory_set_host_map(const struct e820entry *map, unsigned int n);
 /* Calibrate the TSC against the PIT and fill a new vCPU's vcpu_time_info (Xen's pvclock). */
 void time_init_vcpu(struct vcpu_time_info *t);
 
-/* The rflags the guest always runs with, whatever it asks (IF stays with the hypervisor). */
-#define GUEST_RFLAGS X86_EFLAGS_MBS
+/* The rflags the guest always runs with, whatever it asks: interrupts on (they are the hypervisor's). */
+#define GUEST_RFLAGS (X86_EFLAGS_MBS | X86_EFLAGS_IF)
+/* The machine address of the domain's shared_info page (build.c sets it). */
+extern uint64_t shared_info_maddr;
+/* System time in ns (what the guest's pvclock reads). */
+uint64_t system_time(void);
+/* The guest's wallclock in shared_info, from the CMOS clock. */
+void wallclock_init(struct shared_info *sh);
+/* Make the event bound to virq pending (if bound). */
+void send_virq(unsigned int virq);
+/* On the way back to the guest: an upcall to its event callback if an event is pending and unmasked. */
+void deliver_events(struct regs *r);
+/* The local APIC timer's interrupt; and the start of the guest's default periodic timer. */
+void timer_interrupt(void);
+void timer_start(void);
 /* Timers: VCPUOP_set_singleshot_timer (argument at arg), VCPUOP_stop_*, set_timer_op.  0 or Xen's errno. */
 long timer_set_singleshot(uint64_t arg);
 long timer_stop(bool periodic);

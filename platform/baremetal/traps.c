@@ -85,6 +85,23 @@ static void bounce(struct regs *r, uint64_t cr2)
                     exc_label(r->vector));
 }
 
+/*
+ * The #GP of `int $n` (its error code names IDT entry n): as Xen's
+ * do_general_protection, if the guest's trap table lets its current mode
+ * raise n (the entry's DPL against kernel mode's 1 or user mode's 3), skip
+ * the instruction and deliver vector n.  false: the #GP is the guest's.
+ */
+static bool software_interrupt(struct regs *r)
+{
+    unsigned int n = (unsigned int)(r->error >> 3) & 0xFF;
+    const struct trap_info *t = &pv.trap[n];
+    if (!t->address || TI_GET_DPL(t) < (pv.kernel_mode ? 1u : 3u))
+        return false;
+    r->rip += 2;
+    bounce_to_guest(r, t->address, TI_GET_IF(t) != 0, false, 0, "int");
+    return true;
+}
+
 /* An exception in the guest: emulated (ptwr, privileged instructions, forced CPUID), else bounced. */
 static void guest_exception(struct regs *r)
 {
@@ -93,6 +110,8 @@ static void guest_exception(struct regs *r)
     if (r->vector == X86_EXC_PF && (r->error & write_to_present) == write_to_present && pv_ro_page_fault(r, cr2))
         return;
     if (r->vector == X86_EXC_GP && r->error == 0 && emulate_privileged_op(r))
+        return;
+    if (r->vector == X86_EXC_GP && (r->error & 3) == 2 && software_interrupt(r))
         return;
     if (r->vector == X86_EXC_UD && emulate_forced_cpuid(r))
         return;
@@ -119,17 +138,22 @@ void hv_entry(struct regs *r)
     if (r->vector == X86_EXC_NMI || r->vector == X86_EXC_DF || r->vector == X86_EXC_MC)   /* never the guest's */
         panic("%s at rip %#llx (%s)", exc_label(r->vector), (unsigned long long)r->rip,
               r->cs & 3 ? "in the guest" : "in the hypervisor");
-    if (!(r->cs & 3)) {
+    if (r->vector == TIMER_VECTOR || r->vector == SPURIOUS_VECTOR) {
+        if (r->vector == TIMER_VECTOR)
+            timer_interrupt();
+        if (!(r->cs & 3))   /* it woke the hypervisor from sched_block's hlt */
+            return;
+    } else if (!(r->cs & 3)) {
         hypervisor_exception(r);
         return;
-    }
-    if (r->vector == SYSCALL_VECTOR && pv.kernel_mode)
+    } else if (r->vector == SYSCALL_VECTOR && pv.kernel_mode)
         do_hypercall(r);
     else if (r->vector == SYSCALL_VECTOR)   /* a user process's syscall: the kernel's syscall callback */
         bounce_to_guest(r, pv.callback[CALLBACKTYPE_syscall],
                         (pv.callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events) != 0, false, 0, "syscall");
     else
         guest_exception(r);
+    deliver_events(r);
     uint64_t root = pv_current_root() << XEN_PAGE_SHIFT;
     if (read_cr3() != root)
         write_cr3(root);

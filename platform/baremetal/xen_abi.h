@@ -42,6 +42,7 @@
 /* Xen's errno values past pvmmu/xen.h's. */
 #define XEN_ENXIO   6
 #define XEN_ENOMEM 12
+#define XEN_EEXIST 17
 #define XEN_ENODEV 19
 
 /* The flat selectors of Xen's reserved GDT page (entries 0xe000 onwards), as a 64-bit PV guest uses them. */
