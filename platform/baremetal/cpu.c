@@ -71,6 +71,11 @@ static void idt_load(void)
 
 void cpu_init(void)
 {
+    uint64_t cr0, cr4;   /* SSE for the guest (the hypervisor itself uses general registers only) */
+    __asm__ volatile("mov %%cr0, %0\n mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+    cr0 = (cr0 & ~0x4ULL) | 0x2ULL;   /* EM off, MP on */
+    cr4 |= 0x600ULL;                  /* OSFXSR, OSXMMEXCPT */
+    __asm__ volatile("mov %0, %%cr0\n mov %1, %%cr4" : : "r"(cr0), "r"(cr4));
     gdt_load();
     idt_load();
     wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)SEL_KCODE << 32));   /* as Xen's */

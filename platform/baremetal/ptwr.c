@@ -104,8 +104,9 @@ static bool decode(const struct regs *r, struct insn *i)
             op16 = true;
         else if (b[at] == PREFIX_LOCK)
             i->lock = true;
-        else
-            break;
+        else if (!(b[at] == 0x2E || b[at] == 0x3E || b[at] == 0x26 || b[at] == 0x36 || b[at] == 0x64 ||
+                   b[at] == 0x65))
+            break;   /* a segment prefix changes nothing here: cr2 is the address (DS is how UP kernels spell lock) */
         if (at > 3)
             return false;
     }
