@@ -775,8 +775,9 @@ PVM_API size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
 
 /*
  * Recompute every frame's general count, type count, linear count and type
- * from page contents, pins, vCPU roots and Xen's own writable mappings
- * (xen_maps[]) alone, and report each disagreement with the core's
+ * from page contents, pins, vCPU roots, vCPU GDTs (gdt_frames[]) and Xen's
+ * own writable mappings (xen_maps[]) alone, check every validated
+ * descriptor page's descriptors, and report each disagreement with the core's
  * bookkeeping through cb (may be NULL).
  * scratch must hold pvm_audit_scratch_bytes(m) bytes.  Returns the number of
  * issues; 0 means clean.  Changes nothing.
