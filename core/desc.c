@@ -28,6 +28,11 @@ static bool guest_gate_selector_okay(unsigned int sel)
     return (sel >> 3) < FIRST_RESERVED_GDT_ENTRY || sel == FLAT_KERNEL_CS || (sel & 4);
 }
 
+/*
+ * Xen's check_descriptor, 64-bit PV only: true if *desc may sit in a
+ * descriptor page, then rewritten as Xen stores it; false leaves it as it
+ * was.  Checking a descriptor it wrote again changes nothing.
+ */
 bool check_descriptor(uint64_t *desc)
 {
     uint32_t lo = (uint32_t)*desc, hi = (uint32_t)(*desc >> 32);
@@ -55,6 +60,12 @@ bool check_descriptor(uint64_t *desc)
     return true;
 }
 
+/*
+ * Xen's validate_segdesc_page (4.17's name for alloc_segdesc_page): each
+ * descriptor in slot order is checked and written back fixed up, up to the
+ * first refused one, whose slot and value m.last keeps.  A frame that holds
+ * no data is all not-present descriptors.  Returns 0, -EINVAL or -EFAULT.
+ */
 int validate_segdesc_page(struct pvm_machine *m, struct page_info *pg)
 {
     uint64_t mfn = page_to_mfn(m, pg);
