@@ -76,9 +76,9 @@ $(BUILD)/libpvmmu.a: $(CORE_OBJ)
 	$(OBJCOPY) --localize-hidden $(BUILD)/obj/libpvmmu-r.o $(BUILD)/obj/libpvmmu.o
 	$(AR) rcs $@ $(BUILD)/obj/libpvmmu.o
 
-# Soname libpvmmu.so.2: it changes whenever the ABI breaks (policy in include/pvmmu/pvmmu.h).
+# Soname libpvmmu.so.3: it changes whenever the ABI breaks (policy in include/pvmmu/pvmmu.h).
 $(BUILD)/libpvmmu.so: $(CORE_PIC_OBJ)
-	$(CC) -shared -Wl,-soname,libpvmmu.so.2 -o $@ $^
+	$(CC) -shared -Wl,-soname,libpvmmu.so.3 -o $@ $^
 
 # The CLI uses the library and lib/'s helpers (fmt_snprintf, the PV builder), which the library keeps hidden.
 LIB_HELPER_OBJ := $(filter $(BUILD)/obj/lib/%,$(CORE_OBJ))
@@ -297,8 +297,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pvmmu $(DESTDIR)$(PREFIX)/bin \
 	        $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(BUILD)/libpvmmu.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libpvmmu.so $(DESTDIR)$(PREFIX)/lib/libpvmmu.so.2
-	ln -sf libpvmmu.so.2 $(DESTDIR)$(PREFIX)/lib/libpvmmu.so
+	install -m 755 $(BUILD)/libpvmmu.so $(DESTDIR)$(PREFIX)/lib/libpvmmu.so.3
+	ln -sf libpvmmu.so.3 $(DESTDIR)$(PREFIX)/lib/libpvmmu.so
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig 2>/dev/null || true; fi
 	install -m 644 include/pvmmu/*.h $(DESTDIR)$(PREFIX)/include/pvmmu/
 	install -m 755 $(BUILD)/pvmmu $(DESTDIR)$(PREFIX)/bin/

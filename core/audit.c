@@ -1,6 +1,6 @@
 /*
  * audit.c - the auditor (recompute every count from page contents, pins,
- * roots and Xen's own holds alone, and compare with the core's bookkeeping)
+ * roots, GDTs and Xen's own holds alone, and compare with the core's bookkeeping)
  * and the reverse map (where is a frame mapped, through which L1 slot and
  * virtual address).
  *
@@ -303,6 +303,59 @@ static void audit_xen_maps(struct auditor *a, const struct pvm_domain *d)
                "writable mappings, more than PVM_MAX_XEN_MAPS", d->id, d->nr_xen_maps);
 }
 
+/*
+ * vCPU v's GDT (pvm_set_gdt): each of its frames holds a general and a
+ * seg_desc type reference on a validated descriptor page of v's domain;
+ * past its frames gdt_frames[] holds 0, and it has at most Xen's 14 * 512
+ * entries.
+ */
+static void audit_gdt(struct auditor *a, const struct pvm_vcpu *v)
+{
+    const struct pvm_machine *m = a->m;
+    unsigned int n = gdt_nr_frames(v);
+    if (a->lo == 0 && v->gdt_ents > FIRST_RESERVED_GDT_ENTRY)
+        report(a, PVM_AUDIT_COUNT, PVM_INVALID_MFN, FIRST_RESERVED_GDT_ENTRY, v->gdt_ents, "d%uv%u GDT has %u "
+               "entries, more than Xen's %u", v->d->id, v->id, v->gdt_ents, FIRST_RESERVED_GDT_ENTRY);
+    for (unsigned int i = n; a->lo == 0 && i < PVM_MAX_GDT_FRAMES; i++)
+        if (v->gdt_frames[i])
+            report(a, PVM_AUDIT_COUNT, v->gdt_frames[i], 0, v->gdt_frames[i], "d%uv%u gdt_frames[%u] holds mfn "
+                   "%05llx past the GDT's %u frames", v->d->id, v->id, i, (unsigned long long)v->gdt_frames[i], n);
+    for (unsigned int i = 0; i < n; i++) {
+        uint64_t f = v->gdt_frames[i];
+        if (!mine(a, f))
+            continue;
+        if (!mfn_valid(m, f)) {
+            report(a, PVM_AUDIT_OWNER, f, v->d->id, DOMID_INVALID, "d%uv%u GDT frame %u is mfn %05llx, outside "
+                   "memory", v->d->id, v->id, i, (unsigned long long)f);
+            continue;
+        }
+        const struct page_info *pg = mfn_to_page(m, f);
+        if (!page_owned_by(pg, v->d->id))
+            report(a, PVM_AUDIT_OWNER, f, v->d->id, page_owner_id(pg), "d%uv%u GDT frame %u is mfn %05llx, which "
+                   "is not the domain's", v->d->id, v->id, i, (unsigned long long)f);
+        exp_of(a, f)->count++;
+        exp_of(a, f)->tc++;
+        if (page_type(pg) != PGT_seg_desc_page || !(pg->type_info & PGT_validated))
+            report(a, PVM_AUDIT_TYPE, f, PGT_seg_desc_page, pg->type_info, "d%uv%u GDT frame %u is mfn %05llx, "
+                   "which is %s%s", v->d->id, v->id, i, (unsigned long long)f,
+                   pvm_type_name((enum pvm_type)(pg->type_info >> 61)),
+                   page_type(pg) == PGT_seg_desc_page ? " but not validated" : ", not seg_desc");
+    }
+}
+
+/* A validated descriptor page (frame f) holds only descriptors as Xen's check_descriptor leaves them. */
+static void audit_segdesc(struct auditor *a, uint64_t f)
+{
+    const uint64_t *t = a->m->ops.map(a->m->ops.ctx, f, 0);
+    for (unsigned int s = 0; t && s < L1_PAGETABLE_ENTRIES; s++) {
+        uint64_t d = t[s];
+        if (!check_descriptor(&d) || d != t[s])
+            report(a, PVM_AUDIT_ENTRY, f, d, t[s], "seg_desc mfn %05llx slot %u: descriptor %016llx %s",
+                   (unsigned long long)f, s, (unsigned long long)t[s],
+                   d == t[s] ? "is refused by check_descriptor" : "is not as check_descriptor leaves it");
+    }
+}
+
 static void audit_tlb(struct auditor *a, const struct pvm_vcpu *v)
 {
     const struct pvm_machine *m = a->m;
@@ -355,7 +408,10 @@ static void compare(struct auditor *a, uint64_t f, const struct page_info *pg)
                (long long)e->linear);
 }
 
-/* A frame's own state: its allocation and pin references, the validated flag (frame f is in the region). */
+/*
+ * A frame's own state (frame f is in the region): its allocation and pin
+ * references, the validated flag, a descriptor page's descriptors.
+ */
 static void audit_frame(struct auditor *a, uint64_t f, const struct page_info *pg)
 {
     uint64_t t = page_type(pg), tc = type_count(pg);
@@ -370,9 +426,11 @@ static void audit_frame(struct auditor *a, uint64_t f, const struct page_info *p
             report(a, PVM_AUDIT_VALIDATED, f, 0, pg->type_info, "mfn %05llx is pinned but of type %s",
                    (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
     }
-    if (is_pt_type(t) && tc && !validated)
+    if ((is_pt_type(t) || t == PGT_seg_desc_page) && tc && !validated)
         report(a, PVM_AUDIT_VALIDATED, f, 1, 0, "mfn %05llx: %s in use (count %llu) but not validated",
                (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)), (unsigned long long)tc);
+    if (t == PGT_seg_desc_page && validated)
+        audit_segdesc(a, f);
     if (is_pt_type(t) && !tc && validated)
         report(a, PVM_AUDIT_VALIDATED, f, 0, 1, "mfn %05llx: %s with type count 0 is still validated",
                (unsigned long long)f, pvm_type_name((enum pvm_type)(t >> 61)));
@@ -462,6 +520,7 @@ static void audit_pass(struct auditor *a)
             audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table, "kernel");
             audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table_user, "user");
             audit_tlb(a, &d->vcpu[j]);
+            audit_gdt(a, &d->vcpu[j]);
         }
     }
     for (uint64_t f = a->lo; f < a->hi; f++)

@@ -236,6 +236,29 @@ static inline bool is_own_l1(const struct page_info *pg, domid_t id)
     return page_owned_by(pg, id) && page_lock_ok(pg) && page_type(pg) == PGT_l1_page_table;
 }
 
+/* ---- desc.c: descriptor pages ---- */
+/* Xen's public limit (arch-x86/xen.h): a guest's GDT ends where Xen's reserved page, its 15th, begins. */
+#define FIRST_RESERVED_GDT_PAGE  14u
+#define FIRST_RESERVED_GDT_ENTRY (FIRST_RESERVED_GDT_PAGE * 512u)
+/*
+ * Xen's check_descriptor for a 64-bit PV guest: true if *desc may sit in a
+ * descriptor page, *desc then fixed up as Xen stores it (DPL 3; a call
+ * gate's DPL 0 and the meant DPL in its target's RPL); false leaves it.
+ */
+bool check_descriptor(uint64_t *desc);
+/*
+ * Check frame pg's 512 descriptors as it becomes a descriptor page, fixing
+ * each up in place until the first refused one (recorded in m.last).
+ * Returns 0, -EINVAL or -EFAULT (no storage for a fix-up).
+ */
+int validate_segdesc_page(struct pvm_machine *m, struct page_info *pg);
+/* How many frames v's GDT holds: its entries, 512 a frame (at most PVM_MAX_GDT_FRAMES). */
+static inline unsigned int gdt_nr_frames(const struct pvm_vcpu *v)
+{
+    unsigned int n = (v->gdt_ents + 511u) / 512u;
+    return v->gdt_ents > PVM_MAX_GDT_FRAMES * 512u ? PVM_MAX_GDT_FRAMES : n;
+}
+
 /* ---- entry.c: per-level rules ---- */
 unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_domain *d);
 bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn);

@@ -114,6 +114,7 @@ const char *pvm_why_name(enum pvm_why why)
         [PVM_WHY_FAULT] = "argument not readable",
         [PVM_WHY_NOT_SUPPORTED] = "operation not supported",
         [PVM_WHY_RO_MAPPING] = "write through a read-only mapping (the frame is not an L1, so Xen does not emulate it)",
+        [PVM_WHY_BAD_DESC] = "segment descriptor refused by Xen's check_descriptor",
     };
     return (unsigned int)why < PVM_WHY_COUNT ? names[why] : "unknown";
 }

@@ -225,6 +225,25 @@ int pvm_xen_unmap_frame(struct pvm_machine *m, domid_t id, uint64_t mfn)
     return 0;
 }
 
+/*
+ * How many seg_desc references the GDTs of the owner's vCPUs hold on frame
+ * mfn (only the owner's vCPUs can hold it); *vcpus gets a bit per vCPU.
+ */
+static unsigned int gdt_refs_of(const struct pvm_machine *m, uint64_t mfn, unsigned int *vcpus)
+{
+    domid_t id = page_owner_id(mfn_to_page(m, mfn));
+    const struct pvm_domain *d = id < DOMID_FIRST_RESERVED ? domain_of((struct pvm_machine *)m, id) : NULL;
+    unsigned int n = 0;
+    *vcpus = 0;
+    for (unsigned int j = 0; d && j < d->nr_vcpus && j < PVM_MAX_VCPUS; j++)
+        for (unsigned int i = 0; i < gdt_nr_frames(&d->vcpu[j]); i++)
+            if (d->vcpu[j].gdt_frames[i] == mfn) {
+                n++;
+                *vcpus |= 1u << j;
+            }
+    return n;
+}
+
 /* How many holds of Xen's own writable mappings frame mfn has (only its owner can hold it). */
 static unsigned int xen_maps_of(const struct pvm_machine *m, uint64_t mfn)
 {
@@ -253,10 +272,14 @@ int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t va
 {
     if (!mfn_valid(m, mfn) || slot >= L1_PAGETABLE_ENTRIES)
         return -XEN_EINVAL;
-    const struct page_info *pg = mfn_to_page(m, mfn);
-    if (is_pt_type(page_type(pg)) && type_count(pg))
+    struct page_info *pg = mfn_to_page(m, mfn);
+    bool desc = page_type(pg) == PGT_seg_desc_page;
+    if ((is_pt_type(page_type(pg)) || desc) && type_count(pg))
         return -XEN_EBUSY;
-    return write_entry(m, mfn, slot, val);
+    int rc = write_entry(m, mfn, slot, val);
+    if (!rc && desc)
+        pg->type_info &= ~PGT_validated;   /* Xen keeps a descriptor page validated at count 0: no longer */
+    return rc;
 }
 
 uint64_t pvm_peek(const struct pvm_machine *m, uint64_t mfn, unsigned int slot)
@@ -326,6 +349,7 @@ void pvm_frame_query(const struct pvm_machine *m, uint64_t mfn, struct pvm_frame
     out->partial = (pg->type_info & PGT_partial) != 0;
     out->linear_pt_count = type_count(pg) ? linear_count(pg) : 0;
     out->xen_maps = xen_maps_of(m, mfn);
+    out->gdt_refs = gdt_refs_of(m, mfn, &out->gdt_vcpus);
     out->m2p = get_m2p(m, mfn);
     out->count_info = pvm_xen_caf(pg);
     out->type_info = pvm_xen_taf(pg);

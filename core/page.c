@@ -82,7 +82,8 @@ static bool looks_linear(uint64_t saw, uint64_t want)
 /*
  * Take a type reference of `type` on pg.  At type count 0 the type may change
  * (flushing TLBs that may hold stale mappings); a page-table type is then
- * validated, recursively.  Returns 0, or -EINVAL with nothing changed.
+ * validated, recursively, and a descriptor page has its descriptors checked.
+ * Returns 0, or -EINVAL with nothing changed.
  */
 int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
 {
@@ -121,14 +122,19 @@ int get_page_type(struct pvm_machine *m, struct page_info *pg, uint64_t type)
     }
     if (pg->type_info & PGT_validated)
         return 0;
-    if (!is_pt_type(type)) {
+    if (!is_pt_type(type) && type != PGT_seg_desc_page) {
         pg->type_info |= PGT_validated;
         return 0;
     }
     unsigned int partial = 0;
-    validate_event(m, mfn, type_level(type), PVM_VALIDATE_BEGIN, 0);
-    int rc = promote_table(m, pg, type_level(type), &partial);
-    validate_event(m, mfn, type_level(type), PVM_VALIDATE_END, rc);
+    int rc;
+    if (type == PGT_seg_desc_page) {   /* not a table: pvm_ops.validate is not told */
+        rc = validate_segdesc_page(m, pg);
+    } else {
+        validate_event(m, mfn, type_level(type), PVM_VALIDATE_BEGIN, 0);
+        rc = promote_table(m, pg, type_level(type), &partial);
+        validate_event(m, mfn, type_level(type), PVM_VALIDATE_END, rc);
+    }
     if (rc) {
         gdprintk(m, "Error while validating mfn %05llx (pfn %05llx) for type %016llx: caf=%08llx taf=%016llx",
                  (unsigned long long)mfn, (unsigned long long)get_m2p(m, mfn), (unsigned long long)type,

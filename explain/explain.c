@@ -59,6 +59,7 @@ static const char *const why_causes[PVM_WHY_COUNT] = {
     [PVM_WHY_BAD_CMD] = "bad_cmd", [PVM_WHY_BAD_DOMAIN] = "bad_domain", [PVM_WHY_PERM] = "perm",
     [PVM_WHY_BAD_ARG] = "bad_arg", [PVM_WHY_OVERFLOW] = "overflow", [PVM_WHY_FAULT] = "fault",
     [PVM_WHY_NOT_SUPPORTED] = "not_supported", [PVM_WHY_RO_MAPPING] = "ro_mapping",
+    [PVM_WHY_BAD_DESC] = "bad_desc",
 };
 
 const char *why_cause_name(enum pvm_why why)
@@ -91,13 +92,21 @@ void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const c
         snprintf(owner, sizeof(owner), "free");
     else
         snprintf(owner, sizeof(owner), "d%u", st.owner);
-    char held[48] = "";
+    char held[48] = "", gdts[96] = "";
     if (st.xen_maps)
         snprintf(held, sizeof(held), " (%u held by Xen)", st.xen_maps);
-    fprintf(out, "%smfn %#llx (pfn %#llx, %s): type %s, type count %llu%s%s%s, general count %llu%s"
+    if (st.gdt_refs) {
+        int n = snprintf(gdts, sizeof(gdts), " (%u in the GDT of", st.gdt_refs);
+        for (unsigned int j = 0; j < PVM_MAX_VCPUS && n > 0 && (size_t)n < sizeof(gdts); j++)
+            if (st.gdt_vcpus & (1u << j))
+                n += snprintf(gdts + n, sizeof(gdts) - (size_t)n, " d%uv%u", st.owner, j);
+        if (n > 0 && (size_t)n < sizeof(gdts))
+            snprintf(gdts + n, sizeof(gdts) - (size_t)n, ")");
+    }
+    fprintf(out, "%smfn %#llx (pfn %#llx, %s): type %s, type count %llu%s%s%s%s, general count %llu%s"
                  " [caf=%08llx taf=%016llx]\n",
             indent, (unsigned long long)mfn, (unsigned long long)st.m2p, owner, pvm_type_name(st.type),
-            (unsigned long long)st.type_count, held, st.validated ? ", validated" : "", st.pinned ? ", pinned" : "",
+            (unsigned long long)st.type_count, held, gdts, st.validated ? ", validated" : "", st.pinned ? ", pinned" : "",
             (unsigned long long)st.count, st.allocated ? " (incl. allocation)" : "",
             (unsigned long long)st.count_info, (unsigned long long)st.type_info);
 }
@@ -134,13 +143,24 @@ static const char *hint(const struct pvm_refusal *r, bool xen_held)
     uint64_t saw = r->saw & PVM_PGT_type_mask;
     switch (r->why) {
     case PVM_WHY_BAD_TYPE:
+        if (saw == PVM_PGT_writable_page && xen_held && r->exp == PVM_PGT_seg_desc_page)
+            return "Xen keeps the frame writable for as long as it uses it (a registered vcpu_info, FIFO event "
+                   "channel page or pirq EOI bitmap), so it cannot become a descriptor page until Xen lets it go; "
+                   "put the GDT in another frame";
         if (saw == PVM_PGT_writable_page && xen_held)
             return "Xen keeps the frame writable for as long as it uses it (a registered vcpu_info, FIFO event "
                    "channel page or pirq EOI bitmap), so it cannot become a page table until Xen lets it go; "
                    "build the table in another frame";
+        if (saw == PVM_PGT_writable_page && r->exp == PVM_PGT_seg_desc_page)
+            return "the frame is still mapped writable: clear _PAGE_RW in every mapping of it (and flush) "
+                   "before it goes into a GDT (set_gdt)";
         if (saw == PVM_PGT_writable_page)
             return "the frame is still mapped writable: clear _PAGE_RW in every mapping of it (and flush) "
                    "before it is pinned, hooked into a validated table or loaded as a root";
+        if (saw == PVM_PGT_seg_desc_page)
+            return "the frame is a descriptor page in a vCPU's GDT (set_gdt): it cannot be mapped writable or "
+                   "become a page table until every GDT holding it is replaced; change its descriptors with "
+                   "update_descriptor, or map it read-only";
         if (r->exp == PVM_PGT_writable_page)
             return "the frame is a page table: a writable mapping of it is never allowed; map it read-only, "
                    "or unpin and unhook it first so its type count drops to 0";
@@ -161,6 +181,11 @@ static const char *hint(const struct pvm_refusal *r, bool xen_held)
         return "only a pinned table can be unpinned";
     case PVM_WHY_NOT_L1:
         return "update_va_mapping needs a validated L1 reached from the current root";
+    case PVM_WHY_BAD_DESC:
+        return "a 64-bit PV guest's descriptor may be not present, a code or data segment (its DPL becomes 3), "
+               "type 0 (a call gate's upper half) or a 64-bit call gate (type 12, reserved bits 0) whose target "
+               "is one of the guest's GDT entries, an LDT selector or FLAT_KERNEL_CS (0xe033); Xen refuses any "
+               "other";
     default:
         return NULL;
     }
@@ -191,8 +216,19 @@ void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
     if (r->why == PVM_WHY_BAD_TYPE)
         fprintf(out, "%s  type: saw %016llx, wanted %s\n", indent, (unsigned long long)r->saw,
                 pvm_type_name((enum pvm_type)(r->exp >> 61)));
+    if (r->why == PVM_WHY_BAD_DESC)
+        fprintf(out, "%s  descriptor: slot %u (byte %#x) holds %016llx\n", indent, r->slot, r->slot * 8u,
+                (unsigned long long)r->entry);
     struct pvm_frame_state st;
     pvm_frame_query(m, r->mfn, &st);
+    if (r->why == PVM_WHY_BAD_TYPE && (r->saw & PVM_PGT_type_mask) == PVM_PGT_seg_desc_page) {
+        fprintf(out, "%s  GDTs holding it:\n", indent);
+        for (unsigned int j = 0; j < PVM_MAX_VCPUS; j++)
+            if (st.gdt_vcpus & (1u << j))
+                fprintf(out, "%s    frame of d%u v%u's GDT (set_gdt)\n", indent, st.owner, j);
+        if (!st.gdt_vcpus)
+            fprintf(out, "%s    none (the seg_desc type is held elsewhere)\n", indent);
+    }
     if (r->why == PVM_WHY_BAD_TYPE && (r->saw & PVM_PGT_type_mask) == PVM_PGT_writable_page &&
         r->mfn != PVM_INVALID_MFN) {
         fprintf(out, "%s  writable mappings of it:\n", indent);

@@ -39,7 +39,8 @@ struct explain_names {
  * Explain m->last (the innermost cause of the latest refusal): what was
  * refused, which table and slot, the frame's state, and, for a frame in use
  * with another type, every writable mapping of it (Xen's own holds of
- * pvm_xen_map_frame included).  names may be NULL.
+ * pvm_xen_map_frame included) or every vCPU whose GDT holds it (a
+ * descriptor page).  names may be NULL.
  */
 void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent, const struct explain_names *names);
 

@@ -54,7 +54,7 @@ check "<pvmmu/pvmmu.h> then <sys/user.h> with -Wall -Werror" $CC $CFLAGS -c "$tm
 
 # A program with its own put_page, refuse ...: the shared library (through its soname) and the archive.
 ln -s "$(cd "$BUILD" && pwd)/libpvmmu.so" "$tmp/libpvmmu.so"
-ln -s "$(cd "$BUILD" && pwd)/libpvmmu.so" "$tmp/libpvmmu.so.2"
+ln -s "$(cd "$BUILD" && pwd)/libpvmmu.so" "$tmp/libpvmmu.so.3"
 check "clash.c links against libpvmmu.so" $CC $CFLAGS tests/embed/clash.c -L"$tmp" -lpvmmu -o "$tmp/clash-so"
 check "clash.c runs against libpvmmu.so" env LD_LIBRARY_PATH="$tmp" "$tmp/clash-so"
 check "clash.c links against libpvmmu.a" $CC $CFLAGS tests/embed/clash.c "$BUILD/libpvmmu.a" -o "$tmp/clash-a"

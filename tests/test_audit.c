@@ -400,6 +400,75 @@ static void audit_catches_corrupt_xen_map(void **state)
     AUDIT_CLEAN(t);
 }
 
+/*
+ * A vCPU's GDT (pvm_set_gdt) is references the auditor counts: a GDT frame moved to another frame, a type count off
+ * by one, a GDT forgotten, a frame of another domain, entries past Xen's limit, a stale gdt_frames[] slot past the
+ * GDT, a GDT frame that lost its validation, and a descriptor page holding a descriptor Xen would refuse or one
+ * not fixed up are each caught.
+ */
+static void audit_catches_corrupt_gdt(void **state)
+{
+    struct tm *t = *state;
+    struct pvm_vcpu *v = pvm_vcpu(&t->m, 1, 1);
+    uint64_t f = tm_frame(t, 1), g = tm_frame(t, 1), other = tm_frame(t, 2);
+    TM_OK(t, pvm_set_gdt(v, &f, 1, 512));
+    v->gdt_frames[0] = g;   /* f's references are no one's; g, untyped, is in a GDT */
+    const struct issues *c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, g), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, g), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, g), 1);
+    assert_int_equal(count_text(c, "d1v1 GDT frame 0 is mfn"), 1);
+    assert_int_equal(c->n, 5);
+    v->gdt_frames[0] = f;
+    AUDIT_CLEAN(t);
+    t->m.frames[f].type_info++;   /* a type reference no one holds */
+    const struct pvm_audit_issue *is = one_issue(t, PVM_AUDIT_TYPE_COUNT, f);
+    assert_int_equal(is->expected, 1);
+    assert_int_equal(is->actual, 2);
+    t->m.frames[f].type_info--;
+    v->gdt_ents = 0;   /* a GDT forgotten */
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 2);   /* its general count, and its stale gdt_frames[0] */
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
+    assert_int_equal(count_text(c, "general count 2, recomputed 1"), 1);
+    assert_int_equal(count_text(c, "gdt_frames[0] holds mfn"), 1);
+    assert_int_equal(count_text(c, "past the GDT's 0 frames"), 1);
+    assert_int_equal(c->n, 3);
+    v->gdt_ents = 1024;   /* and one of d2's frame */
+    v->gdt_frames[1] = other;
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_OWNER, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, other), 1);
+    assert_int_equal(count_text(c, "not the domain's"), 1);
+    assert_int_equal(c->n, 4);
+    v->gdt_frames[1] = 0;
+    v->gdt_ents = 20u * 512u;   /* past Xen's limit and the array: said so, nothing read beyond it (ASan) */
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, PVM_INVALID_MFN), 1);
+    assert_int_equal(count_text(c, "more than Xen's 7168"), 1);
+    v->gdt_ents = 512;
+    AUDIT_CLEAN(t);
+    t->m.frames[f].type_info &= ~PGT_validated;
+    c = audit(t);
+    assert_int_equal(count_kind(c, PVM_AUDIT_VALIDATED, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, f), 1);
+    assert_int_equal(c->n, 2);
+    t->m.frames[f].type_info |= PGT_validated;
+    hostmem_page(&t->h, f)[9] = 0x0000890000001000ULL;   /* a TSS */
+    is = one_issue(t, PVM_AUDIT_ENTRY, f);
+    assert_non_null(strstr(is->text, "slot 9: descriptor 0000890000001000 is refused by check_descriptor"));
+    hostmem_page(&t->h, f)[9] = 0x00209a0000000000ULL;   /* code at DPL 0: Xen would have made it DPL 3 */
+    is = one_issue(t, PVM_AUDIT_ENTRY, f);
+    assert_int_equal(is->expected, 0x0020fa0000000000ULL);
+    assert_non_null(strstr(is->text, "is not as check_descriptor leaves it"));
+    hostmem_page(&t->h, f)[9] = 0x0020fa0000000000ULL;
+    AUDIT_CLEAN(t);
+}
+
 /* Without a callback the auditor still counts every issue: the same number as with one. */
 static void audit_counts_without_callback(void **state)
 {
@@ -490,7 +559,7 @@ static unsigned long assert_regions_agree(struct tm *t)
 struct rich {
     struct tm *t;
     uint64_t l4, l3, l2, l1, l2b, pinned_l1, unpinned_l1, io, io_denied;
-    uint64_t d2_l4, d2_l1, data[16], d2_data, held;
+    uint64_t d2_l4, d2_l1, data[16], d2_data, held, gdt[2];
 };
 
 static void rich_build(struct rich *r)
@@ -527,7 +596,12 @@ static void rich_build(struct rich *r)
     assert_int_equal(pvm_xen_map_frame(&t->m, 1, r->held), 0);
     assert_int_equal(pvm_xen_map_frame(&t->m, 1, r->held), 0);
     assert_int_equal(pvm_xen_map_frame(&t->m, 2, r->d2_data), 0);
-    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);   /* a TLB entry on d1v1 */
+    struct pvm_vcpu *v1 = pvm_vcpu(&t->m, 1, 1);   /* a TLB entry and a two-frame GDT on d1v1 */
+    r->gdt[0] = tm_frame(t, 1);
+    t->next += 20;
+    r->gdt[1] = tm_frame(t, 1);
+    assert_int_equal(pvm_poke(&t->m, r->gdt[1], 4, 0x0020fa0000000000ULL), 0);
+    assert_int_equal(pvm_set_gdt(v1, r->gdt, 2, 1024), 0);
     v1->tlb[3] = (struct pvm_tlb_entry){ .vpn = 3, .mfn = r->data[1], .valid = 1, .rw = 1 };
     assert_int_equal(assert_regions_agree(t), 0);
 }
@@ -573,10 +647,12 @@ static void rich_fault(struct rich *r, int which)
     case 23: hostmem_page(&t->h, r->l1)[0] = pte(0x1FE, _PAGE_PRESENT); break;      /* slot 0, farthest, free */
     case 24: pvm_domain(&t->m, 1)->xen_maps[1] = r->data[2]; break;                   /* a Xen hold moved */
     case 25: pvm_domain(&t->m, 2)->nr_xen_maps = 0; break;                            /* a Xen hold forgotten */
+    case 26: pvm_vcpu(&t->m, 1, 1)->gdt_frames[1] = r->data[4]; break;                /* a GDT frame moved */
+    case 27: hostmem_page(&t->h, r->gdt[1])[4] = 0x00209a0000000000ULL; break;        /* a descriptor not fixed up */
     default: fail();
     }
 }
-#define RICH_FAULTS 26
+#define RICH_FAULTS 28
 
 /* Every fault alone, and all of them at once, is reported the same by the whole and the region-by-region audit. */
 static void audit_regions_report_the_same(void **state)
@@ -782,6 +858,7 @@ int main(void)
         TM_SPACE_TEST(audit_catches_root_of_other_domain),
         TM_SPACE_TEST(audit_catches_mapping_of_free_frame),
         TM_SPACE_TEST(audit_catches_corrupt_xen_map),
+        TM_TEST(audit_catches_corrupt_gdt),
         TM_SPACE_TEST(audit_counts_without_callback),
         TM_SPACE_TEST(audit_changes_nothing),
         cmocka_unit_test(audit_regions_report_the_same),

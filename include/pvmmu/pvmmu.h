@@ -24,7 +24,7 @@
  * the CPU's page-fault code bits PVM_PFEC_* (PFEC_*).  pvmmu/xen.h states
  * its own rule.  Nothing here collides with libc or <sys/user.h>.
  *
- * ABI: the shared library is libpvmmu.so.2.  Its soname changes (.so.3, ...)
+ * ABI: the shared library is libpvmmu.so.3.  Its soname changes (.so.4, ...)
  * whenever the ABI breaks: a public function's signature, the layout or size
  * of a public struct, or the meaning of a constant changes.  Adding a
  * function keeps it.  A new callback appended to struct pvm_ops breaks it
@@ -32,7 +32,10 @@
  * which holds a copy of the ops) grows and moves every field after ops.  That
  * is why .so.0 became .so.1 (pvm_ops.validate); .so.1 became .so.2 when
  * struct pvm_domain grew the frames Xen holds writable (xen_maps[]) and
- * struct pvm_frame_state their count.  Only the functions marked PVM_API below are exported;
+ * struct pvm_frame_state their count; .so.2 became .so.3 when struct pvm_vcpu
+ * grew its GDT (gdt_frames[], gdt_ents), struct pvm_frame_state the GDTs that
+ * hold a frame, and enum pvm_why a cause (PVM_WHY_BAD_DESC) before
+ * PVM_WHY_COUNT.  Only the functions marked PVM_API below are exported;
  * everything else the library holds is hidden (local in libpvmmu.a as well),
  * so a caller may define its own put_page, refuse, fmt_snprintf ...
  */
@@ -73,12 +76,16 @@ extern "C" {
  *                    (pvm_xen_map_frame answers -ENOSPC beyond): room for a
  *                    vcpu_info and a FIFO control block per vCPU, Xen's 128
  *                    FIFO event array pages and the pirq EOI bitmap.
+ *   PVM_MAX_GDT_FRAMES room for a vCPU's GDT frames (gdt_frames[]), as Xen's
+ *                    do_set_gdt list; a guest GDT has at most 14 (Xen's
+ *                    FIRST_RESERVED_GDT_PAGE: entries up to 14 * 512).
  */
 #define PVM_MAX_DOMAINS  8
 #define PVM_MAX_MMIO_RO  8
 #define PVM_MAX_VCPUS    4
 #define PVM_TLB_ENTRIES  64
 #define PVM_MAX_XEN_MAPS 256
+#define PVM_MAX_GDT_FRAMES 16
 #define PVM_INVALID_MFN (~0ULL)
 
 /*
@@ -257,7 +264,9 @@ struct pvm_domain;
  * write it, and reading it is at their own risk (its meaning may change
  * without a soname change, though the struct's layout may not).
  *
- * struct pvm_vcpu: API: m, d, id, guest_table, guest_table_user.
+ * struct pvm_vcpu: API: m, d, id, guest_table, guest_table_user, gdt_frames[],
+ * gdt_ents (the vCPU's GDT as pvm_set_gdt installed it, for a hypervisor
+ * that maps those frames in its per-vCPU GDT area).
  */
 struct pvm_vcpu {
     struct pvm_machine *m;
@@ -271,6 +280,8 @@ struct pvm_vcpu {
     uint32_t tlbflush_time;      /* TLB clock at this vCPU's last full flush */
     uint64_t ldt_base;
     unsigned int ldt_ents;
+    uint64_t gdt_frames[PVM_MAX_GDT_FRAMES];   /* the GDT's frames: the first (gdt_ents + 511) / 512, the rest 0 */
+    unsigned int gdt_ents;                     /* GDT entries (0: no GDT of the guest's) */
     struct pvm_tlb_entry tlb[PVM_TLB_ENTRIES];
 };
 
@@ -354,6 +365,7 @@ enum pvm_why {
     PVM_WHY_FAULT,            /* unreadable argument */
     PVM_WHY_NOT_SUPPORTED,
     PVM_WHY_RO_MAPPING,       /* write through a read-only mapping of a frame that is not an L1: not emulated */
+    PVM_WHY_BAD_DESC,         /* a segment descriptor Xen's check_descriptor refuses */
     PVM_WHY_COUNT
 };
 
@@ -364,8 +376,8 @@ struct pvm_refusal {
     uint64_t mfn;           /* the frame at issue (target of the entry, pinned frame ...) */
     uint64_t table_mfn;     /* the table holding the entry, or PVM_INVALID_MFN */
     unsigned int level;     /* level of that table (1-4), 0 if none */
-    unsigned int slot;      /* slot in that table */
-    uint64_t entry;         /* the entry value at issue */
+    unsigned int slot;      /* slot in that table (PVM_WHY_BAD_DESC: the descriptor's index in its frame) */
+    uint64_t entry;         /* the entry value at issue (PVM_WHY_BAD_DESC: the descriptor) */
     uint64_t saw, exp;      /* for BAD_TYPE: type_info seen and type wanted */
 };
 
@@ -496,8 +508,10 @@ PVM_API int pvm_mark_io(struct pvm_machine *m, uint64_t mfn);
 /*
  * Write one 8-byte slot of a frame directly, as a domain builder or the
  * toolstack writes guest RAM.  Refused with -EBUSY if the frame is currently
- * a page table (type L1-L4 in use): validated contents change only through
- * hypercalls.  Returns 0, -EINVAL (bad mfn/slot) or -EFAULT (no storage).
+ * a page table or descriptor page (type L1-L4 or seg_desc in use): validated
+ * contents change only through hypercalls.  A descriptor page not in use
+ * loses its validation (its next use checks it again).  Returns 0, -EINVAL
+ * (bad mfn/slot) or -EFAULT (no storage).
  */
 PVM_API int pvm_poke(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t val);
 
@@ -579,6 +593,39 @@ PVM_API int pvm_multicall(struct pvm_vcpu *v, struct multicall_entry *list, unsi
 
 /* HYPERVISOR_vm_assist.  Returns 0, -EINVAL (type) or -ENOSYS (cmd). */
 PVM_API int pvm_vm_assist(struct pvm_vcpu *v, unsigned int cmd, unsigned int type);
+
+/*
+ * HYPERVISOR_set_gdt for vCPU v (Xen's do_set_gdt and pv_set_gdt): the first
+ * (entries + 511) / 512 mfns of frames[0..nr_frames) become v's GDT.  In list
+ * order each takes a general and a seg_desc type reference; a frame becoming
+ * a descriptor page has its 512 descriptors checked and fixed up in place
+ * (check_descriptor: DPL 3, a call gate's DPL 0).  Then the old GDT's
+ * references go, v->gdt_frames[] and v->gdt_ents take the new GDT (entries 0:
+ * none) and v's TLB is flushed.  Returns 0; -EINVAL for entries above 14 *
+ * 512 (Xen's FIRST_RESERVED_GDT_ENTRY), or a frame that is not v's domain's,
+ * cannot take the seg_desc type (mapped writable, a page table: Xen's "Bad
+ * type" line) or holds a descriptor check_descriptor refuses (Xen's "Error
+ * while validating" line); -EFAULT if nr_frames is fewer than entries need
+ * (Xen could not copy the guest's list).  On failure v's GDT and every count
+ * are as before, but, as in Xen, a frame validated before the failing one
+ * stays a descriptor page at type count 0, and descriptors fixed up before
+ * the refused one stay fixed up.
+ */
+PVM_API int pvm_set_gdt(struct pvm_vcpu *v, const uint64_t *frames, unsigned int nr_frames, unsigned int entries);
+
+/*
+ * HYPERVISOR_update_descriptor for vCPU v (Xen's do_update_descriptor):
+ * check desc (check_descriptor, fixing it up) and write it at machine
+ * address maddr, in a frame of v's domain.  For the write the frame holds a
+ * general reference and a type reference, seg_desc if it is a descriptor page
+ * (in a GDT or not), writable otherwise: a frame mapped writable is written
+ * too, a page table in use is refused (Xen's "Bad type" line), and a frame of
+ * no type is left writable at type count 0, as in Xen.  Returns 0, -EINVAL
+ * (maddr not 8-byte aligned, desc refused, the frame not v's domain's RAM or
+ * of a type in use that is neither) or -EFAULT (the platform has no storage
+ * for the frame); on failure nothing changed.
+ */
+PVM_API int pvm_update_descriptor(struct pvm_vcpu *v, uint64_t maddr, uint64_t desc);
 
 /*
  * Dispatch hypercall `op` with the guest's register arguments args[0..5],
@@ -674,6 +721,8 @@ struct pvm_frame_state {
     bool validated, pinned, partial;
     int linear_pt_count;
     unsigned int xen_maps;      /* holds of Xen's own writable mappings (pvm_xen_map_frame) */
+    unsigned int gdt_refs;      /* seg_desc references of the owner's vCPUs' GDTs (pvm_set_gdt) */
+    unsigned int gdt_vcpus;     /* bit n set: the owner's vCPU n has the frame in its GDT */
     uint64_t m2p;
     uint64_t count_info, type_info;   /* as Xen would print them (caf, taf) */
 };
@@ -734,8 +783,9 @@ PVM_API size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
 
 /*
  * Recompute every frame's general count, type count, linear count and type
- * from page contents, pins, vCPU roots and Xen's own writable mappings
- * (xen_maps[]) alone, and report each disagreement with the core's
+ * from page contents, pins, vCPU roots, vCPU GDTs (gdt_frames[]) and Xen's
+ * own writable mappings (xen_maps[]) alone, check every validated
+ * descriptor page's descriptors, and report each disagreement with the core's
  * bookkeeping through cb (may be NULL).
  * scratch must hold pvm_audit_scratch_bytes(m) bytes.  Returns the number of
  * issues; 0 means clean.  Changes nothing.
