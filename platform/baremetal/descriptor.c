@@ -12,24 +12,6 @@
  */
 #include "hv.h"
 
-/* TEMPORARY until the core's seg_desc support lands: frames kept here, no type references. */
-static unsigned int tmp_gdt_ents;
-static uint64_t tmp_gdt_frames[16];
-static int pvm_set_gdt(struct pvm_vcpu *v, const uint64_t *frames, unsigned int n, unsigned int entries)
-{
-    (void)v;
-    for (unsigned int i = 0; i < n; i++)
-        tmp_gdt_frames[i] = frames[i];
-    tmp_gdt_ents = entries;
-    return 0;
-}
-static int pvm_update_descriptor(struct pvm_vcpu *v, uint64_t maddr, uint64_t desc)
-{
-    (void)v;
-    *(uint64_t *)dm(maddr) = desc | (3ULL << 45);
-    return 0;
-}
-
 #define PERDOMAIN_SLOT   260
 #define GDT_VIRT         (0xffff000000000000ULL | (uint64_t)PERDOMAIN_SLOT << PVM_L4_PAGETABLE_SHIFT)
 #define GDT_PAGES        16
@@ -88,10 +70,10 @@ void gdt_init(uint64_t tss_base, uint64_t tss_limit)
 /* Show the vCPU's GDT frames (pvm_set_gdt's) in pages 0-13, the read-only zero page past them. */
 static void map_guest_gdt(void)
 {
-    unsigned int n = (tmp_gdt_ents + 511) / 512;
+    unsigned int n = (vcpu->gdt_ents + 511) / 512;
     for (unsigned int i = 0; i < FIRST_RESERVED_GDT_PAGE; i++) {
         if (i < n) {
-            map_gdt_page(i, tmp_gdt_frames[i]);
+            map_gdt_page(i, vcpu->gdt_frames[i]);
         } else {
             pd_l1[i] = hv_phys(zero_page) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_NX;
             invlpg(GDT_VIRT + i * XEN_PAGE_SIZE);
