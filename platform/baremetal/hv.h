@@ -293,6 +293,16 @@ long op_hypercall(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulo
 extern unsigned long hypercall_count[NR_COUNTED_HYPERCALLS + 1];
 /* Print the hypercalls asked for, by name, and every distinct refusal (hypercall, sub-command, errno). */
 void hypercall_report(void);
+/* A Linux boot's phases, split where the recording Xen splits them (console marks), and their counters. */
+#define NR_PHASES 3
+struct phase_counts {
+    struct pvm_stats st;
+    unsigned long hypercalls, pf_kernel, pf_user;
+};
+/* #PF bounced to the guest, from kernel mode [0] and from user mode [1]. */
+extern unsigned long bounced_pf[2];
+/* Print one "hv phase" line of counters per phase the boot reached. */
+void phase_report(void);
 
 /* ---- guest_access.c ---- */
 

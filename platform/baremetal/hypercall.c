@@ -18,6 +18,8 @@
 #define MAX_TRAP_INFO  256                /* entries set_trap_table reads at most */
 #define XEN_CAPABILITIES "xen-3.0-x86_64"
 
+unsigned long hypercall_count[NR_COUNTED_HYPERCALLS + 1];
+
 /* Replace the trap table with the guest's list at address list (0: none): 0, or -XEN_EFAULT. */
 static long set_trap_table(uint64_t list)
 {
@@ -40,6 +42,67 @@ static long set_trap_table(uint64_t list)
     return 0;
 }
 
+/* ---- the boot's phases, as the recording Xen divides them (docs/trace.md) ---- */
+
+/* What a phase ends with on the console: Linux's "Memory:" line, then "Run /init". */
+static const char *const phase_mark[NR_PHASES - 1] = { "Memory: ", "Run /init as init process" };
+static const char *const phase_label[NR_PHASES] = { "to-Memory:", "to-Run-/init", "/init-to-end" };
+static unsigned int phase;
+static struct phase_counts counts_at[NR_PHASES + 1];   /* [p]: the counters when phase p began */
+static char console_tail[32];                          /* the console's last bytes, to match across writes */
+
+unsigned long bounced_pf[2];   /* #PF bounced to the guest from kernel mode [0] and user mode [1] */
+
+/* The counters a phase is measured with, now. */
+static struct phase_counts counts_now(void)
+{
+    struct phase_counts c = { .st = machine.stats, .pf_kernel = bounced_pf[0], .pf_user = bounced_pf[1] };
+    for (unsigned int op = 0; op <= NR_COUNTED_HYPERCALLS; op++)
+        c.hypercalls += hypercall_count[op];
+    return c;
+}
+
+/* Watch the console for the next phase's mark (text may be split across writes). */
+static void watch_console(const char *s, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        unsigned int len = sizeof(console_tail) - 1;
+        for (unsigned int k = 0; k + 1 < len; k++)
+            console_tail[k] = console_tail[k + 1];
+        console_tail[len - 1] = s[i];
+        if (phase + 1 >= NR_PHASES)
+            continue;
+        const char *m = phase_mark[phase];
+        unsigned int ml = 0;
+        while (m[ml])
+            ml++;
+        unsigned int k = 0;
+        while (k < ml && console_tail[len - ml + k] == m[k])
+            k++;
+        if (k == ml)
+            counts_at[++phase] = counts_now();
+    }
+}
+
+void phase_report(void)
+{
+    counts_at[phase + 1] = counts_now();
+    for (unsigned int p = 0; p <= phase; p++) {
+        const struct phase_counts *a = &counts_at[p], *b = &counts_at[p + 1];
+        struct pvm_stats d;
+        pvm_stats_since(&d, &b->st, &a->st);
+        hv_printf("hv phase %s hypercalls=%lu multicall_entries=%llu mmu_update_reqs=%llu mmuext_ops=%llu "
+                  "validated=%llu,%llu,%llu,%llu devalidated=%llu,%llu,%llu,%llu ptwr=%llu pf_bounced=%lu,%lu\n",
+                  phase_label[p], b->hypercalls - a->hypercalls, (unsigned long long)d.multicall_entries,
+                  (unsigned long long)d.mmu_update_reqs, (unsigned long long)d.mmuext_ops,
+                  (unsigned long long)d.promotions[1], (unsigned long long)d.promotions[2],
+                  (unsigned long long)d.promotions[3], (unsigned long long)d.promotions[4],
+                  (unsigned long long)d.demotions[1], (unsigned long long)d.demotions[2],
+                  (unsigned long long)d.demotions[3], (unsigned long long)d.demotions[4],
+                  (unsigned long long)d.ptwr_emulations, b->pf_kernel - a->pf_kernel, b->pf_user - a->pf_user);
+    }
+}
+
 /* CONSOLEIO_write of count bytes at guest address buf, in chunks; CONSOLEIO_read gives nothing. */
 static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
 {
@@ -53,6 +116,7 @@ static long console_io(uint64_t cmd, uint64_t count, uint64_t buf)
         if (copy_from_guest(chunk, buf + done, n))
             return -XEN_EFAULT;
         hv_write(chunk, n);
+        watch_console(chunk, n);
         done += n;
     }
     return 0;
@@ -247,7 +311,6 @@ static long do_iret(struct regs *r)
 
 /* ---- what the guest asked for ---- */
 
-unsigned long hypercall_count[NR_COUNTED_HYPERCALLS + 1];
 
 static const char *const hypercall_name[NR_COUNTED_HYPERCALLS] = {
     "set_trap_table", "mmu_update", "set_gdt", "stack_switch", "set_callbacks", "fpu_taskswitch",

@@ -79,8 +79,10 @@ void bounce_to_guest(struct regs *r, uint64_t handler, bool mask_events, bool ha
 static void bounce(struct regs *r, uint64_t cr2)
 {
     const struct trap_info *t = &pv.trap[r->vector & 0xFF];
-    if (r->vector == X86_EXC_PF)
+    if (r->vector == X86_EXC_PF) {
         pv_vcpu_info()->cr2 = cr2;
+        bounced_pf[pv.kernel_mode ? 0 : 1]++;
+    }
     bounce_to_guest(r, t->address, TI_GET_IF(t) != 0, exc_has_error_code(r->vector), r->error,
                     exc_label(r->vector));
 }
