@@ -323,7 +323,12 @@ clean:
 # built once into build/xen-trace/); the record goes to build/linux/trace-MEM.txt, its per-phase
 # counts to build/linux/trace-MEM.stats (scripts/trace-stats.py).  make check makes the 256M one
 # (linux-record) when QEMU and the packages are there, and replays every record it finds.
-.PHONY: linux-fetch linux-xen linux-trace xen-trace linux-record
+# make linux [MEM=256M]: the same kernel and /init as dom0 of pvmmu's own hypervisor (every page-table
+# update checked by the core), the console on the terminal; LINUX_HV_AUDIT=each audits after every one.
+.PHONY: linux-fetch linux-xen linux-trace xen-trace linux-record linux
+linux: linux-fetch $(BUILD)/baremetal/hv.bin
+	@./scripts/linux-hv.sh $(BUILD)/baremetal/hv.bin $(LINUX_DIR) $(LINUX_MEM); \
+	rc=$$?; echo "linux: QEMU exit status $$rc (33 = Linux powered off and the auditor was clean; docs/hypervisor.md)"
 LINUX_DIR := $(BUILD)/linux
 LINUX_MEM = $(if $(filter command line environment,$(origin MEM)),$(MEM),256M)
 linux-fetch:

@@ -9,7 +9,8 @@
 # The exit status is QEMU's: 33 when the guest powered off and the auditor was clean (see
 # docs/hypervisor.md for the others).  LINUX_HV_AUDIT=each runs the auditor after every PV MMU
 # operation and emulated store; LINUX_HV_ARGS adds hypervisor options (withhold=NAME, boot_anyway,
-# verbose); LINUX_TIMEOUT (seconds, default 600) bounds a run.
+# verbose); LINUX_HV_RAM sets QEMU's memory in MiB (default: dom0's + 768, at least 1024, as for real Xen);
+# LINUX_TIMEOUT (seconds, default 600) bounds a run.
 set -u
 [ $# -ge 3 ] || { echo "usage: linux-hv.sh HV LINUX_DIR MEM [LOG]" >&2; exit 2; }
 hv=$1 ldir=$2 mem=$3 log=${4:-}
@@ -26,6 +27,7 @@ for f in "$hv" "$ldir/vmlinux" "$ldir/initrd.gz"; do
 done
 ram=$(( mib + 768 )); [ $ram -ge 1024 ] || ram=1024
 [ $ram -le 4000 ] || ram=4000
+ram=${LINUX_HV_RAM:-$ram}   # QEMU's memory in MiB (a smaller machine makes audit=each faster)
 args="mem=$mib privileged${LINUX_HV_AUDIT:+ audit=$LINUX_HV_AUDIT}${LINUX_HV_ARGS:+ $LINUX_HV_ARGS}"
 run() {
     timeout "${LINUX_TIMEOUT:-600}" qemu-system-x86_64 -cpu qemu64,+nx -m ${ram}M -serial stdio -display none \

@@ -186,6 +186,22 @@ else
     bm="hypervisor image or kernel missing"
 fi
 
+# Debian's stock Linux on pvmmu's own hypervisor, to /init and power-off, against the same kernel on real Xen.
+lhv="not run"; hrc=0
+if [ -n "$FAST" ]; then
+    lhv=$fastmsg
+elif [ -z "$qemu" ]; then
+    unavailable qemu "$noqemu"; lhv=$why
+elif [ ! -s "$BUILD/linux/vmlinux" ] || [ ! -s "$BUILD/linux/initrd.gz" ]; then
+    unavailable linux "no kernel at $BUILD/linux (make linux-fetch; make check fetches it when the packages of scripts/deps.sh linux are there)"
+    lhv=$why
+else
+    hout=$(./tests/linux-hv.sh "$BUILD/baremetal/hv.bin" "$BUILD/linux" "$BUILD/linux-hv" 2>&1); hrc=$?
+    printf '%s\n' "$hout" | grep -v '^linux-hv: \(passed\|FAILED\): ' || true
+    lhv=$(printf '%s\n' "$hout" | sed -n 's/^linux-hv: \(passed\|FAILED\): //p' | tail -n 1)
+    [ $hrc -eq 0 ] || failed_list="$failed_list linux-hv"
+fi
+
 # The differential against Debian's real Xen 4.17 under QEMU: scripted steps, then every policy.
 xen="not run"; xfail=0
 if [ -n "$FAST" ]; then
@@ -236,8 +252,9 @@ echo "security regressions: $xsa advisory scripts, $xfailn failed; mutants ${mut
 echo "real Linux replay (a record of real Linux on real Xen, on the core): ${replay:-not run}"
 echo "fuzzers (${FUZZ_CHECK_TIME:-10} s each, auditor and invariants after every operation): $fuzz"
 echo "bare metal (pvmmu's hypervisor, QEMU): $bm"
+echo "real Linux on pvmmu's hypervisor (Debian's kernel to /init, against real Xen): ${lhv:-no result}"
 echo "real Xen 4.17: $xen"
-if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $nfail -ne 0 ] || [ $rrc -ne 0 ] || [ $erc -ne 0 ] || [ $lrc -ne 0 ] || [ $irc -ne 0 ]; then
+if [ $gfail -ne 0 ] || [ $sfail -ne 0 ] || [ $vrc -ne 0 ] || [ $xfailn -ne 0 ] || [ $bfail -ne 0 ] || [ $xfail -ne 0 ] || [ $ffail -ne 0 ] || [ $bmfail -ne 0 ] || [ $ofail -ne 0 ] || [ $nfail -ne 0 ] || [ $rrc -ne 0 ] || [ $erc -ne 0 ] || [ $lrc -ne 0 ] || [ $irc -ne 0 ] || [ $hrc -ne 0 ]; then
     echo "FAILED:$failed_list"
     exit 1
 fi
