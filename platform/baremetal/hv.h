@@ -286,6 +286,8 @@ long event_channel_op(uint64_t cmd, uint64_t arg);
 
 /* Serve the hypercall in r (number in rax, arguments in rdi rsi rdx r10 r8 r9); the result goes to rax. */
 void do_hypercall(struct regs *r);
+/* System time (ns) of the guest's last hypercall: traps.c ends a run that makes none for long. */
+extern uint64_t last_hypercall_ns;
 /* pvm_ops.hypercall: every hypercall the core does not model (also as a multicall entry). */
 long op_hypercall(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6]);
 /* Hypercalls made, by number (the last slot counts every number past it), and those that failed. */

@@ -428,15 +428,29 @@ long op_hypercall(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulo
     return rc;
 }
 
+uint64_t last_hypercall_ns;
+
 void do_hypercall(struct regs *r)
 {
+    last_hypercall_ns = system_time();
     struct { unsigned long op; xen_ulong_t args[6]; } c = { r->rax, { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 } };
     if (c.op == __HYPERVISOR_iret) {
         account(c.op, 0, 0);
         r->rax = (uint64_t)do_iret(r);
         return;
     }
-    long rc = pvm_hypercall(vcpu, c.op, c.args);
+    if (c.op == __HYPERVISOR_vm_assist && c.args[1] == VMASST_TYPE_writable_pagetables &&
+        (hv_withheld & (1u << XENFEAT_writable_page_tables))) {
+        account(c.op, c.args[0], -XEN_EINVAL);   /* withheld (withhold=writable_page_tables): as a Xen without it */
+        r->rax = (uint64_t)(long)-XEN_EINVAL;
+        return;
+    }
+    /* The PV MMU calls go to the core, which counts them; the rest are served here, uncounted by the core
+     * (as on the simulator, so the two agree on every counter), except as multicall entries. */
+    bool mmu = c.op == __HYPERVISOR_mmu_update || c.op == __HYPERVISOR_mmuext_op || c.op == __HYPERVISOR_multicall ||
+               c.op == __HYPERVISOR_update_va_mapping || c.op == __HYPERVISOR_update_va_mapping_otherdomain ||
+               c.op == __HYPERVISOR_vm_assist;
+    long rc = mmu ? pvm_hypercall(vcpu, c.op, c.args) : op_hypercall(NULL, vcpu, c.op, c.args);
     switch (c.op) {
     case __HYPERVISOR_mmu_update: case __HYPERVISOR_multicall: case __HYPERVISOR_update_va_mapping:
     case __HYPERVISOR_vm_assist: case __HYPERVISOR_update_va_mapping_otherdomain: case __HYPERVISOR_mmuext_op:

@@ -213,11 +213,47 @@ static long do_ptwr(void *arg)
     return pvm_ptwr_emulate(vcpu, c->va, c->old, c->val, c->bytes, c->cmpxchg);
 }
 
+/*
+ * Would Xen try ptwr for this fault?  Only for the guest kernel, and only
+ * with VMASST_TYPE_writable_pagetables or as the hardware domain (whose
+ * write faults reach ptwr through the read-only MMIO path) - unless this
+ * hypervisor was told to withhold writable page tables (withhold=).
+ */
+static bool ptwr_allowed(void)
+{
+    if (hv_withheld & (1u << XENFEAT_writable_page_tables))
+        return false;
+    return pv.kernel_mode && ((vcpu->d->vm_assist & (1UL << VMASST_TYPE_writable_pagetables)) ||
+                              (vcpu->d->flags & PVM_DOM_PRIVILEGED));
+}
+
+/*
+ * The entry at va as it is now, read through the hypervisor's direct map
+ * after a walk of the current tables that changes nothing (a read through
+ * the guest's mapping would set accessed bits, which Xen's ptwr never does).
+ * false if va is not mapped.
+ */
+static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
+{
+    uint64_t table = read_cr3() & PVM_PTE_FRAME_MASK;
+    for (int level = 4; level >= 1; level--) {
+        uint64_t e = ((const uint64_t *)dm(table))[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(e & _PAGE_PRESENT) || (level > 1 && (e & _PAGE_PSE)))
+            return false;
+        table = e & PVM_PTE_FRAME_MASK;
+    }
+    const uint8_t *p = (const uint8_t *)dm(table) + (va & (XEN_PAGE_SIZE - 1));
+    *old = 0;
+    for (unsigned int k = 0; k < bytes; k++)
+        *old |= (uint64_t)p[k] << (8 * k);
+    return true;
+}
+
 bool pv_ro_page_fault(struct regs *r, uint64_t cr2)
 {
     struct insn i;
     uint64_t old = 0;
-    if (!decode(r, &i) || (cr2 & (i.bytes - 1)) != 0 || copy_from_guest(&old, cr2, i.bytes))
+    if (!ptwr_allowed() || !decode(r, &i) || (cr2 & (i.bytes - 1)) != 0 || !read_entry(cr2, i.bytes, &old))
         return false;
     struct regs saved = *r;
     uint64_t src = i.src_imm ? i.imm : reg_read(r, &i, i.reg);

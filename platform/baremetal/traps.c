@@ -75,9 +75,35 @@ void bounce_to_guest(struct regs *r, uint64_t handler, bool mask_events, bool ha
     r->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF | X86_EFLAGS_VM | X86_EFLAGS_AC);
 }
 
+/*
+ * A guest that takes the same exception at the same place, for the same
+ * address, over and over without doing anything else in between makes no
+ * progress (a kernel whose fault handler retries a write the hypervisor
+ * will never allow): after REPEAT_LIMIT such bounces in a row the run ends.
+ */
+#define REPEAT_LIMIT 100000
+static void check_repeat(const struct regs *r, uint64_t cr2)
+{
+    static uint64_t last_rip, last_cr2, last_vec, repeats;
+    if (r->rip == last_rip && cr2 == last_cr2 && r->vector == last_vec) {
+        if (++repeats == REPEAT_LIMIT) {
+            hv_printf("hv: the guest took %s at rip %#llx (cr2 %#llx) %u times in a row without progress; "
+                      "stopping\n", exc_label(r->vector), (unsigned long long)r->rip, (unsigned long long)cr2,
+                      REPEAT_LIMIT);
+            finish(3);
+        }
+        return;
+    }
+    last_rip = r->rip;
+    last_cr2 = cr2;
+    last_vec = r->vector;
+    repeats = 0;
+}
+
 /* Deliver exception r->vector to the guest's trap table entry, cr2 in its vcpu_info for a #PF. */
 static void bounce(struct regs *r, uint64_t cr2)
 {
+    check_repeat(r, cr2);
     const struct trap_info *t = &pv.trap[r->vector & 0xFF];
     if (r->vector == X86_EXC_PF) {
         pv_vcpu_info()->cr2 = cr2;
@@ -135,6 +161,22 @@ static void hypervisor_exception(struct regs *r)
           (unsigned long long)r->rip, (unsigned long long)r->error, (unsigned long long)read_cr2());
 }
 
+/*
+ * A guest that has made no hypercall for STUCK_NS of system time, though
+ * timer interrupts keep arriving, is stuck (spinning with events masked, or
+ * looping on a fault): a PV kernel, busy or idle, makes hypercalls every
+ * tick.  The run ends there, saying where the guest was.
+ */
+#define STUCK_NS 30000000000ULL
+static void check_stuck(const struct regs *r)
+{
+    if (system_time() - last_hypercall_ns > STUCK_NS) {
+        hv_printf("hv: the guest has made no hypercall for %llu s; it is stuck at rip %#llx in %s mode\n",
+                  STUCK_NS / 1000000000ULL, (unsigned long long)r->rip, pv.kernel_mode ? "kernel" : "user");
+        finish(3);
+    }
+}
+
 void hv_entry(struct regs *r)
 {
     if (r->vector == X86_EXC_NMI || r->vector == X86_EXC_DF || r->vector == X86_EXC_MC)   /* never the guest's */
@@ -143,6 +185,8 @@ void hv_entry(struct regs *r)
     if (r->vector == TIMER_VECTOR || r->vector == SPURIOUS_VECTOR) {
         if (r->vector == TIMER_VECTOR)
             timer_interrupt();
+        if (r->vector == TIMER_VECTOR && (r->cs & 3))
+            check_stuck(r);
         if (!(r->cs & 3))   /* it woke the hypervisor from sched_block's hlt */
             return;
     } else if (!(r->cs & 3)) {
