@@ -360,9 +360,17 @@ long timer_set(uint64_t deadline)
 long sched_block(void)
 {
     struct vcpu_info *vi = pv_vcpu_info();
+    uint64_t since = system_time();
     vi->evtchn_upcall_mask = 0;
-    while (!vi->evtchn_upcall_pending)
+    while (!vi->evtchn_upcall_pending) {
         __asm__ volatile("sti; hlt; cli" : : : "memory");
+        if (!vi->evtchn_upcall_pending && system_time() - since > STUCK_NS) {
+            hv_printf("hv: the guest blocked (SCHEDOP_block) %llu s ago and no event can wake it (%s)\n",
+                      STUCK_NS / NSEC, virq_port[VIRQ_TIMER] ? "its timer is bound but never fires"
+                                                             : "it has bound no timer VIRQ");
+            finish(3);
+        }
+    }
     return 0;
 }
 

@@ -286,6 +286,8 @@ long event_channel_op(uint64_t cmd, uint64_t arg);
 
 /* Serve the hypercall in r (number in rax, arguments in rdi rsi rdx r10 r8 r9); the result goes to rax. */
 void do_hypercall(struct regs *r);
+/* How long a guest may make no hypercall, or block with nothing to wake it, before the run ends. */
+#define STUCK_NS 30000000000ULL
 /* System time (ns) of the guest's last hypercall: traps.c ends a run that makes none for long. */
 extern uint64_t last_hypercall_ns;
 /* pvm_ops.hypercall: every hypercall the core does not model (also as a multicall entry). */

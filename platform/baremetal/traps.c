@@ -167,7 +167,6 @@ static void hypervisor_exception(struct regs *r)
  * looping on a fault): a PV kernel, busy or idle, makes hypercalls every
  * tick.  The run ends there, saying where the guest was.
  */
-#define STUCK_NS 30000000000ULL
 static void check_stuck(const struct regs *r)
 {
     if (system_time() - last_hypercall_ns > STUCK_NS) {
