@@ -39,8 +39,8 @@ SCRIPT_SRC := $(wildcard script/*.c explain/*.c) platform/host/hostmem.c platfor
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_COMMON := tests/harness.c
 
-# explain/account.c is freestanding too (the hypervisor links it): built as the core is, on the host as well.
-EXPLAIN_FREE := explain/account.c
+# explain/account.c and wrap.c are freestanding too (the hypervisor links them): built as the core is, on the host as well.
+EXPLAIN_FREE := explain/account.c explain/wrap.c
 is_free = $(filter core/% lib/% guest/% $(EXPLAIN_FREE),$(1))
 flags   = $(if $(call is_free,$(1)),$(CORE_FLAGS),$(HOST_FLAGS))
 

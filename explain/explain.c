@@ -1,10 +1,11 @@
 /*
- * explain.c - the host's face of explain/ (see explain.h): the accounts of account.c written to a
- * FILE*, and errno names parsed with libc's strtol.
+ * explain.c - the host's face of explain/ (see explain.h): the accounts of account.c and the
+ * wrapping of wrap.c written to a FILE*, and errno names parsed with libc's strtol.
  */
 #include "explain.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
 /* explain_sink.write for a FILE*: fwrite, whose errors the stream keeps for the caller's fclose or ferror. */
@@ -39,4 +40,20 @@ void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent,
 {
     const struct explain_sink sink = { file_write, out };
     explain_refusal_to(&sink, m, indent, names);
+}
+
+void explain_wrap(FILE *out, const char *text)
+{
+    const struct explain_sink sink = { file_write, out };
+    explain_wrap_to(&sink, text);
+}
+
+void explain_printf(FILE *out, const char *fmt, ...)
+{
+    char text[EXPLAIN_PRINTF_MAX];   /* on the stack: printing never allocates, even on a host out of memory */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    explain_wrap(out, text);
 }

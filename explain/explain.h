@@ -27,18 +27,7 @@ void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const c
  */
 void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent, const struct explain_names *names);
 
-/* The width prose is wrapped to: a 100-column terminal. */
-#define EXPLAIN_COLUMNS 100
-
-/*
- * Print text (lines ended by '\n') to out with every line longer than EXPLAIN_COLUMNS broken at
- * spaces into lines that fit, each continuation indented two more than the line it continues; a line
- * that fits is printed unchanged.  A word (a hex number, an identifier, a path) is never broken: one
- * wider than the room stays whole on a line of its own.  A quoted Xen log line ("(XEN) ..." after its
- * indentation) is printed whole, however long.  The one way pvmmu prints prose for a person: the
- * accounts of refusals, hints, "should have" lines, page faults, frames, counters (--json keeps
- * the text unbroken).
- */
+/* explain_wrap_to (account.h) onto out: text with every line wider than EXPLAIN_COLUMNS broken at spaces. */
 void explain_wrap(FILE *out, const char *text);
 
 /*

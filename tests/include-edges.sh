@@ -9,8 +9,8 @@ python3 - "${1:-.}" <<'PY'
 import os, re, sys, tempfile
 
 FREESTANDING_FOLDERS = {"include/pvmmu", "lib", "core", "guest", "platform/baremetal", "platform/xen"}
-# Freestanding files in a hosted folder: explain/'s accounts, which pvmmu's hypervisor builds in too.
-FREESTANDING_FILES = {"explain/account.c", "explain/account.h"}
+# Freestanding files in a hosted folder: explain/'s accounts and wrapping, which pvmmu's hypervisor builds in too.
+FREESTANDING_FILES = {"explain/account.c", "explain/account.h", "explain/wrap.c"}
 # The headers a freestanding C11 implementation provides (C11 4p6), plus <stdatomic.h>'s absence.
 FREESTANDING_HEADERS = {"float.h", "iso646.h", "limits.h", "stdalign.h", "stdarg.h", "stdbool.h",
                         "stddef.h", "stdint.h", "stdnoreturn.h"}
