@@ -190,10 +190,12 @@ $(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/d
 HV_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=large -mno-red-zone \
             -mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static -no-pie -Wl,--build-id=none \
             -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
-HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S $(wildcard platform/baremetal/*.c) lib/rt.c $(CORE_SRC)
+# explain/'s freestanding accounts: the console explains the core's refusals as the host does (refusal.c).
+HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S $(wildcard platform/baremetal/*.c) lib/rt.c $(CORE_SRC) \
+            $(EXPLAIN_FREE)
 $(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platform/baremetal/hv.h
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
+	$(CC) $(BASEFLAGS) -Iexplain -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
 # QEMU loads the flat image through the multiboot header's a.out fields (it will not load an ELF64 itself).
 $(BUILD)/baremetal/hv.bin: $(BUILD)/baremetal/hv.elf
 	$(OBJCOPY) -O binary $< $@

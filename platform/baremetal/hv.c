@@ -179,6 +179,7 @@ void finish(uint8_t code)
     print_stats();
     hypercall_report();
     phase_report();
+    hv_refusal_report();
     if (machine.last_set) {
         const struct pvm_refusal *f = &machine.last;
         hv_printf("hv refusal rc=%d why=%s pfn=%#llx level=%u slot=%u\n", f->rc, pvm_why_name(f->why),
