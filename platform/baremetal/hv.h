@@ -429,8 +429,9 @@ void audit_after(const char *after);
 void stats_mark(void);
 /*
  * End the run: print the counters since the mark (or since the build), the
- * core's last refusal and the auditor's verdict, then qemu_exit(code), or 1
- * for the kernel's success (16) if the auditor found issues.
+ * refusals hv_explain_refusal counted, the core's last refusal and the
+ * auditor's verdict, then qemu_exit(code), or 1 for the kernel's success (16)
+ * if the auditor found issues.
  */
 __attribute__((noreturn)) void finish(uint8_t code);
 
