@@ -83,8 +83,15 @@ static void say(const struct explain_sink *out, const char *fmt, ...)
         }
         case 'd':
         case 'i': {
-            long long v = size ? (long long)va_arg(ap, size_t) : lng >= 2 ? va_arg(ap, long long)
-                          : lng ? (long long)va_arg(ap, long) : (long long)va_arg(ap, int);
+            long long v;
+            if (size)
+                v = (long long)va_arg(ap, size_t);
+            else if (lng >= 2)
+                v = va_arg(ap, long long);
+            else if (lng)
+                v = va_arg(ap, long);
+            else
+                v = va_arg(ap, int);
             spec[k++] = 'l', spec[k++] = 'l', spec[k++] = 'd', spec[k] = '\0';
             int n = fmt_snprintf(num, sizeof(num), spec, v);
             put(out, num, n < (int)sizeof(num) ? (size_t)n : sizeof(num) - 1);
@@ -92,9 +99,15 @@ static void say(const struct explain_sink *out, const char *fmt, ...)
         }
         case 'u':
         case 'x': {
-            unsigned long long v = size ? (unsigned long long)va_arg(ap, size_t) : lng >= 2
-                                   ? va_arg(ap, unsigned long long) : lng ? (unsigned long long)va_arg(ap, unsigned long)
-                                   : (unsigned long long)va_arg(ap, unsigned int);
+            unsigned long long v;
+            if (size)
+                v = va_arg(ap, size_t);
+            else if (lng >= 2)
+                v = va_arg(ap, unsigned long long);
+            else if (lng)
+                v = va_arg(ap, unsigned long);
+            else
+                v = va_arg(ap, unsigned int);
             spec[k++] = 'l', spec[k++] = 'l', spec[k++] = *e, spec[k] = '\0';
             int n = fmt_snprintf(num, sizeof(num), spec, v);
             put(out, num, n < (int)sizeof(num) ? (size_t)n : sizeof(num) - 1);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # include-edges.sh - every #include "..." in the tree follows the table "What each folder may include"
-# in docs/architecture.md: no include across an edge the table does not list, no header name defined
-# in two folders, no libc header in a freestanding folder or file, and from a freestanding folder no
-# include of a hosted folder's header unless that header is one of its freestanding files.  First it checks itself on a small planted
-# tree (each kind of violation must be found), then the real one.  One line per violation, a summary.
+# in docs/architecture.md: no include across an edge the table does not list, no header name
+# defined in two folders, no libc header in a freestanding folder or file, and from a freestanding
+# folder no include of a hosted folder's header unless that header is one of its freestanding files.
+# First it checks itself on a small planted tree (each kind of violation must be found), then the
+# real one.  One line per violation, a summary.
 set -u
 python3 - "${1:-.}" <<'PY'
 import os, re, sys, tempfile

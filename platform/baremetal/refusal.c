@@ -80,7 +80,10 @@ static bool same_text(const char *a, const char *b)
     return *a == *b;
 }
 
-/* The kind of a refusal of what (its first 47 bytes) with rc and why: found, added, or "other" once the table is full. */
+/*
+ * The kind of a refusal of what (its first 47 bytes) with rc and why: found, or added, or the
+ * "other" kind once the table is full.
+ */
 static struct kind *kind_of(const char *what, int rc, enum pvm_why why)
 {
     char key[sizeof(kinds[0].what)];
