@@ -39,7 +39,9 @@ SCRIPT_SRC := $(wildcard script/*.c explain/*.c) platform/host/hostmem.c platfor
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_COMMON := tests/harness.c
 
-is_free = $(filter core/% lib/% guest/%,$(1))
+# explain/account.c and wrap.c are freestanding too (the hypervisor links them): built as the core is, on the host as well.
+EXPLAIN_FREE := explain/account.c explain/wrap.c
+is_free = $(filter core/% lib/% guest/% $(EXPLAIN_FREE),$(1))
 flags   = $(if $(call is_free,$(1)),$(CORE_FLAGS),$(HOST_FLAGS))
 
 CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -161,13 +163,18 @@ $(BUILD)/fs/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(DEPFLAGS) -O2 $(CORE_FLAGS) -fno-pic -mno-red-zone -c $< -o $@
 
-freestanding: $(BUILD)/core-nostdlib.elf $(BUILD)/guest-nostdlib.elf
+FS_EXPLAIN := $(EXPLAIN_FREE:%.c=$(BUILD)/fs/%.o)
+freestanding: $(BUILD)/core-nostdlib.elf $(BUILD)/guest-nostdlib.elf $(BUILD)/explain-nostdlib.elf
 $(BUILD)/core-nostdlib.elf: $(FS_CORE)
 	$(CC) -nostdlib -static -no-pie -Wl,-e,pvm_init -o $@ $^
 	@echo "freestanding: core/ links with -nostdlib ($@)"
 $(BUILD)/guest-nostdlib.elf: $(FS_GUEST)
 	$(CC) -nostdlib -static -no-pie -Wl,-e,guest_boot -o $@ $^
 	@echo "freestanding: guest/ links with -nostdlib ($@)"
+# explain/'s freestanding accounts, with the core they describe (the hypervisor links them so).
+$(BUILD)/explain-nostdlib.elf: $(FS_EXPLAIN) $(FS_CORE)
+	$(CC) -nostdlib -static -no-pie -Wl,-e,explain_refusal_to -o $@ $^
+	@echo "freestanding: $(EXPLAIN_FREE) links with -nostdlib ($@)"
 
 # ---- real Xen under QEMU: the oracle --------------------------------------
 DOM0_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
@@ -183,10 +190,12 @@ $(BUILD)/xen/dom0.elf: platform/xen/dom0.c platform/xen/xenprog.c platform/xen/d
 HV_FLAGS := -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie -mcmodel=large -mno-red-zone \
             -mgeneral-regs-only -fno-asynchronous-unwind-tables -nostdlib -static -no-pie -Wl,--build-id=none \
             -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
-HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S $(wildcard platform/baremetal/*.c) lib/rt.c $(CORE_SRC)
+# explain/'s freestanding accounts: the console explains the core's refusals as the host does (refusal.c).
+HV_SRC   := platform/baremetal/boot.S platform/baremetal/entry.S $(wildcard platform/baremetal/*.c) lib/rt.c $(CORE_SRC) \
+            $(EXPLAIN_FREE)
 $(BUILD)/baremetal/hv.elf: $(HV_SRC) platform/baremetal/hv.ld $(HEADERS) platform/baremetal/hv.h
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
+	$(CC) $(BASEFLAGS) -Iexplain -O2 $(HV_FLAGS) -T platform/baremetal/hv.ld -o $@ $(HV_SRC)
 # QEMU loads the flat image through the multiboot header's a.out fields (it will not load an ELF64 itself).
 $(BUILD)/baremetal/hv.bin: $(BUILD)/baremetal/hv.elf
 	$(OBJCOPY) -O binary $< $@
@@ -314,7 +323,7 @@ clean:
 
 # The compiler's header lists for every object built so far (none yet on a clean tree).
 -include $(wildcard $(sort $(patsubst %.o,%.d,$(CORE_OBJ) $(CORE_PIC_OBJ) $(APP_OBJ) $(BUILD)/obj/cli/pvmmu.o \
-                    $(SAN_OBJ) $(BUILD)/san/cli/pvmmu.o $(TEST_OBJ) $(FS_CORE) $(FS_GUEST) $(COV_OBJ) $(BUILD)/cov/cli/pvmmu.o)))
+                    $(SAN_OBJ) $(BUILD)/san/cli/pvmmu.o $(TEST_OBJ) $(FS_CORE) $(FS_GUEST) $(FS_EXPLAIN) $(COV_OBJ) $(BUILD)/cov/cli/pvmmu.o)))
 
 # ---- Debian's stock Linux on real Xen, and its record (docs/trace.md) ---------------------
 # make linux-xen [MEM=256M]: Debian's kernel (linux-image-amd64's package) and a busybox /init as

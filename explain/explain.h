@@ -1,61 +1,33 @@
 /*
  * explain.h - plain-language accounts of why the core refused something:
- * the frame, its type and counts, and every writable mapping of it.
+ * the frame, its type and counts, and every writable mapping of it.  The
+ * accounts and names are account.h's (freestanding, through a sink, shared
+ * with pvmmu's hypervisor); this header adds their FILE* form for the host,
+ * errno parsing, and the wrapping of prose to a terminal's width.
  */
 #ifndef PVMMU_EXPLAIN_H
 #define PVMMU_EXPLAIN_H
 
 #include <stdio.h>
 
+#include "account.h"
 #include "pvmmu/pvmmu.h"
-
-/* "EINVAL" for -22 etc.; "0" for 0; NULL for an unknown code. */
-const char *xen_errno_name(long rc);
 
 /* Parse "-EINVAL" / "EINVAL" / "0" / "-22".  Returns 0 and *rc, -2 for a number a long cannot hold, or -1. */
 int xen_errno_parse(const char *s, long *rc);
 
-/*
- * The short name of a refusal cause: "bad_type", "ro_mapping", ... ("none"
- * for PVM_WHY_NONE, "?" out of range).  The one table of these names: the
- * script language's `expect why CAUSE` and the JSON reports use it.
- */
-const char *why_cause_name(enum pvm_why why);
-
-/* The cause named s (as why_cause_name gives it), or -1. */
-int why_cause_parse(const char *s);
-
-/* One line describing frame mfn: type, counts, flags, owner. */
+/* explain_frame_to (account.h) onto out: one line describing frame mfn. */
 void explain_frame(FILE *out, const struct pvm_machine *m, uint64_t mfn, const char *indent);
 
-/* Optional labels that make an explanation speak the caller's language. */
-struct explain_names {
-    const char *(*frame)(void *ctx, uint64_t mfn);   /* a frame's name, or NULL */
-    const char *(*va)(void *ctx, uint64_t va);       /* who makes mappings at va, or NULL */
-    void *ctx;
-};
-
 /*
- * Explain m->last (the innermost cause of the latest refusal): what was
- * refused, which table and slot, the frame's state, and, for a frame in use
- * with another type, every writable mapping of it (Xen's own holds of
- * pvm_xen_map_frame included) or every vCPU whose GDT holds it (a
- * descriptor page).  names may be NULL.
+ * explain_refusal_to (account.h) onto out: m->last (the innermost cause of
+ * the latest refusal), what was refused, which table and slot, the frame's
+ * state, and, for a frame in use with another type, every writable mapping
+ * of it or every vCPU whose GDT holds it.  names may be NULL.
  */
 void explain_refusal(FILE *out, const struct pvm_machine *m, const char *indent, const struct explain_names *names);
 
-/* The width prose is wrapped to: a 100-column terminal. */
-#define EXPLAIN_COLUMNS 100
-
-/*
- * Print text (lines ended by '\n') to out with every line longer than EXPLAIN_COLUMNS broken at
- * spaces into lines that fit, each continuation indented two more than the line it continues; a line
- * that fits is printed unchanged.  A word (a hex number, an identifier, a path) is never broken: one
- * wider than the room stays whole on a line of its own.  A quoted Xen log line ("(XEN) ..." after its
- * indentation) is printed whole, however long.  The one way pvmmu prints prose for a person: the
- * accounts of refusals, hints, "should have" lines, page faults, frames, counters (--json keeps
- * the text unbroken).
- */
+/* explain_wrap_to (account.h) onto out: text with every line wider than EXPLAIN_COLUMNS broken at spaces. */
 void explain_wrap(FILE *out, const char *text);
 
 /*

@@ -1,14 +1,27 @@
 /*
- * wrap.c - prose for a 100-column terminal (see explain.h): every account of
- * a refusal, hint, "should have" line and counter line that pvmmu prints for
- * a person goes through explain_wrap, so all of it breaks the same way.
+ * wrap.c - prose for a 100-column terminal (see account.h): every account of a refusal, hint,
+ * "should have" line and counter line that pvmmu prints for a person goes through explain_wrap_to
+ * (explain.h's explain_wrap on the host), so all of it breaks the same way, on the host and on
+ * pvmmu's hypervisor's console alike.  Freestanding, as account.c is: no libc.
  */
-#include "explain.h"
+#include "account.h"
 
-#include <ctype.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <string.h>
+/* Is c an ASCII letter, or a digit?  (What isalpha and isdigit answer in the C locale.) */
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Write s[0..n) to out (nothing for n == 0). */
+static void put(const struct explain_sink *out, const char *s, size_t n)
+{
+    if (n)
+        out->write(out->ctx, s, n);
+}
 
 /* The columns s[0..n) takes on a terminal: one per character (a UTF-8 continuation byte takes none). */
 static size_t columns(const char *s, size_t n)
@@ -26,14 +39,20 @@ static size_t columns(const char *s, size_t n)
  */
 static bool xen_quotation(const char *s, size_t n, size_t indent)
 {
-    return n - indent >= 6 && !memcmp(s + indent, "(XEN) ", 6);
+    static const char tag[] = "(XEN) ";
+    if (n - indent < sizeof(tag) - 1)
+        return false;
+    for (size_t i = 0; i < sizeof(tag) - 1; i++)
+        if (s[indent + i] != tag[i])
+            return false;
+    return true;
 }
 
 /* Is s[0..n) a word without a letter or a digit ("-", "=", "->"), which stays with its neighbours? */
 static bool operator_word(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (isalnum((unsigned char)s[i]))
+        if (is_alpha(s[i]) || is_digit(s[i]))
             return false;
     return n > 0;
 }
@@ -60,7 +79,7 @@ static bool break_allowed(const char *s, size_t n, size_t i, size_t j)
         b--;
     while (e < n && s[e] != ' ')
         e++;
-    bool label_number = isdigit((unsigned char)s[j]) && isalpha((unsigned char)s[i - 1]);
+    bool label_number = is_digit(s[j]) && is_alpha(s[i - 1]);
     return !operator_word(s + b, i - b) && !operator_word(s + j, e - j) && !label_number &&
            open_brackets(s, i) <= 0;
 }
@@ -95,51 +114,94 @@ static size_t piece_end(const char *s, size_t n, size_t room)
     return cut ? cut : any ? any : n;
 }
 
-/* One line s[0..n) (without its '\n') to out, broken at spaces to fit EXPLAIN_COLUMNS (explain_wrap). */
-static void wrap_line(FILE *out, const char *s, size_t n)
+/* n spaces to out. */
+static void spaces(const struct explain_sink *out, size_t n)
+{
+    static const char blank[16] = "                ";
+    for (; n > sizeof(blank); n -= sizeof(blank))
+        put(out, blank, sizeof(blank));
+    put(out, blank, n);
+}
+
+/* One line s[0..n) (without its '\n') to out, broken at spaces to fit EXPLAIN_COLUMNS (explain_wrap_to). */
+static void wrap_line(const struct explain_sink *out, const char *s, size_t n)
 {
     size_t indent = 0;
     while (indent < n && s[indent] == ' ')
         indent++;
     if (columns(s, n) <= EXPLAIN_COLUMNS || xen_quotation(s, n, indent)) {
-        fwrite(s, 1, n, out);
+        put(out, s, n);
         return;
     }
     size_t pos = indent, lead = indent;   /* lead: the indentation of the line being written */
-    fwrite(s, 1, indent, out);
+    put(out, s, indent);
     for (;;) {
         size_t room = EXPLAIN_COLUMNS > lead ? EXPLAIN_COLUMNS - lead : 0;
         size_t len = piece_end(s + pos, n - pos, room);
-        fwrite(s + pos, 1, len, out);
+        put(out, s + pos, len);
         pos += len;
         while (pos < n && s[pos] == ' ')
             pos++;
         if (pos >= n)
             return;
         lead = indent + 2;
-        fprintf(out, "\n%*s", (int)lead, "");
+        put(out, "\n", 1);
+        spaces(out, lead);
     }
 }
 
-void explain_wrap(FILE *out, const char *text)
+void explain_wrap_to(const struct explain_sink *out, const char *text)
 {
     while (*text) {
-        const char *nl = strchr(text, '\n');
-        size_t n = nl ? (size_t)(nl - text) : strlen(text);
+        size_t n = 0;
+        while (text[n] && text[n] != '\n')
+            n++;
         wrap_line(out, text, n);
-        if (!nl)
+        if (!text[n])
             return;
-        fputc('\n', out);
-        text = nl + 1;
+        put(out, "\n", 1);
+        text += n + 1;
     }
 }
 
-void explain_printf(FILE *out, const char *fmt, ...)
+/* explain_wrapper_start's sink: collect a line, and wrap it onto w->out when its '\n' comes. */
+static void wrapper_write(void *ctx, const char *s, size_t n)
 {
-    char text[EXPLAIN_PRINTF_MAX];   /* on the stack: printing never allocates, even on a host out of memory */
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    explain_wrap(out, text);
+    struct explain_wrapper *w = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n') {
+            if (w->spilled)
+                put(&w->out, w->line, w->len);
+            else
+                wrap_line(&w->out, w->line, w->len);
+            put(&w->out, "\n", 1);
+            w->len = 0;
+            w->spilled = false;
+            continue;
+        }
+        if (w->len == sizeof(w->line)) {   /* too long to wrap: out as it is, up to its end */
+            put(&w->out, w->line, w->len);
+            w->len = 0;
+            w->spilled = true;
+        }
+        w->line[w->len++] = s[i];
+    }
+}
+
+struct explain_sink explain_wrapper_start(struct explain_wrapper *w, struct explain_sink out)
+{
+    w->out = out;
+    w->len = 0;
+    w->spilled = false;
+    return (struct explain_sink){ wrapper_write, w };
+}
+
+void explain_wrapper_flush(struct explain_wrapper *w)
+{
+    if (w->spilled)
+        put(&w->out, w->line, w->len);
+    else
+        wrap_line(&w->out, w->line, w->len);
+    w->len = 0;
+    w->spilled = false;
 }

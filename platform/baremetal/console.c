@@ -23,6 +23,7 @@
 #define LSR_THRE 0x20   /* the transmitter can take a byte */
 
 bool log_verbose;
+static bool mid_line;   /* the last byte written was not a newline */
 
 void serial_init(void)
 {
@@ -42,6 +43,13 @@ void hv_write(const char *s, uint64_t n)
             ;
         outb(COM1, (uint8_t)s[i]);
     }
+    if (n)
+        mid_line = s[n - 1] != '\n';
+}
+
+bool hv_console_at_line_start(void)
+{
+    return !mid_line;
 }
 
 void hv_printf(const char *fmt, ...)

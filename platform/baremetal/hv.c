@@ -16,10 +16,11 @@
  * own counters and runs the auditor.
  *
  * Command line (multiboot): mem=MiB (the domain's memory, default 128),
- * verbose (print every core log line), audit=each (the auditor after every
- * hypercall and emulated store, not only at the end), privileged (the domain
- * is the control and hardware domain, as Xen's dom0), linear_pt=off (Xen's
- * pv-linear-pt=false).  A second module is the kernel's initrd.  Freestanding; one CPU, no interrupts.
+ * verbose (print every core log line, and explain every refusal: refusal.c),
+ * audit=each (the auditor after every hypercall and emulated store, not only
+ * at the end), privileged (the domain is the control and hardware domain, as
+ * Xen's dom0), linear_pt=off (Xen's pv-linear-pt=false).  A second module is
+ * the kernel's initrd.  Freestanding; one CPU, no interrupts.
  */
 #include "hv.h"
 
@@ -179,6 +180,7 @@ void finish(uint8_t code)
     print_stats();
     hypercall_report();
     phase_report();
+    hv_refusal_report();
     if (machine.last_set) {
         const struct pvm_refusal *f = &machine.last;
         hv_printf("hv refusal rc=%d why=%s pfn=%#llx level=%u slot=%u\n", f->rc, pvm_why_name(f->why),

@@ -5,6 +5,7 @@
  * variable one file defines and another uses, grouped by the defining file:
  *
  *   console.c       serial console, printf, QEMU's exit port, panic, the core's log and BUG_ON
+ *   refusal.c       the core's refusals explained on the console, as pvmmu explains them on the host
  *   cpu.c           GDT, TSS, IDT, the syscall MSRs
  *   traps.c         every entry from the guest: hypercall or exception; bounce to its handler
  *   ptwr.c          a store into a read-only L1: decoded, then emulated by the core
@@ -148,6 +149,8 @@ extern char _bss_end_phys[], _hv_end[];
 void serial_init(void);
 /* Write s[0..n) to the serial console, waiting for the transmitter; no newline added. */
 void hv_write(const char *s, uint64_t n);
+/* Did the console's output so far end a line (or is there none)?  Guest text and the hypervisor's alike. */
+bool hv_console_at_line_start(void);
 /* printf to the serial console; output past 511 bytes is cut. */
 __attribute__((format(printf, 1, 2))) void hv_printf(const char *fmt, ...);
 /* Stop QEMU: its process exits with (code << 1) | 1.  Does not print anything. */
@@ -160,6 +163,24 @@ extern bool log_verbose;
 void op_log(void *ctx, const struct pvm_log_msg *msg);
 /* pvm_ops.bug: the core's BUG_ON, which panics. */
 __attribute__((noreturn)) void op_bug(void *ctx, const char *file, unsigned int line, const char *what);
+
+/* ---- refusal.c ---- */
+
+/*
+ * Call after an operation the guest asked for (a hypercall, a multicall, an emulated store), once
+ * it has its result.  If the core refused something since the previous call (machine.stats.refusals
+ * grew, or machine.last holds a record other than the one seen then), print on the console, at the
+ * start of a line, "pvmmu hv: <what> refused:" and, indented by four, the account of machine.last
+ * that pvmmu prints on the host (explain_refusal_to, wrapped to 100 columns); else print nothing.
+ * what names the operation ("a hypercall (mmu_update)", "an emulated store"; its first 47 bytes
+ * name a kind of refusal, with the errno and cause).  At most 3 of a kind and 20 in all are
+ * printed (every one with "verbose"); all are counted for hv_refusal_report.  A refusal the core
+ * does not count (an emulated store) that repeats the previous record exactly, with no counted or
+ * successful operation seen between, is taken for the same one.  Changes nothing the core keeps.
+ */
+void hv_explain_refusal(const char *what);
+/* At the end of a run (finish): the refusals hv_explain_refusal found, if any: one line, then one per kind. */
+void hv_refusal_report(void);
 
 /* ---- cpu.c ---- */
 
@@ -412,8 +433,9 @@ void audit_after(const char *after);
 void stats_mark(void);
 /*
  * End the run: print the counters since the mark (or since the build), the
- * core's last refusal and the auditor's verdict, then qemu_exit(code), or 1
- * for the kernel's success (16) if the auditor found issues.
+ * refusals hv_explain_refusal counted, the core's last refusal and the
+ * auditor's verdict, then qemu_exit(code), or 1 for the kernel's success (16)
+ * if the auditor found issues.
  */
 __attribute__((noreturn)) void finish(uint8_t code);
 
