@@ -181,6 +181,8 @@ __attribute__((noreturn)) void op_bug(void *ctx, const char *file, unsigned int 
 void hv_explain_refusal(const char *what);
 /* At the end of a run (finish): the refusals hv_explain_refusal found, if any: one line, then one per kind. */
 void hv_refusal_report(void);
+/* Frame mfn's state (type, counts, owner) on the console, as the host's accounts describe a frame. */
+void hv_explain_frame(uint64_t mfn);
 
 /* ---- cpu.c ---- */
 

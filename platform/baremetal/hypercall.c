@@ -464,5 +464,8 @@ void do_hypercall(struct regs *r)
     default:
         break;
     }
+    char what[48], nb[24];
+    fmt_snprintf(what, sizeof(what), "a hypercall (%s)", name_of(c.op, nb));
+    hv_explain_refusal(what);
     r->rax = (uint64_t)rc;
 }

@@ -249,10 +249,41 @@ static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
     return true;
 }
 
+/*
+ * With writable page tables withheld: the first time the guest kernel's
+ * write faults on a table it maps read-only, say what Xen with ptwr would
+ * have done and what the guest must do instead, with the table's state.
+ */
+static void explain_withheld(uint64_t cr2, uint64_t rip)
+{
+    static bool told;
+    uint64_t table = read_cr3() & PVM_PTE_FRAME_MASK, e = 0;
+    for (int level = 4; level >= 1 && table; level--) {
+        e = ((const uint64_t *)dm(table))[(cr2 >> (12 + 9 * (level - 1))) & 511];
+        table = (e & _PAGE_PRESENT) && !(level > 1 && (e & _PAGE_PSE)) ? e & PVM_PTE_FRAME_MASK : 0;
+    }
+    struct pvm_frame_state st;
+    if (told || !pv.kernel_mode || !table || (e & _PAGE_RW))
+        return;
+    pvm_frame_query(&machine, table >> XEN_PAGE_SHIFT, &st);
+    if (st.type < PVM_TYPE_L1 || st.type > PVM_TYPE_L4)
+        return;
+    told = true;
+    hv_printf("pvmmu hv: the guest kernel's write to %#llx (rip %#llx) is a store into one of its page tables, "
+              "which it maps read-only, as it must; Xen would emulate it (ptwr: writable page tables), but this "
+              "hypervisor was told to withhold them, so the write faults and the guest gets the #PF; without "
+              "ptwr a PV kernel must change the entry with mmu_update.  The table:\n",
+              (unsigned long long)cr2, (unsigned long long)rip);
+    hv_explain_frame(table >> XEN_PAGE_SHIFT);
+}
+
 bool pv_ro_page_fault(struct regs *r, uint64_t cr2)
 {
     struct insn i;
     uint64_t old = 0;
+    if (!ptwr_allowed() && (hv_withheld & (1u << XENFEAT_writable_page_tables))) {
+        explain_withheld(cr2, r->rip);
+    }
     if (!ptwr_allowed() || !decode(r, &i) || (cr2 & (i.bytes - 1)) != 0 || !read_entry(cr2, i.bytes, &old))
         return false;
     struct regs saved = *r;
@@ -264,6 +295,7 @@ bool pv_ro_page_fault(struct regs *r, uint64_t cr2)
     uint64_t val = compute(r, &i, old, src, &write);
     struct ptwr_call c = { cr2, old, val, i.bytes, i.lock };
     if (write && hv_guarded(do_ptwr, &c) != 0) {
+        hv_explain_refusal("an emulated store");
         *r = saved;   /* refused: the instruction did nothing, the fault is the guest's */
         return false;
     }

@@ -153,3 +153,9 @@ void hv_refusal_report(void)
         hv_printf("pvmmu hv:   %lu x of other kinds (%lu explained)\n", kinds[HV_KINDS].refusals,
                   kinds[HV_KINDS].explained);
 }
+
+void hv_explain_frame(uint64_t mfn)
+{
+    const struct explain_sink out = { console_write, NULL };
+    explain_frame_to(&out, &machine, mfn, "    ");
+}
