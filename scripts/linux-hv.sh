@@ -8,7 +8,7 @@
 # and the script prints one line: how far Linux got, the hypervisor's verdict and the wall time.
 # The exit status is QEMU's: 33 when the guest powered off and the auditor was clean (see
 # docs/hypervisor.md for the others).  LINUX_HV_AUDIT=each runs the auditor after every PV MMU
-# operation and emulated store; LINUX_HV_ARGS adds hypervisor options (withhold=NAME, boot_anyway,
+# operation and emulated store (=to-memory: until Linux's "Memory:" line); LINUX_HV_ARGS adds hypervisor options (withhold=NAME, boot_anyway,
 # verbose); LINUX_HV_RAM sets QEMU's memory in MiB (default: dom0's + 768, at least 1024, as for real Xen);
 # LINUX_TIMEOUT (seconds, default 600) bounds a run.
 set -u
@@ -49,6 +49,6 @@ grep -q '^mapping kernel into physical memory' "$log" && reached="xen_start_kern
 grep -q 'Memory: [0-9]*K/' "$log" && reached="'Memory:'"
 grep -q 'Run /init as init process' "$log" && reached="/init"
 grep -qx 'pvmmu-init: done' "$log" && reached="/init's last marker"
-verdict=$(grep -m1 -E '^pvmmu hv: (the guest shut down|PANIC)|^hv: ' "$log" || echo "no verdict from the hypervisor")
+verdict=$(grep -m1 -E "^pvmmu hv: (the guest |PANIC)|^hv: " "$log" || echo "no verdict from the hypervisor")
 echo "linux-hv: dom0 $mib MiB on pvmmu's hypervisor: reached $reached; $verdict; $(grep -m1 '^hv audit' "$log" || echo 'no audit line'); QEMU exit $rc after $secs s (console in $log)"
 exit $rc

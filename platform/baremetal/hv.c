@@ -1,26 +1,35 @@
 /*
  * hv.c - pvmmu as a real hypervisor: a multiboot kernel for QEMU that owns
  * the machine, builds one PV domain from the ELF module it is given (our PV
- * kernel, the same one real Xen boots), runs it in ring 3 on page tables the
- * CPU walks for real, and serves its hypercalls with the unchanged core/.
- * This file holds the start of day (multiboot, the command line, the core
- * on real memory), the auditor, and the end of a run; hv.h lists the others.
+ * kernel, the same one real Xen boots, or Debian's stock Linux as dom0),
+ * runs it in ring 3 on page tables the CPU walks for real, and serves its
+ * hypercalls with the unchanged core/.  This file holds the start of day
+ * (multiboot, the command line, the core on real memory), the auditor, and
+ * the end of a run; hv.h lists the others.
  *
- * What it implements of Xen's PV ABI is what that kernel uses: the
- * hypercall page (syscall stubs), set_trap_table, console_io, xen_version,
- * physdev_op(set_iopl), and the PV MMU calls, which go straight to
- * pvm_hypercall.  A store into a read-only L1 table faults for real and is
- * emulated (ptwr); any other guest fault is bounced to the guest's handler
- * with Xen's frame, or reported.  The guest's `out` to QEMU's exit port
- * faults (ring 3, IOPL 0) and is done here, after the hypervisor prints its
- * own counters and runs the auditor.
+ * Of Xen's PV ABI it implements what those kernels use: the PV MMU calls
+ * (straight to the core), descriptor tables (through the core's seg_desc
+ * type), the vCPU's traps, callbacks, stacks and segment bases, iret,
+ * time, timers and 2-level event channels, memory_op, console_io and the
+ * rest in hypercall.c; privileged instructions and forced CPUID are
+ * emulated (emulate.c), a store into a read-only L1 is emulated by the core
+ * (ptwr.c), and other faults are bounced to the guest's handler with Xen's
+ * frame.  Every refusal of the core is explained on the console
+ * (refusal.c).  The guest's write to QEMU's exit port, or its shutdown
+ * (SCHEDOP_shutdown), ends the run after the hypervisor prints its counters
+ * and runs the auditor.
  *
  * Command line (multiboot): mem=MiB (the domain's memory, default 128),
- * verbose (print every core log line, and explain every refusal: refusal.c),
- * audit=each (the auditor after every hypercall and emulated store, not only
- * at the end), privileged (the domain is the control and hardware domain, as
- * Xen's dom0), linear_pt=off (Xen's pv-linear-pt=false).  A second module is
- * the kernel's initrd.  Freestanding; one CPU, no interrupts.
+ * privileged (the domain is the control and hardware domain, as Xen's
+ * dom0), verbose (print every core log line, and explain every refusal),
+ * audit=each (the auditor after every PV MMU hypercall and emulated store,
+ * not only at the end), audit=to-memory (the same until Linux prints its
+ * "Memory:" line), linear_pt=off (Xen's pv-linear-pt=false),
+ * withhold=FEATURE (writable_page_tables, ...: not offered, to watch a
+ * kernel that needs it), boot_anyway (boot a kernel that requires a
+ * withheld feature).  A second module is the kernel's initrd.
+ * Freestanding; one CPU; the guest runs with interrupts on (the local
+ * APIC timer), the hypervisor with them off.
  */
 #include "hv.h"
 
@@ -44,7 +53,7 @@ struct multiboot_mod {
 struct pvm_machine machine;
 struct pvm_vcpu *vcpu;
 
-static bool audit_each;
+static bool audit_each, audit_to_memory;
 static uint8_t *audit_scratch;
 static unsigned long audits;
 static struct pvm_stats built, mark;   /* counters when the guest starts, and at its xen_version mark */
@@ -137,7 +146,7 @@ static void audit_issue(void *ctx, const struct pvm_audit_issue *is)
 
 void audit_after(const char *after)
 {
-    if (!audit_each)
+    if (!audit_each && !(audit_to_memory && hv_phase() == 0))
         return;
     unsigned long issues = 0;
     audits++;
@@ -190,7 +199,9 @@ void finish(uint8_t code)
     unsigned long issues = 0;
     pvm_audit(&machine, audit_scratch, audit_issue, &issues);
     if (audits)
-        hv_printf("hv auditor ran after each of %lu operations: clean\n", audits);
+        hv_printf("hv auditor ran after each of %lu operations%s: clean\n", audits,
+                  audit_to_memory && !audit_each ? " (every PV MMU operation and emulated store to Linux's "
+                                                   "'Memory:' line)" : "");
     hv_printf("hv audit %s (%lu issues)\n", issues ? "FOUND ISSUES" : "clean", issues);
     qemu_exit(issues && code == 16 ? 1 : code);
 }
@@ -263,6 +274,7 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
     const char *cmdline = mbi->flags & MULTIBOOT_INFO_CMDLINE ? dm(mbi->cmdline) : "";
     log_verbose = has_word(cmdline, "verbose");
     audit_each = has_word(cmdline, "audit=each");
+    audit_to_memory = has_word(cmdline, "audit=to-memory");
     uint64_t mem_mib = parse_mem(cmdline);
     if (!(mbi->flags & MULTIBOOT_INFO_MEMORY) || !(mbi->flags & MULTIBOOT_INFO_MODS) || mbi->mods_count < 1)
         panic("no memory size or no kernel module from the loader");

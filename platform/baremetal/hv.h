@@ -328,6 +328,8 @@ struct phase_counts {
 };
 /* #PF bounced to the guest, from kernel mode [0] and from user mode [1]. */
 extern unsigned long bounced_pf[2];
+/* The phase the boot is in: 0 before Linux's "Memory:" line, 1 before "Run /init", 2 after. */
+unsigned int hv_phase(void);
 /* Print one "hv phase" line of counters per phase the boot reached. */
 void phase_report(void);
 

@@ -84,6 +84,8 @@ static void watch_console(const char *s, uint64_t n)
     }
 }
 
+unsigned int hv_phase(void) { return phase; }
+
 void phase_report(void)
 {
     counts_at[phase + 1] = counts_now();
@@ -231,6 +233,9 @@ static long vcpu_op(uint64_t cmd, uint64_t id, uint64_t arg)
         return -XEN_ENOENT;
     switch (cmd) {
     case VCPUOP_is_up: return 1;
+    case VCPUOP_down:   /* its only vCPU: the domain can never run again (a halt with events off, a panic) */
+        hv_printf("pvmmu hv: the guest took its only vCPU down (VCPUOP_down): it has stopped for good\n");
+        finish(3);
     case VCPUOP_register_vcpu_info: return register_vcpu_info(arg);
     case VCPUOP_register_runstate_memory_area: {
         uint64_t va;
