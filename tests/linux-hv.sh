@@ -13,7 +13,7 @@
 #   3. Once more at 192M (QEMU 448 MiB) with the auditor after every PV MMU operation and emulated store
 #      until Linux's "Memory:" line (audit=to-memory: all of xen_setup_kernel_pagetable, init_mem_mapping
 #      and xen_pagetable_init, about 18,600 audits in 3.5 min), then at the end.  The whole boot with
-#      audit=each takes about 25 min here: make linux LINUX_HV_AUDIT=each.
+#      audit=each is too slow under TCG today (docs/hypervisor.md says why).
 # Exit 0 when all hold; the last line starts "linux-hv:" and sums up.
 set -u
 hv=${1:-build/baremetal/hv.bin} ldir=${2:-build/linux} out=${3:-build/linux-hv}
