@@ -63,26 +63,97 @@ static long decrease_reservation(uint64_t arg)
     return done;
 }
 
+/* ---- the machine's map, as Xen shows it to dom0 ---- */
+
+#define IOAPIC_MFN 0xfec00   /* the IO-APIC QEMU's pc machine has (Xen finds each in the MADT) */
+
+/* Where XENMEM_machine_memory_map's entries go, and where the scan of the holes stands (Xen's ctxt). */
+struct map_out {
+    struct e820entry *buf;
+    unsigned int n, room;
+    uint64_t s;   /* the first pfn not yet accounted for */
+};
+
+/* Xen's _handle_iomem_range: the part of a hole before permitted range [s, e] becomes a reserved entry. */
+static bool hole_before(struct map_out *o, uint64_t s, uint64_t e)
+{
+    if (s > o->s && !(s >> (machine.paddr_bits - XEN_PAGE_SHIFT))) {
+        if (o->n + 1 >= o->room)
+            return false;
+        o->buf[o->n++] = (struct e820entry){ o->s << XEN_PAGE_SHIFT, (s - o->s) << XEN_PAGE_SHIFT, E820_RESERVED };
+    }
+    o->s = e + 1;
+    return true;
+}
+
+/* Xen's handle_iomem_range: a permitted range, less the IO-APIC's page (which dom0 sees as reserved). */
+static bool permitted(struct map_out *o, uint64_t s, uint64_t e)
+{
+    if (IOAPIC_MFN >= s && IOAPIC_MFN <= e) {
+        if (s < IOAPIC_MFN && !hole_before(o, s, IOAPIC_MFN - 1))
+            return false;
+        s = IOAPIC_MFN + 1;
+    }
+    return s > e || hole_before(o, s, e);
+}
+
+/* Report the domain's permitted I/O ranges inside [s, e] (rangeset_report_ranges). */
+static bool report_permitted(struct map_out *o, uint64_t s, uint64_t e)
+{
+    const struct pvm_domain *d = vcpu->d;
+    uint64_t a = d->iomem_first > s ? d->iomem_first : s, b = d->iomem_last < e ? d->iomem_last : e;
+    return d->iomem_first > d->iomem_last || a > b || permitted(o, a, b);
+}
+
+/*
+ * XENMEM_machine_memory_map as Xen 4.17 writes it: the machine's e820 (the
+ * loader's), and before each entry (and after the last) the parts of the
+ * hole below 2^paddr_bits that dom0 may not map as I/O, as reserved
+ * entries (the IO-APIC's page among them).  Needs room for the map and one
+ * more.  The number of entries, or -1 when the room ran out.
+ */
+static long machine_map(struct e820entry *buf, unsigned int room)
+{
+    struct map_out o = { buf, 0, room, 0 };
+    for (unsigned int i = 0; i < host_e820_n; i++) {
+        uint64_t s = host_e820[i].addr >> XEN_PAGE_SHIFT;
+        if (s > o.s && (!report_permitted(&o, o.s, s - 1) || !permitted(&o, s, s)))
+            return -1;
+        if (o.n >= room || room <= o.n + (host_e820_n - i))
+            return -1;
+        o.buf[o.n++] = host_e820[i];
+        o.s = (host_e820[i].addr + host_e820[i].size + XEN_PAGE_SIZE - 1) >> XEN_PAGE_SHIFT;
+    }
+    if (o.s && (!report_permitted(&o, o.s, ~0ULL) || !permitted(&o, ~0ULL, ~0ULL)))
+        return -1;
+    return o.n;
+}
+
 /*
  * XENMEM_memory_map (the domain's own map: its pages as one RAM range) or,
- * for a privileged domain, XENMEM_machine_memory_map (the loader's map of
- * the machine).  The buffer's nr_entries is the room in, the count out.
+ * for a privileged domain, XENMEM_machine_memory_map (machine_map).  The
+ * buffer's nr_entries is the room in, the count out.
  */
-static long memory_map(uint64_t arg, bool machine_map)
+static long memory_map(uint64_t arg, bool whole)
 {
     struct xen_memory_map map;
-    if (machine_map && !(vcpu->d->flags & PVM_DOM_PRIVILEGED))
+    if (whole && !(vcpu->d->flags & PVM_DOM_PRIVILEGED))
         return -XEN_EPERM;
     if (copy_from_guest(&map, arg, sizeof(map)))
         return -XEN_EFAULT;
-    struct e820entry own = { 0, vcpu->d->tot_pages << XEN_PAGE_SHIFT, E820_RAM };
-    const struct e820entry *src = machine_map ? host_e820 : &own;
-    unsigned int n = machine_map ? host_e820_n : 1;
-    if (map.nr_entries < n + (machine_map ? 1 : 0))
-        return -XEN_EINVAL;   /* as Xen: room for the map and one more */
-    if (copy_to_guest(map.buffer, src, n * sizeof(*src)))
+    struct e820entry out[2 * MAX_E820 + 2] = { { 0, vcpu->d->tot_pages << XEN_PAGE_SHIFT, E820_RAM } };
+    long n = 1;
+    if (whole) {
+        if (map.nr_entries < host_e820_n + 1)
+            return -XEN_EINVAL;   /* as Xen: room for the map and one more */
+        n = machine_map(out, map.nr_entries < sizeof(out) / sizeof(out[0]) ? map.nr_entries
+                                                                           : (unsigned int)(sizeof(out) / sizeof(out[0])));
+        if (n < 0)
+            return -XEN_EINVAL;
+    }
+    if (copy_to_guest(map.buffer, out, (uint64_t)n * sizeof(out[0])))
         return -XEN_EFAULT;
-    map.nr_entries = n;
+    map.nr_entries = (uint32_t)n;
     return copy_to_guest(arg, &map, sizeof(map.nr_entries)) ? -XEN_EFAULT : 0;
 }
 
