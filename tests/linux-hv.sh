@@ -9,7 +9,9 @@
 #   2. Against the record: both reached /init and powered off; Linux's "Memory:" line (total equal,
 #      available within 1%); /proc/meminfo's MemTotal (within 0.5%) and PageTables (within 8 kB); and
 #      per phase (to "Memory:", to "Run /init", to the end) every PV MMU count the hypervisor prints
-#      ("hv phase") against the recorder's, within 10% or 50.  A table shows them side by side.
+#      ("hv phase") against the recorder's, within 10% or 50.  A table shows them side by side, with the
+#      #PF bounces too (the guest's own faults, shown but not held: at 2G real Xen's ROM probe faults on
+#      every page of 0xc0000-0xeffff and pvmmu's on 20 of them, as real Xen's does at 256M).
 #   3. Once more at 192M (QEMU 448 MiB) with the auditor after every PV MMU operation and emulated store
 #      until Linux's "Memory:" line (audit=to-memory: all of xen_setup_kernel_pagetable, init_mem_mapping
 #      and xen_pagetable_init, about 18,600 audits in 3.5 min), then at the end.  The whole boot with
@@ -79,8 +81,12 @@ compare() {
                 '$1 == k { n = split($2, v, ","); print (i == k ? v[1] : v[i + 0]) }')
             [ -n "$x" ] || x=0
             line="$line $(printf '%28s' "$x / ${o:-?}")"
-            checks=$((checks + 1))
-            within "${o:--999999}" "$x" 10 50 || { bad "$mem: $name, phase $p: real Xen $x, pvmmu ${o:-none}"; }
+            case $name in
+                "bounced #PF"*)   # the guest's own faults: shown, not held (see docs/hypervisor.md)
+                    within "${o:--999999}" "$x" 10 50 || note "linux-hv: note: $mem: $name, phase $p: real Xen $x, pvmmu ${o:-none}" ;;
+                *)  checks=$((checks + 1))
+                    within "${o:--999999}" "$x" 10 50 || bad "$mem: $name, phase $p: real Xen $x, pvmmu ${o:-none}" ;;
+            esac
         done
         printf '%s\n' "$line"
     done
