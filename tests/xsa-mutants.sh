@@ -65,8 +65,9 @@ hw=""
 if [ -n "${HV_FLAGS:-}" ] && [ -s "${KERNEL:-build/xen/dom0.elf}" ] && command -v qemu-system-x86_64 >/dev/null; then
     n=$((n + 1)); d=$out/xsa-401
     # shellcheck disable=SC2086
-    if $CC -std=c11 -Iinclude -Ilib -g -O2 $HV_FLAGS -T platform/baremetal/hv.ld -o "$d/hv.elf" \
-           platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/*.c "$d"/core/*.c lib/*.c &&
+    if $CC -std=c11 -Iinclude -Ilib -Iexplain -g -O2 $HV_FLAGS -T platform/baremetal/hv.ld -o "$d/hv.elf" \
+           platform/baremetal/boot.S platform/baremetal/entry.S platform/baremetal/*.c "$d"/core/*.c lib/*.c \
+           explain/account.c explain/wrap.c &&
        objcopy -O binary "$d/hv.elf" "$d/hv.bin"; then
         res=$(./scripts/baremetal-run.sh "$d/hv.bin" "${KERNEL:-build/xen/dom0.elf} attack" 64 | tr -d '\r')
         if printf '%s\n' "$res" | grep -q '^attack store_through_old_writable_tlb_entry page_fault=0 UNEXPECTED'; then

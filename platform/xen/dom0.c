@@ -317,6 +317,8 @@ static void run_attacks(const struct start_info *si)
 {
     uint64_t va = (uint64_t)(uintptr_t)pages[0];
     uint64_t l4_mfn = mfn_of((const void *)(uintptr_t)si->pt_base);
+    /* As every PV kernel does: ptwr is the hardware domain's anyway, but a kernel that is not needs this. */
+    hcall(__HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0, 0);
     attack_upper_tables(si, va);
     attack_own_l1(si, va, l4_mfn);
     attack_stale_tlb(va);
