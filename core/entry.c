@@ -32,8 +32,9 @@ unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_doma
 }
 
 /*
- * Xen's iomem_caps test (rangeset_contains_singleton): is mfn in one of the
- * domain's ranges?  dom0's are set at creation (pvm_domain_create).
+ * Xen's iomem_access_permitted(d, mfn, mfn), a rangeset_contains_range on
+ * iomem_caps: is mfn in one of the domain's ranges?  dom0's are set at
+ * creation (pvm_domain_create).
  */
 bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn)
 {
