@@ -304,6 +304,30 @@ static void audit_xen_maps(struct auditor *a, const struct pvm_domain *d)
 }
 
 /*
+ * Domain d's I/O ranges (pvm_domain_iomem_*): at most PVM_MAX_IOMEM_RANGES,
+ * each first <= last, ascending, none overlapping or adjacent to the one
+ * before (a union would have merged them).  Checked in the first pass only.
+ */
+static void audit_iomem(struct auditor *a, const struct pvm_domain *d)
+{
+    if (a->lo != 0)
+        return;
+    if (d->nr_iomem > PVM_MAX_IOMEM_RANGES)
+        report(a, PVM_AUDIT_COUNT, PVM_INVALID_MFN, PVM_MAX_IOMEM_RANGES, d->nr_iomem, "d%u has %u I/O ranges, "
+               "more than PVM_MAX_IOMEM_RANGES", d->id, d->nr_iomem);
+    for (unsigned int i = 0; i < d->nr_iomem && i < PVM_MAX_IOMEM_RANGES; i++) {
+        const struct pvm_iomem_range *r = &d->iomem[i], *prev = i ? &d->iomem[i - 1] : NULL;
+        if (r->first > r->last)
+            report(a, PVM_AUDIT_COUNT, r->first, r->first, r->last, "d%u I/O range %u, %llx-%llx, is empty", d->id,
+                   i, (unsigned long long)r->first, (unsigned long long)r->last);
+        else if (prev && (prev->last == ~0ULL || r->first <= prev->last + 1))
+            report(a, PVM_AUDIT_COUNT, r->first, prev->last, r->first, "d%u I/O range %u, %llx-%llx, overlaps or "
+                   "touches range %u, %llx-%llx", d->id, i, (unsigned long long)r->first, (unsigned long long)r->last,
+                   i - 1, (unsigned long long)prev->first, (unsigned long long)prev->last);
+    }
+}
+
+/*
  * vCPU v's GDT (pvm_set_gdt): each of its frames holds a general and a
  * seg_desc type reference on a validated descriptor page of v's domain;
  * past its frames gdt_frames[] holds 0, and it has at most Xen's 14 * 512
@@ -516,6 +540,7 @@ static void audit_pass(struct auditor *a)
         if (!d->exists)
             continue;
         audit_xen_maps(a, d);
+        audit_iomem(a, d);
         for (unsigned int j = 0; j < d->nr_vcpus; j++) {
             audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table, "kernel");
             audit_root(a, &d->vcpu[j], d->vcpu[j].guest_table_user, "user");

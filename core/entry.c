@@ -22,7 +22,7 @@ int write_entry(struct pvm_machine *m, uint64_t mfn, unsigned int slot, uint64_t
 /* Domains with I/O resources may set cache attributes in L1 entries. */
 static bool cache_flush_permitted(const struct pvm_domain *d)
 {
-    return is_privileged(d) || d->iomem_first <= d->iomem_last;
+    return is_privileged(d) || d->nr_iomem;
 }
 
 unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_domain *d)
@@ -31,10 +31,17 @@ unsigned int l1_disallow_mask(const struct pvm_machine *m, const struct pvm_doma
     return cache_flush_permitted(d) ? (L1_DISALLOW_MASK & ~F_CACHE_ATTRS) : L1_DISALLOW_MASK;
 }
 
-/* Xen's iomem_caps test: the domain's range alone (dom0's is set at creation, see pvm_domain_create). */
+/*
+ * Xen's iomem_access_permitted(d, mfn, mfn), a rangeset_contains_range on
+ * iomem_caps: is mfn in one of the domain's ranges?  dom0's are set at
+ * creation (pvm_domain_create).
+ */
 bool iomem_access_permitted(const struct pvm_domain *d, uint64_t mfn)
 {
-    return mfn >= d->iomem_first && mfn <= d->iomem_last;
+    for (unsigned int i = 0; i < d->nr_iomem && i < PVM_MAX_IOMEM_RANGES; i++)
+        if (mfn >= d->iomem[i].first && mfn <= d->iomem[i].last)
+            return true;
+    return false;
 }
 
 /* A 64-bit PV kernel runs in ring 3: Xen marks kernel mappings and makes user ones global. */

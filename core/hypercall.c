@@ -464,7 +464,7 @@ static int do_one_mmuext(struct pvm_machine *m, struct pvm_vcpu *v, const struct
     case MMUEXT_FLUSH_CACHE_GLOBAL:
         if (!self)
             return fail(m, -XEN_EPERM, PVM_WHY_PERM, PVM_INVALID_MFN);
-        if (!is_privileged(curr) && curr->iomem_first > curr->iomem_last)   /* Xen 4.21 made both -EACCES */
+        if (!is_privileged(curr) && !curr->nr_iomem)   /* Xen 4.21 made both -EACCES */
             return fail(m, op->cmd == MMUEXT_FLUSH_CACHE ? -XEN_EACCES : -XEN_EINVAL, PVM_WHY_PERM,
                         PVM_INVALID_MFN);
         return 0;

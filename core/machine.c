@@ -57,16 +57,17 @@ struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_i
 }
 
 /*
- * The frames below 2^paddr_bits, Xen's I/O range for dom0; empty if
- * paddr_bits cannot hold a frame number, clamped to PADDR_BITS.
+ * The frames below 2^paddr_bits, Xen's I/O range for dom0, as d's one range;
+ * none if paddr_bits cannot hold a frame number, clamped to PADDR_BITS.
  */
-static void host_iomem_range(const struct pvm_machine *m, uint64_t *first, uint64_t *last)
+static void host_iomem_range(const struct pvm_machine *m, struct pvm_domain *d)
 {
     unsigned int bits = m->paddr_bits < PADDR_BITS ? m->paddr_bits : PADDR_BITS;
     if (bits <= PAGE_SHIFT)
         return;
-    *first = 0;
-    *last = (1ULL << (bits - PAGE_SHIFT)) - 1;
+    d->iomem[0].first = 0;
+    d->iomem[0].last = (1ULL << (bits - PAGE_SHIFT)) - 1;
+    d->nr_iomem = 1;
 }
 
 int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, unsigned int flags)
@@ -84,10 +85,9 @@ int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus, 
         d->flags = flags;
         d->nr_vcpus = nr_vcpus;
         d->vm_assist = 0;
-        d->iomem_first = 1;
-        d->iomem_last = 0;
+        d->nr_iomem = 0;
         if (flags & PVM_DOM_PRIVILEGED)   /* dom0_setup_permissions: every frame the host can address */
-            host_iomem_range(m, &d->iomem_first, &d->iomem_last);
+            host_iomem_range(m, d);
         d->tot_pages = d->nr_l4_pages = 0;
         d->nr_xen_maps = 0;
         for (unsigned int j = 0; j < nr_vcpus; j++) {
@@ -104,8 +104,103 @@ int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, u
     struct pvm_domain *d = pvm_domain(m, id);
     if (!d)
         return -XEN_ESRCH;
-    d->iomem_first = first;
-    d->iomem_last = last;
+    d->nr_iomem = 0;
+    if (first <= last) {
+        d->iomem[0].first = first;
+        d->iomem[0].last = last;
+        d->nr_iomem = 1;
+    }
+    return 0;
+}
+
+/*
+ * Do ranges a and b (inclusive, each first <= last) overlap or touch, so
+ * that their union is one range?  Written so that no bound near 0 or
+ * UINT64_MAX wraps.
+ */
+static bool iomem_touch(uint64_t a_first, uint64_t a_last, uint64_t b_first, uint64_t b_last)
+{
+    bool a_before = a_last < b_first && b_first - a_last > 1;
+    bool b_before = b_last < a_first && a_first - b_last > 1;
+    return !a_before && !b_before;
+}
+
+/*
+ * Domain d's ranges become the n ranges of r (ascending, disjoint, none
+ * adjacent, n <= PVM_MAX_IOMEM_RANGES), copied field by field so that no
+ * compiler turns the loop into a call to memcpy.
+ */
+static void iomem_store(struct pvm_domain *d, const struct pvm_iomem_range *r, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        d->iomem[i].first = r[i].first;
+        d->iomem[i].last = r[i].last;
+    }
+    d->nr_iomem = n;
+}
+
+/*
+ * Xen's rangeset_add_range on iomem_caps: the ranges that overlap or touch
+ * first..last (consecutive, as the ranges are sorted) become one with it;
+ * the result is built aside and stored only if it fits.
+ */
+int pvm_domain_iomem_add(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    if (first > last)
+        return -XEN_EINVAL;
+    struct pvm_iomem_range out[PVM_MAX_IOMEM_RANGES + 1];
+    unsigned int n = 0, i = 0, nr = d->nr_iomem < PVM_MAX_IOMEM_RANGES ? d->nr_iomem : PVM_MAX_IOMEM_RANGES;
+    for (; i < nr && d->iomem[i].last < first && !iomem_touch(d->iomem[i].first, d->iomem[i].last, first, last); i++)
+        out[n++] = d->iomem[i];
+    for (; i < nr && iomem_touch(d->iomem[i].first, d->iomem[i].last, first, last); i++) {
+        first = d->iomem[i].first < first ? d->iomem[i].first : first;
+        last = d->iomem[i].last > last ? d->iomem[i].last : last;
+    }
+    out[n].first = first;
+    out[n++].last = last;
+    for (; i < nr; i++)
+        out[n++] = d->iomem[i];
+    if (n > PVM_MAX_IOMEM_RANGES)
+        return -XEN_ENOSPC;
+    iomem_store(d, out, n);
+    return 0;
+}
+
+/*
+ * Xen's rangeset_remove_range on iomem_caps: each range keeps what lies
+ * below first and above last, a range around first..last both (the one
+ * split); built aside and stored only if it fits.
+ */
+int pvm_domain_iomem_deny(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    if (!d)
+        return -XEN_ESRCH;
+    if (first > last)
+        return -XEN_EINVAL;
+    struct pvm_iomem_range out[PVM_MAX_IOMEM_RANGES + 1];
+    unsigned int n = 0, nr = d->nr_iomem < PVM_MAX_IOMEM_RANGES ? d->nr_iomem : PVM_MAX_IOMEM_RANGES;
+    for (unsigned int i = 0; i < nr; i++) {
+        struct pvm_iomem_range r = d->iomem[i];
+        if (r.last < first || r.first > last) {
+            out[n++] = r;
+            continue;
+        }
+        if (r.first < first) {
+            out[n].first = r.first;
+            out[n++].last = first - 1;
+        }
+        if (r.last > last) {
+            out[n].first = last + 1;
+            out[n++].last = r.last;
+        }
+    }
+    if (n > PVM_MAX_IOMEM_RANGES)
+        return -XEN_ENOSPC;
+    iomem_store(d, out, n);
     return 0;
 }
 

@@ -1,8 +1,8 @@
 /*
  * replay_init.c - the initial state of a record (docs/trace.md, "Header and
  * initial state") rebuilt with the core's own operations, as Xen's domain
- * builder left it: dom0 privileged with one vCPU, its frames assigned, the
- * I/O frames marked, the M2P, the tables' contents written while untyped,
+ * builder left it: dom0 privileged with one vCPU and its iomem ranges, its
+ * frames assigned, the I/O frames marked, the M2P, the tables' contents written while untyped,
  * then the pinned tables pinned and the root loaded, so that the core
  * validates the whole tree itself.  Then every frame of the record's frame
  * lines is compared with the core's: type, type count, general count,
@@ -20,7 +20,7 @@
 
 /* What the header said beyond the frames. */
 struct header {
-    uint64_t iomem_first, iomem_last, iomem_lines, iomem_frames;
+    uint64_t iomem_lines;
     uint64_t xen_frames, other_frames, io_frames, tables, validated, xenheap, superpages;
     const struct trace_ev *machine, *dom, *cr3, *vm_assist;
 };
@@ -125,14 +125,19 @@ static int take_table(struct replay *r, struct header *hd, const struct trace_ev
     return 0;
 }
 
-static void take_iomem(struct header *hd, const struct trace_ev *e)
+/*
+ * iomem: dom0's I/O ranges exactly as the record has them (Xen's
+ * iomem_caps): the first line replaces the default, each later one is
+ * added to them (a union, as iomem_permit_access).
+ */
+static int take_iomem(struct replay *r, struct header *hd, const struct trace_ev *e)
 {
-    if (!hd->iomem_lines || e->a[0] < hd->iomem_first)
-        hd->iomem_first = e->a[0];
-    if (!hd->iomem_lines || e->a[1] > hd->iomem_last)
-        hd->iomem_last = e->a[1];
-    hd->iomem_lines++;
-    hd->iomem_frames += e->a[1] - e->a[0] + 1;
+    int rc = hd->iomem_lines++ ? pvm_domain_iomem_add(&r->m, 0, e->a[0], e->a[1])
+                               : pvm_domain_iomem_permit(&r->m, 0, e->a[0], e->a[1]);
+    if (rc)
+        return bad_header(r, e, "expected at most " PVM_STR(PVM_MAX_IOMEM_RANGES) " iomem ranges (once those that "
+                                "overlap or touch are merged)");
+    return 0;
 }
 
 /* One header line. */
@@ -143,7 +148,7 @@ static int take_line(struct replay *r, struct header *hd, const struct trace_ev 
     case TR_FRAME: return take_frames(r, hd, e);
     case TR_M2P: return take_m2p(r, e);
     case TR_PT: return take_table(r, hd, e);
-    case TR_IOMEM: take_iomem(hd, e); return 0;
+    case TR_IOMEM: return take_iomem(r, hd, e);
     case TR_MMIO_RO:
         if (pvm_mmio_ro_add(&r->m, e->a[0], e->a[1]))
             return bad_header(r, e, "expected at most " PVM_STR(PVM_MAX_MMIO_RO) " mmio_ro ranges, each FIRST <= LAST");
@@ -439,13 +444,9 @@ static void print_state(struct replay *r, const struct header *hd)
                    (unsigned long long)d->tot_pages, (unsigned long long)hd->tables, superpages,
                    (unsigned long long)hd->io_frames, (unsigned long long)hd->validated,
                    (unsigned long long)r->v->guest_table, verdict);
-    uint64_t span = hd->iomem_last - hd->iomem_first + 1;
-    if (hd->xen_frames || hd->other_frames || span != hd->iomem_frames)
-        explain_printf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains; dom0's %llu "
-                                  "iomem ranges taken as one, %llx-%llx (%llu frames in its holes)\n",
-                       (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames,
-                       (unsigned long long)hd->iomem_lines, (unsigned long long)hd->iomem_first,
-                       (unsigned long long)hd->iomem_last, (unsigned long long)(span - hd->iomem_frames));
+    if (hd->xen_frames || hd->other_frames)
+        explain_printf(r->o->out, "  not modelled: %llu frames of Xen's (the M2P), %llu of other domains\n",
+                       (unsigned long long)hd->xen_frames, (unsigned long long)hd->other_frames);
 }
 
 int replay_init(struct replay *r)
@@ -463,8 +464,6 @@ int replay_init(struct replay *r)
         rc = take_assists(r, &hd);
     if (rc)
         return rc;
-    if (hd.iomem_lines)
-        pvm_domain_iomem_permit(&r->m, 0, hd.iomem_first, hd.iomem_last);
     explain_printf(r->o->out, "pvmmu replay: %s (%s): %u lines (%zu events after the initial state), read in %.2f s\n",
                    r->t.path, r->t.rec, r->t.lines, r->t.nev - r->t.init_end - 1, r->t_read);
     uint64_t before = r->m.stats.promotions[1] + r->m.stats.promotions[2] + r->m.stats.promotions[3] +

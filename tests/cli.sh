@@ -293,6 +293,9 @@ header iomemrev 'machine 100 28\nown 0 100 none\niomem 20 10\ncr3 0 0\n'
 bad "iomemrev.txt:4: expected FIRST <= LAST" replay "$tmp/iomemrev.txt"
 header iomemwide 'machine 100 28\nown 0 100 none\niomem 0 10000000\ncr3 0 0\n'
 bad "iomemwide.txt:4: expected frames below 10000000 (PADDRBITS 28)" replay "$tmp/iomemwide.txt"
+# Nine disjoint iomem ranges (the core keeps eight, PVM_MAX_IOMEM_RANGES): the ninth, at line 12, cannot be taken.
+header iomemnine "machine 100 28\nown 0 100 none\n$(for f in 0 2 4 6 8 a c e 10; do printf 'iomem %s %s\\n' $f $f; done)cr3 0 0\n"
+bad "iomemnine.txt:12: expected at most 8 iomem ranges (once those that overlap or touch are merged)" replay "$tmp/iomemnine.txt"
 header mmiorev 'machine 100 28\nown 0 100 none\nmmio_ro fed00 fec00\ncr3 0 0\n'
 bad "mmiorev.txt:4: expected FIRST <= LAST" replay "$tmp/mmiorev.txt"
 header frameover 'machine 100 28\nown 0 100 d0\nframe 0 10 none 0 1 a\nframe 8 f8 none 0 1 a\ncr3 0 0\n'

@@ -35,9 +35,12 @@
  * struct pvm_frame_state their count; .so.2 became .so.3 when struct pvm_vcpu
  * grew its GDT (gdt_frames[], gdt_ents), struct pvm_frame_state the GDTs that
  * hold a frame, and enum pvm_why a cause (PVM_WHY_BAD_DESC) before
- * PVM_WHY_COUNT.  Only the functions marked PVM_API below are exported;
- * everything else the library holds is hidden (local in libpvmmu.a as well),
- * so a caller may define its own put_page, refuse, fmt_snprintf ...
+ * PVM_WHY_COUNT; in the same release, still .so.3, struct pvm_domain's one
+ * I/O range (iomem_first, iomem_last) became up to PVM_MAX_IOMEM_RANGES
+ * ranges (nr_iomem, iomem[]), which moved every field after it.  Only the
+ * functions marked PVM_API below are exported; everything else the library
+ * holds is hidden (local in libpvmmu.a as well), so a caller may define its
+ * own put_page, refuse, fmt_snprintf ...
  */
 #ifndef PVMMU_H
 #define PVMMU_H
@@ -79,6 +82,10 @@ extern "C" {
  *   PVM_MAX_GDT_FRAMES room for a vCPU's GDT frames (gdt_frames[]), as Xen's
  *                    do_set_gdt list; a guest GDT has at most 14 (Xen's
  *                    FIRST_RESERVED_GDT_PAGE: entries up to 14 * 512).
+ *   PVM_MAX_IOMEM_RANGES disjoint ranges of I/O frames a domain may map
+ *                    (iomem[], Xen's iomem_caps rangeset, which allocates
+ *                    without a fixed bound): pvm_domain_iomem_add and
+ *                    pvm_domain_iomem_deny answer -ENOSPC beyond.
  */
 #define PVM_MAX_DOMAINS  8
 #define PVM_MAX_MMIO_RO  8
@@ -86,6 +93,7 @@ extern "C" {
 #define PVM_TLB_ENTRIES  64
 #define PVM_MAX_XEN_MAPS 256
 #define PVM_MAX_GDT_FRAMES 16
+#define PVM_MAX_IOMEM_RANGES 8
 #define PVM_INVALID_MFN (~0ULL)
 
 /*
@@ -287,8 +295,13 @@ struct pvm_vcpu {
 
 #define PVM_DOM_PRIVILEGED 0x1u   /* dom0, control and hardware domain: host iomem, foreign maps, ptwr always */
 
+/* A range of machine frames, first to last inclusive (first <= last). */
+struct pvm_iomem_range {
+    uint64_t first, last;
+};
+
 /*
- * struct pvm_domain: API: exists, id, flags, nr_vcpus, vm_assist, iomem_first, iomem_last, vcpu[],
+ * struct pvm_domain: API: exists, id, flags, nr_vcpus, vm_assist, nr_iomem, iomem[], vcpu[],
  * nr_xen_maps, xen_maps[].
  */
 struct pvm_domain {
@@ -297,7 +310,8 @@ struct pvm_domain {
     unsigned int flags;          /* PVM_DOM_* */
     unsigned int nr_vcpus;
     unsigned long vm_assist;     /* bit n = VMASST_TYPE n enabled */
-    uint64_t iomem_first, iomem_last;   /* permitted I/O mfns (inclusive), none if first > last */
+    unsigned int nr_iomem;       /* I/O frames the domain may map: the ranges iomem[0..nr_iomem) (0: none) */
+    struct pvm_iomem_range iomem[PVM_MAX_IOMEM_RANGES];   /* ascending, disjoint, none adjacent to the next */
     uint64_t tot_pages;
     uint64_t nr_l4_pages;
     struct pvm_vcpu vcpu[PVM_MAX_VCPUS];
@@ -419,9 +433,9 @@ PVM_API void pvm_init(struct pvm_machine *m, struct pvm_page_info *frames, uint6
 /*
  * Create domain `id` with nr_vcpus vCPUs (online, in kernel mode, no root).
  * A PVM_DOM_PRIVILEGED domain may map the I/O frames below 2^paddr_bits
- * (Xen's dom0 iomem_caps), any other domain none; pvm_domain_iomem_permit
- * replaces the range.  Returns 0, -EINVAL (bad id or vCPU count) or -EBUSY
- * (exists, or table full).
+ * (Xen's dom0 iomem_caps), as one range, any other domain none;
+ * pvm_domain_iomem_permit, _add and _deny change that.  Returns 0, -EINVAL
+ * (bad id or vCPU count) or -EBUSY (exists, or table full).
  */
 PVM_API int pvm_domain_create(struct pvm_machine *m, domid_t id, unsigned int nr_vcpus,
                               unsigned int flags);
@@ -432,12 +446,35 @@ PVM_API struct pvm_domain *pvm_domain(struct pvm_machine *m, domid_t id);
 /* vCPU vcpu_id of domain id, or NULL. */
 PVM_API struct pvm_vcpu *pvm_vcpu(struct pvm_machine *m, domid_t id, unsigned int vcpu_id);
 
-/* Let domain id map I/O frames first..last (inclusive) and no others.  Returns 0 or -ESRCH. */
+/*
+ * Let domain id map I/O frames first..last (inclusive) and no others: its
+ * ranges become that one, or none if first > last.  Returns 0 or -ESRCH.
+ */
 PVM_API int pvm_domain_iomem_permit(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
 
 /*
+ * Let domain id map I/O frames first..last (inclusive) as well (Xen's
+ * iomem_permit_access, a rangeset_add_range): the union, ranges that overlap
+ * or touch it merged into one.  Returns 0, -EINVAL (first > last), -ESRCH,
+ * or -ENOSPC, nothing changed, if the union needs more than
+ * PVM_MAX_IOMEM_RANGES ranges.
+ */
+PVM_API int pvm_domain_iomem_add(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
+
+/*
+ * Take I/O frames first..last (inclusive) away from domain id (Xen's
+ * iomem_deny_access, a rangeset_remove_range): a range inside them goes, one
+ * across an edge is cut, one around them is split in two.  Returns 0,
+ * -EINVAL (first > last), -ESRCH, or -ENOSPC, nothing changed, if a split
+ * needs more than PVM_MAX_IOMEM_RANGES.  Mappings already made stay, as in
+ * Xen; pvm_audit then reports each as an L1 entry mapping an I/O frame
+ * without permission (as after a pvm_domain_iomem_permit that drops it).
+ */
+PVM_API int pvm_domain_iomem_deny(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last);
+
+/*
  * Add I/O frames first..last (inclusive) to Xen's mmio_ro_ranges: a domain
- * allowed to map them (its iomem range) maps them read-only only, a writable
+ * allowed to map them (its iomem ranges) maps them read-only only, a writable
  * mapping forced read-only, as Xen does for the HPET, an IO-APIC or read-only
  * PCI config space.  None at pvm_init.  Returns 0, -EINVAL (first > last) or
  * -EBUSY (PVM_MAX_MMIO_RO ranges already).
@@ -785,8 +822,9 @@ PVM_API size_t pvm_audit_scratch_bytes(const struct pvm_machine *m);
  * Recompute every frame's general count, type count, linear count and type
  * from page contents, pins, vCPU roots, vCPU GDTs (gdt_frames[]) and Xen's
  * own writable mappings (xen_maps[]) alone, check every validated
- * descriptor page's descriptors, and report each disagreement with the core's
- * bookkeeping through cb (may be NULL).
+ * descriptor page's descriptors and each domain's I/O ranges (in order,
+ * disjoint, not adjacent: PVM_AUDIT_COUNT), and report each disagreement
+ * with the core's bookkeeping through cb (may be NULL).
  * scratch must hold pvm_audit_scratch_bytes(m) bytes.  Returns the number of
  * issues; 0 means clean.  Changes nothing.
  */
