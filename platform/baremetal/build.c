@@ -90,6 +90,14 @@ static void domain_frames(unsigned int flags)
     first_mfn = alloc_pages(nr_pages, 1ULL << PVM_L2_PAGETABLE_SHIFT) >> XEN_PAGE_SHIFT;
     if (pvm_domain_create(&machine, PV_DOMID, 1, flags) || pvm_assign_pages(&machine, first_mfn, nr_pages, PV_DOMID))
         panic("cannot create the domain");
+    /* As Xen's dom0 permissions: no mapping of the local APIC and MSI range, nor of the HyperTransport range. */
+    if ((flags & PVM_DOM_PRIVILEGED) && (pvm_domain_iomem_deny(&machine, PV_DOMID, 0xfee00, 0xfeeff) ||
+                                         pvm_domain_iomem_deny(&machine, PV_DOMID, 0xfd00000, 0xfffffff)))
+        panic("cannot set the domain's I/O memory permissions");
+    /* and, as Xen's mmio_ro_ranges under QEMU's pc machine: the IO-APIC and the HPET, read-only */
+    if ((flags & PVM_DOM_PRIVILEGED) && (pvm_mmio_ro_add(&machine, 0xfec00, 0xfec00) ||
+                                         pvm_mmio_ro_add(&machine, 0xfed00, 0xfed00)))
+        panic("cannot set the read-only MMIO ranges");
     vcpu = pvm_vcpu(&machine, PV_DOMID, 0);
     for (uint64_t pfn = 0; pfn < nr_pages; pfn++)
         set_gpfn_from_mfn(pfn_to_mfn(pfn), pfn);

@@ -97,12 +97,16 @@ static bool permitted(struct map_out *o, uint64_t s, uint64_t e)
     return s > e || hole_before(o, s, e);
 }
 
-/* Report the domain's permitted I/O ranges inside [s, e] (rangeset_report_ranges). */
+/* Report the domain's permitted I/O ranges inside [s, e], in order (rangeset_report_ranges). */
 static bool report_permitted(struct map_out *o, uint64_t s, uint64_t e)
 {
     const struct pvm_domain *d = vcpu->d;
-    uint64_t a = d->iomem_first > s ? d->iomem_first : s, b = d->iomem_last < e ? d->iomem_last : e;
-    return d->iomem_first > d->iomem_last || a > b || permitted(o, a, b);
+    for (unsigned int i = 0; i < d->nr_iomem; i++) {
+        uint64_t a = d->iomem[i].first > s ? d->iomem[i].first : s, b = d->iomem[i].last < e ? d->iomem[i].last : e;
+        if (a <= b && !permitted(o, a, b))
+            return false;
+    }
+    return true;
 }
 
 /*
