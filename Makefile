@@ -337,7 +337,8 @@ clean:
 .PHONY: linux-fetch linux-xen linux-trace xen-trace linux-record linux
 linux: linux-fetch $(BUILD)/baremetal/hv.bin
 	@./scripts/linux-hv.sh $(BUILD)/baremetal/hv.bin $(LINUX_DIR) $(LINUX_MEM); \
-	rc=$$?; echo "linux: QEMU exit status $$rc (33 = Linux powered off and the auditor was clean; docs/hypervisor.md)"
+	rc=$$?; [ $$rc -eq 2 ] || echo "linux: exit status $$rc (33: Linux powered off and the auditor was clean; docs/hypervisor.md)"; \
+	exit $$rc
 LINUX_DIR := $(BUILD)/linux
 LINUX_MEM = $(if $(filter command line environment,$(origin MEM)),$(MEM),256M)
 linux-fetch:

@@ -87,7 +87,11 @@ static struct pv_layout domain_layout(const struct elf_image *e, uint64_t initrd
  */
 static void domain_frames(unsigned int flags)
 {
-    first_mfn = alloc_pages(nr_pages, 1ULL << PVM_L2_PAGETABLE_SHIFT) >> XEN_PAGE_SHIFT;
+    first_mfn = alloc_pages_try(nr_pages, 1ULL << PVM_L2_PAGETABLE_SHIFT, 0) >> XEN_PAGE_SHIFT;
+    if (!first_mfn)
+        panic("the domain's %llu MiB do not fit the memory left to the hypervisor (%llu MiB): give QEMU more "
+              "memory (below 4 GiB) or the domain less", (unsigned long long)(nr_pages >> 8),
+              (unsigned long long)(alloc_free_bytes() >> 20));
     if (pvm_domain_create(&machine, PV_DOMID, 1, flags) || pvm_assign_pages(&machine, first_mfn, nr_pages, PV_DOMID))
         panic("cannot create the domain");
     /* As Xen's dom0 permissions: no mapping of the local APIC and MSI range, nor of the HyperTransport range. */

@@ -63,65 +63,115 @@ static struct domain_start guest_start;
 
 /* ---- the command line ---- */
 
-/* The number after "mem=" in s, in MiB; DEFAULT_MEM_MIB without one. */
-static uint64_t parse_mem(const char *s)
+/* What the command line asks for (every word checked: an unknown one stops the run). */
+struct options {
+    uint64_t mem_mib;
+    bool verbose, privileged, linear_pt_off, boot_anyway;
+};
+
+#define KNOWN_OPTIONS "mem=MiB, privileged, verbose, audit=each, audit=to-memory, linear_pt=off, " \
+                      "withhold=FEATURE, boot_anyway"
+
+/* Is the word w[0..n) exactly lit? */
+static bool word_eq(const char *w, unsigned int n, const char *lit)
 {
-    for (; s && *s; s++) {
-        if (s[0] == 'm' && s[1] == 'e' && s[2] == 'm' && s[3] == '=') {
-            uint64_t v = 0;
-            for (s += 4; *s >= '0' && *s <= '9'; s++)
-                v = v * 10 + (uint64_t)(*s - '0');
-            return v;
+    unsigned int i = 0;
+    while (i < n && lit[i] && w[i] == lit[i])
+        i++;
+    return i == n && !lit[i];
+}
+
+/* Does w[0..n) start with prefix p?  Returns the prefix's length, or 0. */
+static unsigned int word_prefix(const char *w, unsigned int n, const char *p)
+{
+    unsigned int i = 0;
+    while (p[i] && i < n && w[i] == p[i])
+        i++;
+    return p[i] ? 0 : i;
+}
+
+/* Copy the word w[0..n) into buf (cut to fit) for a message. */
+static const char *word_str(const char *w, unsigned int n, char *buf, unsigned int size)
+{
+    unsigned int i = 0;
+    for (; i < n && i + 1 < size; i++)
+        buf[i] = w[i];
+    buf[i] = 0;
+    return buf;
+}
+
+/* withhold=NAME: take feature NAME (a FEATURES note's spelling) out of what the domain is given. */
+static void withhold(const char *w, unsigned int n)
+{
+    for (unsigned int bit = 0; bit < 32; bit++) {
+        const char *name = elf_feature_name(bit);
+        if (name[0] != '?' && word_eq(w, n, name)) {
+            hv_withheld |= 1u << bit;
+            return;
         }
     }
-    return DEFAULT_MEM_MIB;
+    char buf[64];
+    panic("withhold=%s: no such feature (writable_page_tables, writable_descriptor_tables, "
+          "auto_translated_physmap, supervisor_mode_kernel, pae_pgdir_above_4gb, hvm_callback_vector, dom0)",
+          word_str(w, n, buf, sizeof(buf)));
 }
 
-/* Does s hold w, ending at a space or the end of s? */
-static bool has_word(const char *s, const char *w)
+/* mem=MiB: a decimal number of MiB, 1 or more. */
+static uint64_t mem_value(const char *w, unsigned int n)
 {
-    for (; s && *s; s++) {
-        unsigned int i = 0;
-        while (w[i] && s[i] == w[i])
-            i++;
-        if (!w[i] && (s[i] == 0 || s[i] == ' '))
-            return true;
+    uint64_t v = 0;
+    for (unsigned int i = 0; i < n; i++) {
+        if (w[i] < '0' || w[i] > '9' || v > (1ULL << 40)) {
+            char buf[64];
+            panic("mem=%s: expected a number of MiB", word_str(w, n, buf, sizeof(buf)));
+        }
+        v = v * 10 + (uint64_t)(w[i] - '0');
     }
-    return false;
+    if (!v)
+        panic("mem= needs a number of MiB, 1 or more");
+    return v;
 }
 
-/*
- * Every "withhold=NAME" on the command line takes feature NAME (a FEATURES
- * note's spelling) out of hv_features; an unknown name panics.
- */
-static void parse_withhold(const char *s)
+/* Read the hypervisor's command line (its first word is the image's name): every word must be known. */
+static struct options parse_options(const char *s)
 {
-    static const char key[] = "withhold=";
-    for (; *s; s++) {
-        unsigned int k = 0;
-        while (key[k] && s[k] == key[k])
-            k++;
-        if (key[k])
-            continue;
-        const char *w = s + k;
+    struct options o = { .mem_mib = DEFAULT_MEM_MIB };
+    bool first = true;
+    while (*s) {
+        while (*s == ' ')
+            s++;
         unsigned int n = 0;
-        while (w[n] && w[n] != ' ')
+        while (s[n] && s[n] != ' ')
             n++;
-        bool found = false;
-        for (unsigned int bit = 0; bit < 32 && !found; bit++) {
-            const char *name = elf_feature_name(bit);
-            unsigned int i = 0;
-            while (i < n && name[i] == w[i])
-                i++;
-            if (i == n && !name[i]) {
-                hv_withheld |= 1u << bit;
-                found = true;
-            }
+        if (!n)
+            break;
+        unsigned int k;
+        if (first)
+            first = false;   /* the image's own name, as the loader passes it */
+        else if ((k = word_prefix(s, n, "mem=")))
+            o.mem_mib = mem_value(s + k, n - k);
+        else if ((k = word_prefix(s, n, "withhold=")))
+            withhold(s + k, n - k);
+        else if (word_eq(s, n, "verbose"))
+            o.verbose = true;
+        else if (word_eq(s, n, "privileged"))
+            o.privileged = true;
+        else if (word_eq(s, n, "audit=each"))
+            audit_each = true;
+        else if (word_eq(s, n, "audit=to-memory"))
+            audit_to_memory = true;
+        else if (word_eq(s, n, "linear_pt=off"))
+            o.linear_pt_off = true;
+        else if (word_eq(s, n, "boot_anyway"))
+            o.boot_anyway = true;
+        else {
+            char buf[64];
+            panic("unknown option '%s' on the command line (known: " KNOWN_OPTIONS ")",
+                  word_str(s, n, buf, sizeof(buf)));
         }
-        if (!found)
-            panic("withhold=%.*s: no such feature (writable_page_tables, pae_pgdir_above_4gb, ...)", (int)n, w);
-        s = w + n - 1;
+        s += n;
     }
+    return o;
 }
 
 /* A module's string is "FILE ARGS": the kernel's command line is ARGS. */
@@ -272,10 +322,9 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
         panic("not started by a multiboot loader (magic %#x)", magic);
     const struct multiboot_info *mbi = dm(mbi_phys);
     const char *cmdline = mbi->flags & MULTIBOOT_INFO_CMDLINE ? dm(mbi->cmdline) : "";
-    log_verbose = has_word(cmdline, "verbose");
-    audit_each = has_word(cmdline, "audit=each");
-    audit_to_memory = has_word(cmdline, "audit=to-memory");
-    uint64_t mem_mib = parse_mem(cmdline);
+    struct options opt = parse_options(cmdline);
+    log_verbose = opt.verbose;
+    uint64_t mem_mib = opt.mem_mib;
     if (!(mbi->flags & MULTIBOOT_INFO_MEMORY) || !(mbi->flags & MULTIBOOT_INFO_MODS) || mbi->mods_count < 1)
         panic("no memory size or no kernel module from the loader");
     const struct multiboot_mod *mod = dm(mbi->mods_addr);
@@ -288,13 +337,12 @@ void hv_main(uint32_t magic, uint32_t mbi_phys)
               (const char *)dm(mod[0].string));
     core_init(mbi, mod, ram_end);
     host_memory_map(mbi);
-    if (has_word(cmdline, "linear_pt=off"))
+    if (opt.linear_pt_off)
         machine.opt_pv_linear_pt = false;   /* Xen's pv-linear-pt=false */
-    parse_withhold(cmdline);
     const struct multiboot_mod *initrd = mbi->mods_count >= 2 ? &mod[1] : NULL;
     build_domain(dm(mod[0].mod_start), mod[0].mod_end - mod[0].mod_start, initrd ? dm(initrd->mod_start) : NULL,
                  initrd ? initrd->mod_end - initrd->mod_start : 0, kernel_args(dm(mod[0].string)), mem_mib,
-                 has_word(cmdline, "privileged") ? PVM_DOM_PRIVILEGED : 0, has_word(cmdline, "boot_anyway"),
+                 opt.privileged ? PVM_DOM_PRIVILEGED : 0, opt.boot_anyway,
                  &guest_start);
     built = machine.stats;
     start_guest();

@@ -316,7 +316,7 @@ extern uint64_t last_hypercall_ns;
 /* pvm_ops.hypercall: every hypercall the core does not model (also as a multicall entry). */
 long op_hypercall(void *ctx, struct pvm_vcpu *v, unsigned long op, const xen_ulong_t a[6]);
 /* Hypercalls made, by number (the last slot counts every number past it), and those that failed. */
-#define NR_COUNTED_HYPERCALLS 48
+#define NR_COUNTED_HYPERCALLS 50   /* up to Xen's arch_0 (mca) and arch_1 */
 extern unsigned long hypercall_count[NR_COUNTED_HYPERCALLS + 1];
 /* Print the hypercalls asked for, by name, and every distinct refusal (hypercall, sub-command, errno). */
 void hypercall_report(void);
@@ -351,6 +351,10 @@ int op_copy_to_guest(void *ctx, const struct pvm_vcpu *v, uint64_t gaddr, const 
 void alloc_init(uint64_t start, uint64_t end);
 /* n zeroed pages, aligned to align (a power of two): their physical address.  Panics when memory runs out. */
 uint64_t alloc_pages(uint64_t n, uint64_t align);
+/* What the allocator has left, in bytes. */
+uint64_t alloc_free_bytes(void);
+/* The same, ending at or below address `below` (0: anywhere), or 0 when none is left (the guest gets -ENOMEM). */
+uint64_t alloc_pages_try(uint64_t n, uint64_t align, uint64_t below);
 /*
  * Allocate the frame table for nr_frames frames and Xen's M2P (all invalid),
  * mapped read-only for the guest in 2 MiB pages behind L4 slot 256; returns

@@ -324,7 +324,7 @@ static const char *const hypercall_name[NR_COUNTED_HYPERCALLS] = {
     "physdev_op_compat", "grant_table_op", "vm_assist", "update_va_mapping_otherdomain", "iret", "vcpu_op",
     "set_segment_base", "mmuext_op", "xsm_op", "nmi_op", "sched_op", "callback_op", "xenoprof_op",
     "event_channel_op", "physdev_op", "hvm_op", "sysctl", "domctl", "kexec_op", "38", "argo_op", "xenpmu_op",
-    "dm_op", "hypfs_op", "43", "44", "45", "46", "47",
+    "dm_op", "hypfs_op", "43", "44", "45", "46", "47", "mca", "paging_domctl_cont",
 };
 
 /* Does hypercall op take a sub-command as its first argument? */

@@ -182,8 +182,8 @@ static long exchange(uint64_t arg)
     uint64_t per = 1ULL << x.out.extent_order;
     long rc = 0;
     for (uint64_t o = x.nr_exchanged >> x.out.extent_order; o < x.out.nr_extents; o++) {
-        uint64_t gpfn, base = alloc_pages(per, per * XEN_PAGE_SIZE);
-        if (bits && bits < 64 && (base + per * XEN_PAGE_SIZE) > (1ULL << bits)) {
+        uint64_t gpfn, base = alloc_pages_try(per, per * XEN_PAGE_SIZE, bits && bits < 64 ? 1ULL << bits : 0);
+        if (!base) {
             rc = -XEN_ENOMEM;
             break;
         }

@@ -25,15 +25,25 @@ void alloc_init(uint64_t start, uint64_t end)
     alloc_end = end;
 }
 
-uint64_t alloc_pages(uint64_t n, uint64_t align)
+uint64_t alloc_pages_try(uint64_t n, uint64_t align, uint64_t below)
 {
-    uint64_t p = (alloc_next + align - 1) & ~(align - 1);
-    if (p + n * XEN_PAGE_SIZE > alloc_end || p + n * XEN_PAGE_SIZE < p)
-        panic("out of memory for the hypervisor (%llu pages)", (unsigned long long)n);
+    uint64_t p = (alloc_next + align - 1) & ~(align - 1), end = p + n * XEN_PAGE_SIZE;
+    if (p < alloc_next || end > alloc_end || end < p || (below && end > below))
+        return 0;
     alloc_next = p + n * XEN_PAGE_SIZE;
     uint64_t *q = dm(p);
     for (uint64_t i = 0; i < n * PVM_L1_PAGETABLE_ENTRIES; i++)
         q[i] = 0;
+    return p;
+}
+
+uint64_t alloc_free_bytes(void) { return alloc_end - alloc_next; }
+
+uint64_t alloc_pages(uint64_t n, uint64_t align)
+{
+    uint64_t p = alloc_pages_try(n, align, 0);
+    if (!p)
+        panic("out of memory for the hypervisor (%llu pages)", (unsigned long long)n);
     return p;
 }
 
