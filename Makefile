@@ -54,7 +54,7 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/san/%.o) $(TEST_COMMON:%.c=$(BUILD)/san/
 XEN_CACHE  := $(BUILD)/xen-cache
 
 .PHONY: all deps run check check-fast check-build install-check freestanding install uninstall clean bench xen-smoke xen-check xen-boot fuzz \
-        fuzz-build xen-debug coverage qemu qemu-gdb bench-baremetal fuzz-afl
+        fuzz-build xen-debug coverage qemu qemu-gdb bench-baremetal bench-linux fuzz-afl
 all: $(BUILD)/libpvmmu.a $(BUILD)/libpvmmu.so $(BUILD)/pvmmu
 
 # Everything make check needs (as root: installed with apt-get).
@@ -119,6 +119,10 @@ $(BUILD)/bootbench: bench/bootbench.c
 bench: $(BUILD)/pvmmu $(BUILD)/bootbench
 	$(BUILD)/bootbench --pvmmu $(BUILD)/pvmmu $(BENCH_ARGS)
 	@./bench/replay-bench.sh $(BUILD)/pvmmu
+# Debian's Linux on real Xen and on pvmmu's hypervisor, boot times side by side (medians): make bench-linux MEM=256M
+bench-linux: linux-fetch $(BUILD)/baremetal/hv.bin
+	@./scripts/xen-fetch.sh $(XEN_CACHE)
+	@BUILD=$(BUILD) XEN_CACHE=$(XEN_CACHE) ./bench/linux-bench.sh $(LINUX_MEM) $(or $(REPEAT),3)
 # Boot-to-exit time of every policy on pvmmu's own hypervisor under QEMU (medians): make bench-baremetal MEM=128
 bench-baremetal: $(BUILD)/baremetal/hv.bin $(BUILD)/xen/dom0.elf $(BUILD)/pvmmu
 	@BUILD=$(BUILD) ./bench/baremetal-bench.sh $(patsubst %M,%,$(MEM)) $(or $(REPEAT),5)
