@@ -51,8 +51,12 @@ static void write_hypercall_page(uint8_t *p)
     for (unsigned int i = 0; i < NR_HYPERCALL_STUBS; i++) {
         uint8_t *s = p + i * HYPERCALL_STUB_SIZE;
         const uint8_t stub[14] = { 0x51, 0x41, 0x53, 0xb8, (uint8_t)i, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3 };
+        /* iret's does not return, and hands Xen rax too: push rcx, r11, rax; mov $23, eax; syscall; ud2 */
+        const uint8_t iret[13] = { 0x51, 0x41, 0x53, 0x50, 0xb8, __HYPERVISOR_iret, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b };
+        const uint8_t *src = i == __HYPERVISOR_iret ? iret : stub;
+        unsigned int len = i == __HYPERVISOR_iret ? sizeof(iret) : sizeof(stub);
         for (unsigned int k = 0; k < HYPERCALL_STUB_SIZE; k++)
-            s[k] = k < sizeof(stub) ? stub[k] : 0xcc;   /* int3 after the stub */
+            s[k] = k < len ? src[k] : 0xcc;   /* int3 after the stub */
     }
 }
 
@@ -106,7 +110,9 @@ static void domain_frames(unsigned int flags)
     for (uint64_t pfn = 0; pfn < nr_pages; pfn++)
         set_gpfn_from_mfn(pfn_to_mfn(pfn), pfn);
     shinfo_mfn = alloc_pages(1, XEN_PAGE_SIZE) >> XEN_PAGE_SHIFT;   /* the guest's to map (it reads cr2 there) */
-    if (pvm_assign_pages(&machine, shinfo_mfn, 1, PV_DOMID))
+    /* Xen's page, shared with the guest writable for good: the hypervisor holds it writable (it writes
+     * events, cr2 and time there), so it can never become a page table or a descriptor page. */
+    if (pvm_assign_pages(&machine, shinfo_mfn, 1, PV_DOMID) || pvm_xen_map_frame(&machine, PV_DOMID, shinfo_mfn))
         panic("cannot give the domain its shared_info page");
     set_gpfn_from_mfn(shinfo_mfn, PVM_INVALID_M2P);   /* Xen's page, shared: no pfn of the domain */
     pv.vcpu_info_maddr = shinfo_mfn << XEN_PAGE_SHIFT;   /* vcpu_info[0], until the guest registers its own */

@@ -80,6 +80,7 @@ void cpu_init(void)
     idt_load();
     wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)SEL_KCODE << 32));   /* as Xen's */
     wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
+    wrmsr(MSR_CSTAR, (uint64_t)(uintptr_t)cstar_entry);   /* a 32-bit process's syscall: its own entry, as Xen's */
     wrmsr(MSR_SYSCALL_MASK, X86_EFLAGS_TF | X86_EFLAGS_IF | X86_EFLAGS_DF | X86_EFLAGS_IOPL | X86_EFLAGS_NT |
                                 X86_EFLAGS_AC);
     outb(PIC1_DATA, 0xff);            /* the BIOS's 8259s: all masked */

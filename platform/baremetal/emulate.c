@@ -247,6 +247,8 @@ bool emulate_privileged_op(struct regs *r)
     case 0x0f: break;
     default: return false;
     }
+    if (!pv.kernel_mode)
+        return false;   /* as Xen: the rest needs the guest's ring 0 (its kernel), a user process gets the #GP */
     uint8_t op2 = b[i++];
     switch (op2) {
     case 0x30: {   /* wrmsr */

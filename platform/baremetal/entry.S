@@ -60,6 +60,20 @@ syscall_entry:
     push $SYSCALL_VECTOR
     jmp common
 
+/* syscall from a 32-bit code segment (only a guest process can be there): the same frame, its own vector. */
+    .global cstar_entry
+cstar_entry:
+    mov %rsp, guest_rsp_scratch(%rip)
+    lea hv_stack_top(%rip), %rsp
+    push $FLAT_RING3_SS64           /* ss */
+    push guest_rsp_scratch(%rip)    /* rsp */
+    push %r11                       /* rflags */
+    push $FLAT_RING3_CS32           /* cs */
+    push %rcx                       /* rip */
+    push $0                         /* error code */
+    push $SYSCALL32_VECTOR
+    jmp common
+
 .macro EXC vec
     .global exc_\vec
 exc_\vec:

@@ -38,6 +38,7 @@
 
 #define HV_DIRECTMAP   0xffff830000000000ULL   /* all memory, supervisor only: L4 slot 262, as Xen's direct map */
 #define SYSCALL_VECTOR 0x100
+#define SYSCALL32_VECTOR 0x101   /* syscall from a 32-bit code segment (MSR_CSTAR) */
 #define TIMER_VECTOR    0x20   /* the local APIC timer (entry.S's timer_entry) */
 #define SPURIOUS_VECTOR 0xff
 #define QEMU_EXIT_PORT 0xf4                     /* QEMU's isa-debug-exit */
@@ -65,6 +66,7 @@
 #define X86_EXC_UD   6
 #define X86_EXC_DF   8
 #define X86_EXC_TS  10
+#define X86_EXC_NP  11
 #define X86_EXC_SS  12
 #define X86_EXC_GP  13
 #define X86_EXC_PF  14
@@ -76,6 +78,7 @@
 /* MSRs, with Xen's names. */
 #define MSR_STAR         0xc0000081U
 #define MSR_LSTAR        0xc0000082U
+#define MSR_CSTAR        0xc0000083U
 #define MSR_SYSCALL_MASK 0xc0000084U
 
 #ifndef __ASSEMBLER__
@@ -131,6 +134,7 @@ static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] <<
 
 /* entry.S */
 void syscall_entry(void);
+void cstar_entry(void);
 void timer_entry(void);
 void spurious_entry(void);
 __attribute__((noreturn)) void enter_guest(struct regs *r);
@@ -193,6 +197,8 @@ void cpu_init(void);
 
 /* Every entry from entry.S (a hypercall or an exception, from the guest or from the hypervisor). */
 void hv_entry(struct regs *r);
+/* Give the guest exception vector (not #PF) with error code error, at r, as if its instruction raised it. */
+void inject_exception(struct regs *r, unsigned int vector, uint64_t error);
 /*
  * Xen's create_bounce_frame: enter the guest kernel at handler with Xen's
  * PV frame (error code if has_error), switching to kernel mode and stack

@@ -286,6 +286,23 @@ static long set_debugreg(uint64_t reg, uint64_t value)
  * frame's rax (the guest's own).  A frame that cannot be read ends the run,
  * as Xen crashes the domain.
  */
+/*
+ * Would the CPU's iretq take selector sel for the guest (code for cs, a
+ * writable data segment for ss)?  lar from ring 0 with RPL 3 reads the
+ * descriptor the guest's GDT (or Xen's reserved page) holds: present, DPL 3.
+ */
+static bool selector_ok(uint16_t sel, bool code)
+{
+    uint32_t ar = 0;
+    uint8_t ok = 0;
+    if (!(sel & ~3u))
+        return false;
+    __asm__ volatile("lar %2, %0\n setz %1" : "+r"(ar), "=q"(ok) : "r"((uint32_t)sel | 3u) : "cc");
+    if (!ok || !(ar & (1u << 15)) || ((ar >> 13) & 3) != 3 || !(ar & (1u << 12)))
+        return false;   /* not there, not present, not DPL 3, or a system descriptor */
+    return code ? (ar & (1u << 11)) != 0 : (ar & (1u << 11)) == 0 && (ar & (1u << 9)) != 0;
+}
+
 static long do_iret(struct regs *r)
 {
     struct { uint64_t rax, r11, rcx, flags, rip, cs, rflags, rsp, ss; } f;
@@ -293,6 +310,14 @@ static long do_iret(struct regs *r)
         hv_printf("hv: the guest's iret frame at %#llx cannot be read (Xen crashes the domain)\n",
                   (unsigned long long)r->rsp);
         finish(3);
+    }
+    /* A frame the CPU's iretq would refuse is the guest's #GP (Xen's iretq faults and redelivers it). */
+    if (!selector_ok((uint16_t)f.cs, true) || !selector_ok((uint16_t)f.ss, false) || !guest_range_ok(f.rip, 1) ||
+        !guest_range_ok(f.rsp, 0)) {
+        uint16_t bad = !selector_ok((uint16_t)f.cs, true) ? (uint16_t)f.cs : !selector_ok((uint16_t)f.ss, false) ?
+                       (uint16_t)f.ss : 0;
+        inject_exception(r, X86_EXC_GP, bad & ~3u);
+        return (long)r->rax;
     }
     if ((f.cs & 3) == 3) {
         if (vcpu->guest_table_user == PVM_INVALID_MFN) {

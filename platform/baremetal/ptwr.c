@@ -241,6 +241,8 @@ static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
         if (!(e & _PAGE_PRESENT) || (level > 1 && (e & _PAGE_PSE)))
             return false;
         table = e & PVM_PTE_FRAME_MASK;
+        if ((table >> XEN_PAGE_SHIFT) >= machine.nr_frames)
+            return false;   /* not RAM (I/O space): never a page table, and not in the direct map */
     }
     const uint8_t *p = (const uint8_t *)dm(table) + (va & (XEN_PAGE_SIZE - 1));
     *old = 0;

@@ -100,6 +100,15 @@ static void check_repeat(const struct regs *r, uint64_t cr2)
     repeats = 0;
 }
 
+static void bounce(struct regs *r, uint64_t cr2);
+
+void inject_exception(struct regs *r, unsigned int vector, uint64_t error)
+{
+    r->vector = vector;
+    r->error = error;
+    bounce(r, 0);
+}
+
 /* Deliver exception r->vector to the guest's trap table entry, cr2 in its vcpu_info for a #PF. */
 static void bounce(struct regs *r, uint64_t cr2)
 {
@@ -108,6 +117,7 @@ static void bounce(struct regs *r, uint64_t cr2)
     if (r->vector == X86_EXC_PF) {
         pv_vcpu_info()->cr2 = cr2;
         bounced_pf[pv.kernel_mode ? 0 : 1]++;
+        r->error = (r->error & ~PFEC_user_mode) | (pv.kernel_mode ? 0 : PFEC_user_mode);   /* as Xen's */
     }
     bounce_to_guest(r, t->address, TI_GET_IF(t) != 0, exc_has_error_code(r->vector), r->error,
                     exc_label(r->vector));
@@ -128,6 +138,26 @@ static bool software_interrupt(struct regs *r)
     r->rip += 2;
     bounce_to_guest(r, t->address, TI_GET_IF(t) != 0, false, 0, "int");
     return true;
+}
+
+/*
+ * A syscall from guest user mode (64-bit, or from a 32-bit code segment):
+ * bounced to the kernel's syscall (or syscall32) callback with DF clear, as
+ * Xen's switch_to_kernel does; with no callback, #UD at the instruction.
+ */
+static void user_syscall(struct regs *r)
+{
+    unsigned int type = r->vector == SYSCALL32_VECTOR ? CALLBACKTYPE_syscall32 : CALLBACKTYPE_syscall;
+    r->vector = SYSCALL_VECTOR;
+    if (!pv.callback[type]) {
+        r->rip -= 2;
+        r->vector = X86_EXC_UD;
+        bounce(r, 0);
+        return;
+    }
+    r->rflags &= ~X86_EFLAGS_DF;
+    bounce_to_guest(r, pv.callback[type], (pv.callback_flags[type] & CALLBACKF_mask_events) != 0, false, 0,
+                    "syscall");
 }
 
 /* An exception in the guest: emulated (ptwr, privileged instructions, forced CPUID), else bounced. */
@@ -153,7 +183,8 @@ static void guest_exception(struct regs *r)
  */
 static void hypervisor_exception(struct regs *r)
 {
-    if (guard_armed && (r->vector == X86_EXC_PF || r->vector == X86_EXC_GP || r->vector == X86_EXC_SS)) {
+    if (guard_armed && (r->vector == X86_EXC_PF || r->vector == X86_EXC_GP || r->vector == X86_EXC_SS ||
+                        r->vector == X86_EXC_NP || r->vector == X86_EXC_TS)) {
         r->rip = (uint64_t)(uintptr_t)hv_guard_fault;
         return;
     }
@@ -191,11 +222,10 @@ void hv_entry(struct regs *r)
     } else if (!(r->cs & 3)) {
         hypervisor_exception(r);
         return;
-    } else if (r->vector == SYSCALL_VECTOR && pv.kernel_mode)
+    } else if (r->vector == SYSCALL_VECTOR && pv.kernel_mode && !(r->cs == FLAT_RING3_CS32))
         do_hypercall(r);
-    else if (r->vector == SYSCALL_VECTOR)   /* a user process's syscall: the kernel's syscall callback */
-        bounce_to_guest(r, pv.callback[CALLBACKTYPE_syscall],
-                        (pv.callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events) != 0, false, 0, "syscall");
+    else if (r->vector == SYSCALL_VECTOR || r->vector == SYSCALL32_VECTOR)   /* a user process's syscall */
+        user_syscall(r);
     else
         guest_exception(r);
     deliver_events(r);

@@ -90,6 +90,8 @@ static long load_gs(void *arg)
  */
 long load_user_gs_selector(uint16_t sel)
 {
+    if (sel > 3)
+        sel |= 3;   /* as Xen: the guest's selectors have RPL 3 */
     if (hv_guarded(load_gs, &sel)) {
         sel = 0;
         load_gs(&sel);
