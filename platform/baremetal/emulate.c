@@ -152,10 +152,22 @@ static int guest_wrmsr(uint32_t msr, uint64_t val)
     }
 }
 
-/* Does port p (width bytes) reach the hardware?  A domain with I/O rights, less the hypervisor's own console. */
+/* Do ports [p, p + width) overlap [lo, hi]? */
+static bool ports_hit(unsigned int p, unsigned int width, unsigned int lo, unsigned int hi)
+{
+    return p + width > lo && p <= hi;
+}
+
+/*
+ * Does port p (width bytes) reach the hardware?  A domain with I/O rights,
+ * less what the hypervisor keeps, as Xen keeps it from dom0: its serial
+ * console, the 8259 interrupt controllers and their edge/level registers
+ * (the hypervisor's interrupts stay its own).  A read of the rest is all ones.
+ */
 static bool port_ok(unsigned int p, unsigned int width)
 {
-    return pv.io_ports && !(p + width > 0x3f8 && p < 0x400);
+    return pv.io_ports && !ports_hit(p, width, 0x3f8, 0x3ff) && !ports_hit(p, width, 0x20, 0x21) &&
+           !ports_hit(p, width, 0xa0, 0xa1) && !ports_hit(p, width, 0x4d0, 0x4d1);
 }
 
 static uint32_t port_in(unsigned int p, unsigned int width)

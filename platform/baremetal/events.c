@@ -26,6 +26,7 @@
 #define LAPIC_EOI      0x0b0
 #define LAPIC_SVR      0x0f0
 #define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
 #define LAPIC_TIMER_ICR 0x380
 #define LAPIC_TIMER_CCR 0x390
 #define LAPIC_TIMER_DCR 0x3e0
@@ -72,6 +73,7 @@ static void tsc_scale(uint64_t hz, uint32_t *mul, int8_t *shift)
 static void calibrate(void)
 {
     *lapic(LAPIC_SVR) = 0x1ff;               /* APIC on, spurious vector 0xff */
+    *lapic(LAPIC_LVT_LINT0) = 1u << 16;      /* the 8259s' ExtINT line masked: no legacy IRQ reaches a vector */
     *lapic(LAPIC_TIMER_DCR) = 0xb;           /* divide by 1 */
     *lapic(LAPIC_LVT_TIMER) = 1u << 16;      /* masked while counting */
     *lapic(LAPIC_TIMER_ICR) = 0xffffffffU;
@@ -138,7 +140,7 @@ void wallclock_init(struct shared_info *sh)
 
 /* ---- event channels (2-level) ---- */
 
-#define NR_PORTS   1024
+#define NR_PORTS   4096   /* the 2-level ABI's 64 x 64 */
 #define NR_VIRQS   24
 #define VIRQ_TIMER 0
 enum port_state { ECS_FREE, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_PIRQ, ECS_VIRQ, ECS_IPI };
@@ -218,6 +220,8 @@ long event_channel_op(uint64_t cmd, uint64_t arg)
             return -XEN_ENOSPC;
         return copy_to_guest(arg + 4, &port, 4) ? -XEN_EFAULT : 0;
     case EVTCHNOP_alloc_unbound:   /* dom, remote_dom (u16 each) -> port */
+        if ((a[0] & 0xffff) != DOMID_SELF && (a[0] & 0xffff) != vcpu->d->id)
+            return -XEN_ESRCH;
         if (!(port = alloc_port(ECS_UNBOUND)))
             return -XEN_ENOSPC;
         return copy_to_guest(arg + 4, &port, 4) ? -XEN_EFAULT : 0;
@@ -227,15 +231,17 @@ long event_channel_op(uint64_t cmd, uint64_t arg)
         if (port_state[a[0]] == ECS_VIRQ)
             virq_port[port_virq[a[0]]] = 0;
         port_state[a[0]] = ECS_FREE;
+        shinfo()->evtchn_pending[a[0] / 64] &= ~(1ULL << (a[0] % 64));   /* as Xen's evtchn_free */
         return 0;
     case EVTCHNOP_send:
-        if (a[0] == 0 || a[0] >= NR_PORTS || port_state[a[0]] == ECS_FREE)
+        if (a[0] == 0 || a[0] >= NR_PORTS || port_state[a[0]] == ECS_FREE || port_state[a[0]] == ECS_VIRQ)
             return -XEN_EINVAL;
         if (port_state[a[0]] == ECS_IPI)
             set_pending(a[0]);
-        return 0;   /* an unbound or virq port: nobody at the other end */
-    case EVTCHNOP_bind_vcpu:   /* port, vcpu: one vCPU only */
-        if (a[0] == 0 || a[0] >= NR_PORTS || port_state[a[0]] == ECS_FREE)
+        return 0;   /* an unbound port: nobody at the other end */
+    case EVTCHNOP_bind_vcpu:   /* port, vcpu: one vCPU only; as Xen, only unbound, interdomain and global ports */
+        if (a[0] == 0 || a[0] >= NR_PORTS || port_state[a[0]] == ECS_FREE || port_state[a[0]] == ECS_IPI ||
+            (port_state[a[0]] == ECS_VIRQ && port_virq[a[0]] == VIRQ_TIMER))
             return -XEN_EINVAL;
         return a[1] == 0 ? 0 : -XEN_ENOENT;
     case EVTCHNOP_unmask: {
@@ -243,8 +249,9 @@ long event_channel_op(uint64_t cmd, uint64_t arg)
             return -XEN_EINVAL;
         struct shared_info *sh = shinfo();
         uint64_t bit = 1ULL << (a[0] % 64);
+        bool was_masked = (sh->evtchn_mask[a[0] / 64] & bit) != 0;
         sh->evtchn_mask[a[0] / 64] &= ~bit;
-        if (sh->evtchn_pending[a[0] / 64] & bit) {
+        if (was_masked && (sh->evtchn_pending[a[0] / 64] & bit)) {
             struct vcpu_info *vi = pv_vcpu_info();
             vi->evtchn_pending_sel |= 1ULL << (a[0] / 64);
             vi->evtchn_upcall_pending = 1;
@@ -253,6 +260,8 @@ long event_channel_op(uint64_t cmd, uint64_t arg)
     }
     case EVTCHNOP_status: {   /* dom (u16), port -> status, vcpu, virq */
         uint32_t p = a[1];
+        if ((a[0] & 0xffff) != DOMID_SELF && (a[0] & 0xffff) != vcpu->d->id)
+            return -XEN_ESRCH;
         if (p >= NR_PORTS)
             return -XEN_EINVAL;
         uint32_t out[4] = { port_state[p], 0, port_state[p] == ECS_VIRQ ? port_virq[p] : 0, 0 };

@@ -271,6 +271,8 @@ static long sched_op(uint64_t cmd, uint64_t arg)
 static long set_debugreg(uint64_t reg, uint64_t value)
 {
     if (reg > 7 || reg == 4 || reg == 5)
+        return -XEN_ENODEV;
+    if (reg >= 6 && (value >> 32))
         return -XEN_EINVAL;
     if (reg < 4 && !guest_range_ok(value, 0))
         return -XEN_EPERM;
@@ -433,7 +435,7 @@ static long serve(unsigned long op, const xen_ulong_t a[6])
         return 0;
     case __HYPERVISOR_fpu_taskswitch: return fpu_taskswitch(a[0] != 0);
     case __HYPERVISOR_set_debugreg: return set_debugreg(a[0], a[1]);
-    case __HYPERVISOR_get_debugreg: return a[0] < 8 ? (long)pv.dr[a[0]] : -XEN_EINVAL;
+    case __HYPERVISOR_get_debugreg: return a[0] < 8 && a[0] != 4 && a[0] != 5 ? (long)pv.dr[a[0]] : -XEN_ENODEV;
     case __HYPERVISOR_update_descriptor: return update_descriptor(a[0], a[1]);
     case __HYPERVISOR_memory_op: return memory_op(a[0], a[1]);
     case __HYPERVISOR_xen_version: return xen_version(a[0], a[1]);

@@ -12,7 +12,7 @@
 #define MSR_FS_BASE 0xc0000100U
 #define MSR_GS_BASE 0xc0000101U
 
-struct pv_vcpu_state pv = { .kernel_mode = true };
+struct pv_vcpu_state pv = { .kernel_mode = true, .dr = { [6] = 0xffff0ff0, [7] = 0x400 } };   /* DR6, DR7 at reset */
 
 struct vcpu_info *pv_vcpu_info(void)
 {
