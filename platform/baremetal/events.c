@@ -373,10 +373,10 @@ long sched_block(void)
     vi->evtchn_upcall_mask = 0;
     while (!vi->evtchn_upcall_pending) {
         __asm__ volatile("sti; hlt; cli" : : : "memory");
-        if (!vi->evtchn_upcall_pending && system_time() - since > STUCK_NS) {
+        bool timer_armed = virq_port[VIRQ_TIMER] && (singleshot_at || periodic_ns);
+        if (!vi->evtchn_upcall_pending && !timer_armed && system_time() - since > STUCK_NS) {
             hv_printf("hv: the guest blocked (SCHEDOP_block) %llu s ago and no event can wake it (%s)\n",
-                      STUCK_NS / NSEC, virq_port[VIRQ_TIMER] ? "its timer is bound but never fires"
-                                                             : "it has bound no timer VIRQ");
+                      STUCK_NS / NSEC, virq_port[VIRQ_TIMER] ? "its timer is stopped" : "it has bound no timer VIRQ");
             finish(3);
         }
     }
