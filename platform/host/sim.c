@@ -119,6 +119,18 @@ static long plat_hypercall(void *ctx, unsigned long op, const xen_ulong_t args[6
     return pvm_hypercall(s->v, op, args);
 }
 
+/*
+ * The guest faulted: record it as Xen delivers it, the error code's user bit
+ * from the vCPU's mode (a PV kernel runs in ring 3, but Xen's pv_inject_event
+ * tells the kernel its own faults are the kernel's).
+ */
+static void guest_fault(struct sim *s)
+{
+    s->faulted = true;
+    s->fault.error_code = (s->fault.error_code & ~(uint32_t)PFEC_user_mode) |
+                          (s->v->kernel_mode ? 0 : (uint32_t)PFEC_user_mode);
+}
+
 static int plat_load(void *ctx, uint64_t va, uint64_t *val)
 {
     struct sim *s = ctx;
@@ -129,7 +141,7 @@ static int plat_load(void *ctx, uint64_t va, uint64_t *val)
     }
     if (pvm_guest_load(s->v, va, val, &s->fault) == PVM_ACCESS_FAULT) {
         cpu_forget(s);
-        s->faulted = true;
+        guest_fault(s);
         return -1;
     }
     cpu_remember(s, va, false);
@@ -147,7 +159,7 @@ static int plat_store(void *ctx, uint64_t va, uint64_t val)
     enum pvm_access a = pvm_guest_store(s->v, va, val, 8, &s->fault);
     if (a == PVM_ACCESS_FAULT) {
         cpu_forget(s);
-        s->faulted = true;
+        guest_fault(s);
         return -1;
     }
     if (a == PVM_ACCESS_OK)
@@ -163,7 +175,7 @@ static int plat_clear_page(void *ctx, uint64_t va)
     uint64_t maddr;
     cpu_forget(s);
     if (pvm_translate(s->v, va & ~0xFFFULL, true, &maddr, &s->fault) != PVM_ACCESS_OK) {
-        s->faulted = true;
+        guest_fault(s);
         s->m.stats.page_faults++;
         return -1;
     }
