@@ -343,7 +343,6 @@ static long do_iret(struct regs *r)
 
 /* ---- what the guest asked for ---- */
 
-
 static const char *const hypercall_name[NR_COUNTED_HYPERCALLS] = {
     "set_trap_table", "mmu_update", "set_gdt", "stack_switch", "set_callbacks", "fpu_taskswitch",
     "sched_op_compat", "platform_op", "set_debugreg", "get_debugreg", "update_descriptor", "11", "memory_op",
@@ -406,7 +405,8 @@ void hypercall_report(void)
         if (hypercall_count[op] && at < (int)sizeof(line) - 48)
             at += fmt_snprintf(line + at, sizeof(line) - (size_t)at, " %s=%lu",
                                op < NR_COUNTED_HYPERCALLS ? name_of(op, nb) : "other", hypercall_count[op]);
-    hv_printf("%s\n", line);
+    hv_write(line, at < (int)sizeof(line) ? (uint64_t)at : sizeof(line) - 1);   /* past hv_printf's 511 bytes */
+    hv_write("\n", 1);
     for (unsigned int i = 0; i < nr_refused; i++) {
         if (refused[i].cmd != ~0ULL)
             hv_printf("hv refused: %s(%llu) -> %ld, %lu times\n", name_of(refused[i].op, nb),
