@@ -193,9 +193,15 @@ static long exchange(uint64_t arg)
         }
         for (uint64_t k = 0; k < per && rc == 0; k++) {
             uint64_t old;
-            if (copy_from_guest(&old, x.in.extent_start + (o * per + k) * 8, 8))
+            struct pvm_frame_state st;
+            if (copy_from_guest(&old, x.in.extent_start + (o * per + k) * 8, 8)) {
                 rc = -XEN_EFAULT;
-            else if (pvm_release_page(&machine, vcpu->d->id, old))
+                break;
+            }
+            /* Xen's steal_page: only a frame the domain holds by its allocation alone (unmapped, untyped) */
+            pvm_frame_query(&machine, old, &st);
+            if (!st.valid || st.owner != vcpu->d->id || !st.allocated || st.count != 1 || st.type_count ||
+                pvm_release_page(&machine, vcpu->d->id, old))
                 rc = -XEN_EINVAL;
         }
         if (rc)
