@@ -99,6 +99,29 @@ for mem in ${records:-256M}; do
         compare "$mem"
     fi
 done
+# A wrong set-up, explained: without writable page tables the kernel's first store into a read-only page
+# table is explained on the console, Linux panics, and the run ends with the guest stopped (exit 7).
+LINUX_HV_ARGS="withhold=writable_page_tables boot_anyway" LINUX_TIMEOUT=120 \
+    ./scripts/linux-hv.sh "$hv" "$ldir" 256M "$out/withheld.log" > /dev/null
+wrc=$?
+checks=$((checks + 1))
+if [ $wrc -ne 7 ] || ! grep -q "^pvmmu hv: the guest kernel's write to .* is a store into one of its page tables" "$out/withheld.log" ||
+   ! grep -q "^    mfn .* type l1" "$out/withheld.log"; then
+    bad "withhold=writable_page_tables boot_anyway: expected the explanation of the first refused store and exit 7 (got $wrc; $out/withheld.log)"
+fi
+# Bad input: one line and exit 2, before QEMU starts.
+for bad_in in "MEM=abc" "MEM=3G" "AUDIT=sometimes" "ARGS=mem=512" "LOG=$out"; do
+    case $bad_in in
+        MEM=*) m=${bad_in#MEM=}; a=""; g=""; l=$out/bad.log ;;
+        AUDIT=*) m=256M; a=${bad_in#AUDIT=}; g=""; l=$out/bad.log ;;
+        ARGS=*) m=256M; a=""; g=${bad_in#ARGS=}; l=$out/bad.log ;;
+        LOG=*) m=256M; a=""; g=""; l=${bad_in#LOG=} ;;
+    esac
+    err=$(LINUX_HV_AUDIT=$a LINUX_HV_ARGS=$g ./scripts/linux-hv.sh "$hv" "$ldir" "$m" "$l" 2>&1 >/dev/null); brc=$?
+    checks=$((checks + 1))
+    [ $brc -eq 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || bad "$bad_in: expected one line and exit 2, got exit $brc: $err"
+done
+
 boot 192M "$out/audit-192M.log" to-memory 448
 ops=$(value "$out/audit-192M.log" 's/^hv auditor ran after each of \([0-9]*\) operations.*: clean/\1/p')
 [ -n "$ops" ] || bad "192M: no 'auditor ran after each' line"
