@@ -11,7 +11,6 @@
 
 /* Xen's 64-bit PV hypercall page: one stub of HYPERCALL_STUB_SIZE bytes (lib/pvbuild.h) per hypercall number. */
 #define NR_HYPERCALL_STUBS  (XEN_PAGE_SIZE / HYPERCALL_STUB_SIZE)
-#define UNSET               (~0ULL)
 
 static uint64_t nr_pages, first_mfn, shinfo_mfn;
 
@@ -75,7 +74,7 @@ static struct pv_layout domain_layout(const struct elf_image *e, uint64_t initrd
     if (image_pages + initrd_pages >= nr_pages / 2 || mapped > one_gib_pages)
         panic("the kernel and its initrd (%llu pages) do not fit a %llu MiB domain",
               (unsigned long long)(image_pages + initrd_pages), (unsigned long long)mem_mib);
-    struct pv_layout l = { .kernel_pages = mapped, .nr_pages = nr_pages, .p2m_separate = e->init_p2m != UNSET,
+    struct pv_layout l = { .kernel_pages = mapped, .nr_pages = nr_pages, .p2m_separate = e->init_p2m != ELF_UNSET,
                            .unmapped_pages = e->mod_start_pfn ? initrd_pages : 0 };
     pv_layout(&l);
     if (l.v_end_pfn > one_gib_pages || l.v_end_pfn >= nr_pages ||
@@ -193,7 +192,7 @@ void build_domain(const uint8_t *elf, uint64_t elf_len, const uint8_t *initrd, u
     load_virt_base = e.virt_base;
     elf_load(&e, load_bytes);
     load_bytes(e.virt_base + initrd_pfn * XEN_PAGE_SIZE, initrd, initrd_len);
-    if (e.hypercall_page != UNSET)
+    if (e.hypercall_page != ELF_UNSET)
         write_hypercall_page((uint8_t *)guest_page((e.hypercall_page - e.virt_base) >> XEN_PAGE_SHIFT));
     write_p2m(l.p2m_pfn);
     struct start_info *si = (struct start_info *)guest_page(l.si_pfn);

@@ -73,7 +73,7 @@ void cpu_init(void)
 {
     uint64_t cr0, cr4;   /* SSE for the guest (the hypervisor itself uses general registers only) */
     __asm__ volatile("mov %%cr0, %0\n mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
-    cr0 = (cr0 & ~(0x4ULL | 0x60000000ULL)) | 0x2ULL | 0x20ULL | 0x40000ULL;   /* EM, CD, NW off; MP, NE, AM on, as Xen */
+    cr0 = (cr0 & ~(0x4ULL | 0x60000000ULL)) | 0x2ULL | 0x20ULL | 0x40000ULL;   /* EM, CD, NW off; MP, NE, AM on */
     cr4 |= 0x600ULL;                  /* OSFXSR, OSXMMEXCPT */
     __asm__ volatile("mov %0, %%cr0\n mov %1, %%cr4" : : "r"(cr0), "r"(cr4));
     gdt_load();

@@ -25,7 +25,6 @@
 #define PT_NOTE       4
 #define NOTE_HDR_SIZE 12
 #define NOTE_NAME_XEN 0x006E6558U   /* "Xen" */
-#define UNSET         (~0ULL)
 
 /* Xen's XENFEAT_* names, by bit, as the FEATURES note spells them (libelf's table). */
 static const char *const feature_name[] = {
@@ -87,7 +86,7 @@ static void parse_features(struct elf_image *e, const char *s, uint64_t n)
 /* A number note's value: 4 or 8 bytes, little-endian, as libelf reads them. */
 static uint64_t note_num(const uint8_t *desc, uint32_t descsz)
 {
-    return descsz == 8 ? rd64(desc) : descsz == 4 ? rd32(desc) : UNSET;
+    return descsz == 8 ? rd64(desc) : descsz == 4 ? rd32(desc) : ELF_UNSET;
 }
 
 /* Take the "Xen" notes in data[off, off + size); stop at a cut note. */
@@ -108,7 +107,7 @@ static void elf_notes(struct elf_image *e, uint64_t off, uint64_t size)
             case XEN_ELFNOTE_VIRT_BASE: e->virt_base = v; break;
             case XEN_ELFNOTE_PADDR_OFFSET: e->paddr_offset = v; break;
             case XEN_ELFNOTE_INIT_P2M: e->init_p2m = v; break;
-            case XEN_ELFNOTE_MOD_START_PFN: e->mod_start_pfn = v != 0 && v != UNSET; break;
+            case XEN_ELFNOTE_MOD_START_PFN: e->mod_start_pfn = v != 0 && v != ELF_UNSET; break;
             case XEN_ELFNOTE_HV_START_LOW: e->hv_start_low = v; break;
             case XEN_ELFNOTE_FEATURES: parse_features(e, (const char *)d + desc, descsz); break;
             case XEN_ELFNOTE_PAE_MODE: e->pae_extcr3 = descsz >= 3 && d[desc] == 'y'; break;
@@ -130,11 +129,11 @@ static void elf_notes(struct elf_image *e, uint64_t off, uint64_t size)
  */
 static void elf_place(struct elf_image *e)
 {
-    if (e->virt_base == UNSET || e->entry == UNSET)
+    if (e->virt_base == ELF_UNSET || e->entry == ELF_UNSET)
         panic("the kernel has no Xen notes (VIRT_BASE and ENTRY, or an ELF entry point)");
-    if (e->paddr_offset == UNSET)
+    if (e->paddr_offset == ELF_UNSET)
         e->paddr_offset = 0;
-    uint64_t pstart = UNSET, pend = 0;
+    uint64_t pstart = ELF_UNSET, pend = 0;
     for (uint64_t i = 0; i < e->phnum; i++) {
         struct elf_phdr ph = elf_phdr(e, i);
         if (ph.type != PT_LOAD || !ph.memsz)
@@ -145,7 +144,7 @@ static void elf_place(struct elf_image *e)
         pstart = ph.paddr < pstart ? ph.paddr : pstart;
         pend = ph.paddr + ph.memsz > pend ? ph.paddr + ph.memsz : pend;
     }
-    if (pstart == UNSET)
+    if (pstart == ELF_UNSET)
         panic("the kernel has no loadable segment");
     e->kstart = e->virt_base + (pstart - e->paddr_offset);
     e->kend = e->virt_base + (pend - e->paddr_offset);
@@ -155,15 +154,17 @@ static void elf_place(struct elf_image *e)
     if (e->entry < e->kstart || e->entry >= e->kend)
         panic("the kernel's entry point %#llx lies outside its image %#llx-%#llx", (unsigned long long)e->entry,
               (unsigned long long)e->kstart, (unsigned long long)e->kend);
-    if (e->hypercall_page != UNSET && (e->hypercall_page < e->kstart || e->hypercall_page + XEN_PAGE_SIZE > e->kend ||
-                                       (e->hypercall_page & (XEN_PAGE_SIZE - 1))))
+    if (e->hypercall_page != ELF_UNSET &&
+        (e->hypercall_page < e->kstart || e->hypercall_page + XEN_PAGE_SIZE > e->kend ||
+         (e->hypercall_page & (XEN_PAGE_SIZE - 1))))
         panic("the kernel's hypercall page %#llx lies outside its image", (unsigned long long)e->hypercall_page);
 }
 
 void elf_parse(const uint8_t *data, uint64_t len, struct elf_image *e)
 {
-    *e = (struct elf_image){ .data = data, .len = len, .entry = UNSET, .hypercall_page = UNSET, .virt_base = UNSET,
-                             .paddr_offset = UNSET, .init_p2m = UNSET, .hv_start_low = UNSET };
+    *e = (struct elf_image){ .data = data, .len = len, .entry = ELF_UNSET, .hypercall_page = ELF_UNSET,
+                             .virt_base = ELF_UNSET, .paddr_offset = ELF_UNSET, .init_p2m = ELF_UNSET,
+                             .hv_start_low = ELF_UNSET };
     if (len < EHDR_SIZE || rd32(data) != ELF_MAGIC || data[EI_CLASS] != ELFCLASS64 ||
         rd16(data + E_MACHINE) != EM_X86_64) {
         if (len >= 0x206 && rd32(data + 0x202) == 0x53726448U)   /* "HdrS": a bzImage's boot header */
@@ -184,7 +185,7 @@ void elf_parse(const uint8_t *data, uint64_t len, struct elf_image *e)
         if (ph.type == PT_NOTE)
             elf_notes(e, ph.offset, ph.filesz);
     }
-    if (e->entry == UNSET)
+    if (e->entry == ELF_UNSET)
         e->entry = rd64(data + 24);   /* e_entry, when there is no ENTRY note */
     elf_place(e);
 }

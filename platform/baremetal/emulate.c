@@ -56,14 +56,6 @@
 
 static const uint8_t forced_cpuid[] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
 
-/* The general register numbered n (ModRM/REX order), as a pointer into the saved frame. */
-static uint64_t *gpr(struct regs *r, unsigned int n)
-{
-    uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
-                                &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
-    return map[n & 15];
-}
-
 static inline void native_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
     __asm__ volatile("cpuid" : "=a"(out[0]), "=b"(out[1]), "=c"(out[2]), "=d"(out[3]) : "a"(leaf), "c"(sub));
@@ -279,7 +271,7 @@ bool emulate_privileged_op(struct regs *r)
     case 0x20: case 0x22: {   /* mov from / to a control register */
         uint8_t modrm = b[i++];
         unsigned int cr = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0), reg = (modrm & 7) | (rex & 1 ? 8 : 0);
-        uint64_t *g = gpr(r, reg);
+        uint64_t *g = regs_gpr(r, reg);
         if (op2 == 0x20) {
             if (cr == 0)
                 *g = guest_cr0();

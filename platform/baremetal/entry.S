@@ -46,33 +46,30 @@
     pop %rax
 .endm
 
-    .text
-    .global syscall_entry
-syscall_entry:
+/*
+ * A syscall entry: the CPU saved rip in rcx and rflags in r11 and switched
+ * nothing else, so build the frame an interrupt would have, with the
+ * guest's code segment cs, and tell hv_entry it came by vector vec.
+ */
+.macro SYSCALL_ENTRY name, cs, vec
+    .global \name
+\name:
     mov %rsp, guest_rsp_scratch(%rip)
     lea hv_stack_top(%rip), %rsp
     push $FLAT_RING3_SS64           /* ss: what the guest runs with */
     push guest_rsp_scratch(%rip)    /* rsp */
     push %r11                       /* rflags */
-    push $FLAT_RING3_CS64           /* cs */
+    push $\cs                       /* cs */
     push %rcx                       /* rip */
     push $0                         /* error code */
-    push $SYSCALL_VECTOR
+    push $\vec
     jmp common
+.endm
 
-/* syscall from a 32-bit code segment (only a guest process can be there): the same frame, its own vector. */
-    .global cstar_entry
-cstar_entry:
-    mov %rsp, guest_rsp_scratch(%rip)
-    lea hv_stack_top(%rip), %rsp
-    push $FLAT_RING3_SS64           /* ss */
-    push guest_rsp_scratch(%rip)    /* rsp */
-    push %r11                       /* rflags */
-    push $FLAT_RING3_CS32           /* cs */
-    push %rcx                       /* rip */
-    push $0                         /* error code */
-    push $SYSCALL32_VECTOR
-    jmp common
+    .text
+SYSCALL_ENTRY syscall_entry, FLAT_RING3_CS64, SYSCALL_VECTOR
+/* syscall from a 32-bit code segment (only a guest process can be there): its own vector. */
+SYSCALL_ENTRY cstar_entry, FLAT_RING3_CS32, SYSCALL32_VECTOR
 
 .macro EXC vec
     .global exc_\vec

@@ -220,7 +220,7 @@ long event_channel_op(uint64_t cmd, uint64_t arg)
             return -XEN_ENOSPC;
         return copy_to_guest(arg + 4, &port, 4) ? -XEN_EFAULT : 0;
     case EVTCHNOP_alloc_unbound:   /* dom, remote_dom (u16 each) -> port */
-        if ((a[0] & 0xffff) != DOMID_SELF && (a[0] & 0xffff) != vcpu->d->id)
+        if (!pv_own_domid((uint16_t)a[0]))
             return -XEN_ESRCH;
         if (!(port = alloc_port(ECS_UNBOUND)))
             return -XEN_ENOSPC;
@@ -260,7 +260,7 @@ long event_channel_op(uint64_t cmd, uint64_t arg)
     }
     case EVTCHNOP_status: {   /* dom (u16), port -> status, vcpu, virq */
         uint32_t p = a[1];
-        if ((a[0] & 0xffff) != DOMID_SELF && (a[0] & 0xffff) != vcpu->d->id)
+        if (!pv_own_domid((uint16_t)a[0]))
             return -XEN_ESRCH;
         if (p >= NR_PORTS)
             return -XEN_EINVAL;

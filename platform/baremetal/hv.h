@@ -89,6 +89,14 @@ struct regs {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
+/* The general register numbered n in ModRM/REX order (rax, rcx, rdx, rbx, rsp, ...), in r. */
+static inline uint64_t *regs_gpr(struct regs *r, unsigned int n)
+{
+    uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
+                                &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
+    return map[n & 15];
+}
+
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port)
 {
@@ -252,6 +260,8 @@ void pv_set_segment_base(unsigned int which, uint64_t base);
 void pv_toggle_guest_mode(void);
 /* The root (mfn) of the current mode: the kernel's L4, or the user's. */
 uint64_t pv_current_root(void);
+/* Does domid name the guest's own domain (DOMID_SELF or its id)? */
+bool pv_own_domid(uint16_t domid);
 /* May the guest use I/O instructions now (its virtual IOPL against its mode's privilege)? */
 bool pv_io_allowed(void);
 /* HYPERVISOR_set_segment_base: 0 or -EINVAL (a base that is not a guest address, an unknown which). */
@@ -387,7 +397,9 @@ struct elf_phdr {
     uint32_t type;
     uint64_t offset, vaddr, paddr, filesz, memsz;
 };
-/* A PV kernel's ELF image and what its Xen notes say (~0 where a note is absent). */
+/* What a number note that is absent reads as. */
+#define ELF_UNSET (~0ULL)
+/* A PV kernel's ELF image and what its Xen notes say (ELF_UNSET where a note is absent). */
 struct elf_image {
     const uint8_t *data;
     uint64_t len, phoff, phnum, phent;

@@ -36,8 +36,6 @@ void memory_set_host_map(const struct e820entry *map, unsigned int n)
         host_e820[i] = map[i];
 }
 
-/* Is domid the caller's own domain (DOMID_SELF or its id)? */
-static bool self(uint16_t domid) { return domid == DOMID_SELF || domid == vcpu->d->id; }
 
 /*
  * XENMEM_decrease_reservation: give back each extent (order 0, our
@@ -49,7 +47,7 @@ static long decrease_reservation(uint64_t arg)
     struct xen_memory_reservation r;
     if (copy_from_guest(&r, arg, sizeof(r)))
         return -XEN_EFAULT;
-    if (r.extent_order || !self(r.domid))
+    if (r.extent_order || !pv_own_domid(r.domid))
         return -XEN_ENOSYS;
     long done = 0;
     for (uint64_t i = 0; i < r.nr_extents; i++) {
@@ -150,8 +148,8 @@ static long memory_map(uint64_t arg, bool whole)
     if (whole) {
         if (map.nr_entries < host_e820_n + 1)
             return -XEN_EINVAL;   /* as Xen: room for the map and one more */
-        n = machine_map(out, map.nr_entries < sizeof(out) / sizeof(out[0]) ? map.nr_entries
-                                                                           : (unsigned int)(sizeof(out) / sizeof(out[0])));
+        unsigned int room = sizeof(out) / sizeof(out[0]);
+        n = machine_map(out, map.nr_entries < room ? map.nr_entries : room);
         if (n < 0)
             return -XEN_EINVAL;
     }
@@ -175,7 +173,7 @@ static long exchange(uint64_t arg)
     struct xen_memory_exchange x;
     if (copy_from_guest(&x, arg, sizeof(x)))
         return -XEN_EFAULT;
-    if (!self(x.in.domid) || x.in.domid != x.out.domid || x.in.extent_order != 0 || x.out.extent_order > 9 ||
+    if (!pv_own_domid(x.in.domid) || x.in.domid != x.out.domid || x.in.extent_order != 0 || x.out.extent_order > 9 ||
         (x.in.nr_extents << x.in.extent_order) != (x.out.nr_extents << x.out.extent_order))
         return -XEN_EINVAL;
     unsigned int bits = XENMEMF_address_bits(x.out.mem_flags);
@@ -229,7 +227,7 @@ long memory_op(uint64_t cmd, uint64_t arg)
         uint16_t domid;
         if (copy_from_guest(&domid, arg, sizeof(domid)))
             return -XEN_EFAULT;
-        if (!self(domid))
+        if (!pv_own_domid(domid))
             return -XEN_ESRCH;
         /* current: the pages it has; maximum: as Xen's dom0 with no max given, all the machine's memory */
         return (cmd & XENMEM_cmd_mask) == XENMEM_current_reservation || !(vcpu->d->flags & PVM_DOM_PRIVILEGED) ?

@@ -29,31 +29,23 @@ struct insn {
     uint64_t imm;
 };
 
-/* The general register numbered n in ModRM/REX order (rax, rcx, rdx, rbx, rsp, ...), as a pointer. */
-static uint64_t *gpr(struct regs *r, unsigned int n)
-{
-    uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
-                                &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
-    return map[n & 15];
-}
-
 /* The value of register n as an operand of i's width (ah..bh for a byte operand without REX). */
 static uint64_t reg_read(struct regs *r, const struct insn *i, unsigned int n)
 {
     if (i->bytes == 1 && i->byte_regs && n >= 4 && n < 8)
-        return (*gpr(r, n - 4) >> 8) & 0xff;
-    return *gpr(r, n);
+        return (*regs_gpr(r, n - 4) >> 8) & 0xff;
+    return *regs_gpr(r, n);
 }
 
 /* Write v into register n at i's width, as the CPU does (a 32-bit write clears the upper half). */
 static void reg_write(struct regs *r, const struct insn *i, unsigned int n, uint64_t v)
 {
     if (i->bytes == 1 && i->byte_regs && n >= 4 && n < 8) {
-        uint64_t *g = gpr(r, n - 4);
+        uint64_t *g = regs_gpr(r, n - 4);
         *g = (*g & ~0xff00ULL) | (v & 0xff) << 8;
         return;
     }
-    uint64_t *g = gpr(r, n);
+    uint64_t *g = regs_gpr(r, n);
     if (i->bytes == 8)
         *g = v;
     else if (i->bytes == 4)
@@ -228,12 +220,14 @@ static bool ptwr_allowed(void)
 }
 
 /*
- * The entry at va as it is now, read through the hypervisor's direct map
- * after a walk of the current tables that changes nothing (a read through
- * the guest's mapping would set accessed bits, which Xen's ptwr never does).
- * false if va is not mapped.
+ * Walk the current tables for va through the hypervisor's direct map,
+ * changing nothing (a walk through the guest's mapping would set accessed
+ * bits, which Xen's ptwr never does): the L1 entry that maps va, and the
+ * physical address of the frame it maps.  false if va is not mapped, or
+ * the walk reaches a frame that is not RAM (never a page table, and not in
+ * the direct map).
  */
-static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
+static bool walk_leaf(uint64_t va, uint64_t *leaf, uint64_t *frame)
 {
     uint64_t table = read_cr3() & PVM_PTE_FRAME_MASK;
     for (int level = 4; level >= 1; level--) {
@@ -242,9 +236,20 @@ static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
             return false;
         table = e & PVM_PTE_FRAME_MASK;
         if ((table >> XEN_PAGE_SHIFT) >= machine.nr_frames)
-            return false;   /* not RAM (I/O space): never a page table, and not in the direct map */
+            return false;
+        *leaf = e;
     }
-    const uint8_t *p = (const uint8_t *)dm(table) + (va & (XEN_PAGE_SIZE - 1));
+    *frame = table;
+    return true;
+}
+
+/* The entry at va as it is now (walk_leaf, then the direct map).  false if va is not mapped RAM. */
+static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
+{
+    uint64_t leaf, frame;
+    if (!walk_leaf(va, &leaf, &frame))
+        return false;
+    const uint8_t *p = (const uint8_t *)dm(frame) + (va & (XEN_PAGE_SIZE - 1));
     *old = 0;
     for (unsigned int k = 0; k < bytes; k++)
         *old |= (uint64_t)p[k] << (8 * k);
@@ -259,13 +264,9 @@ static bool read_entry(uint64_t va, unsigned int bytes, uint64_t *old)
 static void explain_withheld(uint64_t cr2, uint64_t rip)
 {
     static bool told;
-    uint64_t table = read_cr3() & PVM_PTE_FRAME_MASK, e = 0;
-    for (int level = 4; level >= 1 && table; level--) {
-        e = ((const uint64_t *)dm(table))[(cr2 >> (12 + 9 * (level - 1))) & 511];
-        table = (e & _PAGE_PRESENT) && !(level > 1 && (e & _PAGE_PSE)) ? e & PVM_PTE_FRAME_MASK : 0;
-    }
+    uint64_t e, table;
     struct pvm_frame_state st;
-    if (told || !pv.kernel_mode || !table || (e & _PAGE_RW))
+    if (told || !pv.kernel_mode || !walk_leaf(cr2, &e, &table) || (e & _PAGE_RW))
         return;
     pvm_frame_query(&machine, table >> XEN_PAGE_SHIFT, &st);
     if (st.type < PVM_TYPE_L1 || st.type > PVM_TYPE_L4)

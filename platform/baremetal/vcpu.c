@@ -58,6 +58,11 @@ void pv_toggle_guest_mode(void)
         write_cr3(pv_current_root() << XEN_PAGE_SHIFT);
 }
 
+bool pv_own_domid(uint16_t domid)
+{
+    return domid == DOMID_SELF || domid == vcpu->d->id;
+}
+
 bool pv_io_allowed(void)
 {
     return pv.iopl >= (pv.kernel_mode ? 1u : 3u);
