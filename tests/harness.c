@@ -1,5 +1,6 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
+#include "explain.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -361,4 +362,28 @@ unsigned long tm_bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_
 {
     return tm_log_countf(t, "Bad type (saw %016llx != exp %016llx) for mfn %05llx", (unsigned long long)saw,
                          (unsigned long long)exp, (unsigned long long)mfn);
+}
+
+char *tm_explanation(struct tm *t, const char *indent, const struct explain_names *names)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    explain_refusal(f, &t->m, indent, names);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(buf);
+    return buf;
+}
+
+char *tm_wrapped(const char *text)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    explain_wrap(f, text);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(buf);
+    return buf;
 }

@@ -148,4 +148,11 @@ unsigned long tm_log_countf(struct tm *t, const char *fmt, ...) __attribute__((f
 /* How many log lines held Xen's exact "Bad type" line for mfn (without its pfn part). */
 unsigned long tm_bad_type_logs(struct tm *t, uint64_t saw, uint64_t exp, uint64_t mfn);
 
+struct explain_names;
+/* What explain_refusal prints onto a FILE* for t's latest refusal, with indent and names (may be NULL); freed by
+ * the caller. */
+char *tm_explanation(struct tm *t, const char *indent, const struct explain_names *names);
+/* What explain_wrap prints onto a FILE* for text; freed by the caller. */
+char *tm_wrapped(const char *text);
+
 #endif

@@ -43,32 +43,6 @@ static struct explain_sink mem_sink(struct membuf *b)
     return (struct explain_sink){ mem_write, b };
 }
 
-/* What explain_refusal prints onto a FILE* for t's latest refusal (the caller frees it). */
-static char *file_account(struct tm *t, const char *indent, const struct explain_names *names)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    explain_refusal(f, &t->m, indent, names);
-    assert_int_equal(fclose(f), 0);
-    assert_non_null(buf);
-    return buf;
-}
-
-/* What explain_wrap prints onto a FILE* for text (the caller frees it). */
-static char *file_wrapped(const char *text)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    explain_wrap(f, text);
-    assert_int_equal(fclose(f), 0);
-    assert_non_null(buf);
-    return buf;
-}
-
 /*
  * t's latest refusal, with indent "    " (as `pvmmu script` and `boot` give it): through a memory
  * sink it is want, byte for byte, and so is the FILE* path; wrapped (explain_wrap_to, explain_wrap,
@@ -80,7 +54,7 @@ static void check_account(struct tm *t, const struct explain_names *names, const
     struct explain_sink sink = mem_sink(&mem);
     explain_refusal_to(&sink, &t->m, "    ", names);
     assert_string_equal(mem.text, want);
-    char *file = file_account(t, "    ", names);
+    char *file = tm_explanation(t, "    ", names);
     assert_int_equal(strlen(file), mem.len);
     assert_memory_equal(file, mem.text, mem.len);
     free(file);
@@ -88,7 +62,7 @@ static void check_account(struct tm *t, const struct explain_names *names, const
     struct explain_sink out = mem_sink(&wrapped);
     explain_wrap_to(&out, mem.text);
     assert_string_equal(wrapped.text, want_wrapped);
-    char *fw = file_wrapped(mem.text);
+    char *fw = tm_wrapped(mem.text);
     assert_string_equal(fw, want_wrapped);
     free(fw);
 
@@ -386,7 +360,7 @@ static void long_indent_and_names_whole(void **state)
     static struct membuf mem;
     struct explain_sink sink = mem_sink(&mem);
     explain_refusal_to(&sink, &t->m, indent, &names);
-    char *file = file_account(t, indent, &names);
+    char *file = tm_explanation(t, indent, &names);
     assert_string_equal(mem.text, file);
     free(file);
     size_t lines = 0;
@@ -455,7 +429,7 @@ static void wrapper_edges(void **state)
     s.write(s.ctx, "\n", 1);
     assert_int_equal(out.len, strlen(text) + 152 + 1);
     assert_memory_equal(out.text, text, strlen(text));
-    char *fw = file_wrapped("aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa "
+    char *fw = tm_wrapped("aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa "
                             "aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa \n");
     assert_string_equal(out.text + strlen(text), fw);
     free(fw);

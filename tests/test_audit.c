@@ -358,6 +358,32 @@ static unsigned long count_text(const struct issues *c, const char *text)
 }
 
 /*
+ * The issues of a reference moved from frame f to untyped frame g: f's general and type counts one too
+ * high, g's one too low and its type wrong, and one issue saying text: 5 in all.
+ */
+static void expect_moved_ref(const struct issues *c, uint64_t f, uint64_t g, const char *text)
+{
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, g), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, g), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, g), 1);
+    assert_int_equal(count_text(c, text), 1);
+    assert_int_equal(c->n, 5);
+}
+
+/* The issues of a reference held on frame other, another domain's: owner, counts, type and "not the domain's": 4. */
+static void expect_foreign_ref(const struct issues *c, uint64_t other)
+{
+    assert_int_equal(count_kind(c, PVM_AUDIT_OWNER, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, other), 1);
+    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, other), 1);
+    assert_int_equal(count_text(c, "not the domain's"), 1);
+    assert_int_equal(c->n, 4);
+}
+
+/*
  * Xen's own writable mappings (pvm_xen_map_frame) are references the auditor counts: a hold moved to another
  * frame, a hold forgotten, a hold of another domain's frame and a hold count past the array are each caught.
  */
@@ -369,13 +395,7 @@ static void audit_catches_corrupt_xen_map(void **state)
     TM_OK(t, pvm_xen_map_frame(&t->m, 1, f));
     d->xen_maps[0] = g;   /* f's references are no one's; g, untyped, is held writable */
     const struct issues *c = audit(t);
-    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, g), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, g), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, g), 1);
-    assert_int_equal(count_text(c, "Xen holds mfn"), 1);
-    assert_int_equal(c->n, 5);
+    expect_moved_ref(c, f, g, "Xen holds mfn");
     d->xen_maps[0] = f;
     AUDIT_CLEAN(t);
     d->nr_xen_maps = 0;   /* a hold forgotten */
@@ -386,12 +406,7 @@ static void audit_catches_corrupt_xen_map(void **state)
     d->nr_xen_maps = 2;   /* and one of d2's frame */
     d->xen_maps[1] = other;
     c = audit(t);
-    assert_int_equal(count_kind(c, PVM_AUDIT_OWNER, other), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, other), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, other), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, other), 1);
-    assert_int_equal(count_text(c, "not the domain's"), 1);
-    assert_int_equal(c->n, 4);
+    expect_foreign_ref(c, other);
     d->nr_xen_maps = PVM_MAX_XEN_MAPS + 1;   /* past the array: said so, and nothing read beyond it (ASan) */
     c = audit(t);
     assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, PVM_INVALID_MFN), 1);
@@ -414,13 +429,7 @@ static void audit_catches_corrupt_gdt(void **state)
     TM_OK(t, pvm_set_gdt(v, &f, 1, 512));
     v->gdt_frames[0] = g;   /* f's references are no one's; g, untyped, is in a GDT */
     const struct issues *c = audit(t);
-    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, f), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, f), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, g), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, g), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, g), 1);
-    assert_int_equal(count_text(c, "d1v1 GDT frame 0 is mfn"), 1);
-    assert_int_equal(c->n, 5);
+    expect_moved_ref(c, f, g, "d1v1 GDT frame 0 is mfn");
     v->gdt_frames[0] = f;
     AUDIT_CLEAN(t);
     t->m.frames[f].type_info++;   /* a type reference no one holds */
@@ -439,12 +448,7 @@ static void audit_catches_corrupt_gdt(void **state)
     v->gdt_ents = 1024;   /* and one of d2's frame */
     v->gdt_frames[1] = other;
     c = audit(t);
-    assert_int_equal(count_kind(c, PVM_AUDIT_OWNER, other), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_COUNT, other), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE_COUNT, other), 1);
-    assert_int_equal(count_kind(c, PVM_AUDIT_TYPE, other), 1);
-    assert_int_equal(count_text(c, "not the domain's"), 1);
-    assert_int_equal(c->n, 4);
+    expect_foreign_ref(c, other);
     v->gdt_frames[1] = 0;
     v->gdt_ents = 20u * 512u;   /* past Xen's limit and the array: said so, nothing read beyond it (ASan) */
     c = audit(t);

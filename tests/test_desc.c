@@ -65,19 +65,6 @@ static void assert_gdt(const struct pvm_vcpu *v, const uint64_t *frames, unsigne
         assert_memory_equal((t)->v->gdt_frames, old_.gdt_frames, sizeof(old_.gdt_frames)); \
     } while (0)
 
-/* What explain_refusal prints for the latest refusal (the caller frees it). */
-static char *explanation(struct tm *t)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    explain_refusal(f, &t->m, "", NULL);
-    assert_int_equal(fclose(f), 0);
-    assert_non_null(buf);
-    return buf;
-}
-
 /*
  * A GDT frame takes a general and a seg_desc type reference and is validated; v's gdt_frames[]/gdt_ents hold it,
  * pvm_frame_query names the vCPU, and v's TLB is flushed (do_set_gdt's flush_tlb_local).
@@ -174,7 +161,7 @@ static void writable_and_gdt_exclude_each_other(void **state)
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(t->m.last.mfn, f);
     assert_int_equal(t->m.last.exp, PGT_seg_desc_page);
-    char *text = explanation(t);
+    char *text = tm_explanation(t, "", NULL);
     assert_non_null(strstr(text, "hint: the frame is still mapped writable"));
     assert_non_null(strstr(text, "before it goes into a GDT"));
     free(text);
@@ -189,7 +176,7 @@ static void writable_and_gdt_exclude_each_other(void **state)
     assert_int_equal(tm_bad_type_logs(t, taf, PGT_writable_page, f), 1);
     assert_int_equal(t->m.last.why, PVM_WHY_BAD_TYPE);
     assert_int_equal(t->m.last.saw, taf);
-    text = explanation(t);
+    text = tm_explanation(t, "", NULL);
     assert_non_null(strstr(text, "type seg_desc, type count 1 (1 in the GDT of d1v0)"));
     assert_non_null(strstr(text, "GDTs holding it:\n    frame of d1 v0's GDT (set_gdt)"));
     assert_non_null(strstr(text, "hint: the frame is a descriptor page in a vCPU's GDT"));
@@ -228,7 +215,7 @@ static void bad_descriptor_keeps_old_gdt(void **state)
         assert_int_equal(pvm_peek(&t->m, f, 7), bad[k]);
         assert_int_equal(pvm_peek(&t->m, f, 8), DATA_DPL0);    /* never reached */
     }
-    char *text = explanation(t);
+    char *text = tm_explanation(t, "", NULL);
     assert_non_null(strstr(text, "why: -EINVAL: segment descriptor refused by Xen's check_descriptor"));
     assert_non_null(strstr(text, "descriptor: slot 7 (byte 0x38) holds 0000ec0100102000"));
     assert_non_null(strstr(text, "hint: a 64-bit PV guest's descriptor"));

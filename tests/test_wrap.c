@@ -14,18 +14,7 @@
 #include <cmocka.h>
 
 #include "explain.h"
-
-/* explain_wrap(text) as a string (freed by the caller). */
-static char *wrapped(const char *text)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    explain_wrap(f, text);
-    assert_int_equal(fclose(f), 0);
-    return buf;
-}
+#include "harness.h"
 
 /* The words of s (runs of non-spaces) joined by single spaces, so wrapping can be undone. */
 static char *words(const char *s)
@@ -58,7 +47,7 @@ static size_t indent_of(const char *s)
 /* explain_wrap prints t exactly as it is. */
 static void assert_unchanged(const char *t)
 {
-    char *w = wrapped(t);
+    char *w = tm_wrapped(t);
     assert_string_equal(w, t);
     free(w);
 }
@@ -86,7 +75,7 @@ static void long_line_wraps_with_hanging_indent(void **state)
     for (int i = 0; i < 40; i++)
         strcat(text, i % 3 ? "frame " : "0x1234abcd ");
     strcat(text, "end\n");
-    char *w = wrapped(text);
+    char *w = tm_wrapped(text);
     size_t lines = 0;
     for (char *line = w; *line; lines++) {
         char *nl = strchr(line, '\n');
@@ -109,7 +98,7 @@ static void wide_word_stays_whole(void **state)
     word[150] = 0;
     char text[400];
     snprintf(text, sizeof text, "  mapped at %s by the kernel\n", word);
-    char *w = wrapped(text);
+    char *w = tm_wrapped(text);
     assert_non_null(strstr(w, word));
     assert_same_words(text, w);
     free(w);
@@ -133,7 +122,7 @@ static void operator_stays_with_its_words(void **state)
     while (strlen(text) < 80)
         strcat(text, "word ");
     strcat(text, "pgt_buf_end - 1 and the rest of the sentence that does not fit on the line\n");
-    char *w = wrapped(text);
+    char *w = tm_wrapped(text);
     assert_non_null(strstr(w, "pgt_buf_end - 1"));
     free(w);
 }
@@ -147,7 +136,7 @@ static void label_number_and_brackets_stay_together(void **state)
         while (strlen(text) < pad)
             strcat(text, "w ");
         strcat(text, "general count 2 (incl. allocation) and more words after it\n");
-        char *w = wrapped(text);
+        char *w = tm_wrapped(text);
         assert_non_null(strstr(w, "count 2"));
         assert_non_null(strstr(w, "(incl. allocation)"));
         free(w);

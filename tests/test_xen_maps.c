@@ -32,19 +32,6 @@ static unsigned int holds(struct tm *t, domid_t id)
         assert_int_equal(holds(t, 2), h2_);                                      \
     } while (0)
 
-/* What explain_refusal prints for the latest refusal (the caller frees it). */
-static char *explanation(struct tm *t)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    explain_refusal(f, &t->m, "", NULL);
-    assert_int_equal(fclose(f), 0);
-    assert_non_null(buf);
-    return buf;
-}
-
 /* A hold is a general and a writable type reference, kept in the domain and counted by pvm_frame_query. */
 static void map_takes_general_and_writable_ref(void **state)
 {
@@ -263,7 +250,7 @@ static void explanation_names_xen_hold(void **state)
     uint64_t f = tm_frame(t, 1);
     TM_OK(t, pvm_xen_map_frame(&t->m, 1, f));
     TM_RC(t, tm_pin(t->v, 1, f), -XEN_EINVAL);
-    char *text = explanation(t);
+    char *text = tm_explanation(t, "", NULL);
     assert_non_null(strstr(text, "why: -EINVAL: frame already in use with another type"));
     assert_non_null(strstr(text, "type count 1 (1 held by Xen)"));
     assert_non_null(strstr(text, "Xen holds a writable reference on this frame for its own use (pvm_xen_map_frame: "
@@ -275,14 +262,14 @@ static void explanation_names_xen_hold(void **state)
     TM_OK(t, pvm_xen_map_frame(&t->m, 1, f));
     TM_OK(t, tm_set(t->v, t->l1, 0, pte(f, PG_P | PG_RW)));
     TM_RC(t, tm_pin(t->v, 2, f), -XEN_EINVAL);
-    text = explanation(t);
+    text = tm_explanation(t, "", NULL);
     assert_non_null(strstr(text, "Xen holds 2 writable references on this frame"));
     assert_non_null(strstr(text, "slot 0 (pte"));   /* the guest's own mapping is listed too */
     free(text);
 
     uint64_t g = tm_map_frame(t, 5, PG_P | PG_RW);
     TM_RC(t, tm_pin(t->v, 1, g), -XEN_EINVAL);
-    text = explanation(t);
+    text = tm_explanation(t, "", NULL);
     assert_null(strstr(text, "Xen holds"));
     assert_null(strstr(text, "held by Xen"));
     assert_non_null(strstr(text, "hint: the frame is still mapped writable"));
