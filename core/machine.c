@@ -140,19 +140,34 @@ static void iomem_store(struct pvm_domain *d, const struct pvm_iomem_range *r, u
 }
 
 /*
+ * The domain whose I/O ranges first..last is to change, and how many ranges
+ * it has (at most PVM_MAX_IOMEM_RANGES are read); NULL with *rc -ESRCH (no
+ * such domain) or -EINVAL (first > last).
+ */
+static struct pvm_domain *iomem_target(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last,
+                                       unsigned int *nr, int *rc)
+{
+    struct pvm_domain *d = pvm_domain(m, id);
+    *rc = !d ? -XEN_ESRCH : first > last ? -XEN_EINVAL : 0;
+    if (*rc)
+        return NULL;
+    *nr = d->nr_iomem < PVM_MAX_IOMEM_RANGES ? d->nr_iomem : PVM_MAX_IOMEM_RANGES;
+    return d;
+}
+
+/*
  * Xen's rangeset_add_range on iomem_caps: the ranges that overlap or touch
  * first..last (consecutive, as the ranges are sorted) become one with it;
  * the result is built aside and stored only if it fits.
  */
 int pvm_domain_iomem_add(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last)
 {
-    struct pvm_domain *d = pvm_domain(m, id);
+    unsigned int n = 0, i = 0, nr;
+    int rc;
+    struct pvm_domain *d = iomem_target(m, id, first, last, &nr, &rc);
     if (!d)
-        return -XEN_ESRCH;
-    if (first > last)
-        return -XEN_EINVAL;
+        return rc;
     struct pvm_iomem_range out[PVM_MAX_IOMEM_RANGES + 1];
-    unsigned int n = 0, i = 0, nr = d->nr_iomem < PVM_MAX_IOMEM_RANGES ? d->nr_iomem : PVM_MAX_IOMEM_RANGES;
     for (; i < nr && d->iomem[i].last < first && !iomem_touch(d->iomem[i].first, d->iomem[i].last, first, last); i++)
         out[n++] = d->iomem[i];
     for (; i < nr && iomem_touch(d->iomem[i].first, d->iomem[i].last, first, last); i++) {
@@ -176,13 +191,12 @@ int pvm_domain_iomem_add(struct pvm_machine *m, domid_t id, uint64_t first, uint
  */
 int pvm_domain_iomem_deny(struct pvm_machine *m, domid_t id, uint64_t first, uint64_t last)
 {
-    struct pvm_domain *d = pvm_domain(m, id);
+    unsigned int n = 0, nr;
+    int rc;
+    struct pvm_domain *d = iomem_target(m, id, first, last, &nr, &rc);
     if (!d)
-        return -XEN_ESRCH;
-    if (first > last)
-        return -XEN_EINVAL;
+        return rc;
     struct pvm_iomem_range out[PVM_MAX_IOMEM_RANGES + 1];
-    unsigned int n = 0, nr = d->nr_iomem < PVM_MAX_IOMEM_RANGES ? d->nr_iomem : PVM_MAX_IOMEM_RANGES;
     for (unsigned int i = 0; i < nr; i++) {
         struct pvm_iomem_range r = d->iomem[i];
         if (r.last < first || r.first > last) {

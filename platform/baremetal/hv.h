@@ -184,13 +184,13 @@ __attribute__((noreturn)) void op_bug(void *ctx, const char *file, unsigned int 
  * grew, or machine.last holds a record other than the one seen then), print on the console, at the
  * start of a line, "pvmmu hv: <what> refused:" and, indented by four, the account of machine.last
  * that pvmmu prints on the host (explain_refusal_to, wrapped to 100 columns); else print nothing.
- * what names the operation ("a hypercall (mmu_update)", "an emulated store"; its first 47 bytes
- * name a kind of refusal, with the errno and cause).  At most 3 of a kind and 20 in all are
+ * what is op, or "op (name)" with a name ("a hypercall" and "mmu_update"; "an emulated store" and
+ * NULL): its first 47 bytes name a kind of refusal, with the errno and cause.  At most 3 of a kind and 20 in all are
  * printed (every one with "verbose"); all are counted for hv_refusal_report.  A refusal the core
  * does not count (an emulated store) that repeats the previous record exactly, with no counted or
  * successful operation seen between, is taken for the same one.  Changes nothing the core keeps.
  */
-void hv_explain_refusal(const char *what);
+void hv_explain_refusal(const char *op, const char *name);
 /* At the end of a run (finish): the refusals hv_explain_refusal found, if any: one line, then one per kind. */
 void hv_refusal_report(void);
 /* Frame mfn's state (type, counts, owner) on the console, as the host's accounts describe a frame. */

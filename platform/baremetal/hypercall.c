@@ -496,8 +496,7 @@ void do_hypercall(struct regs *r)
     default:
         break;
     }
-    char what[48], nb[24];
-    fmt_snprintf(what, sizeof(what), "a hypercall (%s)", name_of(c.op, nb));
-    hv_explain_refusal(what);
+    char nb[24];
+    hv_explain_refusal("a hypercall", name_of(c.op, nb));
     r->rax = (uint64_t)rc;
 }

@@ -298,7 +298,7 @@ bool pv_ro_page_fault(struct regs *r, uint64_t cr2)
     uint64_t val = compute(r, &i, old, src, &write);
     struct ptwr_call c = { cr2, old, val, i.bytes, i.lock };
     if (write && hv_guarded(do_ptwr, &c) != 0) {
-        hv_explain_refusal("an emulated store");
+        hv_explain_refusal("an emulated store", NULL);
         *r = saved;   /* refused: the instruction did nothing, the fault is the guest's */
         return false;
     }

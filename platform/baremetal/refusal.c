@@ -100,11 +100,15 @@ static struct kind *kind_of(const char *what, int rc, enum pvm_why why)
     return k;
 }
 
-void hv_explain_refusal(const char *what)
+void hv_explain_refusal(const char *op, const char *name)
 {
     uint64_t n = new_refusals();
     if (!n)
         return;
+    char label[64];   /* "a hypercall (mmu_update)": made only when there is something to say */
+    if (name)
+        fmt_snprintf(label, sizeof(label), "%s (%s)", op, name);
+    const char *what = name ? label : op;
     bool cause = machine.last_set && machine.last.why != PVM_WHY_NONE;
     struct kind *k = kind_of(what, cause ? machine.last.rc : 0, cause ? machine.last.why : PVM_WHY_NONE);
     noticed += n;
